@@ -1,0 +1,188 @@
+"""``allsource search``, ``show``, ``stats`` and ``quarantine list|retry``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from allsource.cli.common import (console, parse_when, print_json, snippet_html, snippet_markup,
+                                  state)
+from allsource.collect.runner import retry_quarantined
+from allsource.errors import InputError
+from allsource.model.markings import Audience
+from allsource.store.query import SearchQuery, SearchResult
+
+quarantine_app = typer.Typer(help="Inspect and retry quarantined items.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)
+    app.command("show")(show)
+    app.command("stats")(stats)
+    app.add_typer(quarantine_app, name="quarantine")
+
+
+def run_search(text: str, source: list[str] | None = None, kind: list[str] | None = None,
+               since: str | None = None, until: str | None = None, limit: int = 10,
+               offset: int = 0) -> SearchResult:
+    if not 1 <= limit <= 1000:
+        raise InputError("--limit must be between 1 and 1000")
+    query = SearchQuery(text=text, sources=source or [], kinds=kind or [],
+                        since=parse_when(since), until=parse_when(until), limit=limit,
+                        offset=offset)
+    return state.store.search(query, Audience.owner())
+
+
+def print_hits(result: SearchResult, title: str) -> None:
+    more = "+" if result.total >= 1000 else ""
+    console.print(f"[bold]{escape(title)}[/bold] — {result.total}{more} match(es), "
+                  f"{result.took_ms:.1f} ms")
+    for i, hit in enumerate(result.hits, 1):
+        when = (hit.published_at or hit.collected_at).date().isoformat()
+        console.print(f"{i:>2}. [bold]{escape(hit.title[:120])}[/bold]  "
+                      f"[dim]{hit.kind} · {escape(hit.source)} · {when} · {hit.tlp}[/dim]")
+        console.print(f"    {snippet_markup(hit.snippet)[:600]}")
+        console.print(f"    [dim]{hit.id}[/dim]")
+
+
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "phrases", OR, -exclude, prefix*.')],
+    source: Annotated[list[str] | None, typer.Option(help="Only from this source (repeatable).")
+                      ] = None,
+    type_: Annotated[list[str] | None, typer.Option(
+        "--type", help="Document kind, e.g. article, attack-pattern, misp-event (repeatable).")
+                     ] = None,
+    since: Annotated[str | None, typer.Option(help="From date (YYYY-MM-DD or 7d).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before date (YYYY-MM-DD or 7d).")] = None,
+    limit: Annotated[int, typer.Option(help="Results per page.")] = 10,
+    offset: Annotated[int, typer.Option(help="Skip this many results.")] = 0,
+    json_: JsonOpt = False,
+) -> None:
+    """Full-text search over collected documents, ranked, with highlighted snippets."""
+    result = run_search(query, source, type_, since, until, limit, offset)
+    if json_:
+        print_json({"query": query, "total": result.total, "took_ms": round(result.took_ms, 2),
+                    "hits": [{**asdict(h), "snippet": snippet_html(h.snippet)}
+                             for h in result.hits]})
+        return
+    print_hits(result, f"search: {query}")
+
+
+def show(object_id: Annotated[str, typer.Argument(help="A document, object or source ID.")],
+         json_: JsonOpt = False) -> None:
+    """Show a document (with its sightings and objects) or an object (with provenance)."""
+    view = state.store.get(object_id, Audience.owner())
+    if view is None:
+        raise InputError(f"nothing stored with ID {object_id!r}")
+    if json_:
+        print_json(view)
+        return
+    _print_view(view)
+
+
+def _print_view(view: dict[str, Any]) -> None:
+    if view["record"] == "document":
+        meta = (f"{view['kind']} · {view['marking']['tlp']} · published "
+                f"{view['published_at'] or '?'} · collected {view['collected_at']}")
+        body = escape(view["text"][:3000]) + ("…" if len(view["text"]) > 3000 else "")
+        console.print(Panel(body, title=escape(view["title"][:100]), subtitle=meta))
+        if view["url"]:
+            console.print(f"url: {escape(view['url'])}")
+        for s in view["sightings"]:
+            console.print(f"seen in [bold]{escape(s['source'] or s['source_id'])}[/bold] "
+                          f"at {s['first_seen']}")
+        if view["objects"]:
+            table = Table("type", "name", "extractor", "id", title="objects")
+            for o in view["objects"][:50]:
+                table.add_row(o["type"], escape(o["name"][:80]), o["extractor"], o["id"])
+            console.print(table)
+        return
+    console.print(f"[bold]{escape(str(view['name']))}[/bold] ({view['type']}) {view['id']}")
+    console.print(f"marking: {view.get('marking')}")
+    for p in view.get("provenance", []):
+        console.print(f"  from [bold]{escape(p['title'][:80])}[/bold] via {p['extractor']} "
+                      f"({escape(p['source'] or '?')}) {p['document_id']}")
+    for r in view.get("relationships", [])[:30]:
+        console.print(f"  {r['source_ref']} —{r['type']}→ {r['target_ref']}")
+
+
+def stats(json_: JsonOpt = False) -> None:
+    """Counts of documents, objects, relationships, by source, kind and TLP."""
+    s = state.store.stats(Audience.owner())
+    if json_:
+        print_json(s)
+        return
+    console.print(f"store: [bold]{s['store']}[/bold]")
+    console.print(f"{s['documents']} documents · {s['objects']} objects · "
+                  f"{s['relationships']} relationships · {s['sources']} sources · "
+                  f"{s['quarantined_open']} quarantined")
+    for title, key in (("by source", "documents_by_source"), ("by kind", "documents_by_kind"),
+                       ("by TLP", "documents_by_tlp"), ("objects by type", "objects_by_type")):
+        if s[key]:
+            table = Table("name", "count", title=title)
+            for name, n in list(s[key].items())[:25]:
+                table.add_row(escape(str(name)), str(n))
+            console.print(table)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved items.")] = False,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List quarantined items with their reasons."""
+    store = state.store
+    source_id = None
+    if source:
+        src = store.get_source(source)
+        if src is None:
+            raise InputError(f"unknown source {source!r}")
+        source_id = src.id
+    items = store.list_quarantine(None if all_ else "open", source_id)
+    if json_:
+        print_json(items)
+        return
+    if not items:
+        console.print("quarantine is empty")
+        return
+    table = Table("id", "source", "item", "reason", "status", "attempts")
+    for q in items:
+        table.add_row(q["id"].split("--")[-1][:8], escape(q["source"] or "?"),
+                      escape(q["item_ref"][-60:]), escape(q["reason"][:120]), q["status"],
+                      str(q["attempts"]))
+    console.print(table)
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    ids: Annotated[list[str] | None, typer.Argument(help="IDs (or ID prefixes); default all.")
+                   ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Re-read quarantined items from their kept raw bytes (after a fix or a raised limit)."""
+    store = state.store
+    full_ids = None
+    if ids:
+        open_ids = [q["id"] for q in store.list_quarantine("open")]
+        full_ids = [i for i in open_ids if any(i == x or i.split("--")[-1].startswith(x)
+                                               for x in ids)]
+        if not full_ids:
+            raise InputError("no open quarantined item matches those IDs")
+    summary = retry_quarantined(store, state.context(), full_ids)
+    if json_:
+        print_json(summary)
+    else:
+        console.print(f"retried {summary['retried']}: {summary['resolved']} resolved, "
+                      f"{summary['still_open']} still quarantined")
+        for e in summary["errors"]:
+            console.print(f"  [yellow]{escape(e)}[/yellow]")
+    if summary["still_open"]:
+        raise typer.Exit(1)

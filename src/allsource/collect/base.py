@@ -1,0 +1,126 @@
+"""The collector plugin contract.
+
+A collector reads one :class:`~allsource.model.records.Source` and yields, in order:
+
+* :class:`~allsource.model.records.Collected` — a document with the objects, relationships
+  and provenance mentions that came with it;
+* :class:`~allsource.model.records.Rejected` — a bad item (reason + raw bytes); the runner
+  quarantines it and goes on;
+* :class:`~allsource.model.records.Checkpoint` — resume state covering everything yielded
+  before it. The runner saves it in the same transaction as those items, so after a crash a
+  rerun resumes exactly after the last committed batch.
+
+Lifecycle (one run record per run, see :mod:`allsource.collect.runner`): the runner builds
+the collector with the source and a :class:`CollectContext`, calls :meth:`Collector.collect`
+with the stored checkpoint (or ``{}`` for a one-off ingest), writes batches, and records
+status, counts, errors and timings.
+
+Collectors never open sockets themselves: they call :meth:`CollectContext.http` (the guarded
+client factory) or :meth:`CollectContext.read` (file or URL, size-capped). Raw inputs are kept
+with :meth:`CollectContext.keep_blob` and documents point at them (``blob_sha256`` +
+``blob_ref``), so derived data can be rebuilt.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from allsource.collect.http import Fetched, Resolver, fetch, make_client, system_resolver
+from allsource.collect.inputs import read_file
+from allsource.config import Settings
+from allsource.errors import InputError
+from allsource.model.markings import TLP, Marking
+from allsource.model.records import Item, Source
+from allsource.store.blobs import BlobStore
+
+
+def is_url(location: str) -> bool:
+    return urlsplit(location).scheme in ("http", "https")
+
+
+@dataclass
+class CollectContext:
+    """What a collector may use: settings, the blob store, and guarded I/O."""
+
+    settings: Settings
+    blobs: BlobStore
+    transport: httpx.BaseTransport | None = None
+    resolver: Resolver = system_resolver
+    _clients: dict[bool, httpx.Client] = field(default_factory=dict)
+
+    def http(self, source: Source) -> httpx.Client:
+        """The guarded HTTP client for ``source`` (private addresses only if it allows)."""
+        key = source.allow_private
+        if key not in self._clients:
+            self._clients[key] = make_client(self.settings, allow_private=key,
+                                             transport=self.transport, resolver=self.resolver)
+        return self._clients[key]
+
+    def fetch(self, source: Source, url: str, headers: dict[str, str] | None = None,
+              max_bytes: int | None = None) -> Fetched:
+        return fetch(self.http(source), url, headers=headers,
+                     max_bytes=max_bytes or self.settings.max_input_bytes)
+
+    def read(self, source: Source, location: str) -> bytes:
+        """Bytes of a local file or an http(s) URL, size-capped."""
+        if is_url(location):
+            return self.fetch(source, location).content
+        if "://" in location:
+            raise InputError(f"unsupported location {location!r}: use a path or http(s) URL")
+        return read_file(Path(location).expanduser(), self.settings.max_input_bytes)
+
+    def keep_blob(self, data: bytes) -> str:
+        return self.blobs.put(data)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+
+class Collector(ABC):
+    """Base class of collector plugins. Subclasses set the class attributes and implement
+    :meth:`collect`; :meth:`detect` lets ``allsource ingest`` pick a collector for a path."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: highest TLP this collector may handle (it only reads; enforcement is on release)
+    max_tlp: ClassVar[TLP] = TLP.RED
+    #: seconds a run may take before the runner stops it after the current batch
+    time_limit: ClassVar[float] = 6 * 3600
+    #: default polling interval for ``collect --watch``
+    default_schedule: ClassVar[int] = 3600
+
+    def __init__(self, source: Source, ctx: CollectContext) -> None:
+        self.source = source
+        self.ctx = ctx
+
+    @property
+    def marking(self) -> Marking:
+        """The source's default marking, for items whose input carries none."""
+        return self.source.marking
+
+    @classmethod
+    def detect(cls, location: str, head: bytes) -> int:
+        """How confident (0–100) this collector is that it reads ``location``; ``head`` holds
+        the first bytes of a local file (empty for URLs and folders)."""
+        return 0
+
+    @abstractmethod
+    def collect(self, checkpoint: dict[str, Any]) -> Iterator[Item]:
+        """Yield items from the source, resuming after ``checkpoint``."""
+
+    def reparse(self, raw: bytes, ref: str) -> Iterator[Item]:
+        """Re-read one quarantined raw item (after a fix or a raised limit).
+
+        Collectors that parse whole inputs from bytes override this; the default says how to
+        retry instead."""
+        raise InputError(f"the {self.name} collector cannot retry single items; run "
+                         f"`allsource collect {self.source.name}` again")

@@ -1,0 +1,163 @@
+"""Runs a collector over a source and writes what it yields to the store in batches.
+
+One run = one :class:`~allsource.store.base.RunRecord` (status, counts, errors, timings).
+Items are buffered and written every ``batch_size`` items in one transaction together with the
+newest checkpoint seen, so a crash loses nothing already committed and a rerun resumes after
+the last committed batch. Re-writing an item that was already stored is a no-op counted as a
+duplicate, which makes a rerun of an interrupted one-off ingest safe too.
+
+A :class:`~allsource.model.records.Rejected` item — and any :class:`InputError` raised by a
+collector for its whole input — is quarantined with its reason and raw bytes; the run goes on
+and its summary says how many were quarantined. Errors the user must fix (unreachable host,
+blocked address) end the run with status ``failed`` after committing what was collected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from allsource.collect.base import CollectContext, Collector
+from allsource.errors import AllsourceError, InputError
+from allsource.model.records import Checkpoint, Collected, Rejected, Source
+from allsource.plugins import get_collector
+from allsource.store.base import BatchCounts, QuarantineItem, RunRecord, Store
+from allsource.store.sql import new_run_id
+
+Progress = Callable[[BatchCounts], None]
+
+
+@dataclass(slots=True)
+class RunResult:
+    source: str
+    status: str
+    counts: BatchCounts = field(default_factory=BatchCounts)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "status": self.status, **self.counts.as_dict(),
+                "errors": self.errors, "seconds": round(self.seconds, 3)}
+
+
+class _Batcher:
+    def __init__(self, store: Store, source: Source, size: int, progress: Progress | None):
+        self.store, self.source, self.size, self.progress = store, source, size, progress
+        self.items: list[Collected] = []
+        self.quarantined: list[QuarantineItem] = []
+        self.checkpoint: dict[str, Any] | None = None
+        self.total = BatchCounts()
+
+    def add(self, item: Collected | QuarantineItem) -> None:
+        if isinstance(item, Collected):
+            self.items.append(item)
+        else:
+            self.quarantined.append(item)
+        if len(self.items) + len(self.quarantined) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not (self.items or self.quarantined or self.checkpoint is not None):
+            return
+        counts = self.store.write_batch(self.source, self.items, self.quarantined,
+                                        self.checkpoint)
+        self.items, self.quarantined, self.checkpoint = [], [], None
+        self.total.add(counts)
+        if self.progress:
+            self.progress(counts)
+
+
+def run_source(store: Store, source: Source, ctx: CollectContext, *,
+               use_checkpoint: bool = True, progress: Progress | None = None,
+               collector_cls: type[Collector] | None = None) -> RunResult:
+    """Collect ``source`` into ``store``; never raises for bad input, only for store failure."""
+    cls = collector_cls or get_collector(source.kind)
+    collector = cls(source, ctx)
+    started = time.monotonic()
+    run = RunRecord(id=new_run_id(), plugin=cls.name, source_id=source.id,
+                    started_at=datetime.now(UTC))
+    store.save_run(run)
+    batcher = _Batcher(store, source, ctx.settings.batch_size, progress)
+    checkpoint = store.get_checkpoint(source.id) if use_checkpoint else {}
+    status, errors = "ok", []
+    try:
+        for item in collector.collect(checkpoint):
+            if isinstance(item, Checkpoint):
+                batcher.checkpoint = item.state
+            elif isinstance(item, Rejected):
+                batcher.add(_quarantine(ctx, item))
+            else:
+                batcher.add(item)
+            if time.monotonic() - started > cls.time_limit:
+                status = "timeout"
+                errors.append(f"stopped after the {cls.time_limit:.0f}s time limit; "
+                              "the next run resumes from the checkpoint")
+                break
+    except InputError as exc:
+        # The whole input is bad (e.g. malformed bundle): quarantine it, don't fail the run.
+        batcher.add(_quarantine(ctx, Rejected(str(exc), _raw_of(exc), source.location)))
+    except AllsourceError as exc:
+        status = "failed"
+        errors.append(str(exc))
+    finally:
+        batcher.flush()
+        ctx.close()
+        run.status = status
+        run.finished_at = datetime.now(UTC)
+        run.counts = batcher.total.as_dict()
+        run.errors = errors
+        store.save_run(run)
+        summary = f"{status}: " + ", ".join(f"{k}={v}" for k, v in run.counts.items())
+        store.set_source_status(source.id, summary if not errors else summary + "; " + errors[0])
+    return RunResult(source.name, status, batcher.total, errors, time.monotonic() - started)
+
+
+def _raw_of(exc: InputError) -> bytes:
+    raw = getattr(exc, "raw", None)
+    return raw if isinstance(raw, bytes) else b""
+
+
+def _quarantine(ctx: CollectContext, item: Rejected) -> QuarantineItem:
+    raw = item.raw[: ctx.settings.max_input_bytes]
+    return QuarantineItem(reason=item.reason, blob_sha256=ctx.keep_blob(raw), item_ref=item.ref)
+
+
+def retry_quarantined(store: Store, ctx: CollectContext, ids: list[str] | None = None
+                      ) -> dict[str, Any]:
+    """Re-read quarantined items from their raw blobs. An item is ``resolved`` when it now
+    yields documents and nothing is rejected again; otherwise it stays ``open`` (attempts+1)."""
+    entries = [q for q in store.list_quarantine("open") if not ids or q["id"] in ids]
+    summary: dict[str, Any] = {"retried": 0, "resolved": 0, "still_open": 0, "errors": []}
+    for entry in entries:
+        summary["retried"] += 1
+        source = store.get_source(entry["source_id"] or "")
+        if source is None:
+            summary["still_open"] += 1
+            summary["errors"].append(f"{entry['id']}: its source no longer exists")
+            store.resolve_quarantine([entry["id"]], "open")
+            continue
+        collector = get_collector(source.kind)(source, ctx)
+        good: list[Collected] = []
+        rejected = 0
+        try:
+            for item in collector.reparse(store.blobs.get(entry["blob_sha256"]),
+                                          entry["item_ref"]):
+                if isinstance(item, Collected):
+                    good.append(item)
+                elif isinstance(item, Rejected):
+                    rejected += 1
+        except (AllsourceError, OSError) as exc:
+            rejected += 1
+            summary["errors"].append(f"{entry['id']}: {exc}")
+        if good and not rejected:
+            store.write_batch(source, good, [], None)
+            store.resolve_quarantine([entry["id"]], "resolved")
+            summary["resolved"] += 1
+        else:
+            store.resolve_quarantine([entry["id"]], "open")
+            summary["still_open"] += 1
+    ctx.close()
+    return summary

@@ -1,0 +1,19 @@
+"""Plugin hooks. Built-in collectors register through these same hooks, via the
+``allsource.plugins`` entry-point group, exactly as a third-party package would."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from allsource.collect.base import Collector
+
+hookspec = pluggy.HookspecMarker("allsource")
+hookimpl = pluggy.HookimplMarker("allsource")
+
+
+@hookspec
+def register_collectors() -> list[type[Collector]]:  # type: ignore[empty-body]
+    """Return collector classes provided by this plugin."""

@@ -1,0 +1,1 @@
+"""The data model shared by every stage: records, markings, identifiers and value types."""

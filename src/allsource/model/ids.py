@@ -1,0 +1,51 @@
+"""Deterministic identifiers.
+
+The same input always yields the same ID, so re-ingesting is a no-op:
+
+* documents: ``x-allsource-document--UUIDv5(NS, "document:" + sha256(canonical content))``;
+* STIX cyber-observables: the STIX 2.1 rule itself (section 2.9) — UUIDv5 under the OASIS SCO
+  namespace over the canonical JSON of the type's ID-contributing properties — so our IDs for
+  ``ipv4-addr``/``domain-name``/… equal those any other STIX producer computes;
+* other objects we mint (entities from MISP galaxies, relationships, sources): UUIDv5 under
+  our namespace over ``type + ":" + normalized key``;
+* objects that arrive with a STIX ID keep it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import orjson
+
+ALLSOURCE_NS = uuid.UUID("6a1f1d9e-3c3b-5b8e-9a57-2f1e0c4a7d11")
+STIX_SCO_NS = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
+
+DOCUMENT_TYPE = "x-allsource-document"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(value: object) -> bytes:
+    """Sorted-key compact JSON: the canonical form hashed for IDs."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def minted_id(stix_type: str, key: str) -> str:
+    """An ID of our own for ``stix_type`` over a normalized ``key``."""
+    return f"{stix_type}--{uuid.uuid5(ALLSOURCE_NS, stix_type + ':' + key)}"
+
+
+def document_id(content_hash: str) -> str:
+    return f"{DOCUMENT_TYPE}--{uuid.uuid5(ALLSOURCE_NS, 'document:' + content_hash)}"
+
+
+def sco_id(stix_type: str, contributing: dict[str, object]) -> str:
+    """STIX 2.1 deterministic SCO identifier over the ID-contributing properties."""
+    return f"{stix_type}--{uuid.uuid5(STIX_SCO_NS, canonical_json(contributing).decode())}"
+
+
+def source_id(name: str) -> str:
+    return minted_id("identity", "source:" + name.strip().lower())

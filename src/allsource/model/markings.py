@@ -1,0 +1,145 @@
+"""Markings: TLP 2.0, classification level, compartments and releasability.
+
+Every stored object carries a :class:`Marking`. Objects derived from several inputs get the
+*most restrictive* combination of their inputs (:meth:`Marking.combine`): the highest TLP and
+classification, the union of compartments, and the intersection of releasability. Release is
+decided in exactly one place, :func:`can_release`, which export, TAXII, enrichment and the
+store's read filter all call.
+
+TLP is an :class:`~enum.IntEnum` so ordering is numeric (CLEAR < GREEN < AMBER <
+AMBER+STRICT < RED), never string order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class TLP(IntEnum):
+    """Traffic Light Protocol 2.0. TLP 1.0 WHITE is read as CLEAR."""
+
+    CLEAR = 0
+    GREEN = 1
+    AMBER = 2
+    AMBER_STRICT = 3
+    RED = 4
+
+    @classmethod
+    def parse(cls, text: str) -> TLP:
+        """Parse ``"TLP:AMBER+STRICT"``, ``"amber+strict"``, ``"white"``, ``"tlp:clear"`` …"""
+        key = text.strip().lower().removeprefix("tlp:").strip()
+        key = key.replace("+", "_").replace("-", "_").replace(" ", "_")
+        if key == "white":
+            return cls.CLEAR
+        try:
+            return cls[key.upper()]
+        except KeyError:
+            raise ValueError(f"unknown TLP level {text!r}") from None
+
+    @property
+    def label(self) -> str:
+        return "TLP:" + self.name.replace("_", "+")
+
+
+class Classification(IntEnum):
+    """Protective classification level (NATO-style ladder)."""
+
+    UNCLASSIFIED = 0
+    RESTRICTED = 1
+    CONFIDENTIAL = 2
+    SECRET = 3
+    TOP_SECRET = 4
+
+    @classmethod
+    def parse(cls, text: str) -> Classification:
+        key = text.strip().upper().replace(" ", "_").replace("-", "_")
+        try:
+            return cls[key]
+        except KeyError:
+            raise ValueError(f"unknown classification {text!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Marking:
+    """The handling marking carried by every stored object.
+
+    ``releasability`` is empty when the object is not restricted to named audiences; otherwise
+    it lists who may receive it (e.g. ``{"community"}`` for a MISP event with distribution 1).
+    """
+
+    tlp: TLP = TLP.CLEAR
+    classification: Classification = Classification.UNCLASSIFIED
+    compartments: frozenset[str] = field(default_factory=frozenset)
+    releasability: frozenset[str] = field(default_factory=frozenset)
+
+    def combine(self, other: Marking) -> Marking:
+        """The most restrictive marking that satisfies both ``self`` and ``other``."""
+        if self.releasability and other.releasability:
+            rel = self.releasability & other.releasability
+            # Disjoint audiences: nobody named in both may receive it, so restrict to owner.
+            releasability = rel if rel else frozenset({"owner"})
+        else:
+            releasability = self.releasability or other.releasability
+        return Marking(
+            tlp=max(self.tlp, other.tlp),
+            classification=max(self.classification, other.classification),
+            compartments=self.compartments | other.compartments,
+            releasability=releasability,
+        )
+
+    def to_columns(self) -> dict[str, object]:
+        """The marking as store columns."""
+        return {
+            "tlp": int(self.tlp),
+            "classification": int(self.classification),
+            "compartments": ",".join(sorted(self.compartments)),
+            "releasability": ",".join(sorted(self.releasability)),
+        }
+
+    @classmethod
+    def from_columns(cls, row: dict[str, object]) -> Marking:
+        comp = str(row.get("compartments") or "")
+        rel = str(row.get("releasability") or "")
+        return cls(
+            tlp=TLP(int(row.get("tlp") or 0)),  # type: ignore[call-overload]
+            classification=Classification(int(row.get("classification") or 0)),  # type: ignore[call-overload]
+            compartments=frozenset(c for c in comp.split(",") if c),
+            releasability=frozenset(r for r in rel.split(",") if r),
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "tlp": self.tlp.label,
+            "classification": self.classification.name,
+            "compartments": sorted(self.compartments),
+            "releasability": sorted(self.releasability),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who is reading: the highest TLP and classification they may see, their compartments and
+    the releasability groups they belong to. ``Audience.owner()`` is the local operator, who
+    may read everything stored on their own machine."""
+
+    max_tlp: TLP = TLP.RED
+    clearance: Classification = Classification.TOP_SECRET
+    compartments: frozenset[str] = field(default_factory=frozenset)
+    groups: frozenset[str] = field(default_factory=frozenset)
+    unrestricted: bool = False
+
+    @classmethod
+    def owner(cls) -> Audience:
+        return cls(unrestricted=True)
+
+
+def can_release(marking: Marking, audience: Audience) -> bool:
+    """The single release decision used by export, TAXII, enrichment and store reads."""
+    if audience.unrestricted:
+        return True
+    if marking.tlp > audience.max_tlp or marking.classification > audience.clearance:
+        return False
+    if not marking.compartments <= audience.compartments:
+        return False
+    return not marking.releasability or bool(marking.releasability & audience.groups)

@@ -1,0 +1,31 @@
+"""Storage: one protocol (:class:`Store`), two implementations (SQLite, PostgreSQL), a
+content-addressed blob store, and Alembic migrations. :func:`open_store` picks the backend
+from the database URL."""
+
+from __future__ import annotations
+
+from allsource.config import Settings
+from allsource.errors import ConfigError
+from allsource.store.base import BatchCounts, QuarantineItem, RunRecord, Store
+from allsource.store.sql import SqlStore
+
+__all__ = ["BatchCounts", "QuarantineItem", "RunRecord", "SqlStore", "Store", "open_store"]
+
+
+def open_store(settings: Settings, *, migrate: bool = True) -> SqlStore:
+    """Open (and by default migrate) the store named by ``settings.database_url``."""
+    url = settings.database_url
+    store: SqlStore
+    if url.startswith("sqlite"):
+        from allsource.store.sqlite import SqliteStore
+
+        store = SqliteStore(url, settings.blob_dir)
+    elif url.startswith(("postgresql", "postgres")):
+        from allsource.store.postgres import PostgresStore
+
+        store = PostgresStore(url, settings.blob_dir)
+    else:
+        raise ConfigError(f"unsupported database URL {url!r}: use sqlite:///… or postgresql://…")
+    if migrate:
+        store.migrate()
+    return store

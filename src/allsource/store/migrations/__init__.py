@@ -1,0 +1,1 @@
+"""Alembic migrations for the allsource store (run programmatically by ``Store.migrate``)."""

@@ -1,0 +1,78 @@
+"""PostgreSQL store: generated ``tsvector`` (title weighted A, text B) with a GIN index,
+``ts_rank_cd`` ranking and ``ts_headline`` snippets computed only for the returned page."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Engine
+
+from allsource.errors import StoreError
+from allsource.model.markings import TLP, Audience, Marking, can_release
+from allsource.store import query as q
+from allsource.store import schema as t
+from allsource.store.sql import HL_END, HL_START, SqlStore, aware
+
+MAX_COUNT = 1000
+_HEADLINE_OPTS = (f"StartSel={HL_START}, StopSel={HL_END}, MaxWords=30, MinWords=10, "
+                  "MaxFragments=2, FragmentDelimiter=\" … \"")
+
+
+def driver_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    return url
+
+
+class PostgresStore(SqlStore):
+    dialect_name = "postgresql"
+
+    def _create_engine(self, url: str) -> Engine:
+        return sa.create_engine(driver_url(url), pool_pre_ping=True,
+                                connect_args={"connect_timeout": 10})
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        return postgresql.insert(table).on_conflict_do_nothing()
+
+    def _search(self, conn: Connection, query: q.SearchQuery, source_ids: list[str],
+                audience: Audience) -> q.SearchResult:
+        started = time.perf_counter()
+        tsq, params = q.to_tsquery_sql(q.parse(query.text))
+        d = t.documents
+        tsquery = sa.text(tsq).bindparams(**params)
+        conds = [sa.literal_column("documents.tsv").op("@@")(tsquery),
+                 *self._filters(d, query, source_ids, audience)]
+        score = sa.func.ts_rank_cd(sa.literal_column("documents.tsv"), tsquery).label("score")
+        page = (sa.select(d.c.id, d.c.kind, d.c.title, d.c.text, d.c.url, d.c.published_at,
+                          d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
+                          d.c.compartments, d.c.releasability, score)
+                .where(*conds).order_by(sa.desc("score"), d.c.seq)
+                .limit(query.limit).offset(query.offset).subquery())
+        headline = sa.func.ts_headline(
+            sa.literal("english", sa.String).cast(postgresql.REGCONFIG),
+            page.c.title + " — " + sa.func.left(page.c.text, 20000), tsquery,
+            sa.literal(_HEADLINE_OPTS)).label("snippet")
+        cols = [c for c in page.c if c.name != "text"]
+        stmt = sa.select(*cols, headline).order_by(page.c.score.desc())
+        try:
+            rows = conn.execute(stmt).all()
+            total = conn.execute(sa.select(sa.func.count()).select_from(
+                sa.select(sa.literal(1)).select_from(d).where(*conds).limit(MAX_COUNT)
+                .subquery())).scalar_one()
+        except sa.exc.DBAPIError as exc:
+            raise StoreError(f"search failed: {exc.orig}") from exc
+        names = self._source_names(conn)
+        hits = [q.SearchHit(id=r.id, kind=r.kind, title=r.title, snippet=r.snippet or "",
+                            score=round(float(r.score), 4), url=r.url,
+                            published_at=aware(r.published_at),
+                            collected_at=aware(r.collected_at),  # type: ignore[arg-type]
+                            source=names.get(r.source_id, r.source_id), tlp=TLP(r.tlp).label)
+                for r in rows if can_release(Marking.from_columns(dict(r._mapping)), audience)]
+        return q.SearchResult(hits=hits, total=int(total),
+                              took_ms=(time.perf_counter() - started) * 1000)

@@ -1,0 +1,148 @@
+"""Search queries: one user syntax, compiled safely for each backend.
+
+The syntax is the web-search style analysts already know (and PostgreSQL's
+``websearch_to_tsquery`` understands): words are ANDed, ``"quoted phrases"`` match in order,
+``OR`` between two terms makes an alternative (binding tighter than AND), ``-word`` excludes,
+and ``word*`` matches a prefix. The user's text is never pasted into a query language: the
+SQLite compiler quotes every term as an FTS5 string, and the PostgreSQL compiler binds each
+term as a parameter to ``phraseto_tsquery``/``to_tsquery`` — so operators, quotes or SQL in the
+input cannot change the query's structure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from allsource.errors import InputError
+
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 32
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    text: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    """``all_of`` is a list of OR-groups (each a list of terms); ``none_of`` excludes."""
+
+    all_of: list[list[Term]]
+    none_of: list[Term]
+
+
+@dataclass(slots=True)
+class SearchQuery:
+    text: str
+    sources: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(slots=True)
+class SearchHit:
+    id: str
+    kind: str
+    title: str
+    snippet: str
+    score: float
+    url: str | None
+    published_at: datetime | None
+    collected_at: datetime
+    source: str
+    tlp: str
+
+
+@dataclass(slots=True)
+class SearchResult:
+    hits: list[SearchHit]
+    total: int
+    took_ms: float
+
+
+def _clean_word(word: str) -> str:
+    # Keep characters that can be part of a token; everything else separates words.
+    return re.sub(r"[^\w.@:/\-']+", " ", word).strip(" .:-/'")
+
+
+def parse(text: str) -> ParsedQuery:
+    if len(text) > MAX_QUERY_CHARS:
+        raise InputError(f"query is too long ({len(text)} > {MAX_QUERY_CHARS} characters)")
+    all_of: list[list[Term]] = []
+    none_of: list[Term] = []
+    pending_or = False
+    count = 0
+    for m in _TOKEN.finditer(text):
+        neg_phrase, phrase, word = m.group(1), m.group(2), m.group(3)
+        if word is not None and word == "OR":
+            pending_or = bool(all_of)
+            continue
+        negative = bool(neg_phrase) if phrase is not None else word.startswith("-")
+        raw = phrase if phrase is not None else word.lstrip("-")
+        prefix = phrase is None and raw.endswith("*")
+        cleaned = _clean_word(raw.rstrip("*"))
+        if not cleaned:
+            continue
+        count += 1
+        if count > MAX_TERMS:
+            raise InputError(f"query has too many terms (more than {MAX_TERMS})")
+        term = Term(cleaned, prefix)
+        if negative:
+            none_of.append(term)
+        elif pending_or:
+            all_of[-1].append(term)
+        else:
+            all_of.append([term])
+        pending_or = False
+    if not all_of:
+        raise InputError("the query needs at least one word to search for")
+    return ParsedQuery(all_of, none_of)
+
+
+def to_fts5(q: ParsedQuery) -> str:
+    """Compile to an FTS5 MATCH expression in which every term is a quoted string."""
+
+    def term(t: Term) -> str:
+        quoted = '"' + t.text.replace('"', '""') + '"'
+        return quoted + ("*" if t.prefix else "")
+
+    groups = []
+    for group in q.all_of:
+        alts = [term(t) for t in group]
+        groups.append(alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")")
+    expr = " AND ".join(groups)
+    for t in q.none_of:
+        expr += " NOT " + term(t)
+    return expr
+
+
+def to_tsquery_sql(q: ParsedQuery, config: str = "english") -> tuple[str, dict[str, str]]:
+    """Compile to a PostgreSQL tsquery expression with every term a bound parameter."""
+    params: dict[str, str] = {}
+
+    def term(t: Term) -> str:
+        name = f"q{len(params)}"
+        if t.prefix:
+            # quote_literal keeps the word one lexeme; ':*' makes it a prefix match.
+            params[name] = t.text
+            return f"to_tsquery('{config}', quote_literal(:{name}) || ':*')"
+        params[name] = t.text
+        return f"phraseto_tsquery('{config}', :{name})"
+
+    parts = []
+    for group in q.all_of:
+        alts = [term(t) for t in group]
+        parts.append(alts[0] if len(alts) == 1 else "(" + " || ".join(alts) + ")")
+    expr = " && ".join(parts)
+    for t in q.none_of:
+        expr += " && !!" + term(t)
+    return "(" + expr + ")", params

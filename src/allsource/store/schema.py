@@ -1,0 +1,136 @@
+"""Table definitions (SQLAlchemy Core), shared by the SQLite and PostgreSQL stores.
+
+The tables are created and changed only by the Alembic migrations in ``migrations/``; this
+module describes the *current* schema for queries. Full-text indexing is backend-specific and
+lives in the migrations: an FTS5 external-content table kept in sync by triggers on SQLite, a
+generated ``tsvector`` column with a GIN index on PostgreSQL.
+
+Every object table carries the four marking columns (``tlp``, ``classification``,
+``compartments``, ``releasability``); reads filter on them in one place (``SqlStore._readable``).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def marking_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("tlp", sa.SmallInteger, nullable=False, server_default="0"),
+        sa.Column("classification", sa.SmallInteger, nullable=False, server_default="0"),
+        sa.Column("compartments", sa.Text, nullable=False, server_default=""),
+        sa.Column("releasability", sa.Text, nullable=False, server_default=""),
+    ]
+
+
+sources = sa.Table(
+    "sources", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("location", sa.Text, nullable=False),
+    sa.Column("schedule_seconds", sa.Integer, nullable=False),
+    sa.Column("allow_private", sa.Boolean, nullable=False),
+    sa.Column("config", JSONType, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_collected_at", sa.DateTime),
+    sa.Column("last_status", sa.Text),
+    *marking_columns(),
+)
+
+checkpoints = sa.Table(
+    "checkpoints", metadata,
+    sa.Column("source_id", sa.String(80), primary_key=True),
+    sa.Column("state", JSONType, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+documents = sa.Table(
+    "documents", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("id", sa.String(80), nullable=False, unique=True),
+    sa.Column("source_id", sa.String(80), nullable=False, index=True),
+    sa.Column("kind", sa.String(60), nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("language", sa.String(16)),
+    sa.Column("media_type", sa.String(120)),
+    sa.Column("published_at", sa.DateTime, index=True),
+    sa.Column("collected_at", sa.DateTime, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("blob_sha256", sa.String(64)),
+    sa.Column("blob_ref", sa.Text),
+    sa.Column("labels", JSONType, nullable=False),
+    sa.Column("meta", JSONType, nullable=False),
+    *marking_columns(),
+)
+
+sightings = sa.Table(
+    "sightings", metadata,
+    sa.Column("document_id", sa.String(80), primary_key=True),
+    sa.Column("source_id", sa.String(80), primary_key=True),
+    sa.Column("first_seen", sa.DateTime, nullable=False),
+    sa.Column("url", sa.Text),
+)
+
+objects = sa.Table(
+    "objects", metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("type", sa.String(60), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("stix", JSONType, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    *marking_columns(),
+)
+
+relationships = sa.Table(
+    "relationships", metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("relationship_type", sa.String(80), nullable=False),
+    sa.Column("source_ref", sa.String(120), nullable=False, index=True),
+    sa.Column("target_ref", sa.String(120), nullable=False, index=True),
+    sa.Column("stix", JSONType, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    *marking_columns(),
+)
+
+mentions = sa.Table(
+    "mentions", metadata,
+    sa.Column("object_id", sa.String(120), primary_key=True),
+    sa.Column("document_id", sa.String(80), primary_key=True, index=True),
+    sa.Column("extractor", sa.String(80), primary_key=True),
+    sa.Column("span_start", sa.Integer, primary_key=True),
+    sa.Column("span_end", sa.Integer, nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("source_id", sa.String(80), index=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("item_ref", sa.Text, nullable=False),
+    sa.Column("blob_sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("plugin", sa.String(80), nullable=False),
+    sa.Column("source_id", sa.String(80), index=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("counts", JSONType, nullable=False),
+    sa.Column("errors", JSONType, nullable=False),
+)

@@ -1,0 +1,480 @@
+"""The shared SQL implementation of :class:`~allsource.store.base.Store`.
+
+Backends differ only in engine set-up, "insert or ignore" syntax and full-text search; the
+rest — batches, idempotent upserts, sightings, provenance, quarantine, reads — is here.
+
+Writes: one transaction per batch. Documents, objects and relationships are keyed by their
+deterministic IDs; a batch first asks which IDs already exist (one ``IN`` query per 500), then
+bulk-inserts only the new rows, so re-ingesting counts duplicates and adds nothing. The
+collector's checkpoint is written in the same transaction, so after a crash the store and the
+checkpoint agree and a rerun resumes exactly where the last committed batch ended.
+
+Reads: :meth:`SqlStore._readable` is the single query hook for marking-based filtering; rows
+that pass it are checked again with :func:`can_release` (for compartments/releasability).
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+
+from allsource.errors import SourceError, StoreError
+from allsource.model.ids import minted_id
+from allsource.model.markings import Audience, Marking, can_release
+from allsource.model.records import Collected, Source
+from allsource.store import schema as t
+from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
+from allsource.store.blobs import BlobStore
+from allsource.store.query import SearchQuery, SearchResult
+
+HL_START = "\ue000"
+HL_END = "\ue001"
+_CHUNK = 500
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def naive_utc(dt: datetime | None) -> datetime | None:
+    """Store datetimes as naive UTC (portable across SQLite and PostgreSQL)."""
+    if dt is None:
+        return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
+def _chunks(seq: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _source_from_row(row: sa.Row[Any]) -> Source:
+    m = row._mapping
+    return Source(
+        name=m["name"], kind=m["kind"], location=m["location"],
+        schedule_seconds=m["schedule_seconds"], allow_private=bool(m["allow_private"]),
+        marking=Marking.from_columns(dict(m)), config=dict(m["config"] or {}),
+        enabled=bool(m["enabled"]), created_at=aware(m["created_at"]),
+    )
+
+
+class SqlStore(ABC):
+    """Common SQL store; subclasses provide the engine, upsert syntax and search."""
+
+    dialect_name: str
+
+    def __init__(self, url: str, blob_dir: Path) -> None:
+        self.url = url
+        self.blobs = BlobStore(blob_dir)
+        self.engine: Engine = self._create_engine(url)
+
+    # -- set-up ---------------------------------------------------------------------------
+    @abstractmethod
+    def _create_engine(self, url: str) -> Engine: ...
+
+    @abstractmethod
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        """An INSERT statement that skips rows whose primary/unique key already exists."""
+
+    @abstractmethod
+    def _search(self, conn: Connection, query: SearchQuery, source_ids: list[str],
+                audience: Audience) -> SearchResult: ...
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open the store at {self.safe_url}: {exc.orig}") from exc
+
+    @property
+    def safe_url(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- sources ------------------------------------------------------------------------------
+    def add_source(self, source: Source) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(t.sources.c.id).where(
+                    t.sources.c.name == source.name)).first():
+                raise SourceError(f"a source named {source.name!r} already exists")
+            conn.execute(t.sources.insert().values(
+                id=source.id, name=source.name, kind=source.kind, location=source.location,
+                schedule_seconds=source.schedule_seconds, allow_private=source.allow_private,
+                config=source.config, enabled=source.enabled,
+                created_at=naive_utc(source.created_at) or _now(),
+                **source.marking.to_columns()))
+
+    def get_source(self, name_or_id: str) -> Source | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.sources).where(sa.or_(
+                t.sources.c.name == name_or_id, t.sources.c.id == name_or_id))).first()
+        return _source_from_row(row) if row else None
+
+    def list_sources(self) -> list[Source]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.sources).order_by(t.sources.c.name)).all()
+        return [_source_from_row(r) for r in rows]
+
+    def remove_source(self, name_or_id: str) -> bool:
+        """Remove a source's configuration and checkpoint. Collected documents stay: they are
+        evidence, and other sources may have sighted them too."""
+        src = self.get_source(name_or_id)
+        if src is None:
+            return False
+        with self.engine.begin() as conn:
+            conn.execute(t.sources.delete().where(t.sources.c.id == src.id))
+            conn.execute(t.checkpoints.delete().where(t.checkpoints.c.source_id == src.id))
+        return True
+
+    def source_status(self, source_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.sources.c.last_collected_at, t.sources.c.last_status)
+                               .where(t.sources.c.id == source_id)).first()
+            docs = conn.execute(sa.select(sa.func.count()).select_from(t.sightings).where(
+                t.sightings.c.source_id == source_id)).scalar_one()
+            quarantined = conn.execute(sa.select(sa.func.count()).select_from(t.quarantine)
+                                       .where(t.quarantine.c.source_id == source_id,
+                                              t.quarantine.c.status == "open")).scalar_one()
+            ckpt = conn.execute(sa.select(t.checkpoints.c.state).where(
+                t.checkpoints.c.source_id == source_id)).scalar_one_or_none()
+            last_run = conn.execute(sa.select(t.runs).where(t.runs.c.source_id == source_id)
+                                    .order_by(t.runs.c.started_at.desc()).limit(1)).first()
+        return {
+            "documents": docs,
+            "quarantined": quarantined,
+            "last_collected_at": aware(row[0]).isoformat() if row and row[0] else None,
+            "last_status": row[1] if row else None,
+            "checkpoint": ckpt or {},
+            "last_run": ({"status": last_run.status, "counts": last_run.counts,
+                          "errors": last_run.errors,
+                          "started_at": aware(last_run.started_at).isoformat()}  # type: ignore[union-attr]
+                         if last_run else None),
+        }
+
+    def set_source_status(self, source_id: str, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.sources.update().where(t.sources.c.id == source_id).values(
+                last_collected_at=_now(), last_status=status[:2000]))
+
+    def get_checkpoint(self, source_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            state = conn.execute(sa.select(t.checkpoints.c.state).where(
+                t.checkpoints.c.source_id == source_id)).scalar_one_or_none()
+        return dict(state or {})
+
+    # -- writes -------------------------------------------------------------------------------
+    def _existing(self, conn: Connection, column: sa.Column[Any], keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(keys):
+            found.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
+        return found
+
+    def _insert_new(self, conn: Connection, table: sa.Table, rows: dict[str, dict[str, Any]]
+                    ) -> int:
+        """Insert rows (keyed by id) whose id is not stored yet; returns how many were new."""
+        if not rows:
+            return 0
+        existing = self._existing(conn, table.c.id, list(rows))
+        new = [row for key, row in rows.items() if key not in existing]
+        if new:
+            conn.execute(self._insert_ignore(table), new)
+        return len(new)
+
+    def write_batch(self, source: Source, items: list[Collected],
+                    quarantined: list[QuarantineItem],
+                    checkpoint: dict[str, Any] | None) -> BatchCounts:
+        now = _now()
+        counts = BatchCounts(items=len(items) + len(quarantined), quarantined=len(quarantined))
+        docs: dict[str, dict[str, Any]] = {}
+        objs: dict[str, dict[str, Any]] = {}
+        rels: dict[str, dict[str, Any]] = {}
+        sight: dict[str, dict[str, Any]] = {}
+        ments: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+        for item in items:
+            d = item.document
+            if d.id not in docs:
+                docs[d.id] = {
+                    "id": d.id, "source_id": source.id, "kind": d.kind, "title": d.title,
+                    "text": d.text, "url": d.url, "language": d.language,
+                    "media_type": d.media_type, "published_at": naive_utc(d.published_at),
+                    "collected_at": now, "content_hash": d.content_hash,
+                    "blob_sha256": d.blob_sha256, "blob_ref": d.blob_ref, "labels": d.labels,
+                    "meta": d.meta, **d.marking.to_columns()}
+                sight[d.id] = {"document_id": d.id, "source_id": source.id, "first_seen": now,
+                               "url": d.url}
+            for o in item.objects:
+                objs.setdefault(o.id, {"id": o.id, "type": o.type, "name": o.name[:10000],
+                                       "stix": o.stix, "created_at": now,
+                                       **o.marking.to_columns()})
+            for r in item.relationships:
+                rels.setdefault(r.id, {"id": r.id, "relationship_type": r.relationship_type,
+                                       "source_ref": r.source_ref, "target_ref": r.target_ref,
+                                       "stix": r.stix, "created_at": now,
+                                       **r.marking.to_columns()})
+            for mn in item.mentions:
+                start = -1 if mn.start is None else mn.start
+                ments.setdefault((mn.object_id, d.id, mn.extractor, start), {
+                    "object_id": mn.object_id, "document_id": d.id, "extractor": mn.extractor,
+                    "span_start": start, "span_end": -1 if mn.end is None else mn.end})
+        try:
+            with self.engine.begin() as conn:
+                counts.new = self._insert_new(conn, t.documents, docs)
+                counts.duplicates = len(items) - counts.new
+                if sight:
+                    conn.execute(self._insert_ignore(t.sightings), list(sight.values()))
+                counts.objects = self._insert_new(conn, t.objects, objs)
+                counts.relationships = self._insert_new(conn, t.relationships, rels)
+                if ments:
+                    conn.execute(self._insert_ignore(t.mentions), list(ments.values()))
+                if quarantined:
+                    conn.execute(self._insert_ignore(t.quarantine), [
+                        {"id": minted_id("x-allsource-quarantine",
+                                         f"{source.id}|{q.blob_sha256}|{q.item_ref}|{q.reason}"),
+                         "source_id": source.id, "reason": q.reason[:4000],
+                         "item_ref": q.item_ref[:2000], "blob_sha256": q.blob_sha256,
+                         "created_at": now, "status": "open", "attempts": 0}
+                        for q in quarantined])
+                if checkpoint is not None:
+                    self._save_checkpoint(conn, source.id, checkpoint, now)
+        except sa.exc.DBAPIError as exc:
+            raise StoreError(f"writing a batch to {self.safe_url} failed: {exc.orig}") from exc
+        return counts
+
+    def _save_checkpoint(self, conn: Connection, source_id: str, state: dict[str, Any],
+                         now: datetime) -> None:
+        updated = conn.execute(t.checkpoints.update().where(
+            t.checkpoints.c.source_id == source_id).values(state=state, updated_at=now))
+        if updated.rowcount == 0:
+            conn.execute(t.checkpoints.insert().values(source_id=source_id, state=state,
+                                                       updated_at=now))
+
+    def save_run(self, run: RunRecord) -> None:
+        row = {"plugin": run.plugin, "source_id": run.source_id, "status": run.status,
+               "started_at": naive_utc(run.started_at), "finished_at": naive_utc(run.finished_at),
+               "counts": run.counts, "errors": run.errors[:100]}
+        with self.engine.begin() as conn:
+            updated = conn.execute(t.runs.update().where(t.runs.c.id == run.id).values(**row))
+            if updated.rowcount == 0:
+                conn.execute(t.runs.insert().values(id=run.id, **row))
+
+    # -- reads --------------------------------------------------------------------------------
+    @staticmethod
+    def _readable(table: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
+        """The one place where reads filter by marking (TLP and classification in SQL;
+        compartments and releasability are re-checked per row with ``can_release``)."""
+        if audience.unrestricted:
+            return sa.true()
+        return sa.and_(table.c.tlp <= int(audience.max_tlp),
+                       table.c.classification <= int(audience.clearance))
+
+    def _resolve_sources(self, conn: Connection, names: Iterable[str]) -> list[str]:
+        ids = []
+        for name in names:
+            found = conn.execute(sa.select(t.sources.c.id).where(sa.or_(
+                t.sources.c.name == name, t.sources.c.id == name))).scalar_one_or_none()
+            if found is None:
+                raise SourceError(f"unknown source {name!r} (see `allsource source list`)")
+            ids.append(found)
+        return ids
+
+    def search(self, query: SearchQuery, audience: Audience) -> SearchResult:
+        with self.engine.connect() as conn:
+            source_ids = self._resolve_sources(conn, query.sources)
+            return self._search(conn, query, source_ids, audience)
+
+    def _filters(self, d: Any, query: SearchQuery, source_ids: list[str],
+                 audience: Audience) -> list[sa.ColumnElement[bool]]:
+        conds: list[sa.ColumnElement[bool]] = [self._readable(d, audience)]
+        if source_ids:
+            conds.append(sa.exists().where(t.sightings.c.document_id == d.c.id,
+                                           t.sightings.c.source_id.in_(source_ids)))
+        if query.kinds:
+            conds.append(d.c.kind.in_(query.kinds))
+        when = sa.func.coalesce(d.c.published_at, d.c.collected_at)
+        if query.since:
+            conds.append(when >= naive_utc(query.since))
+        if query.until:
+            conds.append(when < naive_utc(query.until))
+        return conds
+
+    def _source_names(self, conn: Connection) -> dict[str, str]:
+        return {r.id: r.name for r in conn.execute(sa.select(t.sources.c.id, t.sources.c.name))}
+
+    def get(self, object_id: str, audience: Audience) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            names = self._source_names(conn)
+            row = conn.execute(sa.select(t.documents).where(t.documents.c.id == object_id)).first()
+            if row is not None:
+                return self._document_view(conn, row, names, audience)
+            for table in (t.objects, t.relationships):
+                row = conn.execute(sa.select(table).where(table.c.id == object_id)).first()
+                if row is not None:
+                    return self._object_view(conn, table, row, names, audience)
+        src = self.get_source(object_id)
+        if src is not None:
+            return {"record": "source", "id": src.id, "name": src.name, "kind": src.kind,
+                    "location": src.location, "marking": src.marking.as_dict()}
+        return None
+
+    def _document_view(self, conn: Connection, row: sa.Row[Any], names: dict[str, str],
+                       audience: Audience) -> dict[str, Any] | None:
+        m = dict(row._mapping)
+        marking = Marking.from_columns(m)
+        if not can_release(marking, audience):
+            return None
+        sightings = conn.execute(sa.select(t.sightings).where(
+            t.sightings.c.document_id == m["id"]).order_by(t.sightings.c.first_seen)).all()
+        mentioned = conn.execute(
+            sa.select(t.objects.c.id, t.objects.c.type, t.objects.c.name, t.mentions.c.extractor,
+                      t.objects.c.tlp, t.objects.c.classification, t.objects.c.compartments,
+                      t.objects.c.releasability)
+            .join(t.mentions, t.mentions.c.object_id == t.objects.c.id)
+            .where(t.mentions.c.document_id == m["id"]).limit(1000)).all()
+        return {
+            "record": "document", "id": m["id"], "kind": m["kind"], "title": m["title"],
+            "text": m["text"], "url": m["url"], "language": m["language"],
+            "media_type": m["media_type"],
+            "published_at": _iso(m["published_at"]), "collected_at": _iso(m["collected_at"]),
+            "content_hash": m["content_hash"], "blob_sha256": m["blob_sha256"],
+            "blob_ref": m["blob_ref"], "labels": m["labels"], "meta": m["meta"],
+            "marking": marking.as_dict(),
+            "sightings": [{"source_id": s.source_id, "source": names.get(s.source_id),
+                           "first_seen": _iso(s.first_seen), "url": s.url} for s in sightings],
+            "objects": [{"id": o.id, "type": o.type, "name": o.name, "extractor": o.extractor}
+                        for o in mentioned
+                        if can_release(Marking.from_columns(dict(o._mapping)), audience)],
+        }
+
+    def _object_view(self, conn: Connection, table: sa.Table, row: sa.Row[Any],
+                     names: dict[str, str], audience: Audience) -> dict[str, Any] | None:
+        m = dict(row._mapping)
+        marking = Marking.from_columns(m)
+        if not can_release(marking, audience):
+            return None
+        prov = conn.execute(
+            sa.select(t.mentions.c.document_id, t.mentions.c.extractor, t.mentions.c.span_start,
+                      t.mentions.c.span_end, t.documents.c.title, t.documents.c.source_id,
+                      t.documents.c.tlp, t.documents.c.classification,
+                      t.documents.c.compartments, t.documents.c.releasability)
+            .join(t.documents, t.documents.c.id == t.mentions.c.document_id)
+            .where(t.mentions.c.object_id == m["id"]).limit(200)).all()
+        rels = conn.execute(sa.select(t.relationships).where(sa.or_(
+            t.relationships.c.source_ref == m["id"], t.relationships.c.target_ref == m["id"]))
+            .where(self._readable(t.relationships, audience)).limit(200)).all()
+        return {
+            "record": "object" if table is t.objects else "relationship",
+            "id": m["id"], "type": m.get("type") or "relationship",
+            "name": m.get("name") or m.get("relationship_type"), "stix": m["stix"],
+            "marking": marking.as_dict(),
+            "provenance": [{"document_id": p.document_id, "title": p.title,
+                            "source": names.get(p.source_id), "extractor": p.extractor,
+                            "span": None if p.span_start < 0 else [p.span_start, p.span_end]}
+                           for p in prov
+                           if can_release(Marking.from_columns(dict(p._mapping)), audience)],
+            "relationships": [{"id": r.id, "type": r.relationship_type,
+                               "source_ref": r.source_ref, "target_ref": r.target_ref}
+                              for r in rels],
+        }
+
+    def stats(self, audience: Audience) -> dict[str, Any]:
+        d = t.documents
+        with self.engine.connect() as conn:
+            names = self._source_names(conn)
+            readable = self._readable(d, audience)
+            total = conn.execute(sa.select(sa.func.count()).select_from(d).where(readable)
+                                 ).scalar_one()
+            by_kind = conn.execute(sa.select(d.c.kind, sa.func.count()).where(readable)
+                                   .group_by(d.c.kind).order_by(sa.func.count().desc())).all()
+            by_source = conn.execute(
+                sa.select(t.sightings.c.source_id, sa.func.count())
+                .join(d, d.c.id == t.sightings.c.document_id).where(readable)
+                .group_by(t.sightings.c.source_id)).all()
+            by_tlp = conn.execute(sa.select(d.c.tlp, sa.func.count()).where(readable)
+                                  .group_by(d.c.tlp)).all()
+            obj_types = conn.execute(
+                sa.select(t.objects.c.type, sa.func.count())
+                .where(self._readable(t.objects, audience))
+                .group_by(t.objects.c.type).order_by(sa.func.count().desc())).all()
+            rel_count = conn.execute(sa.select(sa.func.count()).select_from(t.relationships)
+                                     .where(self._readable(t.relationships, audience))
+                                     ).scalar_one()
+            quarantined = conn.execute(sa.select(sa.func.count()).select_from(t.quarantine)
+                                       .where(t.quarantine.c.status == "open")).scalar_one()
+            span = conn.execute(sa.select(sa.func.min(d.c.published_at),
+                                          sa.func.max(d.c.published_at)).where(readable)).first()
+        from allsource.model.markings import TLP
+        return {
+            "store": self.safe_url,
+            "documents": total,
+            "documents_by_kind": {k: n for k, n in by_kind},
+            "documents_by_source": {names.get(s, s): n for s, n in by_source},
+            "documents_by_tlp": {TLP(k).label: n for k, n in sorted(by_tlp)},
+            "objects": sum(n for _, n in obj_types),
+            "objects_by_type": {k: n for k, n in obj_types},
+            "relationships": rel_count,
+            "quarantined_open": quarantined,
+            "sources": len(names),
+            "published_range": [_iso(span[0]), _iso(span[1])] if span else [None, None],
+        }
+
+    def count(self, table: str) -> int:
+        tbl = t.metadata.tables[table]
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(tbl)).scalar_one())
+
+    def document_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(t.documents.c.id)).scalars())
+
+    # -- quarantine ---------------------------------------------------------------------------
+    def list_quarantine(self, status: str | None = "open",
+                        source_id: str | None = None) -> list[dict[str, Any]]:
+        q = sa.select(t.quarantine).order_by(t.quarantine.c.created_at)
+        if status:
+            q = q.where(t.quarantine.c.status == status)
+        if source_id:
+            q = q.where(t.quarantine.c.source_id == source_id)
+        with self.engine.connect() as conn:
+            names = self._source_names(conn)
+            rows = conn.execute(q).all()
+        return [{"id": r.id, "source_id": r.source_id, "source": names.get(r.source_id or ""),
+                 "reason": r.reason, "item_ref": r.item_ref, "blob_sha256": r.blob_sha256,
+                 "created_at": _iso(r.created_at), "status": r.status, "attempts": r.attempts}
+                for r in rows]
+
+    def resolve_quarantine(self, ids: list[str], status: str) -> None:
+        with self.engine.begin() as conn:
+            for chunk in _chunks(ids):
+                conn.execute(t.quarantine.update().where(t.quarantine.c.id.in_(chunk)).values(
+                    status=status, attempts=t.quarantine.c.attempts + 1))
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return aware(dt).isoformat() if dt is not None else None  # type: ignore[union-attr]
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,86 @@
+"""SQLite store: WAL journal, FTS5 full text (porter stemming, bm25 ranking)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from allsource.errors import StoreError
+from allsource.model.markings import TLP, Audience, Marking, can_release
+from allsource.store import query as q
+from allsource.store import schema as t
+from allsource.store.sql import HL_END, HL_START, SqlStore, aware
+
+MAX_COUNT = 1000
+
+
+def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.close()
+
+
+class SqliteStore(SqlStore):
+    dialect_name = "sqlite"
+
+    def _create_engine(self, url: str) -> Engine:
+        u = sa.engine.make_url(url)
+        if u.database and u.database != ":memory:":
+            parent = Path(u.database).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StoreError(f"folder {parent} for the SQLite store does not exist")
+        if not sqlite3.connect(":memory:").execute(
+                "SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0]:
+            raise StoreError("this Python's SQLite lacks FTS5; install a Python built with it")
+        engine = sa.create_engine(url)
+        sa.event.listen(engine, "connect", _on_connect)
+        return engine
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    def _search(self, conn: Connection, query: q.SearchQuery, source_ids: list[str],
+                audience: Audience) -> q.SearchResult:
+        started = time.perf_counter()
+        match = q.to_fts5(q.parse(query.text))
+        d = t.documents
+        fts = sa.table("documents_fts", sa.column("rowid"))
+        conds = [sa.text("documents_fts MATCH :match"), *self._filters(d, query, source_ids,
+                                                                        audience)]
+        fts_col = sa.literal_column("documents_fts")
+        snippet = sa.func.snippet(fts_col, -1, HL_START, HL_END, "…", 24).label("snippet")
+        score = sa.literal_column("bm25(documents_fts, 10.0, 1.0)").label("score")
+        stmt = (sa.select(d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
+                          d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
+                          d.c.compartments, d.c.releasability, snippet, score)
+                .select_from(fts.join(d, d.c.seq == fts.c.rowid))
+                .where(*conds).order_by(sa.text("score")).limit(query.limit)
+                .offset(query.offset))
+        params = {"match": match}
+        try:
+            rows = conn.execute(stmt, params).all()
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(
+                    sa.select(sa.literal(1)).select_from(fts.join(d, d.c.seq == fts.c.rowid))
+                    .where(*conds).limit(MAX_COUNT).subquery()), params).scalar_one()
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"search failed: {exc.orig}") from exc
+        names = self._source_names(conn)
+        hits = [q.SearchHit(id=r.id, kind=r.kind, title=r.title, snippet=r.snippet or "",
+                            score=round(-float(r.score), 4), url=r.url,
+                            published_at=aware(r.published_at),
+                            collected_at=aware(r.collected_at),  # type: ignore[arg-type]
+                            source=names.get(r.source_id, r.source_id), tlp=TLP(r.tlp).label)
+                for r in rows if can_release(Marking.from_columns(dict(r._mapping)), audience)]
+        return q.SearchResult(hits=hits, total=int(total),
+                              took_ms=(time.perf_counter() - started) * 1000)
