@@ -10,8 +10,8 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from allsource.cli import common
 from allsource.cli.common import err_console, state
 from allsource.errors import AllsourceError
 
@@ -55,7 +55,7 @@ def main() -> None:
     except AllsourceError as exc:
         if state.debug:
             raise
-        err_console.print(f"[bold red]error:[/bold red] {common.escape(str(exc))}")
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

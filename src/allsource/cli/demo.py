@@ -15,14 +15,15 @@ from allsource.cli.collecting import run_with_progress, summary_table
 from allsource.cli.common import console, state
 from allsource.cli.inspecting import print_hits, run_search
 from allsource.errors import SourceError
-from allsource.model.markings import TLP, Marking
+from allsource.model.markings import TLP, Audience, Marking
 from allsource.model.records import Source
 
-EXAMPLE_SEARCHES = [
-    ("spearphishing attachment", {}),
-    ('"credential dumping" OR mimikatz', {}),
-    ("ransomware", {"kind": ["intrusion-set", "malware", "threat-actor"]}),
-    ("protest OR election", {"source": ["gdelt-mentions"]}),
+# (query, source filter, kind filter)
+EXAMPLE_SEARCHES: list[tuple[str, list[str], list[str]]] = [
+    ("spearphishing attachment", [], []),
+    ('"credential dumping" OR mimikatz', [], []),
+    ("ransomware", [], ["intrusion-set", "malware"]),
+    ("protest OR election", ["gdelt-mentions"], []),
 ]
 
 
@@ -83,16 +84,17 @@ def demo(
             existing = src
         results.append(run_with_progress(existing, state.context(), use_checkpoint=False))
     console.print(summary_table(results))
-    s = store.stats(__import__("allsource").Audience.owner())
+    s = store.stats(Audience.owner())
     console.print(f"store now holds {s['documents']} documents, {s['objects']} objects, "
                   f"{s['relationships']} relationships")
     if searches:
-        for text, filters in EXAMPLE_SEARCHES:
-            known = {x.name for x in store.list_sources()}
-            if any(name not in known for name in filters.get("source", [])):
+        known = {x.name for x in store.list_sources()}
+        for text, only_sources, kinds in EXAMPLE_SEARCHES:
+            if any(name not in known for name in only_sources):
                 continue
             console.rule()
-            print_hits(run_search(text, limit=3, **filters), f"allsource search {text!r}")
+            print_hits(run_search(text, only_sources, kinds, limit=3),
+                       f"allsource search {text!r}")
     console.rule()
     console.print("try: [cyan]allsource search 'lateral movement' --type attack-pattern[/cyan], "
                   "[cyan]allsource stats[/cyan], [cyan]allsource show ID[/cyan]")

@@ -10,8 +10,14 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from allsource.cli.common import (console, parse_when, print_json, snippet_html, snippet_markup,
-                                  state)
+from allsource.cli.common import (
+    console,
+    parse_when,
+    print_json,
+    snippet_html,
+    snippet_markup,
+    state,
+)
 from allsource.collect.runner import retry_quarantined
 from allsource.errors import InputError
 from allsource.model.markings import Audience

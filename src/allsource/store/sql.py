@@ -165,7 +165,7 @@ class SqlStore(ABC):
         return {
             "documents": docs,
             "quarantined": quarantined,
-            "last_collected_at": aware(row[0]).isoformat() if row and row[0] else None,
+            "last_collected_at": _iso(row[0]) if row else None,
             "last_status": row[1] if row else None,
             "checkpoint": ckpt or {},
             "last_run": ({"status": last_run.status, "counts": last_run.counts,

@@ -55,11 +55,12 @@ class SqliteStore(SqlStore):
         match = q.to_fts5(q.parse(query.text))
         d = t.documents
         fts = sa.table("documents_fts", sa.column("rowid"))
-        conds = [sa.text("documents_fts MATCH :match"), *self._filters(d, query, source_ids,
-                                                                        audience)]
-        fts_col = sa.literal_column("documents_fts")
+        conds: list[sa.ColumnElement[bool]] = [
+            sa.literal_column("documents_fts MATCH :match", sa.Boolean),
+            *self._filters(d, query, source_ids, audience)]
+        fts_col: sa.ColumnElement[Any] = sa.literal_column("documents_fts")
         snippet = sa.func.snippet(fts_col, -1, HL_START, HL_END, "…", 24).label("snippet")
-        score = sa.literal_column("bm25(documents_fts, 10.0, 1.0)").label("score")
+        score: sa.Label[Any] = sa.literal_column("bm25(documents_fts, 10.0, 1.0)").label("score")
         stmt = (sa.select(d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
                           d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
                           d.c.compartments, d.c.releasability, snippet, score)

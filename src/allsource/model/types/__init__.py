@@ -5,9 +5,9 @@ whether the value is valid and returns its normalized form (or ``None`` for junk
 observable written to the store passes through here.
 """
 
-from allsource.model.types.base import REGISTRY, ValueType, clean, get_type, observable
 from allsource.model.types import hashes as _hashes  # noqa: F401  (registers types)
 from allsource.model.types import identifiers as _identifiers  # noqa: F401
 from allsource.model.types import network as _network  # noqa: F401
+from allsource.model.types.base import REGISTRY, ValueType, clean, get_type, observable
 
 __all__ = ["REGISTRY", "ValueType", "clean", "get_type", "observable"]

@@ -44,7 +44,8 @@ def get_type(name: str) -> ValueType:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown value type {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+        known = ", ".join(sorted(REGISTRY))
+        raise KeyError(f"unknown value type {name!r}; known: {known}") from None
 
 
 def clean(type_name: str, value: str) -> str | None:

@@ -97,7 +97,7 @@ class URL(ValueType):
         host = parts.hostname or ""
         if not host:
             return None
-        if Domain().clean(host) is None and IPv4().clean(host) is None and IPv6().clean(host) is None:
+        if all(t.clean(host) is None for t in (Domain(), IPv4(), IPv6())):
             return None
         netloc = parts.netloc.lower() if "@" not in parts.netloc else parts.netloc
         return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+import stix2
+
+from allsource.model.ids import document_id, sco_id
+from allsource.model.records import Document
+from allsource.model.types import clean, get_type, observable
+
+
+@pytest.mark.parametrize(("stix_obj", "ours"), [
+    (stix2.IPv4Address(value="198.51.100.3"), observable("ipv4", "198.51.100[.]3")),
+    (stix2.DomainName(value="example.com"), observable("domain", "EXAMPLE[.]com.")),
+    (stix2.URL(value="https://example.com/a?b=1"), observable("url", "hxxps://example[.]com/a?b=1")),
+    (stix2.EmailAddress(value="x@example.org"), observable("email", "x[@]example.org")),
+    (stix2.File(hashes={"SHA-256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}),
+     observable("sha256", "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855")),
+])
+def test_observable_ids_equal_the_stix2_library(stix_obj: object, ours: object) -> None:
+    assert ours is not None
+    assert ours.id == stix_obj.id  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("type_name", "raw", "expected"), [
+    ("ipv4", "10.0.0[.]1", "10.0.0.1"),
+    ("ipv4", "999.1.1.1", None),
+    ("ipv6", "2001:DB8::0:1", "2001:db8::1"),
+    ("cidr", "192.168.0.0/16", "192.168.0.0/16"),
+    ("domain", "xn--bcher-kva.example", "xn--bcher-kva.example"),
+    ("domain", "bücher.example", "xn--bcher-kva.example"),
+    ("domain", "localhost", None),
+    ("domain", "-bad-.com", None),
+    ("url", "javascript:alert(1)", None),
+    ("url", "hxxp://evil[.]example/x", "http://evil.example/x"),
+    ("email", "not an email", None),
+    ("md5", "d41d8cd98f00b204e9800998ecf8427e", "d41d8cd98f00b204e9800998ecf8427e"),
+    ("md5", "0" * 32, None),
+    ("sha1", "xyz", None),
+    ("cve", "cve-2021-44228", "CVE-2021-44228"),
+    ("asn", "as15169", "AS15169"),
+    ("asn", "AS0", None),
+    ("attack-id", "t1059.001", "T1059.001"),
+    ("regkey", "HKLM\\Software\\Run", "HKLM\\Software\\Run"),
+    ("btc", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"),
+    ("filename", "../etc/passwd", None),
+])
+def test_clean(type_name: str, raw: str, expected: str | None) -> None:
+    assert clean(type_name, raw) == expected
+
+
+def test_unknown_type_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match="unknown value type"):
+        get_type("nope")
+
+
+def test_oversized_values_are_junk() -> None:
+    assert clean("domain", "a" * 5000 + ".com") is None
+
+
+def test_document_ids_are_content_derived() -> None:
+    a = Document.build(kind="article", title="T", text="body")
+    b = Document.build(kind="article", title=" T ", text="body")
+    c = Document.build(kind="article", title="T", text="body2")
+    assert a.id == b.id != c.id
+    assert a.id == document_id(a.content_hash)
+    assert sco_id("ipv4-addr", {"value": "1.1.1.1"}).startswith("ipv4-addr--")
