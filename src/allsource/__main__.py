@@ -1,0 +1,5 @@
+"""``python -m allsource`` runs the CLI."""
+
+from allsource.cli import main
+
+main()
