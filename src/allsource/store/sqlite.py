@@ -55,10 +55,10 @@ class SqliteStore(SqlStore):
         match = q.to_fts5(q.parse(query.text))
         d = t.documents
         fts = sa.table("documents_fts", sa.column("rowid"))
-        conds: list[sa.ColumnElement[bool]] = [
-            sa.literal_column("documents_fts MATCH :match", sa.Boolean),
-            *self._filters(d, query, source_ids, audience)]
         fts_col: sa.ColumnElement[Any] = sa.literal_column("documents_fts")
+        fts_match: sa.ColumnElement[bool] = fts_col.op("MATCH", return_type=sa.Boolean)(
+            sa.bindparam("match", match))
+        conds = [fts_match, *self._filters(d, query, source_ids, audience)]
         snippet = sa.func.snippet(fts_col, -1, HL_START, HL_END, "…", 24).label("snippet")
         score: sa.Label[Any] = sa.literal_column("bm25(documents_fts, 10.0, 1.0)").label("score")
         stmt = (sa.select(d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
@@ -67,13 +67,12 @@ class SqliteStore(SqlStore):
                 .select_from(fts.join(d, d.c.seq == fts.c.rowid))
                 .where(*conds).order_by(sa.text("score")).limit(query.limit)
                 .offset(query.offset))
-        params = {"match": match}
         try:
-            rows = conn.execute(stmt, params).all()
+            rows = conn.execute(stmt).all()
             total = conn.execute(
                 sa.select(sa.func.count()).select_from(
                     sa.select(sa.literal(1)).select_from(fts.join(d, d.c.seq == fts.c.rowid))
-                    .where(*conds).limit(MAX_COUNT).subquery()), params).scalar_one()
+                    .where(*conds).limit(MAX_COUNT).subquery())).scalar_one()
         except sa.exc.OperationalError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
         names = self._source_names(conn)
