@@ -81,7 +81,7 @@ def test_user_errors_are_one_line_without_traceback(cli: Run, tmp_path: Path) ->
     proc = cli("source", "show", "nope", check=2)
     assert proc.stderr.strip().count("\n") == 0
     assert "unknown source 'nope'" in proc.stderr and "Traceback" not in proc.stderr
-    proc = cli("search", "-onlynegative", check=2)
+    proc = cli("search", "--", "-onlynegative", check=2)
     assert "at least one word" in proc.stderr
     proc = cli("source", "add", "x", "no-such-kind", "/tmp", check=2)
     assert "no collector named 'no-such-kind'" in proc.stderr

@@ -48,10 +48,27 @@ def _register() -> None:
 _register()
 
 
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's usage-error classes: typer >= 0.29 vendors its own click."""
+    import click
+
+    found: list[type[Exception]] = [click.ClickException]
+    vendored = getattr(typer, "TyperException", None)
+    if isinstance(vendored, type) and issubclass(vendored, Exception):
+        found.append(vendored)
+    return tuple(found)
+
+
+_USAGE_ERRORS = _usage_errors()
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one clear line."""
     try:
-        app(standalone_mode=False)
+        # In non-standalone mode click returns the exit code of typer.Exit instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except AllsourceError as exc:
         if state.debug:
             raise
@@ -62,13 +79,9 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+    except _USAGE_ERRORS as exc:  # usage errors arrive here in non-standalone mode
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2))
     finally:
         if state._store is not None:
             state._store.close()

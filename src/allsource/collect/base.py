@@ -8,7 +8,9 @@ A collector reads one :class:`~allsource.model.records.Source` and yields, in or
   quarantines it and goes on;
 * :class:`~allsource.model.records.Checkpoint` — resume state covering everything yielded
   before it. The runner saves it in the same transaction as those items, so after a crash a
-  rerun resumes exactly after the last committed batch.
+  rerun resumes exactly after the last committed batch. A collector may reuse one state dict
+  across checkpoints, but must update it only *after* yielding the items the update covers
+  (the runner serializes it when the next item arrives).
 
 Lifecycle (one run record per run, see :mod:`allsource.collect.runner`): the runner builds
 the collector with the source and a :class:`CollectContext`, calls :meth:`Collector.collect`

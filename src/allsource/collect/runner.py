@@ -2,8 +2,11 @@
 
 One run = one :class:`~allsource.store.base.RunRecord` (status, counts, errors, timings).
 Items are buffered and written every ``batch_size`` items in one transaction together with the
-newest checkpoint seen, so a crash loses nothing already committed and a rerun resumes after
-the last committed batch. Re-writing an item that was already stored is a no-op counted as a
+newest checkpoint seen. A batch is flushed when the item *after* it arrives, so that checkpoint
+was yielded after the batch's last item and before anything outside it: a crash loses nothing
+already committed and a rerun resumes exactly after the last committed batch. The checkpoint
+state is serialized at flush time, so a collector may keep updating one dict, as long as it
+updates it only after yielding the items the update covers. Re-writing an item that was already stored is a no-op counted as a
 duplicate, which makes a rerun of an interrupted one-off ingest safe too.
 
 A :class:`~allsource.model.records.Rejected` item — and any :class:`InputError` raised by a
@@ -52,12 +55,14 @@ class _Batcher:
         self.total = BatchCounts()
 
     def add(self, item: Collected | QuarantineItem) -> None:
+        # Flush *before* adding to a full buffer: the newest checkpoint then describes exactly
+        # the buffered items (it was yielded after the last of them and before this one).
+        if len(self.items) + len(self.quarantined) >= self.size:
+            self.flush()
         if isinstance(item, Collected):
             self.items.append(item)
         else:
             self.quarantined.append(item)
-        if len(self.items) + len(self.quarantined) >= self.size:
-            self.flush()
 
     def flush(self) -> None:
         if not (self.items or self.quarantined or self.checkpoint is not None):
