@@ -15,11 +15,8 @@ from allsource.errors import BlockedAddressError, FetchError, InputError
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
-        if self.path == "/big":
-            body = b"x" * 10_000
-        else:
-            body = b"hello"
+    def do_GET(self) -> None:
+        body = b"x" * 10_000 if self.path == "/big" else b"hello"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -63,7 +60,7 @@ def test_hostname_resolving_to_private_is_refused(settings: Settings) -> None:
 
     transport = httpx.MockTransport(lambda r: httpx.Response(200, content=b"never"))
     with make_client(settings, transport=transport, resolver=resolver) as client, \
-            pytest.raises(BlockedAddressError, match="192.168.10.5"):
+            pytest.raises(BlockedAddressError, match=r"192\.168\.10\.5"):
         fetch(client, "https://intranet.example/", max_bytes=1000)
 
 
@@ -75,7 +72,7 @@ def test_redirect_to_private_address_is_refused(settings: Settings) -> None:
 
     transport = httpx.MockTransport(handler)
     with make_client(settings, transport=transport, resolver=lambda h: ["93.184.216.34"]
-                     ) as client, pytest.raises(BlockedAddressError, match="169.254.169.254"):
+                     ) as client, pytest.raises(BlockedAddressError, match=r"169\.254\.169\.254"):
         fetch(client, "http://public.example/", max_bytes=1000)
 
 

@@ -7,14 +7,16 @@ from allsource.model.ids import document_id, sco_id
 from allsource.model.records import Document
 from allsource.model.types import clean, get_type, observable
 
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 
 @pytest.mark.parametrize(("stix_obj", "ours"), [
     (stix2.IPv4Address(value="198.51.100.3"), observable("ipv4", "198.51.100[.]3")),
     (stix2.DomainName(value="example.com"), observable("domain", "EXAMPLE[.]com.")),
-    (stix2.URL(value="https://example.com/a?b=1"), observable("url", "hxxps://example[.]com/a?b=1")),
+    (stix2.URL(value="https://example.com/a?b=1"),
+     observable("url", "hxxps://example[.]com/a?b=1")),
     (stix2.EmailAddress(value="x@example.org"), observable("email", "x[@]example.org")),
-    (stix2.File(hashes={"SHA-256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}),
-     observable("sha256", "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855")),
+    (stix2.File(hashes={"SHA-256": EMPTY_SHA256}), observable("sha256", EMPTY_SHA256.upper())),
 ])
 def test_observable_ids_equal_the_stix2_library(stix_obj: object, ours: object) -> None:
     assert ours is not None

@@ -2,8 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from allsource.model.markings import (TLP, TLP2_MARKING_IDS, Audience, Classification, Marking,
-                                      can_release)
+from allsource.model.markings import (
+    TLP,
+    TLP2_MARKING_IDS,
+    Audience,
+    Classification,
+    Marking,
+    can_release,
+)
 
 
 def test_tlp_orders_numerically_and_parses_all_spellings() -> None:

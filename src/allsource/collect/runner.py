@@ -6,8 +6,9 @@ newest checkpoint seen. A batch is flushed when the item *after* it arrives, so 
 was yielded after the batch's last item and before anything outside it: a crash loses nothing
 already committed and a rerun resumes exactly after the last committed batch. The checkpoint
 state is serialized at flush time, so a collector may keep updating one dict, as long as it
-updates it only after yielding the items the update covers. Re-writing an item that was already stored is a no-op counted as a
-duplicate, which makes a rerun of an interrupted one-off ingest safe too.
+updates it only after yielding the items the update covers. Re-writing an item that was
+already stored is a no-op counted as a duplicate, which makes a rerun of an interrupted
+one-off ingest safe too.
 
 A :class:`~allsource.model.records.Rejected` item — and any :class:`InputError` raised by a
 collector for its whole input — is quarantined with its reason and raw bytes; the run goes on

@@ -19,8 +19,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from allsource.model.markings import (TLP, TLP_BY_MARKING_ID, TLP2_MARKING_IDS, Classification,
-                                      Marking)
+from allsource.model.markings import (
+    TLP,
+    TLP2_MARKING_IDS,
+    TLP_BY_MARKING_ID,
+    Classification,
+    Marking,
+)
 from allsource.model.records import Document, Source
 
 
