@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from allsource.collect.base import CollectContext
-from allsource.collect.feedtext import html_to_text
+from allsource.collect.htmltext import html_to_text
 from allsource.collect.rss import RssCollector, parse_feed, register_collectors
 from allsource.collect.runner import run_source
 from allsource.config import Settings

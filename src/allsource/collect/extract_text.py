@@ -29,7 +29,6 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -43,6 +42,7 @@ from pdfminer.pdftypes import resolve1
 from pdfminer.psexceptions import PSException
 from pdfminer.utils import decode_text as pdf_decode_text
 
+from allsource.collect.htmltext import html_title, html_to_text
 from allsource.collect.inputs import decode_text, looks_binary
 from allsource.errors import InputError
 
@@ -91,51 +91,9 @@ def markdown(data: bytes, name: str) -> Extracted:
     return Extracted(first_line(text).lstrip("#").strip() or name, text, "text/markdown")
 
 
-class _TagStripper(HTMLParser):
-    """Plain-text fallback: keeps text nodes, drops script/style, breaks lines at blocks."""
-
-    _SKIP = frozenset({"script", "style", "template", "noscript"})
-    _BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
-                        "section", "article", "header", "footer", "blockquote", "pre", "table"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title_parts: list[str] = []
-        self._skip = 0
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
-        elif tag in self._SKIP:
-            self._skip += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        elif tag in self._SKIP:
-            self._skip = max(0, self._skip - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title_parts.append(data)
-        elif not self._skip:
-            self.parts.append(data)
-
-
 def _strip_tags(html_text: str) -> tuple[str, str]:
     """``(title, text)`` of an HTML string by plain tag stripping."""
-    parser = _TagStripper()
-    parser.feed(html_text)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    text = "\n".join(line for line in lines if line)
-    return " ".join("".join(parser.title_parts).split()), text
+    return html_title(html_text), html_to_text(html_text)
 
 
 def _main_text(html_text: str) -> str:

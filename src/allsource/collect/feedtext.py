@@ -7,11 +7,8 @@ the plain text a document keeps.
 * :func:`charset_headers` adds a detected charset for feeds that declare none (no BOM, no XML
   ``encoding=``, no HTTP charset) and are not UTF-8 — feedparser would otherwise decode a Big5
   or KOI8-R feed as windows-1252 mojibake. Declared encodings always win.
-* :func:`html_to_text` turns feed HTML into plain text with a real HTML parser (lxml, the
-  parser trafilatura uses) and drops ``script``/``style``/embedded content whole. Documents keep
-  only text, never markup, so nothing a browser could run survives; feedparser's own regex-era
-  sanitizer is not needed (and leaks script bodies from malformed tags, see the "crazy"
-  sanitisation samples).
+* feed HTML becomes plain text through :mod:`allsource.collect.htmltext`; feedparser's own
+  regex-era sanitizer is not needed (and leaks script bodies from malformed tags).
 * :func:`entry_text`, :func:`published`, :func:`tags` read a feedparser entry's fields.
 * :func:`article_text` extracts the main text of a fetched article page with trafilatura
   (no network inside trafilatura: it only reads the bytes it is given).
@@ -27,8 +24,8 @@ from typing import Any
 
 import trafilatura
 from charset_normalizer import from_bytes
-from lxml import etree, html
 
+from allsource.collect.htmltext import html_to_text, normalize_space
 from allsource.collect.inputs import decode_text, xml_declared_encoding
 from allsource.errors import InputError
 
@@ -42,14 +39,6 @@ _WIDE_PREFIXES = (
 _BOM_PREFIXES = (b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")
 _CHARSET = re.compile(r"charset\s*=", re.IGNORECASE)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
-#: elements whose content is never readable text
-_DROP = ("script", "style", "noscript", "template", "iframe", "frame", "frameset", "object",
-         "embed", "applet", "head", "svg", "math")
-#: elements that end a line of text
-_BLOCKS = ("p", "div", "br", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "blockquote",
-           "pre", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer",
-           "hr", "figure", "figcaption", "address")
-_PARSER = html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
 
 
 def _wide_codec(data: bytes) -> str | None:
@@ -84,27 +73,6 @@ def charset_headers(data: bytes, headers: Mapping[str, str]) -> dict[str, str]:
     if best is not None:
         out["content-type"] = f"application/xml; charset={best.encoding}"
     return out
-
-
-def html_to_text(markup: str) -> str:
-    """Readable text of an HTML fragment or page: no scripts, styles or comments."""
-    if not markup.strip():
-        return ""
-    try:
-        root = html.fragment_fromstring(markup, create_parent="div", parser=_PARSER)
-    except (etree.ParserError, ValueError):
-        return normalize_space(markup)
-    for el in list(root.iter(*_DROP)):
-        el.drop_tree()
-    for el in root.iter(*_BLOCKS):
-        el.tail = "\n" + (el.tail or "")
-    return normalize_space(root.text_content())
-
-
-def normalize_space(text: str) -> str:
-    """Collapse runs of spaces inside lines and drop blank lines."""
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
 
 
 def detail_text(value: str, detail: Mapping[str, Any] | None) -> str:

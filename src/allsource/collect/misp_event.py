@@ -27,9 +27,9 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from html.parser import HTMLParser
 from typing import Any
 
+from allsource.collect.htmltext import html_to_text, looks_like_html
 from allsource.collect.misp_attributes import attribute_output, epoch, is_mapped, misp_time
 from allsource.collect.misp_galaxy_map import cluster_entity, parse_galaxy_tag
 from allsource.collect.misp_markings import element_marking, event_marking, tag_names
@@ -40,43 +40,12 @@ from allsource.model.stix import stix_time
 EXTRACTOR = "misp"
 _PROSE_TYPES = frozenset({"text", "comment"})
 _MAX_NOTES = 50
-_HTML_TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^>]*|/[a-zA-Z][a-zA-Z0-9]*\s*|!DOCTYPE[^>]*)>")
-
-
-class _PlainText(HTMLParser):
-    _SKIP = frozenset({"script", "style", "template", "noscript"})
-    _BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
-                        "title", "table", "ul", "ol", "section", "article", "header", "footer"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self.skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
 
 
 def plain_text(value: str) -> str:
     """``value`` with any HTML reduced to its text; other text only has its lines trimmed."""
-    if _HTML_TAG.search(value):
-        parser = _PlainText()
-        parser.feed(value)
-        parser.close()
-        value = "".join(parser.parts)
+    if looks_like_html(value):
+        return html_to_text(value)
     lines = [re.sub(r"[ \t\xa0]+", " ", line).strip() for line in value.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

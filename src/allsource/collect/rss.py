@@ -51,10 +51,10 @@ from allsource.collect.feedtext import (
     detail_text,
     entry_text,
     fallback_title,
-    normalize_space,
     published,
     tags,
 )
+from allsource.collect.htmltext import normalize_space
 from allsource.collect.inputs import check_xml_safe, looks_binary, read_file
 from allsource.errors import FetchError, InputError, SourceError
 from allsource.hookspecs import hookimpl
