@@ -98,3 +98,12 @@ def test_bad_database_url_is_a_clear_error(cli: Run) -> None:
     assert "unsupported database URL" in proc.stderr
     proc = cli("--database-url", "sqlite:////nonexistent-dir/x.db", "stats", check=2)
     assert "does not exist" in proc.stderr
+
+
+def test_watch_polls_on_schedule(cli: Run, tmp_path: Path) -> None:
+    folder = _corpus(tmp_path)
+    cli("source", "add", "reports", "files", str(folder), "--every", "1s")
+    out = cli("collect", "--watch", "--rounds", "6").stdout
+    runs = [line for line in out.splitlines() if "reports:" in line]
+    assert len(runs) >= 2, out  # polled again once the 1 s schedule came round
+    assert "2 new" in runs[0] and "0 new" in runs[-1]
