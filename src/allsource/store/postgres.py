@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
@@ -14,7 +15,7 @@ from allsource.errors import StoreError
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.store import query as q
 from allsource.store import schema as t
-from allsource.store.sql import HL_END, HL_START, SqlStore, aware
+from allsource.store.sql import HL_END, HL_START, SqlStore, aware, json_dumps
 
 MAX_COUNT = 1000
 _HEADLINE_OPTS = (f"StartSel={HL_START}, StopSel={HL_END}, MaxWords=30, MinWords=10, "
@@ -35,7 +36,8 @@ class PostgresStore(SqlStore):
 
     def _create_engine(self, url: str) -> Engine:
         return sa.create_engine(driver_url(url), pool_pre_ping=True,
-                                connect_args={"connect_timeout": 10})
+                                connect_args={"connect_timeout": 10},
+                                json_serializer=json_dumps, json_deserializer=orjson.loads)
 
     def _insert_ignore(self, table: sa.Table) -> Any:
         return postgresql.insert(table).on_conflict_do_nothing()

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -40,6 +41,11 @@ HL_START = "\ue000"
 HL_END = "\ue001"
 _CHUNK = 500
 _MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def json_dumps(value: Any) -> str:
+    """JSON columns are written with orjson (several times faster than the stdlib)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
 
 
 def naive_utc(dt: datetime | None) -> datetime | None:

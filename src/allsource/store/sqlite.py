@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -15,7 +16,7 @@ from allsource.errors import StoreError
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.store import query as q
 from allsource.store import schema as t
-from allsource.store.sql import HL_END, HL_START, SqlStore, aware
+from allsource.store.sql import HL_END, HL_START, SqlStore, aware, json_dumps
 
 MAX_COUNT = 1000
 
@@ -42,7 +43,7 @@ class SqliteStore(SqlStore):
         if not sqlite3.connect(":memory:").execute(
                 "SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0]:
             raise StoreError("this Python's SQLite lacks FTS5; install a Python built with it")
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, json_serializer=json_dumps, json_deserializer=orjson.loads)
         sa.event.listen(engine, "connect", _on_connect)
         return engine
 
