@@ -15,6 +15,7 @@ that pass it are checked again with :func:`can_release` (for compartments/releas
 
 from __future__ import annotations
 
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,12 +31,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from allsource.errors import SourceError, StoreError
 from allsource.model.ids import minted_id
-from allsource.model.markings import Audience, Marking, can_release
+from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Source
 from allsource.store import schema as t
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
-from allsource.store.query import SearchQuery, SearchResult
+from allsource.store.query import SearchHit, SearchQuery, SearchResult
 
 HL_START = "\ue000"
 HL_END = "\ue001"
@@ -326,6 +327,20 @@ class SqlStore(ABC):
             conds.append(when < naive_utc(query.until))
         return conds
 
+    def _result(self, conn: Connection, rows: Sequence[Any], total: int,
+                audience: Audience, started: float, score_sign: float) -> SearchResult:
+        """Hits from search rows (re-checked with ``can_release``); scores higher-is-better
+        (``score_sign`` flips SQLite's lower-is-better bm25)."""
+        names = self._source_names(conn)
+        hits = [SearchHit(id=r.id, kind=r.kind, title=r.title, snippet=r.snippet or "",
+                          score=round(score_sign * float(r.score), 4), url=r.url,
+                          published_at=aware(r.published_at),
+                          collected_at=aware(r.collected_at),  # type: ignore[arg-type]
+                          source=names.get(r.source_id, r.source_id), tlp=TLP(r.tlp).label)
+                for r in rows if can_release(Marking.from_columns(dict(r._mapping)), audience)]
+        return SearchResult(hits=hits, total=total,
+                            took_ms=(time.perf_counter() - started) * 1000)
+
     def _source_names(self, conn: Connection) -> dict[str, str]:
         return {r.id: r.name for r in conn.execute(sa.select(t.sources.c.id, t.sources.c.name))}
 
@@ -431,7 +446,6 @@ class SqlStore(ABC):
                                        .where(t.quarantine.c.status == "open")).scalar_one()
             span = conn.execute(sa.select(sa.func.min(d.c.published_at),
                                           sa.func.max(d.c.published_at)).where(readable)).first()
-        from allsource.model.markings import TLP
         return {
             "store": self.safe_url,
             "documents": total,

@@ -13,10 +13,10 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from allsource.errors import StoreError
-from allsource.model.markings import TLP, Audience, Marking, can_release
+from allsource.model.markings import Audience
 from allsource.store import query as q
 from allsource.store import schema as t
-from allsource.store.sql import HL_END, HL_START, SqlStore, aware, json_dumps
+from allsource.store.sql import HL_END, HL_START, SqlStore, json_dumps
 
 MAX_COUNT = 1000
 
@@ -76,12 +76,4 @@ class SqliteStore(SqlStore):
                     .where(*conds).limit(MAX_COUNT).subquery())).scalar_one()
         except sa.exc.OperationalError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
-        names = self._source_names(conn)
-        hits = [q.SearchHit(id=r.id, kind=r.kind, title=r.title, snippet=r.snippet or "",
-                            score=round(-float(r.score), 4), url=r.url,
-                            published_at=aware(r.published_at),
-                            collected_at=aware(r.collected_at),  # type: ignore[arg-type]
-                            source=names.get(r.source_id, r.source_id), tlp=TLP(r.tlp).label)
-                for r in rows if can_release(Marking.from_columns(dict(r._mapping)), audience)]
-        return q.SearchResult(hits=hits, total=int(total),
-                              took_ms=(time.perf_counter() - started) * 1000)
+        return self._result(conn, rows, int(total), audience, started, score_sign=-1.0)
