@@ -26,7 +26,7 @@ with :meth:`CollectContext.keep_blob` and documents point at them (``blob_sha256
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,10 +65,13 @@ class CollectContext:
                                              transport=self.transport, resolver=self.resolver)
         return self._clients[key]
 
-    def fetch(self, source: Source, url: str, headers: dict[str, str] | None = None,
-              max_bytes: int | None = None) -> Fetched:
-        return fetch(self.http(source), url, headers=headers,
-                     max_bytes=max_bytes or self.settings.max_input_bytes)
+    def fetch(self, source: Source, url: str, headers: Mapping[str, str] | None = None,
+              max_bytes: int | None = None, *, params: Mapping[str, str] | None = None,
+              raise_for_status: bool = True) -> Fetched:
+        """GET through the guarded client, capped at ``max_input_bytes`` by default."""
+        return fetch(self.http(source), url, headers=headers, params=params,
+                     max_bytes=max_bytes or self.settings.max_input_bytes,
+                     raise_for_status=raise_for_status)
 
     def read(self, source: Source, location: str) -> bytes:
         """Bytes of a local file or an http(s) URL, size-capped."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -100,10 +100,14 @@ class Fetched:
 
 
 def fetch(client: httpx.Client, url: str, *, max_bytes: int,
-          headers: dict[str, str] | None = None) -> Fetched:
-    """GET ``url`` and read at most ``max_bytes`` (then fail with :class:`InputError`)."""
+          headers: Mapping[str, str] | None = None, params: Mapping[str, str] | None = None,
+          raise_for_status: bool = True) -> Fetched:
+    """GET ``url`` and read at most ``max_bytes`` (then fail with :class:`InputError`).
+
+    An HTTP error status raises :class:`FetchError` unless ``raise_for_status`` is false, in
+    which case the caller gets the status and body (e.g. to explain a TAXII 401)."""
     try:
-        with client.stream("GET", url, headers=headers) as resp:
+        with client.stream("GET", url, headers=headers, params=params) as resp:
             declared = resp.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise InputError(f"{url} is {int(declared)} bytes, over the {max_bytes}-byte cap")
@@ -114,7 +118,7 @@ def fetch(client: httpx.Client, url: str, *, max_bytes: int,
                 if size > max_bytes:
                     raise InputError(f"{url} exceeds the {max_bytes}-byte cap")
                 chunks.append(chunk)
-            if resp.status_code >= 400:
+            if resp.status_code >= 400 and raise_for_status:
                 raise FetchError(f"GET {url} answered HTTP {resp.status_code}")
             return Fetched(str(resp.url), resp.status_code, b"".join(chunks), resp.headers)
     except httpx.TooManyRedirects as exc:

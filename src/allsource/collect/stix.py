@@ -348,6 +348,8 @@ class _Mapper:
     objects: list[dict[str, Any]] = field(default_factory=list)
     upgraded: set[str] = field(default_factory=set)
     rejected: int = 0
+    #: marking definitions known from outside the bundle (e.g. an earlier TAXII page)
+    known_definitions: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     _definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     _markings: dict[tuple[str, ...], Marking] = field(default_factory=dict)
 
@@ -358,8 +360,9 @@ class _Mapper:
         return self._markings[key]
 
     def items(self) -> Iterator[Collected]:
-        self._definitions = {o["id"]: o for o in self.objects
-                             if o["type"] == "marking-definition"}
+        self._definitions = {**self.known_definitions,
+                             **{o["id"]: o for o in self.objects
+                                if o["type"] == "marking-definition"}}
         # a bundle may hold several versions of one object: each is a document of its own
         documents = [o for o in self.objects if _is_document(o)]
         document_ids = {o["id"] for o in documents}
@@ -437,10 +440,13 @@ class _Mapper:
 
 
 def map_bundle(bundle: ParsedBundle, blob: str, default: Marking, ref: str,
-               max_item_bytes: int) -> Iterator[Collected | Rejected]:
+               max_item_bytes: int,
+               definitions: Mapping[str, dict[str, Any]] | None = None,
+               ) -> Iterator[Collected | Rejected]:
     """Check, upgrade and map every object of ``bundle``: a :class:`Rejected` per bad object,
-    then a :class:`Collected` per document and one for the bundle document."""
-    mapper = _Mapper(bundle, blob, default)
+    then a :class:`Collected` per document and one for the bundle document. ``definitions``
+    are marking definitions from outside the bundle that its objects may reference."""
+    mapper = _Mapper(bundle, blob, default, known_definitions=definitions or {})
     sized = bundle.size > max_item_bytes  # otherwise no single object can be over the cap
     for index, obj in enumerate(bundle.objects):
         problem = object_problem(obj)
