@@ -29,7 +29,7 @@ test-fast: $(STAMP)
 	ALLSOURCE_SAMPLES=$(SAMPLES) $(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def progress_for(label: str, quiet: bool) -> Iterator[ProgressFn | None]:
     """A Rich progress line that counts items as batches commit."""
-    if quiet:
+    if quiet or not err_console.is_terminal:  # no spinner frames in logs and pipes
         yield None
         return
     total = BatchCounts()
