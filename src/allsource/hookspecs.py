@@ -1,5 +1,6 @@
-"""Plugin hooks. Built-in collectors register through these same hooks, via the
-``allsource.plugins`` entry-point group, exactly as a third-party package would."""
+"""Plugin hooks. Built-in collectors and processing stages register through these same
+hooks, via the ``allsource.plugins`` entry-point group, exactly as a third-party package
+would."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from allsource.collect.base import Collector
+    from allsource.process.base import Stage
 
 hookspec = pluggy.HookspecMarker("allsource")
 hookimpl = pluggy.HookimplMarker("allsource")
@@ -17,3 +19,8 @@ hookimpl = pluggy.HookimplMarker("allsource")
 @hookspec
 def register_collectors() -> list[type[Collector]]:  # type: ignore[empty-body]
     """Return collector classes provided by this plugin."""
+
+
+@hookspec
+def register_stages() -> list[type[Stage]]:  # type: ignore[empty-body]
+    """Return processing-stage classes provided by this plugin."""

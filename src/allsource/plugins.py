@@ -12,6 +12,7 @@ from allsource.errors import SourceError
 
 if TYPE_CHECKING:
     from allsource.collect.base import Collector
+    from allsource.process.base import Stage
 
 ENTRY_POINT_GROUP = "allsource.plugins"
 
@@ -42,3 +43,15 @@ def get_collector(kind: str) -> type[Collector]:
         return found[kind]
     except KeyError:
         raise SourceError(f"no collector named {kind!r}; available: {', '.join(found)}") from None
+
+
+def stages(pm: pluggy.PluginManager | None = None) -> dict[str, type[Stage]]:
+    """All registered processing stages by name."""
+    pm = pm or plugin_manager()
+    found: dict[str, type[Stage]] = {}
+    for batch in pm.hook.register_stages():
+        for cls in batch:
+            if cls.name in found and found[cls.name] is not cls:
+                raise SourceError(f"two plugins register a stage named {cls.name!r}")
+            found[cls.name] = cls
+    return dict(sorted(found.items()))

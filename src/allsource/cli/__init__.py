@@ -37,10 +37,11 @@ def _global(
 
 
 def _register() -> None:
-    from allsource.cli import collecting, demo, inspecting, sources
+    from allsource.cli import collecting, demo, inspecting, processing, sources
 
     sources.register(app)
     collecting.register(app)
+    processing.register(app)
     inspecting.register(app)
     demo.register(app)
 

@@ -134,3 +134,41 @@ runs = sa.Table(
     sa.Column("counts", JSONType, nullable=False),
     sa.Column("errors", JSONType, nullable=False),
 )
+
+stage_annotations = sa.Table(
+    "annotations", metadata,
+    sa.Column("document_id", sa.String(80), primary_key=True),
+    sa.Column("stage", sa.String(60), primary_key=True),
+    sa.Column("version", sa.String(40), nullable=False),
+    sa.Column("data", JSONType, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+stories = sa.Table(
+    "stories", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("canonical_document_id", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+story_members = sa.Table(
+    "story_members", metadata,
+    sa.Column("document_id", sa.String(80), primary_key=True),
+    sa.Column("story_id", sa.String(80), nullable=False, index=True),
+    sa.Column("similarity", sa.Float, nullable=False),
+    sa.Column("matched_id", sa.String(80)),
+    sa.Column("added_at", sa.DateTime, nullable=False),
+)
+
+lsh_bands = sa.Table(
+    "lsh_bands", metadata,
+    sa.Column("band", sa.SmallInteger, primary_key=True),
+    sa.Column("bucket", sa.LargeBinary, primary_key=True),
+    sa.Column("document_id", sa.String(80), primary_key=True),
+)
+
+minhash_signatures = sa.Table(
+    "minhash_signatures", metadata,
+    sa.Column("document_id", sa.String(80), primary_key=True),
+    sa.Column("signature", sa.LargeBinary, nullable=False),
+)

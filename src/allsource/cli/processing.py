@@ -1,0 +1,201 @@
+"""``allsource process`` (stored documents) and ``allsource extract`` (any text, nothing
+stored)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from allsource.cli.common import console, err_console, parse_when, print_json, state
+from allsource.collect.extract_text import extractor_for
+from allsource.collect.inputs import read_file
+from allsource.engine.inline import InlineEngine
+from allsource.errors import InputError, SourceError
+from allsource.model.ids import sha256_hex
+from allsource.process.base import Work
+from allsource.process.pipeline import Pipeline, build_pipeline
+from allsource.process.runner import Engine, ProcessResult, process_store, run_guarded
+
+
+def register(app: typer.Typer) -> None:
+    app.command("process")(process)
+    app.command("extract")(extract)
+
+
+def make_engine(pipeline: Pipeline, workers: int) -> Engine:
+    if workers <= 1:
+        return InlineEngine(pipeline)
+    from allsource.engine.pool import PoolEngine
+
+    return PoolEngine(pipeline, workers)
+
+
+def _stage_list(stages: str | None) -> list[str] | None:
+    return [s.strip() for s in stages.split(",") if s.strip()] if stages else None
+
+
+def breakdown(result: ProcessResult) -> Table:
+    table = Table("stage", "seconds", "ms/doc", "share", title="time by stage")
+    total = sum(result.stage_seconds.values()) or 1.0
+    for name, seconds in result.stage_seconds.items():
+        per_doc = 1000 * seconds / max(result.documents, 1)
+        table.add_row(name, f"{seconds:.2f}", f"{per_doc:.2f}", f"{100 * seconds / total:.0f}%")
+    return table
+
+
+def process(
+    stage: Annotated[str | None, typer.Option(
+        help="Comma-separated stages (with what they need); default: the default pipeline.")
+                     ] = None,
+    since: Annotated[str | None, typer.Option(help="Only documents from this date (or 7d).")
+                     ] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")
+                      ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Redo documents already processed.")
+                    ] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes for parallel stages.")] = 1,
+    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 200,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+) -> None:
+    """Run the processing stages over stored documents that need them."""
+    store = state.store
+    if not 1 <= workers <= 64:
+        raise InputError("--workers must be between 1 and 64")
+    source_ids = []
+    for name in source or []:
+        src = store.get_source(name)
+        if src is None:
+            raise SourceError(f"unknown source {name!r} (see `allsource source list`)")
+        source_ids.append(src.id)
+    pipeline = build_pipeline(_stage_list(stage), store=store)
+    if not pipeline.stages:
+        raise InputError("no processing stages are registered")
+    engine = make_engine(pipeline, workers)
+    try:
+        if json_ or not err_console.is_terminal:
+            result = process_store(store, pipeline, engine, batch_size=batch_size,
+                                   since=parse_when(since), source_ids=source_ids,
+                                   everything=all_)
+        else:
+            with Progress(*Progress.get_default_columns()[:1], BarColumn(),
+                          MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
+                          transient=True) as bar:
+                task = bar.add_task("processing", total=None)
+                result = process_store(
+                    store, pipeline, engine, batch_size=batch_size, since=parse_when(since),
+                    source_ids=source_ids, everything=all_,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+    finally:
+        engine.close()
+    summary = {"documents": result.documents, "new_objects": result.objects,
+               "failures": result.failures, "seconds": round(result.seconds, 3),
+               "docs_per_second": round(result.docs_per_second, 1),
+               "stages": pipeline.names, "workers": workers,
+               "stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()}}
+    if json_:
+        print_json(summary)
+    else:
+        console.print(f"processed {result.documents} documents with "
+                      f"{', '.join(pipeline.names)} in {result.seconds:.1f}s "
+                      f"({result.docs_per_second:.0f} docs/s); {result.objects} new objects; "
+                      f"{result.failures} failures")
+        if result.documents:
+            console.print(breakdown(result))
+    if result.failures:
+        raise typer.Exit(1)
+
+
+def _read_input(path: str) -> tuple[str, str]:
+    """(title, text) of a file (any format the files collector reads) or stdin."""
+    if path == "-":
+        data = sys.stdin.buffer.read(state.settings.max_input_bytes + 1)
+        if len(data) > state.settings.max_input_bytes:
+            raise InputError("standard input is over the input size cap")
+        name = "stdin.txt"
+    else:
+        data = read_file(Path(path).expanduser(), state.settings.max_input_bytes)
+        name = Path(path).name
+    got = extractor_for(name, data)(data, name)
+    return got.title, got.text
+
+
+def result_view(work: Work) -> dict[str, Any]:
+    spans: dict[str, list[list[int]]] = {}
+    extractor: dict[str, str] = {}
+    for m in work.mentions:
+        if m.start is not None and m.end is not None:
+            spans.setdefault(m.object_id, []).append([m.start, m.end])
+        extractor.setdefault(m.object_id, m.extractor)
+    seen: set[str] = set()
+    objects = []
+    for o in work.objects:
+        if o.id in seen:
+            continue
+        seen.add(o.id)
+        objects.append({"id": o.id, "type": o.type, "name": o.name,
+                        "value_type": o.stix.get("x_allsource_value_type"),
+                        "aliases": o.stix.get("aliases", []),
+                        "extractor": extractor.get(o.id), "spans": spans.get(o.id, [])})
+    return {"id": work.id, "annotations": work.annotations, "objects": objects,
+            "relationships": [{"type": r.relationship_type, "source_ref": r.source_ref,
+                               "target_ref": r.target_ref} for r in work.relationships],
+            "errors": work.errors}
+
+
+def extract(
+    path: Annotated[str, typer.Argument(help="A file (txt, md, html, pdf, eml, json) or - "
+                                             "for standard input.")] = "-",
+    stages: Annotated[str | None, typer.Option(help="Comma-separated stages to run.")] = None,
+    jsonl: Annotated[bool, typer.Option(help='Read {"id", "text"} per line, write one result '
+                                             "per line.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Run the processing stages on any text without storing it."""
+    pipeline = build_pipeline(_stage_list(stages))
+    parallel = Pipeline([s for s in pipeline.stages if not s.sequential])
+    engine = InlineEngine(parallel)
+    if jsonl:
+        stream = sys.stdin.buffer if path == "-" else Path(path).expanduser().open("rb")
+        with stream:
+            for n, line in enumerate(stream, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = orjson.loads(line)
+                    text = str(obj.get("text") or "")
+                    doc_id = str(obj.get("id") or n)
+                except (orjson.JSONDecodeError, AttributeError):
+                    sys.stdout.write(orjson.dumps({"line": n, "error": "invalid JSON object"})
+                                     .decode() + "\n")
+                    continue
+                [work] = run_guarded(engine, [Work(id=doc_id, title=str(obj.get("title") or ""),
+                                                   text=text)])
+                sys.stdout.write(orjson.dumps(result_view(work)).decode() + "\n")
+        return
+    title, text = _read_input(path)
+    [work] = run_guarded(engine, [Work(id=sha256_hex(text.encode())[:16], title=title,
+                                       text=text)])
+    view = result_view(work)
+    if json_:
+        print_json(view)
+        return
+    skipped = [s.name for s in pipeline.stages if s.sequential]
+    if skipped:
+        console.print(f"[dim]not run without a store: {', '.join(skipped)}[/dim]")
+    for stage_name, note in work.annotations.items():
+        console.print(f"[bold]{stage_name}[/bold]: {escape(str(note))[:300]}")
+    if view["objects"]:
+        table = Table("type", "value", "extractor", "spans")
+        for o in view["objects"]:
+            table.add_row(o["value_type"] or o["type"], escape(o["name"][:80]),
+                          o["extractor"] or "", str(o["spans"][:3]))
+        console.print(table)
+    else:
+        console.print("nothing found")

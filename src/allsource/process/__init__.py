@@ -1,0 +1,1 @@
+"""Processing: the stages that turn collected text into typed, linked facts with provenance."""

@@ -1,0 +1,106 @@
+"""The processing-stage plugin contract.
+
+A stage is a function over a batch of :class:`Work` items, registered under a name through the
+``register_stages`` hook (built-in stages use the same hook, via the ``allsource.plugins``
+entry points). Each stage declares, next to its code:
+
+* ``name`` and ``version`` — results are stored per (document, stage) with the version, so
+  bumping a version makes ``allsource process`` redo that stage for every document;
+* ``requires`` — stages whose results it reads (the pipeline orders stages by this);
+* ``sequential`` — true for stages that need a global, ordered view (story assignment
+  compares each document with every earlier one), which the engine runs in the parent
+  process, between parallel phases;
+* ``default`` — whether it is in the default pipeline (model-heavy stages are opt-in);
+* ``max_tlp`` and ``time_limit``, as collectors do.
+
+A stage only *proposes*: it appends observables/entities (:class:`~allsource.model.records.
+StixObject`), :class:`~allsource.model.records.Mention` spans, relationships and a JSON-able
+``annotations[stage]`` entry to each :class:`Work`; the writer stores them with the document's
+marking propagated to everything derived from it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from allsource.model.markings import TLP, Marking
+from allsource.model.records import Mention, Relationship, StixObject
+
+if TYPE_CHECKING:
+    from allsource.store.sql import SqlStore
+
+
+@dataclass(slots=True)
+class Work:
+    """One document travelling through the pipeline, with what the stages found so far.
+
+    Stages read :attr:`full_text` (title, a newline, then the body) and the offsets of the
+    mentions they record point into it; a stage that works on cleaned text maps its spans
+    back first (see :mod:`allsource.process.normalize`)."""
+
+    id: str
+    title: str
+    text: str
+    kind: str = "document"
+    content_hash: str = ""
+    marking: Marking = field(default_factory=Marking)
+    source_id: str | None = None
+    published_at: datetime | None = None
+    #: cleaned text and shared intermediate results, for later stages (not stored)
+    scratch: dict[str, Any] = field(default_factory=dict)
+    #: stage name -> JSON-able result (stored in the ``annotations`` table)
+    annotations: dict[str, Any] = field(default_factory=dict)
+    objects: list[StixObject] = field(default_factory=list)
+    relationships: list[Relationship] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    #: stage name -> error message, for a stage that failed on this document
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def full_text(self) -> str:
+        """Title and body as one string: the text every stage's offsets refer to."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+    def add_object(self, obj: StixObject, extractor: str, start: int | None = None,
+                   end: int | None = None) -> None:
+        """Record ``obj`` as found in this document (marking: at least the document's)."""
+        obj.marking = obj.marking.combine(self.marking)
+        self.objects.append(obj)
+        self.mentions.append(Mention(obj.id, extractor, start, end))
+
+
+class Stage(ABC):
+    """Base class of processing stages."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = ""
+    requires: ClassVar[tuple[str, ...]] = ()
+    sequential: ClassVar[bool] = False
+    default: ClassVar[bool] = True
+    #: position among stages that do not depend on each other (lower runs first)
+    order: ClassVar[int] = 50
+    max_tlp: ClassVar[TLP] = TLP.RED
+    time_limit: ClassVar[float] = 3600.0
+
+    def __init__(self, options: dict[str, Any] | None = None,
+                 store: SqlStore | None = None) -> None:
+        #: per-source or command-line options for this stage
+        self.options = dict(options or {})
+        #: the store, handed only to sequential stages (they run in the parent process)
+        self.store = store
+
+    @property
+    def extractor(self) -> str:
+        """The provenance label of what this stage proposes, e.g. ``observables@2``."""
+        return f"{self.name}@{self.version}"
+
+    def setup(self) -> None:  # noqa: B027 - optional hook, most stages need no set-up
+        """Load models or tables; called once per process before the first batch."""
+
+    @abstractmethod
+    def process(self, batch: list[Work]) -> None:
+        """Add this stage's findings to every item of ``batch`` (in place)."""

@@ -1,0 +1,90 @@
+"""Choosing and ordering stages.
+
+:func:`build_pipeline` picks the default stages (or the named ones plus everything they
+require), orders them so each runs after what it requires (ties by ``order``, then name), and
+:meth:`Pipeline.phases` cuts the order into runs of parallel stages separated by sequential
+ones — the unit the engines schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from allsource.errors import InputError
+from allsource.plugins import stages as registered_stages
+from allsource.process.base import Stage
+
+if TYPE_CHECKING:
+    from allsource.store.sql import SqlStore
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    sequential: bool
+    stages: tuple[Stage, ...]
+
+
+@dataclass(slots=True)
+class Pipeline:
+    stages: list[Stage]
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def versions(self) -> dict[str, str]:
+        return {s.name: s.version for s in self.stages}
+
+    def phases(self) -> list[Phase]:
+        out: list[Phase] = []
+        for stage in self.stages:
+            if out and out[-1].sequential == stage.sequential and not stage.sequential:
+                out[-1] = Phase(False, (*out[-1].stages, stage))
+            else:
+                out.append(Phase(stage.sequential, (stage,)))
+        return out
+
+    def setup(self) -> None:
+        for stage in self.stages:
+            stage.setup()
+
+
+def order_stages(classes: dict[str, type[Stage]], wanted: Sequence[str]) -> list[str]:
+    """``wanted`` plus their requirements, each after what it requires."""
+    needed: set[str] = set()
+
+    def need(name: str, chain: tuple[str, ...]) -> None:
+        if name in chain:
+            raise InputError(f"stages require each other in a cycle: {' → '.join(chain)}")
+        if name not in classes:
+            raise InputError(f"no stage named {name!r}; available: {', '.join(classes)}")
+        needed.add(name)
+        for req in classes[name].requires:
+            need(req, (*chain, name))
+
+    for name in wanted:
+        need(name, ())
+    ordered: list[str] = []
+    pending = sorted(needed, key=lambda n: (classes[n].order, n))
+    while pending:
+        ready = next(n for n in pending if all(r in ordered for r in classes[n].requires))
+        ordered.append(ready)
+        pending.remove(ready)
+    return ordered
+
+
+def build_pipeline(names: Sequence[str] | None = None,
+                   options: dict[str, dict[str, Any]] | None = None,
+                   store: SqlStore | None = None,
+                   classes: dict[str, type[Stage]] | None = None) -> Pipeline:
+    """The default pipeline, or the named stages with their requirements."""
+    classes = classes if classes is not None else registered_stages()
+    wanted = list(names) if names else [n for n, c in classes.items() if c.default]
+    options = options or {}
+    built = []
+    for name in order_stages(classes, wanted):
+        cls = classes[name]
+        built.append(cls(options.get(name), store=store if cls.sequential else None))
+    return Pipeline(built)

@@ -1,0 +1,99 @@
+"""Runs a pipeline over stored documents, batch by batch, and writes the results.
+
+Documents are taken in insertion order; a document is due when it lacks a result of the
+current version for one of the pipeline's stages, so ``allsource process`` picks up where it
+stopped, handles only new documents the next time, and redoes everything a stage touched
+after that stage's version changes. Each batch's results are written in one transaction
+(see :mod:`allsource.store.processing`). A stage that raises on a batch does not stop the
+run: the batch is retried one document at a time, and a document the stage still fails on
+gets the error recorded as that stage's result (shown by ``allsource show``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from allsource.process.base import Work
+from allsource.process.pipeline import Pipeline
+from allsource.store.processing import DocumentRow, count_due, documents_due, write_results
+from allsource.store.sql import SqlStore
+
+
+class Engine(Protocol):
+    workers: int
+    times: dict[str, float]
+
+    def run(self, batch: list[Work]) -> list[Work]: ...
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class ProcessResult:
+    documents: int = 0
+    objects: int = 0
+    failures: int = 0
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.documents / self.seconds if self.seconds else 0.0
+
+
+def to_work(row: DocumentRow) -> Work:
+    return Work(id=row.id, title=row.title, text=row.text, kind=row.kind,
+                content_hash=row.content_hash, marking=row.marking, source_id=row.source_id,
+                published_at=row.published_at)
+
+
+def process_store(store: SqlStore, pipeline: Pipeline, engine: Engine, *,
+                  batch_size: int = 200, since: datetime | None = None,
+                  source_ids: Sequence[str] = (), everything: bool = False,
+                  progress: Callable[[int, int], None] | None = None) -> ProcessResult:
+    """Process every due document; ``progress(done, total)`` after each batch."""
+    versions = pipeline.versions()
+    total = count_due(store, versions, everything)
+    result = ProcessResult()
+    started = time.perf_counter()
+    after = 0
+    while True:
+        rows = documents_due(store, versions, after_seq=after, limit=batch_size, since=since,
+                             source_ids=source_ids, everything=everything)
+        if not rows:
+            break
+        after = rows[-1].seq
+        works = run_guarded(engine, [to_work(r) for r in rows])
+        result.objects += write_results(store, works, versions)
+        result.documents += len(works)
+        result.failures += sum(1 for w in works if w.errors)
+        if progress:
+            progress(result.documents, total)
+    result.seconds = time.perf_counter() - started
+    result.stage_seconds = dict(engine.times)
+    return result
+
+
+def run_guarded(engine: Engine, batch: list[Work]) -> list[Work]:
+    """Run a batch; if a stage raises, retry document by document and record the error on
+    the documents that still fail, so one bad document never stops the run."""
+    try:
+        return engine.run(batch)
+    except Exception:
+        out = []
+        for work in batch:
+            fresh = Work(id=work.id, title=work.title, text=work.text, kind=work.kind,
+                         content_hash=work.content_hash, marking=work.marking,
+                         source_id=work.source_id, published_at=work.published_at)
+            try:
+                out.extend(engine.run([fresh]))
+            except Exception as exc:
+                fresh.errors["pipeline"] = f"{type(exc).__name__}: {exc}"[:500]
+                fresh.objects.clear()
+                fresh.mentions.clear()
+                fresh.relationships.clear()
+                out.append(fresh)
+        return out

@@ -1,0 +1,148 @@
+"""Store methods for processing: choosing documents to process, writing stage results,
+and the tables behind incremental story assignment.
+
+Stage results are written per batch in one transaction: new objects and relationships, the
+mentions (provenance spans) each stage proposed — replacing that stage's earlier mentions of
+the same documents, so reprocessing after a version bump leaves no stale facts — and one
+``annotations`` row per (document, stage) holding the stage's JSON result and version. That
+row is also the processing state: a document is due for a stage when it has no row for the
+stage's current version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from allsource.model.markings import Marking
+from allsource.store import schema as t
+
+if TYPE_CHECKING:
+    from allsource.process.base import Work
+    from allsource.store.sql import SqlStore
+
+
+@dataclass(slots=True)
+class DocumentRow:
+    """What a stage needs of a stored document."""
+
+    seq: int
+    id: str
+    kind: str
+    title: str
+    text: str
+    content_hash: str
+    source_id: str
+    published_at: datetime | None
+    marking: Marking
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def documents_due(store: SqlStore, versions: dict[str, str], *, after_seq: int = 0,
+                  limit: int = 200, since: datetime | None = None,
+                  source_ids: Sequence[str] = (), everything: bool = False
+                  ) -> list[DocumentRow]:
+    """The next ``limit`` documents (by insertion order, after ``after_seq``) that lack a
+    result of the current version for at least one of ``versions``' stages."""
+    d, a = t.documents, t.stage_annotations
+    conds: list[sa.ColumnElement[bool]] = [d.c.seq > after_seq]
+    if not everything:
+        conds.append(sa.or_(*[
+            ~sa.exists().where(a.c.document_id == d.c.id, a.c.stage == name,
+                               a.c.version == version)
+            for name, version in versions.items()]))
+    if since is not None:
+        conds.append(sa.func.coalesce(d.c.published_at, d.c.collected_at)
+                     >= since.astimezone(UTC).replace(tzinfo=None))
+    if source_ids:
+        conds.append(sa.exists().where(t.sightings.c.document_id == d.c.id,
+                                       t.sightings.c.source_id.in_(list(source_ids))))
+    stmt = (sa.select(d.c.seq, d.c.id, d.c.kind, d.c.title, d.c.text, d.c.content_hash,
+                      d.c.source_id, d.c.published_at, d.c.tlp, d.c.classification,
+                      d.c.compartments, d.c.releasability)
+            .where(*conds).order_by(d.c.seq).limit(limit))
+    with store.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return [DocumentRow(r.seq, r.id, r.kind, r.title, r.text, r.content_hash, r.source_id,
+                        r.published_at.replace(tzinfo=UTC) if r.published_at else None,
+                        Marking.from_columns(dict(r._mapping))) for r in rows]
+
+
+def count_due(store: SqlStore, versions: dict[str, str], everything: bool = False) -> int:
+    d, a = t.documents, t.stage_annotations
+    stmt = sa.select(sa.func.count()).select_from(d)
+    if not everything:
+        stmt = stmt.where(sa.or_(*[
+            ~sa.exists().where(a.c.document_id == d.c.id, a.c.stage == name,
+                               a.c.version == version)
+            for name, version in versions.items()]))
+    with store.engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
+def write_results(store: SqlStore, works: Iterable[Work], versions: dict[str, str]) -> int:
+    """Store what the stages found for ``works``; returns how many new objects were added."""
+    works = list(works)
+    if not works:
+        return 0
+    now = _now()
+    doc_ids = [w.id for w in works]
+    objs: dict[str, dict[str, Any]] = {}
+    rels: dict[str, dict[str, Any]] = {}
+    ments: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+    notes: list[dict[str, Any]] = []
+    for w in works:
+        for o in w.objects:
+            objs.setdefault(o.id, {"id": o.id, "type": o.type, "name": o.name[:10000],
+                                   "stix": o.stix, "created_at": now, **o.marking.to_columns()})
+        for r in w.relationships:
+            rels.setdefault(r.id, {"id": r.id, "relationship_type": r.relationship_type,
+                                   "source_ref": r.source_ref, "target_ref": r.target_ref,
+                                   "stix": r.stix, "created_at": now, **r.marking.to_columns()})
+        for m in w.mentions:
+            start = -1 if m.start is None else m.start
+            ments.setdefault((m.object_id, w.id, m.extractor, start), {
+                "object_id": m.object_id, "document_id": w.id, "extractor": m.extractor,
+                "span_start": start, "span_end": -1 if m.end is None else m.end})
+        for stage, version in versions.items():
+            data = w.annotations.get(stage, {})
+            error = w.errors.get(stage) or w.errors.get("pipeline")
+            if error:
+                data = {"error": error}
+            notes.append({"document_id": w.id, "stage": stage, "version": version,
+                          "data": data, "updated_at": now})
+    extractors = [f"{stage}@%" for stage in versions]
+    with store.engine.begin() as conn:
+        new = store._insert_new(conn, t.objects, objs)
+        store._insert_new(conn, t.relationships, rels)
+        for chunk in _chunks(doc_ids):
+            conn.execute(t.mentions.delete().where(
+                t.mentions.c.document_id.in_(chunk),
+                sa.or_(*[t.mentions.c.extractor.like(e) for e in extractors])))
+            conn.execute(t.stage_annotations.delete().where(
+                t.stage_annotations.c.document_id.in_(chunk),
+                t.stage_annotations.c.stage.in_(list(versions))))
+        if ments:
+            conn.execute(store._insert_ignore(t.mentions), list(ments.values()))
+        conn.execute(t.stage_annotations.insert(), notes)
+    return new
+
+
+def annotations_of(store: SqlStore, document_id: str) -> dict[str, Any]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.stage_annotations.c.stage, t.stage_annotations.c.version,
+                                      t.stage_annotations.c.data)
+                            .where(t.stage_annotations.c.document_id == document_id)).all()
+    return {r.stage: {"version": r.version, **(r.data or {})} for r in rows}
+
+
+def _chunks(seq: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
