@@ -172,7 +172,7 @@ def test_galaxy_blocks_become_entities_with_aliases(ctx: CollectContext, samples
     assert technique["x_allsource_misp_meta"]["external_id"] == ["T1098"]
     guideline = _by_type(item, "x-allsource-galaxy-cluster")["Leak of confidential information"]
     assert guideline["x_allsource_galaxy_type"] == "guidelines"
-    text = item.document.text
+    text = f"{item.document.title}\n{item.document.text}"  # spans index title, newline, text
     spans = {m.object_id: (m.start, m.end) for m in item.mentions if m.start is not None}
     start, end = spans[apt1["id"]]
     assert text[start:end] == "APT1 - G0006"

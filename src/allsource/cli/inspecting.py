@@ -104,10 +104,21 @@ def _print_view(view: dict[str, Any]) -> None:
         for s in view["sightings"]:
             console.print(f"seen in [bold]{escape(s['source'] or s['source_id'])}[/bold] "
                           f"at {s['first_seen']}")
+        if view.get("story"):
+            st = view["story"]
+            console.print(f"story {st['id']}: {st['documents']} document(s); canonical "
+                          f"{st['canonical_document_id']}, similarity {st['similarity']:.2f}")
+        for stage, note in (view.get("annotations") or {}).items():
+            console.print(f"[bold]{stage}[/bold] {escape(str(note))[:300]}")
         if view["objects"]:
-            table = Table("type", "name", "extractor", "id", title="objects")
+            table = Table("type", "name", "extractor", "evidence", "id", title="objects")
+            full = f"{view['title']}\n{view['text']}"
             for o in view["objects"][:50]:
-                table.add_row(o["type"], escape(o["name"][:80]), o["extractor"], o["id"])
+                span = o.get("span")
+                evidence = (escape(full[max(0, span[0] - 30):span[1] + 30].replace("\n", " "))
+                            if span and span[1] <= len(full) else "")
+                table.add_row(o["type"], escape(o["name"][:80]), o["extractor"], evidence,
+                              o["id"])
             console.print(table)
         return
     console.print(f"[bold]{escape(str(view['name']))}[/bold] ({view['type']}) {view['id']}")

@@ -258,5 +258,9 @@ def event_collected(event: Mapping[str, Any], *, default_marking: Marking, blob_
         key={"misp_event": ev.uuid, "timestamp": str(event.get("timestamp", ""))},
         blob_sha256=blob_sha256, blob_ref=blob_ref, labels=tag_names(event),
         meta=_meta(ev, event, n_objects), marking=ev.marking)
-    return Collected(doc, list(ev.objects.values()), list(ev.relationships.values()),
-                     ev.mentions)
+    # Spans index ``title + "\n" + text``, the text processing stages read (Work.full_text).
+    shift = len(doc.title) + 1 if doc.title else 0
+    mentions = [Mention(m.object_id, m.extractor,
+                        None if m.start is None else m.start + shift,
+                        None if m.end is None else m.end + shift) for m in ev.mentions]
+    return Collected(doc, list(ev.objects.values()), list(ev.relationships.values()), mentions)

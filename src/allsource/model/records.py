@@ -123,7 +123,11 @@ class Relationship:
 
 @dataclass(slots=True)
 class Mention:
-    """Provenance of an object in a document: who proposed it and where (character span)."""
+    """Provenance of an object in a document: who proposed it and where.
+
+    ``start``/``end`` are character offsets into the document's ``title + "\n" + text`` (just
+    ``text`` when the title is empty) — the same string processing stages read — or ``None``
+    when the object came with the document as a whole (e.g. a STIX object)."""
 
     object_id: str
     extractor: str

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from allsource.model.markings import Marking
+from allsource.model.markings import Audience, Marking
 from allsource.store import schema as t
 
 if TYPE_CHECKING:
@@ -136,11 +136,9 @@ def write_results(store: SqlStore, works: Iterable[Work], versions: dict[str, st
 
 
 def annotations_of(store: SqlStore, document_id: str) -> dict[str, Any]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(t.stage_annotations.c.stage, t.stage_annotations.c.version,
-                                      t.stage_annotations.c.data)
-                            .where(t.stage_annotations.c.document_id == document_id)).all()
-    return {r.stage: {"version": r.version, **(r.data or {})} for r in rows}
+    """Stage results stored for a document, by stage (each with its ``version``)."""
+    view = store.get(document_id, Audience.owner())
+    return dict(view["annotations"]) if view else {}
 
 
 def _chunks(seq: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:

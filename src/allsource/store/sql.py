@@ -370,10 +370,24 @@ class SqlStore(ABC):
             t.sightings.c.document_id == m["id"]).order_by(t.sightings.c.first_seen)).all()
         mentioned = conn.execute(
             sa.select(t.objects.c.id, t.objects.c.type, t.objects.c.name, t.mentions.c.extractor,
+                      t.mentions.c.span_start, t.mentions.c.span_end,
                       t.objects.c.tlp, t.objects.c.classification, t.objects.c.compartments,
                       t.objects.c.releasability)
             .join(t.mentions, t.mentions.c.object_id == t.objects.c.id)
-            .where(t.mentions.c.document_id == m["id"]).limit(1000)).all()
+            .where(t.mentions.c.document_id == m["id"])
+            .order_by(t.mentions.c.span_start).limit(2000)).all()
+        notes = conn.execute(
+            sa.select(t.stage_annotations.c.stage, t.stage_annotations.c.version,
+                      t.stage_annotations.c.data)
+            .where(t.stage_annotations.c.document_id == m["id"])).all()
+        story = conn.execute(
+            sa.select(t.story_members.c.story_id, t.story_members.c.similarity,
+                      t.story_members.c.matched_id, t.stories.c.canonical_document_id)
+            .join(t.stories, t.stories.c.id == t.story_members.c.story_id)
+            .where(t.story_members.c.document_id == m["id"])).first()
+        variants = conn.execute(
+            sa.select(sa.func.count()).select_from(t.story_members)
+            .where(t.story_members.c.story_id == story.story_id)).scalar_one() if story else 0
         return {
             "record": "document", "id": m["id"], "kind": m["kind"], "title": m["title"],
             "text": m["text"], "url": m["url"], "language": m["language"],
@@ -384,9 +398,15 @@ class SqlStore(ABC):
             "marking": marking.as_dict(),
             "sightings": [{"source_id": s.source_id, "source": names.get(s.source_id),
                            "first_seen": _iso(s.first_seen), "url": s.url} for s in sightings],
-            "objects": [{"id": o.id, "type": o.type, "name": o.name, "extractor": o.extractor}
+            "objects": [{"id": o.id, "type": o.type, "name": o.name, "extractor": o.extractor,
+                         "span": None if o.span_start < 0 else [o.span_start, o.span_end]}
                         for o in mentioned
                         if can_release(Marking.from_columns(dict(o._mapping)), audience)],
+            "annotations": {n.stage: {"version": n.version, **(n.data or {})} for n in notes},
+            "story": ({"id": story.story_id, "canonical_document_id":
+                       story.canonical_document_id, "similarity": story.similarity,
+                       "matched_id": story.matched_id, "documents": variants}
+                      if story else None),
         }
 
     def _object_view(self, conn: Connection, table: sa.Table, row: sa.Row[Any],
