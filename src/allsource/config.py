@@ -27,7 +27,8 @@ class Settings(BaseSettings):
                               description="SQLAlchemy URL: sqlite:///file.db or postgresql://…")
     blob_dir: Path = Field(default=Path("allsource-blobs"),
                            description="Where raw inputs are kept, addressed by SHA-256.")
-    batch_size: int = Field(default=500, ge=1, le=100_000)
+    batch_size: int = Field(default=1000, ge=1, le=100_000,
+                            description="Items written per transaction.")
     max_input_bytes: int = Field(default=200 * 1024 * 1024, ge=1024,
                                  description="Largest single input (file or download) accepted.")
     max_item_bytes: int = Field(default=20 * 1024 * 1024, ge=1024,

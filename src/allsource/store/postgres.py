@@ -1,5 +1,12 @@
 """PostgreSQL store: generated ``tsvector`` (title weighted A, text B) with a GIN index,
-``ts_rank_cd`` ranking and ``ts_headline`` snippets computed only for the returned page."""
+``ts_rank_cd`` ranking and ``ts_headline`` snippets computed only for the returned page.
+
+Ranking a match means reading its (compressed) tsvector, so a word that matches most of a
+large store would be ranked across all of it. The store ranks at most ``RANK_CANDIDATES``
+matches — the first ones the GIN index yields, in table order — and reports counts capped at
+``MAX_COUNT``: queries matching fewer documents (the useful ones) rank exactly as SQLite's
+bm25 path does; broader ones rank a bounded sample instead of stalling.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,8 @@ from allsource.store import schema as t
 from allsource.store.sql import HL_END, HL_START, SqlStore, json_dumps
 
 MAX_COUNT = 1000
+#: how many matches are ranked at most (in table order) for one query
+RANK_CANDIDATES = 5000
 _HEADLINE_OPTS = (f"StartSel={HL_START}, StopSel={HL_END}, MaxWords=30, MinWords=10, "
                   "MaxFragments=2, FragmentDelimiter=\" … \"")
 
@@ -50,23 +59,31 @@ class PostgresStore(SqlStore):
         tsquery = sa.text(tsq).bindparams(**params)
         conds = [sa.literal_column("documents.tsv").op("@@")(tsquery),
                  *self._filters(d, query, source_ids, audience)]
+        # Rank at most RANK_CANDIDATES matches (see the module docstring): reading every
+        # match's tsvector for ts_rank_cd is what makes broad words slow.
+        cand = (sa.select(d.c.seq).where(*conds).limit(RANK_CANDIDATES)
+                .cte("cand").prefix_with("MATERIALIZED", dialect="postgresql"))
         score = sa.func.ts_rank_cd(sa.literal_column("documents.tsv"), tsquery).label("score")
         page = (sa.select(d.c.id, d.c.kind, d.c.title, d.c.text, d.c.url, d.c.published_at,
                           d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
-                          d.c.compartments, d.c.releasability, score)
-                .where(*conds).order_by(sa.desc("score"), d.c.seq)
+                          d.c.compartments, d.c.releasability, score,
+                          sa.func.count().over().label("total"))
+                .join(cand, cand.c.seq == d.c.seq)
+                .order_by(sa.desc("score"), d.c.seq)
                 .limit(query.limit).offset(query.offset).subquery())
         headline = sa.func.ts_headline(
             sa.literal("english", sa.String).cast(postgresql.REGCONFIG),
             page.c.title + " — " + sa.func.left(page.c.text, 20000), tsquery,
             sa.literal(_HEADLINE_OPTS)).label("snippet")
         cols = [c for c in page.c if c.name != "text"]
-        stmt = sa.select(*cols, headline).order_by(page.c.score.desc())
+        stmt = sa.select(*cols, headline).order_by(page.c.score.desc(), page.c.id)
         try:
             rows = conn.execute(stmt).all()
-            total = conn.execute(sa.select(sa.func.count()).select_from(
-                sa.select(sa.literal(1)).select_from(d).where(*conds).limit(MAX_COUNT)
-                .subquery())).scalar_one()
+            if rows:
+                total = min(int(rows[0].total), MAX_COUNT)
+            else:  # past the last page, or nothing matched: count the candidates
+                total = min(int(conn.execute(sa.select(sa.func.count()).select_from(cand))
+                                .scalar_one()), MAX_COUNT)
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
         return self._result(conn, rows, int(total), audience, started, score_sign=1.0)
