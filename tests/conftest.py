@@ -29,6 +29,18 @@ def _samples() -> Path | None:
     return path if path.is_dir() else None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Derived caches (the entity gazetteer) go to a session folder, not the user's home."""
+    old = os.environ.get("ALLSOURCE_CACHE_DIR")
+    os.environ["ALLSOURCE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("ALLSOURCE_CACHE_DIR", None)
+    else:
+        os.environ["ALLSOURCE_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def samples() -> Path:
     """The shared real-sample folder (``ALLSOURCE_SAMPLES`` or ../shared/data)."""

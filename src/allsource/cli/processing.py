@@ -123,7 +123,8 @@ def _read_input(path: str) -> tuple[str, str]:
         data = read_file(Path(path).expanduser(), state.settings.max_input_bytes)
         name = Path(path).name
     got = extractor_for(name, data)(data, name)
-    return got.title, got.text
+    # A title taken from the first line is already in the text: don't read it twice.
+    return ("" if got.text.lstrip().startswith(got.title) else got.title), got.text
 
 
 def result_view(work: Work) -> dict[str, Any]:

