@@ -14,9 +14,13 @@ import typer
 from allsource.cli.collecting import run_with_progress, summary_table
 from allsource.cli.common import console, state
 from allsource.cli.inspecting import print_hits, run_search
+from allsource.cli.processing import breakdown
+from allsource.engine.inline import InlineEngine
 from allsource.errors import SourceError
 from allsource.model.markings import TLP, Audience, Marking
 from allsource.model.records import Source
+from allsource.process.pipeline import build_pipeline
+from allsource.process.runner import process_store
 
 # (query, source filter, kind filter)
 EXAMPLE_SEARCHES: list[tuple[str, list[str], list[str]]] = [
@@ -68,6 +72,8 @@ def demo_sources() -> list[Source]:
 
 def demo(
     searches: Annotated[bool, typer.Option(help="Run the example searches at the end.")] = True,
+    process: Annotated[bool, typer.Option(help="Run the processing stages after collecting.")
+                       ] = True,
 ) -> None:
     """Ingest the offline demo corpus into the store and show example searches."""
     store = state.store
@@ -86,6 +92,14 @@ def demo(
     s = store.stats(Audience.owner())
     console.print(f"store now holds {s['documents']} documents, {s['objects']} objects, "
                   f"{s['relationships']} relationships")
+    if process:
+        pipeline = build_pipeline(store=store)
+        engine = InlineEngine(pipeline)
+        result = process_store(store, pipeline, engine)
+        console.print(f"processed {result.documents} documents with "
+                      f"{', '.join(pipeline.names)} ({result.docs_per_second:.0f} docs/s)")
+        if result.documents:
+            console.print(breakdown(result))
     if searches:
         known = {x.name for x in store.list_sources()}
         for text, only_sources, kinds in EXAMPLE_SEARCHES:
@@ -96,4 +110,5 @@ def demo(
                        f"allsource search {text!r}")
     console.rule()
     console.print("try: [cyan]allsource search 'lateral movement' --type attack-pattern[/cyan], "
-                  "[cyan]allsource stats[/cyan], [cyan]allsource show ID[/cyan]")
+                  "[cyan]allsource stats[/cyan], [cyan]allsource show ID[/cyan], "
+                  "[cyan]echo 'APT28 used X-Agent' | allsource extract -[/cyan]")
