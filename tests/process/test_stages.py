@@ -30,8 +30,21 @@ TEXTS = [
 
 
 def test_built_in_stages_are_registered() -> None:
-    assert {"normalize", "entities"} <= set(stages())
-    assert build_pipeline().names[:1] == ["normalize"]
+    assert {"normalize", "stories", "observables", "entities"} <= set(stages())
+    assert build_pipeline().names == ["normalize", "stories", "observables", "entities"]
+
+
+def test_observables_map_spans_back_through_cleaning() -> None:
+    # a zero-width joiner hides the defanged domain from naive matching
+    text = "Beacon to update-check\u200d[.]net over 443. Hash 44d88612fea8a8f36de82e1278abb02f."
+    engine = InlineEngine(build_pipeline(["observables"]))
+    [work] = engine.run([Work(id="x", title="", text=text)])
+    found = {o.name: m for o, m in zip(work.objects, work.mentions, strict=True)}
+    assert "update-check.net" in found
+    span = found["update-check.net"]
+    assert text[span.start:span.end].startswith("update-check")
+    assert text[span.start:span.end].endswith("net")
+    assert work.annotations["observables"]["warninglisted"] >= 1  # EICAR's MD5 is listed
 
 
 def test_default_pipeline_on_both_backends(store: SqlStore) -> None:

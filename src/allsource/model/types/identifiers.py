@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -75,11 +76,46 @@ class Bitcoin(ValueType):
     max_length = 100
 
     def _clean(self, value: str) -> str | None:
-        if re.fullmatch(r"[13][a-km-zA-HJ-NP-Z1-9]{25,34}|bc1[ac-hj-np-z02-9]{11,71}", value):
-            return value
+        if re.fullmatch(r"[13][a-km-zA-HJ-NP-Z1-9]{25,34}", value):
+            return value if _base58check(value) else None
+        v = value.lower()
+        if re.fullmatch(r"bc1[ac-hj-np-z02-9]{11,71}", v) and value in (v, value.upper()):
+            return v if _bech32_ok(v) else None
         return None
 
     def stix(self, value: str) -> dict[str, Any]:
         return {"type": "x-allsource-cryptocurrency-wallet", "spec_version": "2.1",
                 "id": minted_id("x-allsource-cryptocurrency-wallet", value), "value": value,
                 "currency": "BTC"}
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _base58check(address: str) -> bool:
+    """A legacy (P2PKH/P2SH) address: 25 bytes whose last 4 are a double-SHA-256 checksum."""
+    n = 0
+    for c in address:
+        n = n * 58 + _B58.index(c)
+    pad = len(address) - len(address.lstrip("1"))
+    try:
+        raw = b"\0" * pad + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    except OverflowError:
+        return False
+    if len(raw) != 25:
+        return False
+    return hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
+
+
+def _bech32_ok(address: str) -> bool:
+    """A segwit address: bech32 (v0) or bech32m (v1+) checksum over the ``bc`` prefix."""
+    data = [_BECH32.index(c) for c in address[3:]]
+    chk = 1
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    for v in [3, 3, 0, 2, 3, *data]:  # hrp "bc" expanded: high bits, 0, low bits
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk in (1, 0x2BC830A3) and bool(data) and data[0] <= 16

@@ -123,7 +123,7 @@ class ASN(ValueType):
     max_length = 16
 
     def _clean(self, value: str) -> str | None:
-        m = re.fullmatch(r"(?:AS)?\s*(\d{1,10})", value.upper())
+        m = re.fullmatch(r"(?:ASN?\s*:?)?\s*(\d{1,10})", value.upper())
         if not m or not 0 < int(m.group(1)) < 2**32:
             return None
         return f"AS{int(m.group(1))}"

@@ -1,0 +1,62 @@
+"""The ``observables`` stage: IOCs in the text (IPs, CIDRs, domains, URLs, e-mail addresses,
+hashes, CVE and ATT&CK IDs, ASNs, bitcoin addresses, file names, registry keys), including
+defanged forms, refanged and validated by the model's value types.
+
+It reads the cleaned text when ``normalize`` ran (zero-width characters can hide an IOC) and
+maps every span back to the stored document. Values that the MISP warninglists know as
+public infrastructure (top sites, cloud ranges, public resolvers, RFC 1918 …) are kept but
+flagged: the object carries ``x_allsource_warninglists`` and the stored result counts them,
+so later scoring can discount them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import ClassVar
+
+from allsource.hookspecs import hookimpl
+from allsource.model.types import observable
+from allsource.process.base import Stage, Work
+from allsource.process.normalize import Cleaned
+from allsource.process.observables import extract_observables
+from allsource.process.warninglists import WarningLists, default_warninglists
+
+
+class ObservablesStage(Stage):
+    name: ClassVar[str] = "observables"
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = "IOC extraction with defanging and warninglist flags"
+    requires: ClassVar[tuple[str, ...]] = ("normalize",)
+    order: ClassVar[int] = 30
+
+    def setup(self) -> None:
+        self.warninglists: WarningLists = default_warninglists()
+
+    def process(self, batch: list[Work]) -> None:
+        if not hasattr(self, "warninglists"):
+            self.setup()
+        for work in batch:
+            cleaned = work.scratch.get("clean")
+            text = cleaned.text if isinstance(cleaned, Cleaned) else work.full_text
+            kinds: Counter[str] = Counter()
+            flagged = 0
+            for found in extract_observables(text):
+                obj = observable(found.type, found.value)
+                if obj is None:
+                    continue
+                lists = self.warninglists.check(found)
+                if lists:
+                    obj.stix["x_allsource_warninglists"] = sorted(lists)
+                    flagged += 1
+                start, end = (cleaned.to_original(found.start, found.end)
+                              if isinstance(cleaned, Cleaned) else (found.start, found.end))
+                work.add_object(obj, self.extractor, start, end)
+                kinds[found.type] += 1
+            work.annotations[self.name] = {"observables": sum(kinds.values()),
+                                           "by_type": dict(sorted(kinds.items())),
+                                           "warninglisted": flagged}
+
+
+@hookimpl
+def register_stages() -> list[type[Stage]]:
+    return [ObservablesStage]

@@ -1,0 +1,91 @@
+"""SQL implementations of the story index's storage protocols
+(:class:`~allsource.process.dedup.BandStore` and :class:`~allsource.process.dedup.MemberStore`).
+
+Both work on one connection, so a batch's band rows, members and signatures commit together:
+``lsh_bands`` holds ``(band, bucket, document_id)`` rows (primary key in that order, so a
+lookup of a batch's buckets is one index range per bucket); ``story_members`` holds each
+document's story, match and similarity; ``minhash_signatures`` its signature; ``stories``
+one row per story, named by its first document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from allsource.process.dedup import BandKey, Member
+from allsource.store import schema as t
+
+if TYPE_CHECKING:
+    from allsource.store.sql import SqlStore
+
+_CHUNK = 400
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class SqlBandStore:
+    def __init__(self, store: SqlStore, conn: Connection) -> None:
+        self.store, self.conn = store, conn
+
+    def lookup(self, keys: Collection[BandKey]) -> dict[BandKey, list[str]]:
+        found: dict[BandKey, list[str]] = {}
+        wanted = list(keys)
+        b = t.lsh_bands
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i:i + _CHUNK]
+            rows = self.conn.execute(
+                sa.select(b.c.band, b.c.bucket, b.c.document_id)
+                .where(sa.tuple_(b.c.band, b.c.bucket).in_(chunk))
+                .order_by(b.c.band, b.c.bucket, b.c.document_id))
+            for band, bucket, doc_id in rows:
+                found.setdefault((int(band), bytes(bucket)), []).append(doc_id)
+        return found
+
+    def add(self, rows: Iterable[tuple[BandKey, str]]) -> None:
+        values = [{"band": band, "bucket": bucket, "document_id": doc_id}
+                  for (band, bucket), doc_id in rows]
+        if values:
+            self.store._bulk_insert(self.conn, t.lsh_bands, values)
+
+
+class SqlMemberStore:
+    def __init__(self, store: SqlStore, conn: Connection) -> None:
+        self.store, self.conn = store, conn
+
+    def get(self, doc_ids: Collection[str]) -> dict[str, Member]:
+        ids = list(doc_ids)
+        m, s = t.story_members, t.minhash_signatures
+        out: dict[str, Member] = {}
+        for i in range(0, len(ids), _CHUNK):
+            rows = self.conn.execute(
+                sa.select(m.c.document_id, m.c.story_id, m.c.matched_id, m.c.similarity,
+                          s.c.signature)
+                .select_from(m.outerjoin(s, s.c.document_id == m.c.document_id))
+                .where(m.c.document_id.in_(ids[i:i + _CHUNK])))
+            for doc_id, story_id, matched_id, similarity, signature in rows:
+                out[doc_id] = Member(story_id, matched_id, float(similarity),
+                                     bytes(signature or b""))
+        return out
+
+    def put(self, members: Mapping[str, Member]) -> None:
+        now = _now()
+        rows = [{"document_id": d, "story_id": mb.story_id, "similarity": mb.similarity,
+                 "matched_id": mb.matched_id, "added_at": now} for d, mb in members.items()]
+        if not rows:
+            return
+        self.store._bulk_insert(self.conn, t.story_members, rows)
+        sigs = [{"document_id": d, "signature": mb.signature}
+                for d, mb in members.items() if mb.signature]
+        if sigs:
+            self.store._bulk_insert(self.conn, t.minhash_signatures, sigs)
+        stories = [{"id": mb.story_id, "canonical_document_id": d, "created_at": now}
+                   for d, mb in members.items() if mb.matched_id is None]
+        if stories:
+            self.store._bulk_insert(self.conn, t.stories, stories)

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from allsource.model.types import clean
+from allsource.process.observables import TYPES, extract_observables
+
+LABELLED = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "ioc_labelled.jsonl"
+
+
+def pairs(text: str, types: set[str] | None = None) -> list[tuple[str, str]]:
+    return [(f.type, f.value) for f in extract_observables(text, types)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("C2 at hxxp://evil[.]example[.]com/a/b.php?id=1.",
+     [("url", "http://evil.example.com/a/b.php?id=1")]),
+    ("hXXps[:]//bad[.]example/x and fxp://files.example.net/drop",
+     [("url", "https://bad.example/x"), ("url", "ftp://files.example.net/drop")]),
+    ("http[://]one.example.org/", [("url", "http://one.example.org/")]),
+    ("beacons to 198.51.100[.]7:443 then 203.0.113(.)9", [("ipv4", "198.51.100.7"),
+                                                         ("ipv4", "203.0.113.9")]),
+    ("the range 10.4.19[.]0/24 and 2001:db8::/32", [("cidr", "10.4.19.0/24"),
+                                                    ("cidr", "2001:db8::/32")]),
+    ("example [.] com, example{.}net, example[dot]org, example(dot)info",
+     [("domain", "example.com"), ("domain", "example.net"), ("domain", "example.org"),
+      ("domain", "example.info")]),
+    ("mail from ops[@]example[.]com, ops[at]example.net and ops(at)example.org",
+     [("email", "ops@example.com"), ("email", "ops@example.net"), ("email", "ops@example.org")]),
+    ("the domain evil\\[.]ru (escaped for Markdown) and typo[.].com",
+     [("domain", "evil.ru"), ("domain", "typo.com")]),
+    ("IPv6 C2 2001:DB8:0:0:8:800:200C:417A.", [("ipv6", "2001:db8::8:800:200c:417a")]),
+    ("MD5 D41D8CD98F00B204E9800998ECF8427F", [("md5", "d41d8cd98f00b204e9800998ecf8427f")]),
+    ("sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709",
+     [("sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709")]),
+    ("exploits CVE-2021-44228, cve-2017-0199 and CVE\u2011\u00ad2010\u20103333",
+     [("cve", "CVE-2021-44228"), ("cve", "CVE-2017-0199"), ("cve", "CVE-2010-3333")]),
+    ("uses T1059.001 (TA0002) like G0007, S0154, M1036, DS0009 and C0010",
+     [("attack-id", "T1059.001"), ("attack-id", "TA0002"), ("attack-id", "G0007"),
+      ("attack-id", "S0154"), ("attack-id", "M1036"), ("attack-id", "DS0009"),
+      ("attack-id", "C0010")]),
+    ("hosted on AS13335, ASN 15169 and ASN: 16509.",
+     [("asn", "AS13335"), ("asn", "AS15169"), ("asn", "AS16509")]),
+    ("pay to 1BoatSLRHtKNngkdXEeobR76b53LETtpyT or bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+     [("btc", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"),
+      ("btc", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")]),
+    ("set HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon Shell to it",
+     [("regkey", "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon")]),
+    ("`HKCU:\\Software\\Netwire` and HKEY_CURRENT_USER\\Software\\Run\\.",
+     [("regkey", "HKCU:\\Software\\Netwire"), ("regkey", "HKEY_CURRENT_USER\\Software\\Run\\")]),
+    ("dropped invoice.pdf.exe, stage2.ps1 and ~$report.docx",
+     [("filename", "invoice.pdf.exe"), ("filename", "stage2.ps1"),
+      ("filename", "~$report.docx")]),
+])
+def test_each_type_and_defanged_form(text: str, expected: list[tuple[str, str]]) -> None:
+    assert pairs(text) == expected
+
+
+def test_spans_point_at_the_raw_defanged_text() -> None:
+    text = "Block hxxps://evil[.]example/x, 1.2.3[.]4 and ops [@] evil [.] example now."
+    found = extract_observables(text)
+    assert [f.raw for f in found] == ["hxxps://evil[.]example/x", "1.2.3[.]4",
+                                      "ops [@] evil [.] example"]
+    for f in found:
+        assert text[f.start:f.end] == f.raw
+        assert clean(f.type, f.raw) == f.value or f.type in ("email", "url")
+
+
+def test_values_are_exactly_what_the_value_type_returns() -> None:
+    for f in extract_observables("EVIL.Example.COM hxxp://A.example/P 10.0.0.1 "
+                                 "D41D8CD98F00B204E9800998ECF8427F as15169"):
+        assert clean(f.type, f.value) == f.value
+
+
+def test_container_rules() -> None:
+    text = ("see https://cdn.example.com/a/payload.exe?h=d41d8cd98f00b204e9800998ecf8427f, "
+            "mail admin@mail.example.org, net 192.0.2.0/24, "
+            "key HKCU\\Software\\evil.example.com\\x")
+    assert pairs(text) == [
+        ("url", "https://cdn.example.com/a/payload.exe?h=d41d8cd98f00b204e9800998ecf8427f"),
+        ("md5", "d41d8cd98f00b204e9800998ecf8427f"),  # hashes stay meaningful inside a URL
+        ("email", "admin@mail.example.org"),
+        ("cidr", "192.0.2.0/24"),
+        ("regkey", "HKCU\\Software\\evil.example.com\\x"),
+    ]
+
+
+def test_hashes_only_at_their_full_length() -> None:
+    sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert pairs(f"{sha256} {sha256[:50]} x{sha256[:32]} {'0' * 32}") == [("sha256", sha256)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("visit example.com or google.com.", [("domain", "example.com"), ("domain", "google.com")]),
+    ("run setup.py, build.sh and notes.md", [("filename", "setup.py"), ("filename", "build.sh"),
+                                             ("filename", "notes.md")]),
+    ("files: docs.zip and libcrypto.so", [("filename", "docs.zip"), ("filename", "libcrypto.so")]),
+    # defanged, an ambiguous suffix is a domain: nobody defangs a file name
+    ("C2 transfer[.]sh and evil[.]zip", [("domain", "transfer.sh"), ("domain", "evil.zip")]),
+    ("dropped to C:\\ProgramData\\Temp\\mskmde.com", [("filename", "mskmde.com")]),
+    ("uses System.Net.WebClient, System.Net and Microsoft.Office via Node.js or ASP.NET", []),
+    ("e.g. U.S. i.e. v1.2.3 3.14 T1059.001 1.2.3.4.5 localhost", [("attack-id", "T1059.001")]),
+    ("*.api.splashtop.com and .hidden.example.net", [("domain", "api.splashtop.com"),
+                                                     ("domain", "hidden.example.net")]),
+])
+def test_domains_versus_file_names(text: str, expected: list[tuple[str, str]]) -> None:
+    assert pairs(text) == expected
+
+
+def test_junk_is_rejected_by_the_value_types() -> None:
+    text = ("999.1.1.1 1BoatSLRHtKNngkdXEeobR76b53LETtpyU AS0 CVE-99-1 "
+            "admin@338 user@localhost http://-bad-.com/ T9000")
+    assert pairs(text) == []
+
+
+def test_types_filter_equals_the_filtered_full_result() -> None:
+    rows = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines()]
+    text = "\n".join(r["text"] for r in rows)
+    full = extract_observables(text)
+    for kind in sorted(TYPES):
+        assert extract_observables(text, {kind}) == [f for f in full if f.type == kind], kind
+    assert extract_observables(text, {"domain", "md5"}) == [
+        f for f in full if f.type in ("domain", "md5")]
+
+
+def test_unknown_type_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown observable types"):
+        extract_observables("x", {"phone"})
+
+
+def test_found_is_frozen_and_sorted() -> None:
+    found = extract_observables("b.example.com then a.example.com and 1.2.3.4")
+    assert [f.start for f in found] == sorted(f.start for f in found)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        found[0].value = "x"  # type: ignore[misc]
+    assert not hasattr(found[0], "__dict__")
+
+
+def test_non_ascii_text_keeps_character_offsets() -> None:
+    text = ("ÜÜÜ 蠕虫 d41d8cd98f00b204e9800998ecf8427e ‘evil[.]org’ "
+            "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")
+    for f in extract_observables(text):
+        assert text[f.start:f.end] == f.raw
+    assert [f.type for f in extract_observables(text)] == ["md5", "domain", "btc"]
+
+
+def test_labelled_set_quality() -> None:
+    """Real report sentences (benchmarks/data): the benchmark's floor, checked on every run."""
+    tp = fp = fn = 0
+    for line in LABELLED.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        truth = {(i["type"], i["value"]) for i in row["iocs"]}
+        got = set(pairs(row["text"]))
+        tp, fp, fn = tp + len(got & truth), fp + len(got - truth), fn + len(truth - got)
+    assert tp / (tp + fp) >= 0.95
+    assert tp / (tp + fn) >= 0.95
+
+
+def test_poison_ivy_report_indicators_are_found(samples: Path) -> None:
+    """OASIS's Poison Ivy STIX report: each indicator's description mentions the values its
+    pattern names; the extractor must find them in the prose."""
+    bundle = json.loads((samples / "stix" / "threat-reports" / "poisonivy.json").read_text())
+    checked = 0
+    for obj in bundle["objects"]:
+        if obj["type"] != "indicator" or "description" not in obj:
+            continue
+        found = {f.value for f in extract_observables(obj["description"])}
+        for value in re.findall(r"(?:domain-name|ipv4-addr):value = '([^']+)'", obj["pattern"]):
+            if value in obj["description"]:
+                assert value in found, (value, obj["description"])
+                checked += 1
+    assert checked >= 20
+
+
+# --- hostile input: bounded time by design (linear scans, no backtracking) -------------------
+BUDGET_S = 10.0  # generous: each case takes well under a second here
+
+
+@pytest.mark.parametrize("name", ["dots", "nested-brackets", "10MB-text", "binary", "hex",
+                                  "labels", "colons", "backslashes"])
+def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
+    rng = random.Random(7)
+    text = {
+        "dots": "." * 1_000_000,
+        "nested-brackets": "[" * 100_000 + "(.)" + "]" * 100_000 + "{[(" * 30_000,
+        "10MB-text": ("The actor used hxxp://c2[.]example[.]com/a.php, 198.51.100.7 and "
+                      "HKCU\\Software\\Run to persist; see T1059. " * 200_000)[:10_000_000],
+        "binary": bytes(rng.randrange(256) for _ in range(2_000_000)).decode("latin-1"),
+        "hex": "a" * 1_000_000 + " " + "1" * 500_000,
+        "labels": "a." * 500_000 + "-" * 100_000 + "a-" * 200_000,
+        "colons": ":" * 300_000 + "1:" * 300_000 + "::" * 100_000,
+        "backslashes": "HKLM" + "\\a b" * 200_000 + "@" * 100_000 + "x@" * 100_000,
+    }[name]
+    t0 = time.process_time()
+    found = extract_observables(text)
+    elapsed = time.process_time() - t0
+    assert elapsed < BUDGET_S, f"{name}: {elapsed:.1f} s"
+    for f in found[:1000]:
+        assert text[f.start:f.end] == f.raw
+    if name == "10MB-text":
+        assert len(found) >= 4 * text.count("T1059. ")  # every complete sentence, in full
