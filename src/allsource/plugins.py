@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -25,16 +25,21 @@ def plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def collectors(pm: pluggy.PluginManager | None = None) -> dict[str, type[Collector]]:
-    """All registered collectors by name (later registrations cannot shadow earlier ones)."""
-    pm = pm or plugin_manager()
-    found: dict[str, type[Collector]] = {}
-    for batch in pm.hook.register_collectors():
+def _by_name(batches: list[list[Any]], what: str) -> dict[str, Any]:
+    """Classes from all plugins' answers to one hook, by their ``name`` (two different
+    classes may not claim the same name)."""
+    found: dict[str, Any] = {}
+    for batch in batches:
         for cls in batch:
             if cls.name in found and found[cls.name] is not cls:
-                raise SourceError(f"two plugins register a collector named {cls.name!r}")
+                raise SourceError(f"two plugins register a {what} named {cls.name!r}")
             found[cls.name] = cls
     return dict(sorted(found.items()))
+
+
+def collectors(pm: pluggy.PluginManager | None = None) -> dict[str, type[Collector]]:
+    """All registered collectors by name."""
+    return _by_name((pm or plugin_manager()).hook.register_collectors(), "collector")
 
 
 def get_collector(kind: str) -> type[Collector]:
@@ -47,11 +52,4 @@ def get_collector(kind: str) -> type[Collector]:
 
 def stages(pm: pluggy.PluginManager | None = None) -> dict[str, type[Stage]]:
     """All registered processing stages by name."""
-    pm = pm or plugin_manager()
-    found: dict[str, type[Stage]] = {}
-    for batch in pm.hook.register_stages():
-        for cls in batch:
-            if cls.name in found and found[cls.name] is not cls:
-                raise SourceError(f"two plugins register a stage named {cls.name!r}")
-            found[cls.name] = cls
-    return dict(sorted(found.items()))
+    return _by_name((pm or plugin_manager()).hook.register_stages(), "stage")
