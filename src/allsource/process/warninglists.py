@@ -31,6 +31,8 @@ sha256, sha512). Other observable types (file names, CVE IDs …) have no lists.
 from __future__ import annotations
 
 import ipaddress
+import os
+import pickle
 import re
 from array import array
 from bisect import bisect_left
@@ -284,7 +286,43 @@ def _url_host(url: str) -> str:
         return ""
 
 
+#: bump when the in-memory structure changes, so old cache files are not read
+CACHE_FORMAT = 1
+
+
 @lru_cache(maxsize=1)
 def default_warninglists() -> WarningLists:
-    """All lists shipped with ``pymispwarninglists``, built once per process."""
-    return WarningLists(load_lists())
+    """All lists shipped with ``pymispwarninglists``, built once per machine.
+
+    Building takes seconds, so the built structure is kept in the cache folder (see
+    :func:`allsource.process.gazetteer.default_cache_dir`), keyed by the package version and
+    :data:`CACHE_FORMAT`; worker processes then start in a fraction of a second. The file is
+    a pickle written by this function into the user's own cache folder; a file that cannot be
+    read is ignored and rebuilt."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from allsource.process.gazetteer import default_cache_dir
+
+    try:
+        package = version("pymispwarninglists")
+    except PackageNotFoundError:
+        package = "unknown"
+    path = default_cache_dir() / f"warninglists-{package}-{CACHE_FORMAT}.pickle"
+    try:
+        with path.open("rb") as fh:
+            cached = pickle.load(fh)
+        if isinstance(cached, WarningLists):
+            return cached
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+            IndexError, TypeError, ValueError):
+        pass
+    built = WarningLists(load_lists())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(built, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except OSError:
+        pass
+    return built
