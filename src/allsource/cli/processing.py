@@ -29,12 +29,21 @@ def register(app: typer.Typer) -> None:
     app.command("extract")(extract)
 
 
-def make_engine(pipeline: Pipeline, workers: int) -> Engine:
-    if workers <= 1:
-        return InlineEngine(pipeline)
-    from allsource.engine.pool import PoolEngine
+def make_engine(pipeline: Pipeline, workers: int, engine: str = "auto",
+                scheduler: str | None = None) -> Engine:
+    """``inline``; ``pool`` (local processes); ``dask`` (a local cluster of ``workers``, or the
+    cluster at ``scheduler``); ``auto`` = pool when ``workers`` > 1, else inline."""
+    if engine == "dask" or scheduler:
+        from allsource.engine.dask import DaskEngine
 
-    return PoolEngine(pipeline, workers)
+        return DaskEngine(pipeline, address=scheduler, workers=workers)
+    if engine == "pool" or (engine == "auto" and workers > 1):
+        from allsource.engine.pool import PoolEngine
+
+        return PoolEngine(pipeline, max(workers, 1))
+    if engine not in ("auto", "inline"):
+        raise InputError(f"unknown engine {engine!r}: use inline, pool or dask")
+    return InlineEngine(pipeline)
 
 
 def _stage_list(stages: str | None) -> list[str] | None:
@@ -61,6 +70,11 @@ def process(
     all_: Annotated[bool, typer.Option("--all", help="Redo documents already processed.")
                     ] = False,
     workers: Annotated[int, typer.Option(help="Worker processes for parallel stages.")] = 1,
+    engine_name: Annotated[str, typer.Option(
+        "--engine", help="inline, pool (local processes) or dask (local or remote cluster).")
+                           ] = "auto",
+    scheduler: Annotated[str | None, typer.Option(
+        help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 200,
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
@@ -77,7 +91,7 @@ def process(
     pipeline = build_pipeline(_stage_list(stage), store=store)
     if not pipeline.stages:
         raise InputError("no processing stages are registered")
-    engine = make_engine(pipeline, workers)
+    engine = make_engine(pipeline, workers, engine_name, scheduler)
     try:
         if json_ or not err_console.is_terminal:
             result = process_store(store, pipeline, engine, batch_size=batch_size,
