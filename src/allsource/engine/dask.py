@@ -30,7 +30,7 @@ from typing import Any
 
 from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
-from allsource.engine.inline import run_stages
+from allsource.engine.inline import run_phases, run_stages
 from allsource.process.base import Stage, Work
 from allsource.process.pipeline import Pipeline, build_pipeline
 
@@ -113,24 +113,16 @@ class DaskEngine:
         return name
 
     def run(self, batch: list[Work]) -> list[Work]:
-        for phase in self.pipeline.phases():
-            if phase.sequential:
-                run_stages(phase.stages, batch, self.times)
-                continue
-            size = max(1, -(-len(batch) // self.workers))
-            chunks = [batch[i:i + size] for i in range(0, len(batch), size)]
-            names = [s.name for s in phase.stages]
-            futures = [self.client.submit(_run_phase, self.plugin, names, chunk, pure=False)
-                       for chunk in chunks]
-            try:
-                results = self.client.gather(futures)  # type: ignore[no-untyped-call]
-            finally:
-                self.client.cancel(futures)  # type: ignore[no-untyped-call]
-            batch = [work for chunk, _ in results for work in chunk]
-            for _, times in results:
-                for name, seconds in times.items():
-                    self.times[name] += seconds
-        return batch
+        return run_phases(self.pipeline, batch, self.workers, self.times, self._chunks)
+
+    def _chunks(self, names: list[str], chunks: list[list[Work]]
+                ) -> list[tuple[list[Work], dict[str, float]]]:
+        futures = [self.client.submit(_run_phase, self.plugin, names, chunk, pure=False)
+                   for chunk in chunks]
+        try:
+            return list(self.client.gather(futures))  # type: ignore[no-untyped-call]
+        finally:
+            self.client.cancel(futures)  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         client = getattr(self, "client", None)

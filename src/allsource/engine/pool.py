@@ -12,7 +12,7 @@ from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from allsource.engine.inline import run_stages
+from allsource.engine.inline import run_phases, run_stages
 from allsource.process.base import Stage, Work
 from allsource.process.pipeline import Pipeline, build_pipeline
 
@@ -56,19 +56,11 @@ class PoolEngine:
         self.times: dict[str, float] = defaultdict(float)
 
     def run(self, batch: list[Work]) -> list[Work]:
-        for phase in self.pipeline.phases():
-            if phase.sequential:
-                run_stages(phase.stages, batch, self.times)
-                continue
-            size = max(1, -(-len(batch) // self.workers))
-            chunks = [batch[i:i + size] for i in range(0, len(batch), size)]
-            names = [s.name for s in phase.stages]
-            results = list(self.pool.map(_run_phase, [names] * len(chunks), chunks))
-            batch = [work for chunk, _ in results for work in chunk]
-            for _, times in results:
-                for name, seconds in times.items():
-                    self.times[name] += seconds
-        return batch
+        return run_phases(self.pipeline, batch, self.workers, self.times, self._chunks)
+
+    def _chunks(self, names: list[str], chunks: list[list[Work]]
+                ) -> list[tuple[list[Work], dict[str, float]]]:
+        return list(self.pool.map(_run_phase, [names] * len(chunks), chunks))
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)
