@@ -140,3 +140,17 @@ def _mention_extractors(store: SqlStore) -> set[str]:
 
     with store.engine.connect() as conn:
         return set(conn.execute(sa.select(t.mentions.c.extractor).distinct()).scalars())
+
+
+def test_count_due_matches_the_documents_handed_out_under_filters(store: SqlStore) -> None:
+    from allsource.store.processing import count_due, documents_due
+
+    src = _fill(store, TEXTS)
+    other = Source(name="other", kind="files", location="/tmp/other")
+    store.add_source(other)
+    store.write_batch(other, [Collected(Document.build(kind="note", title="x", text="y"))],
+                      [], None)
+    versions = build_pipeline(classes=ALL).versions()
+    assert count_due(store, versions) == 4
+    assert count_due(store, versions, source_ids=[src.id]) == len(
+        documents_due(store, versions, source_ids=[src.id], limit=100)) == 3

@@ -56,7 +56,8 @@ def process_store(store: SqlStore, pipeline: Pipeline, engine: Engine, *,
                   progress: Callable[[int, int], None] | None = None) -> ProcessResult:
     """Process every due document; ``progress(done, total)`` after each batch."""
     versions = pipeline.versions()
-    total = count_due(store, versions, everything)
+    total = count_due(store, versions, since=since, source_ids=source_ids,
+                      everything=everything)
     result = ProcessResult()
     started = time.perf_counter()
     after = 0

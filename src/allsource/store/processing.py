@@ -11,7 +11,7 @@ stage's current version.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from allsource.model.markings import Audience, Marking
 from allsource.store import schema as t
+from allsource.store.sql import add_rows, chunks, utc_now
 
 if TYPE_CHECKING:
     from allsource.process.base import Work
@@ -41,18 +42,12 @@ class DocumentRow:
     marking: Marking
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def documents_due(store: SqlStore, versions: dict[str, str], *, after_seq: int = 0,
-                  limit: int = 200, since: datetime | None = None,
-                  source_ids: Sequence[str] = (), everything: bool = False
-                  ) -> list[DocumentRow]:
-    """The next ``limit`` documents (by insertion order, after ``after_seq``) that lack a
-    result of the current version for at least one of ``versions``' stages."""
+def _due(versions: dict[str, str], *, since: datetime | None, source_ids: Sequence[str],
+         everything: bool) -> list[sa.ColumnElement[bool]]:
+    """Which documents a run handles: those lacking a result of the current version for one
+    of ``versions``' stages (all of them with ``everything``), within the filters."""
     d, a = t.documents, t.stage_annotations
-    conds: list[sa.ColumnElement[bool]] = [d.c.seq > after_seq]
+    conds: list[sa.ColumnElement[bool]] = []
     if not everything:
         conds.append(sa.or_(*[
             ~sa.exists().where(a.c.document_id == d.c.id, a.c.stage == name,
@@ -64,6 +59,17 @@ def documents_due(store: SqlStore, versions: dict[str, str], *, after_seq: int =
     if source_ids:
         conds.append(sa.exists().where(t.sightings.c.document_id == d.c.id,
                                        t.sightings.c.source_id.in_(list(source_ids))))
+    return conds
+
+
+def documents_due(store: SqlStore, versions: dict[str, str], *, after_seq: int = 0,
+                  limit: int = 200, since: datetime | None = None,
+                  source_ids: Sequence[str] = (), everything: bool = False
+                  ) -> list[DocumentRow]:
+    """The next ``limit`` due documents (by insertion order, after ``after_seq``)."""
+    d = t.documents
+    conds = [d.c.seq > after_seq,
+             *_due(versions, since=since, source_ids=source_ids, everything=everything)]
     stmt = (sa.select(d.c.seq, d.c.id, d.c.kind, d.c.title, d.c.text, d.c.content_hash,
                       d.c.source_id, d.c.published_at, d.c.tlp, d.c.classification,
                       d.c.compartments, d.c.releasability)
@@ -75,14 +81,11 @@ def documents_due(store: SqlStore, versions: dict[str, str], *, after_seq: int =
                         Marking.from_columns(dict(r._mapping))) for r in rows]
 
 
-def count_due(store: SqlStore, versions: dict[str, str], everything: bool = False) -> int:
-    d, a = t.documents, t.stage_annotations
-    stmt = sa.select(sa.func.count()).select_from(d)
-    if not everything:
-        stmt = stmt.where(sa.or_(*[
-            ~sa.exists().where(a.c.document_id == d.c.id, a.c.stage == name,
-                               a.c.version == version)
-            for name, version in versions.items()]))
+def count_due(store: SqlStore, versions: dict[str, str], *, since: datetime | None = None,
+              source_ids: Sequence[str] = (), everything: bool = False) -> int:
+    """How many documents :func:`documents_due` will hand out, over all pages."""
+    stmt = sa.select(sa.func.count()).select_from(t.documents).where(
+        *_due(versions, since=since, source_ids=source_ids, everything=everything))
     with store.engine.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
 
@@ -92,25 +95,14 @@ def write_results(store: SqlStore, works: Iterable[Work], versions: dict[str, st
     works = list(works)
     if not works:
         return 0
-    now = _now()
+    now = utc_now()
     doc_ids = [w.id for w in works]
     objs: dict[str, dict[str, Any]] = {}
     rels: dict[str, dict[str, Any]] = {}
     ments: dict[tuple[str, str, str, int], dict[str, Any]] = {}
     notes: list[dict[str, Any]] = []
     for w in works:
-        for o in w.objects:
-            objs.setdefault(o.id, {"id": o.id, "type": o.type, "name": o.name[:10000],
-                                   "stix": o.stix, "created_at": now, **o.marking.to_columns()})
-        for r in w.relationships:
-            rels.setdefault(r.id, {"id": r.id, "relationship_type": r.relationship_type,
-                                   "source_ref": r.source_ref, "target_ref": r.target_ref,
-                                   "stix": r.stix, "created_at": now, **r.marking.to_columns()})
-        for m in w.mentions:
-            start = -1 if m.start is None else m.start
-            ments.setdefault((m.object_id, w.id, m.extractor, start), {
-                "object_id": m.object_id, "document_id": w.id, "extractor": m.extractor,
-                "span_start": start, "span_end": -1 if m.end is None else m.end})
+        add_rows(w.id, w.objects, w.relationships, w.mentions, now, objs, rels, ments)
         for stage, version in versions.items():
             data = w.annotations.get(stage, {})
             error = w.errors.get(stage) or w.errors.get("pipeline")
@@ -122,7 +114,7 @@ def write_results(store: SqlStore, works: Iterable[Work], versions: dict[str, st
     with store.engine.begin() as conn:
         new = store._insert_new(conn, t.objects, objs)
         store._insert_new(conn, t.relationships, rels)
-        for chunk in _chunks(doc_ids):
+        for chunk in chunks(doc_ids):
             conn.execute(t.mentions.delete().where(
                 t.mentions.c.document_id.in_(chunk),
                 sa.or_(*[t.mentions.c.extractor.like(e) for e in extractors])))
@@ -130,7 +122,7 @@ def write_results(store: SqlStore, works: Iterable[Work], versions: dict[str, st
                 t.stage_annotations.c.document_id.in_(chunk),
                 t.stage_annotations.c.stage.in_(list(versions))))
         if ments:
-            conn.execute(store._insert_ignore(t.mentions), list(ments.values()))
+            store._bulk_insert(conn, t.mentions, list(ments.values()))
         conn.execute(t.stage_annotations.insert(), notes)
     return new
 
@@ -140,7 +132,3 @@ def annotations_of(store: SqlStore, document_id: str) -> dict[str, Any]:
     view = store.get(document_id, Audience.owner())
     return dict(view["annotations"]) if view else {}
 
-
-def _chunks(seq: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
-    for i in range(0, len(seq), size):
-        yield seq[i:i + size]

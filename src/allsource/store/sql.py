@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from allsource.errors import SourceError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
-from allsource.model.records import Collected, Source
+from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
 from allsource.store import schema as t
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
@@ -62,13 +62,35 @@ def aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
-def _chunks(seq: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+def chunks(seq: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    """``seq`` in slices of ``size`` (bounded ``IN (…)`` lists)."""
     for i in range(0, len(seq), size):
         yield seq[i:i + size]
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
+    """Now, as the naive UTC the store writes."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def add_rows(document_id: str, objects: Iterable[StixObject],
+             relationships: Iterable[Relationship], mentions: Iterable[Mention],
+             now: datetime, objs: dict[str, dict[str, Any]], rels: dict[str, dict[str, Any]],
+             ments: dict[tuple[str, str, str, int], dict[str, Any]]) -> None:
+    """Add the ``objects``/``relationships``/``mentions`` rows of one document to the batch's
+    dicts, keyed so that each row is written once (the first occurrence wins)."""
+    for o in objects:
+        objs.setdefault(o.id, {"id": o.id, "type": o.type, "name": o.name[:10000],
+                               "stix": o.stix, "created_at": now, **o.marking.to_columns()})
+    for r in relationships:
+        rels.setdefault(r.id, {"id": r.id, "relationship_type": r.relationship_type,
+                               "source_ref": r.source_ref, "target_ref": r.target_ref,
+                               "stix": r.stix, "created_at": now, **r.marking.to_columns()})
+    for m in mentions:
+        start = -1 if m.start is None else m.start
+        ments.setdefault((m.object_id, document_id, m.extractor, start), {
+            "object_id": m.object_id, "document_id": document_id, "extractor": m.extractor,
+            "span_start": start, "span_end": -1 if m.end is None else m.end})
 
 
 def _source_from_row(row: sa.Row[Any]) -> Source:
@@ -132,7 +154,7 @@ class SqlStore(ABC):
                 id=source.id, name=source.name, kind=source.kind, location=source.location,
                 schedule_seconds=source.schedule_seconds, allow_private=source.allow_private,
                 config=source.config, enabled=source.enabled,
-                created_at=naive_utc(source.created_at) or _now(),
+                created_at=naive_utc(source.created_at) or utc_now(),
                 **source.marking.to_columns()))
 
     def get_source(self, name_or_id: str) -> Source | None:
@@ -185,7 +207,7 @@ class SqlStore(ABC):
     def set_source_status(self, source_id: str, status: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(t.sources.update().where(t.sources.c.id == source_id).values(
-                last_collected_at=_now(), last_status=status[:2000]))
+                last_collected_at=utc_now(), last_status=status[:2000]))
 
     def get_checkpoint(self, source_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
@@ -196,7 +218,7 @@ class SqlStore(ABC):
     # -- writes -------------------------------------------------------------------------------
     def _existing(self, conn: Connection, column: sa.Column[Any], keys: list[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             found.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
         return found
 
@@ -243,7 +265,7 @@ class SqlStore(ABC):
     def write_batch(self, source: Source, items: list[Collected],
                     quarantined: list[QuarantineItem],
                     checkpoint: dict[str, Any] | None) -> BatchCounts:
-        now = _now()
+        now = utc_now()
         sid = source.id  # derived (uuid5) on each access: read it once per batch
         counts = BatchCounts(items=len(items) + len(quarantined), quarantined=len(quarantined))
         docs: dict[str, dict[str, Any]] = {}
@@ -263,20 +285,8 @@ class SqlStore(ABC):
                     "meta": d.meta, **d.marking.to_columns()}
                 sight[d.id] = {"document_id": d.id, "source_id": sid, "first_seen": now,
                                "url": d.url}
-            for o in item.objects:
-                objs.setdefault(o.id, {"id": o.id, "type": o.type, "name": o.name[:10000],
-                                       "stix": o.stix, "created_at": now,
-                                       **o.marking.to_columns()})
-            for r in item.relationships:
-                rels.setdefault(r.id, {"id": r.id, "relationship_type": r.relationship_type,
-                                       "source_ref": r.source_ref, "target_ref": r.target_ref,
-                                       "stix": r.stix, "created_at": now,
-                                       **r.marking.to_columns()})
-            for mn in item.mentions:
-                start = -1 if mn.start is None else mn.start
-                ments.setdefault((mn.object_id, d.id, mn.extractor, start), {
-                    "object_id": mn.object_id, "document_id": d.id, "extractor": mn.extractor,
-                    "span_start": start, "span_end": -1 if mn.end is None else mn.end})
+            add_rows(d.id, item.objects, item.relationships, item.mentions, now, objs, rels,
+                     ments)
         try:
             with self.engine.begin() as conn:
                 counts.new = self._insert_new(conn, t.documents, docs)
@@ -538,7 +548,7 @@ class SqlStore(ABC):
 
     def resolve_quarantine(self, ids: list[str], status: str) -> None:
         with self.engine.begin() as conn:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 conn.execute(t.quarantine.update().where(t.quarantine.c.id.in_(chunk)).values(
                     status=status, attempts=t.quarantine.c.attempts + 1))
 

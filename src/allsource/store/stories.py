@@ -11,7 +11,6 @@ one row per story, named by its first document.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -19,15 +18,12 @@ from sqlalchemy.engine import Connection
 
 from allsource.process.dedup import BandKey, Member
 from allsource.store import schema as t
+from allsource.store.sql import utc_now
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
 
 _CHUNK = 400
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class SqlBandStore:
@@ -75,7 +71,7 @@ class SqlMemberStore:
         return out
 
     def put(self, members: Mapping[str, Member]) -> None:
-        now = _now()
+        now = utc_now()
         rows = [{"document_id": d, "story_id": mb.story_id, "similarity": mb.similarity,
                  "matched_id": mb.matched_id, "added_at": now} for d, mb in members.items()]
         if not rows:
