@@ -137,13 +137,7 @@ def _chosen_sources(names: list[str] | None) -> list[Source]:
         if not chosen:
             raise SourceError("no sources configured: add one with `allsource source add`")
         return chosen
-    out = []
-    for name in names:
-        s = store.get_source(name)
-        if s is None:
-            raise SourceError(f"unknown source {name!r} (see `allsource source list`)")
-        out.append(s)
-    return out
+    return [state.source(name) for name in names]
 
 
 def detect_kind(location: str, ctx: CollectContext, source: Source) -> str:

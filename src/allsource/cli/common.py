@@ -15,7 +15,8 @@ from rich.markup import escape
 
 from allsource.collect.base import CollectContext
 from allsource.config import Settings, load_settings
-from allsource.errors import InputError
+from allsource.errors import InputError, SourceError
+from allsource.model.records import Source
 from allsource.store import open_store
 from allsource.store.sql import HL_END, HL_START, SqlStore
 
@@ -41,6 +42,13 @@ class State:
         if self._store is None:
             self._store = open_store(self.settings)
         return self._store
+
+    def source(self, name: str) -> Source:
+        """The configured source ``name`` (or id), or a one-line error naming the fix."""
+        found = self.store.get_source(name)
+        if found is None:
+            raise SourceError(f"unknown source {name!r} (see `allsource source list`)")
+        return found
 
     def context(self) -> CollectContext:
         return CollectContext(settings=self.settings, blobs=self.store.blobs)

@@ -157,12 +157,7 @@ def quarantine_list(
 ) -> None:
     """List quarantined items with their reasons."""
     store = state.store
-    source_id = None
-    if source:
-        src = store.get_source(source)
-        if src is None:
-            raise InputError(f"unknown source {source!r}")
-        source_id = src.id
+    source_id = state.source(source).id if source else None
     items = store.list_quarantine(None if all_ else "open", source_id)
     if json_:
         print_json(items)

@@ -17,7 +17,7 @@ from allsource.cli.common import console, err_console, parse_when, print_json, s
 from allsource.collect.extract_text import extractor_for
 from allsource.collect.inputs import read_file
 from allsource.engine.inline import InlineEngine
-from allsource.errors import InputError, SourceError
+from allsource.errors import InputError
 from allsource.model.ids import sha256_hex
 from allsource.process.base import Work
 from allsource.process.pipeline import Pipeline, build_pipeline
@@ -82,12 +82,7 @@ def process(
     store = state.store
     if not 1 <= workers <= 64:
         raise InputError("--workers must be between 1 and 64")
-    source_ids = []
-    for name in source or []:
-        src = store.get_source(name)
-        if src is None:
-            raise SourceError(f"unknown source {name!r} (see `allsource source list`)")
-        source_ids.append(src.id)
+    source_ids = [state.source(name).id for name in source or []]
     pipeline = build_pipeline(_stage_list(stage), store=store)
     if not pipeline.stages:
         raise InputError("no processing stages are registered")

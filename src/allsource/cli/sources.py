@@ -125,11 +125,8 @@ def show(name: str,
          json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False
          ) -> None:
     """Show one source: settings, checkpoint, last run."""
-    store = state.store
-    source = store.get_source(name)
-    if source is None:
-        raise SourceError(f"unknown source {name!r} (see `allsource source list`)")
-    view = source_view(source, store.source_status(source.id))
+    source = state.source(name)
+    view = source_view(source, state.store.source_status(source.id))
     if json_:
         print_json(view)
         return
