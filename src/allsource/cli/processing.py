@@ -14,7 +14,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 
 from allsource.cli.common import console, err_console, parse_when, print_json, state
-from allsource.collect.extract_text import extractor_for
 from allsource.collect.inputs import read_file
 from allsource.engine.inline import InlineEngine
 from allsource.errors import InputError
@@ -123,6 +122,9 @@ def process(
 
 def _read_input(path: str) -> tuple[str, str]:
     """(title, text) of a file (any format the files collector reads) or stdin."""
+    # imported here: the format readers (pdfminer, trafilatura) would slow every command
+    from allsource.collect.extract_text import extractor_for
+
     if path == "-":
         data = sys.stdin.buffer.read(state.settings.max_input_bytes + 1)
         if len(data) > state.settings.max_input_bytes:
