@@ -31,10 +31,11 @@ TEXTS = [
 
 def test_built_in_stages_are_registered() -> None:
     assert {"normalize", "stories", "observables", "entities", "places", "relations",
-            "techniques"} <= set(stages())
-    # techniques (ATT&CK mapping, ~2 ms/doc) is opt-in; the rest is the default pipeline
+            "techniques", "topics"} <= set(stages())
+    # techniques (ATT&CK mapping, ~2 ms/doc) and ner (spaCy) are opt-in; the rest is the
+    # default pipeline
     assert build_pipeline().names == ["normalize", "stories", "observables", "entities",
-                                      "places", "relations"]
+                                      "places", "topics", "relations"]
 
 
 def test_observables_map_spans_back_through_cleaning() -> None:

@@ -45,6 +45,10 @@ def _register() -> None:
     inspecting.register(app)
     demo.register(app)
 
+    from allsource.cli import labels
+
+    labels.register(app)
+
 
 _register()
 

@@ -98,6 +98,24 @@ class Stage(ABC):
         """The provenance label of what this stage proposes, e.g. ``observables@2``."""
         return f"{self.name}@{self.version}"
 
+    @property
+    def run_version(self) -> str:
+        """The version this stage's results are stored under: :attr:`version`, plus a
+        fingerprint of whatever else the results depend on (a model trained from analysts'
+        labels, analysts' overrides), so changing that redoes the stage as a version bump
+        does."""
+        mark = self.fingerprint()
+        return f"{self.version}+{mark}" if mark else self.version
+
+    def fingerprint(self) -> str:
+        """A short digest of the stage's data besides its code (empty: nothing)."""
+        return ""
+
+    def prepare(self, store: SqlStore) -> None:  # noqa: B027 - optional hook
+        """Read what the stage needs from the store (trained models, analysts' decisions)
+        into picklable :attr:`options`; called once in the parent process when the pipeline
+        is built for a store, so workers on other processes or machines get it too."""
+
     def setup(self) -> None:  # noqa: B027 - optional hook, most stages need no set-up
         """Load models or tables; called once per process before the first batch."""
 

@@ -35,7 +35,7 @@ class Pipeline:
         return [s.name for s in self.stages]
 
     def versions(self) -> dict[str, str]:
-        return {s.name: s.version for s in self.stages}
+        return {s.name: s.run_version for s in self.stages}
 
     def phases(self) -> list[Phase]:
         out: list[Phase] = []
@@ -86,5 +86,8 @@ def build_pipeline(names: Sequence[str] | None = None,
     built = []
     for name in order_stages(classes, wanted):
         cls = classes[name]
-        built.append(cls(options.get(name), store=store if cls.sequential else None))
+        stage = cls(options.get(name), store=store if cls.sequential else None)
+        if store is not None:
+            stage.prepare(store)
+        built.append(stage)
     return Pipeline(built)

@@ -172,3 +172,25 @@ minhash_signatures = sa.Table(
     sa.Column("document_id", sa.String(80), primary_key=True),
     sa.Column("signature", sa.LargeBinary, nullable=False),
 )
+
+topic_labels = sa.Table(
+    "topic_labels", metadata,
+    sa.Column("document_id", sa.String(80), primary_key=True),
+    sa.Column("topic", sa.String(60), primary_key=True),
+    sa.Column("positive", sa.Boolean, nullable=False),
+    sa.Column("analyst", sa.String(120), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+topic_models = sa.Table(
+    "topic_models", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("fingerprint", sa.String(40), nullable=False),
+    sa.Column("model", JSONType, nullable=False),
+    sa.Column("metrics", JSONType, nullable=False),
+    sa.Column("labels_used", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(120), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
