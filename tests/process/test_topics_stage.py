@@ -30,6 +30,7 @@ def test_topics_stage_annotates_and_reclassifies_after_retraining(store: SqlStor
     assert set(note["scores"]) == set(TOPICS)
     assert note["topics"][0]["topic"] == "cyber" and note["topics"][0]["score"] >= 0.5
     assert all(0.0 <= s <= 1.0 for s in note["scores"].values())
+    assert labels.topic_counts(store)["cyber"] == 2
     # nothing due until the model changes
     again = build_pipeline(["topics"], store=store)
     assert process_store(store, again, InlineEngine(again)).documents == 0

@@ -21,6 +21,7 @@ from allsource.model.markings import TLP, Audience, Marking
 from allsource.model.records import Source
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
+from allsource.store.labels import topic_counts
 
 # (query, source filter, kind filter)
 EXAMPLE_SEARCHES: list[tuple[str, list[str], list[str]]] = [
@@ -100,6 +101,10 @@ def demo(
                       f"{', '.join(pipeline.names)} ({result.docs_per_second:.0f} docs/s)")
         if result.documents:
             console.print(breakdown(result))
+        counts = topic_counts(store)
+        if counts:
+            console.print("documents by topic: " + ", ".join(
+                f"{name} {n:,}" for name, n in counts.items()))
     if searches:
         known = {x.name for x in store.list_sources()}
         for text, only_sources, kinds in EXAMPLE_SEARCHES:

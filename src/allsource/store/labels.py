@@ -136,3 +136,15 @@ def activate_model(store: SqlStore, model_id: int | None) -> None:
         conn.execute(m.update().values(active=False))
         if model_id is not None:
             conn.execute(m.update().where(m.c.id == model_id).values(active=True))
+
+
+def topic_counts(store: SqlStore) -> dict[str, int]:
+    """How many documents the ``topics`` stage assigned to each topic (largest first)."""
+    a = t.stage_annotations
+    counts: dict[str, int] = {}
+    stmt = sa.select(a.c.data).where(a.c.stage == "topics")
+    with store.engine.connect() as conn:
+        for (data,) in conn.execution_options(yield_per=2000).execute(stmt):
+            for item in (data or {}).get("topics", []):
+                counts[item["topic"]] = counts.get(item["topic"], 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
