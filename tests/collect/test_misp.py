@@ -151,7 +151,8 @@ def test_fallchill_observables_indicators_and_entities(ctx: CollectContext,
     assert rat["is_family"] is True and rat["malware_types"] == ["remote-access-trojan"]
     # both an actor and its malware are here, yet no relationship is invented between them
     assert {r.relationship_type for r in item.relationships} == {"based-on"}
-    assert {m.object_id for m in item.mentions} == {o.id for o in item.objects}
+    assert {m.object_id for m in item.mentions} == ({o.id for o in item.objects}
+                                                  | {r.id for r in item.relationships})
     assert {m.extractor for m in item.mentions} == {"misp"}
 
 

@@ -17,14 +17,16 @@ from typing import Any
 import httpx
 import pytest
 
-from allsource.collect.base import CollectContext
+from allsource.collect import rss
+from allsource.collect.base import CollectContext, StoredItem
 from allsource.collect.htmltext import html_to_text
 from allsource.collect.rss import RssCollector, parse_feed, register_collectors
 from allsource.collect.runner import run_source
 from allsource.config import Settings
-from allsource.errors import InputError, SourceError
+from allsource.errors import FetchError, InputError, SourceError
 from allsource.model.markings import TLP, Audience, Marking
 from allsource.model.records import Checkpoint, Collected, Document, Rejected, Source
+from allsource.process.rebuild import rebuild_documents
 from allsource.store.sql import SqlStore
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rss"
@@ -178,6 +180,44 @@ def test_http_feed_with_article_full_text_into_store(store: SqlStore, ctx: Colle
                             "with the control process.")
     assert role["meta"]["fulltext"].startswith("not fetched:")
     assert "404" in role["meta"]["fulltext"]
+
+
+def test_rebuild_reads_kept_feed_and_article_pages_offline(
+        store: SqlStore, settings: Settings, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    site.serve_site()
+    src = _source(site.base + "/feed.xml", store, allow_private=True)
+    ctx = CollectContext(settings=settings, blobs=store.blobs)
+    assert run_source(store, src, ctx, collector_cls=RssCollector).status == "ok"
+    dos = _stored(store)["Denial of Service (T0814)"]
+    page = dos["meta"]["article"]  # the fetched page is kept, with what it was read as
+    assert store.blobs.get(page["blob"]) == (SITE / "articles/t0814.html").read_bytes()
+    assert page["url"] == site.base + "/articles/t0814.html"
+    assert page["content_type"] == "text/html; charset=utf-8"
+    assert dos["meta"]["http_headers"]["content-type"] == "application/rss+xml"
+    site.requests.clear()
+
+    result = rebuild_documents(store, settings, [src.id])
+    assert (result.documents, result.changed, result.not_rebuilt) == (4, 0, 0)
+    # a fix in article extraction reaches the stored text, from the kept pages only
+    extract = rss.article_text
+    monkeypatch.setattr(rss, "article_text", lambda *a: extract(*a) + "\n(re-extracted)")
+    result = rebuild_documents(store, settings, [src.id])
+    assert result.changed == 2  # the two fetched articles; the 404 and the long entry stay
+    assert _stored(store)["Denial of Service (T0814)"]["text"].endswith("(re-extracted)")
+    assert site.requests == []
+
+    # an article fetched before pages were kept keeps its stored text
+    offline = CollectContext.offline(settings, store.blobs)
+    old = StoredItem("x", "entry:0", "Denial of Service (T0814)", "The article as stored.",
+                     None, {"fulltext": "fetched", "input": src.location})
+    items = RssCollector(src, offline).rebuild((SITE / "feed.xml").read_bytes(), [old])
+    [first] = [i.document for i in items if isinstance(i, Collected)
+               and i.document.blob_ref == "entry:0"]
+    assert first.text == "The article as stored." and first.meta["fulltext"] == "fetched"
+    assert first.meta["summary"].startswith("Adversaries may perform Denial-of-Service")
+    with pytest.raises(FetchError, match="offline"):
+        offline.fetch(src, site.base + "/feed.xml")
+    assert site.requests == []
 
 
 def test_conditional_get_and_seen_entries(store: SqlStore, ctx: CollectContext,

@@ -42,9 +42,11 @@ from allsource.collect.base import CollectContext
 from allsource.collect.runner import RunResult, run_source
 from allsource.collect.stix import ParsedBundle, map_bundle
 from allsource.collect.taxii import TaxiiCollector, parse_envelope
+from allsource.config import Settings
 from allsource.errors import FetchError, InputError, SourceError
 from allsource.model.markings import TLP, Audience, Classification, Marking
 from allsource.model.records import Checkpoint, Collected, Item, Rejected, Source
+from allsource.process.rebuild import rebuild_documents
 from allsource.store.sql import SqlStore
 
 OWNER = Audience.owner()
@@ -449,6 +451,25 @@ def test_marking_definition_on_an_earlier_page_applies_to_later_pages(
                if "/objects/marking-definition--" in p]
     assert fetched == ["marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ec"]
 
+
+
+def test_rebuild_maps_kept_pages_again_without_asking_the_server(
+        store: SqlStore, ctx: CollectContext, settings: Settings, taxii: Taxii,
+        password: None) -> None:
+    source = _source(taxii.discovery, collection=OASIS, page_size=5)
+    assert _run(store, ctx, source).status == "ok"
+    before = {d: store.get(d, OWNER) for d in store.document_ids()}
+    asked = len(taxii.front.log)
+
+    result = rebuild_documents(store, settings, [source.id])
+    assert (result.documents, result.changed, result.not_rebuilt) == (len(before), 0, 0)
+    assert len(taxii.front.log) == asked
+    # the object marked through a definition on an earlier page stays TLP:AMBER, though its
+    # page alone no longer says so: a rebuild never loosens a marking
+    marked = next(o for o in taxii.objects("api1", OASIS)
+                  if o.get("object_marking_refs") == [AMBER_DEF["id"]])
+    assert _get(store, marked["id"])["marking"]["tlp"] == "TLP:AMBER"
+    assert {d: store.get(d, OWNER) for d in store.document_ids()} == before
 
 # -- bad pages and objects --------------------------------------------------------------------
 def test_truncated_page_is_quarantined_and_the_collection_goes_on(

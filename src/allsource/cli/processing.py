@@ -1,5 +1,5 @@
-"""``allsource process`` (stored documents) and ``allsource extract`` (any text, nothing
-stored)."""
+"""``allsource process`` (stored documents; ``--rebuild`` first derives them again from their
+kept raw blobs) and ``allsource extract`` (any text, nothing stored)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from allsource.errors import InputError
 from allsource.model.ids import sha256_hex
 from allsource.process.base import Work
 from allsource.process.pipeline import Pipeline, build_pipeline
+from allsource.process.rebuild import RebuildResult, rebuild_documents
 from allsource.process.runner import Engine, ProcessResult, process_store, run_guarded
+from allsource.store.sql import SqlStore
 
 
 def register(app: typer.Typer) -> None:
@@ -66,8 +68,13 @@ def process(
                      ] = None,
     source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")
                       ] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Redo documents already processed.")
+    all_: Annotated[bool, typer.Option(
+        "--all", help="Redo documents already processed (with --rebuild: every source).")
                     ] = False,
+    rebuild: Annotated[bool, typer.Option(
+        "--rebuild", help="First derive the documents of --source (or --all) again from their "
+                          "kept raw blobs, e.g. after a collector fix, then process them.")
+                       ] = False,
     workers: Annotated[int, typer.Option(help="Worker processes for parallel stages.")] = 1,
     engine_name: Annotated[str, typer.Option(
         "--engine", help="inline, pool (local processes) or dask (local or remote cluster).")
@@ -77,36 +84,51 @@ def process(
     batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 200,
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
-    """Run the processing stages over stored documents that need them."""
+    """Run the processing stages over stored documents that need them.
+
+    With --rebuild, the sources' documents are first derived again from their kept raw blobs
+    (no network), replacing what was derived from them; documents that cannot be rebuilt are
+    kept as they are and reported."""
     store = state.store
     if not 1 <= workers <= 64:
         raise InputError("--workers must be between 1 and 64")
+    if rebuild and not (source or all_):
+        raise InputError("--rebuild needs --source NAME (repeatable) or --all")
+    if rebuild and since:
+        raise InputError("--rebuild works on whole sources: drop --since")
     source_ids = [state.source(name).id for name in source or []]
     pipeline = build_pipeline(_stage_list(stage), store=store)
     if not pipeline.stages:
         raise InputError("no processing stages are registered")
+    quiet = json_ or not err_console.is_terminal
+    rebuilt = _rebuild(store, source_ids, batch_size, quiet) if rebuild else None
+    if rebuilt is not None and not json_:
+        _print_rebuild(rebuilt)
     engine = make_engine(pipeline, workers, engine_name, scheduler)
+    # after a rebuild, the rebuilt documents are due again: --all there means every source
+    everything = all_ and not rebuild
     try:
-        if json_ or not err_console.is_terminal:
+        if quiet:
             result = process_store(store, pipeline, engine, batch_size=batch_size,
                                    since=parse_when(since), source_ids=source_ids,
-                                   everything=all_)
+                                   everything=everything)
         else:
-            with Progress(*Progress.get_default_columns()[:1], BarColumn(),
-                          MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
-                          transient=True) as bar:
+            with _bar() as bar:
                 task = bar.add_task("processing", total=None)
                 result = process_store(
                     store, pipeline, engine, batch_size=batch_size, since=parse_when(since),
-                    source_ids=source_ids, everything=all_,
+                    source_ids=source_ids, everything=everything,
                     progress=lambda done, total: bar.update(task, completed=done, total=total))
     finally:
         engine.close()
-    summary = {"documents": result.documents, "new_objects": result.objects,
-               "failures": result.failures, "seconds": round(result.seconds, 3),
-               "docs_per_second": round(result.docs_per_second, 1),
-               "stages": pipeline.names, "workers": workers,
-               "stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()}}
+    summary: dict[str, Any] = {
+        "documents": result.documents, "new_objects": result.objects,
+        "failures": result.failures, "seconds": round(result.seconds, 3),
+        "docs_per_second": round(result.docs_per_second, 1),
+        "stages": pipeline.names, "workers": workers,
+        "stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()}}
+    if rebuilt is not None:
+        summary["rebuild"] = rebuilt.as_dict()
     if json_:
         print_json(summary)
     else:
@@ -116,8 +138,36 @@ def process(
                       f"{result.failures} failures")
         if result.documents:
             console.print(breakdown(result))
-    if result.failures:
+    if result.failures or (rebuilt is not None and (rebuilt.not_rebuilt or rebuilt.quarantined)):
         raise typer.Exit(1)
+
+
+def _bar() -> Progress:
+    return Progress(*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err_console, transient=True)
+
+
+def _rebuild(store: SqlStore, source_ids: list[str], batch_size: int, quiet: bool
+             ) -> RebuildResult:
+    if quiet:
+        return rebuild_documents(store, state.settings, source_ids, batch_size=batch_size)
+    with _bar() as bar:
+        task = bar.add_task("rebuilding", total=None)
+        return rebuild_documents(
+            store, state.settings, source_ids, batch_size=batch_size,
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def _print_rebuild(r: RebuildResult) -> None:
+    console.print(f"rebuilt {r.documents} documents from {r.blobs} raw blobs in "
+                  f"{r.seconds:.1f}s ({r.changed} changed, {r.quarantined} newly quarantined, "
+                  f"{r.removed} derived objects dropped for reprocessing)")
+    if r.not_rebuilt:
+        console.print(f"kept as stored, not rebuilt: {r.missing_blobs} (raw blob missing), "
+                      f"{r.not_rederived} (no longer in their blob), {r.unsupported} "
+                      "(cannot be rebuilt)")
+    for message in r.as_dict()["messages"]:
+        console.print(f"  [dim]{escape(message)}[/dim]")
 
 
 def _read_input(path: str) -> tuple[str, str]:

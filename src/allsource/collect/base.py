@@ -21,12 +21,20 @@ Collectors never open sockets themselves: they call :meth:`CollectContext.http` 
 client factory) or :meth:`CollectContext.read` (file or URL, size-capped). Raw inputs are kept
 with :meth:`CollectContext.keep_blob` and documents point at them (``blob_sha256`` +
 ``blob_ref``), so derived data can be rebuilt.
+
+Rebuilding (``allsource process --rebuild``, :mod:`allsource.process.rebuild`) hands a
+collector one kept blob and the stored documents read from it (:class:`StoredItem`), and
+:meth:`Collector.rebuild` yields what the collector makes of those bytes *today*, through the
+same parsing code as :meth:`Collector.collect`, without any network access. What the bytes
+alone cannot tell — the name a file had, an article page that was fetched but not kept — comes
+from the stored items. A collector that cannot do this keeps the default, which raises
+:class:`CannotRebuild`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,14 +45,31 @@ import httpx
 from allsource.collect.http import Fetched, Resolver, fetch, make_client, system_resolver
 from allsource.collect.inputs import read_file
 from allsource.config import Settings
-from allsource.errors import InputError
+from allsource.errors import FetchError, InputError, SourceError
 from allsource.model.markings import TLP, Marking
-from allsource.model.records import Item, Source
+from allsource.model.records import Collected, Item, Rejected, Source
 from allsource.store.blobs import BlobStore
 
 
 def is_url(location: str) -> bool:
     return urlsplit(location).scheme in ("http", "https")
+
+
+class CannotRebuild(SourceError):
+    """A collector cannot derive its documents again from kept blobs."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """A stored document as :meth:`Collector.rebuild` sees it: where in its blob it came from
+    (``ref`` is its ``blob_ref``) and what was recorded when it was collected."""
+
+    id: str
+    ref: str
+    title: str
+    text: str
+    url: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,6 +81,11 @@ class CollectContext:
     transport: httpx.BaseTransport | None = None
     resolver: Resolver = system_resolver
     _clients: dict[bool, httpx.Client] = field(default_factory=dict)
+
+    @classmethod
+    def offline(cls, settings: Settings, blobs: BlobStore) -> CollectContext:
+        """A context whose every request fails: for work that reads kept blobs only."""
+        return cls(settings=settings, blobs=blobs, transport=_Offline(), resolver=_no_names)
 
     def http(self, source: Source) -> httpx.Client:
         """The guarded HTTP client for ``source`` (private addresses only if it allows)."""
@@ -84,10 +114,26 @@ class CollectContext:
     def keep_blob(self, data: bytes) -> str:
         return self.blobs.put(data)
 
+    def kept_blob(self, sha256: object) -> bytes | None:
+        """The bytes of a kept blob, or ``None`` when ``sha256`` names none."""
+        try:
+            return self.blobs.get(sha256) if isinstance(sha256, str) else None
+        except (OSError, ValueError):
+            return None
+
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+
+
+class _Offline(httpx.BaseTransport):
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise FetchError(f"not fetching {request.url}: working offline, from kept blobs only")
+
+
+def _no_names(host: str) -> list[str]:
+    raise FetchError(f"not resolving {host}: working offline, from kept blobs only")
 
 
 class Collector(ABC):
@@ -129,3 +175,13 @@ class Collector(ABC):
         retry instead."""
         raise InputError(f"the {self.name} collector cannot retry single items; run "
                          f"`allsource collect {self.source.name}` again")
+
+    def rebuild(self, raw: bytes, stored: Sequence[StoredItem]
+                ) -> Iterator[Collected | Rejected]:
+        """Derive again what this collector makes of one kept blob ``raw``, which the
+        ``stored`` documents were read from. Yields every item of the blob in collection
+        order (the caller keeps those it stored, matched by document id, then by
+        ``blob_ref``) and a :class:`Rejected` per bad item; raises :class:`InputError` when
+        the blob is unusable as a whole. Never touches the network."""
+        raise CannotRebuild(f"the {self.name} collector cannot rebuild documents from kept "
+                            "blobs")

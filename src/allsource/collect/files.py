@@ -26,18 +26,22 @@ checkpoint object is yielded after every item and updated in place only *after* 
 covers have been yielded, so whenever the runner commits a batch the state it saves covers
 exactly the items in it — a killed ``collect`` resumes with nothing lost and nothing read
 twice.
+
+Rebuilding reads a kept file again by the same path: a whole file under the name its document
+recorded (``meta["path"]``), a record file — whose documents record no path — as JSON Lines
+or CSV, as its refs (``line:<n>`` / ``row:<n>``) say.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from allsource.collect.base import Collector, is_url
+from allsource.collect.base import Collector, StoredItem, is_url
 from allsource.collect.extract_text import extractor_for
 from allsource.collect.file_records import csv_items, jsonl_items
 from allsource.collect.inputs import read_file
@@ -202,6 +206,30 @@ class FilesCollector(Collector):
             raise InputError(f"the raw bytes of {ref} were not kept (over the size cap?); "
                              f"run `allsource collect {self.source.name}` again")
         yield from self.read(name, raw, {})
+
+    def rebuild(self, raw: bytes, stored: Sequence[StoredItem]
+                ) -> Iterator[Collected | Rejected]:
+        own = PurePosixPath(self.source.location).name
+        names: list[str] = []
+        for item in stored:
+            if item.ref == "file":
+                path = item.meta.get("path")
+                name = path if isinstance(path, str) and path else own
+            elif item.ref.startswith(("line:", "row:")):
+                name = _record_name(own, ".jsonl" if item.ref.startswith("line:") else ".csv")
+            else:
+                continue
+            if name not in names:
+                names.append(name)
+        for name in names:
+            yield from self.read(name, raw, {})
+
+
+def _record_name(own: str, suffix: str) -> str:
+    """A name for a kept record file (its documents record none): the source's own file name
+    when that is the same kind of file, else ``kept`` + ``suffix``."""
+    group = JSONL_SUFFIXES if suffix == ".jsonl" else CSV_SUFFIXES
+    return own if PurePosixPath(own).suffix.lower() in group else f"kept{suffix}"
 
 
 @hookimpl

@@ -16,19 +16,21 @@ Galaxies are public: everything gets the source's default marking (CLEAR unless 
 Checkpoint: ``{"sha256": …, "version": …}`` of the cluster file; an unchanged file yields
 nothing. A changed file is read whole; unchanged clusters are then duplicates (their document
 key hashes the cluster's content), changed ones new documents.
+
+Rebuilding maps a kept cluster file again, cluster by cluster, through the same path.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
 
-from allsource.collect.base import Collector, is_url
+from allsource.collect.base import Collector, StoredItem, is_url
 from allsource.collect.misp_galaxy_map import cluster_entity, cluster_refs, cluster_text
 from allsource.errors import InputError, SourceError
 from allsource.hookspecs import hookimpl
@@ -117,6 +119,10 @@ class GalaxyCollector(Collector):
             return
         yield from self._clusters(parse_galaxy(raw), raw)
 
+    def rebuild(self, raw: bytes, stored: Sequence[StoredItem]
+                ) -> Iterator[Collected | Rejected]:
+        yield from self._clusters(parse_galaxy(raw), raw)
+
     def _read(self) -> tuple[bytes, str]:
         location = self.source.location.strip()
         if is_url(location) or Path(location).expanduser().is_file():
@@ -132,7 +138,7 @@ class GalaxyCollector(Collector):
         return self.ctx.read(self.source, str(path)), location
 
     def _clusters(self, galaxy: Mapping[str, Any], data: bytes, first: int = 0
-                  ) -> Iterator[Item]:
+                  ) -> Iterator[Collected | Rejected]:
         galaxy_type = str(galaxy["type"]).strip()
         sha: str | None = None
         for i, cluster in enumerate(galaxy["values"], start=first):

@@ -20,6 +20,8 @@ inflates past ``max_input_bytes``, is rejected whole.
 Checkpoint: ``{"files": {relative path: sha256}, "urls": {url: {etag, last_modified,
 sha256}}}`` — unchanged files are skipped; URLs are fetched with a conditional GET. A run
 stopped mid-file re-reads that file next time (rows are keyed, so that is a no-op rewrite).
+
+Rebuilding reads a kept export again through the same path (:meth:`GdeltCollector.read`).
 """
 
 from __future__ import annotations
@@ -28,14 +30,14 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from allsource.collect import cameo
-from allsource.collect.base import Collector, is_url
+from allsource.collect.base import Collector, StoredItem, is_url
 from allsource.collect.files import iter_local_files
 from allsource.collect.gdelt_tables import (
     EVENT_COLUMNS,
@@ -308,6 +310,12 @@ class GdeltCollector(Collector):
             raise InputError(f"the raw bytes of {ref} were not kept (over the size cap?); "
                              f"run `allsource collect {self.source.name}` again")
         yield from self.read(ref.split("#", 1)[0], raw)
+
+    def rebuild(self, raw: bytes, stored: Sequence[StoredItem]
+                ) -> Iterator[Collected | Rejected]:
+        location = self.source.location
+        yield from self.read(PurePosixPath(urlsplit(location).path).name if is_url(location)
+                             else Path(location).name, raw)
 
 
 @hookimpl

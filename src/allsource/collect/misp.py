@@ -20,19 +20,22 @@ Bad input: a file that is not a MISP event is quarantined with its bytes (``Inpu
 over the item cap, is quarantined alone; a broken attribute is skipped and noted in the
 document. A feed event file that cannot be fetched (HTTP error, unreachable) ends the run as
 failed after committing what came before it, so the next run retries from the checkpoint.
+
+Rebuilding reads a kept event file again through the same path, with the URL its documents
+recorded.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import orjson
 
-from allsource.collect.base import Collector, is_url
+from allsource.collect.base import Collector, StoredItem, is_url
 from allsource.collect.inputs import looks_binary, read_file
 from allsource.collect.misp_event import event_collected, event_uuid
 from allsource.errors import InputError
@@ -146,6 +149,12 @@ class MispCollector(Collector):
     def reparse(self, raw: bytes, ref: str) -> Iterator[Item]:
         yield from self._events(parse_events(raw), raw, ref, {}, None, None)
 
+    def rebuild(self, raw: bytes, stored: Sequence[StoredItem]
+                ) -> Iterator[Collected | Rejected]:
+        url = next((s.url for s in stored if s.url), None)
+        yield from self._events(parse_events(raw), raw, url or self.source.location, {}, url,
+                                None)
+
     # -- locations ----------------------------------------------------------------------------
     def _items(self, seen: dict[str, str]) -> Iterator[Item]:
         location = self.source.location
@@ -220,7 +229,7 @@ class MispCollector(Collector):
 
     def _events(self, events: list[dict[str, Any]], data: bytes, ref: str,
                 seen: dict[str, str], url: str | None,
-                feed_entry: tuple[str, str] | None) -> Iterator[Item]:
+                feed_entry: tuple[str, str] | None) -> Iterator[Collected | Rejected]:
         sha: str | None = None
         for i, event in enumerate(events):
             raw = data if len(events) == 1 else orjson.dumps(event)

@@ -11,6 +11,8 @@ Attributes — top-level and inside objects — go through :mod:`allsource.colle
 (observables, indicators). Galaxy clusters — ``Galaxy`` blocks and ``misp-galaxy:`` tags, on the
 event and on attributes — go through :mod:`allsource.collect.misp_galaxy_map`. No relationship
 between actors and malware is invented here; that is left to processing.
+Every object and relationship made is mentioned by the document (extractor ``misp``), so its
+provenance is stored with it.
 
 Markings come from the event's, objects' and attributes' ``tlp:*`` tags and ``distribution``
 (see :mod:`allsource.collect.misp_markings`).
@@ -187,7 +189,10 @@ def _add_attribute(ev: _Event, attr: Any, where: str, parent: Marking, *,
     if out.indicator is not None:
         ev.indicators += 1
         ev.add_object(out.indicator)
-        ev.relationships.update((r.id, r) for r in out.relationships)
+        for rel in out.relationships:  # provenance for relationships too (a rebuild needs it)
+            if rel.id not in ev.relationships:
+                ev.mentions.append(Mention(rel.id, EXTRACTOR))
+            ev.relationships[rel.id] = rel
 
 
 def _walk_attributes(ev: _Event, event: Mapping[str, Any]) -> int:

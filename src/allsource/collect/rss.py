@@ -21,6 +21,12 @@ Per input:
    trafilatura (``source.config["fulltext"]``: ``"auto"`` default, ``"always"``, ``"never"``).
    A failed article fetch keeps the summary and says why in ``meta["fulltext"]``; links to
    private addresses are refused by the client like any other request, and never fail the run.
+   A fetched page is kept as a blob too (``meta["article"]``: its blob, type and final URL).
+
+Rebuilding (:meth:`RssCollector.rebuild`) parses a kept feed blob again with the HTTP headers
+it came with (``meta["http_headers"]``) and, instead of fetching articles, re-extracts the
+kept pages; an article fetched before pages were kept keeps its stored text, and an entry that
+was not fetched keeps its feed text and the note saying why.
 
 Identity: a document's key is the entry's identity (its id, else link, else title) plus the
 text *the feed itself* carries — not the fetched article text, which changes with page
@@ -35,7 +41,7 @@ import io
 import re
 import xml.sax
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +49,7 @@ from urllib.parse import urlsplit
 
 import feedparser
 
-from allsource.collect.base import CollectContext, Collector, is_url
+from allsource.collect.base import CollectContext, Collector, StoredItem, is_url
 from allsource.collect.feedtext import (
     article_text,
     ascii_view,
@@ -79,12 +85,18 @@ _ACCEPT_HTML = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 
 @dataclass(slots=True)
 class _Input:
-    """One feed document: where it came from, its bytes, and the HTTP facts about it."""
+    """One feed document: where it came from, its bytes, and the HTTP facts about it
+    (``http``: the headers came with the response, so documents record them)."""
 
     ref: str
     data: bytes
     headers: dict[str, str] = field(default_factory=dict)
     validators: dict[str, str] | None = None
+    http: bool = False
+
+
+#: how an entry gets its text: (entry index, link, feed text) → (text, meta notes)
+_FullText = Callable[[int, str, str], tuple[str, dict[str, Any]]]
 
 
 class _State:
@@ -178,13 +190,13 @@ class RssCollector(Collector):
         return 30 if path.suffix.lower() in FEED_SUFFIXES[1:] else 0
 
     def collect(self, checkpoint: dict[str, Any]) -> Iterator[Item]:
-        mode = self._fulltext_mode()
+        fulltext = self._fetching(self._fulltext_mode())
         state = _State(checkpoint)
         for inp in self._inputs(state):
             if isinstance(inp, Rejected):
                 yield inp
                 continue
-            yield from self._read(inp, state, mode)
+            yield from self._read(inp, state, fulltext)
             if inp.validators is not None:
                 state.http = inp.validators
             yield Checkpoint(state.dump())
@@ -199,7 +211,26 @@ class RssCollector(Collector):
         # Relative links and ids resolve against the feed URL, as they did when collected.
         headers = {"content-location": source_ref} if is_url(source_ref) else {}
         inp = _Input(source_ref, raw, headers)
-        for item in self._read(inp, _State({}), self._fulltext_mode(), only):
+        for item in self._read(inp, _State({}), self._fetching(self._fulltext_mode()), only):
+            if not isinstance(item, Checkpoint):
+                yield item
+
+    def rebuild(self, raw: bytes, stored: Sequence[StoredItem]
+                ) -> Iterator[Collected | Rejected]:
+        """Parse a kept feed blob again, as it was read (same input name and HTTP headers);
+        article text comes from the kept pages, never from the network."""
+        first = stored[0].meta if stored else {}
+        source_ref = str(first.get("input") or self.source.location)
+        recorded = first.get("http_headers")
+        if isinstance(recorded, Mapping):
+            inp = _Input(source_ref, raw, {str(k): str(v) for k, v in recorded.items()},
+                         http=True)
+        else:
+            inp = _Input(source_ref, raw,
+                         {"content-location": source_ref} if is_url(source_ref) else {})
+        by_ref = {s.ref: s for s in stored}
+        for item in self._read(inp, _State({}), lambda index, link, feed_text:
+                               self._kept_article(by_ref.get(f"entry:{index}"), feed_text)):
             if not isinstance(item, Checkpoint):
                 yield item
 
@@ -255,11 +286,11 @@ class RssCollector(Collector):
         for name in ("content-type", "content-language"):
             if value := resp.headers.get(name):
                 feed_headers[name] = value
-        return _Input(url, resp.content, feed_headers, validators)
+        return _Input(url, resp.content, feed_headers, validators, http=True)
 
     # -- entries ------------------------------------------------------------------------------
 
-    def _read(self, inp: _Input, state: _State, mode: str,
+    def _read(self, inp: _Input, state: _State, fulltext: _FullText,
               only: int | None = None) -> Iterator[Item]:
         try:
             parsed = parse_feed(inp.data, inp.headers)
@@ -268,15 +299,17 @@ class RssCollector(Collector):
             return
         sha = self.ctx.keep_blob(inp.data)
         feed = _feed_meta(parsed, inp.ref)
+        if inp.http:
+            feed["http_headers"] = dict(inp.headers)
         for index, entry in enumerate(parsed.entries):
             if only is not None and index != only:
                 continue
-            yield from self._entry(entry, index, feed, sha, inp, state, mode)
+            yield from self._entry(entry, index, feed, sha, inp, state, fulltext)
             if index % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1:
                 yield Checkpoint(state.dump())
 
     def _entry(self, entry: Any, index: int, feed: dict[str, Any], sha: str, inp: _Input,
-               state: _State, mode: str) -> Iterator[Item]:
+               state: _State, fulltext: _FullText) -> Iterator[Item]:
         title = detail_text(str(entry.get("title") or ""), entry.get("title_detail"))
         feed_text = entry_text(entry)
         link = str(entry.get("link") or "").strip()
@@ -289,10 +322,8 @@ class RssCollector(Collector):
         if state.has(token):
             return
         meta = {**feed, **_entry_meta(entry)}
-        text = feed_text
-        if _wants_fulltext(mode, link, feed_text):
-            text, note = self._fulltext(link, feed_text)
-            meta.update(note)
+        text, note = fulltext(index, link, feed_text)
+        meta.update(note)
         doc = Document.build(
             kind="article", title=title or fallback_title(text, link), text=text,
             url=link or None, published_at=published(entry), key=key,
@@ -301,7 +332,15 @@ class RssCollector(Collector):
         state.add(token)
         yield Collected(doc)
 
-    def _fulltext(self, link: str, feed_text: str) -> tuple[str, dict[str, str]]:
+    def _fetching(self, mode: str) -> _FullText:
+        """Entry text when collecting: the feed's, or the article fetched per ``mode``."""
+        def fulltext(index: int, link: str, feed_text: str) -> tuple[str, dict[str, Any]]:
+            if _wants_fulltext(mode, link, feed_text):
+                return self._fulltext(link, feed_text)
+            return feed_text, {}
+        return fulltext
+
+    def _fulltext(self, link: str, feed_text: str) -> tuple[str, dict[str, Any]]:
         """The article's main text from its page, or the feed text and why not."""
         host = urlsplit(link).hostname or ""
         if self._host_failures[host] >= HOST_FAILURE_LIMIT:
@@ -313,14 +352,39 @@ class RssCollector(Collector):
         except (FetchError, InputError) as exc:
             self._host_failures[host] += 1
             return feed_text, {"fulltext": f"not fetched: {exc}"}
-        try:
-            article = article_text(page.content, page.headers.get("content-type", ""),
-                                   page.url)
-        except InputError as exc:
-            return feed_text, {"fulltext": f"not extracted: {exc}"}
-        if len(article) <= len(feed_text):
-            return feed_text, {"fulltext": "kept the feed text: the page had no more text"}
-        return article, {"fulltext": "fetched", "summary": feed_text}
+        kept = {"blob": self.ctx.keep_blob(page.content),
+                "content_type": page.headers.get("content-type", ""), "url": page.url}
+        text, note = _article(page.content, kept["content_type"], page.url, feed_text)
+        return text, {**note, "article": kept}
+
+    def _kept_article(self, stored: StoredItem | None, feed_text: str
+                      ) -> tuple[str, dict[str, Any]]:
+        """Entry text when rebuilding: from the kept article page, else as it was stored."""
+        meta = stored.meta if stored is not None else {}
+        page = meta.get("article")
+        data = self.ctx.kept_blob(page.get("blob")) if isinstance(page, Mapping) else None
+        if isinstance(page, Mapping) and data is not None:
+            text, note = _article(data, str(page.get("content_type") or ""),
+                                  str(page.get("url") or ""), feed_text)
+            return text, {**note, "article": dict(page)}
+        why = meta.get("fulltext")
+        if stored is None or not isinstance(why, str):
+            return feed_text, {}
+        if why == "fetched":  # fetched before pages were kept: its text is only the stored one
+            return stored.text, {"fulltext": why, "summary": feed_text}
+        return feed_text, {"fulltext": why}
+
+
+def _article(page: bytes, content_type: str, url: str, feed_text: str
+             ) -> tuple[str, dict[str, str]]:
+    """The main text of a fetched article page when it says more than the feed, with a note."""
+    try:
+        article = article_text(page, content_type, url)
+    except InputError as exc:
+        return feed_text, {"fulltext": f"not extracted: {exc}"}
+    if len(article) <= len(feed_text):
+        return feed_text, {"fulltext": "kept the feed text: the page had no more text"}
+    return article, {"fulltext": "fetched", "summary": feed_text}
 
 
 def _wants_fulltext(mode: str, link: str, feed_text: str) -> bool:

@@ -45,13 +45,16 @@ marking of the document it is attached to, since it reveals that object's id.
 **Checkpoint**: ``{"inputs": {location: {"sha256", "etag", "last_modified"}}}``. An input whose
 bytes have not changed (or a URL answering 304 Not Modified) is skipped; ``collect({})`` reads
 everything.
+
+**Rebuilding** maps a kept bundle again under the name it was read as (the title of its bundle
+document).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -60,7 +63,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from allsource.collect.base import Collector, is_url
+from allsource.collect.base import Collector, StoredItem, is_url
 from allsource.collect.inputs import read_file
 from allsource.errors import InputError
 from allsource.hookspecs import hookimpl
@@ -530,8 +533,19 @@ class StixCollector(Collector):
 
     def reparse(self, raw: bytes, ref: str) -> Iterator[Item]:
         """Re-read a quarantined bundle, or one quarantined object, from its raw bytes."""
-        bundle = parse_bundle(raw, _display_name(ref))
-        yield from map_bundle(bundle, self.ctx.keep_blob(raw), self.marking, ref,
+        yield from self._map(raw, _display_name(ref), ref)
+
+    def rebuild(self, raw: bytes, stored: Sequence[StoredItem]
+                ) -> Iterator[Collected | Rejected]:
+        name = next((s.title for s in stored if s.ref == "bundle"), None)
+        yield from self._map(raw, name or _display_name(self.source.location),
+                             name or self.source.location)
+
+    def _map(self, data: bytes, name: str, ref: str) -> Iterator[Collected | Rejected]:
+        """Parse and map one input's bytes (kept as a blob); :class:`BundleError` if it is
+        not STIX."""
+        bundle = parse_bundle(data, name)
+        yield from map_bundle(bundle, self.ctx.keep_blob(data), self.marking, ref,
                               self.ctx.settings.max_item_bytes)
 
     def _collect_file(self, path: Path, seen: dict[str, dict[str, Any]],
@@ -570,15 +584,11 @@ class StixCollector(Collector):
             state[ref] = entry  # unchanged since the last run
             return
         try:
-            bundle = parse_bundle(data, _display_name(ref))
+            yield from self._map(data, _display_name(ref), ref)
         except BundleError as exc:
             if strict:
                 raise
             yield Rejected(str(exc), data, ref)
-        else:
-            blob = self.ctx.keep_blob(data)
-            yield from map_bundle(bundle, blob, self.marking, ref,
-                                  self.ctx.settings.max_item_bytes)
         state[ref] = entry
         yield Checkpoint({"inputs": dict(state)})
 

@@ -48,13 +48,17 @@ TLP). Objects without a TLP reference get the source's default marking.
 
 **Errors**: an unreachable server, HTTP 401/403/404, an unknown API root or collection end the
 run as ``failed`` with a one-line message naming what is available.
+
+**Rebuilding** maps a kept page again, under the name its page document has, without asking
+the server: marking definitions that were fetched from outside the page are not fetched again
+(a rebuild never loosens a stored marking, see :mod:`allsource.process.rebuild`).
 """
 
 from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -62,11 +66,11 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 import orjson
 
-from allsource.collect.base import CollectContext, Collector, is_url
+from allsource.collect.base import CollectContext, Collector, StoredItem, is_url
 from allsource.collect.stix import ParsedBundle, map_bundle, parse_bundle
 from allsource.errors import ConfigError, FetchError, InputError, SourceError
 from allsource.hookspecs import hookimpl
-from allsource.model.records import Checkpoint, Item, Rejected, Source
+from allsource.model.records import Checkpoint, Collected, Item, Rejected, Source
 from allsource.share.stix_markings import TLP_IDS, marking_refs, tlp_of_definition
 
 __all__ = ["Envelope", "TaxiiCollection", "TaxiiCollector", "TaxiiHTTPError", "parse_envelope",
@@ -378,13 +382,18 @@ class TaxiiCollector(Collector):
                            f"{answer.url}: {envelope}", answer.content, answer.url)
             return None
         if envelope.objects:
-            bundle = ParsedBundle(_page_name(collection, answer.headers), None, None,
-                                  envelope.objects, len(answer.content))
-            yield from map_bundle(bundle, self.ctx.keep_blob(answer.content), self.marking,
-                                  answer.url, self.ctx.settings.max_item_bytes,
-                                  definitions=self._outside_definitions(collection,
-                                                                        envelope.objects))
+            yield from self._map_page(
+                answer.content, envelope, _page_name(collection, answer.headers), answer.url,
+                self._outside_definitions(collection, envelope.objects))
         return envelope
+
+    def _map_page(self, data: bytes, envelope: Envelope, name: str, ref: str,
+                  definitions: Mapping[str, dict[str, Any]] | None = None
+                  ) -> Iterator[Collected | Rejected]:
+        """Map one page's objects as a bundle named ``name`` (the page is kept as a blob)."""
+        bundle = ParsedBundle(name, None, None, envelope.objects, len(data))
+        yield from map_bundle(bundle, self.ctx.keep_blob(data), self.marking, ref,
+                              self.ctx.settings.max_item_bytes, definitions=definitions)
 
     # -- markings across pages ---------------------------------------------------------------
     def _outside_definitions(self, collection: TaxiiCollection, objects: list[Any]
@@ -426,14 +435,23 @@ class TaxiiCollector(Collector):
         """Re-read a quarantined page (an envelope) or one quarantined object."""
         envelope = parse_envelope(raw)
         if isinstance(envelope, Envelope):
-            bundle = ParsedBundle(f"TAXII page {ref}", None, None, envelope.objects, len(raw))
-        else:
-            try:
-                bundle = parse_bundle(raw, ref)
-            except InputError:
-                raise InputError(f"{ref}: {envelope}") from None
+            yield from self._map_page(raw, envelope, f"TAXII page {ref}", ref)
+            return
+        try:
+            bundle = parse_bundle(raw, ref)
+        except InputError:
+            raise InputError(f"{ref}: {envelope}") from None
         yield from map_bundle(bundle, self.ctx.keep_blob(raw), self.marking, ref,
                               self.ctx.settings.max_item_bytes)
+
+    def rebuild(self, raw: bytes, stored: Sequence[StoredItem]
+                ) -> Iterator[Collected | Rejected]:
+        """Map a kept page again (offline: no marking definitions are fetched)."""
+        envelope = parse_envelope(raw)
+        name = next((s.title for s in stored if s.ref == "bundle"), "TAXII page")
+        if isinstance(envelope, str):
+            raise InputError(f"{name}: {envelope}")
+        yield from self._map_page(raw, envelope, name, self.source.location)
 
 
 @hookimpl
