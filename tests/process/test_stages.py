@@ -35,7 +35,7 @@ def test_built_in_stages_are_registered() -> None:
     # techniques (ATT&CK mapping, ~2 ms/doc) and ner (spaCy) are opt-in; the rest is the
     # default pipeline
     assert build_pipeline().names == ["normalize", "stories", "observables", "entities",
-                                      "places", "topics", "relations"]
+                                      "places", "topics", "relations", "claims", "watchlist"]
 
 
 def test_observables_map_spans_back_through_cleaning() -> None:

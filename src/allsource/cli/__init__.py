@@ -49,9 +49,29 @@ def _register() -> None:
 
     labels.register(app)
 
+    from allsource.cli import verify
+
+    verify.register(app)
+
     from allsource.cli import aliases
 
     aliases.register(app)
+
+    from allsource.cli import alerts
+
+    alerts.register(app)
+
+    from allsource.cli import watchlists
+
+    watchlists.register(app)
+
+    from allsource.cli import warnings
+
+    warnings.register(app)
+
+    from allsource.cli import risk
+
+    risk.register(app)
 
 
 _register()

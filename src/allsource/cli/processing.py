@@ -97,7 +97,7 @@ def process(
     if rebuild and since:
         raise InputError("--rebuild works on whole sources: drop --since")
     source_ids = [state.source(name).id for name in source or []]
-    pipeline = build_pipeline(_stage_list(stage), store=store)
+    pipeline = build_pipeline(_stage_list(stage), stage_options(), store=store)
     if not pipeline.stages:
         raise InputError("no processing stages are registered")
     quiet = json_ or not err_console.is_terminal
@@ -211,6 +211,15 @@ def result_view(work: Work) -> dict[str, Any]:
             "errors": work.errors}
 
 
+def stage_options() -> dict[str, dict[str, Any]]:
+    """Per-stage options from the settings (today: the ner stage's model and people)."""
+    settings = state.settings
+    ner: dict[str, Any] = {"public_figures": list(settings.ner_public_figures)}
+    if settings.ner_model:
+        ner["model"] = settings.ner_model
+    return {"ner": ner}
+
+
 def extract(
     path: Annotated[str, typer.Argument(help="A file (txt, md, html, pdf, eml, json) or - "
                                              "for standard input.")] = "-",
@@ -220,7 +229,7 @@ def extract(
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Run the processing stages on any text without storing it."""
-    pipeline = build_pipeline(_stage_list(stages))
+    pipeline = build_pipeline(_stage_list(stages), stage_options())
     parallel = Pipeline([s for s in pipeline.stages if not s.sequential])
     engine = InlineEngine(parallel)
     if jsonl:
@@ -252,6 +261,10 @@ def extract(
     if skipped:
         console.print(f"[dim]not run without a store: {', '.join(skipped)}[/dim]")
     for stage_name, note in work.annotations.items():
+        if stage_name == "topics" and isinstance(note, dict):
+            chosen = ", ".join(f"{t['topic']} {t['score']:.2f}" for t in note["topics"])
+            console.print(f"[bold]topics[/bold]: {chosen or 'none above 0.5'}")
+            continue
         console.print(f"[bold]{stage_name}[/bold]: {escape(str(note))[:300]}")
     if view["objects"]:
         table = Table("type", "value", "extractor", "spans")

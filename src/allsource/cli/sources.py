@@ -124,16 +124,60 @@ def list_(json_: Annotated[bool, typer.Option("--json", help="Machine-readable o
 def show(name: str,
          json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False
          ) -> None:
-    """Show one source: settings, checkpoint, last run."""
+    """Show one source: settings, last run, and its reliability grade with how it was
+    reached (from `allsource verify`)."""
+    from allsource.cli.verify import print_source_grade
+    from allsource.verify.run import get_grade, override_history
+
     source = state.source(name)
     view = source_view(source, state.store.source_status(source.id))
+    grade = get_grade(state.store, "source", source.id)
+    view["reliability"] = grade["reliability"] if grade else "F"
+    view["grade_explanation"] = grade["explanation"] if grade else {
+        "rule": "not graded yet: run `allsource verify`"}
+    view["overrides"] = [{**o, "created_at": o["created_at"].isoformat()}
+                         for o in override_history(state.store, source.id)]
     if json_:
         print_json(view)
         return
     table = Table(show_header=False, box=None)
     for key, value in view.items():
-        table.add_row(f"[bold]{key}[/bold]", str(value))
+        if key not in ("grade_explanation", "overrides"):
+            table.add_row(f"[bold]{key}[/bold]", str(value))
     console.print(table)
+    print_source_grade(view["reliability"], view["grade_explanation"], view["overrides"])
+
+
+@source_app.command("grade")
+def grade(
+    name: str,
+    reliability: Annotated[str | None, typer.Argument(
+        help="A–F, the analyst's reliability grade (omit with --clear).")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (required, kept on record).")
+                      ] = "",
+    analyst: Annotated[str | None, typer.Option("--analyst", help="Who (default: login).")
+                       ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Back to the computed grade.")
+                     ] = False,
+) -> None:
+    """Override a source's computed reliability (recorded: who, when, why)."""
+    from allsource.cli.labels import _analyst
+    from allsource.model.admiralty import Reliability
+    from allsource.verify.run import set_override
+
+    source = state.source(name)
+    if not reason.strip():
+        raise InputError("say why with --reason (it is kept with the override)")
+    if clear == (reliability is not None):
+        raise InputError("give a grade A–F, or --clear to return to the computed grade")
+    try:
+        grade_value = Reliability.parse(reliability) if reliability else None
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    set_override(state.store, source.id, grade_value, _analyst(analyst), reason.strip())
+    what = grade_value.value if grade_value else "the computed grade"
+    console.print(f"{source.name}: reliability set to [bold]{what}[/bold]; "
+                  "run [cyan]allsource verify[/cyan] to re-grade what it reported")
 
 
 @source_app.command("remove")

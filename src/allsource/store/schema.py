@@ -216,3 +216,193 @@ alias_statements = sa.Table(
     sa.Column("undone_by", sa.String(120)),
     sa.Column("undo_reason", sa.Text),
 )
+
+# --- alerts (0006)
+alerts = sa.Table(
+    "alerts", metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("kind", sa.String(60), nullable=False, index=True),
+    sa.Column("severity", sa.SmallInteger, nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("group_key", sa.Text, nullable=False),
+    sa.Column("scope", sa.Text, nullable=False, index=True),
+    sa.Column("story_id", sa.String(80)),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("assignee", sa.String(120)),
+    sa.Column("documents", JSONType, nullable=False),
+    sa.Column("occurrences", sa.Integer, nullable=False),
+    sa.Column("details", JSONType, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("closed_at", sa.DateTime),
+    *marking_columns(),
+)
+
+alert_hits = sa.Table(
+    "alert_hits", metadata,
+    sa.Column("alert_id", sa.String(120), primary_key=True),
+    sa.Column("hit_key", sa.Text, primary_key=True),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("document_id", sa.String(80)),
+    sa.Column("severity", sa.SmallInteger, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("details", JSONType, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+alert_events = sa.Table(
+    "alert_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.String(120), nullable=False, index=True),
+    sa.Column("action", sa.String(30), nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("severity", sa.SmallInteger, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("assignee", sa.String(120)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("notify", sa.Boolean, nullable=False),
+    sa.Column("dispatched_at", sa.DateTime),
+)
+
+alert_deliveries = sa.Table(
+    "alert_deliveries", metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("alert_id", sa.String(120), nullable=False, index=True),
+    sa.Column("event_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("sent_at", sa.DateTime),
+)
+
+# --- watchlists (0007)
+watchlists = sa.Table(
+    "watchlists", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("severity", sa.SmallInteger, nullable=False),
+    sa.Column("owner", sa.String(120), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    *marking_columns(),
+)
+
+watchlist_terms = sa.Table(
+    "watchlist_terms", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("watchlist_id", sa.String(80), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("display", sa.Text, nullable=False),
+    sa.Column("value_type", sa.String(40), nullable=False, server_default=""),
+    sa.Column("radius_km", sa.Float),
+    sa.Column("latitude", sa.Float),
+    sa.Column("longitude", sa.Float),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("watchlist_id", "kind", "value", name="uq_watchlist_terms_value"),
+)
+
+watchlist_hits = sa.Table(
+    "watchlist_hits", metadata,
+    sa.Column("term_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("document_id", sa.String(80), primary_key=True, index=True),
+    sa.Column("watchlist_id", sa.String(80), nullable=False, index=True),
+    sa.Column("matched", sa.Text, nullable=False),
+    sa.Column("span_start", sa.Integer),
+    sa.Column("span_end", sa.Integer),
+    sa.Column("evidence", sa.String(160), nullable=False, server_default=""),
+    sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("via", sa.String(20), nullable=False, server_default="process"),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+    *marking_columns(),
+)
+
+# --- warnings (0008)
+
+early_warnings = sa.Table(
+    "warnings", metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("label", sa.Text, nullable=False, server_default=""),
+    sa.Column("day", sa.Date, nullable=False, index=True),
+    sa.Column("method", sa.String(40), nullable=False),
+    sa.Column("observed", sa.Float, nullable=False),
+    sa.Column("expected", sa.Float, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("details", JSONType, nullable=False),
+    sa.Column("alert_id", sa.String(120)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    *marking_columns(),
+    sa.UniqueConstraint("key", "day", "method", name="uq_warnings_key_day_method"),
+)
+
+# --- verify (0009)
+claim_grades = sa.Table(
+    "claim_grades", metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("value", sa.String(200), primary_key=True),
+    sa.Column("event", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("credibility", sa.SmallInteger, nullable=False),
+    sa.Column("independent", sa.Integer, nullable=False),
+    sa.Column("reports", sa.Integer, nullable=False),
+    sa.Column("contradicted", sa.Boolean, nullable=False),
+    sa.Column("explanation", JSONType, nullable=False),
+    sa.Column("computed_at", sa.DateTime, nullable=False),
+)
+
+claim_documents = sa.Table(
+    "claim_documents", metadata,
+    sa.Column("document_id", sa.String(80), primary_key=True),
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("value", sa.String(200), primary_key=True),
+    sa.Column("event", sa.Integer, nullable=False),
+)
+
+grades = sa.Table(
+    "grades", metadata,
+    sa.Column("subject_type", sa.String(20), primary_key=True),
+    sa.Column("subject_id", sa.String(120), primary_key=True),
+    sa.Column("reliability", sa.String(1)),
+    sa.Column("credibility", sa.SmallInteger),
+    sa.Column("corroboration", sa.Integer, nullable=False),
+    sa.Column("explanation", JSONType, nullable=False),
+    sa.Column("computed_at", sa.DateTime, nullable=False),
+)
+
+reliability_overrides = sa.Table(
+    "reliability_overrides", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_id", sa.String(80), nullable=False, index=True),
+    sa.Column("reliability", sa.String(1)),
+    sa.Column("analyst", sa.String(120), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+# --- risk (0010)
+risk_scores = sa.Table(
+    "risk_scores", metadata,
+    sa.Column("subject_type", sa.String(20), primary_key=True),
+    sa.Column("subject_id", sa.String(120), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(60), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("likelihood", sa.Float, nullable=False),
+    sa.Column("impact", sa.Float, nullable=False),
+    sa.Column("components", JSONType, nullable=False),
+    sa.Column("last_seen", sa.DateTime),
+    sa.Column("expires_at", sa.DateTime),
+    sa.Column("computed_at", sa.DateTime, nullable=False),
+    *marking_columns(),
+    sa.Index("ix_risk_scores_type_score", "subject_type", "score"),
+)

@@ -1,0 +1,1 @@
+"""Assess: watchlists, early warning and the alerts they raise (grouped, triaged, delivered)."""

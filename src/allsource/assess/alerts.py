@@ -1,0 +1,503 @@
+"""Alerts: watchlist hits and warnings, grouped, triaged and audited.
+
+A detector hands :func:`raise_alerts` a batch of :class:`AlertDraft`. Each draft lands in a
+*scope*: its ``group_key`` plus the story of its document (``story_members``), so copies of one
+story hitting one watchlist entry make one alert listing every copy, not an alert per copy.
+A draft without a story is scoped by its document, and one without either by its group key.
+
+* At most one alert per scope is not closed (a partial unique index enforces it). A hit
+  merges into that alert; once it is closed, the next new hit opens a new alert.
+* A hit is recorded once per scope and ``occurrence_key`` (by default the document ID), in
+  ``alert_hits``: re-running a detector over the same documents, even after the alert was
+  closed, changes nothing. Drafts with neither a document nor an occurrence key count as a
+  new occurrence each time.
+* An alert's severity is the highest of its hits; its marking is the most restrictive
+  combination of its hits' markings and its documents' stored markings.
+* Every change is an ``alert_events`` row (raised, escalated, acknowledged, assigned, noted,
+  closed, reopened) with actor, comment and the state after it. "raised" and "escalated"
+  events are written with ``notify`` set, in the same transaction as the alert: they are the
+  outbox the delivery worker (:mod:`allsource.assess.delivery`) fans out to webhooks and
+  e-mail, so a notification is never lost between the write and the send.
+
+Alert IDs are deterministic: UUIDv5 over the scope and how many alerts the scope had before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from allsource.errors import InputError, StoreError
+from allsource.model.ids import minted_id
+from allsource.model.markings import Audience, Marking, can_release
+from allsource.store import schema as t
+from allsource.store.sql import aware, chunks, naive_utc, utc_now
+
+if TYPE_CHECKING:
+    from allsource.store.sql import SqlStore
+
+__all__ = [
+    "ACTIVE",
+    "STATUSES",
+    "Alert",
+    "AlertDraft",
+    "AlertEvent",
+    "Severity",
+    "acknowledge",
+    "add_note",
+    "alert_events",
+    "alert_hits",
+    "assign",
+    "close",
+    "get_alert",
+    "list_alerts",
+    "raise_alerts",
+    "reopen",
+    "resolve_alert_id",
+]
+
+ALERT_TYPE = "x-allsource-alert"
+STATUSES = ("open", "acknowledged", "closed")
+ACTIVE = ("open", "acknowledged")
+SYSTEM_ACTOR = "allsource"
+MAX_GROUP_KEY = 500
+_RETRIES = 5
+
+
+class Severity(IntEnum):
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str | int) -> Severity:
+        """``"high"``, ``"HIGH"``, ``"3"`` or ``3``."""
+        if isinstance(text, int) or text.strip().isdigit():
+            try:
+                return cls(int(text))
+            except ValueError:
+                raise ValueError(f"unknown severity {text!r} (1-4)") from None
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r}: use low, medium, high or critical"
+                             ) from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDraft:
+    """What a detector proposes; :func:`raise_alerts` decides whether it is a new alert."""
+
+    kind: str
+    severity: Severity
+    title: str
+    group_key: str
+    document_id: str | None = None
+    story_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    marking: Marking = field(default_factory=Marking)
+    #: what makes a hit "the same hit" within its scope (default: the document ID)
+    occurrence_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: str
+    kind: str
+    severity: Severity
+    title: str
+    group_key: str
+    story_id: str | None
+    status: str
+    assignee: str | None
+    documents: tuple[str, ...]
+    occurrences: int
+    details: dict[str, Any]
+    marking: Marking
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+    @property
+    def short_id(self) -> str:
+        """The first 8 characters of the id's UUID: what the CLI shows and accepts."""
+        return self.id.rsplit("--", 1)[-1][:8]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "kind": self.kind, "severity": self.severity.label,
+            "title": self.title, "group_key": self.group_key, "story_id": self.story_id,
+            "status": self.status, "assignee": self.assignee,
+            "documents": list(self.documents), "occurrences": self.occurrences,
+            "details": self.details, "marking": self.marking.as_dict(),
+            "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    id: int
+    alert_id: str
+    action: str
+    actor: str
+    comment: str
+    severity: Severity
+    status: str
+    assignee: str | None
+    created_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "alert_id": self.alert_id, "action": self.action,
+                "actor": self.actor, "comment": self.comment, "severity": self.severity.label,
+                "status": self.status, "assignee": self.assignee,
+                "created_at": self.created_at.isoformat()}
+
+
+# --- raising -------------------------------------------------------------------------------
+
+def raise_alerts(store: SqlStore, drafts: Sequence[AlertDraft], *,
+                 now: datetime | None = None) -> list[str]:
+    """Insert or merge (per open group) alerts; idempotent per (alert, document); enqueue
+    deliveries for NEW alerts (and severity escalations) in the same transaction; returns
+    alert ids (one per draft, in order)."""
+    for draft in drafts:
+        _check(draft)
+    if not drafts:
+        return []
+    when = naive_utc(now) or utc_now()
+    for attempt in range(1, _RETRIES + 1):
+        try:
+            with store.engine.begin() as conn:
+                write_lock(conn)
+                return _raise(conn, drafts, when)
+        except sa.exc.DBAPIError as exc:
+            # Another writer opened the same scope's alert first (a key conflict), or wrote
+            # to SQLite after this transaction's first read (busy snapshot): redo the batch,
+            # which then merges into what the other writer committed.
+            conflict = isinstance(exc, sa.exc.IntegrityError) or (
+                isinstance(exc, sa.exc.OperationalError) and "locked" in str(exc.orig))
+            if not conflict or attempt == _RETRIES:
+                raise StoreError(f"raising alerts failed: {exc.orig}") from exc
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
+
+
+def write_lock(conn: Connection) -> None:
+    """Make a read-then-write transaction safe against concurrent writers. PostgreSQL needs
+    nothing here (rows are locked with ``FOR UPDATE``); SQLite's driver starts transactions
+    lazily at the first write, so reads before it would see a state another writer is
+    changing: take SQLite's write lock up front instead (waiting up to the busy timeout)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _check(draft: AlertDraft) -> None:
+    if not draft.group_key or len(draft.group_key) > MAX_GROUP_KEY:
+        raise InputError(f"an alert's group_key must be 1-{MAX_GROUP_KEY} characters")
+    if not draft.kind or len(draft.kind) > 60:
+        raise InputError("an alert's kind must be 1-60 characters")
+    if not isinstance(draft.severity, Severity):
+        raise InputError(f"not a Severity: {draft.severity!r}")
+
+
+def _scope(group_key: str, story_id: str | None, document_id: str | None) -> str:
+    if story_id:
+        return f"{group_key}|story:{story_id}"
+    if document_id:
+        return f"{group_key}|document:{document_id}"
+    return f"{group_key}|"
+
+
+def _raise(conn: Connection, drafts: Sequence[AlertDraft], now: datetime) -> list[str]:
+    doc_ids = sorted({d.document_id for d in drafts if d.document_id})
+    stories = _lookup(conn, t.story_members.c.document_id, t.story_members.c.story_id, doc_ids)
+    doc_markings = _document_markings(conn, doc_ids)
+    ids: list[str] = []
+    for draft in drafts:
+        story = draft.story_id or (stories.get(draft.document_id) if draft.document_id
+                                   else None)
+        scope = _scope(draft.group_key, story, draft.document_id)
+        key = draft.occurrence_key or draft.document_id
+        if key is not None:
+            seen = conn.execute(sa.select(t.alert_hits.c.alert_id).where(
+                t.alert_hits.c.scope == scope, t.alert_hits.c.hit_key == key)).first()
+            if seen is not None:
+                ids.append(seen.alert_id)
+                continue
+        marking = draft.marking
+        if draft.document_id in doc_markings:
+            marking = marking.combine(doc_markings[draft.document_id])
+        ids.append(_merge(conn, draft, scope, story, key, marking, now))
+    return ids
+
+
+def _merge(conn: Connection, draft: AlertDraft, scope: str, story: str | None,
+           key: str | None, marking: Marking, now: datetime) -> str:
+    a = t.alerts
+    row = conn.execute(sa.select(a).where(a.c.scope == scope, a.c.status != "closed")
+                       .with_for_update()).first()
+    if row is None:
+        earlier = conn.execute(sa.select(sa.func.count()).select_from(a)
+                               .where(a.c.scope == scope)).scalar_one()
+        alert_id = minted_id(ALERT_TYPE, f"{scope}#{earlier}")
+        documents = [draft.document_id] if draft.document_id else []
+        conn.execute(a.insert().values(
+            id=alert_id, kind=draft.kind, severity=int(draft.severity), title=draft.title[:2000],
+            group_key=draft.group_key, scope=scope, story_id=story, status="open",
+            assignee=None, documents=documents, occurrences=1, details=draft.details,
+            created_at=now, updated_at=now, closed_at=None, **marking.to_columns()))
+        _event(conn, alert_id, "raised", SYSTEM_ACTOR, draft.title[:2000],
+               draft.severity, "open", None, now, notify=True)
+        occurrence = 1
+    else:
+        alert_id = row.id
+        documents = list(row.documents or [])
+        if draft.document_id and draft.document_id not in documents:
+            documents.append(draft.document_id)
+        severity = max(Severity(row.severity), draft.severity)
+        merged = Marking.from_columns(dict(row._mapping)).combine(marking)
+        occurrence = int(row.occurrences) + 1
+        conn.execute(a.update().where(a.c.id == alert_id).values(
+            severity=int(severity), documents=documents, occurrences=occurrence,
+            updated_at=now, **merged.to_columns()))
+        if severity > row.severity:
+            # A notification not yet fanned out is sent with the alert's current severity,
+            # so the escalation needs no second one.
+            e = t.alert_events
+            queued = conn.execute(sa.select(e.c.id).where(
+                e.c.alert_id == alert_id, e.c.notify.is_(True), e.c.dispatched_at.is_(None))
+                .limit(1)).first()
+            _event(conn, alert_id, "escalated", SYSTEM_ACTOR,
+                   f"{Severity(row.severity).label} → {severity.label}: {draft.title}"[:2000],
+                   severity, row.status, row.assignee, now, notify=queued is None)
+    conn.execute(t.alert_hits.insert().values(
+        alert_id=alert_id, hit_key=key or f"#{occurrence}", scope=scope,
+        document_id=draft.document_id, severity=int(draft.severity), title=draft.title[:2000],
+        details=draft.details, created_at=now))
+    return str(alert_id)
+
+
+def _lookup(conn: Connection, key: sa.Column[Any], value: sa.Column[Any],
+            keys: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for chunk in chunks(keys):
+        for k, v in conn.execute(sa.select(key, value).where(key.in_(chunk))):
+            found[k] = v
+    return found
+
+
+def _document_markings(conn: Connection, doc_ids: Sequence[str]) -> dict[str, Marking]:
+    d = t.documents
+    found: dict[str, Marking] = {}
+    for chunk in chunks(doc_ids):
+        for row in conn.execute(sa.select(d.c.id, d.c.tlp, d.c.classification, d.c.compartments,
+                                          d.c.releasability).where(d.c.id.in_(chunk))):
+            found[row.id] = Marking.from_columns(dict(row._mapping))
+    return found
+
+
+def _event(conn: Connection, alert_id: str, action: str, actor: str, comment: str,
+           severity: Severity, status: str, assignee: str | None, now: datetime, *,
+           notify: bool = False) -> None:
+    conn.execute(t.alert_events.insert().values(
+        alert_id=alert_id, action=action, actor=actor[:120], comment=comment,
+        severity=int(severity), status=status, assignee=assignee, created_at=now,
+        notify=notify, dispatched_at=None))
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def _from_row(row: sa.Row[Any]) -> Alert:
+    m = row._mapping
+    return Alert(
+        id=m["id"], kind=m["kind"], severity=Severity(m["severity"]), title=m["title"],
+        group_key=m["group_key"], story_id=m["story_id"], status=m["status"],
+        assignee=m["assignee"], documents=tuple(m["documents"] or ()),
+        occurrences=int(m["occurrences"]), details=dict(m["details"] or {}),
+        marking=Marking.from_columns(dict(m)), created_at=aware(m["created_at"]),  # type: ignore[arg-type]
+        updated_at=aware(m["updated_at"]), closed_at=aware(m["closed_at"]),  # type: ignore[arg-type]
+    )
+
+
+def list_alerts(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
+                severity: Severity | None = None, kind: str | Iterable[str] | None = None,
+                assignee: str | None = None, audience: Audience | None = None,
+                limit: int = 200) -> list[Alert]:
+    """Alerts the audience may read, most severe and most recently changed first.
+
+    ``status``: one status, several, or None for all (default: open and acknowledged);
+    ``severity``: at least this severity; ``assignee``: assigned to this user."""
+    audience = audience or Audience.owner()
+    a = t.alerts
+    stmt = sa.select(a).where(store._readable(a, audience))
+    if status is not None:
+        wanted = [status] if isinstance(status, str) else list(status)
+        for s in wanted:
+            if s not in STATUSES:
+                raise InputError(f"unknown alert status {s!r}: use {', '.join(STATUSES)}")
+        stmt = stmt.where(a.c.status.in_(wanted))
+    if severity is not None:
+        stmt = stmt.where(a.c.severity >= int(severity))
+    if kind is not None:
+        stmt = stmt.where(a.c.kind.in_([kind] if isinstance(kind, str) else list(kind)))
+    if assignee is not None:
+        stmt = stmt.where(a.c.assignee == assignee)
+    stmt = stmt.order_by(a.c.severity.desc(), a.c.updated_at.desc(), a.c.id).limit(limit)
+    with store.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return [alert for alert in map(_from_row, rows) if can_release(alert.marking, audience)]
+
+
+def resolve_alert_id(store: SqlStore, ref: str) -> str:
+    """The full id of the alert ``ref`` names: its id, or at least 6 leading characters of
+    its UUID (as the CLI shows them). Unknown or ambiguous refs are an :class:`InputError`."""
+    ref = ref.strip()
+    a = t.alerts
+    prefix = ref if ref.startswith(f"{ALERT_TYPE}--") else f"{ALERT_TYPE}--{ref.lower()}"
+    if len(ref) >= 6:
+        with store.engine.connect() as conn:
+            found = list(conn.execute(sa.select(a.c.id).where(
+                a.c.id.startswith(prefix, autoescape=True)).limit(2)).scalars())
+        if len(found) == 1:
+            return str(found[0])
+        if len(found) > 1:
+            raise InputError(f"alert id {ref!r} is ambiguous: give more of it")
+    raise InputError(f"no alert {ref!r} (see `allsource alerts list --status all`)")
+
+
+def get_alert(store: SqlStore, alert_id: str, audience: Audience | None = None
+              ) -> Alert | None:
+    """The alert (by id or short id), or None if there is none the audience may read."""
+    try:
+        full = resolve_alert_id(store, alert_id)
+    except InputError:
+        return None
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(t.alerts).where(t.alerts.c.id == full)).first()
+    if row is None:
+        return None
+    alert = _from_row(row)
+    return alert if can_release(alert.marking, audience or Audience.owner()) else None
+
+
+def alert_events(store: SqlStore, alert_id: str) -> list[AlertEvent]:
+    """The alert's audit trail, oldest first."""
+    e = t.alert_events
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(e).where(e.c.alert_id == alert_id).order_by(e.c.id)).all()
+    return [AlertEvent(id=r.id, alert_id=r.alert_id, action=r.action, actor=r.actor,
+                       comment=r.comment, severity=Severity(r.severity), status=r.status,
+                       assignee=r.assignee, created_at=aware(r.created_at))  # type: ignore[arg-type]
+            for r in rows]
+
+
+def alert_hits(store: SqlStore, alert_id: str) -> list[dict[str, Any]]:
+    """Each hit merged into the alert (document, severity, title, details), oldest first."""
+    h = t.alert_hits
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(h).where(h.c.alert_id == alert_id)
+                            .order_by(h.c.created_at, h.c.hit_key)).all()
+    return [{"key": r.hit_key, "document_id": r.document_id,
+             "severity": Severity(r.severity).label, "title": r.title,
+             "details": r.details or {}, "created_at": aware(r.created_at).isoformat()}  # type: ignore[union-attr]
+            for r in rows]
+
+
+# --- triage --------------------------------------------------------------------------------
+
+def _actor(actor: str) -> str:
+    actor = " ".join(actor.split())
+    if not actor:
+        raise InputError("say who is acting (an analyst name)")
+    return actor[:120]
+
+
+def _change(store: SqlStore, alert_id: str, action: str, actor: str, comment: str,
+            audience: Audience | None, now: datetime | None, **values: Any) -> Alert:
+    """Apply ``values`` to the alert and record ``action``, unless the alert is already so."""
+    actor = _actor(actor)
+    full = resolve_alert_id(store, alert_id)
+    when = naive_utc(now) or utc_now()
+    a = t.alerts
+    with store.engine.begin() as conn:
+        write_lock(conn)
+        row = conn.execute(sa.select(a).where(a.c.id == full).with_for_update()).first()
+        if row is None or not can_release(Marking.from_columns(dict(row._mapping)),
+                                          audience or Audience.owner()):
+            raise InputError(f"no alert {alert_id!r} (see `allsource alerts list --status all`)")
+        alert = _from_row(row)
+        if _unchanged(alert, action, values):
+            return alert
+        if action == "reopened":
+            other = conn.execute(sa.select(a.c.id).where(
+                a.c.scope == row.scope, a.c.status != "closed")).scalar_one_or_none()
+            if other is not None:
+                raise InputError(f"alert {alert.short_id} has a newer open alert for the same "
+                                 f"group ({other.rsplit('--', 1)[-1][:8]}): work on that one")
+        conn.execute(a.update().where(a.c.id == full).values(updated_at=when, **values))
+        changed = conn.execute(sa.select(a).where(a.c.id == full)).one()
+        after = _from_row(changed)
+        _event(conn, full, action, actor, comment, after.severity, after.status,
+               after.assignee, when)
+    return after
+
+
+def _unchanged(alert: Alert, action: str, values: dict[str, Any]) -> bool:
+    """Whether ``action`` would change nothing (then it is not recorded either); refuses
+    actions that make no sense in the alert's state."""
+    if action == "noted":
+        return False
+    if alert.status == "closed" and action in ("acknowledged", "assigned"):
+        raise InputError(f"alert {alert.short_id} is closed: reopen it first")
+    if action == "reopened":
+        return alert.status != "closed"
+    return all(getattr(alert, k) == v for k, v in values.items() if k != "closed_at")
+
+
+def acknowledge(store: SqlStore, alert_id: str, *, actor: str, comment: str = "",
+                audience: Audience | None = None, now: datetime | None = None) -> Alert:
+    """Mark an open alert as seen by ``actor``; acknowledging it again changes nothing."""
+    return _change(store, alert_id, "acknowledged", actor, comment, audience, now,
+                   status="acknowledged")
+
+
+def assign(store: SqlStore, alert_id: str, assignee: str, *, actor: str, comment: str = "",
+           audience: Audience | None = None, now: datetime | None = None) -> Alert:
+    """Give the alert to ``assignee`` (an empty name unassigns it)."""
+    who = " ".join(assignee.split())[:120] or None
+    return _change(store, alert_id, "assigned", actor, comment, audience, now, assignee=who)
+
+
+def close(store: SqlStore, alert_id: str, *, actor: str, comment: str = "",
+          audience: Audience | None = None, now: datetime | None = None) -> Alert:
+    """Close the alert: later hits of its group open a new one."""
+    return _change(store, alert_id, "closed", actor, comment, audience, now, status="closed",
+                   closed_at=naive_utc(now) or utc_now())
+
+
+def reopen(store: SqlStore, alert_id: str, *, actor: str, comment: str = "",
+           audience: Audience | None = None, now: datetime | None = None) -> Alert:
+    """Reopen a closed alert, unless its group has opened a newer one since."""
+    return _change(store, alert_id, "reopened", actor, comment, audience, now, status="open",
+                   closed_at=None)
+
+
+def add_note(store: SqlStore, alert_id: str, comment: str, *, actor: str,
+             audience: Audience | None = None, now: datetime | None = None) -> Alert:
+    """Add a comment to the alert's audit trail."""
+    if not comment.strip():
+        raise InputError("a note needs some text")
+    return _change(store, alert_id, "noted", actor, comment, audience, now)

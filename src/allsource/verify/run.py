@@ -1,0 +1,346 @@
+"""``allsource verify``: read every claim from the store, grade claims, sources, documents
+and stories, and store the grades with their explanations.
+
+Claims come from three places: relationships with their evidence mentions (collectors'
+STIX relationships and the ``relations`` stage), GDELT events and their mentions (one
+event, many outlets), and the ``claims`` stage's annotations (quantities, attributions).
+Each reporting document becomes a :class:`~allsource.verify.independence.Report` with its
+outlet, story, URL, time and the head and tail of its text (enough for datelines, wire
+credits and links), read only for claims with more than one report.
+
+The grading is recomputed as a whole (it is a global judgement: one new independent
+report can change a claim, every document reporting it and its source's record); on the
+demo corpus that is a few seconds. Analysts' reliability overrides are applied last and
+explained next to the computed grade.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from allsource.model.admiralty import Credibility, Reliability
+from allsource.store import schema as t
+from allsource.store.sql import chunks, utc_now
+from allsource.verify.grading import ClaimGrade, ClaimReport, grade_claims, track_records
+from allsource.verify.independence import Report, outlet_of
+
+if TYPE_CHECKING:
+    from allsource.store.sql import SqlStore
+
+#: relationship types that assert something about the world (structural ATT&CK links such
+#: as ``subtechnique-of`` or ``mitigates`` and weak co-occurrence are left out)
+CLAIM_RELATIONSHIPS = ("uses", "targets", "attributed-to", "indicates", "exploits",
+                       "variant-of", "located-at", "authored-by", "impersonates",
+                       "compromises", "originates-from", "delivers", "drops", "downloads",
+                       "communicates-with", "beacons-to", "exfiltrates-to", "controls",
+                       "hosts", "owns", "has")
+TEXT_EDGE = 10_000
+
+
+@dataclass(slots=True)
+class VerifyResult:
+    claims: int = 0
+    reports: int = 0
+    documents: int = 0
+    stories: int = 0
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_credibility: dict[int, int] = field(default_factory=dict)
+    contradicted: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class _Doc:
+    id: str
+    source_id: str
+    kind: str
+    url: str | None
+    published_at: datetime | None
+    outlet: str
+    title: str
+    names: tuple[str, ...] = ()
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
+def source_names(store: SqlStore) -> dict[str, tuple[str, ...]]:
+    """Each source's other names (its ``names`` option: a list or comma-separated)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for src in store.list_sources():
+        raw = src.config.get("names") or ()
+        listed = raw.split(",") if isinstance(raw, str) else [str(x) for x in raw]
+        out[src.id] = tuple(n.strip() for n in listed if n.strip())
+    return out
+
+
+def _documents(conn: sa.Connection, names: dict[str, str],
+               aka: dict[str, tuple[str, ...]]) -> dict[str, _Doc]:
+    d = t.documents
+    out: dict[str, _Doc] = {}
+    rows = conn.execution_options(yield_per=5000).execute(sa.select(
+        d.c.id, d.c.source_id, d.c.kind, d.c.url, d.c.published_at, d.c.collected_at,
+        d.c.title, d.c.meta))
+    for r in rows:
+        meta = r.meta or {}
+        fallback = names.get(r.source_id, r.source_id)
+        if r.kind == "gdelt-mention":
+            outlet = str(meta.get("MentionSourceName") or outlet_of(r.url, fallback))
+        elif r.kind == "gdelt-event":
+            outlet = outlet_of(r.url, fallback)
+        else:
+            outlet = fallback
+        out[r.id] = _Doc(r.id, r.source_id, r.kind, r.url,
+                         _aware(r.published_at or r.collected_at), outlet, r.title,
+                         aka.get(r.source_id, ()) if outlet == fallback else ())
+    return out
+
+
+def _stories(conn: sa.Connection) -> dict[str, str]:
+    m = t.story_members
+    return {r.document_id: r.story_id for r in conn.execute(
+        sa.select(m.c.document_id, m.c.story_id))}
+
+
+def _relation_claims(conn: sa.Connection) -> list[tuple[str, str, str, str]]:
+    """(document_id, key, kind, readable text) for every relationship mention."""
+    m, r, o = t.mentions, t.relationships, t.objects
+    names: dict[str, str] = {}
+    rows = conn.execute(
+        sa.select(m.c.document_id, r.c.relationship_type, r.c.source_ref, r.c.target_ref)
+        .join(r, r.c.id == m.c.object_id)
+        .where(r.c.relationship_type.in_(CLAIM_RELATIONSHIPS))).all()
+    refs = sorted({x for row in rows for x in (row.source_ref, row.target_ref)})
+    for chunk in chunks(refs):
+        for named in conn.execute(sa.select(o.c.id, o.c.name)
+                                  .where(o.c.id.in_(list(chunk)))):
+            names[named.id] = named.name
+    out = []
+    for row in rows:
+        text = (f"{names.get(row.source_ref, row.source_ref)} {row.relationship_type} "
+                f"{names.get(row.target_ref, row.target_ref)}")
+        out.append((row.document_id,
+                    f"rel:{row.relationship_type}:{row.source_ref}:{row.target_ref}",
+                    "relation", text))
+    return out
+
+
+def _event_claims(conn: sa.Connection, docs: dict[str, _Doc]) -> list[tuple[str, str, str, str]]:
+    d = t.documents
+    titles: dict[str, str] = {}
+    found: list[tuple[str, str]] = []
+    for row in conn.execution_options(yield_per=5000).execute(
+            sa.select(d.c.id, d.c.kind, d.c.meta).where(
+                d.c.kind.in_(["gdelt-event", "gdelt-mention"]))):
+        event = (row.meta or {}).get("GLOBALEVENTID")
+        if event is None:
+            continue
+        found.append((row.id, str(event)))
+        if row.kind == "gdelt-event":
+            titles[str(event)] = docs[row.id].title
+    return [(doc_id, f"event:gdelt:{event}", "event",
+             titles.get(event, f"GDELT event {event}")) for doc_id, event in found]
+
+
+def _text_claims(conn: sa.Connection) -> list[tuple[str, str, str, str, str]]:
+    a = t.stage_annotations
+    out = []
+    for r in conn.execution_options(yield_per=2000).execute(
+            sa.select(a.c.document_id, a.c.data).where(a.c.stage == "claims")):
+        for c in (r.data or {}).get("claims", []):
+            out.append((r.document_id, c["key"], c["kind"], c["text"], str(c["value"])))
+    return out
+
+
+def _texts(conn: sa.Connection, ids: list[str]) -> dict[str, str]:
+    d = t.documents
+    out: dict[str, str] = {}
+    for chunk in chunks(ids):
+        for r in conn.execute(sa.select(d.c.id, d.c.title, d.c.text)
+                              .where(d.c.id.in_(list(chunk)))):
+            full = f"{r.title}\n{r.text}"
+            out[r.id] = full if len(full) <= 2 * TEXT_EDGE else (
+                full[:TEXT_EDGE] + "\n…\n" + full[-TEXT_EDGE:])
+    return out
+
+
+def active_overrides(conn: sa.Connection) -> dict[str, dict[str, Any]]:
+    o = t.reliability_overrides
+    out: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(sa.select(o).where(o.c.active.is_(True)).order_by(o.c.id)):
+        out[r.source_id] = {"reliability": r.reliability, "analyst": r.analyst,
+                            "reason": r.reason, "at": r.created_at.isoformat()}
+    return out
+
+
+def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
+                 ) -> VerifyResult:
+    started = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    result = VerifyResult()
+    sources = {s.id: s.name for s in store.list_sources()}
+    with store.engine.connect() as conn:
+        say("reading documents")
+        docs = _documents(conn, sources, source_names(store))
+        story_of = _stories(conn)
+        say("reading claims")
+        raw: list[tuple[str, str, str, str, str]] = [
+            (doc, key, kind, text, "") for doc, key, kind, text in _relation_claims(conn)]
+        raw += [(doc, key, kind, text, "") for doc, key, kind, text in
+                _event_claims(conn, docs)]
+        raw += _text_claims(conn)
+        raw = [c for c in raw if c[0] in docs]
+        reports_per_key: dict[str, set[str]] = defaultdict(set)
+        for doc, key, *_ in raw:
+            reports_per_key[key].add(doc)
+        need_text = sorted({d for ds in reports_per_key.values() if len(ds) > 1 for d in ds})
+        say(f"reading {len(need_text)} texts for independence checks")
+        texts = _texts(conn, need_text)
+        overrides = active_overrides(conn)
+
+    def report(doc_id: str) -> Report:
+        doc = docs[doc_id]
+        return Report(doc_id, doc.outlet, doc.source_id, story_of.get(doc_id), doc.url,
+                      doc.published_at, texts.get(doc_id, ""), doc.names)
+
+    items = [ClaimReport(key, value, kind, text, report(doc))
+             for doc, key, kind, text, value in raw]
+    say(f"grading {len(reports_per_key)} claims from {len(items)} reports")
+    grades = grade_claims(items)
+    records = track_records(grades, sources)
+    reliability: dict[str, Reliability] = {}
+    source_rows = []
+    for sid, rec in records.items():
+        computed, _ = rec.reliability()
+        explanation = rec.explanation()
+        effective = computed
+        if sid in overrides:
+            explanation["override"] = overrides[sid]
+            if overrides[sid]["reliability"]:
+                effective = Reliability.parse(overrides[sid]["reliability"])
+        explanation["effective"] = effective.value
+        reliability[sid] = effective
+        source_rows.append(("source", sid, effective.value, None, int(rec.confirmations),
+                            explanation))
+        result.sources[rec.name] = explanation
+
+    # per document and story: the claims they carry
+    doc_claims: dict[str, list[tuple[int, ClaimGrade]]] = defaultdict(list)
+    for index, g in enumerate(grades):
+        for doc_id in g.asserting:
+            doc_claims[doc_id].append((index, g))
+    subject_rows = []
+    for doc_id, pairs in doc_claims.items():
+        subject_rows.append(_subject_row("document", doc_id, [g for _, g in pairs],
+                                         reliability.get(docs[doc_id].source_id,
+                                                         Reliability.F)))
+    story_docs: dict[str, list[str]] = defaultdict(list)
+    for doc_id, story in story_of.items():
+        story_docs[story].append(doc_id)
+    for story, members in story_docs.items():
+        held = {i: g for d in members for i, g in doc_claims.get(d, [])}
+        if not held:
+            continue
+        best_source = min((reliability.get(docs[d].source_id, Reliability.F) for d in members
+                           if d in docs), key=lambda r: r.rank, default=Reliability.F)
+        subject_rows.append(_subject_row("story", story, list(held.values()), best_source,
+                                         members))
+    now = utc_now()
+    say("writing grades")
+    with store.engine.begin() as conn:
+        for table in (t.claim_grades, t.claim_documents, t.grades):
+            conn.execute(table.delete())
+        event_no: dict[str, int] = defaultdict(int)
+        claim_rows, link_rows = [], []
+        for g in grades:
+            event = event_no[f"{g.key}\x00{g.value}"]
+            event_no[f"{g.key}\x00{g.value}"] += 1
+            claim_rows.append({"key": g.key[:300], "value": g.value[:200], "event": event,
+                               "kind": g.kind, "text": g.text, "credibility": int(g.credibility),
+                               "independent": g.independent,
+                               "reports": sum(len(o.reports) for o in g.supporting),
+                               "contradicted": bool(g.contradicting),
+                               "explanation": g.explanation(), "computed_at": now})
+            for doc_id in sorted(g.asserting):
+                link_rows.append({"document_id": doc_id, "key": g.key[:300],
+                                  "value": g.value[:200], "event": event})
+        link_rows = list({(r["document_id"], r["key"], r["value"]): r
+                          for r in link_rows}.values())
+        store._bulk_insert(conn, t.claim_grades, claim_rows)
+        store._bulk_insert(conn, t.claim_documents, link_rows)
+        rows = [{"subject_type": st, "subject_id": sid, "reliability": rel,
+                 "credibility": cred, "corroboration": corr, "explanation": expl,
+                 "computed_at": now} for st, sid, rel, cred, corr, expl in
+                [*source_rows, *subject_rows]]
+        store._bulk_insert(conn, t.grades, rows)
+    result.claims = len(grades)
+    result.reports = len(items)
+    result.documents = sum(1 for r in subject_rows if r[0] == "document")
+    result.stories = sum(1 for r in subject_rows if r[0] == "story")
+    for g in grades:
+        result.by_credibility[int(g.credibility)] = result.by_credibility.get(
+            int(g.credibility), 0) + 1
+    result.contradicted = sum(1 for g in grades if g.contradicting)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _subject_row(kind: str, subject: str, held: list[ClaimGrade], reliability: Reliability,
+                 members: list[str] | None = None
+                 ) -> tuple[str, str, str, int, int, dict[str, Any]]:
+    """A document's or story's grade: its source's reliability and the credibility of what
+    it reports — the best-supported claim, unless one of its claims is contradicted, which
+    then decides (an analyst must look at it)."""
+    contradicted = [g for g in held if g.contradicting]
+    if contradicted:
+        cred = max(g.credibility for g in contradicted)
+    else:
+        cred = min((g.credibility for g in held), default=Credibility.CANNOT_BE_JUDGED)
+    best = max(held, key=lambda g: g.independent)
+    explanation: dict[str, Any] = {
+        "grade": f"{reliability.value}{int(cred)}", "credibility_meaning": cred.meaning,
+        "reliability_meaning": reliability.meaning,
+        "rule": ("contradicted claim decides" if contradicted
+                 else "best-supported claim decides"),
+        "independent_corroboration": best.independent - 1,
+        "claims": [g.explanation() for g in sorted(
+            held, key=lambda g: (g.credibility, -g.independent))[:25]]}
+    if members is not None:
+        explanation["documents"] = members[:200]
+    return (kind, subject, reliability.value, int(cred), best.independent - 1, explanation)
+
+
+def get_grade(store: SqlStore, subject_type: str, subject_id: str) -> dict[str, Any] | None:
+    g = t.grades
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(g).where(g.c.subject_type == subject_type,
+                                              g.c.subject_id == subject_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def set_override(store: SqlStore, source_id: str, reliability: Reliability | None,
+                 analyst: str, reason: str) -> None:
+    """Record an analyst's reliability grade for a source (None: back to the computed
+    grade). Earlier overrides stay on record, inactive."""
+    o = t.reliability_overrides
+    with store.engine.begin() as conn:
+        conn.execute(o.update().where(o.c.source_id == source_id).values(active=False))
+        conn.execute(o.insert().values(source_id=source_id,
+                                       reliability=reliability.value if reliability else None,
+                                       analyst=analyst, reason=reason, created_at=utc_now(),
+                                       active=True))
+
+
+def override_history(store: SqlStore, source_id: str) -> list[dict[str, Any]]:
+    o = t.reliability_overrides
+    with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            sa.select(o).where(o.c.source_id == source_id).order_by(o.c.id))]

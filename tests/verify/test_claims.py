@@ -1,0 +1,47 @@
+"""Quantity and attribution claims from sentences.
+
+Sentences adapted from FEMA and CISA releases (public domain) and ATT&CK v15 (Sandworm
+Team's description) — the patterns are what matters, the spans come from the entities and
+places stages in the pipeline tests."""
+
+from __future__ import annotations
+
+import re
+
+from allsource.verify.claims import Span, text_claims
+
+
+def _spans(text: str, items: list[tuple[str, str, str]]) -> list[Span]:
+    out = []
+    for name, kind, oid in items:
+        for m in re.finditer(re.escape(name), text):
+            out.append(Span(oid, kind, m.start(), m.end(), name))
+    return sorted(out, key=lambda s: s.start)
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"[^.]+\.?", text)]
+
+
+def test_quantities() -> None:
+    text = ("At least 450 people were killed and 1,500 injured in the earthquake. "
+            "The storm forced thousands evacuated from the coast. Officials said the death "
+            "toll rose to 519. The blast killed nobody.")
+    got = [(c.key, c.value) for c in text_claims(text, _sentences(text), [], ["PE"])]
+    assert got == [("qty:killed:PE", "450"), ("qty:injured:PE", "1500"),
+                   ("qty:evacuated:PE", "2000"), ("qty:killed:PE", "519")]
+
+
+def test_attributions_need_an_incident_and_a_victim() -> None:
+    text = ("The 2015 attack on the Ukrainian electric grid was attributed to Sandworm Team. "
+            "Researchers linked the campaign against the energy sector to the Russian group "
+            "APT28. Sandworm Team has been active since at least 2009. "
+            "LinkedIn removed accounts tied to APT28.")
+    spans = _spans(text, [("Ukrainian", "location", "location--ua"),
+                          ("Sandworm Team", "intrusion-set", "intrusion-set--sw"),
+                          ("energy", "identity", "identity--energy"),
+                          ("Russian", "location", "location--ru"),
+                          ("APT28", "intrusion-set", "intrusion-set--apt28")])
+    got = [(c.key, c.value) for c in text_claims(text, _sentences(text), spans, ["UA"])]
+    assert got == [("attr:location--ua", "intrusion-set--sw"),
+                   ("attr:identity--energy", "intrusion-set--apt28")]
