@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from allsource.cli.collecting import run_with_progress, summary_table
 from allsource.cli.common import console, state
@@ -22,6 +24,7 @@ from allsource.model.records import Source
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.store.labels import topic_counts
+from allsource.store.sql import SqlStore
 
 # (query, source filter, kind filter)
 EXAMPLE_SEARCHES: list[tuple[str, list[str], list[str]]] = [
@@ -94,6 +97,7 @@ def demo(
     console.print(f"store now holds {s['documents']} documents, {s['objects']} objects, "
                   f"{s['relationships']} relationships")
     if process:
+        _demo_watchlist(store)
         pipeline = build_pipeline(store=store)
         engine = InlineEngine(pipeline)
         result = process_store(store, pipeline, engine)
@@ -105,6 +109,7 @@ def demo(
         if counts:
             console.print("documents by topic: " + ", ".join(
                 f"{name} {n:,}" for name, n in counts.items()))
+        _verify_and_assess(store)
     if searches:
         known = {x.name for x in store.list_sources()}
         for text, only_sources, kinds in EXAMPLE_SEARCHES:
@@ -117,3 +122,160 @@ def demo(
     console.print("try: [cyan]allsource search 'lateral movement' --type attack-pattern[/cyan], "
                   "[cyan]allsource stats[/cyan], [cyan]allsource show ID[/cyan], "
                   "[cyan]echo 'APT28 used X-Agent' | allsource extract -[/cyan]")
+
+
+DEMO_WATCHLIST = "demo: Russian military intelligence"
+
+
+def _demo_watchlist(store: SqlStore) -> None:
+    """A watchlist the demo corpus hits (kept if it exists): GRU-linked actors by any of
+    their names, Ukraine, and the power grid."""
+    from allsource.assess import watchlists as wl
+    from allsource.process.entities import gazetteer_for
+    from allsource.process.geocode import default_geocoder
+    from allsource.store import aliases
+
+    if wl.get_watchlist(store, DEMO_WATCHLIST) is not None:
+        return
+    gazetteer = gazetteer_for(aliases.overrides(store))
+    watchlist, _ = wl.save_watchlist(store, DEMO_WATCHLIST, severity=3, owner="demo",
+                                     description="GRU-linked actors; Ukraine's power grid")
+    wl.add_terms(store, watchlist, [wl.entity_spec("Fancy Bear", gazetteer),
+                                    wl.entity_spec("Voodoo Bear", gazetteer),
+                                    wl.keyword_spec("power grid"),
+                                    wl.place_spec("Ukraine", default_geocoder())])
+
+
+def _verify_and_assess(store: SqlStore) -> None:
+    """Grades, the best-corroborated claims, watchlist hits, early warnings replayed over the
+    corpus's history, risk scores, and every alert delivered to a webhook on loopback."""
+    from allsource.assess import watchlists as wl
+    from allsource.assess.risk_run import score_store, top_scores
+    from allsource.assess.warnings_run import run_warnings
+    from allsource.verify.run import verify_store
+
+    console.rule("verify")
+    result = verify_store(store)
+    table = Table("source", "reliability", "how")
+    for name, e in sorted(result.sources.items()):
+        table.add_row(name, e["effective"], e["rule"])
+    console.print(table)
+    console.print(f"{result.claims:,} claims graded; by credibility: " + ", ".join(
+        f"{k}: {v:,}" for k, v in sorted(result.by_credibility.items())))
+    corroborated = _best_corroborated(store)
+    if corroborated:
+        best = Table("claim", "credibility", "reports", "independent origins",
+                     title="best-corroborated stories (copies and repeat outlets count once)")
+        for row in corroborated:
+            best.add_row(str(row["text"])[:70], str(row["credibility"]), str(row["reports"]),
+                         str(row["independent"]))
+        console.print(best)
+    console.print("explain: [cyan]allsource source show attack-enterprise[/cyan], "
+                  "[cyan]allsource grade DOCUMENT-ID[/cyan]")
+
+    console.rule("assess")
+    hits = wl.list_hits(store, limit=100_000)
+    console.print(f"watchlist {DEMO_WATCHLIST!r}: {len(hits):,} hits")
+    last = _last_day(store)
+    if last is not None:
+        # replay the detector day by day over the corpus's history (each day judged only
+        # against the days before it)
+        summary = run_warnings(store, last, days=max(1, (last - _first_day(store)).days),
+                               patterns=["topic:*"])
+        console.print(f"early warning over {summary.first_day}..{summary.last_day}: "
+                      f"{len(summary.new)} new warnings")
+        for w in summary.new[:3]:
+            console.print(f"  {w.key}: {w.observed:g} on {w.day} vs {w.expected:.1f} expected")
+    risk = score_store(store, state.settings)
+    console.print(f"risk: {risk.indicators:,} indicators ({risk.expired:,} expired by decay), "
+                  f"{risk.entities:,} entities, {risk.stories:,} stories scored; top entities: "
+                  + ", ".join(f"{r.risk.name} {r.risk.score100}"
+                              for r in top_scores(store, kind="entity", limit=3)))
+    _deliver_to_local_webhook(store)
+
+
+def _best_corroborated(store: SqlStore, limit: int = 5) -> list[dict[str, object]]:
+    import sqlalchemy as sa
+
+    from allsource.store import schema as t
+
+    c = t.claim_grades
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(c.c.text, c.c.credibility, c.c.reports, c.c.independent)
+                            .order_by(c.c.independent.desc(), c.c.reports.desc())
+                            .limit(limit)).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def _first_day(store: SqlStore) -> date:
+    return _edge_day(store, first=True) or date.today()
+
+
+def _last_day(store: SqlStore) -> date | None:
+    return _edge_day(store, first=False)
+
+
+def _edge_day(store: SqlStore, first: bool) -> date | None:
+    import sqlalchemy as sa
+
+    from allsource.store import schema as t
+
+    col = t.documents.c.published_at
+    with store.engine.connect() as conn:
+        value = conn.execute(sa.select(sa.func.min(col) if first else sa.func.max(col))
+                             ).scalar_one()
+    return value.date() if value is not None else None
+
+
+def _deliver_to_local_webhook(store: SqlStore) -> None:
+    """Start a webhook receiver on 127.0.0.1, point the alert settings at it, deliver."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from allsource.assess.alerts import list_alerts
+    from allsource.assess.delivery import deliver_pending
+
+    received: list[dict[str, object]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append(json.loads(body or b"{}"))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/allsource-alerts"
+        settings = state.settings.model_copy(update={"alert_webhooks": [url],
+                                                     "alert_webhook_allow_private": True})
+        report = deliver_pending(store, settings, limit=100_000)
+        while report.pending and not report.failed:
+            report = deliver_pending(store, settings, limit=100_000)
+    finally:
+        server.shutdown()
+        server.server_close()
+    active = list_alerts(store, limit=100_000)
+    kinds: dict[str, int] = {}
+    for alert in active:
+        kinds[alert.kind] = kinds.get(alert.kind, 0) + 1
+    by_kind = ", ".join(f"{k} {n:,}" for k, n in kinds.items())
+    console.print(f"alerts: {len(active):,} open ({by_kind}); "
+                  f"{len(received):,} delivered this run to the demo webhook {url}")
+    shown: dict[str, dict[str, object]] = {}
+    for body in received:
+        payload = body.get("alert")
+        if isinstance(payload, dict):
+            shown.setdefault(str(payload.get("kind")), payload)
+    for kind, payload in shown.items():
+        console.print(f"  webhook got a {kind} alert ({payload.get('severity')}): "
+                      f"{str(payload.get('title'))[:90]}")
+    console.print("triage: [cyan]allsource alerts list[/cyan], [cyan]allsource alerts ack ID"
+                  "[/cyan]; watch: [cyan]allsource watchlist hits[/cyan]")
+
