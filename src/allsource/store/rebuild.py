@@ -208,8 +208,10 @@ def _drop_derived(conn: Connection, doc_ids: Sequence[str]) -> None:
     for chunk in chunks(doc_ids):
         stories = set(conn.execute(sa.select(members.c.story_id).where(
             members.c.document_id.in_(chunk))).scalars())
+        # watchlist hits are re-found when the documents are processed again; alerts already
+        # raised stay (they are the analysts' history) and absorb the re-found hits
         for table in (t.mentions, t.stage_annotations, members, t.minhash_signatures,
-                      t.lsh_bands):
+                      t.lsh_bands, t.watchlist_hits):
             conn.execute(table.delete().where(table.c.document_id.in_(chunk)))
         for story_chunk in chunks(sorted(stories)):
             conn.execute(t.stories.delete().where(
