@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stix2validator import ValidationOptions, validate_instance
+
 from tests.cli.conftest import Run, as_json
 from tests.verify.test_verify_store import COPIES, INDEPENDENT, ORIGINAL
 
@@ -31,6 +33,13 @@ def test_verify_grade_and_override(cli: Run, tmp_path: Path) -> None:
     assert uses and uses[0]["independent_origins"] == 3 and uses[0]["credibility"] == 1
     text = cli("grade", hit["id"]).stdout
     assert "independent origin" in text and "copies: same story" in text
+    assert 'admiralty-scale:information-credibility="1"' in text
+    stix = as_json(cli("grade", hit["id"], "--stix"))
+    assert isinstance(stix, dict)
+    assert (stix["confidence"], stix["x_allsource_credibility"]) == (90, 1)
+    result = validate_instance({"type": "bundle", "id": "bundle--" + stix["id"][-36:],
+                                "objects": [stix]}, ValidationOptions(version="2.1"))
+    assert result.is_valid, [str(e) for r in result.object_results for e in r.errors]
 
     proc = cli("source", "grade", "lab-c", "B", check=2)
     assert "--reason" in proc.stderr

@@ -35,3 +35,18 @@ def test_document_and_source_are_valid_stix_21() -> None:
                           source_to_stix(Source("feeds", "rss", "https://example.org/f"))]}
     result = validate_instance(bundle, OPTIONS)
     assert result.is_valid, [str(e) for r in result.object_results for e in r.errors]
+
+
+def test_grades_travel_as_confidence_and_custom_properties() -> None:
+    from allsource.model.admiralty import Grade, Reliability
+
+    obj = document_to_stix(_doc(), datetime(2024, 1, 1, tzinfo=UTC), Grade.parse("B2"))
+    assert (obj["confidence"], obj["x_allsource_reliability"],
+            obj["x_allsource_credibility"]) == (70, "B", 2)
+    source = source_to_stix(Source("feeds", "rss", "https://example.org/f"), Reliability.C)
+    assert source["x_allsource_reliability"] == "C"
+    bundle = {"type": "bundle", "id": "bundle--8f6d6fb4-3b3c-4a4f-9a4b-6f2a7f3f2f12",
+              "objects": [obj, source]}
+    result = validate_instance(bundle, OPTIONS)
+    assert result.is_valid, [str(e) for r in result.object_results for e in r.errors]
+    assert document_from_stix(obj) == _doc()  # grades are derived, not part of the record

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from allsource.cli.common import console, print_json, state
 from allsource.errors import InputError
-from allsource.model.admiralty import Credibility, Reliability
+from allsource.model.admiralty import Credibility, Grade, Reliability
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -58,7 +58,10 @@ def verify(json_: JsonOpt = False) -> None:
 
 
 def grade(subject: Annotated[str, typer.Argument(
-        help="A document id, a story id or a source name/id.")], json_: JsonOpt = False) -> None:
+        help="A document id, a story id or a source name/id.")], json_: JsonOpt = False,
+          stix: Annotated[bool, typer.Option(
+              "--stix", help="Print the graded document as a STIX 2.1 object.")] = False,
+          ) -> None:
     """Explain a grade: the claims, which reports are independent and why."""
     from allsource.verify.run import get_grade
 
@@ -70,10 +73,13 @@ def grade(subject: Annotated[str, typer.Argument(
     if found is None:
         raise InputError(f"no grade for {subject!r}: run `allsource verify` first, or check "
                          "the id (documents without claims are not graded)")
+    e = found["explanation"]
+    if stix:
+        print_json(_graded_stix(found))
+        return
     if json_:
         print_json({**found, "computed_at": found["computed_at"].isoformat()})
         return
-    e = found["explanation"]
     if found["subject_type"] == "source":
         print_source_grade(found["reliability"], e, [])
         return
@@ -83,6 +89,43 @@ def grade(subject: Annotated[str, typer.Argument(
                   f"corroboration: {e['independent_corroboration']}")
     for claim in e["claims"]:
         print_claim(claim)
+    tags = Grade(Reliability.parse(found["reliability"]),
+                 Credibility(found["credibility"])).misp_tags()
+    console.print(f"MISP tags: {', '.join(tags)}")
+
+
+def _graded_stix(found: dict[str, Any]) -> dict[str, Any]:
+    """The graded document (or a source) as STIX 2.1 with its grade's properties."""
+    import sqlalchemy as sa
+
+    from allsource.model.stix import document_to_stix, source_to_stix
+    from allsource.store import schema as t
+    from allsource.store.sql import aware
+
+    store = state.store
+    if found["subject_type"] == "source":
+        source = store.get_source(found["subject_id"])
+        assert source is not None
+        return source_to_stix(source, Reliability.parse(found["reliability"]))
+    if found["subject_type"] != "document":
+        raise InputError("--stix exports documents and sources, not stories")
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(t.documents).where(
+            t.documents.c.id == found["subject_id"])).first()
+    if row is None:
+        raise InputError(f"no document {found['subject_id']!r}")
+    from allsource.model.markings import Marking
+    from allsource.model.records import Document
+
+    doc = Document(id=row.id, kind=row.kind, title=row.title, text=row.text,
+                   content_hash=row.content_hash, url=row.url,
+                   published_at=aware(row.published_at), language=row.language,
+                   media_type=row.media_type, blob_sha256=row.blob_sha256,
+                   blob_ref=row.blob_ref, labels=list(row.labels or []),
+                   meta=dict(row.meta or {}),
+                   marking=Marking.from_columns(dict(row._mapping)))
+    grade = Grade(Reliability.parse(found["reliability"]), Credibility(found["credibility"]))
+    return document_to_stix(doc, aware(row.collected_at) or row.collected_at, grade)
 
 
 def print_claim(claim: dict[str, Any]) -> None:

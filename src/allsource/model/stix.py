@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from allsource.model.admiralty import Grade, Reliability
 from allsource.model.markings import (
     TLP,
     TLP2_MARKING_IDS,
@@ -62,7 +63,11 @@ def marking_from_properties(obj: dict[str, Any]) -> Marking:
     )
 
 
-def document_to_stix(doc: Document, collected_at: datetime) -> dict[str, Any]:
+def document_to_stix(doc: Document, collected_at: datetime,
+                     grade: Grade | None = None) -> dict[str, Any]:
+    """The document as an ``x-allsource-document`` SDO; with its Admiralty ``grade``, the
+    two axes travel as ``x_allsource_reliability``/``x_allsource_credibility`` and the
+    credibility as STIX ``confidence`` (see :mod:`allsource.model.admiralty`)."""
     ts = stix_time(collected_at)
     obj: dict[str, Any] = {
         "type": "x-allsource-document", "spec_version": "2.1", "id": doc.id,
@@ -80,6 +85,8 @@ def document_to_stix(doc: Document, collected_at: datetime) -> dict[str, Any]:
     obj.update({k: v for k, v in optional.items() if v is not None})
     if doc.labels:
         obj["labels"] = list(doc.labels)
+    if grade is not None:
+        obj.update(grade.stix_properties())
     obj.update(marking_properties(doc.marking))
     return obj
 
@@ -100,9 +107,11 @@ def document_from_stix(obj: dict[str, Any]) -> Document:
     )
 
 
-def source_to_stix(source: Source) -> dict[str, Any]:
+def source_to_stix(source: Source, reliability: Reliability | None = None
+                   ) -> dict[str, Any]:
     ts = stix_time(source.created_at or datetime(1970, 1, 1, tzinfo=UTC))
-    return {
+    graded = {"x_allsource_reliability": reliability.value} if reliability else {}
+    return {**graded,
         "type": "identity", "spec_version": "2.1", "id": source.id, "created": ts,
         "modified": ts, "name": source.name, "identity_class": "system",
         "x_allsource_collector": source.kind, "x_allsource_location": source.location,
