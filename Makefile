@@ -19,10 +19,13 @@ demo: $(STAMP)
 	ALLSOURCE_SAMPLES=$(SAMPLES) $(BIN)/allsource init
 	ALLSOURCE_SAMPLES=$(SAMPLES) $(BIN)/allsource demo
 
-## The whole suite: lint, types, and tests on SQLite and a real PostgreSQL (slow ones too).
+## The whole suite: lint, types, and tests on SQLite and a real PostgreSQL, browser tests in
+## headless Chromium (slow ones too).
 test: $(STAMP) lint
 	bash scripts/ensure-postgres.sh
-	ALLSOURCE_SAMPLES=$(SAMPLES) ALLSOURCE_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q
+	bash scripts/ensure-chromium.sh
+	ALLSOURCE_SAMPLES=$(SAMPLES) ALLSOURCE_REQUIRE_POSTGRES=1 ALLSOURCE_REQUIRE_BROWSER=1 \
+		$(BIN)/python -m pytest -q
 
 ## Quick loop for development: skips tests marked slow.
 test-fast: $(STAMP)
