@@ -130,3 +130,25 @@ def test_own_local_cluster_starts_and_stops(texts: list[tuple[str, str]]) -> Non
     assert engine.cluster is None and engine.client.status == "closed"
     expected = InlineEngine(build_pipeline(["words", "ipv4"], classes=ALL)).run(_works(texts))
     assert _found(got) == _found(expected)
+
+
+def test_spliced_sequential_stages_and_failures_match_inline(scheduler: str) -> None:
+    """The shared schedule on Dask: a sequential stage with precompute spliced in, a second
+    round for a stage that requires it, a failure after it — all as inline."""
+    from tests.engine.stages_for_engine import ALL as SPLICE
+    from tests.engine.test_pool import _state
+    from tests.engine.test_pool import _works as works
+
+    names = ["lengths", "sequencer", "words", "numbered", "fail_late"]
+    inline = InlineEngine(build_pipeline(names, classes=SPLICE))
+    engine = DaskEngine(build_pipeline(names, classes=SPLICE), address=scheduler)
+    try:
+        assert _state(engine.run(works(9))) == _state(inline.run(works(9)))
+        for e in (engine, inline):
+            with pytest.raises(ValueError, match="late on d4"):
+                e.run(works(9, poison=4))
+        assert _state(run_guarded(engine, works(9, poison=4))) == _state(
+            run_guarded(inline, works(9, poison=4)))
+    finally:
+        engine.close()
+        inline.close()

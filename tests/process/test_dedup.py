@@ -339,3 +339,44 @@ def test_boilerplate_filter_keeps_article_paragraphs() -> None:
     assert "copyright" in words and "newsletter" not in words and "2024" not in words
     assert sh.tokens("State-sponsored malvertisement") == ["state", "sponsored",
                                                            "malvertisement"]
+
+
+# --- our MinHash is datasketch's --------------------------------------------------------
+
+def test_minhash_equals_datasketch_affine32(attack: dict[str, Any]) -> None:
+    """The numpy MinHash gives datasketch's values (so stored signatures stay comparable),
+    for news-length texts, one shingle, no shingles, and more shingles than one block."""
+    import xxhash
+    from datasketch import MinHash
+
+    from allsource.process.dedup import minhash
+
+    rng = random.Random(7)
+    big = sh.shingles([f"w{rng.randrange(5000)}" for _ in range(6000)])
+    cases = [sh.shingles(sh.tokens(attack[tid]["text"])) for tid in LONG]
+    for grams in [*cases, [b"one"], [], big]:
+        for seed, num_perm in ((1, 128), (3, 64)):
+            ref = MinHash(num_perm=num_perm, seed=seed, scheme="affine32",
+                          hashfunc=xxhash.xxh32_intdigest)
+            ref.update_batch(grams)
+            assert (minhash(grams, seed, num_perm) == ref.hashvalues).all()
+    assert len(big) > 2048  # more than one block
+
+
+def test_known_lsh_params_are_the_optimisers() -> None:
+    from datasketch import MinHashLSH
+
+    from allsource.process.dedup import _KNOWN_PARAMS
+
+    for (threshold, num_perm), params in _KNOWN_PARAMS.items():
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.1, 0.9))
+        assert params == (lsh.b, lsh.r)
+
+
+def test_shingles_are_capped_and_in_first_seen_order() -> None:
+    words = [f"w{i % 30_000}" for i in range(60_000)]  # 30,000 distinct 3-grams, repeated
+    got = sh.shingles(words)
+    assert len(got) == sh.MAX_SHINGLES
+    assert got[:2] == [b"w0 w1 w2", b"w1 w2 w3"]
+    assert sh.shingles(["a", "b"]) == [b"a b"] and sh.shingles([]) == []
+    assert sh.shingles(["a", "b", "a", "b", "a"], 2) == [b"a b", b"b a"]

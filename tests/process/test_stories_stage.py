@@ -6,6 +6,8 @@ unrelated one is T1486 (Data Encrypted for Impact)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from allsource.engine.inline import InlineEngine
 from allsource.model.markings import Audience
 from allsource.model.records import Collected, Document, Source
@@ -64,3 +66,33 @@ def test_stories_cluster_copies_incrementally(store: SqlStore) -> None:
     assert process_store(store, pipeline, InlineEngine(pipeline)).documents == 1
     story = store.get(later.id, owner)["story"]  # type: ignore[index]
     assert story["id"] == original.id and story["documents"] == 3
+
+
+def test_pool_engine_assigns_the_same_stories(store: SqlStore, tmp_path: Path) -> None:
+    """With the pool engine the sketches are made here while the workers run the parallel
+    stages, and stories runs after them: the stored stories equal the inline engine's."""
+    from allsource.config import load_settings
+    from allsource.engine.pool import PoolEngine
+    from allsource.store import open_store
+
+    texts = [ORIGINAL, OTHER, COPY, SECOND_COPY, ORIGINAL + " Update.", OTHER, COPY]
+    docs = [Document.build(kind="article", title=f"Report {i}", text=t)
+            for i, t in enumerate(texts)]
+    reference = open_store(load_settings(database_url=f"sqlite:///{tmp_path / 'ref.db'}",
+                                         blob_dir=tmp_path / "ref-blobs"))
+    found = []
+    for target, pooled in ((reference, False), (store, True)):
+        src = Source("outlet", "rss", "x")
+        target.add_source(src)
+        _add(target, src, docs)
+        pipeline = build_pipeline(["normalize", "stories", "observables"], store=target)
+        engine = PoolEngine(pipeline, workers=2) if pooled else InlineEngine(pipeline)
+        try:
+            assert process_store(target, pipeline, engine, batch_size=3).documents == 7
+        finally:
+            engine.close()
+        found.append([target.get(d.id, Audience.owner())["annotations"]  # type: ignore[index]
+                      for d in docs])
+    reference.close()
+    assert found[1] == found[0]
+    assert {a["stories"]["story_id"] for a in found[0]} == {docs[0].id, docs[1].id}

@@ -13,24 +13,29 @@ given by its scheduler address.
   engine) builds the pipeline's parallel stages once per worker and sets them up, so models
   load once per worker, not per batch, and a worker that joins later gets them too. A lock
   serialises stage runs within a worker, so workers with several threads stay correct.
-* A batch is cut into one chunk per worker for each parallel phase; the chunks are gathered
-  in submission order, so results are identical to the inline engine's. A stage's exception
-  is re-raised here with its own type (the runner then retries document by document).
+* The schedule is :func:`allsource.engine.rounds.start_rounds`, as for the pool: one trip per
+  round (the default pipeline is one round), the batch cut into one chunk per worker, the
+  chunks gathered in submission order and sequential stages spliced in here at their place,
+  so results are identical to the inline engine's. A stage's exception is re-raised here
+  with its own type (the runner then retries document by document).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import threading
 import uuid
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
-from allsource.engine.inline import run_phases, run_stages
+from allsource.engine.pool import worker_stages
+from allsource.engine.rounds import run_chunk, start_rounds
 from allsource.process.base import Stage, Work
 from allsource.process.pipeline import Pipeline, build_pipeline
 
@@ -53,6 +58,11 @@ class _PipelinePlugin(WorkerPlugin):
             if not stage.sequential:  # sequential stages run in the parent, with the store
                 stage.setup()
         self.pipeline = pipeline
+        gc.freeze()  # what set-up loaded stays for the worker's life: keep it out of GC scans
+
+    def teardown(self, worker: Any) -> None:
+        self.pipeline = None
+        gc.unfreeze()
 
     def __getstate__(self) -> dict[str, Any]:  # the lock and a built pipeline stay behind
         return {"name": self.name, "classes": self.classes, "names": self.names,
@@ -65,15 +75,12 @@ class _PipelinePlugin(WorkerPlugin):
         self.lock = threading.Lock()
 
 
-def _run_phase(plugin: str, stage_names: list[str],
-               chunk: list[Work]) -> tuple[list[Work], dict[str, float]]:
+def _run_phase(plugin: str, stage_names: list[str], chunk: bytes) -> bytes:
     held = get_worker().plugins[plugin]
     assert isinstance(held, _PipelinePlugin) and held.pipeline is not None, "no pipeline"
     wanted = set(stage_names)
-    times: dict[str, float] = {}
     with held.lock:
-        run_stages([s for s in held.pipeline.stages if s.name in wanted], chunk, times)
-    return chunk, times
+        return run_chunk([s for s in held.pipeline.stages if s.name in wanted], chunk)
 
 
 class DaskEngine:
@@ -87,6 +94,7 @@ class DaskEngine:
         for stage in pipeline.stages:
             if stage.sequential:
                 stage.setup()
+        gc.freeze()  # see InlineEngine: set-up state is kept out of GC scans until close()
         try:
             if address is None:
                 with warnings.catch_warnings():  # the health endpoint's port moves if taken
@@ -104,25 +112,32 @@ class DaskEngine:
             raise
 
     def _register(self) -> str:
-        names = [s.name for s in self.pipeline.stages if not s.sequential]
+        classes, names = worker_stages(self.pipeline)
         name = f"allsource-pipeline-{uuid.uuid4().hex}"
         if names:  # an empty list would build the default pipeline
-            options = {s.name: s.options for s in self.pipeline.stages}
-            classes = {s.name: type(s) for s in self.pipeline.stages}
+            options = {s.name: s.options for s in self.pipeline.stages if s.name in classes}
             self.client.register_plugin(_PipelinePlugin(name, classes, names, options), name=name)
         return name
 
     def run(self, batch: list[Work]) -> list[Work]:
-        return run_phases(self.pipeline, batch, self.workers, self.times, self._chunks)
+        return self.start(batch)()
 
-    def _chunks(self, names: list[str], chunks: list[list[Work]]
-                ) -> list[tuple[list[Work], dict[str, float]]]:
+    def start(self, batch: list[Work]) -> Callable[[], list[Work]]:
+        """Send ``batch`` to the workers; returns the function that finishes it here (see
+        :func:`~allsource.engine.rounds.start_rounds`)."""
+        return start_rounds(self.pipeline, batch, self.workers, self.times, self._submit)
+
+    def _submit(self, names: list[str], chunks: list[bytes]) -> Callable[[], list[bytes]]:
         futures = [self.client.submit(_run_phase, self.plugin, names, chunk, pure=False)
                    for chunk in chunks]
-        try:
-            return list(self.client.gather(futures))  # type: ignore[no-untyped-call]
-        finally:
-            self.client.cancel(futures)  # type: ignore[no-untyped-call]
+
+        def wait() -> list[bytes]:
+            try:
+                return list(self.client.gather(futures))  # type: ignore[no-untyped-call]
+            finally:
+                self.client.cancel(futures)  # type: ignore[no-untyped-call]
+
+        return wait
 
     def close(self) -> None:
         client = getattr(self, "client", None)
@@ -135,3 +150,4 @@ class DaskEngine:
         if self.cluster is not None:
             self.cluster.close()
             self.cluster = None
+        gc.unfreeze()

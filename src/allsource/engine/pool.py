@@ -1,18 +1,27 @@
-"""Run parallel phases on a local process pool; sequential phases stay in this process.
+"""Run parallel stages on a local process pool; sequential stages stay in this process.
 
-Each worker builds the same pipeline once (in the pool initializer), so models load once per
-worker, not per batch. A batch is cut into one chunk per worker for each parallel phase; the
-chunks come back in order, so results are identical to the inline engine's.
+The schedule is :func:`allsource.engine.rounds.start_rounds`: one trip to the workers per
+round (the default pipeline is one round), the batch cut into ``chunks_per_worker`` chunks
+per worker, sequential stages spliced in here at their place, so results are identical to
+the inline engine's.
+
+Workers are spawned (no state leaks in by fork) and started when the engine is made, so
+they load while this process gets the first batch. Each builds the pipeline's parallel
+stages once, in the pool initializer — only those and what they require, so a worker
+imports no other stage's code — sets them up and freezes what set-up loaded out of the
+garbage collector's reach (:func:`gc.freeze`). Chunks travel pickled once, as bytes.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from allsource.engine.inline import run_phases, run_stages
+from allsource.engine.rounds import run_chunk, start_rounds
 from allsource.process.base import Stage, Work
 from allsource.process.pipeline import Pipeline, build_pipeline
 
@@ -26,41 +35,72 @@ def _init_worker(classes: dict[str, type[Stage]], names: list[str],
     for stage in _WORKER.stages:
         if not stage.sequential:  # sequential stages run in the parent, with the store
             stage.setup()
+    gc.collect()
+    gc.freeze()  # what set-up loaded lives as long as the worker: no need to scan it
 
 
-def _run_phase(stage_names: list[str], chunk: list[Work]) -> tuple[list[Work], dict[str, float]]:
+def _ready() -> None:
+    """A no-op task: submitting one per worker starts the workers."""
+
+
+def _run(stage_names: list[str], chunk: bytes) -> bytes:
     assert _WORKER is not None, "worker not initialised"
     wanted = set(stage_names)
-    times: dict[str, float] = {}
-    run_stages([s for s in _WORKER.stages if s.name in wanted], chunk, times)
-    return chunk, times
+    return run_chunk([s for s in _WORKER.stages if s.name in wanted], chunk)
+
+
+def worker_stages(pipeline: Pipeline) -> tuple[dict[str, type[Stage]], list[str]]:
+    """The classes a worker needs (the parallel stages and what they require) and the names
+    of the parallel stages: classes pickle by reference, so a worker imports only these."""
+    needs = pipeline.requirements()
+    names = [s.name for s in pipeline.stages if not s.sequential]
+    wanted = set(names).union(*(needs[n] for n in names))
+    return {s.name: type(s) for s in pipeline.stages if s.name in wanted}, names
 
 
 class PoolEngine:
-    """Parallel phases on ``workers`` processes (spawned, so no state leaks in by fork)."""
+    """Parallel stages on ``workers`` spawned processes."""
 
-    def __init__(self, pipeline: Pipeline, workers: int) -> None:
+    def __init__(self, pipeline: Pipeline, workers: int, chunks_per_worker: int = 1) -> None:
         self.pipeline = pipeline
         self.workers = workers
+        self.chunks = max(1, workers * chunks_per_worker)
         for stage in pipeline.stages:
             if stage.sequential:
                 stage.setup()
-        names = [s.name for s in pipeline.stages if not s.sequential]
-        options = {s.name: s.options for s in pipeline.stages}
         # Classes travel by reference (module + name), so workers run exactly these stages,
         # including ones a plugin registered at run time.
-        classes = {s.name: type(s) for s in pipeline.stages}
+        classes, names = worker_stages(pipeline)
+        options = {s.name: s.options for s in pipeline.stages if s.name in classes}
         self.pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker, initargs=(classes, names, options))
+        if names:
+            for _ in range(workers):  # start them now: they load while we fetch a batch
+                self.pool.submit(_ready)
         self.times: dict[str, float] = defaultdict(float)
+        gc.freeze()
 
     def run(self, batch: list[Work]) -> list[Work]:
-        return run_phases(self.pipeline, batch, self.workers, self.times, self._chunks)
+        return self.start(batch)()
 
-    def _chunks(self, names: list[str], chunks: list[list[Work]]
-                ) -> list[tuple[list[Work], dict[str, float]]]:
-        return list(self.pool.map(_run_phase, [names] * len(chunks), chunks))
+    def start(self, batch: list[Work]) -> Callable[[], list[Work]]:
+        """Send ``batch`` to the workers; returns the function that finishes it here (see
+        :func:`~allsource.engine.rounds.start_rounds`)."""
+        return start_rounds(self.pipeline, batch, self.chunks, self.times, self._submit)
+
+    def _submit(self, names: list[str], chunks: list[bytes]) -> Callable[[], list[bytes]]:
+        futures: list[Future[bytes]] = [self.pool.submit(_run, names, c) for c in chunks]
+
+        def wait() -> list[bytes]:
+            try:
+                return [f.result() for f in futures]
+            finally:
+                for f in futures:
+                    f.cancel()
+
+        return wait
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)
+        gc.unfreeze()

@@ -10,9 +10,12 @@ description. Each document is assigned once, in arrival order, and never moves:
    :data:`EXACT_CONTENT`. A hit joins the earlier document's story with similarity 1.0, skips
    the MinHash and writes no band rows of its own (its bands would equal its match's).
 2. **MinHash.** The document's word shingles are hashed (xxh32) into a ``num_perm``-value
-   MinHash with datasketch (``scheme="affine32"``, fixed ``seed``): the fraction of equal
-   values between two signatures estimates the Jaccard similarity of the shingle sets.
-   Signatures are stored as ``num_perm`` little-endian uint32 (512 bytes at 128).
+   MinHash — datasketch's ``scheme="affine32"`` with a fixed ``seed``, computed here in numpy
+   (the same values, see ``tests/process/test_dedup.py``; importing datasketch costs a
+   quarter of a second per process, its per-document object more than the arithmetic): the
+   fraction of equal values between two signatures estimates the Jaccard similarity of the
+   shingle sets. Signatures are stored as ``num_perm`` little-endian uint32 (512 bytes at
+   128).
 3. **LSH banding.** The signature is cut into ``b`` bands of ``r`` values; each band hashes to
    a bucket (8 bytes, all bands in one vectorised step) and the index keeps rows ``(band,
    bucket, doc_id)``. Documents sharing any bucket are *candidates*. ``b, r`` are chosen by
@@ -65,7 +68,6 @@ from typing import Protocol
 
 import numpy as np
 import xxhash
-from datasketch import MinHash, MinHashLSH
 from numpy.typing import NDArray
 
 from allsource.process.shingles import shingles, text_key, tokens
@@ -85,6 +87,7 @@ __all__ = [
     "Sketcher",
     "StoryIndex",
     "lsh_params",
+    "minhash",
 ]
 
 #: A bucket of the index: (band number, 8-byte band hash); negative bands are exact keys.
@@ -179,11 +182,61 @@ class MemoryMemberStore:
         self.members.update(members)
 
 
+# datasketch's optimiser for common settings (tests/process/test_dedup.py checks them): its
+# import (scipy.integrate) is skipped unless a process uses another threshold or num_perm.
+_KNOWN_PARAMS: dict[tuple[float, int], tuple[int, int]] = {
+    (0.5, 128): (32, 4), (0.6, 128): (25, 5), (0.7, 128): (20, 6), (0.8, 128): (14, 9),
+    (0.9, 128): (8, 16), (0.6, 64): (16, 4), (0.6, 256): (42, 6),
+}
+
+
 @lru_cache(maxsize=32)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows per band) for ``threshold``, weighted towards recall (see module doc)."""
+    known = _KNOWN_PARAMS.get((threshold, num_perm))
+    if known is not None:
+        return known
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.1, 0.9))
     return int(lsh.b), int(lsh.r)
+
+
+@lru_cache(maxsize=8)
+def _permutations(seed: int, num_perm: int) -> tuple[NDArray[np.uint32], NDArray[np.uint32]]:
+    """datasketch's affine32 permutations ``h → a·h + b mod 2³²`` (``a`` odd), drawn as it
+    draws them."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    a.setflags(write=False)
+    b.setflags(write=False)
+    return a, b
+
+
+_FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
+_MINHASH_BLOCK = 2048  # shingles per step: bounds the (shingles × num_perm) temporary
+
+
+def minhash(grams: Sequence[bytes], seed: int = 1, num_perm: int = 128) -> NDArray[np.uint32]:
+    """The MinHash of ``grams``: datasketch's ``MinHash(num_perm, seed, scheme="affine32",
+    hashfunc=xxhash.xxh32_intdigest)`` after ``update_batch(grams)``, without its objects.
+    All values are 2³²−1 for no grams."""
+    a, b = _permutations(seed, num_perm)
+    out = np.full(num_perm, np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    hashes = np.fromiter(map(xxhash.xxh32_intdigest, grams), dtype=np.uint32,
+                         count=len(grams))
+    shift1, mul1, shift2, mul2 = _FMIX
+    hashes ^= hashes >> shift1  # MurmurHash3's 32-bit finalizer, as datasketch pre-mixes
+    hashes *= mul1
+    hashes ^= hashes >> shift2
+    hashes *= mul2
+    hashes ^= hashes >> shift1
+    for i in range(0, len(hashes), _MINHASH_BLOCK):
+        block = np.multiply.outer(hashes[i:i + _MINHASH_BLOCK], a)  # wraps: mod 2³²
+        block += b
+        np.minimum(out, block.min(axis=0), out=out)
+    return out
 
 
 @dataclass(slots=True)
@@ -214,9 +267,6 @@ class Sketcher:
         self.shingle_size = shingle_size
         self.drop_stopwords = drop_stopwords
         self.num_bands, self.band_rows = lsh_params(threshold, num_perm)
-        # The permutations are drawn once; every document's sketch starts as a copy of this.
-        self._empty = MinHash(num_perm=num_perm, seed=seed, scheme="affine32",
-                              hashfunc=xxhash.xxh32_intdigest)
 
     @property
     def fingerprint(self) -> str:
@@ -242,9 +292,8 @@ class Sketcher:
 
     def sign(self, sketch: Sketch, words: list[str]) -> None:
         """Add the MinHash signature and its LSH band keys."""
-        minhash = self._empty.copy()  # shares the permutations: no per-document set-up
-        minhash.update_batch(shingles(words, self.shingle_size))
-        signature = np.asarray(minhash.hashvalues, dtype=_SIG_DTYPE)
+        signature = minhash(shingles(words, self.shingle_size), self.seed, self.num_perm
+                            ).astype(_SIG_DTYPE, copy=False)
         sketch.signature = signature
         sketch.bands = list(enumerate(_bucket_hashes(signature, self.num_bands,
                                                      self.band_rows)))

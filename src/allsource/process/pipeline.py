@@ -3,7 +3,8 @@
 :func:`build_pipeline` picks the default stages (or the named ones plus everything they
 require), orders them so each runs after what it requires (ties by ``order``, then name), and
 :meth:`Pipeline.phases` cuts the order into runs of parallel stages separated by sequential
-ones — the unit the engines schedule.
+ones. :meth:`Pipeline.rounds` is what the multi-process engines schedule: as few trips to
+the workers as the declared requirements allow.
 """
 
 from __future__ import annotations
@@ -26,6 +27,19 @@ class Phase:
     stages: tuple[Stage, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One trip to the workers. ``parallel`` run there, in pipeline order; each ``(cut,
+    stage)`` of ``sequential`` runs here, after the trip, once the results of the first
+    ``cut`` parallel stages are in (its place in the pipeline), on the whole batch and in
+    pipeline order. ``early`` are the sequential stages with a ``precompute`` step that may
+    run here during the trip: they require nothing the round computes."""
+
+    parallel: tuple[Stage, ...]
+    sequential: tuple[tuple[int, Stage], ...] = ()
+    early: tuple[Stage, ...] = ()
+
+
 @dataclass(slots=True)
 class Pipeline:
     stages: list[Stage]
@@ -45,6 +59,55 @@ class Pipeline:
             else:
                 out.append(Phase(stage.sequential, (stage,)))
         return out
+
+    def rounds(self) -> list[Round]:
+        """The schedule of a multi-process engine, equivalent to running the stages in order.
+
+        A stage reads only the document and the results of the stages it requires
+        (:attr:`Stage.requires`, followed transitively), so a parallel stage that requires no
+        sequential stage can run in the same worker trip as the parallel stages ordered
+        before it, even across a sequential stage: that one runs afterwards, here, at its
+        place (the engine splices its output in between). A parallel stage that does require
+        a sequential stage of the current round starts the next round. The default pipeline
+        is one round: every parallel stage in the workers, ``stories`` here."""
+        needs = self.requirements()
+        out: list[Round] = []
+        parallel: list[Stage] = []
+        sequential: list[tuple[int, Stage]] = []
+
+        def close() -> None:
+            names = {s.name for s in parallel} | {s.name for _, s in sequential}
+            early = tuple(s for _, s in sequential if not needs[s.name] & names
+                          and callable(getattr(s, "precompute", None)))
+            out.append(Round(tuple(parallel), tuple(sequential), early))
+
+        for stage in self.stages:
+            if stage.sequential:
+                sequential.append((len(parallel), stage))
+            elif any(s.name in needs[stage.name] for _, s in sequential):
+                close()
+                parallel, sequential = [stage], []
+            else:
+                parallel.append(stage)
+        if parallel or sequential:
+            close()
+        return out
+
+    def requirements(self) -> dict[str, set[str]]:
+        """Each stage's requirements, followed transitively (within this pipeline)."""
+        direct = {s.name: tuple(s.requires) for s in self.stages}
+        closed: dict[str, set[str]] = {}
+
+        def close(name: str, chain: frozenset[str]) -> set[str]:
+            if name not in closed:
+                found = set(direct.get(name, ()))
+                for req in direct.get(name, ()):
+                    if req not in chain:  # a cycle cannot be built; don't loop on one
+                        found |= close(req, chain | {name})
+                closed[name] = found
+            return closed[name]
+
+        return {s.name: close(s.name, frozenset()) for s in self.stages}
 
     def setup(self) -> None:
         for stage in self.stages:

@@ -88,7 +88,9 @@ def tokens(text: str, *, drop_stopwords: bool = False) -> list[str]:
     """The normalised token sequence of ``text`` (see the module docstring)."""
     folded = unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold()
     kept = "\n".join(line for line in folded.splitlines() if not _is_boilerplate(line))
-    words = [w[:MAX_TOKEN] for w in _TOKEN.findall(kept)]
+    words: list[str] = _TOKEN.findall(kept)
+    if words and max(map(len, words)) > MAX_TOKEN:
+        words = [w[:MAX_TOKEN] for w in words]
     if drop_stopwords:
         words = [w for w in words if w not in STOPWORDS]
     return words
@@ -102,9 +104,13 @@ def shingles(words: list[str], size: int = 3) -> list[bytes]:
         return []
     if len(words) <= size:
         return [" ".join(words).encode()]
+    # the n-grams, without index slicing (zip stops at the shortest: the last full window)
+    windows = zip(*(words[i:] for i in range(size)), strict=False)
+    if len(words) - size + 1 <= MAX_SHINGLES:  # the cap cannot bind: no check per n-gram
+        return list(dict.fromkeys(" ".join(w).encode() for w in windows))
     seen: dict[bytes, None] = {}
-    for i in range(len(words) - size + 1):
-        seen[" ".join(words[i:i + size]).encode()] = None
+    for window in windows:
+        seen[" ".join(window).encode()] = None
         if len(seen) >= MAX_SHINGLES:
             break
     return list(seen)

@@ -6,6 +6,12 @@ Both work on one connection, so a batch's band rows, members and signatures comm
 lookup of a batch's buckets is one index range per bucket); ``story_members`` holds each
 document's story, match and similarity; ``minhash_signatures`` its signature; ``stories``
 one row per story, named by its first document.
+
+A batch's buckets are looked up with one ``band = ? AND bucket IN (…)`` query per band
+(25 at the default threshold), each a set of probes of the primary key. Not a row-value
+``(band, bucket) IN (VALUES …)``: SQLite plans that as a scan of the whole index per query,
+so its cost grew with the store (0.14 s per 200-document batch at 80,000 rows, against
+0.02 s per band).
 """
 
 from __future__ import annotations
@@ -32,16 +38,18 @@ class SqlBandStore:
 
     def lookup(self, keys: Collection[BandKey]) -> dict[BandKey, list[str]]:
         found: dict[BandKey, list[str]] = {}
-        wanted = list(keys)
+        by_band: dict[int, list[bytes]] = {}
+        for band, bucket in keys:
+            by_band.setdefault(band, []).append(bucket)
         b = t.lsh_bands
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i:i + _CHUNK]
-            rows = self.conn.execute(
-                sa.select(b.c.band, b.c.bucket, b.c.document_id)
-                .where(sa.tuple_(b.c.band, b.c.bucket).in_(chunk))
-                .order_by(b.c.band, b.c.bucket, b.c.document_id))
-            for band, bucket, doc_id in rows:
-                found.setdefault((int(band), bytes(bucket)), []).append(doc_id)
+        for band, buckets in sorted(by_band.items()):
+            for i in range(0, len(buckets), _CHUNK):
+                rows = self.conn.execute(
+                    sa.select(b.c.bucket, b.c.document_id)
+                    .where(b.c.band == band, b.c.bucket.in_(buckets[i:i + _CHUNK]))
+                    .order_by(b.c.bucket, b.c.document_id))
+                for bucket, doc_id in rows:
+                    found.setdefault((band, bytes(bucket)), []).append(doc_id)
         return found
 
     def add(self, rows: Iterable[tuple[BandKey, str]]) -> None:

@@ -11,16 +11,26 @@ Only narrative documents are clustered — articles, reports, files, records, MI
 notes, e-mails (option ``kinds``). Structured records (GDELT rows, ATT&CK techniques,
 galaxy clusters) share templates, so their texts look alike without being the same story;
 they get ``{"skipped": …}`` instead.
+
+The text work (tokens, MinHash, band keys) reads no store: :meth:`~StoriesStage.precompute`
+does it on its own (a :class:`~allsource.process.dedup.Sketch` per document)
+and keeps it in ``work.scratch["stories"]``: a multi-process engine runs it here while the
+workers run the parallel stages; :meth:`~StoriesStage.process` then does only the ordered,
+store-bound part for the documents that have a sketch (and everything for those that have
+none, as the inline engine runs it).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from allsource.errors import InputError
 from allsource.hookspecs import hookimpl
 from allsource.process.base import Stage, Work
-from allsource.process.dedup import StoryIndex
+from allsource.process.dedup import Sketch, Sketcher, StoryIndex
+
+if TYPE_CHECKING:
+    from allsource.store.sql import SqlStore
 
 DEFAULT_THRESHOLD = 0.6
 NARRATIVE_KINDS = frozenset({"article", "report", "file", "record", "misp-event", "note",
@@ -34,13 +44,35 @@ class StoriesStage(Stage):
     sequential: ClassVar[bool] = True
     order: ClassVar[int] = 20
 
+    def __init__(self, options: dict[str, Any] | None = None,
+                 store: SqlStore | None = None) -> None:
+        super().__init__(options, store)
+        self._sketcher: Sketcher | None = None
+
+    def _threshold(self) -> float:
+        return float(self.options.get("threshold", DEFAULT_THRESHOLD))
+
+    def _kinds(self) -> frozenset[str]:
+        return frozenset(self.options.get("kinds", NARRATIVE_KINDS))
+
+    def precompute(self, batch: list[Work]) -> None:
+        """Sketch the batch's narrative documents (no store, no state: may run anywhere,
+        before the stages ordered ahead of this one — it reads only the document)."""
+        sketcher = self._sketcher
+        if sketcher is None or sketcher.threshold != self._threshold():
+            sketcher = self._sketcher = Sketcher(threshold=self._threshold())
+        kinds = self._kinds()
+        for work in batch:
+            if work.kind in kinds:
+                work.scratch[self.name] = sketcher.sketch(work.id, work.full_text,
+                                                          work.content_hash or None)
+
     def process(self, batch: list[Work]) -> None:
         if self.store is None:
             raise InputError("the stories stage needs the store (run `allsource process`)")
         from allsource.store.stories import SqlBandStore, SqlMemberStore
 
-        threshold = float(self.options.get("threshold", DEFAULT_THRESHOLD))
-        kinds = frozenset(self.options.get("kinds", NARRATIVE_KINDS))
+        kinds = self._kinds()
         todo = [w for w in batch if w.kind in kinds]
         for work in batch:
             if work.kind not in kinds:
@@ -48,11 +80,18 @@ class StoriesStage(Stage):
                                                           "clustered into stories"}
         if not todo:
             return
+        # precomputed sketches are used (and dropped: scratch ends as without them) only when
+        # every document has one; either way the result is the same
+        sketches = [s for w in todo if isinstance(s := w.scratch.pop(self.name, None), Sketch)
+                    and s.doc_id == w.id]
         with self.store.engine.begin() as conn:
             index = StoryIndex(SqlBandStore(self.store, conn), SqlMemberStore(self.store, conn),
-                               threshold=threshold)
-            assignments = index.assign_batch(
-                [(w.id, w.full_text, w.content_hash or None) for w in todo])
+                               threshold=self._threshold())
+            if len(sketches) == len(todo):
+                assignments = index.assign_sketches(sketches)
+            else:
+                assignments = index.assign_batch(
+                    [(w.id, w.full_text, w.content_hash or None) for w in todo])
         for work, a in zip(todo, assignments, strict=True):
             work.annotations[self.name] = {
                 "story_id": a.story_id, "canonical_id": a.canonical_id,
