@@ -154,3 +154,36 @@ def test_count_due_matches_the_documents_handed_out_under_filters(store: SqlStor
     assert count_due(store, versions) == 4
     assert count_due(store, versions, source_ids=[src.id]) == len(
         documents_due(store, versions, source_ids=[src.id], limit=100)) == 3
+
+
+def test_upstream_data_changes_redo_dependent_stages() -> None:
+    """A stage's stored version carries the fingerprints of the stages it requires, so a
+    retrained model or an undone alias upstream redoes what was derived from it."""
+    from typing import ClassVar
+
+    from allsource.process.base import Stage, Work
+    from allsource.process.pipeline import build_pipeline
+
+    class Upstream(Stage):
+        name: ClassVar[str] = "up"
+
+        def fingerprint(self) -> str:
+            return str(self.options.get("model", ""))
+
+        def process(self, batch: list[Work]) -> None:
+            pass
+
+    class Downstream(Stage):
+        name: ClassVar[str] = "down"
+        requires: ClassVar[tuple[str, ...]] = ("up",)
+
+        def process(self, batch: list[Work]) -> None:
+            pass
+
+    classes: dict[str, type[Stage]] = {"up": Upstream, "down": Downstream}
+    plain = build_pipeline(["down"], classes=classes).versions()
+    assert plain == {"up": "1", "down": "1"}
+    a = build_pipeline(["down"], {"up": {"model": "a"}}, classes=classes).versions()
+    b = build_pipeline(["down"], {"up": {"model": "b"}}, classes=classes).versions()
+    assert a["up"] == "1+a" and b["up"] == "1+b"
+    assert a["down"].startswith("1^") and a["down"] != b["down"]

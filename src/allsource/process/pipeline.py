@@ -9,6 +9,7 @@ the workers as the declared requirements allow.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,30 @@ class Pipeline:
         return [s.name for s in self.stages]
 
     def versions(self) -> dict[str, str]:
-        return {s.name: s.run_version for s in self.stages}
+        """Each stage's stored version: its own :attr:`~Stage.run_version`, plus — when a
+        stage it requires (directly or not) depends on data besides its code (a trained
+        model, analysts' alias corrections) — a digest of those fingerprints, so an undone
+        alias redoes ``relations`` and ``claims`` too, not only ``entities``."""
+        by_name = {s.name: s for s in self.stages}
+
+        def upstream(name: str, seen: set[str]) -> set[str]:
+            found: set[str] = set()
+            for req in type(by_name[name]).requires:
+                if req in by_name and req not in seen:
+                    seen.add(req)
+                    found |= {req} | upstream(req, seen)
+            return found
+
+        out: dict[str, str] = {}
+        for stage in self.stages:
+            prints = sorted(f"{n}:{by_name[n].fingerprint()}"
+                            for n in upstream(stage.name, set()) if by_name[n].fingerprint())
+            version = stage.run_version
+            if prints:
+                digest = hashlib.sha256("|".join(prints).encode()).hexdigest()[:8]
+                version = f"{version}^{digest}"
+            out[stage.name] = version
+        return out
 
     def phases(self) -> list[Phase]:
         out: list[Phase] = []

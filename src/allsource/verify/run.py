@@ -274,13 +274,16 @@ def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
                                   "value": g.value[:200], "event": event})
         link_rows = list({(r["document_id"], r["key"], r["value"]): r
                           for r in link_rows}.values())
-        store._bulk_insert(conn, t.claim_grades, claim_rows)
-        store._bulk_insert(conn, t.claim_documents, link_rows)
+        if claim_rows:
+            store._bulk_insert(conn, t.claim_grades, claim_rows)
+        if link_rows:
+            store._bulk_insert(conn, t.claim_documents, link_rows)
         rows = [{"subject_type": st, "subject_id": sid, "reliability": rel,
                  "credibility": cred, "corroboration": corr, "explanation": expl,
                  "computed_at": now} for st, sid, rel, cred, corr, expl in
                 [*source_rows, *subject_rows]]
-        store._bulk_insert(conn, t.grades, rows)
+        if rows:
+            store._bulk_insert(conn, t.grades, rows)
     result.claims = len(grades)
     result.reports = len(items)
     result.documents = sum(1 for r in subject_rows if r[0] == "document")
