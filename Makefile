@@ -25,7 +25,7 @@ test: $(STAMP) lint
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	ALLSOURCE_SAMPLES=$(SAMPLES) ALLSOURCE_REQUIRE_POSTGRES=1 ALLSOURCE_REQUIRE_BROWSER=1 \
-		$(BIN)/python -m pytest -q
+		$(BIN)/python -m pytest -q -n 2
 
 ## Quick loop for development: skips tests marked slow.
 test-fast: $(STAMP)

@@ -186,6 +186,11 @@ class Settings(BaseSettings):
         return {**cls.model_fields["risk_type_weights"].get_default(call_default_factory=True),
                 **value}
 
+    # api
+    api_read_only_anonymous: bool = Field(
+        default=False, description="Let requests without a token read (GET) what TLP:CLEAR "
+                                    "allows; every write still needs a token.")
+
 
 class _TomlSource(PydanticBaseSettingsSource):
     """Reads ``[allsource]`` (or top-level keys) from the TOML config file, if any."""

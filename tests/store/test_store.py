@@ -192,3 +192,24 @@ def test_migrate_twice_is_a_no_op(store: SqlStore) -> None:
     store.migrate()
     store.migrate()
     assert store.count("documents") == 0
+
+
+def test_since_and_until_are_exact_at_whole_seconds(store: SqlStore) -> None:
+    """A document published exactly at ``since`` is in (inclusive), at ``until`` is out —
+    on SQLite too, where bulk-written times once lacked the ".000000" that query parameters
+    carry, and string comparison put them before the boundary."""
+    from datetime import UTC, datetime
+
+    from allsource.model.markings import Audience
+    from allsource.model.records import Collected, Document, Source
+    from allsource.store.query import SearchQuery
+
+    src = Source("desk", "rss", "https://example.org/feed")
+    store.add_source(src)
+    midnight = datetime(2024, 5, 1, tzinfo=UTC)
+    doc = Document.build(kind="article", title="Boundary", text="boundary check",
+                         published_at=midnight)
+    store.write_batch(src, [Collected(doc)], [], None)
+    owner = Audience.owner()
+    assert store.search(SearchQuery(text="boundary", since=midnight), owner).total == 1
+    assert store.search(SearchQuery(text="boundary", until=midnight), owner).total == 0

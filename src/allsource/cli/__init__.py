@@ -73,6 +73,18 @@ def _register() -> None:
 
     risk.register(app)
 
+    from allsource.cli import users
+
+    users.register(app)
+
+    from allsource.cli import serve
+
+    serve.register(app)
+
+    from allsource.cli import cases
+
+    cases.register(app)
+
 
 _register()
 

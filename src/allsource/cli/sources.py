@@ -27,6 +27,9 @@ def init() -> None:
     store = state.store
     console.print(f"store ready: [bold]{store.safe_url}[/bold]")
     console.print(f"raw inputs kept in: [bold]{store.blobs.root.resolve()}[/bold]")
+    from allsource.cli.users import init_admin
+
+    init_admin(store)
     console.print("next: [cyan]allsource source add NAME KIND LOCATION[/cyan] "
                   f"(kinds: {', '.join(collectors())})")
 

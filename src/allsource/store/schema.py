@@ -406,3 +406,80 @@ risk_scores = sa.Table(
     *marking_columns(),
     sa.Index("ix_risk_scores_type_score", "subject_type", "score"),
 )
+
+# --- api users (0012)
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("user_id", sa.String(80), nullable=False, index=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_used_at", sa.DateTime),
+    sa.Column("expires_at", sa.DateTime),
+    sa.Column("revoked", sa.Boolean, nullable=False),
+)
+
+# --- cases (0013)
+cases = sa.Table(
+    "cases", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("question", sa.Text, nullable=False, server_default=""),
+    sa.Column("status", sa.String(10), nullable=False, index=True),
+    sa.Column("owner", sa.String(120), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False, index=True),
+    *marking_columns(),
+)
+
+case_hypotheses = sa.Table(
+    "case_hypotheses", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("case_id", sa.String(80), nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+case_evidence = sa.Table(
+    "case_evidence", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("case_id", sa.String(80), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("document_id", sa.String(80)),
+    sa.Column("claim_key", sa.String(300)),
+    sa.Column("claim_value", sa.String(200)),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("credibility", sa.SmallInteger),
+    sa.Column("relevance", sa.String(10), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+case_ratings = sa.Table(
+    "case_ratings", metadata,
+    sa.Column("evidence_id", sa.String(80), primary_key=True),
+    sa.Column("hypothesis_id", sa.String(80), primary_key=True, index=True),
+    sa.Column("rating", sa.String(2), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+case_events = sa.Table(
+    "case_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(80), nullable=False, index=True),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("details", JSONType, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)

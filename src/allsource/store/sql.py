@@ -258,7 +258,11 @@ class SqlStore(ABC):
             mark = "?" if dialect.paramstyle == "qmark" else "%s"
             sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
                    f"({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING")
-            processors = [table.c[c].type.bind_processor(dialect) for c in columns]
+            # the dialect's own type: generic DateTime has no SQLite processor, and the
+            # sqlite3 driver's fallback drops ".000000", which then sorts before query
+            # parameters that SQLAlchemy formats with microseconds
+            processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+                          for c in columns]
             plan = self._plans[table.name] = (sql, columns, processors)
         return plan
 

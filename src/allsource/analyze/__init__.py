@@ -1,0 +1,1 @@
+"""Analyze: structured analysis over stored intelligence (graph, timeline, geo, ACH)."""

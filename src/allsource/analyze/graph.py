@@ -1,0 +1,463 @@
+"""Graph neighbourhoods: expand from one object, and summarise server-side when the
+neighbourhood is bigger than a browser can draw.
+
+Fetching. Adjacency comes from ``relationships`` joined to ``objects`` for the far end, in
+bulk: one query per direction for the first hop, and one per direction and 500 frontier IDs
+for the second (both ends indexed), never one query per node. Marking filters are SQL
+(:func:`released`), so nothing the audience may not read is fetched; rows that carry
+compartments or releasability are re-checked with :func:`can_release`. For the owner the join
+only proves the object exists, from the primary-key index alone. A node's type is the prefix
+of its STIX ID (``malware--…``); names are read only for the nodes the answer shows. A depth-2
+neighbourhood holds the relationships that touch a node at distance 0 or 1; relationships
+between two nodes at distance 2 would need a third hop and are not fetched. ``fetch_limit``
+caps the relationships read (``summary["truncated"]``). Optionally the objects co-mentioned
+with the centre in the same documents join the first hop (edge type ``co-mentioned``, weight
+= shared documents; the ``COMENTION_LIMIT`` strongest).
+
+Filters. A relationship (or a co-mention) counts only if a document that evidences it — a
+``mentions`` row of the relationship's ID, which the ``relations`` stage and the importers
+write — is readable, was published (else collected) in ``[since, until)`` and, with
+``min_credibility``, has an Admiralty credibility at least that good (1 = confirmed … 6 =
+cannot be judged, so ``min_credibility=3`` keeps documents graded 1, 2 or 3; ungraded
+documents are dropped).
+
+Summarising. When the neighbourhood has more than ``max_nodes`` nodes, the centre stays and
+the rest is partitioned greedily: first one cluster per object type and distance; then the
+largest clusters are split, each in turn: first-hop objects into single objects (highest
+degree first), second-hop objects by *strongest neighbour* — each goes with the first-hop
+object it has most relationships with (the one it was reached through) — and those groups
+into single objects, until the node budget is spent. Each split of a type takes at most its
+fair share of the remaining budget (what does not fit stays in an "other" cluster); a
+neighbour's group opens into objects only when all of them fit. Clusters carry their member
+count, the highest-degree members and the distance of their nearest member; edges are
+aggregated between the shown nodes per relationship type, with weight = number of
+relationships, and capped at ``max_edges`` (heaviest first). ``GraphView.summary`` says what
+was grouped, dropped or truncated.
+
+Why not community detection: on ``benchmarks/graph.py``'s 57,000-node neighbourhoods networkx
+Louvain takes 1.6–2 s and label propagation 0.4–0.5 s on top of the 0.3 s fetch, against a
+one-second budget; strongest-neighbour grouping is linear and, for a neighbourhood grown from
+one centre, follows its actual branches.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from allsource.errors import InputError
+from allsource.model.markings import Audience, Marking, can_release
+from allsource.store import schema as t
+from allsource.store.sql import SqlStore, chunks, naive_utc
+
+__all__ = ["GraphEdge", "GraphNode", "GraphView", "neighbourhood", "released", "time_bound"]
+
+MAX_NODES = 2000
+FETCH_LIMIT = 400_000
+COMENTION_LIMIT = 500
+SAMPLE = 5
+_LABEL = 200
+
+
+@dataclass(slots=True)
+class GraphNode:
+    """An object, or a cluster of ``count`` objects (``kind == "cluster"``)."""
+
+    id: str
+    label: str
+    type: str
+    count: int = 1
+    kind: str = "object"
+    distance: int = 0
+    degree: int = 0
+    members_sample: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class GraphEdge:
+    """Relationships of one type between two shown nodes; ``weight`` counts them (shared
+    documents for ``co-mentioned``)."""
+
+    source: str
+    target: str
+    type: str
+    weight: int = 1
+
+
+@dataclass(slots=True)
+class GraphView:
+    center: str
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    summarised: bool
+    summary: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def released(table: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
+    """The whole of :func:`can_release` as SQL, so aggregates (counts) can respect it:
+    TLP and classification as ``SqlStore._readable``; compartments (stored comma-joined) are a
+    subset of the audience's when removing each of the audience's from ``,a,b,`` leaves
+    ``,``; releasability is empty or names one of the audience's groups."""
+    if audience.unrestricted:
+        return sa.true()
+    c = table.c
+    comp: sa.ColumnElement[Any] = sa.literal(",", sa.Text) + c.compartments + ","
+    for name in sorted(audience.compartments):
+        comp = sa.func.replace(comp, f",{name},", ",", type_=sa.Text)
+    rel = sa.literal(",", sa.Text) + c.releasability + ","
+    return sa.and_(
+        c.tlp <= int(audience.max_tlp), c.classification <= int(audience.clearance),
+        sa.or_(c.compartments == "", comp == ",") if audience.compartments
+        else c.compartments == "",
+        sa.or_(c.releasability == "",
+               *[rel.contains(f",{g},", autoescape=True) for g in sorted(audience.groups)]))
+
+
+def _ok(compartments: str, releasability: str, audience: Audience) -> bool:
+    """Second check of a fetched row (only rows restricted beyond TLP/classification)."""
+    if not (compartments or releasability) or audience.unrestricted:
+        return True
+    return can_release(Marking.from_columns(
+        {"compartments": compartments, "releasability": releasability}), audience)
+
+
+def time_bound(store: SqlStore, value: datetime) -> sa.ColumnElement[Any]:
+    """``value`` as a bound for ``documents`` times. On SQLite, datetimes are text, and the
+    store's bulk insert writes them without a fraction when it is zero (``2024-05-01
+    00:00:00``) while SQLAlchemy binds ``…00:00:00.000000``, which sorts after it; binding the
+    same short form keeps ``>=``/``<`` exact for rows written either way."""
+    naive = naive_utc(value)
+    assert naive is not None
+    if store.engine.dialect.name == "sqlite":
+        return sa.literal(naive.isoformat(" "), sa.String)
+    return sa.literal(naive, sa.DateTime)
+
+
+def evidence_filter(store: SqlStore, object_id: sa.ColumnElement[Any], *,
+                    since: datetime | None, until: datetime | None,
+                    min_credibility: int | None, audience: Audience
+                    ) -> sa.ColumnElement[bool] | None:
+    """``EXISTS`` a readable document evidencing ``object_id`` within the time window and
+    grade; ``None`` without filters."""
+    if since is None and until is None and min_credibility is None:
+        return None
+    m, d, g = t.mentions, t.documents, t.grades
+    when = sa.func.coalesce(d.c.published_at, d.c.collected_at)
+    conds = [m.c.object_id == object_id, released(d, audience)]
+    if since is not None:
+        conds.append(when >= time_bound(store, since))
+    if until is not None:
+        conds.append(when < time_bound(store, until))
+    src = m.join(d, d.c.id == m.c.document_id)
+    if min_credibility is not None:
+        src = src.join(g, sa.and_(g.c.subject_type == "document", g.c.subject_id == d.c.id))
+        conds.append(g.c.credibility <= int(min_credibility))
+    return sa.exists(sa.select(sa.literal(1)).select_from(src).where(*conds))
+
+
+# -- fetching ------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Hood:
+    """The fetched neighbourhood: node → distance, edges by relationship ID, and for each
+    second-hop node how many relationships tie it to each first-hop node."""
+
+    center: str
+    distance: dict[str, int] = field(default_factory=dict)
+    edges: dict[str, tuple[str, str, str, int]] = field(default_factory=dict)
+    ties: Counter[tuple[str, str]] = field(default_factory=Counter)
+    labels: dict[str, str] = field(default_factory=dict)
+    truncated: bool = False
+
+
+def object_type(object_id: str) -> str:
+    """A STIX identifier is ``<type>--<UUID>``, so the type needs no lookup."""
+    return object_id.partition("--")[0]
+
+
+def _hop(conn: Connection, hood: _Hood, frontier: Sequence[str], dist: int,
+         evidence: sa.ColumnElement[bool] | None, audience: Audience, limit: int) -> None:
+    r, o = t.relationships, t.objects
+    # the owner reads everything: the join only checks that the far object exists, from the
+    # primary-key index alone; others also need its marking columns
+    marks = [] if audience.unrestricted else [r.c.compartments, r.c.releasability,
+                                              o.c.compartments, o.c.releasability]
+    for ids in chunks(frontier):
+        for near, far in ((r.c.source_ref, r.c.target_ref), (r.c.target_ref, r.c.source_ref)):
+            left = limit - len(hood.edges)
+            if left <= 0:
+                hood.truncated = True
+                return
+            q = (sa.select(r.c.id, r.c.relationship_type, r.c.source_ref, r.c.target_ref,
+                           *marks)
+                 .join(o, o.c.id == far)
+                 .where(near.in_(ids) if len(ids) > 1 else near == ids[0],
+                        released(r, audience), released(o, audience)))
+            if evidence is not None:
+                q = q.where(evidence)
+            rows = conn.execute(q.limit(left + 1)).all()
+            if len(rows) > left:
+                rows, hood.truncated = rows[:left], True
+            _add(hood, rows, dist, audience, outgoing=near is r.c.source_ref)
+
+
+def _add(hood: _Hood, rows: Sequence[Any], dist: int, audience: Audience, *,
+         outgoing: bool) -> None:
+    distance, edges, ties = hood.distance, hood.edges, hood.ties
+    checked = not audience.unrestricted
+    for row in rows:
+        rid, kind, src, dst = row[0], row[1], row[2], row[3]
+        near, far = (src, dst) if outgoing else (dst, src)
+        if far == near:
+            continue
+        if checked and (row[4] or row[5] or row[6] or row[7]) and not (
+                _ok(row[4], row[5], audience) and _ok(row[6], row[7], audience)):
+            continue
+        if distance.setdefault(far, dist) == dist and dist > 1:
+            ties[(far, near)] += 1
+        if rid not in edges:
+            edges[rid] = (src, dst, kind, 1)
+
+
+def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: datetime | None,
+                until: datetime | None, min_credibility: int | None, audience: Audience,
+                limit: int) -> None:
+    """Objects sharing a readable, in-window, graded-enough document with the centre."""
+    m1, m2 = t.mentions.alias("m1"), t.mentions.alias("m2")
+    o, d, g = t.objects, t.documents, t.grades
+    when = sa.func.coalesce(d.c.published_at, d.c.collected_at)
+    src = (m1.join(m2, m2.c.document_id == m1.c.document_id)
+           .join(o, o.c.id == m2.c.object_id).join(d, d.c.id == m1.c.document_id))
+    conds = [m1.c.object_id == hood.center, m2.c.object_id != hood.center,
+             released(o, audience), released(d, audience)]
+    if since is not None:
+        conds.append(when >= time_bound(store, since))
+    if until is not None:
+        conds.append(when < time_bound(store, until))
+    if min_credibility is not None:
+        src = src.join(g, sa.and_(g.c.subject_type == "document", g.c.subject_id == d.c.id))
+        conds.append(g.c.credibility <= int(min_credibility))
+    shared = sa.func.count(sa.distinct(m1.c.document_id)).label("shared")
+    rows = conn.execute(
+        sa.select(o.c.id, o.c.compartments, o.c.releasability, shared)
+        .select_from(src).where(*conds).group_by(o.c.id)
+        .order_by(shared.desc(), o.c.id).limit(limit)).all()
+    for oid, oc, orr, n in rows:
+        if _ok(oc, orr, audience):
+            hood.distance.setdefault(oid, 1)
+            hood.edges[f"co-mentioned:{oid}"] = (hood.center, oid, "co-mentioned", int(n))
+
+
+def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
+           until: datetime | None, min_credibility: int | None, audience: Audience,
+           comentions: bool, fetch_limit: int) -> _Hood | None:
+    o = t.objects
+    evidence = evidence_filter(store, t.relationships.c.id, since=since, until=until,
+                               min_credibility=min_credibility, audience=audience)
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(sa.func.substr(o.c.name, 1, _LABEL),
+                                     o.c.compartments, o.c.releasability)
+                           .where(o.c.id == node_id, released(o, audience))).first()
+        if row is None or not _ok(row[1], row[2], audience):
+            return None
+        hood = _Hood(center=node_id, distance={node_id: 0}, labels={node_id: row[0]})
+        _hop(conn, hood, [node_id], 1, evidence, audience, fetch_limit)
+        if comentions:
+            _comentions(store, conn, hood, since=since, until=until,
+                        min_credibility=min_credibility, audience=audience,
+                        limit=COMENTION_LIMIT)
+        if depth == 2 and not hood.truncated:
+            first = sorted(n for n, dist in hood.distance.items() if dist == 1)
+            _hop(conn, hood, first, 2, evidence, audience, fetch_limit)
+    return hood
+
+
+def _labels(store: SqlStore, hood: _Hood, ids: Iterable[str]) -> None:
+    """Names of the objects the view shows (only those: a neighbourhood can be 50,000)."""
+    o = t.objects
+    wanted = sorted(set(ids) - hood.labels.keys())
+    with store.engine.connect() as conn:
+        for chunk in chunks(wanted):
+            hood.labels.update((r[0], r[1]) for r in conn.execute(
+                sa.select(o.c.id, sa.func.substr(o.c.name, 1, _LABEL))
+                .where(o.c.id.in_(chunk))))
+
+
+# -- summarising ---------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Group:
+    type: str
+    members: list[str]
+    level: int  # 0: a type; 1: a type via one neighbour; 2: final (no further split)
+    anchor: str | None = None
+    rest: bool = False
+
+
+def _degrees(hood: _Hood) -> Counter[str]:
+    edges = hood.edges.values()
+    return Counter(itertools.chain((e[0] for e in edges), (e[1] for e in edges)))
+
+
+def _anchors(hood: _Hood, deg: Counter[str]) -> dict[str, str]:
+    """Each second-hop node's strongest first-hop neighbour (most relationships, then the
+    higher degree, then the smaller ID)."""
+    best: dict[str, tuple[int, int, str]] = {}
+    for (far, near), n in hood.ties.items():
+        score = (n, deg[near], near)
+        old = best.get(far)
+        if old is None or score[:2] > old[:2] or (score[:2] == old[:2] and near < old[2]):
+            best[far] = score
+    return {far: score[2] for far, score in best.items()}
+
+
+def _split(group: _Group, hood: _Hood, anchors: dict[str, str]) -> list[_Group]:
+    if group.level == 0 and hood.distance[group.members[0]] > 1:
+        parts: dict[str, list[str]] = defaultdict(list)
+        for m in group.members:
+            parts[anchors.get(m, m)].append(m)
+        return [_Group(group.type, ms, 1 if len(ms) > 1 else 2, anchor=key if len(ms) > 1
+                       else None) for key, ms in parts.items()]
+    return [_Group(group.type, [m], 2) for m in group.members]
+
+
+def _partition(hood: _Hood, budget: int, deg: Counter[str]) -> list[_Group]:
+    """Greedy split of the non-centre nodes into at most ``budget`` groups (see module doc)."""
+    by_type: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for node, dist in hood.distance.items():
+        if dist:
+            by_type[(object_type(node), dist)].append(node)
+    types = sorted(by_type.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    groups = [_Group(kind, ms, 0) for (kind, _), ms in types[:budget]]
+    if len(types) > budget:
+        rest = [m for _, ms in types[budget - 1:] for m in ms]
+        groups = [*groups[:budget - 1], _Group("mixed", rest, 2, rest=True)]
+    anchors = _anchors(hood, deg)
+    final: list[_Group] = []
+    heap: list[tuple[int, int, _Group]] = []
+    seq = 0
+    for g in groups:
+        if g.level < 2 and len(g.members) > 1:
+            heap.append((-len(g.members), seq, g))
+            seq += 1
+        else:
+            final.append(g)
+    heapq.heapify(heap)
+    while heap:
+        free = budget - len(final) - len(heap)
+        _, _, group = heapq.heappop(heap)
+        if free <= 0 or (group.level == 1 and len(group.members) - 1 > free):
+            final.append(group)  # a neighbour's group opens whole or not at all
+            continue
+        parts = _split(group, hood, anchors)
+        if len(parts) == 1:  # one neighbour holds them all: next split is into objects
+            parts = _split(parts[0], hood, anchors)
+        parts.sort(key=lambda p: (-len(p.members), -max(deg[m] for m in p.members),
+                                  min(p.members)))
+        allowed = min(len(parts), max(1, free // (len(heap) + 1)) + 1)
+        if allowed < len(parts):
+            rest = [m for p in parts[allowed - 1:] for m in p.members]
+            parts = [*parts[:allowed - 1], _Group(group.type, rest, 2, group.anchor, True)]
+        for p in parts:
+            if p.level < 2 and len(p.members) > 1:
+                heapq.heappush(heap, (-len(p.members), seq, p))
+                seq += 1
+            else:
+                final.append(p)
+    return final
+
+
+def _cluster_label(group: _Group, hood: _Hood) -> str:
+    label = f"{len(group.members)} {group.type}"
+    if group.anchor is not None:
+        label += f" via {hood.labels.get(group.anchor, group.anchor)}"
+    return label + (" (other)" if group.rest else "")
+
+
+def _view(store: SqlStore, hood: _Hood, groups: list[_Group], deg: Counter[str],
+          max_edges: int, summarised: bool) -> GraphView:
+    dist = hood.distance
+    ordered = sorted(groups, key=lambda g: (min(dist[m] for m in g.members), -len(g.members),
+                                            g.type, g.members[0]))
+    samples = {id(g): heapq.nsmallest(SAMPLE, g.members, key=lambda m: (-deg[m], m))
+               for g in ordered if len(g.members) > 1 or g.rest}
+    _labels(store, hood, itertools.chain(
+        (g.members[0] for g in ordered if id(g) not in samples),
+        (g.anchor for g in ordered if g.anchor is not None),
+        itertools.chain.from_iterable(samples.values())))
+    label = hood.labels
+    node_of: dict[str, str] = {hood.center: hood.center}
+    nodes = [GraphNode(hood.center, label[hood.center], object_type(hood.center),
+                       degree=deg[hood.center])]
+    for i, g in enumerate(ordered):
+        top = samples.get(id(g))
+        if top is None:
+            m = g.members[0]
+            node_of[m] = m
+            nodes.append(GraphNode(m, label.get(m, m), object_type(m), distance=dist[m],
+                                   degree=deg[m]))
+            continue
+        cid = f"cluster:{i}"
+        node_of.update(dict.fromkeys(g.members, cid))
+        nodes.append(GraphNode(
+            cid, _cluster_label(g, hood), g.type, count=len(g.members), kind="cluster",
+            distance=min(dist[m] for m in g.members), degree=sum(deg[m] for m in g.members),
+            members_sample=[{"id": m, "label": label.get(m, m), "type": object_type(m)}
+                            for m in top]))
+    weights: Counter[tuple[str, str, str]] = Counter()
+    internal = 0
+    for src, dst, kind, weight in hood.edges.values():
+        a, b = node_of[src], node_of[dst]
+        if a == b:
+            internal += weight
+        else:
+            weights[(a, b, kind)] += weight
+    ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    edges = [GraphEdge(a, b, kind, w) for (a, b, kind), w in ranked[:max_edges]]
+    clusters = [n for n in nodes if n.kind == "cluster"]
+    summary = {
+        "nodes_total": len(hood.distance), "relationships_total": len(hood.edges),
+        "nodes_shown": len(nodes), "clusters": len(clusters),
+        "objects_in_clusters": sum(n.count for n in clusters),
+        "edges_shown": len(edges), "edges_dropped": max(0, len(ranked) - max_edges),
+        "relationships_inside_clusters": internal, "truncated": hood.truncated,
+        "grouping": "type, then strongest neighbour" if summarised else None,
+    }
+    return GraphView(hood.center, nodes, edges, summarised, summary)
+
+
+def neighbourhood(store: SqlStore, node_id: str, *, depth: int = 1,
+                  since: datetime | None = None, until: datetime | None = None,
+                  min_credibility: int | None = None, audience: Audience,
+                  max_nodes: int = 300, max_edges: int | None = None,
+                  comentions: bool = False, fetch_limit: int = FETCH_LIMIT
+                  ) -> GraphView | None:
+    """The neighbourhood of ``node_id`` as at most ``max_nodes`` nodes and ``max_edges`` edges
+    (default ``4 × max_nodes``); ``None`` if the object does not exist or the audience may not
+    read it."""
+    if depth not in (1, 2):
+        raise InputError("depth must be 1 or 2")
+    if not 2 <= max_nodes <= MAX_NODES:
+        raise InputError(f"max_nodes must be between 2 and {MAX_NODES}")
+    if min_credibility is not None and not 1 <= min_credibility <= 6:
+        raise InputError("min_credibility must be an Admiralty credibility from 1 to 6")
+    hood = _fetch(store, node_id, depth=depth, since=since, until=until,
+                  min_credibility=min_credibility, audience=audience, comentions=comentions,
+                  fetch_limit=fetch_limit)
+    if hood is None:
+        return None
+    deg = _degrees(hood)
+    cap = max_edges if max_edges is not None else 4 * max_nodes
+    if len(hood.distance) <= max_nodes:
+        groups = [_Group(object_type(n), [n], 2) for n in hood.distance if n != hood.center]
+        return _view(store, hood, groups, deg, cap, summarised=False)
+    return _view(store, hood, _partition(hood, max_nodes - 1, deg), deg, cap, summarised=True)

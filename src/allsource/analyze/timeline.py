@@ -1,0 +1,199 @@
+"""Timelines: how many documents (articles, GDELT events, MISP events …) per day, week or
+month match a filter, and the documents of one bucket, a page at a time.
+
+A document's time is ``published_at``, or ``collected_at`` when the source gave no date (as
+in search). Filters combine with AND: ``entity_id`` (the document mentions the object),
+``topic`` (the ``topics`` stage assigned it), ``source`` (name or ID; a source that sighted
+it), ``country`` (ISO 3166 alpha-2; it mentions a place in that country), ``kinds``,
+``[since, until)`` and ``min_credibility`` (Admiralty credibility of the document, 1 = best).
+Counting happens in SQL, with the whole marking decision in SQL too
+(:func:`allsource.analyze.graph.released`), so a count never includes a document the audience
+may not read. Buckets start on the day, on Monday (ISO weeks) or on the 1st of the month, UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from allsource.analyze.graph import released, time_bound
+from allsource.errors import InputError, SourceError
+from allsource.model.markings import TLP, Audience
+from allsource.store import schema as t
+from allsource.store.sql import SqlStore, aware
+
+__all__ = ["Bucket", "DocumentPage", "Timeline", "TimelineFilter", "bucket_documents",
+           "document_filters", "timeline"]
+
+INTERVALS = ("day", "week", "month")
+MAX_PAGE = 500
+
+
+@dataclass(slots=True, frozen=True)
+class TimelineFilter:
+    entity_id: str | None = None
+    topic: str | None = None
+    source: str | None = None
+    country: str | None = None
+    kinds: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    min_credibility: int | None = None
+
+
+@dataclass(slots=True)
+class Bucket:
+    start: str
+    end: str
+    count: int
+
+
+@dataclass(slots=True)
+class Timeline:
+    interval: str
+    buckets: list[Bucket]
+    total: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class DocumentPage:
+    start: str
+    end: str
+    total: int
+    limit: int
+    offset: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def when() -> sa.ColumnElement[Any]:
+    d = t.documents
+    return sa.func.coalesce(d.c.published_at, d.c.collected_at)
+
+
+def _topic(store: SqlStore, topic: str) -> sa.ColumnElement[bool]:
+    """The ``topics`` stage stores ``{"topics": [{"topic": …, "score": …}, …]}``."""
+    if store.engine.dialect.name == "postgresql":
+        return sa.text(
+            "EXISTS (SELECT 1 FROM annotations a WHERE a.document_id = documents.id "
+            "AND a.stage = 'topics' AND (a.data -> 'topics') @> CAST(:topic_json AS jsonb))"
+        ).bindparams(topic_json=orjson.dumps([{"topic": topic}]).decode())  # type: ignore[return-value]
+    return sa.text(
+        "EXISTS (SELECT 1 FROM annotations a, json_each(a.data, '$.topics') j "
+        "WHERE a.document_id = documents.id AND a.stage = 'topics' "
+        "AND json_extract(j.value, '$.topic') = :topic_name)"
+    ).bindparams(topic_name=topic)  # type: ignore[return-value]
+
+
+def document_filters(store: SqlStore, f: TimelineFilter, audience: Audience, *,
+                     country: bool = True) -> list[sa.ColumnElement[bool]]:
+    """Conditions on ``documents`` for ``f`` (``country=False`` leaves the country out, for
+    callers that filter places themselves)."""
+    d, g = t.documents, t.grades
+    m = t.mentions.alias("filter_mentions")  # callers may join ``mentions`` themselves
+    conds: list[sa.ColumnElement[bool]] = [released(d, audience)]
+    if f.entity_id:
+        conds.append(sa.exists().where(m.c.document_id == d.c.id,
+                                       m.c.object_id == f.entity_id).correlate(d))
+    if f.topic:
+        conds.append(_topic(store, f.topic))
+    if f.source:
+        src = store.get_source(f.source)
+        if src is None:
+            raise SourceError(f"unknown source {f.source!r} (see `allsource source list`)")
+        conds.append(sa.exists().where(t.sightings.c.document_id == d.c.id,
+                                       t.sightings.c.source_id == src.id).correlate(d))
+    if f.country and country:
+        o = t.objects.alias("filter_places")
+        conds.append(sa.exists().select_from(m.join(o, o.c.id == m.c.object_id)).where(
+            m.c.document_id == d.c.id, o.c.type == "location",
+            o.c.stix["country"].as_string() == f.country.upper(), released(o, audience))
+            .correlate(d))
+    if f.kinds:
+        conds.append(d.c.kind.in_(f.kinds))
+    if f.since is not None:
+        conds.append(when() >= time_bound(store, f.since))
+    if f.until is not None:
+        conds.append(when() < time_bound(store, f.until))
+    if f.min_credibility is not None:
+        if not 1 <= f.min_credibility <= 6:
+            raise InputError("min_credibility must be an Admiralty credibility from 1 to 6")
+        conds.append(sa.exists().where(g.c.subject_type == "document", g.c.subject_id == d.c.id,
+                                       g.c.credibility <= f.min_credibility).correlate(d))
+    return conds
+
+
+def _bucket_expr(store: SqlStore, interval: str) -> sa.ColumnElement[Any]:
+    if interval not in INTERVALS:
+        raise InputError(f"interval must be one of {', '.join(INTERVALS)}")
+    if store.engine.dialect.name == "postgresql":
+        return sa.cast(sa.func.date_trunc(interval, when()), sa.Date)
+    modifiers = {"day": (), "week": ("-6 days", "weekday 1"), "month": ("start of month",)}
+    return sa.func.date(when(), *modifiers[interval])
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def bucket_end(start: date, interval: str) -> date:
+    if interval == "day":
+        return start + timedelta(days=1)
+    if interval == "week":
+        return start + timedelta(days=7)
+    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+
+
+def timeline(store: SqlStore, f: TimelineFilter, *, audience: Audience,
+             interval: str = "day") -> Timeline:
+    """Documents matching ``f`` per ``interval``, oldest first (empty buckets omitted)."""
+    bucket = _bucket_expr(store, interval).label("bucket")
+    q = (sa.select(bucket, sa.func.count().label("n")).select_from(t.documents)
+         .where(*document_filters(store, f, audience)).group_by(bucket).order_by(bucket))
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    buckets = [Bucket(_day(b).isoformat(), bucket_end(_day(b), interval).isoformat(), int(n))
+               for b, n in rows if b is not None]
+    return Timeline(interval, buckets, sum(b.count for b in buckets))
+
+
+def bucket_documents(store: SqlStore, f: TimelineFilter, start: date, *, audience: Audience,
+                     interval: str = "day", limit: int = 50, offset: int = 0) -> DocumentPage:
+    """The documents of the bucket starting at ``start``, newest first, paginated."""
+    if interval not in INTERVALS:
+        raise InputError(f"interval must be one of {', '.join(INTERVALS)}")
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise InputError(f"limit must be 1–{MAX_PAGE} and offset ≥ 0")
+    end = bucket_end(start, interval)
+    lo, hi = datetime(start.year, start.month, start.day), datetime(end.year, end.month, end.day)
+    d = t.documents
+    conds = [*document_filters(store, f, audience), when() >= time_bound(store, lo),
+             when() < time_bound(store, hi)]
+    with store.engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(d).where(*conds)
+                             ).scalar_one()
+        rows = conn.execute(
+            sa.select(d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at, d.c.collected_at,
+                      d.c.source_id, d.c.tlp, t.sources.c.name)
+            .outerjoin(t.sources, t.sources.c.id == d.c.source_id).where(*conds)
+            .order_by(when().desc(), d.c.id).limit(limit).offset(offset)).all()
+    items = [{"id": r.id, "kind": r.kind, "title": r.title, "url": r.url,
+              "published_at": _iso(r.published_at), "collected_at": _iso(r.collected_at),
+              "source": r.name or r.source_id, "tlp": TLP(r.tlp).label} for r in rows]
+    return DocumentPage(start.isoformat(), end.isoformat(), int(total), limit, offset, items)
+
+
+def _iso(value: datetime | None) -> str | None:
+    dt = aware(value)
+    return dt.isoformat() if dt is not None else None

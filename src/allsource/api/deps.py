@@ -1,0 +1,112 @@
+"""Injected dependencies: the app's store, the calling user and the audience they read as.
+
+Every route depends on :func:`current_user`, so no endpoint is anonymous: a request needs
+``Authorization: Bearer <token>`` (tokens come from ``allsource init`` and
+``allsource token create``). Only with ``api_read_only_anonymous`` set may a request without a
+token read (GET), as the ``anonymous`` user who sees TLP:CLEAR, unclassified material only.
+
+Until the security issue brings per-user clearances, a role maps to a fixed audience
+(:func:`audience_of`): admins read everything (the local owner), analysts everything up to
+TLP:AMBER+STRICT that carries no compartment or releasability restriction, readers TLP:GREEN
+and unclassified. Writes check the role with :func:`require_role`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from allsource.api.errors import ApiError
+from allsource.config import Settings
+from allsource.model.markings import TLP, Audience, Classification
+from allsource.store import users
+from allsource.store.sql import SqlStore
+from allsource.store.users import User
+
+ANONYMOUS = User(id="anonymous", name="anonymous", role="anonymous",
+                 created_at=datetime(1970, 1, 1, tzinfo=UTC))
+
+_AUDIENCES = {
+    "admin": Audience.owner(),
+    "analyst": Audience(max_tlp=TLP.AMBER_STRICT, clearance=Classification.TOP_SECRET),
+    "reader": Audience(max_tlp=TLP.GREEN, clearance=Classification.UNCLASSIFIED),
+}
+_NOBODY = Audience(max_tlp=TLP.CLEAR, clearance=Classification.UNCLASSIFIED)
+
+bearer = HTTPBearer(auto_error=False, description="An API token: `allsource token create`.")
+
+
+def get_store(request: Request) -> SqlStore:
+    store: SqlStore = request.app.state.store
+    return store
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+StoreDep = Annotated[SqlStore, Depends(get_store)]
+
+
+def current_user(
+    request: Request, store: StoreDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    """The user whose bearer token the request carries; 401 without a live token."""
+    if credentials is None:
+        if get_settings(request).api_read_only_anonymous and request.method in ("GET", "HEAD"):
+            return ANONYMOUS
+        raise ApiError(401, "a bearer token is required: Authorization: Bearer <token> "
+                            "(create one with `allsource token create USER`)",
+                       headers={"WWW-Authenticate": "Bearer"})
+    user = users.authenticate(store, credentials.credentials)
+    if user is None:
+        raise ApiError(401, "the token is unknown, revoked or expired",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def audience_of(user: User) -> Audience:
+    """What ``user`` may read (provisional role mapping; see the module docstring)."""
+    return _AUDIENCES.get(user.role, _NOBODY)
+
+
+def current_audience(user: UserDep) -> Audience:
+    return audience_of(user)
+
+
+AudienceDep = Annotated[Audience, Depends(current_audience)]
+
+
+def require_role(*roles: str) -> Callable[[User], User]:
+    """A dependency that lets only users with one of ``roles`` through (403 otherwise)."""
+
+    def check(user: UserDep) -> User:
+        if user.role not in roles:
+            raise ApiError(403, f"this needs the {' or '.join(roles)} role "
+                                f"(you are {user.role})")
+        return user
+
+    return check
+
+
+Analyst = Annotated[User, Depends(require_role("admin", "analyst"))]
+Admin = Annotated[User, Depends(require_role("admin"))]
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A query's datetime as aware UTC (naive input is taken as UTC); 422 if out of range."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        raise ApiError(422, f"date {value.isoformat()} is out of range") from None

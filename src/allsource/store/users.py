@@ -1,0 +1,205 @@
+"""API users and bearer tokens.
+
+A token is ``as_`` followed by 32 random bytes (``secrets.token_urlsafe``), shown once when it
+is created. The store keeps only its SHA-256: a slow password hash (argon2id, bcrypt) exists to
+make guessing *low-entropy* secrets expensive, but a 256-bit random token cannot be guessed
+whatever the hash, so a fast, unsalted SHA-256 is as safe here and lets every request find its
+token with one indexed lookup (``token_hash`` is unique) instead of a 50 ms hash per call.
+
+Roles are ``admin`` (everything, including sources and users), ``analyst`` (triage, watchlists)
+and ``reader`` (read-only). ``last_used_at`` is written at most once a minute per token, so
+authentication does not turn every read into a write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from allsource.errors import InputError
+from allsource.model.ids import minted_id
+from allsource.store import schema as t
+from allsource.store.sql import aware, naive_utc, utc_now
+
+if TYPE_CHECKING:
+    from allsource.store.sql import SqlStore
+
+__all__ = [
+    "ROLES",
+    "TokenInfo",
+    "User",
+    "add_user",
+    "authenticate",
+    "create_token",
+    "ensure_first_admin",
+    "get_user",
+    "hash_token",
+    "list_tokens",
+    "list_users",
+    "revoke_token",
+]
+
+ROLES = ("admin", "analyst", "reader")
+USER_TYPE = "x-allsource-user"
+TOKEN_PREFIX = "as_"
+FIRST_ADMIN = "admin"
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+    disabled: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "role": self.role,
+                "created_at": self.created_at.isoformat(), "disabled": self.disabled}
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """A token's record (never its secret)."""
+
+    id: str
+    user_id: str
+    user: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(d: datetime | None) -> str | None:
+            return d.isoformat() if d else None
+
+        return {"id": self.id, "user": self.user, "name": self.name,
+                "created_at": self.created_at.isoformat(),
+                "last_used_at": iso(self.last_used_at), "expires_at": iso(self.expires_at),
+                "revoked": self.revoked}
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _user(row: Any) -> User:
+    return User(id=row.id, name=row.name, role=row.role,
+                created_at=aware(row.created_at), disabled=bool(row.disabled))  # type: ignore[arg-type]
+
+
+def add_user(store: SqlStore, name: str, role: str = "analyst") -> User:
+    name = " ".join(name.split())
+    if not name or len(name) > 120:
+        raise InputError("a user name is 1-120 characters")
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}: use {', '.join(ROLES)}")
+    u = t.users
+    with store.engine.begin() as conn:
+        if conn.execute(sa.select(u.c.id).where(u.c.name == name)).first():
+            raise InputError(f"a user named {name!r} already exists")
+        conn.execute(u.insert().values(id=minted_id(USER_TYPE, name), name=name, role=role,
+                                       created_at=utc_now(), disabled=False))
+    found = get_user(store, name)
+    assert found is not None
+    return found
+
+
+def get_user(store: SqlStore, name_or_id: str) -> User | None:
+    u = t.users
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(u).where(sa.or_(u.c.name == name_or_id,
+                                                     u.c.id == name_or_id))).first()
+    return _user(row) if row else None
+
+
+def list_users(store: SqlStore) -> list[User]:
+    with store.engine.connect() as conn:
+        return [_user(r) for r in conn.execute(sa.select(t.users).order_by(t.users.c.name))]
+
+
+def create_token(store: SqlStore, user: User, *, name: str = "default",
+                 expires_at: datetime | None = None) -> tuple[TokenInfo, str]:
+    """A new token for ``user``: its record and the secret (shown once, never stored)."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token_id = uuid.uuid4().hex[:16]
+    now = utc_now()
+    with store.engine.begin() as conn:
+        conn.execute(t.api_tokens.insert().values(
+            id=token_id, user_id=user.id, name=(" ".join(name.split()) or "default")[:120],
+            token_hash=hash_token(secret), created_at=now, last_used_at=None,
+            expires_at=naive_utc(expires_at), revoked=False))
+    info = [tok for tok in list_tokens(store, user) if tok.id == token_id]
+    return info[0], secret
+
+
+def list_tokens(store: SqlStore, user: User | None = None) -> list[TokenInfo]:
+    k, u = t.api_tokens, t.users
+    stmt = (sa.select(k, u.c.name.label("user_name")).join(u, u.c.id == k.c.user_id)
+            .order_by(k.c.created_at, k.c.id))
+    if user is not None:
+        stmt = stmt.where(k.c.user_id == user.id)
+    with store.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return [TokenInfo(id=r.id, user_id=r.user_id, user=r.user_name, name=r.name,
+                      created_at=aware(r.created_at), last_used_at=aware(r.last_used_at),  # type: ignore[arg-type]
+                      expires_at=aware(r.expires_at), revoked=bool(r.revoked)) for r in rows]
+
+
+def revoke_token(store: SqlStore, token_id: str) -> bool:
+    k = t.api_tokens
+    with store.engine.begin() as conn:
+        done = conn.execute(k.update().where(k.c.id == token_id).values(revoked=True))
+    return bool(done.rowcount)
+
+
+def authenticate(store: SqlStore, secret: str, *, now: datetime | None = None) -> User | None:
+    """The enabled user whose live (not revoked, not expired) token this is, else None."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    k, u = t.api_tokens, t.users
+    when = naive_utc(now) or utc_now()
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(k.c.id.label("token_id"), k.c.expires_at, k.c.revoked,
+                      k.c.last_used_at, u)
+            .join(u, u.c.id == k.c.user_id).where(k.c.token_hash == hash_token(secret))).first()
+    if row is None or row.revoked or row.disabled:
+        return None
+    if row.expires_at is not None and row.expires_at <= when:
+        return None
+    if row.last_used_at is None or when - row.last_used_at >= _TOUCH_EVERY:
+        with store.engine.begin() as conn:
+            conn.execute(k.update().where(k.c.id == row.token_id).values(last_used_at=when))
+    return User(id=row.id, name=row.name, role=row.role,
+                created_at=aware(row.created_at), disabled=False)  # type: ignore[arg-type]
+
+
+def has_admin(store: SqlStore) -> bool:
+    u = t.users
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(u.c.id).where(u.c.role == "admin").limit(1)
+                            ).first() is not None
+
+
+def ensure_first_admin(store: SqlStore, name: str = FIRST_ADMIN
+                       ) -> tuple[User, str] | None:
+    """Create the first admin and a token for it, unless an admin exists (then None)."""
+    if has_admin(store):
+        return None
+    user = get_user(store, name) or add_user(store, name, "admin")
+    if user.role != "admin":
+        with store.engine.begin() as conn:
+            conn.execute(t.users.update().where(t.users.c.id == user.id).values(role="admin"))
+        user = get_user(store, name)  # type: ignore[assignment]
+    _, secret = create_token(store, user, name="init")
+    return user, secret

@@ -1,0 +1,339 @@
+"""The workspace's pages. Every handler authenticates the browser session first (a missing or
+dead session redirects to ``/login``), reads through the store as the user's audience
+(:func:`allsource.api.deps.audience_of`) and renders an autoescaped template; state-changing
+requests are POST forms checked for the session's CSRF token (:mod:`allsource.web.security`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from allsource.api.deps import audience_of, get_store
+from allsource.assess import alerts as alerts_mod
+from allsource.errors import AllsourceError
+from allsource.model.markings import Audience
+from allsource.store import users
+from allsource.store.query import SearchHit, SearchQuery
+from allsource.store.sql import SqlStore
+from allsource.verify.run import get_grade
+from allsource.web import queries
+from allsource.web.highlight import segments
+from allsource.web.security import (
+    SecureRoute,
+    Session,
+    clear_session_cookie,
+    csrf_ok,
+    sessions_of,
+    set_session_cookie,
+)
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+PAGE_SIZE = 20
+FACET_SAMPLE = 500  # facets and story groups are computed over this many best matches
+TRIAGE_ROLES = ("admin", "analyst")
+
+router = APIRouter(route_class=SecureRoute, include_in_schema=False)
+StoreDep = Annotated[SqlStore, Depends(get_store)]
+
+
+@cache
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = _when
+    return env
+
+
+def _when(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    user: users.User
+    audience: Audience
+    session: Session
+
+    @property
+    def can_triage(self) -> bool:
+        return self.user.role in TRIAGE_ROLES
+
+
+def _viewer(request: Request, store: SqlStore) -> Viewer | None:
+    """The logged-in user, re-authenticated with their token on every request."""
+    sessions = sessions_of(request)
+    session = sessions.get(request.cookies.get("allsource_session"))
+    if session is None:
+        return None
+    user = users.authenticate(store, session.token)
+    if user is None:
+        sessions.delete(session.id)
+        return None
+    return Viewer(user, audience_of(user), session)
+
+
+def _page(name: str, viewer: Viewer | None, code: int = 200, **context: Any) -> HTMLResponse:
+    html = _env().get_template(name).render(viewer=viewer, **context)
+    return HTMLResponse(html, status_code=code)
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    """Only a local path: never another host (``//evil``, ``/\\evil``) or a scheme."""
+    if (not target.startswith("/") or target.startswith(("//", "/\\"))
+            or any(c in target for c in "\r\n\\")):
+        return "/search"
+    return target
+
+
+# --- static files ----------------------------------------------------------------------------
+
+@router.get("/static/{path:path}")
+def static(path: str) -> Response:
+    target = (STATIC / path).resolve()
+    if not target.is_relative_to(STATIC) or not target.is_file():
+        return Response("not found", status_code=404, media_type="text/plain")
+    return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
+
+
+# --- login -----------------------------------------------------------------------------------
+
+@router.get("/", response_class=HTMLResponse)
+def home() -> Response:
+    return RedirectResponse("/search", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/search") -> Response:
+    return _page("login.html", None, next=_safe_next(next), error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, store: StoreDep, token: Annotated[str, Form(max_length=300)],
+          next: Annotated[str, Form(max_length=2000)] = "/search") -> Response:
+    origin = request.headers.get("origin")
+    if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+        return _page("login.html", None, code=403, next="/search",
+                     error="Log in from this site's own login page.")
+    user = users.authenticate(store, token.strip())
+    if user is None:
+        return _page("login.html", None, code=401, next=_safe_next(next),
+                     error="That token is unknown, revoked or expired.")
+    sessions = sessions_of(request)
+    sessions.delete(request.cookies.get("allsource_session"))
+    session = sessions.create(token.strip())
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(request, response, session)
+    return response
+
+
+@router.post("/logout", response_class=HTMLResponse)
+def logout(request: Request, store: StoreDep,
+           csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    viewer = _viewer(request, store)
+    if viewer is not None:
+        if not csrf_ok(request, viewer.session, csrf):
+            return _page("error.html", viewer, code=403, message="The form has expired.")
+        sessions_of(request).delete(viewer.session.id)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+# --- search ----------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class StoryGroup:
+    """One search row: the best hit of a story and the story's other matching documents."""
+
+    story_id: str | None
+    lead: SearchHit
+    variants: list[SearchHit]
+
+
+def _group(hits: list[SearchHit], stories: dict[str, str]) -> list[StoryGroup]:
+    groups: dict[str, StoryGroup] = {}
+    for hit in hits:
+        story = stories.get(hit.id)
+        key = story or hit.id
+        if key in groups:
+            groups[key].variants.append(hit)
+        else:
+            groups[key] = StoryGroup(story, hit, [])
+    return list(groups.values())
+
+
+def _facets(hits: list[SearchHit]) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, dict[str, int]] = {"source": {}, "kind": {}}
+    for hit in hits:
+        out["source"][hit.source] = out["source"].get(hit.source, 0) + 1
+        out["kind"][hit.kind] = out["kind"].get(hit.kind, 0) + 1
+    return {name: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            for name, counts in out.items()}
+
+
+def _day(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+    except ValueError:
+        return None
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(request: Request, store: StoreDep,
+           q: Annotated[str, Query(max_length=1000)] = "",
+           source: Annotated[list[str] | None, Query()] = None,
+           kind: Annotated[list[str] | None, Query()] = None,
+           since: Annotated[str, Query(max_length=10)] = "",
+           until: Annotated[str, Query(max_length=10)] = "",
+           page: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    sources, kinds = source or [], kind or []
+    context: dict[str, Any] = {"q": q, "sources": sources, "kinds": kinds, "since": since,
+                               "until": until, "page": page, "groups": [], "facets": {},
+                               "total": 0, "pages": 0, "error": None, "took_ms": 0.0,
+                               "sample": FACET_SAMPLE}
+    if q.strip():
+        window = {"since": _day(since), "until": _day(until), "limit": FACET_SAMPLE}
+        try:
+            everything = store.search(SearchQuery(q, **window), viewer.audience)  # type: ignore[arg-type]
+            filtered = (store.search(SearchQuery(q, sources=sources, kinds=kinds, **window),  # type: ignore[arg-type]
+                                     viewer.audience)
+                        if sources or kinds else everything)
+        except AllsourceError as exc:
+            context["error"] = str(exc)
+        else:
+            groups = _group(filtered.hits, queries.stories_of(store, [h.id for h in
+                                                                       filtered.hits]))
+            context.update(
+                groups=groups[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
+                pages=max(1, -(-len(groups) // PAGE_SIZE)), total=filtered.total,
+                facets=_facets(everything.hits), took_ms=filtered.took_ms)
+
+    def link(**change: Any) -> str:
+        params = {"q": q, "source": sources, "kind": kinds, "since": since, "until": until,
+                  "page": 1, **change}
+        return "/search?" + urlencode({k: v for k, v in params.items() if v}, doseq=True)
+
+    return _page("search.html", viewer, link=link, **context)
+
+
+# --- documents and objects -------------------------------------------------------------------
+
+def _not_found(viewer: Viewer) -> HTMLResponse:
+    return _page("error.html", viewer, code=404,
+                 message="Nothing here, or nothing you may read.")
+
+
+def body_offset(view: dict[str, Any]) -> int:
+    """Where the body starts in the text mention spans count in (``title + "\\n" + text``)."""
+    return len(view["title"]) + 1 if view["title"] else 0
+
+
+@router.get("/documents/{doc_id}", response_class=HTMLResponse)
+def document(request: Request, store: StoreDep, doc_id: str) -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    view = store.get(doc_id, viewer.audience)
+    if view is None or view.get("record") != "document":
+        return _not_found(viewer)
+    story = view.get("story")
+    members = (queries.story_documents(store, story["id"], viewer.audience) if story else [])
+    agree, differ = queries.claim_neighbours(store, doc_id, viewer.audience)
+    return _page("document.html", viewer, doc=view,
+                 pieces=segments(view["text"] or "", view["objects"], body_offset(view)),
+                 grade=get_grade(store, "document", doc_id),
+                 story_grade=get_grade(store, "story", story["id"]) if story else None,
+                 members=members, corroborating=agree, contradicting=differ)
+
+
+@router.get("/objects/{object_id}", response_class=HTMLResponse)
+def stored_object(request: Request, store: StoreDep, object_id: str) -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    view = store.get(object_id, viewer.audience)
+    if view is None or view.get("record") not in ("object", "relationship"):
+        return _not_found(viewer)
+    return _page("object.html", viewer, obj=view)
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts(request: Request, store: StoreDep,
+           status: Annotated[str, Query(pattern="^(active|open|acknowledged|closed|all)$")]
+           = "active") -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    wanted: str | tuple[str, ...] | None = {"active": alerts_mod.ACTIVE, "all": None}.get(
+        status, status)
+    found = alerts_mod.list_alerts(store, status=wanted, audience=viewer.audience)
+    return _page("alerts.html", viewer, alerts=found, status=status, message=None)
+
+
+def _triage(request: Request, store: StoreDep, alert_id: str, csrf: str, action: str,
+            assignee: str = "") -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    if not csrf_ok(request, viewer.session, csrf):
+        return _page("error.html", viewer, code=403,
+                     message="The form has expired: reload the page and try again.")
+    if not viewer.can_triage:
+        return _page("error.html", viewer, code=403,
+                     message="Your role may read alerts but not triage them.")
+    actor, aud = viewer.user.name, viewer.audience
+    try:
+        if action == "ack":
+            alert = alerts_mod.acknowledge(store, alert_id, actor=actor, audience=aud)
+        elif action == "close":
+            alert = alerts_mod.close(store, alert_id, actor=actor, audience=aud)
+        else:
+            alert = alerts_mod.assign(store, alert_id, assignee, actor=actor, audience=aud)
+    except AllsourceError as exc:
+        return _page("error.html", viewer, code=400, message=str(exc))
+    if request.headers.get("hx-request") == "true":
+        return _page("alert_row.html", viewer, alert=alert)
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/ack", response_class=HTMLResponse)
+def ack_alert(request: Request, store: StoreDep, alert_id: str,
+              csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    return _triage(request, store, alert_id, csrf, "ack")
+
+
+@router.post("/alerts/{alert_id}/close", response_class=HTMLResponse)
+def close_alert(request: Request, store: StoreDep, alert_id: str,
+                csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    return _triage(request, store, alert_id, csrf, "close")
+
+
+@router.post("/alerts/{alert_id}/assign", response_class=HTMLResponse)
+def assign_alert(request: Request, store: StoreDep, alert_id: str,
+                 csrf: Annotated[str, Form(max_length=200)] = "",
+                 assignee: Annotated[str, Form(max_length=120)] = "") -> Response:
+    return _triage(request, store, alert_id, csrf, "assign", assignee)
