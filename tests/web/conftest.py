@@ -15,24 +15,31 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from uuid import uuid4
 
 import pytest
+import sqlalchemy as sa
 import uvicorn
 
 from allsource.api import create_app
 from allsource.assess.alerts import AlertDraft, Severity, raise_alerts
+from allsource.assess.watchlists import add_terms, keyword_spec, save_watchlist
 from allsource.collect.base import CollectContext
 from allsource.collect.files import FilesCollector
 from allsource.collect.rss import RssCollector
 from allsource.collect.runner import run_source
 from allsource.config import Settings, load_settings
 from allsource.engine.inline import InlineEngine
-from allsource.model.markings import Audience
+from allsource.model.markings import Audience, Marking
 from allsource.model.records import Source
+from allsource.process.aliases import alias_key
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.store import open_store, users
+from allsource.store import schema as t
 from allsource.store.blobs import BlobStore
 from allsource.store.sql import SqlStore
 from tests.conftest import FIXTURES, _samples
@@ -54,6 +61,7 @@ class Workspace:
     docs: dict[str, str] = field(default_factory=dict)  # title -> id
     alert_ids: list[str] = field(default_factory=list)
     feeds_ingested: bool = False
+    entities: dict[str, str] = field(default_factory=dict)  # role -> object id
 
 
 def _free_port() -> int:
@@ -84,6 +92,90 @@ def _ingest(store: SqlStore, settings: Settings, folder: Path) -> bool:
     return True
 
 
+HOSTILE_ACTOR = "<img src=x onerror=\"window.__xss.push('entity')\">Fancy Bear"
+HOSTILE_MALWARE = "<svg onload=\"window.__xss.push('malware')\">Agent"
+HOSTILE_TECHNIQUE = "Phishing <script>window.__xss.push('ttp')</script>"
+HOSTILE_PLACE = "<math><mtext>Kyiv<img src=x onerror=\"window.__xss.push('place')\">"
+HOSTILE_ALIAS = "<iframe src=javascript:window.__xss.push('alias')>APT-X"
+
+
+def _risk_components() -> dict[str, Any]:
+    def part(name: str, value: float) -> dict[str, Any]:
+        return {"name": name, "value": value, "weight": 0.25, "details": {},
+                "source": f"<script>window.__xss.push('risk-{name}')</script>"}
+    return {"likelihood": {"value": 0.6, "base": 0.6, "parts": [
+                part(n, 0.6) for n in ("credibility", "reliability", "corroboration",
+                                       "recency")]},
+            "impact": {"value": 0.7, "relevance": 0.7, "baseline": 0.5, "warninglists": [],
+                       "parts": [part(n, 0.7) for n in ("type", "sector", "watchlist")]},
+            "expires_at": None, "now": None}
+
+
+def _hostile_entities(store: SqlStore, doc_id: str) -> dict[str, str]:
+    """An intrusion set, a malware and a technique with hostile names, linked to each other
+    and to the document's IP address, mentioned in ``doc_id``, with alias statements and a
+    risk score — for the entity page and the graph explorer."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    marking = Marking().to_columns()
+    with store.engine.connect() as conn:
+        ip = conn.execute(sa.select(t.objects.c.id).where(
+            t.objects.c.name == "203.0.113.45")).scalar_one()
+    ids = {"actor": f"intrusion-set--{uuid4()}", "malware": f"malware--{uuid4()}",
+           "technique": f"attack-pattern--{uuid4()}", "place": f"location--{uuid4()}",
+           "ip": ip}
+    names = {"actor": HOSTILE_ACTOR, "malware": HOSTILE_MALWARE,
+             "technique": HOSTILE_TECHNIQUE, "place": HOSTILE_PLACE}
+    coordinates = {"latitude": 50.45, "longitude": 30.52, "country": "UA"}
+    links = [("actor", "uses", "malware"), ("actor", "uses", "technique"),
+             ("malware", "communicates-with", "ip")]
+    with store.engine.begin() as conn:
+        for role, name in names.items():
+            conn.execute(t.objects.insert().values(
+                id=ids[role], type=ids[role].split("--")[0], name=name,
+                stix={"id": ids[role], "name": name,
+                      **(coordinates if role == "place" else {})},
+                created_at=now, **marking))
+            conn.execute(t.mentions.insert().values(
+                object_id=ids[role], document_id=doc_id, extractor="test", span_start=-1,
+                span_end=-1))
+        for src, rtype, dst in links:
+            rel = f"relationship--{uuid4()}"
+            conn.execute(t.relationships.insert().values(
+                id=rel, relationship_type=rtype, source_ref=ids[src], target_ref=ids[dst],
+                stix={}, created_at=now, **marking))
+            conn.execute(t.mentions.insert().values(
+                object_id=rel, document_id=doc_id, extractor="test", span_start=-1,
+                span_end=-1))
+        for alias, basis, member in ((HOSTILE_ACTOR, "name", ids["actor"]),
+                                     (HOSTILE_ALIAS, "alias", ids["actor"])):
+            conn.execute(t.alias_statements.insert().values(
+                id=f"x-allsource-alias--{uuid4()}", entity_id=ids["actor"],
+                entity_name=HOSTILE_ACTOR, entity_type="intrusion-set", alias=alias,
+                alias_key=alias_key(alias), member_id=member, other_id="", basis=basis,
+                provenance="misp-galaxy <b>threat-actor</b> v1", origin="gazetteer",
+                status="active", reason="", created_at=now, created_by="test"))
+        conn.execute(t.risk_scores.insert().values(
+            subject_type="entity", subject_id=ids["actor"], name=HOSTILE_ACTOR,
+            kind="intrusion-set", score=0.42, likelihood=0.6, impact=0.7,
+            components=_risk_components(),
+            computed_at=now, **marking))
+    return ids
+
+
+HOSTILE_WATCHLIST = "<script>window.__xss.push('watchlist')</script> C2 hosts"
+
+
+def _hostile_watchlist(store: SqlStore, doc_id: str) -> None:
+    wl, _ = save_watchlist(store, HOSTILE_WATCHLIST, description="<b>desc</b>")
+    [(term, _)] = add_terms(store, wl, [keyword_spec("<svg onload=alert(1)>beacon")])
+    with store.engine.begin() as conn:
+        conn.execute(t.watchlist_hits.insert().values(
+            term_id=term.id, document_id=doc_id, watchlist_id=wl.id,
+            matched="<img src=x onerror=alert('hit')>", evidence="<iframe src=x>",
+            occurrences=2, via="process", created_at=datetime.now(UTC).replace(tzinfo=None),
+            **Marking().to_columns()))
+
+
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     folder = tmp_path_factory.mktemp("web")
@@ -109,6 +201,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
                    title="\"><script>alert('alert-2')</script> surge",
                    group_key="warning:surge"),
     ])
+    entities = _hostile_entities(store, script_doc)
+    _hostile_watchlist(store, script_doc)
     app = create_app(settings)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
@@ -122,7 +216,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         time.sleep(0.02)
     yield Workspace(base_url=f"http://127.0.0.1:{port}", store=store,
                     admin_token=first[1], reader_token=reader_token, docs=docs,
-                    alert_ids=alert_ids, feeds_ingested=feeds)
+                    alert_ids=alert_ids, feeds_ingested=feeds, entities=entities)
     server.should_exit = True
     thread.join(10)
     store.close()

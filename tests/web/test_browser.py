@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import Workspace
+from tests.web.conftest import HOSTILE_MALWARE, Workspace
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,15 +62,22 @@ def page(browser: object, request: pytest.FixtureRequest, tmp_path: Path,
     context.close()
 
 
-def _assert_nothing_ran(pg: object, base_url: str) -> None:
+def _assert_nothing_ran(pg: object, base_url: str, drawn: int = 0) -> None:
+    """``drawn``: how many SVGs our own scripts drew (``.drawing > svg.drawn``); any other
+    is injected."""
     assert pg.dialogs == []  # type: ignore[attr-defined]
     assert pg.evaluate("window.__xss") == []  # type: ignore[attr-defined]
     assert pg.url.startswith(base_url)  # type: ignore[attr-defined]  # no location.href hijack
     # no element any payload tried to create exists as an element
     injected = pg.evaluate(  # type: ignore[attr-defined]
-        "document.querySelectorAll('main img, main svg, main iframe, main math, "
-        "main [onerror], main [onload], main [onmouseover], main [hx-get], main script').length")
+        "document.querySelectorAll('main img, main iframe, main math, "
+        "main [onerror], main [onload], main [onmouseover], main [hx-get], main script, "
+        "main svg foreignObject, main svg a, main svg svg').length")
     assert injected == 0
+    svgs = pg.evaluate(  # type: ignore[attr-defined]
+        "[document.querySelectorAll('main svg').length, "
+        "document.querySelectorAll('main > .drawing > svg.drawn').length]")
+    assert svgs == [drawn, drawn]
 
 
 def _login(pg: object, ws: Workspace) -> None:
@@ -121,6 +128,77 @@ def test_acknowledge_an_alert(page: object, workspace: Workspace) -> None:
     # htmx swaps the row in place; without JS the form would post and redirect
     pg.wait_for_selector(f"#alert-{short} td.status:text-is('acknowledged')")  # type: ignore[attr-defined]
     assert row.locator("button.ack").count() == 0
+    _assert_nothing_ran(pg, workspace.base_url)
+    assert pg.errors == []  # type: ignore[attr-defined]
+
+
+def test_expand_a_graph(page: object, workspace: Workspace) -> None:
+    pg = page
+    _login(pg, workspace)
+    actor, malware = workspace.entities["actor"], workspace.entities["malware"]
+    pg.goto(f"/objects/{actor}")  # type: ignore[attr-defined]
+    _assert_nothing_ran(pg, workspace.base_url)
+    pg.click("#graph-link")  # type: ignore[attr-defined]
+    pg.wait_for_selector(f'#graph svg[data-center="{actor}"] g.node.center')  # type: ignore[attr-defined]
+    labels = pg.eval_on_selector_all(  # type: ignore[attr-defined]
+        "#graph svg g.node text", "els => els.map(e => e.textContent)")
+    assert any(t.startswith("<svg onload=") for t in labels)  # names are text
+    _assert_nothing_ran(pg, workspace.base_url, drawn=1)
+    pg.click(f'#graph svg g.node[data-id="{malware}"]')  # type: ignore[attr-defined]
+    pg.wait_for_selector(f'#graph svg[data-center="{malware}"]')  # type: ignore[attr-defined]
+    centre = pg.locator("#graph svg g.node.center")  # type: ignore[attr-defined]
+    assert centre.get_attribute("data-id") == malware
+    assert pg.inner_text("#graph-title") == HOSTILE_MALWARE  # type: ignore[attr-defined]
+    assert pg.url.endswith(f"/graph/{malware}")  # type: ignore[attr-defined]
+    ids = pg.eval_on_selector_all(  # type: ignore[attr-defined]
+        "#graph svg g.node", "els => els.map(e => e.getAttribute('data-id'))")
+    assert actor in ids and workspace.entities["ip"] in ids
+    _assert_nothing_ran(pg, workspace.base_url, drawn=1)
+    # a filter that leaves no evidence: only the centre remains
+    pg.fill("input[name=until]", "1990-01-01")  # type: ignore[attr-defined]
+    pg.click("#graph-filters button")  # type: ignore[attr-defined]
+    pg.wait_for_url(re.compile(r".*until=1990-01-01"))  # type: ignore[attr-defined]
+    pg.wait_for_selector(f'#graph svg[data-center="{malware}"]')  # type: ignore[attr-defined]
+    assert pg.locator("#graph svg g.node").count() == 1  # type: ignore[attr-defined]
+    _assert_nothing_ran(pg, workspace.base_url, drawn=1)
+    assert pg.errors == []  # type: ignore[attr-defined]
+
+
+def test_map_draws_places(page: object, workspace: Workspace) -> None:
+    pg = page
+    _login(pg, workspace)
+    pg.goto("/map")  # type: ignore[attr-defined]
+    place = workspace.entities["place"]
+    pg.wait_for_selector(f'#map svg circle.place[data-id="{place}"]')  # type: ignore[attr-defined]
+    assert pg.locator("#map svg path.country").count() > 100  # type: ignore[attr-defined]
+    assert "Kyiv" in pg.inner_text("#places")  # type: ignore[attr-defined]
+    _assert_nothing_ran(pg, workspace.base_url, drawn=1)
+    assert pg.errors == []  # type: ignore[attr-defined]
+
+
+def test_build_an_ach_matrix(page: object, workspace: Workspace) -> None:
+    pg = page
+    _login(pg, workspace)
+    pg.goto("/cases")  # type: ignore[attr-defined]
+    pg.fill("#case-title", "<img src=x onerror=\"window.__xss.push('case')\">Who?")  # type: ignore[attr-defined]
+    pg.click("#create-case")  # type: ignore[attr-defined]
+    pg.wait_for_url(re.compile(r".*/cases/[^/]+$"))  # type: ignore[attr-defined]
+    assert pg.inner_text("#case-name").startswith("<img src=x")  # type: ignore[attr-defined]
+    for title in ("<script>window.__xss.push('h1')</script>State actor", "Criminal group"):
+        pg.fill("#hypothesis-title", title)  # type: ignore[attr-defined]
+        pg.click("#add-hypothesis button")  # type: ignore[attr-defined]
+        pg.wait_for_selector(f"#hyp-H{1 if 'State' in title else 2}")  # type: ignore[attr-defined]
+    pg.fill("#evidence-document", workspace.docs["Links: javascript URL"])  # type: ignore[attr-defined]
+    pg.click("#add-evidence button")  # type: ignore[attr-defined]
+    pg.wait_for_selector("#ev-E1")  # type: ignore[attr-defined]
+    cell = '[data-cell="E1-H1"]'
+    pg.select_option(f"{cell} select", "II")  # type: ignore[attr-defined]
+    pg.click(f"{cell} button")  # type: ignore[attr-defined]
+    pg.wait_for_selector(f"{cell}.r-II")  # type: ignore[attr-defined]
+    assert pg.inner_text("#score-H2").startswith("0.00")  # type: ignore[attr-defined]
+    assert not pg.inner_text("#score-H1").startswith("0.00")  # type: ignore[attr-defined]
+    assert "Most likely: H2" in pg.inner_text("#matrix-summary")  # type: ignore[attr-defined]
+    assert "<script>" in pg.inner_text("#hyp-H1")  # type: ignore[attr-defined]
     _assert_nothing_ran(pg, workspace.base_url)
     assert pg.errors == []  # type: ignore[attr-defined]
 

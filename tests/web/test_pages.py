@@ -12,7 +12,15 @@ import pytest
 
 from allsource.web.highlight import Segment, segments
 from allsource.web.security import CSP
-from tests.web.conftest import Workspace
+from tests.web.conftest import (
+    HOSTILE_ACTOR,
+    HOSTILE_ALIAS,
+    HOSTILE_MALWARE,
+    HOSTILE_PLACE,
+    HOSTILE_TECHNIQUE,
+    HOSTILE_WATCHLIST,
+    Workspace,
+)
 
 # Payload fragments that must never appear unescaped in a page.
 RAW = ("<script>window.__xss", "<script>alert", "<img src=x onerror", "<svg onload",
@@ -63,7 +71,8 @@ def _csrf(html: str) -> str:
 
 
 @pytest.mark.parametrize("path", ["/search", "/search?q=phishing", "/alerts",
-                                  "/documents/x", "/objects/x"])
+                                  "/documents/x", "/objects/x", "/graph/x", "/cases",
+                                  "/cases/x", "/timeline", "/map", "/watchlists"])
 def test_pages_need_a_session(client: httpx.Client, path: str) -> None:
     r = client.get(path)
     assert r.status_code == 303
@@ -220,3 +229,173 @@ def test_segments_cut_text_at_mentions() -> None:
     assert [s.object_id for s in found] == [None, "i", None, "u", None]
     assert found[1] == Segment("203.0.113.45", "i", "ipv4-addr", "203.0.113.45")
 
+
+
+def _no_raw(html: str) -> None:
+    for raw in RAW:
+        assert raw not in html, raw
+    parser = _Tags()
+    parser.feed(html)
+    assert parser.inline_scripts == 0
+    assert not [a for a in parser.attributes if a.startswith("on")]
+
+
+def test_entity_page_shows_aliases_timeline_related_and_risk(
+        admin: httpx.Client, workspace: Workspace) -> None:
+    actor = workspace.entities["actor"]
+    r = admin.get(f"/objects/{actor}")
+    assert r.status_code == 200 and r.headers["content-security-policy"] == CSP
+    html = r.text
+    _no_raw(html)
+    assert "&lt;img src=x onerror=" in html and "&lt;iframe src=javascript:" in html
+    assert "misp-galaxy &lt;b&gt;threat-actor&lt;/b&gt; v1" in html
+    assert 'id="risk"' in html and re.search(r"Risk \d+/100", html)
+    assert "&lt;script&gt;window.__xss.push(&#39;risk-" in html
+    assert re.search(r'<ol class="bars">\s*<li><span class="label">\d{4}-\d{2}</span>', html)
+    related = html.split('id="related"')[1].split('id="observables"')[0]
+    assert "&lt;svg onload=" in related and "uses" in related
+    assert "203.0.113.45" in html.split('id="observables"')[1]
+    assert "Phishing &lt;script&gt;" in html.split('id="techniques"')[1]
+    assert f'href="/graph/{actor}"' in html
+    # the entity's own name cannot be undone; the alias can
+    assert html.count("Undo this alias") == 1
+
+
+def test_undo_an_alias_needs_csrf_and_role(admin: httpx.Client, workspace: Workspace) -> None:
+    actor = workspace.entities["actor"]
+    with _client(workspace) as reader:
+        _login(reader, workspace.reader_token)
+        page = reader.get(f"/objects/{actor}").text
+        assert "Undo this alias" not in page
+    html = admin.get(f"/objects/{actor}").text
+    statement = re.search(r'name="statement" value="([^"]+)"', html)
+    assert statement
+    form = {"statement": statement.group(1), "reason": "<b>wrong</b>"}
+    assert admin.post(f"/objects/{actor}/aliases/undo",
+                      data={**form, "csrf": "nope"}).status_code == 403
+    r = admin.post(f"/objects/{actor}/aliases/undo", data={**form, "csrf": _csrf(html)})
+    assert r.status_code == 303
+    after = admin.get(f"/objects/{actor}").text
+    _no_raw(after)
+    assert "Undo this alias" not in after
+    assert "undone" in after and "&lt;b&gt;wrong&lt;/b&gt;" in after
+    assert HOSTILE_ALIAS not in after
+    # undoing it again is a message, not a crash
+    r = admin.post(f"/objects/{actor}/aliases/undo", data={**form, "csrf": _csrf(after)})
+    assert r.status_code == 400 and "already undone" in r.text
+
+
+def test_graph_page_and_data(admin: httpx.Client, workspace: Workspace) -> None:
+    actor = workspace.entities["actor"]
+    r = admin.get(f"/graph/{actor}")
+    assert r.status_code == 200
+    _no_raw(r.text)
+    assert '<script src="/static/graph.js" defer></script>' in r.text
+    assert admin.get("/static/graph.js").status_code == 200
+    data = admin.get(f"/graph/{actor}/data").json()
+    assert data["center"] == actor
+    names = {n["label"] for n in data["nodes"]}
+    assert {HOSTILE_ACTOR, HOSTILE_MALWARE, HOSTILE_TECHNIQUE} <= names
+    assert {e["type"] for e in data["edges"]} == {"uses"}
+    # a window with no evidence leaves the centre alone
+    empty = admin.get(f"/graph/{actor}/data", params={"until": "1990-01-01"}).json()
+    assert [n["id"] for n in empty["nodes"]] == [actor]
+    graded = admin.get(f"/graph/{actor}/data", params={"min_credibility": "1"})
+    assert graded.status_code == 200
+    assert admin.get("/graph/malware--nope/data").status_code == 404
+    assert admin.get("/graph/malware--nope").status_code == 404
+    with _client(workspace) as anonymous:
+        assert anonymous.get(f"/graph/{actor}/data").status_code == 401
+
+
+def test_graph_never_sends_more_than_max_nodes(admin: httpx.Client,
+                                               workspace: Workspace) -> None:
+    from allsource.web.routes import GRAPH_MAX_NODES
+    ip = workspace.entities["ip"]
+    data = admin.get(f"/graph/{ip}/data").json()
+    assert len(data["nodes"]) <= GRAPH_MAX_NODES
+
+
+def test_ach_case_over_forms(admin: httpx.Client, workspace: Workspace) -> None:
+    page = admin.get("/cases").text
+    _no_raw(page)
+    csrf = _csrf(page)
+    assert admin.post("/cases", data={"csrf": "x", "title": "t"}).status_code == 403
+    r = admin.post("/cases", data={"csrf": csrf, "title": "<script>alert('case')</script>",
+                                   "question": "<img src=x onerror=alert(1)>?"})
+    assert r.status_code == 303
+    url = r.headers["location"]
+    for title in ("<svg onload=alert(1)>H1", "H2"):
+        assert admin.post(f"{url}/hypotheses",
+                          data={"csrf": csrf, "title": title}).status_code == 303
+    doc = workspace.docs["Links: javascript URL"]
+    assert admin.post(f"{url}/evidence", data={"csrf": csrf, "document_id": doc,
+                                               "relevance": "high"}).status_code == 303
+    html = admin.get(url).text
+    _no_raw(html)
+    ev = re.search(r'name="evidence" value="([^"]+)"', html)
+    hyps = re.findall(r'name="hypothesis" value="([^"]+)"', html)
+    assert ev and len(hyps) == 2
+    r = admin.post(f"{url}/ratings", data={"csrf": csrf, "evidence": ev.group(1),
+                                           "hypothesis": hyps[0], "rating": "II"},
+                   headers={"HX-Request": "true"})
+    assert r.status_code == 200 and r.text.startswith('<section id="matrix">')
+    _no_raw(r.text)
+    assert 'data-cell="E1-H1"' in r.text and 'class="cell r-II"' in r.text
+    assert re.search(r'id="score-H2">0\.00', r.text)
+    assert "Most likely: H2" in r.text
+    listing = admin.get("/cases").text
+    assert "&lt;script&gt;alert(&#39;case&#39;)&lt;/script&gt;" in listing
+    bad = admin.post(f"{url}/evidence", data={"csrf": csrf, "document_id": "document--nope"})
+    assert bad.status_code == 400 and 'class="error"' in bad.text
+    with _client(workspace) as reader:
+        _login(reader, workspace.reader_token)
+        page = reader.get(url).text
+        assert 'class="rate"' not in page
+        r = reader.post(f"{url}/hypotheses", data={"csrf": _csrf(page), "title": "H3"})
+        assert r.status_code == 403
+    assert admin.get("/cases/case--nope").status_code == 404
+
+
+def test_timeline_page_filters(admin: httpx.Client, workspace: Workspace) -> None:
+    html = admin.get("/timeline").text
+    _no_raw(html)
+    months = re.findall(r'<span class="label">(\d{4}-\d{2}-\d{2})</span>', html)
+    assert months and all(m.endswith("-01") for m in months)
+    weeks = admin.get("/timeline", params={"interval": "week"}).text
+    assert re.search(r'<span class="label">\d{4}-\d{2}-\d{2}</span>', weeks)
+    actor = workspace.entities["actor"]
+    one = admin.get("/timeline", params={"entity": actor}).text
+    _no_raw(one)
+    assert "1 document(s)" in one and "&lt;img src=x onerror=" in one
+    src = admin.get("/timeline", params={"source": "xss-desk"}).text
+    assert "5 document(s)" in src
+    unknown = admin.get("/timeline", params={"source": "<b>nope</b>"})
+    assert unknown.status_code == 200 and 'class="error"' in unknown.text
+    assert "<b>nope</b>" not in unknown.text
+    assert admin.get("/timeline", params={"interval": "year"}).status_code == 422
+
+
+def test_map_page_and_places(admin: httpx.Client, workspace: Workspace) -> None:
+    html = admin.get("/map", params={"topic": '"><script>alert(1)</script>'}).text
+    _no_raw(html)
+    assert '<script src="/static/map.js" defer></script>' in html
+    assert admin.get("/static/map.js").status_code == 200
+    assert admin.get("/static/basemap/countries-110m.geojson").status_code == 200
+    data = admin.get("/map/data").json()
+    place = next(f for f in data["features"] if f["id"] == workspace.entities["place"])
+    assert place["properties"]["name"] == HOSTILE_PLACE
+    assert place["geometry"]["coordinates"] == [30.52, 50.45]
+    none = admin.get("/map/data", params={"source": "hostile-feeds"})
+    assert none.status_code in (200, 400)
+    with _client(workspace) as anonymous:
+        assert anonymous.get("/map/data").status_code == 401
+
+
+def test_watchlists_page_escapes(admin: httpx.Client) -> None:
+    html = admin.get("/watchlists").text
+    _no_raw(html)
+    assert "&lt;script&gt;window.__xss.push(&#39;watchlist&#39;)&lt;/script&gt; C2 hosts" in html
+    assert HOSTILE_WATCHLIST not in html
+    assert html.count('class="hit"') == 1 and "× 2" in html
+    assert "&lt;img src=x onerror=alert(&#39;hit&#39;)&gt;" in html

@@ -10,7 +10,13 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from allsource.cli.common import console, err_console, parse_when, print_json, state
@@ -97,35 +103,45 @@ def process(
     if rebuild and since:
         raise InputError("--rebuild works on whole sources: drop --since")
     source_ids = [state.source(name).id for name in source or []]
-    pipeline = build_pipeline(_stage_list(stage), stage_options(), store=store)
-    if not pipeline.stages:
-        raise InputError("no processing stages are registered")
     quiet = json_ or not err_console.is_terminal
     rebuilt = _rebuild(store, source_ids, batch_size, quiet) if rebuild else None
     if rebuilt is not None and not json_:
         _print_rebuild(rebuilt)
-    engine = make_engine(pipeline, workers, engine_name, scheduler)
     # after a rebuild, the rebuilt documents are due again: --all there means every source
     everything = all_ and not rebuild
-    try:
-        if quiet:
-            result = process_store(store, pipeline, engine, batch_size=batch_size,
-                                   since=parse_when(since), source_ids=source_ids,
-                                   everything=everything)
-        else:
-            with _bar() as bar:
-                task = bar.add_task("processing", total=None)
-                result = process_store(
-                    store, pipeline, engine, batch_size=batch_size, since=parse_when(since),
-                    source_ids=source_ids, everything=everything,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total))
-    finally:
-        engine.close()
+    runs = pipeline_runs(store, _stage_list(stage), source_ids)
+    result, pipeline = ProcessResult(), runs[0][0]
+    for run_pipeline, run_sources, excluded in runs:
+        if not run_pipeline.stages:
+            raise InputError("no processing stages are registered")
+        engine = make_engine(run_pipeline, workers, engine_name, scheduler)
+        try:
+            if quiet:
+                part = process_store(store, run_pipeline, engine, batch_size=batch_size,
+                                     since=parse_when(since), source_ids=run_sources,
+                                     everything=everything, exclude_source_ids=excluded)
+            else:
+                with _bar() as bar:
+                    task = bar.add_task("processing", total=None)
+
+                    def report(done: int, total: int, bar: Progress = bar,
+                               task: TaskID = task) -> None:
+                        bar.update(task, completed=done, total=total)
+
+                    part = process_store(
+                        store, run_pipeline, engine, batch_size=batch_size,
+                        since=parse_when(since), source_ids=run_sources,
+                        everything=everything, exclude_source_ids=excluded, progress=report)
+        finally:
+            engine.close()
+        result.merge(part)
     summary: dict[str, Any] = {
         "documents": result.documents, "new_objects": result.objects,
         "failures": result.failures, "seconds": round(result.seconds, 3),
         "docs_per_second": round(result.docs_per_second, 1),
         "stages": pipeline.names, "workers": workers,
+        "source_pipelines": {state.source(sid).name: names
+                             for sid, names in source_stages(store).items()},
         "stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()}}
     if rebuilt is not None:
         summary["rebuild"] = rebuilt.as_dict()
@@ -209,6 +225,37 @@ def result_view(work: Work) -> dict[str, Any]:
             "relationships": [{"type": r.relationship_type, "source_ref": r.source_ref,
                                "target_ref": r.target_ref} for r in work.relationships],
             "errors": work.errors}
+
+
+def source_stages(store: SqlStore) -> dict[str, list[str]]:
+    """Sources with a pipeline of their own: their ``stages`` option (a list, or names
+    separated by commas, e.g. ``allsource source add … -o stages=normalize,observables``)."""
+    out: dict[str, list[str]] = {}
+    for src in store.list_sources():
+        raw = src.config.get("stages")
+        if not raw:
+            continue
+        names = raw.split(",") if isinstance(raw, str) else [str(x) for x in raw]
+        out[src.id] = [n.strip() for n in names if n.strip()]
+    return out
+
+
+def pipeline_runs(store: SqlStore, stages: list[str] | None, source_ids: list[str]
+                  ) -> list[tuple[Pipeline, list[str], list[str]]]:
+    """(pipeline, sources, excluded sources) per pass: the named or default pipeline for
+    every document, except — when no stages are named on the command line — documents of
+    sources configured with their own ``stages``, which get a pass each."""
+    custom = {} if stages else source_stages(store)
+    if source_ids:
+        custom = {sid: names for sid, names in custom.items() if sid in source_ids}
+    default_sources = [sid for sid in source_ids if sid not in custom]
+    runs: list[tuple[Pipeline, list[str], list[str]]] = []
+    if not source_ids or default_sources:
+        runs.append((build_pipeline(stages, stage_options(), store=store), default_sources,
+                     list(custom)))
+    for sid, names in custom.items():
+        runs.append((build_pipeline(names, stage_options(), store=store), [sid], []))
+    return runs
 
 
 def stage_options() -> dict[str, dict[str, Any]]:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from allsource.process.base import Work
 from allsource.process.pipeline import Pipeline
+from allsource.store.base import RunRecord
 from allsource.store.processing import DocumentRow, count_due, documents_due, write_results
-from allsource.store.sql import SqlStore
+from allsource.store.sql import SqlStore, new_run_id
 
 
 class Engine(Protocol):
@@ -39,6 +40,15 @@ class ProcessResult:
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
+    def merge(self, other: ProcessResult) -> None:
+        """Add another pass's figures (per-source pipelines run as several passes)."""
+        self.documents += other.documents
+        self.objects += other.objects
+        self.failures += other.failures
+        self.seconds += other.seconds
+        for name, secs in other.stage_seconds.items():
+            self.stage_seconds[name] = self.stage_seconds.get(name, 0.0) + secs
+
     @property
     def docs_per_second(self) -> float:
         return self.documents / self.seconds if self.seconds else 0.0
@@ -53,17 +63,26 @@ def to_work(row: DocumentRow) -> Work:
 def process_store(store: SqlStore, pipeline: Pipeline, engine: Engine, *,
                   batch_size: int = 200, since: datetime | None = None,
                   source_ids: Sequence[str] = (), everything: bool = False,
+                  exclude_source_ids: Sequence[str] = (),
                   progress: Callable[[int, int], None] | None = None) -> ProcessResult:
-    """Process every due document; ``progress(done, total)`` after each batch."""
+    """Process every due document; ``progress(done, total)`` after each batch.
+
+    ``exclude_source_ids`` leaves out documents those sources sighted (they have a pipeline
+    of their own). At the end each stage leaves a run record (plugin ``stage:<name>``):
+    documents, failures, seconds, and the first errors."""
     versions = pipeline.versions()
-    total = count_due(store, versions, since=since, source_ids=source_ids,
-                      everything=everything)
+    filters: dict[str, Any] = {"since": since, "source_ids": source_ids,
+                               "everything": everything,
+                               "exclude_source_ids": exclude_source_ids}
+    total = count_due(store, versions, **filters)
     result = ProcessResult()
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     after = 0
+    errors: dict[str, list[str]] = {name: [] for name in versions}
+    failed: dict[str, int] = dict.fromkeys(versions, 0)
     while True:
-        rows = documents_due(store, versions, after_seq=after, limit=batch_size, since=since,
-                             source_ids=source_ids, everything=everything)
+        rows = documents_due(store, versions, after_seq=after, limit=batch_size, **filters)
         if not rows:
             break
         after = rows[-1].seq
@@ -71,10 +90,29 @@ def process_store(store: SqlStore, pipeline: Pipeline, engine: Engine, *,
         result.objects += write_results(store, works, versions)
         result.documents += len(works)
         result.failures += sum(1 for w in works if w.errors)
+        for w in works:
+            for stage, message in w.errors.items():
+                for name in (versions if stage == "pipeline" else [stage]):
+                    if name in failed:
+                        failed[name] += 1
+                        if len(errors[name]) < 20:
+                            errors[name].append(f"{w.id}: {message}"[:500])
         if progress:
             progress(result.documents, total)
     result.seconds = time.perf_counter() - started
     result.stage_seconds = dict(engine.times)
+    if result.documents:
+        finished_at = datetime.now(UTC)
+        for name, version in versions.items():
+            store.save_run(RunRecord(
+                id=new_run_id(), plugin=f"stage:{name}", source_id=None,
+                started_at=started_at, finished_at=finished_at,
+                status="failed" if failed[name] == result.documents else "ok",
+                counts={"documents": result.documents, "failures": failed[name],
+                        "version": version,
+                        "seconds": round(result.stage_seconds.get(name, 0.0), 3),
+                        "sources": list(source_ids)},
+                errors=errors[name]))
     return result
 
 

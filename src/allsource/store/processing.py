@@ -43,7 +43,8 @@ class DocumentRow:
 
 
 def _due(versions: dict[str, str], *, since: datetime | None, source_ids: Sequence[str],
-         everything: bool) -> list[sa.ColumnElement[bool]]:
+         everything: bool, exclude_source_ids: Sequence[str] = ()
+         ) -> list[sa.ColumnElement[bool]]:
     """Which documents a run handles: those lacking a result of the current version for one
     of ``versions``' stages (all of them with ``everything``), within the filters."""
     d, a = t.documents, t.stage_annotations
@@ -59,17 +60,21 @@ def _due(versions: dict[str, str], *, since: datetime | None, source_ids: Sequen
     if source_ids:
         conds.append(sa.exists().where(t.sightings.c.document_id == d.c.id,
                                        t.sightings.c.source_id.in_(list(source_ids))))
+    if exclude_source_ids:
+        conds.append(~sa.exists().where(t.sightings.c.document_id == d.c.id,
+                                        t.sightings.c.source_id.in_(list(exclude_source_ids))))
     return conds
 
 
 def documents_due(store: SqlStore, versions: dict[str, str], *, after_seq: int = 0,
                   limit: int = 200, since: datetime | None = None,
-                  source_ids: Sequence[str] = (), everything: bool = False
-                  ) -> list[DocumentRow]:
+                  source_ids: Sequence[str] = (), everything: bool = False,
+                  exclude_source_ids: Sequence[str] = ()) -> list[DocumentRow]:
     """The next ``limit`` due documents (by insertion order, after ``after_seq``)."""
     d = t.documents
     conds = [d.c.seq > after_seq,
-             *_due(versions, since=since, source_ids=source_ids, everything=everything)]
+             *_due(versions, since=since, source_ids=source_ids, everything=everything,
+                   exclude_source_ids=exclude_source_ids)]
     stmt = (sa.select(d.c.seq, d.c.id, d.c.kind, d.c.title, d.c.text, d.c.content_hash,
                       d.c.source_id, d.c.published_at, d.c.tlp, d.c.classification,
                       d.c.compartments, d.c.releasability)
@@ -82,10 +87,12 @@ def documents_due(store: SqlStore, versions: dict[str, str], *, after_seq: int =
 
 
 def count_due(store: SqlStore, versions: dict[str, str], *, since: datetime | None = None,
-              source_ids: Sequence[str] = (), everything: bool = False) -> int:
+              source_ids: Sequence[str] = (), everything: bool = False,
+              exclude_source_ids: Sequence[str] = ()) -> int:
     """How many documents :func:`documents_due` will hand out, over all pages."""
     stmt = sa.select(sa.func.count()).select_from(t.documents).where(
-        *_due(versions, since=since, source_ids=source_ids, everything=everything))
+        *_due(versions, since=since, source_ids=source_ids, everything=everything,
+              exclude_source_ids=exclude_source_ids))
     with store.engine.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from allsource.analyze.graph import released
 from allsource.model.markings import Audience, Marking, can_release
 from allsource.store import schema as t
 from allsource.store.sql import aware, chunks
@@ -86,3 +87,100 @@ def claim_neighbours(store: SqlStore, doc_id: str, audience: Audience
         differ = _refs(conn, base.where(c.c.key.in_(keys), sa.not_(same)), audience)
     agreed = {r.id for r in agree}
     return agree, [r for r in differ if r.id not in agreed]
+
+
+# --- entity page -----------------------------------------------------------------------------
+
+#: STIX cyber-observable types (shown as "observables" on an entity page)
+OBSERVABLE_TYPES = frozenset({
+    "ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr", "file", "mac-addr",
+    "autonomous-system", "windows-registry-key", "x509-certificate", "mutex", "directory",
+    "process", "network-traffic", "user-account", "software", "indicator",
+    "x-cryptocurrency-wallet", "x-cve", "vulnerability"})
+TECHNIQUE_TYPES = frozenset({"attack-pattern"})
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    id: str
+    type: str
+    name: str
+    via: str       # a relationship type, or "co-mentioned"
+    weight: int    # relationships, or shared documents
+
+
+def _when_column() -> sa.ColumnElement[Any]:
+    d = t.documents
+    return sa.func.coalesce(d.c.published_at, d.c.collected_at)
+
+
+def mention_months(store: SqlStore, object_id: str, audience: Audience,
+                   limit: int = 120) -> list[tuple[str, int]]:
+    """Readable documents mentioning the object per month (``YYYY-MM``), oldest first."""
+    d, m = t.documents, t.mentions
+    stmt = (sa.select(d.c.id, _when_column().label("at"), d.c.tlp, d.c.classification,
+                      d.c.compartments, d.c.releasability).distinct()
+            .join(m, m.c.document_id == d.c.id)
+            .where(m.c.object_id == object_id, store._readable(d, audience)))
+    counts: dict[str, int] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(stmt):
+            if not can_release(Marking.from_columns(dict(row._mapping)), audience):
+                continue
+            at = aware(row.at) if isinstance(row.at, datetime) else None
+            if at is None and row.at:
+                try:
+                    at = datetime.fromisoformat(str(row.at))
+                except ValueError:
+                    at = None
+            if at is None:
+                continue
+            key = f"{at.year:04d}-{at.month:02d}"
+            counts[key] = counts.get(key, 0) + 1
+    return sorted(counts.items())[-limit:]
+
+
+def related_objects(store: SqlStore, object_id: str, audience: Audience,
+                    limit: int = MAX_RELATED) -> list[Related]:
+    """Objects linked to this one by a readable relationship, then objects co-mentioned in
+    the same readable documents (most shared documents first)."""
+    r, o, m, d = t.relationships, t.objects, t.mentions, t.documents
+    out: dict[str, Related] = {}
+    with store.engine.connect() as conn:
+        rels = conn.execute(
+            sa.select(r.c.relationship_type, r.c.source_ref, r.c.target_ref)
+            .where(sa.or_(r.c.source_ref == object_id, r.c.target_ref == object_id),
+                   store._readable(r, audience)).limit(limit * 4)).all()
+        linked: dict[str, tuple[str, int]] = {}
+        for rtype, src, dst in rels:
+            other = dst if src == object_id else src
+            if other == object_id:
+                continue
+            via, n = linked.get(other, (rtype, 0))
+            linked[other] = (via, n + 1)
+        other_m = m.alias("other")
+        shared = sa.func.count(sa.distinct(m.c.document_id)).label("n")
+        co = conn.execute(
+            sa.select(other_m.c.object_id, shared)
+            .select_from(m.join(other_m, other_m.c.document_id == m.c.document_id)
+                         .join(d, d.c.id == m.c.document_id))
+            .where(m.c.object_id == object_id, other_m.c.object_id != object_id,
+                   released(d, audience))
+            .group_by(other_m.c.object_id).order_by(shared.desc(), other_m.c.object_id)
+            .limit(limit)).all()
+        ids = list(linked) + [oid for oid, _ in co if oid not in linked]
+        found: dict[str, Any] = {}
+        for part in chunks(ids):
+            for row in conn.execute(sa.select(o.c.id, o.c.type, o.c.name, o.c.tlp,
+                                              o.c.classification, o.c.compartments,
+                                              o.c.releasability)
+                                    .where(o.c.id.in_(list(part)), store._readable(o, audience))):
+                if can_release(Marking.from_columns(dict(row._mapping)), audience):
+                    found[row.id] = row
+    for oid, (via, n) in linked.items():
+        if oid in found:
+            out[oid] = Related(oid, found[oid].type, found[oid].name, via, n)
+    for oid, n in co:
+        if oid in found and oid not in out:
+            out[oid] = Related(oid, found[oid].type, found[oid].name, "co-mentioned", int(n))
+    return list(out.values())[:limit * 2]

@@ -11,17 +11,22 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from allsource.analyze import geo, graph
+from allsource.analyze import timeline as timeline_mod
+from allsource.analyze.timeline import TimelineFilter
 from allsource.api.deps import audience_of, get_store
 from allsource.assess import alerts as alerts_mod
+from allsource.assess import risk_run
+from allsource.assess import watchlists as watchlists_mod
 from allsource.errors import AllsourceError
-from allsource.model.markings import Audience
-from allsource.store import users
+from allsource.model.markings import Audience, can_release
+from allsource.store import aliases, cases, users
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore
 from allsource.verify.run import get_grade
@@ -276,7 +281,70 @@ def stored_object(request: Request, store: StoreDep, object_id: str) -> Response
     view = store.get(object_id, viewer.audience)
     if view is None or view.get("record") not in ("object", "relationship"):
         return _not_found(viewer)
-    return _page("object.html", viewer, obj=view)
+    return _page("object.html", viewer, **_entity_context(store, viewer, view), message=None)
+
+
+def _entity_context(store: SqlStore, viewer: Viewer, view: dict[str, Any]) -> dict[str, Any]:
+    """What an object page shows beyond the stored view: alias statements, mentions per
+    month, related objects by kind and the risk score (nothing extra for relationships)."""
+    if view["record"] != "object":
+        return {"obj": view, "statements": [], "months": [], "peak": 0, "entities": [],
+                "observables": [], "techniques": [], "risk": None, "risk_lines": []}
+    oid, aud = view["id"], viewer.audience
+    months = queries.mention_months(store, oid, aud)
+    related = queries.related_objects(store, oid, aud)
+    scores = risk_run.find_scores(store, oid, audience=aud, limit=1)
+    return {
+        "obj": view, "statements": aliases.statements(store, oid), "months": months,
+        "peak": max((n for _, n in months), default=0),
+        "entities": [r for r in related if r.type not in queries.OBSERVABLE_TYPES
+                     and r.type not in queries.TECHNIQUE_TYPES],
+        "observables": [r for r in related if r.type in queries.OBSERVABLE_TYPES],
+        "techniques": [r for r in related if r.type in queries.TECHNIQUE_TYPES],
+        "risk": scores[0].as_dict() if scores else None,
+        "risk_lines": _explained(scores[0]) if scores else [],
+    }
+
+
+def _explained(score: risk_run.StoredRisk) -> list[str]:
+    try:
+        return score.risk.explain().splitlines()
+    except (TypeError, ValueError, KeyError):  # an older or partial stored explanation
+        return [f"{k}: {v}" for k, v in sorted(score.as_dict().items())
+                if k in ("likelihood", "impact", "score")]
+
+
+def _expired(viewer: Viewer) -> HTMLResponse:
+    return _page("error.html", viewer, code=403,
+                 message="The form has expired: reload the page and try again.")
+
+
+def _read_only(viewer: Viewer, what: str) -> HTMLResponse:
+    return _page("error.html", viewer, code=403, message=f"Your role may not {what}.")
+
+
+@router.post("/objects/{object_id}/aliases/undo", response_class=HTMLResponse)
+def undo_alias(request: Request, store: StoreDep, object_id: str,
+               csrf: Annotated[str, Form(max_length=200)] = "",
+               statement: Annotated[str, Form(max_length=200)] = "",
+               reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    if not csrf_ok(request, viewer.session, csrf):
+        return _expired(viewer)
+    if not viewer.can_triage:
+        return _read_only(viewer, "undo aliases")
+    view = store.get(object_id, viewer.audience)
+    if view is None or view.get("record") != "object":
+        return _not_found(viewer)
+    try:
+        aliases.undo(store, object_id, statement, analyst=viewer.user.name,
+                     reason=reason or "undone in the workspace")
+    except AllsourceError as exc:
+        return _page("object.html", viewer, code=400,
+                     **_entity_context(store, viewer, view), message=str(exc))
+    return RedirectResponse(f"/objects/{quote(object_id, safe='')}", status_code=303)
 
 
 # --- alerts ----------------------------------------------------------------------------------
@@ -337,3 +405,249 @@ def assign_alert(request: Request, store: StoreDep, alert_id: str,
                  csrf: Annotated[str, Form(max_length=200)] = "",
                  assignee: Annotated[str, Form(max_length=120)] = "") -> Response:
     return _triage(request, store, alert_id, csrf, "assign", assignee)
+
+
+# --- graph explorer --------------------------------------------------------------------------
+
+GRAPH_MAX_NODES = 60
+
+
+def _graph_filters(since: str, until: str, min_credibility: str
+                   ) -> tuple[datetime | None, datetime | None, int | None]:
+    cred = int(min_credibility) if min_credibility.isdigit() else None
+    return _day(since), _day(until), cred if cred is not None and 1 <= cred <= 6 else None
+
+
+@router.get("/graph/{object_id}", response_class=HTMLResponse)
+def graph_page(request: Request, store: StoreDep, object_id: str,
+               since: Annotated[str, Query(max_length=10)] = "",
+               until: Annotated[str, Query(max_length=10)] = "",
+               min_credibility: Annotated[str, Query(max_length=1)] = "") -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    view = store.get(object_id, viewer.audience)
+    if view is None or view.get("record") != "object":
+        return _not_found(viewer)
+    return _page("graph.html", viewer, obj=view, since=since, until=until,
+                 min_credibility=min_credibility, max_nodes=GRAPH_MAX_NODES)
+
+
+@router.get("/graph/{object_id}/data")
+def graph_data(request: Request, store: StoreDep, object_id: str,
+               since: Annotated[str, Query(max_length=10)] = "",
+               until: Annotated[str, Query(max_length=10)] = "",
+               min_credibility: Annotated[str, Query(max_length=1)] = "") -> Response:
+    """The neighbourhood as JSON for ``static/graph.js``: never more than
+    :data:`GRAPH_MAX_NODES` nodes (the rest is summarised into clusters)."""
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return JSONResponse({"error": "log in first"}, status_code=401)
+    start, end, cred = _graph_filters(since, until, min_credibility)
+    try:
+        found = graph.neighbourhood(store, object_id, depth=1, since=start, until=end,
+                                    min_credibility=cred, audience=viewer.audience,
+                                    max_nodes=GRAPH_MAX_NODES)
+    except AllsourceError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    if found is None:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    return JSONResponse(found.as_dict())
+
+
+# --- ACH cases -------------------------------------------------------------------------------
+
+RATINGS = ("CC", "C", "N", "I", "II")
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(request: Request, store: StoreDep) -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    found, total = cases.list_cases(store, audience=viewer.audience)
+    return _page("cases.html", viewer, cases=found, total=total, message=None)
+
+
+@router.post("/cases", response_class=HTMLResponse)
+def case_create(request: Request, store: StoreDep,
+                csrf: Annotated[str, Form(max_length=200)] = "",
+                title: Annotated[str, Form(max_length=500)] = "",
+                question: Annotated[str, Form(max_length=10_000)] = "") -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    if not csrf_ok(request, viewer.session, csrf):
+        return _expired(viewer)
+    if not viewer.can_triage:
+        return _read_only(viewer, "open cases")
+    try:
+        case = cases.create_case(store, title, owner=viewer.user.name, question=question)
+    except AllsourceError as exc:
+        found, total = cases.list_cases(store, audience=viewer.audience)
+        return _page("cases.html", viewer, code=400, cases=found, total=total,
+                     message=str(exc))
+    return RedirectResponse(f"/cases/{quote(case.id, safe='')}", status_code=303)
+
+
+def _case_context(store: SqlStore, viewer: Viewer, case_id: str) -> dict[str, Any] | None:
+    try:
+        ws = cases.workspace(store, case_id, viewer.audience)
+    except AllsourceError:
+        return None
+    result = ws.analyze()
+    return {"ws": ws, "result": result, "ratings": RATINGS,
+            "scores": {h.id: h for h in result.hypotheses},
+            "analysis": {e.id: e for e in result.evidence},
+            "labels": {h.id: h.label for h in ws.hypotheses}}
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, store: StoreDep, case_id: str) -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    context = _case_context(store, viewer, case_id)
+    if context is None:
+        return _not_found(viewer)
+    return _page("case.html", viewer, message=None, **context)
+
+
+def _case_write(request: Request, store: SqlStore, case_id: str, csrf: str,
+                change: Any) -> Response:
+    """Check the session, CSRF token and role, apply ``change(viewer)``, then answer with
+    the matrix (htmx) or a redirect to the case."""
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    if not csrf_ok(request, viewer.session, csrf):
+        return _expired(viewer)
+    if not viewer.can_triage:
+        return _read_only(viewer, "change cases")
+    message = None
+    try:
+        change(viewer)
+    except AllsourceError as exc:
+        message = str(exc)
+    context = _case_context(store, viewer, case_id)
+    if context is None:
+        return _not_found(viewer)
+    if request.headers.get("hx-request") == "true":
+        return _page("case_matrix.html", viewer, code=200 if message is None else 400,
+                     message=message, **context)
+    if message is not None:
+        return _page("case.html", viewer, code=400, message=message, **context)
+    return RedirectResponse(f"/cases/{quote(context['ws'].case.id, safe='')}", status_code=303)
+
+
+@router.post("/cases/{case_id}/hypotheses", response_class=HTMLResponse)
+def case_hypothesis(request: Request, store: StoreDep, case_id: str,
+                    csrf: Annotated[str, Form(max_length=200)] = "",
+                    title: Annotated[str, Form(max_length=500)] = "") -> Response:
+    return _case_write(request, store, case_id, csrf, lambda v: cases.add_hypothesis(
+        store, case_id, title, actor=v.user.name, audience=v.audience))
+
+
+@router.post("/cases/{case_id}/evidence", response_class=HTMLResponse)
+def case_evidence(request: Request, store: StoreDep, case_id: str,
+                  csrf: Annotated[str, Form(max_length=200)] = "",
+                  description: Annotated[str, Form(max_length=10_000)] = "",
+                  document_id: Annotated[str, Form(max_length=120)] = "",
+                  relevance: Annotated[str, Form(pattern="^(low|medium|high)$")] = "medium"
+                  ) -> Response:
+    return _case_write(request, store, case_id, csrf, lambda v: cases.add_evidence(
+        store, case_id, actor=v.user.name, description=description,
+        document_id=document_id.strip() or None, relevance=relevance, audience=v.audience))
+
+
+@router.post("/cases/{case_id}/ratings", response_class=HTMLResponse)
+def case_rating(request: Request, store: StoreDep, case_id: str,
+                csrf: Annotated[str, Form(max_length=200)] = "",
+                evidence: Annotated[str, Form(max_length=120)] = "",
+                hypothesis: Annotated[str, Form(max_length=120)] = "",
+                rating: Annotated[str, Form(pattern="^(CC|C|N|I|II|)$")] = "") -> Response:
+    return _case_write(request, store, case_id, csrf, lambda v: cases.set_rating(
+        store, case_id, evidence, hypothesis, rating or None, actor=v.user.name,
+        audience=v.audience))
+
+
+# --- timeline and map ------------------------------------------------------------------------
+
+def _doc_filter(entity: str, topic: str, source: str, since: str = "",
+                until: str = "") -> TimelineFilter:
+    return TimelineFilter(entity_id=entity.strip() or None, topic=topic.strip() or None,
+                          source=source.strip() or None, since=_day(since), until=_day(until))
+
+
+@router.get("/timeline", response_class=HTMLResponse)
+def timeline_page(request: Request, store: StoreDep,
+                  entity: Annotated[str, Query(max_length=120)] = "",
+                  topic: Annotated[str, Query(max_length=200)] = "",
+                  source: Annotated[str, Query(max_length=200)] = "",
+                  interval: Annotated[str, Query(pattern="^(week|month)$")] = "month"
+                  ) -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    error, found = None, None
+    try:
+        found = timeline_mod.timeline(store, _doc_filter(entity, topic, source),
+                                      audience=viewer.audience, interval=interval)
+    except AllsourceError as exc:
+        error = str(exc)
+    buckets = found.buckets if found is not None else []
+    entity_name = None
+    if entity.strip():
+        view = store.get(entity.strip(), viewer.audience)
+        entity_name = view.get("name") if view is not None else None
+    return _page("timeline.html", viewer, buckets=buckets,
+                 total=found.total if found is not None else 0,
+                 peak=max((b.count for b in buckets), default=0), error=error,
+                 entity=entity, entity_name=entity_name, topic=topic, source=source,
+                 interval=interval)
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, store: StoreDep,
+             entity: Annotated[str, Query(max_length=120)] = "",
+             topic: Annotated[str, Query(max_length=200)] = "",
+             source: Annotated[str, Query(max_length=200)] = "") -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    return _page("map.html", viewer, entity=entity, topic=topic, source=source)
+
+
+@router.get("/map/data")
+def map_data(request: Request, store: StoreDep,
+             entity: Annotated[str, Query(max_length=120)] = "",
+             topic: Annotated[str, Query(max_length=200)] = "",
+             source: Annotated[str, Query(max_length=200)] = "") -> Response:
+    """Places as GeoJSON for ``static/map.js`` (at most :data:`MAP_MAX_PLACES`)."""
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return JSONResponse({"error": "log in first"}, status_code=401)
+    try:
+        found = geo.places(store, _doc_filter(entity, topic, source),
+                           audience=viewer.audience, limit=MAP_MAX_PLACES)
+    except AllsourceError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(found)
+
+
+MAP_MAX_PLACES = 1000
+
+
+# --- watchlists ------------------------------------------------------------------------------
+
+@router.get("/watchlists", response_class=HTMLResponse)
+def watchlists_page(request: Request, store: StoreDep) -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    found = [w for w in watchlists_mod.list_watchlists(store)
+             if can_release(w.marking, viewer.audience)]
+    hits = watchlists_mod.list_hits(store, limit=100, audience=viewer.audience)
+    shown = {w.name for w in found}
+    return _page("watchlists.html", viewer, watchlists=found,
+                 hits=[h for h in hits if h.watchlist in shown])
