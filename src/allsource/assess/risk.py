@@ -538,7 +538,8 @@ class RiskScore:
                  f"= likelihood {lk.value:.2f} × impact {im.value:.2f}",
                  f"likelihood {lk.value:.2f} = base {lk.base:.2f} × recency "
                  f"{lk.recency.value:.2f}; base = "
-                 + " + ".join(f"{c.weight:g}·{c.name}" for c in lk.parts)]
+                 + " + ".join(f"{c.weight:g}·{c.name}" if c.weight is not None else c.name
+                              for c in lk.parts)]
         lines += [_line(c) for c in (*lk.parts, lk.recency)]
         formula = (f"impact {im.value:.2f} = type {im.type.value:.2f} × ({BASELINE_IMPACT:g} + "
                    f"{1 - BASELINE_IMPACT:g} × relevance {im.relevance:.2f})")
