@@ -25,7 +25,7 @@ loopback with no errors (throughput and latency percentiles reported).
    throughput and every error (non-2xx or exception; the first few printed). The client runs
    in this process and shares the machine's cores with the server.
 5. **Baseline**: the same calls in-process on the same store without HTTP — ``store.search``
-   with the route's 500-hit window, ``store.get`` (+ ``get_grade`` for documents), and
+   with the route's hit window (``WINDOW``), ``store.get`` (+ ``get_grade`` for documents), and
    ``analyze.graph.neighbourhood`` — so HTTP + FastAPI + serialisation overhead shows as a
    ratio (sequential p50 over HTTP / in-process p50).
 
@@ -68,6 +68,7 @@ for extra in (REPO, BENCH):
 import ingest as ingest_bench  # noqa: E402  (benchmarks/ingest.py: corpus + ingest)
 
 from allsource.analyze.graph import neighbourhood  # noqa: E402
+from allsource.api.routes.search import WINDOW  # noqa: E402
 from allsource.config import load_settings  # noqa: E402
 from allsource.model.markings import Audience  # noqa: E402
 from allsource.store import open_store, users  # noqa: E402
@@ -84,7 +85,7 @@ ENTITY_TYPES = ("intrusion-set", "threat-actor", "malware", "tool", "campaign", 
                 "location", "attack-pattern", "vulnerability")
 ENDPOINTS = ("search", "entity", "document", "graph")
 TARGET_P95_MS = {"search": 200.0, "entity": 200.0, "graph": 1000.0}
-SEARCH_WINDOW = 500  # api/routes/search.py WINDOW
+SEARCH_WINDOW = WINDOW  # the hit window api/routes/search.py groups by story
 META = "api-meta.json"
 DB = "api.db"
 log = ingest_bench.log
@@ -370,7 +371,7 @@ def in_process(meta: dict[str, Any], work: Workload, n: int, graph_n: int, seed:
                     res.record(endpoint, (time.perf_counter() - t0) * 1000, None,
                                params.get("q"))
             log(f"in-process {endpoint}: {summary(res.ms[endpoint])}")
-        for text, _ in res.searches:  # the same queries with a 20-hit page instead of 500
+        for text, _ in res.searches:  # the same queries with a 20-hit page instead of WINDOW
             t0 = time.perf_counter()
             store.search(q.SearchQuery(text=text, limit=20), owner)
             res.search20_ms.append((time.perf_counter() - t0) * 1000)

@@ -24,7 +24,7 @@ from allsource.store.sql import chunks
 
 router = APIRouter(prefix="/search", tags=["search"])
 
-WINDOW = 500
+WINDOW = 200
 
 
 @router.get("", response_model=SearchPage)
