@@ -162,6 +162,28 @@ def _hostile_entities(store: SqlStore, doc_id: str) -> dict[str, str]:
     return ids
 
 
+def _facet_rows(store: SqlStore, docs: dict[str, str], script_doc: str) -> None:
+    """Topics and places annotations and document grades for the XSS documents (the search
+    page's sector, country and grade facets): the script document is ``cyber``/UA graded 2,
+    the others ``energy``/PL, one of them graded 6, the rest ungraded."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    others = sorted(i for title, i in docs.items() if any(
+        k in title for k in ("Image onerror", "attr-break", "javascript URL", "Template inj")))
+    with store.engine.begin() as conn:
+        for doc in [script_doc, *others]:
+            mine = doc == script_doc
+            conn.execute(t.stage_annotations.insert().values(
+                document_id=doc, stage="topics", version="test", updated_at=now,
+                data={"topics": [{"topic": "cyber" if mine else "energy", "score": 0.9}]}))
+            conn.execute(t.stage_annotations.insert().values(
+                document_id=doc, stage="places", version="test", updated_at=now,
+                data={"countries": ["UA" if mine else "PL"]}))
+        for doc, cred in ((script_doc, 2), *((d, 6) for d in others[:1])):
+            conn.execute(t.grades.insert().values(
+                subject_type="document", subject_id=doc, reliability="B", credibility=cred,
+                corroboration=0, explanation={}, computed_at=now))
+
+
 HOSTILE_WATCHLIST = "<script>window.__xss.push('watchlist')</script> C2 hosts"
 
 
@@ -203,6 +225,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     ])
     entities = _hostile_entities(store, script_doc)
     _hostile_watchlist(store, script_doc)
+    _facet_rows(store, docs, script_doc)
     app = create_app(settings)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,

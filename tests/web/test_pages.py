@@ -146,6 +146,62 @@ def test_search_facets_filter(admin: httpx.Client, workspace: Workspace) -> None
     assert 'class="story"' not in only.text  # no xss-desk document says "description"
 
 
+def _count(html: str, facet: str, label: str) -> int | None:
+    section = html.split(f'data-facet="{facet}"', 1)[1].split("</section>", 1)[0]
+    found = re.search(rf">{re.escape(label)}</a> <span class=\"count\">(\d+)</span>", section)
+    return int(found.group(1)) if found else None
+
+
+def test_search_facets_sector_country_entity_grade(admin: httpx.Client,
+                                                    workspace: Workspace) -> None:
+    html = admin.get("/search", params={"q": "firewalls"}).text
+    for facet in ("source", "kind", "sector", "country", "entity", "credibility"):
+        assert f'data-facet="{facet}"' in html
+    assert _count(html, "sector", "cyber") == 1 and _count(html, "sector", "energy") == 4
+    assert _count(html, "country", "UA") == 1 and _count(html, "country", "PL") == 4
+    assert _count(html, "credibility", "2 probably true") == 1
+    assert _count(html, "credibility", "6 cannot be judged") == 1
+    assert _count(html, "credibility", "not graded") == 3
+    escaped = HOSTILE_ACTOR.replace("&", "&amp;").replace("<", "&lt;").replace(
+        ">", "&gt;").replace('"', "&#34;").replace("'", "&#39;")
+    assert _count(html, "entity", escaped) == 1
+    assert f"entity={workspace.entities['actor']}" in html
+    assert "sector=cyber" in html and "country=UA" in html and "credibility=2" in html
+    for raw in RAW:
+        assert raw not in html
+
+
+@pytest.mark.parametrize("params", [{"sector": "cyber"}, {"country": "UA"},
+                                    {"credibility": "2"}, {"entity": "actor"},
+                                    {"sector": "cyber", "source": "xss-desk"}])
+def test_search_facet_links_filter(admin: httpx.Client, workspace: Workspace,
+                                   params: dict[str, str]) -> None:
+    if params.get("entity") == "actor":
+        params = {"entity": workspace.entities["actor"]}
+    html = admin.get("/search", params={"q": "firewalls", **params}).text
+    assert "1 matching documents" in html
+    assert "Script tag in a title" in html and "more in this story" not in html
+    assert 'class="chosen"' in html  # the chosen value is shown, its link removes it
+    for name, value in params.items():
+        assert f'type="hidden" name="{name}" value="{value}"' in html
+
+
+def test_search_facets_combine_and_unknown_values_are_empty(admin: httpx.Client) -> None:
+    both = admin.get("/search", params={"q": "firewalls", "sector": "energy",
+                                        "credibility": "6"}).text
+    assert "1 matching documents" in both
+    ungraded = admin.get("/search", params={"q": "firewalls", "credibility": "none"}).text
+    assert "3 matching documents" in ungraded
+    for params in ({"sector": "nope"}, {"country": "ZZ"}, {"credibility": "9"},
+                   {"entity": "<script>alert('e')</script>"}):
+        r = admin.get("/search", params={"q": "firewalls", **params})
+        assert r.status_code == 200
+        assert "0 matching documents" in r.text and "No matches." in r.text
+        assert 'class="chosen"' in r.text
+        for raw in RAW:
+            assert raw not in r.text
+
+
 def test_bad_query_is_an_error_message_not_a_crash(admin: httpx.Client) -> None:
     r = admin.get("/search", params={"q": '"" -'})
     assert r.status_code == 200
@@ -399,3 +455,14 @@ def test_watchlists_page_escapes(admin: httpx.Client) -> None:
     assert HOSTILE_WATCHLIST not in html
     assert html.count('class="hit"') == 1 and "× 2" in html
     assert "&lt;img src=x onerror=alert(&#39;hit&#39;)&gt;" in html
+
+
+def test_search_excerpts_mark_matches_and_stay_escaped(admin: httpx.Client) -> None:
+    from allsource.store.sql import HL_END, HL_START
+
+    page = admin.get("/search", params={"q": "firewalls"}).text
+    excerpts = re.findall(r'<p class="snippet">(.*?)</p>', page, re.DOTALL)
+    assert excerpts and any("<mark>" in e for e in excerpts)
+    assert HL_START not in page and HL_END not in page
+    for excerpt in excerpts:  # only <mark> survives as markup inside an excerpt
+        assert re.sub(r"</?mark>", "", excerpt).count("<") == 0

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from allsource.analyze import geo, graph
 from allsource.analyze import timeline as timeline_mod
@@ -31,7 +32,7 @@ from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore
 from allsource.verify.run import get_grade
 from allsource.web import queries
-from allsource.web.highlight import segments
+from allsource.web.highlight import segments, snippet_markup
 from allsource.web.security import (
     SecureRoute,
     Session,
@@ -56,7 +57,14 @@ def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
+    env.filters["snippet"] = _snippet
     return env
+
+
+def _snippet(value: str | None) -> Markup:
+    """A search excerpt: the text escaped, the store's match markers turned into <mark>
+    (the markers are private-use characters, so escaping cannot produce them)."""
+    return Markup(snippet_markup(value or ""))
 
 
 def _when(value: datetime | str | None) -> str:
@@ -186,13 +194,70 @@ def _group(hits: list[SearchHit], stories: dict[str, str]) -> list[StoryGroup]:
     return list(groups.values())
 
 
-def _facets(hits: list[SearchHit]) -> dict[str, list[tuple[str, int]]]:
-    out: dict[str, dict[str, int]] = {"source": {}, "kind": {}}
+ENTITY_FACET_SIZE = 15
+NOT_GRADED = "none"
+CREDIBILITY_LABELS = {"1": "1 confirmed", "2": "2 probably true", "3": "3 possibly true",
+                      "4": "4 doubtful", "5": "5 improbable", "6": "6 cannot be judged",
+                      NOT_GRADED: "not graded"}
+
+
+@dataclass(slots=True)
+class Facet:
+    """One facet of the search page: its query parameter, heading, chosen values and
+    ``(value, label, count)`` rows."""
+
+    name: str
+    label: str
+    chosen: list[str]
+    values: list[tuple[str, str, int]]
+
+
+def _doc_values(facts: queries.WindowFacts, doc: str) -> dict[str, set[str]]:
+    cred = facts.credibility.get(doc)
+    return {"sector": facts.sectors.get(doc, set()),
+            "country": facts.countries.get(doc, set()),
+            "entity": facts.entities.get(doc, set()),
+            "credibility": {str(cred) if cred is not None else NOT_GRADED}}
+
+
+def _keep(hit: SearchHit, facts: queries.WindowFacts, chosen: dict[str, list[str]]) -> bool:
+    """True when ``hit`` has one of the chosen values of every facet with a choice."""
+    values = _doc_values(facts, hit.id)
+    return all(not wanted or values[name] & set(wanted) for name, wanted in chosen.items())
+
+
+def _facets(hits: list[SearchHit], facts: queries.WindowFacts,
+            chosen: dict[str, list[str]]) -> list[Facet]:
+    counts: dict[str, dict[str, int]] = {n: {} for n in ("source", "kind", "sector", "country",
+                                                          "entity", "credibility")}
     for hit in hits:
-        out["source"][hit.source] = out["source"].get(hit.source, 0) + 1
-        out["kind"][hit.kind] = out["kind"].get(hit.kind, 0) + 1
-    return {name: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            for name, counts in out.items()}
+        per_doc = {"source": {hit.source}, "kind": {hit.kind}, **_doc_values(facts, hit.id)}
+        for name, values in per_doc.items():
+            for value in values:
+                counts[name][value] = counts[name].get(value, 0) + 1
+
+    def label(name: str, value: str) -> str:
+        if name == "entity":
+            return facts.entity_names.get(value, value)
+        if name == "credibility":
+            return CREDIBILITY_LABELS.get(value, value)
+        return value
+
+    out = []
+    for name, heading in (("source", "Source"), ("kind", "Kind"), ("sector", "Sector"),
+                          ("country", "Country"), ("entity", "Entity"),
+                          ("credibility", "Grade")):
+        if name == "credibility":
+            ranked = sorted(counts[name].items(), key=lambda kv: (kv[0] == NOT_GRADED, kv[0]))
+        else:
+            ranked = sorted(counts[name].items(), key=lambda kv: (-kv[1], kv[0]))
+        if name == "entity":
+            ranked = ranked[:ENTITY_FACET_SIZE]
+        shown = {v for v, _ in ranked}
+        ranked += [(v, 0) for v in chosen[name] if v not in shown]
+        out.append(Facet(name, heading, chosen[name],
+                         [(v, label(name, v), n) for v, n in ranked]))
+    return out
 
 
 def _day(text: str) -> datetime | None:
@@ -209,13 +274,22 @@ def search(request: Request, store: StoreDep,
            kind: Annotated[list[str] | None, Query()] = None,
            since: Annotated[str, Query(max_length=10)] = "",
            until: Annotated[str, Query(max_length=10)] = "",
+           sector: Annotated[list[str] | None, Query()] = None,
+           country: Annotated[list[str] | None, Query()] = None,
+           entity: Annotated[list[str] | None, Query()] = None,
+           credibility: Annotated[list[str] | None, Query()] = None,
            page: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
     viewer = _viewer(request, store)
     if viewer is None:
         return _to_login(request)
     sources, kinds = source or [], kind or []
+    extra = {"sector": sector or [], "country": country or [], "entity": entity or [],
+             "credibility": credibility or []}
+    hidden = [(name, v) for name, values in (("source", sources), ("kind", kinds),
+                                              *extra.items()) for v in values]
     context: dict[str, Any] = {"q": q, "sources": sources, "kinds": kinds, "since": since,
-                               "until": until, "page": page, "groups": [], "facets": {},
+                               "until": until, "page": page, "groups": [], "facets": [],
+                               "hidden": hidden,
                                "total": 0, "pages": 0, "error": None, "took_ms": 0.0,
                                "sample": FACET_SAMPLE}
     if q.strip():
@@ -228,16 +302,24 @@ def search(request: Request, store: StoreDep,
         except AllsourceError as exc:
             context["error"] = str(exc)
         else:
-            groups = _group(filtered.hits, queries.stories_of(store, [h.id for h in
-                                                                       filtered.hits]))
+            facts = queries.window_facts(
+                store, [h.id for h in everything.hits] + [h.id for h in filtered.hits],
+                viewer.audience)
+            hits, total = filtered.hits, filtered.total
+            if any(extra.values()):
+                hits = [h for h in hits if _keep(h, facts, extra)]
+                total = len(hits)
+            groups = _group(hits, queries.stories_of(store, [h.id for h in hits]))
             context.update(
                 groups=groups[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
-                pages=max(1, -(-len(groups) // PAGE_SIZE)), total=filtered.total,
-                facets=_facets(everything.hits), took_ms=filtered.took_ms)
+                pages=max(1, -(-len(groups) // PAGE_SIZE)), total=total,
+                facets=_facets(everything.hits, facts,
+                               {"source": sources, "kind": kinds, **extra}),
+                took_ms=filtered.took_ms)
 
     def link(**change: Any) -> str:
         params = {"q": q, "source": sources, "kind": kinds, "since": since, "until": until,
-                  "page": 1, **change}
+                  **extra, "page": 1, **change}
         return "/search?" + urlencode({k: v for k, v in params.items() if v}, doseq=True)
 
     return _page("search.html", viewer, link=link, **context)
