@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from allsource.api import API_PREFIX, create_app
 from allsource.config import Settings
 from allsource.store import users
+from allsource.store.sql import SqlStore
 from tests.api.conftest import ENTITY_ID, World
 
 V = API_PREFIX
@@ -155,3 +156,19 @@ def test_sources_and_watchlists(world: World) -> None:
     _error(c.post(V + "/watchlists", json={"name": "apt"}, headers=h), 409)
     assert c.delete(V + "/watchlists/apt", headers=h).status_code == 204
     _error(c.get(V + "/watchlists/apt", headers=h), 404)
+
+
+def test_search_by_meaning(world: World, store: SqlStore) -> None:
+    from allsource.analyze.semantic import index_embeddings
+
+    assert index_embeddings(store) > 0
+    res = world.client.get(V + "/search", params={"q": "emails with malicious attachments",
+                                                  "mode": "semantic"},
+                           headers=world.admin).json()
+    assert res["items"], res
+    best = res["items"][0]["best"]
+    assert best["id"] in {world.original.id, world.copy.id}
+    assert -1.0 <= best["score"] <= 1.0
+    bad = world.client.get(V + "/search", params={"q": "x", "mode": "vibes"},
+                           headers=world.admin)
+    _error(bad, 422)

@@ -466,3 +466,16 @@ def test_search_excerpts_mark_matches_and_stay_escaped(admin: httpx.Client) -> N
     assert HL_START not in page and HL_END not in page
     for excerpt in excerpts:  # only <mark> survives as markup inside an excerpt
         assert re.sub(r"</?mark>", "", excerpt).count("<") == 0
+
+
+def test_search_by_meaning_page(admin: httpx.Client, workspace: Workspace) -> None:
+    from allsource.analyze.semantic import index_embeddings
+
+    index_embeddings(workspace.store)
+    page = admin.get("/search", params={"q": "network filtering devices", "mode": "semantic"})
+    assert page.status_code == 200
+    assert 'id="semantic" checked' in page.text
+    assert 'class="story"' in page.text
+    for raw in RAW:
+        assert raw not in page.text
+    assert admin.get("/search", params={"q": "x", "mode": "vibes"}).status_code in (400, 422)

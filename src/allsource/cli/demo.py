@@ -101,6 +101,9 @@ def demo(
         pipeline = build_pipeline(store=store)
         engine = InlineEngine(pipeline)
         result = process_store(store, pipeline, engine)
+        from allsource.analyze.semantic import index_embeddings
+
+        index_embeddings(store)
         console.print(f"processed {result.documents} documents with "
                       f"{', '.join(pipeline.names)} ({result.docs_per_second:.0f} docs/s)")
         if result.documents:

@@ -135,11 +135,14 @@ def process(
         finally:
             engine.close()
         result.merge(part)
+    from allsource.analyze.semantic import index_embeddings
+
+    embedded = index_embeddings(store)  # search by meaning: vectors for new documents
     summary: dict[str, Any] = {
         "documents": result.documents, "new_objects": result.objects,
         "failures": result.failures, "seconds": round(result.seconds, 3),
         "docs_per_second": round(result.docs_per_second, 1),
-        "stages": pipeline.names, "workers": workers,
+        "stages": pipeline.names, "workers": workers, "embedded": embedded,
         "source_pipelines": {state.source(sid).name: names
                              for sid, names in source_stages(store).items()},
         "stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()}}

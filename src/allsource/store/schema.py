@@ -483,3 +483,11 @@ case_events = sa.Table(
     sa.Column("details", JSONType, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
+
+# --- document embeddings (0014)
+document_embeddings = sa.Table(
+    "document_embeddings", metadata,
+    sa.Column("document_id", sa.String(80), primary_key=True),
+    sa.Column("model", sa.String(40), nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+)

@@ -267,6 +267,12 @@ def _day(text: str) -> datetime | None:
         return None
 
 
+def _semantic_for(store: SqlStore) -> Any:
+    from allsource.analyze.semantic import semantic_search
+
+    return lambda query, audience: semantic_search(store, query, audience)
+
+
 @router.get("/search", response_class=HTMLResponse)
 def search(request: Request, store: StoreDep,
            q: Annotated[str, Query(max_length=1000)] = "",
@@ -278,6 +284,7 @@ def search(request: Request, store: StoreDep,
            country: Annotated[list[str] | None, Query()] = None,
            entity: Annotated[list[str] | None, Query()] = None,
            credibility: Annotated[list[str] | None, Query()] = None,
+           mode: Annotated[str, Query(pattern="^(text|semantic)$")] = "text",
            page: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
     viewer = _viewer(request, store)
     if viewer is None:
@@ -291,13 +298,14 @@ def search(request: Request, store: StoreDep,
                                "until": until, "page": page, "groups": [], "facets": [],
                                "hidden": hidden,
                                "total": 0, "pages": 0, "error": None, "took_ms": 0.0,
-                               "sample": FACET_SAMPLE}
+                               "sample": FACET_SAMPLE, "mode": mode}
     if q.strip():
         window = {"since": _day(since), "until": _day(until), "limit": FACET_SAMPLE}
         try:
-            everything = store.search(SearchQuery(q, **window), viewer.audience)  # type: ignore[arg-type]
-            filtered = (store.search(SearchQuery(q, sources=sources, kinds=kinds, **window),  # type: ignore[arg-type]
-                                     viewer.audience)
+            run = _semantic_for(store) if mode == "semantic" else store.search
+            everything = run(SearchQuery(q, **window), viewer.audience)  # type: ignore[arg-type]
+            filtered = (run(SearchQuery(q, sources=sources, kinds=kinds, **window),  # type: ignore[arg-type]
+                            viewer.audience)
                         if sources or kinds else everything)
         except AllsourceError as exc:
             context["error"] = str(exc)
@@ -319,7 +327,7 @@ def search(request: Request, store: StoreDep,
 
     def link(**change: Any) -> str:
         params = {"q": q, "source": sources, "kind": kinds, "since": since, "until": until,
-                  **extra, "page": 1, **change}
+                  **extra, "mode": mode if mode != "text" else "", "page": 1, **change}
         return "/search?" + urlencode({k: v for k, v in params.items() if v}, doseq=True)
 
     return _page("search.html", viewer, link=link, **context)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
@@ -37,11 +37,19 @@ def search(
     kind: Annotated[list[str] | None, Query(max_length=20)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    mode: Annotated[Literal["text", "semantic"], Query(description=(
+        "text: full-text (BM25); semantic: by meaning (cosine of static embeddings)."))
+                    ] = "text",
 ) -> SearchPage:
     """Documents matching ``q``, grouped by story, best first."""
-    result = store.search(SearchQuery(text=q, sources=source or [], kinds=kind or [],
-                                      since=utc(since), until=utc(until), limit=WINDOW),
-                          audience)
+    query = SearchQuery(text=q, sources=source or [], kinds=kind or [], since=utc(since),
+                        until=utc(until), limit=WINDOW)
+    if mode == "semantic":
+        from allsource.analyze.semantic import semantic_search
+
+        result = semantic_search(store, query, audience)
+    else:
+        result = store.search(query, audience)
     hits = result.hits
     story_of: dict[str, str] = {}
     m = t.story_members
