@@ -6,6 +6,7 @@ requests are POST forms checked for the session's CSRF token (:mod:`allsource.we
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -29,10 +30,10 @@ from allsource.errors import AllsourceError
 from allsource.model.markings import Audience, can_release
 from allsource.store import aliases, cases, users
 from allsource.store.query import SearchHit, SearchQuery
-from allsource.store.sql import SqlStore
+from allsource.store.sql import SqlStore, snippet_html
 from allsource.verify.run import get_grade
 from allsource.web import queries
-from allsource.web.highlight import segments, snippet_markup
+from allsource.web.highlight import segments
 from allsource.web.security import (
     SecureRoute,
     Session,
@@ -64,7 +65,7 @@ def _env() -> Environment:
 def _snippet(value: str | None) -> Markup:
     """A search excerpt: the text escaped, the store's match markers turned into <mark>
     (the markers are private-use characters, so escaping cannot produce them)."""
-    return Markup(snippet_markup(value or ""))
+    return Markup(snippet_html(value or ""))
 
 
 def _when(value: datetime | str | None) -> str:
@@ -413,18 +414,28 @@ def _read_only(viewer: Viewer, what: str) -> HTMLResponse:
     return _page("error.html", viewer, code=403, message=f"Your role may not {what}.")
 
 
-@router.post("/objects/{object_id}/aliases/undo", response_class=HTMLResponse)
-def undo_alias(request: Request, store: StoreDep, object_id: str,
-               csrf: Annotated[str, Form(max_length=200)] = "",
-               statement: Annotated[str, Form(max_length=200)] = "",
-               reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+def _writer(request: Request, store: SqlStore, csrf: str,
+            refuse: Callable[[Viewer], Response]) -> Viewer | Response:
+    """The viewer allowed to make a change — logged in, with the session's CSRF token and a
+    triage role — or the response that refuses it (login, expired form, ``refuse``)."""
     viewer = _viewer(request, store)
     if viewer is None:
         return _to_login(request)
     if not csrf_ok(request, viewer.session, csrf):
         return _expired(viewer)
     if not viewer.can_triage:
-        return _read_only(viewer, "undo aliases")
+        return refuse(viewer)
+    return viewer
+
+
+@router.post("/objects/{object_id}/aliases/undo", response_class=HTMLResponse)
+def undo_alias(request: Request, store: StoreDep, object_id: str,
+               csrf: Annotated[str, Form(max_length=200)] = "",
+               statement: Annotated[str, Form(max_length=200)] = "",
+               reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    viewer = _writer(request, store, csrf, lambda v: _read_only(v, "undo aliases"))
+    if not isinstance(viewer, Viewer):
+        return viewer
     view = store.get(object_id, viewer.audience)
     if view is None or view.get("record") != "object":
         return _not_found(viewer)
@@ -454,15 +465,10 @@ def alerts(request: Request, store: StoreDep,
 
 def _triage(request: Request, store: StoreDep, alert_id: str, csrf: str, action: str,
             assignee: str = "") -> Response:
-    viewer = _viewer(request, store)
-    if viewer is None:
-        return _to_login(request)
-    if not csrf_ok(request, viewer.session, csrf):
-        return _page("error.html", viewer, code=403,
-                     message="The form has expired: reload the page and try again.")
-    if not viewer.can_triage:
-        return _page("error.html", viewer, code=403,
-                     message="Your role may read alerts but not triage them.")
+    viewer = _writer(request, store, csrf, lambda v: _page(
+        "error.html", v, code=403, message="Your role may read alerts but not triage them."))
+    if not isinstance(viewer, Viewer):
+        return viewer
     actor, aud = viewer.user.name, viewer.audience
     try:
         if action == "ack":
@@ -564,13 +570,9 @@ def case_create(request: Request, store: StoreDep,
                 csrf: Annotated[str, Form(max_length=200)] = "",
                 title: Annotated[str, Form(max_length=500)] = "",
                 question: Annotated[str, Form(max_length=10_000)] = "") -> Response:
-    viewer = _viewer(request, store)
-    if viewer is None:
-        return _to_login(request)
-    if not csrf_ok(request, viewer.session, csrf):
-        return _expired(viewer)
-    if not viewer.can_triage:
-        return _read_only(viewer, "open cases")
+    viewer = _writer(request, store, csrf, lambda v: _read_only(v, "open cases"))
+    if not isinstance(viewer, Viewer):
+        return viewer
     try:
         case = cases.create_case(store, title, owner=viewer.user.name, question=question)
     except AllsourceError as exc:
@@ -607,13 +609,9 @@ def _case_write(request: Request, store: SqlStore, case_id: str, csrf: str,
                 change: Any) -> Response:
     """Check the session, CSRF token and role, apply ``change(viewer)``, then answer with
     the matrix (htmx) or a redirect to the case."""
-    viewer = _viewer(request, store)
-    if viewer is None:
-        return _to_login(request)
-    if not csrf_ok(request, viewer.session, csrf):
-        return _expired(viewer)
-    if not viewer.can_triage:
-        return _read_only(viewer, "change cases")
+    viewer = _writer(request, store, csrf, lambda v: _read_only(v, "change cases"))
+    if not isinstance(viewer, Viewer):
+        return viewer
     message = None
     try:
         change(viewer)
