@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import sys
 from dataclasses import dataclass, field
@@ -66,12 +65,6 @@ def snippet_markup(snippet: str) -> str:
     """Rich markup with highlighted terms; ingested text is escaped first."""
     text = re.sub(r"\s+", " ", snippet)
     return escape(text).replace(HL_START, "[bold yellow]").replace(HL_END, "[/bold yellow]")
-
-
-def snippet_html(snippet: str) -> str:
-    """HTML-escaped snippet with ``<mark>`` around matched terms (safe to embed in a page)."""
-    text = html.escape(re.sub(r"\s+", " ", snippet))
-    return text.replace(HL_START, "<mark>").replace(HL_END, "</mark>")
 
 
 _REL = re.compile(r"^(\d+)([hdwmy])$")

@@ -14,7 +14,6 @@ from allsource.cli.common import (
     console,
     parse_when,
     print_json,
-    snippet_html,
     snippet_markup,
     state,
 )
@@ -22,6 +21,7 @@ from allsource.collect.runner import retry_quarantined
 from allsource.errors import InputError
 from allsource.model.markings import Audience
 from allsource.store.query import SearchQuery, SearchResult
+from allsource.store.sql import snippet_html
 
 quarantine_app = typer.Typer(help="Inspect and retry quarantined items.", no_args_is_help=True)
 

@@ -15,6 +15,8 @@ that pass it are checked again with :func:`can_release` (for compartments/releas
 
 from __future__ import annotations
 
+import html
+import re
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -40,6 +42,13 @@ from allsource.store.query import SearchHit, SearchQuery, SearchResult
 
 HL_START = "\ue000"
 HL_END = "\ue001"
+
+
+def snippet_html(snippet: str) -> str:
+    """A search excerpt as HTML: whitespace collapsed, the text escaped, and the match markers
+    (private-use characters, which escaping never produces) turned into ``<mark>``."""
+    text = html.escape(re.sub(r"\s+", " ", snippet))
+    return text.replace(HL_START, "<mark>").replace(HL_END, "</mark>")
 _CHUNK = 500
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -56,14 +56,3 @@ def segments(text: str, mentions: Iterable[Mapping[str, Any]], offset: int = 0
         out.append(Segment(text[pos:]))
     return out
 
-
-def snippet_markup(snippet: str) -> str:
-    """A search excerpt as HTML: the text escaped, the store's match markers (private-use
-    characters, which escaping never produces) turned into ``<mark>``."""
-    import html
-    import re
-
-    from allsource.store.sql import HL_END, HL_START
-
-    text = html.escape(re.sub(r"\s+", " ", snippet))
-    return text.replace(HL_START, "<mark>").replace(HL_END, "</mark>")
