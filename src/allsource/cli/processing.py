@@ -235,11 +235,8 @@ def source_stages(store: SqlStore) -> dict[str, list[str]]:
     separated by commas, e.g. ``allsource source add … -o stages=normalize,observables``)."""
     out: dict[str, list[str]] = {}
     for src in store.list_sources():
-        raw = src.config.get("stages")
-        if not raw:
-            continue
-        names = raw.split(",") if isinstance(raw, str) else [str(x) for x in raw]
-        out[src.id] = [n.strip() for n in names if n.strip()]
+        if src.config.get("stages"):
+            out[src.id] = src.list_option("stages")
     return out
 
 

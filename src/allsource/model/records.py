@@ -47,6 +47,13 @@ class Source:
     def id(self) -> str:
         return source_id(self.name)
 
+    def list_option(self, key: str) -> list[str]:
+        """A list-valued option: a JSON list (API, TOML) or names separated by commas
+        (``allsource source add … -o stages=normalize,observables``), blanks dropped."""
+        raw = self.config.get(key) or ()
+        items = raw.split(",") if isinstance(raw, str) else [str(x) for x in raw]
+        return [item.strip() for item in items if item.strip()]
+
 
 @dataclass(slots=True)
 class Document:

@@ -74,12 +74,7 @@ def _aware(when: datetime | None) -> datetime | None:
 
 def source_names(store: SqlStore) -> dict[str, tuple[str, ...]]:
     """Each source's other names (its ``names`` option: a list or comma-separated)."""
-    out: dict[str, tuple[str, ...]] = {}
-    for src in store.list_sources():
-        raw = src.config.get("names") or ()
-        listed = raw.split(",") if isinstance(raw, str) else [str(x) for x in raw]
-        out[src.id] = tuple(n.strip() for n in listed if n.strip())
-    return out
+    return {src.id: tuple(src.list_option("names")) for src in store.list_sources()}
 
 
 def _documents(conn: sa.Connection, names: dict[str, str],
