@@ -6,8 +6,8 @@ static model the ``topics`` stage uses (title + the start of the body; see
 :mod:`allsource.process.topics`) and stores it as float16 bytes in ``document_embeddings``
 (512 bytes a document) — incremental, run by ``allsource process`` after the stages.
 :func:`semantic_search` embeds the query, scores every stored vector with one matrix
-product (the matrix is cached per store and reloaded when the number of vectors changes;
-100,000 documents are a 51 MB float16 matrix and a few milliseconds of arithmetic), takes the
+product (the matrix is cached per store as float32 and reloaded when the number of vectors
+changes; 100,000 documents are a 102 MB matrix and a few milliseconds of arithmetic), takes the
 best candidates, and reads them back through the store's own filters (sources, kinds, time,
 markings), so a document the reader may not see never appears.
 """
@@ -89,8 +89,10 @@ def _index(store: SqlStore) -> _Index:
             ids.append(row.document_id)
             parts.append(bytes(row.vector))
     dim = default_embedder().dim
+    # float32 once here, not per query: BLAS has no float16 product, and converting the
+    # whole matrix for every query was most of a query's time
     matrix = (np.frombuffer(b"".join(parts), dtype=np.float16).reshape(len(ids), dim)
-              if ids else np.zeros((0, dim), dtype=np.float16))
+              .astype(np.float32) if ids else np.zeros((0, dim), dtype=np.float32))
     index = _CACHE[store.safe_url] = _Index(count, ids, matrix)
     return index
 
@@ -105,7 +107,7 @@ def semantic_search(store: SqlStore, query: SearchQuery, audience: Audience) -> 
     if not index.ids:
         return SearchResult([], 0, (time.perf_counter() - started) * 1000)
     vector = default_embedder().encode([text])[0].astype(np.float32)
-    scores = index.matrix.astype(np.float32, copy=False) @ vector
+    scores = index.matrix @ vector
     want = (query.offset + query.limit) * OVERSAMPLE
     top = np.argsort(-scores)[:want]
     chosen = {index.ids[i]: float(scores[i]) for i in top}
