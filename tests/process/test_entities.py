@@ -37,18 +37,20 @@ def test_aliases_resolve_to_one_canonical_entity(g: Gazetteer) -> None:
     assert [m.surface for m in found] == ["APT28", "Fancy Bear", "Sofacy", "Mimikatz"]
     assert [m.entity_id for m in found] == [APT28, APT28, APT28, MIMIKATZ]
     assert all(text[m.start:m.end] == m.surface for m in found)
-    assert found[0] == EntityMatch(0, 5, "APT28", APT28, "APT28", "threat-actor")
+    assert found[0] == EntityMatch(0, 5, "APT28", APT28, "APT28", "threat-actor",
+                                   "distinctive name")
 
 
 def test_whole_words_only(g: Gazetteer) -> None:
     assert _names(g, "APT28's tooling") == [("APT28", "APT28")]
     assert all(m.surface != "APT2" for m in g.find("APT28 and APT29"))
     assert _names(g, "the Ryukyu islands") == []
-    assert [m.surface for m in g.find("Ryuk hit a hospital")] == ["Ryuk"]
+    assert [m.surface for m in g.find("Ryuk malware hit a hospital")] == ["Ryuk"]
 
 
 def test_separators_and_case_variants(g: Gazetteer) -> None:
     for text in ("Fancy-Bear struck", "FANCY BEAR struck", "Fancy Bear struck"):
+        text += " with spearphishing and a backdoor"
         assert [m.entity_id for m in g.find(text)] == [APT28], text
     assert g.find("a fancy bear at the zoo") == []  # common words: listed case only
     assert [m.surface for m in g.find("turla and TURLA")] == ["turla", "TURLA"]
@@ -57,10 +59,77 @@ def test_separators_and_case_variants(g: Gazetteer) -> None:
 def test_common_words_need_their_case_and_not_a_sentence_start(g: Gazetteer) -> None:
     assert _names(g, "Net income rose; the net result was fine.") == []
     assert _names(g, "Equation is hard to solve.") == []
-    assert _names(g, "Kaspersky linked it to Equation in 2015.") == [("Equation", "Equation")]
+    text = "Kaspersky linked the malware to Equation in 2015."
+    assert _names(g, text) == [("Equation", "Equation")]
     # one sense per discourse: named mid-sentence elsewhere, so the opening one counts too
-    found = _names(g, "Equation built it. Analysts tie it to Equation.")
+    found = _names(g, "Equation built the rootkit. Analysts tie it to Equation.")
     assert found == [("Equation", "Equation"), ("Equation", "Equation")]
+
+
+THREATS = frozenset({"threat-actor", "malware", "tool", "campaign"})
+
+
+def _threats(g: Gazetteer, text: str) -> list[str]:
+    return [m.surface for m in g.find(text) if m.type in THREATS]
+
+
+@pytest.mark.parametrize("text", [
+    "Beijing and Milan agreed a deal in August; Turkish and Czech ministers backed it.",
+    "Cuba lifted the embargo; sanctions on the Assembly and the GOP lockout followed.",
+    "Kevin and Jimmy celebrated a Grand Slam at Christmas in Philadelphia.",
+    "Banks encrypt their data, the minister said.",
+])
+def test_ordinary_words_are_not_threats(g: Gazetteer, text: str) -> None:
+    assert _threats(g, text) == []
+
+
+def test_an_ambiguous_name_is_kept_with_cyber_context_and_says_why(g: Gazetteer) -> None:
+    text = "The Cuba ransomware used PowerShell and a backdoor against its victims."
+    [match] = [m for m in g.find(text) if m.type in THREATS]
+    assert (match.surface, match.type) == ("Cuba", "malware")
+    assert match.why.startswith("ambiguous: 'Cuba' is a country")
+    assert "cyber context within" in match.why and "'ransomware'" in match.why
+    # without the context, the same word is the country again
+    [country] = g.find("Cuba won the match.")
+    assert (country.surface, country.type) == ("Cuba", "location")
+
+
+def test_refused_mentions_are_reported_with_the_reason(g: Gazetteer) -> None:
+    found, refused = g.scan("Beijing welcomed the Milan visit.")
+    assert all(m.type not in THREATS for m in found)
+    assert {m.surface for m in refused} == {"Beijing", "Milan"}
+    assert all(m.why.endswith("no support") for m in refused)
+
+
+def test_the_name_with_its_qualifier_needs_no_context(g: Gazetteer) -> None:
+    [match] = g.find("August Stealer was sold on forums.")
+    assert (match.name, match.why) == ("August Stealer", "distinctive name")
+
+
+def test_observables_are_support(g: Gazetteer) -> None:
+    text = "After the update, Milan beaconed to 192.0.2.7 twice."
+    assert _threats(g, text) == []
+    found = [m for m in g.find(text, support=[text.index("192")]) if m.type in THREATS]
+    assert [m.surface for m in found] == ["Milan"] and "an observable" in found[0].why
+
+
+def test_a_rare_word_needs_a_cyber_document(g: Gazetteer) -> None:
+    assert _threats(g, "Ryuk hit a hospital.") == []
+    text = "Ryuk hit a hospital. Later the attackers moved laterally with PowerShell."
+    [match] = [m for m in g.find(text) if m.type in THREATS]
+    assert match.surface == "Ryuk" and match.why.startswith("rare: 'Ryuk'")
+
+
+def test_distinctive_names_need_no_context(g: Gazetteer) -> None:
+    found = [m for m in g.find("Turla and APT28 were in the news.") if m.type in THREATS]
+    assert [(m.surface, m.why) for m in found] == [("Turla", "distinctive name"),
+                                                    ("APT28", "distinctive name")]
+
+
+def test_the_baseline_matcher_keeps_the_old_rules(g: Gazetteer) -> None:
+    old = Gazetteer(g.data, context=False)
+    assert [m.surface for m in old.find("Cuba won the match.") if m.type in THREATS] == ["Cuba"]
+    assert all(m.why == "" for m in old.find("Cuba won the match."))
 
 
 def test_longest_match_wins(g: Gazetteer) -> None:

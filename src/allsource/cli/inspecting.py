@@ -108,17 +108,29 @@ def _print_view(view: dict[str, Any]) -> None:
             st = view["story"]
             console.print(f"story {st['id']}: {st['documents']} document(s); canonical "
                           f"{st['canonical_document_id']}, similarity {st['similarity']:.2f}")
-        for stage, note in (view.get("annotations") or {}).items():
+        annotations = view.get("annotations") or {}
+        for stage, note in annotations.items():
+            if isinstance(note, dict):  # per-mention explanations are shown with the objects
+                note = {k: v for k, v in note.items() if k not in ("why", "refused")}
             console.print(f"[bold]{stage}[/bold] {escape(str(note))[:300]}")
+        why = _explanations(annotations.get("entities"), "why")
         if view["objects"]:
-            table = Table("type", "name", "extractor", "evidence", "id", title="objects")
+            table = Table("type", "name", "extractor", "evidence", "why", "id", title="objects")
             full = f"{view['title']}\n{view['text']}"
             for o in view["objects"][:50]:
                 span = o.get("span")
                 evidence = (escape(full[max(0, span[0] - 30):span[1] + 30].replace("\n", " "))
                             if span and span[1] <= len(full) else "")
+                reason = why.get((span[0], span[1]), "") if span else ""
                 table.add_row(o["type"], escape(o["name"][:80]), o["extractor"], evidence,
-                              o["id"])
+                              escape(reason), o["id"])
+            console.print(table)
+        refused = _explanations(annotations.get("entities"), "refused")
+        if refused:
+            table = Table("span", "name", "why not", title="threat names refused")
+            for (start, end), reason in list(refused.items())[:30]:
+                table.add_row(f"{start}–{end}", escape(_view_text(view, start, end)),
+                              escape(reason))
             console.print(table)
         return
     console.print(f"[bold]{escape(str(view['name']))}[/bold] ({view['type']}) {view['id']}")
@@ -128,6 +140,21 @@ def _print_view(view: dict[str, Any]) -> None:
                       f"({escape(p['source'] or '?')}) {p['document_id']}")
     for r in view.get("relationships", [])[:30]:
         console.print(f"  {r['source_ref']} —{r['type']}→ {r['target_ref']}")
+
+
+def _explanations(note: Any, key: str) -> dict[tuple[int, int], str]:
+    """(start, end) → reason, from the ``entities`` stage's ``why``/``refused`` lists."""
+    rows = note.get(key) if isinstance(note, dict) else None
+    out: dict[tuple[int, int], str] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, list) and len(row) == 4 and all(isinstance(x, int) for x in row[:2]):
+            out[(row[0], row[1])] = f"{row[2]}: {row[3]}" if key == "refused" else str(row[3])
+    return out
+
+
+def _view_text(view: dict[str, Any], start: int, end: int) -> str:
+    """The words at ``start:end`` of a document view (offsets into title + newline + text)."""
+    return f"{view['title']}\n{view['text']}"[start:end]
 
 
 def stats(json_: JsonOpt = False) -> None:

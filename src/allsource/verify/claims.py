@@ -15,7 +15,8 @@ A claim is *what* is asserted (``key``) and, for claims that can disagree, the a
   and time with different numbers *contradict* each other (see :mod:`allsource.verify.grading`).
 * ``attribution`` — who did it: "the attack on the ministry was attributed to Sandworm".
   Only in sentences that name an incident (attack, intrusion, breach, campaign, …) and a
-  victim (a sector or place other than the actor's own). Key ``attr:<victim id>``, value the
+  victim (a sector or place other than the actor's own, and never the place the actor's name
+  comes from: "Cuba" the ransomware does not attack Cuba). Key ``attr:<victim id>``, value the
   actor's canonical entity id; two actors for one victim at one time contradict.
 
 :func:`text_claims` finds quantity and attribution claims in a processed document (the
@@ -28,6 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from allsource.process.namesakes import named_after
 
 WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
@@ -138,6 +141,8 @@ def text_claims(text: str, sentences: list[tuple[int, int]], spans: list[Span],
             # country, which often precedes it: "the Russian group Sandworm")
             victim = next((sp for sp in spans if sp.type in VICTIM_TYPES
                            and s_start <= sp.start < s_end and sp.object_id != actor.object_id
+                           and not named_after(actor.name or text[actor.start:actor.end],
+                                               sp.name or text[sp.start:sp.end])
                            and not (sp.end <= actor.start
                                     and OWN.match(text, sp.end, actor.start))), None)
             if victim is None:

@@ -17,7 +17,7 @@ plain JSON, so it reaches pool and Dask workers with the other options, where :m
 loads the gazetteer built with them (cached per set of overrides).
 
 Reprocessing. The overrides' digest is the stage's fingerprint, so part of the version its
-results are stored under (``1+3f9c…``; plain ``1`` without overrides), and a document is due
+results are stored under (``2+3f9c…``; plain ``2`` without overrides), and a document is due
 for a stage until it has a result of the current version (:mod:`allsource.store.processing`).
 So after an undo or a merge, the next
 ``allsource process`` (or ``--stage entities``) redoes the stage for every stored document and
@@ -25,6 +25,11 @@ replaces its mentions: the undone alias now yields its own entity everywhere, an
 name is found in documents where it was never matched before — which redoing only the documents
 that mention the entity could not do. The stage is fast (one automaton pass per document), and
 the gazetteer is rebuilt once per set of overrides (about a second) and cached.
+
+Why. A threat name that also means something else is kept only where the text vouches for it
+(:mod:`allsource.process.entities`; observables the ``observables`` stage found count as
+support). The annotation says, per threat mention, why it was accepted (``why``: start, end,
+entity, reason) and which ambiguous mentions were refused (``refused``), for ``allsource show``.
 """
 
 from __future__ import annotations
@@ -35,22 +40,27 @@ from typing import TYPE_CHECKING, ClassVar
 from allsource.hookspecs import hookimpl
 from allsource.process.base import Stage, Work
 from allsource.process.entities import (
+    NOT_CHECKED,
     Gazetteer,
     entity_object,
     gazetteer_for,
     store_gazetteer,
 )
 from allsource.process.gazetteer import STIX_TYPES, Overrides
+from allsource.process.stages.relations import OBSERVABLES
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
 
 __all__ = ["STIX_TYPES", "EntitiesStage", "entity_object"]
 
+#: Threat mentions explained, and refused ones listed, per document (the annotation stays small).
+MAX_EXPLAINED = 200
+
 
 class EntitiesStage(Stage):
     name: ClassVar[str] = "entities"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     description: ClassVar[str] = "gazetteer entities with alias resolution"
     order: ClassVar[int] = 40
 
@@ -77,14 +87,27 @@ class EntitiesStage(Stage):
             self.setup()
         for work in batch:
             kinds: Counter[str] = Counter()
-            for match in self.gazetteer.find(work.full_text):
+            found, refused = self.gazetteer.scan(work.full_text, _observed(work))
+            why: list[list[object]] = []
+            for match in found:
                 entity = self.gazetteer.resolve(match.entity_id)
                 if entity is None:
                     continue
                 work.add_object(entity_object(entity), self.extractor, match.start, match.end)
                 kinds[match.type] += 1
-            work.annotations[self.name] = {"mentions": sum(kinds.values()),
-                                           "by_type": dict(sorted(kinds.items()))}
+                if match.why != NOT_CHECKED:
+                    why.append([match.start, match.end, match.name, match.why])
+            work.annotations[self.name] = {
+                "mentions": sum(kinds.values()), "by_type": dict(sorted(kinds.items())),
+                "why": why[:MAX_EXPLAINED],
+                "refused": [[m.start, m.end, m.name, m.why] for m in refused[:MAX_EXPLAINED]]}
+
+
+def _observed(work: Work) -> list[int]:
+    """Offsets of the observables earlier stages found (support for ambiguous names)."""
+    kinds = {o.id: o.type for o in work.objects}
+    return sorted(m.start for m in work.mentions
+                  if m.start is not None and kinds.get(m.object_id) in OBSERVABLES)
 
 
 @hookimpl

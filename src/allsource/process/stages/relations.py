@@ -10,6 +10,10 @@ Rules, applied per sentence (spans from ``normalize``, mentions from the earlier
 * an observable (IP, domain, URL, hash, …) and software or an actor →
   ``<observable> related-to <software/actor>`` — co-occurrence, not yet an indicator.
 
+Never a thing with itself, nor with the place its own name came from: "Turkish" (a malware) and
+Turkey, "Cuba" (a ransomware) and Cuba in one sentence are one word read twice
+(:func:`allsource.process.namesakes.named_after`).
+
 A relationship's ID is derived from its type and ends, so the same relation found in many
 documents is one relationship with many evidence mentions (extractor ``relations@N``, span =
 the sentence). Co-occurrence is weak evidence on purpose: verification (corroboration across
@@ -27,6 +31,7 @@ from allsource.model.ids import minted_id
 from allsource.model.records import Mention, Relationship, StixObject
 from allsource.model.stix import stix_time
 from allsource.process.base import Stage, Work
+from allsource.process.namesakes import named_after
 from allsource.process.normalize import Cleaned
 
 ACTORS = frozenset({"intrusion-set", "threat-actor", "campaign"})
@@ -45,6 +50,16 @@ def _sentences(work: Work) -> list[tuple[int, int]]:
     if isinstance(cleaned, Cleaned):
         return [cleaned.to_original(s, e) for s, e in spans]
     return [(s, e) for s, e in spans]
+
+
+def distinct(source: StixObject, target: StixObject) -> bool:
+    """``source`` and ``target`` are two things: not one object, and ``source`` is not named
+    after the place ``target``."""
+    if source.id == target.id:
+        return False
+    if target.type != "location":
+        return True
+    return not named_after(source.name, target.name, str(target.stix.get("country") or ""))
 
 
 def relationship(kind: str, source: StixObject, target: StixObject, rule: str) -> Relationship:
@@ -95,12 +110,12 @@ class RelationsStage(Stage):
             observables = [o for o in inside.values() if o.type in OBSERVABLES]
             span = (start, end)
             out += [(relationship("uses", a, s, "co-occurrence"), span)
-                    for a in actors for s in software]
+                    for a in actors for s in software if distinct(a, s)]
             if victims and TARGETING.search(text, start, end):
                 out += [(relationship("targets", a, v, "targeting-verb"), span)
-                        for a in actors + software for v in victims]
+                        for a in actors + software for v in victims if distinct(a, v)]
             out += [(relationship("related-to", o, t, "co-occurrence"), span)
-                    for o in observables for t in software + actors]
+                    for o in observables for t in software + actors if distinct(o, t)]
         return out
 
 
