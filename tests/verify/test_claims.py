@@ -45,3 +45,13 @@ def test_attributions_need_an_incident_and_a_victim() -> None:
     got = [(c.key, c.value) for c in text_claims(text, _sentences(text), spans, ["UA"])]
     assert got == [("attr:location--ua", "intrusion-set--sw"),
                    ("attr:identity--energy", "intrusion-set--apt28")]
+
+
+def test_an_actor_never_attacks_the_place_its_name_came_from() -> None:
+    text = "The attack on Cuba was attributed to Cuba. The breach in Turkey was blamed on Turkish."
+    spans = _spans(text, [("Cuba", "location", "location--cu"),
+                          ("Turkey", "location", "location--tr"),
+                          ("Turkish", "intrusion-set", "intrusion-set--turkish")])
+    spans = [Span("intrusion-set--cuba", "intrusion-set", s.start, s.end, "Cuba")
+             if s.start == text.rindex("Cuba") else s for s in spans]
+    assert text_claims(text, _sentences(text), spans, []) == []

@@ -625,8 +625,9 @@ def _senses(senses: NameSenses | None, entity: ResolvedEntity, listing: _Listing
     if senses is None or entity.type not in THREAT_TYPES:
         return "", "", ""
     shapes = sorted(listing.shapes)
-    doubt = senses.reason(shapes[0], shapes)
-    return doubt, "" if doubt else senses.rare(shapes[0]), capitals_only(shapes)
+    shown = min(shapes, key=lambda x: (x.isupper(), x.islower(), x))  # "Fancy Bear" if listed
+    doubt = senses.reason(shown, shapes)
+    return doubt, "" if doubt else senses.rare(shown), capitals_only(shapes)
 
 
 # --- build and cache -------------------------------------------------------------------------
