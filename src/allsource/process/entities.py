@@ -209,7 +209,8 @@ class Gazetteer:
                     doubt = _doubt(text, start, end, option) if self.context else ""
                     (held if guarded else candidates).append(
                         (start, -end, option[0], doubt, option[4],
-                         self._fallback(text, start, end, options[n + 1:]) if doubt else -1))
+                         self._fallback(text, start, end, options[n + 1:])
+                         if self.context and (doubt or option[4]) else -1))
                     break
         if held:  # one sense per discourse: named mid-sentence elsewhere, so a name here too
             named = {c[2] for c in candidates}
@@ -231,6 +232,9 @@ class Gazetteer:
                ) -> tuple[list[EntityMatch], list[EntityMatch]]:
         """Accept each ambiguous candidate that has support (see the module docstring)."""
         threat = self._threat
+        if not any(c[3] or c[4] for c in candidates):  # nothing to vouch for: no support needed
+            return self._select(text, [(c[0], c[1], c[2], DISTINCTIVE if threat[c[2]]
+                                        else NOT_CHECKED) for c in candidates]), []
         points = sorted([*terms, *((c[0], text[c[0]:-c[1]], STRONG) for c in candidates
                                    if not c[3] and not c[4] and threat[c[2]]),
                          *((p, OBSERVABLE, STRONG) for p in support)])
@@ -238,10 +242,9 @@ class Gazetteer:
         document = self._document_support(points)
         kept: list[_Candidate] = []
         doubted_refused: list[_Candidate] = []
-        doubted: list[tuple[_Candidate, str]] = []
+        doubted: list[tuple[_Candidate, str, int]] = []
         vouched: dict[int, int] = {}  # entity index → offset of a supported mention
-        fallback = {c[2]: c[5] for c in candidates if c[5] >= 0}
-        for start, neg_end, index, doubt, rare, _ in candidates:
+        for start, neg_end, index, doubt, rare, other in candidates:
             if not threat[index]:
                 kept.append((start, neg_end, index, NOT_CHECKED))
             elif not doubt and not rare:
@@ -249,19 +252,21 @@ class Gazetteer:
             elif not doubt:
                 why = f"rare: {rare}; " + (document or "no cyber context in the text")
                 (kept if document else doubted_refused).append((start, neg_end, index, why))
+                if not document and other >= 0:
+                    kept.append((start, neg_end, other, NOT_CHECKED))
             else:
                 why = self._support(points, positions, start, -neg_end)
                 if why:
                     vouched.setdefault(index, start)
-                doubted.append(((start, neg_end, index, f"ambiguous: {doubt}; "), why))
+                doubted.append(((start, neg_end, index, f"ambiguous: {doubt}; "), why, other))
         refused = doubted_refused
-        for (start, neg_end, index, doubt), why in doubted:
+        for (start, neg_end, index, doubt), why, other in doubted:
             if not why and index in vouched:  # one sense per discourse
                 why = f"accepted: the same name has cyber context at offset {vouched[index]}"
             (kept if why else refused).append((start, neg_end, index, doubt + (why or
                                                                                "no support")))
-            if not why and fallback.get(index, -1) >= 0:  # the name's other sense
-                kept.append((start, neg_end, fallback[index], NOT_CHECKED))
+            if not why and other >= 0:  # the name's other sense: "Cuba" the country
+                kept.append((start, neg_end, other, NOT_CHECKED))
         return self._select(text, kept), self._select(text, refused)
 
     @staticmethod
