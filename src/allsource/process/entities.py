@@ -16,18 +16,27 @@ mid-sentence elsewhere in the text (one sense per discourse). Finally the leftmo
 longest, non-overlapping occurrences win: "Cobalt Strike" beats "Cobalt".
 
 Ambiguous names need support. A threat name that also names something else — a word, a place,
-a nationality, a month, a short acronym (:mod:`allsource.process.ambiguity` decides, per name,
-from word frequencies and GeoNames) — is accepted only when the text vouches for it: at least
-:data:`NEAR_SUPPORT` *support points* within :data:`WINDOW` characters of the mention, and at
-least :data:`DOC_SUPPORT` in the whole text. A support point is an occurrence of a term of the
-field's vocabulary (learnt from ATT&CK's prose; matched by the same automaton pass, so no
-second scan), a distinctive threat name (never one that is itself ambiguous: "Cuba" and
-"Turkish" cannot vouch for each other), or an observable the caller found (IP, hash, …). A
-name with its qualifier carries its own support ("August Stealer": "stealer" is a term). Each
-match says why it was accepted (:attr:`EntityMatch.why`); ``context=False`` gives the rules
-without this check (the baseline the benchmark compares against). Support points are kept
-sorted as the automaton reports them, and each ambiguous mention looks at most a few of them
-up by bisection, so the check adds O(log n) per ambiguous mention.
+a nationality, a month, a first name, a short acronym (:mod:`allsource.process.ambiguity`
+decides, per name, from word frequencies, GeoNames and name lists) — is accepted only where the
+text vouches for it: *support points* worth at least :data:`NEAR_SUPPORT` within
+:data:`WINDOW` characters of the mention (about a sentence). A strong term of the field's
+vocabulary (learnt from ATT&CK's prose, matched by the same automaton pass, so no second scan)
+is worth 2 points, a weak one 1, each word once; a distinctive threat name is worth 2 (never a
+name that is itself ambiguous: "Cuba" and "Turkish" cannot vouch for each other), and so is an
+observable the caller found (IP, hash, …). So "the Cuba ransomware" stands, "Cuba won the
+match" does not. A name with its qualifier needs nothing ("August Stealer"). A name that is
+also a place and follows a locative preposition is the place ("offices in Milan"). Once a name
+is vouched for, its other mentions in the text count too (one sense per discourse). A
+distinctive name that general English still uses, rarely ("Calisto", "Ryuk"), needs
+:data:`DOCUMENT_SUPPORT` point anywhere in the text. When a name is refused, its other sense
+takes the mention if the gazetteer has one ("Cuba" the country).
+
+Each match says why it was accepted (:attr:`EntityMatch.why`), and :meth:`Gazetteer.scan`
+also returns the refused mentions with the reason; ``context=False`` gives the rules without
+the check (the baseline the benchmark compares against). Support points are kept sorted as the
+automaton reports them; each ambiguous mention finds its window by bisection and reads only the
+points inside it (a bounded number: the window is short and terms are whole words), so the
+check adds O(log n) per ambiguous mention.
 
 Analysts' corrections. :func:`store_gazetteer` is the gazetteer as a store's analysts left it:
 their undone and added alias statements (:mod:`allsource.store.aliases`) become
@@ -54,7 +63,7 @@ import ahocorasick
 
 from allsource.model.records import StixObject
 from allsource.process.aliases import alias_key, alias_shape, fold
-from allsource.process.ambiguity import STRONG, THREAT_TYPES
+from allsource.process.ambiguity import PLACE, STRONG, THREAT_TYPES
 from allsource.process.gazetteer import (
     STIX_TYPES,
     GazetteerData,
@@ -76,11 +85,14 @@ _OPENERS = frozenset(" \t\"'“‘«([{*-–—")
 _SENTENCE_END = frozenset(".!?:;\n\r•|>")
 _LOOKBACK = 16
 #: Characters either side of an ambiguous mention searched for support.
-WINDOW = 250
+WINDOW = 100
 #: Support points an ambiguous name needs within the window, and a rare name in the text.
 NEAR_SUPPORT = 2
 DOCUMENT_SUPPORT = 1
 OBSERVABLE = "an observable"
+#: Words after which a name that is also a place is the place: "offices in Milan".
+LOCATIVE = frozenset({"in", "from", "near", "at", "across", "throughout", "outside", "around",
+                      "within"})
 DISTINCTIVE = "distinctive name"
 NOT_CHECKED = "not a threat name"
 
@@ -115,6 +127,14 @@ def _at_sentence_start(text: str, start: int) -> bool:
 def _shape_fits(text: str, start: int, end: int, option: Option) -> bool:
     shapes = option[1]
     return shapes is None or alias_shape(text[start:end]) in shapes
+
+
+def _after_locative(text: str, start: int) -> str:
+    """The preposition just before ``start`` if it places what follows ("in", "from"), else
+    ``""``."""
+    before = text[max(0, start - 12):start].split()
+    word = before[-1].lower() if before else ""
+    return word if word in LOCATIVE else ""
 
 
 def _doubt(text: str, start: int, end: int, option: Option) -> str:
@@ -255,13 +275,17 @@ class Gazetteer:
                 if not document and other >= 0:
                     kept.append((start, neg_end, other, NOT_CHECKED))
             else:
-                why = self._support(points, positions, start, -neg_end)
+                place = PLACE in doubt and _after_locative(text, start)
+                why = "" if place else self._support(points, positions, start, -neg_end)
+                if place:
+                    doubt += f"; '{place} {text[start:-neg_end]}' reads as the place"
                 if why:
                     vouched.setdefault(index, start)
                 doubted.append(((start, neg_end, index, f"ambiguous: {doubt}; "), why, other))
         refused = doubted_refused
         for (start, neg_end, index, doubt), why, other in doubted:
-            if not why and index in vouched:  # one sense per discourse
+            if not why and index in vouched and "reads as the place" not in doubt:
+                # one sense per discourse
                 why = f"accepted: the same name has cyber context at offset {vouched[index]}"
             (kept if why else refused).append((start, neg_end, index, doubt + (why or
                                                                                "no support")))
