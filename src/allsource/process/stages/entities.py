@@ -81,8 +81,10 @@ class EntitiesStage(Stage):
                 entity = self.gazetteer.resolve(match.entity_id)
                 if entity is None:
                     continue
+                before = len(work.mentions)
                 work.add_object(entity_object(entity), self.extractor, match.start, match.end)
-                kinds[match.type] += 1
+                if len(work.mentions) > before:  # not in a title the body repeats
+                    kinds[match.type] += 1
             work.annotations[self.name] = {"mentions": sum(kinds.values()),
                                            "by_type": dict(sorted(kinds.items()))}
 
