@@ -89,6 +89,8 @@ objects = sa.Table(
     sa.Column("stix", JSONType, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     *marking_columns(),
+    # (0015) the entity this collected object denotes, when it is not canonical itself
+    sa.Column("canonical_id", sa.String(120), index=True),
 )
 
 relationships = sa.Table(
@@ -109,6 +111,9 @@ mentions = sa.Table(
     sa.Column("extractor", sa.String(80), primary_key=True),
     sa.Column("span_start", sa.Integer, primary_key=True),
     sa.Column("span_end", sa.Integer, nullable=False),
+    # (0015) the collected object this mention was recorded for, before it was linked to
+    # its canonical entity (``object_id``)
+    sa.Column("via", sa.String(120), index=True),
 )
 
 quarantine = sa.Table(

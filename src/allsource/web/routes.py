@@ -372,6 +372,10 @@ def stored_object(request: Request, store: StoreDep, object_id: str) -> Response
     view = store.get(object_id, viewer.audience)
     if view is None or view.get("record") not in ("object", "relationship"):
         return _not_found(viewer)
+    canonical = view.get("canonical_id")
+    if canonical and store.get(canonical, viewer.audience) is not None:
+        # a collected object joined to its entity: the entity's page is the one to read
+        return RedirectResponse(f"/objects/{quote(canonical, safe='')}", status_code=303)
     return _page("object.html", viewer, **_entity_context(store, viewer, view), message=None)
 
 
