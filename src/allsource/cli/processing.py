@@ -140,11 +140,10 @@ def process(
     embedded = index_embeddings(store)  # search by meaning: vectors for new documents
     linked = None
     if any("entities" in run_pipeline.names for run_pipeline, _, _ in runs):
-        from allsource.process.entities import store_gazetteer
-        from allsource.process.linking import link_collected
+        from allsource.process.linking import link_store
 
         # collected objects joined to their canonical entity (also what was stored before)
-        linked = link_collected(store, store_gazetteer(store)[0])
+        linked = link_store(store)
     summary: dict[str, Any] = {
         "documents": result.documents, "new_objects": result.objects,
         "failures": result.failures, "seconds": round(result.seconds, 3),

@@ -50,7 +50,8 @@ from allsource.store.links import Candidate, Link
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
 
-__all__ = ["KIND_OF_TYPE", "LinkResult", "attack_ids", "decide", "link_collected", "merged"]
+__all__ = ["KIND_OF_TYPE", "LinkResult", "attack_ids", "decide", "link_collected", "link_store",
+           "merged"]
 
 #: STIX types of collected entity objects → the gazetteer kind they may join.
 KIND_OF_TYPE: Mapping[str, str] = {"intrusion-set": "actor", "threat-actor": "actor",
@@ -257,6 +258,14 @@ def link_collected(store: SqlStore, gazetteer: Gazetteer) -> LinkResult:
     store_links.settle(store)
     result.merged = _merge_views(store)
     return result
+
+
+def link_store(store: SqlStore) -> LinkResult:
+    """:func:`link_collected` with the gazetteer as the store's analysts left it (their alias
+    statements applied; the gazetteer's own statements recorded on the way)."""
+    from allsource.process.entities import store_gazetteer
+
+    return link_collected(store, store_gazetteer(store)[0])
 
 
 def _merge_views(store: SqlStore) -> int:
