@@ -80,7 +80,7 @@ from allsource.process.aliases import (
     count_terms,
 )
 
-FORMAT = 2
+FORMAT = 3
 ATTACK_TYPES: Mapping[str, str] = {"intrusion-set": "threat-actor", "malware": "malware",
                                    "tool": "tool", "campaign": "campaign"}
 #: Galaxies read, in canonical-id preference order, with the entity type of their clusters.
@@ -567,6 +567,8 @@ class _Listing:
     any_case: bool = False
     guarded: bool = True
     listed: bool = False
+    #: ATT&CK itself lists the name for the entity (not a form derived from another name)
+    curated: bool = False
     sources: set[str] = field(default_factory=set)
 
 
@@ -590,6 +592,7 @@ def _listings(entities: list[ResolvedEntity], policy: AliasPolicy, stats: dict[s
             listing.any_case |= mode is Mode.FOLD
             listing.guarded &= mode is Mode.GUARDED
             listing.listed |= not derived
+            listing.curated |= curated and link.source.startswith(ATTACK)
             listing.sources.add(link.source)
     return table
 
@@ -597,7 +600,9 @@ def _listings(entities: list[ResolvedEntity], policy: AliasPolicy, stats: dict[s
 def match_table(entities: list[ResolvedEntity], policy: AliasPolicy
                 ) -> tuple[dict[str, list[Option]], dict[str, int]]:
     """Matchable keys → entity options, best first: the entity whose own name it is, then one
-    that lists it (not derived), ATT&CK-backed, more sources listing it, type order, id."""
+    that lists it (not derived), one ATT&CK lists it for ("X-Agent" is ATT&CK's alias of the
+    CHOPSTICK family, though a MISP cluster linked to X-Agent for Android is named so),
+    ATT&CK-backed, more sources listing it, type order, id."""
     stats: dict[str, int] = {}
     patterns: dict[str, list[Option]] = {}
     attack = {i for i, e in enumerate(entities)
@@ -605,7 +610,7 @@ def match_table(entities: list[ResolvedEntity], policy: AliasPolicy
     for key, holders in _listings(entities, policy, stats).items():
         ranked = sorted(holders.items(), key=lambda item: (
             alias_key(entities[item[0]].name) != key, not item[1].listed,
-            item[0] not in attack, -len(item[1].sources),
+            not item[1].curated, item[0] not in attack, -len(item[1].sources),
             TYPE_ORDER.index(entities[item[0]].type), entities[item[0]].id))
         patterns[key] = [(i, None if x.any_case else sorted(x.shapes), x.guarded and not x.any_case)
                          for i, x in ranked]
