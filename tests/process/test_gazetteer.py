@@ -14,6 +14,7 @@ from allsource.collect.misp_galaxy_map import cluster_entity
 from allsource.model.markings import Marking
 from allsource.process import gazetteer as gz
 from allsource.process.aliases import AliasPolicy, Mode, alias_key, alias_shape, fold
+from allsource.process.entities import Gazetteer
 
 APT28 = "intrusion-set--bef4c620-0787-42a8-a96d-b7eb6e85917c"  # ATT&CK G0007
 
@@ -118,6 +119,24 @@ def test_one_source_never_merges_two_of_its_own_records() -> None:
     assert any(r.rule.startswith("refused: one source lists both") for r in refused)
 
 
+def test_a_galaxy_listing_one_name_twice_is_one_thing() -> None:
+    # the MISP threat-actor galaxy holds two "APT30" clusters; ATT&CK has one APT30
+    entries = [_entry("intrusion-set--a", "APT30", gz.ATTACK),
+               _entry("intrusion-set--m1", "APT30", "misp-galaxy:threat-actor"),
+               _entry("intrusion-set--m2", "APT30", "misp-galaxy:threat-actor")]
+    merged = _resolve(entries)
+    assert merged["intrusion-set--m1"] is merged["intrusion-set--m2"] is merged[
+        "intrusion-set--a"]
+    # only equal primary names: a second record of the galaxy that merely lists the name
+    # (APT38 with "Lazarus Group" among its synonyms) is still kept apart
+    entries = [_entry("intrusion-set--laz", "Lazarus Group", gz.ATTACK),
+               _entry("intrusion-set--m1", "Lazarus Group", "misp-galaxy:threat-actor"),
+               _entry("intrusion-set--m2", "APT38", "misp-galaxy:threat-actor",
+                      ("Lazarus Group",))]
+    merged = _resolve(entries)
+    assert merged["intrusion-set--m2"] is not merged["intrusion-set--laz"]
+
+
 def test_separate_pairs_undo_a_merge() -> None:
     entries = [_entry("intrusion-set--a", "Sofacy", gz.ATTACK),
                _entry("intrusion-set--m", "Sofacy", "misp-galaxy:threat-actor")]
@@ -164,6 +183,17 @@ def test_apt28_aliases_resolve_to_the_attack_id(data: gz.GazetteerData) -> None:
     sources = {x.source for x in entity.links if x.alias == "Fancy Bear"}
     assert any(s.startswith("mitre-attack-enterprise v15") for s in sources)
     assert any(s.startswith("misp-galaxy threat-actor v") for s in sources)
+
+
+def test_a_name_attack_lists_resolves_to_that_family(data: gz.GazetteerData) -> None:
+    gazetteer = Gazetteer(data)
+    chopstick = gazetteer.resolve("CHOPSTICK")
+    android = gazetteer.resolve("X-Agent for Android")
+    assert chopstick is not None and android is not None and chopstick.id != android.id
+    # "X-Agent" is ATT&CK's alias of CHOPSTICK; a MISP cluster named X-Agent was linked to
+    # the Android implant, which must not take the family's common name
+    assert gazetteer.resolve("X-Agent") is chopstick
+    assert [m.entity_id for m in gazetteer.find("It dropped X-Agent.")] == [chopstick.id]
 
 
 def test_distinct_attack_groups_stay_distinct(data: gz.GazetteerData) -> None:

@@ -32,6 +32,7 @@ from allsource.process.ner import CHUNK_CHARS, Recognizer, chunks, load_model, p
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.process.stages import ner as ner_stage_module
+from allsource.process.stages.entities import EntitiesStage
 from allsource.process.stages.ner import NerStage
 from allsource.store.sql import SqlStore
 
@@ -118,7 +119,8 @@ def test_gazetteer_entities_are_not_duplicated(classes: dict[str, type[Stage]]) 
     raw = [(e.text, e.label_) for e in load_model()(ACTORS).ents]
     assert ("Lazarus Group", "ORG") in raw  # spaCy alone would file the actor as a company
     [work] = _run(classes, [Work(id="b", title="", text=ACTORS)], ("entities", "ner"))
-    gazetteer = [(m.start, m.end) for m in work.mentions if m.extractor == "entities@1"]
+    extractor = f"entities@{EntitiesStage.version}"
+    gazetteer = [(m.start, m.end) for m in work.mentions if m.extractor == extractor]
     ours = [(m.start, m.end) for m in work.mentions if m.extractor == "ner@1"]
     assert {work.full_text[a:b] for a, b in gazetteer} >= {"Lazarus Group", "APT28",
                                                           "Sandworm Team"}

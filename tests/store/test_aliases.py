@@ -228,7 +228,7 @@ def test_an_undo_makes_the_entities_stage_redo_documents(store: SqlStore) -> Non
         return ({o["id"] for o in view["objects"]},
                 view["annotations"]["entities"]["version"])
 
-    assert run() == ({ATTACK_ID}, "1")
+    assert run() == ({ATTACK_ID}, EntitiesStage.version)
     assert st.statements(store, ATTACK_ID)  # recorded when the stage was prepared
     st.undo(store, ATTACK_ID, "Fancy Bear", analyst="alice", reason="separate cluster")
     ids, version = run()

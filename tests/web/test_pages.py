@@ -479,3 +479,51 @@ def test_search_by_meaning_page(admin: httpx.Client, workspace: Workspace) -> No
     for raw in RAW:
         assert raw not in page.text
     assert admin.get("/search", params={"q": "x", "mode": "vibes"}).status_code in (400, 422)
+
+
+def test_an_analyst_says_a_mention_is_wrong(admin: httpx.Client, workspace: Workspace) -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from allsource.model.records import Collected, Document, Source
+    from allsource.store import schema as t
+    from allsource.store import verdicts
+
+    store = workspace.store
+    src = store.get_source("mention-notes") or Source(name="mention-notes", kind="files",
+                                                      location="/tmp/mention-notes")
+    if store.get_source("mention-notes") is None:
+        store.add_source(src)
+    text = "August was quiet; the August Stealer crew <b>rested</b>."
+    doc = Document.build(kind="note", title="", text=text)
+    store.write_batch(src, [Collected(doc)], [], None)
+    entity = f"malware--{uuid4()}"
+    with store.engine.begin() as conn:
+        conn.execute(t.objects.insert().values(
+            id=entity, type="malware", name="August Stealer <i>", stix={"id": entity},
+            created_at=datetime.now(UTC).replace(tzinfo=None), tlp=0, classification=0,
+            compartments="", releasability=""))
+        conn.execute(t.mentions.insert().values(object_id=entity, document_id=doc.id,
+                                                extractor="entities@1", span_start=0,
+                                                span_end=6))
+    with _client(workspace) as reader:
+        _login(reader, workspace.reader_token)
+        assert "Wrong?" not in reader.get(f"/documents/{doc.id}").text
+    html = admin.get(f"/documents/{doc.id}").text
+    _no_raw(html)
+    assert html.count("Wrong?") == 1 and "August Stealer &lt;i&gt;" in html
+    form = {"entity": entity, "verdict": "here", "reason": "<script>x</script> the month"}
+    assert admin.post(f"/documents/{doc.id}/mentions/wrong",
+                      data={**form, "csrf": "nope"}).status_code == 403
+    r = admin.post(f"/documents/{doc.id}/mentions/wrong", data={**form, "csrf": _csrf(html)})
+    assert r.status_code == 303
+    after = admin.get(f"/documents/{doc.id}").text
+    _no_raw(after)
+    assert "is not August Stealer &lt;i&gt; in" in after
+    assert "&lt;script&gt;x&lt;/script&gt; the month" in after
+    [made] = verdicts.list_verdicts(store, document_id=doc.id)
+    assert made.verdict == "here" and made.created_by and made.name == ""
+    # an entity the document does not mention is not a form target
+    r = admin.post(f"/documents/{doc.id}/mentions/wrong",
+                   data={**form, "entity": "malware--nope", "csrf": _csrf(after)})
+    assert r.status_code == 404

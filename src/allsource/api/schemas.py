@@ -94,6 +94,17 @@ class MentionedObject(BaseModel):
     span: list[int] | None = None
 
 
+class MentionedEntity(BaseModel):
+    """One thing the document names, however often: ``mentions`` counts its distinct spans
+    (1 for an object that came with the document as a whole)."""
+
+    id: str
+    type: str
+    name: str
+    mentions: int
+    extractors: list[str] = []
+
+
 class StoryRef(BaseModel):
     id: str
     canonical_document_id: str
@@ -110,6 +121,7 @@ class DocumentPublic(DocumentSummary):
     meta: dict[str, Any] = {}
     sightings: list[Sighting] = []
     objects: list[MentionedObject] = []
+    entities: list[MentionedEntity] = []
     annotations: dict[str, Any] = {}
     story: StoryRef | None = None
     grade: GradePublic | None = None
@@ -216,6 +228,8 @@ class RelationshipRef(BaseModel):
 
 class ObjectPublic(ObjectSummary):
     stix: dict[str, Any]
+    #: the canonical entity this collected object was joined to (``None``: it is canonical)
+    canonical_id: str | None = None
     provenance: list[Provenance] = []
     relationships: list[RelationshipRef] = []
 

@@ -362,7 +362,8 @@ def _score(store: SqlStore, table: dict[str, risk.DecayParams], weights: Mapping
         for r in conn.execution_options(yield_per=5000).execute(sa.select(
                 o.c.id, o.c.type, o.c.name, o.c.stix, o.c.tlp, o.c.classification,
                 o.c.compartments, o.c.releasability).where(
-                    o.c.type.in_(INDICATOR_TYPES + ENTITY_TYPES))):
+                    o.c.type.in_(INDICATOR_TYPES + ENTITY_TYPES),
+                    o.c.canonical_id.is_(None))):  # a linked object is scored as its entity
             stix = (r.stix or {}) if r.type in INDICATOR_TYPES else {}
             subjects[r.id] = (r.type, r.name, stix, marking(r))
         say("folding mentions")

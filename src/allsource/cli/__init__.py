@@ -57,6 +57,10 @@ def _register() -> None:
 
     aliases.register(app)
 
+    from allsource.cli import mentions
+
+    mentions.register(app)
+
     from allsource.cli import alerts
 
     alerts.register(app)

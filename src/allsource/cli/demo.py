@@ -102,10 +102,13 @@ def demo(
         engine = InlineEngine(pipeline)
         result = process_store(store, pipeline, engine)
         from allsource.analyze.semantic import index_embeddings
+        from allsource.process.linking import link_store
 
         index_embeddings(store)
+        linked = link_store(store)
         console.print(f"processed {result.documents} documents with "
-                      f"{', '.join(pipeline.names)} ({result.docs_per_second:.0f} docs/s)")
+                      f"{', '.join(pipeline.names)} ({result.docs_per_second:.0f} docs/s); "
+                      f"{linked.linked} collected objects joined to their canonical entity")
         if result.documents:
             console.print(breakdown(result))
         counts = topic_counts(store)

@@ -138,6 +138,12 @@ def process(
     from allsource.analyze.semantic import index_embeddings
 
     embedded = index_embeddings(store)  # search by meaning: vectors for new documents
+    linked = None
+    if any("entities" in run_pipeline.names for run_pipeline, _, _ in runs):
+        from allsource.process.linking import link_store
+
+        # collected objects joined to their canonical entity (also what was stored before)
+        linked = link_store(store)
     summary: dict[str, Any] = {
         "documents": result.documents, "new_objects": result.objects,
         "failures": result.failures, "seconds": round(result.seconds, 3),
@@ -148,6 +154,8 @@ def process(
         "stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()}}
     if rebuilt is not None:
         summary["rebuild"] = rebuilt.as_dict()
+    if linked is not None:
+        summary["entity_links"] = linked.as_dict()
     if json_:
         print_json(summary)
     else:
@@ -157,6 +165,10 @@ def process(
                       f"{result.failures} failures")
         if result.documents:
             console.print(breakdown(result))
+        if linked is not None and (linked.moved or linked.released or linked.created):
+            console.print(f"entities: {linked.moved} collected objects joined to their "
+                          f"canonical entity ({linked.linked} links in all), "
+                          f"{linked.released} released, {linked.created} entities created")
     if result.failures or (rebuilt is not None and (rebuilt.not_rebuilt or rebuilt.quarantined)):
         raise typer.Exit(1)
 

@@ -19,7 +19,8 @@ data rather than a hand list:
 * first names — the US census 1990 lists shipped by the ``names`` package (MIT);
 * calendar — month and weekday names;
 * form — three characters or fewer (acronyms collide: "GOP", "AAC"); a phrase whose every word
-  is a common word ("Cloud Atlas", "Golden Cup"; a leading "The" is ignored: "The Dukes"), unless
+  is a common word ("Cloud Atlas", "Golden Cup", "X-Files"; a leading "The", letters and numbers
+  are ignored: "The Dukes"; category words alone are not enough: "X-Agent"), unless
   a category word qualifies it (:data:`QUALIFIERS`: "August Stealer", "Cardinal RAT"); and, per
   mention, a name listed only in capitals but written otherwise ("GREF" for "Herman Gref"). A
   word listed only in capitals and written so ("BITTER", "VERMIN") is a name by its casing.
@@ -199,8 +200,9 @@ class NameSenses:
             return ""
         if any(t in QUALIFIERS for t in tokens):
             return ""  # the name with its qualifier
-        if all(self.zipf.get(t, 0.0) >= ZIPF_PHRASE_WORD or t in GENERIC or t.isdigit()
-               or len(t) == 1 for t in tokens):
+        words = [t for t in tokens if len(t) > 1 and not t.isdigit()]  # "X-Files", "2.0"
+        if any(t not in GENERIC for t in words) and all(
+                self.zipf.get(t, 0.0) >= ZIPF_PHRASE_WORD or t in GENERIC for t in words):
             return f"every word of '{name}' is a common word"
         return ""
 

@@ -17,10 +17,18 @@ A stage only *proposes*: it appends observables/entities (:class:`~allsource.mod
 StixObject`), :class:`~allsource.model.records.Mention` spans, relationships and a JSON-able
 ``annotations[stage]`` entry to each :class:`Work`; the writer stores them with the document's
 marking propagated to everything derived from it.
+
+A mention is counted once. Many collectors store an article whose body opens with its own
+title (RSS items, extracted web pages, files): ``full_text`` then holds the title twice, and a
+name in it would be found twice. :meth:`Work.add_object` therefore records no mention inside
+the title when the body repeats it (:attr:`Work.title_repeated`: the body's opening, with
+case and spacing ignored, contains the whole title); the object itself is still proposed, and
+its mention in the body stands.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +39,23 @@ from allsource.model.records import Mention, Relationship, StixObject
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
+
+_SPACE = re.compile(r"\W+")
+#: How far into the body a repeated title is looked for (after a dateline or a byline).
+TITLE_WINDOW = 400
+
+
+def _squash(text: str) -> str:
+    return _SPACE.sub(" ", text.casefold()).strip()
+
+
+def title_repeated(title: str, text: str) -> bool:
+    """Whether the body ``text`` opens with (or, within :data:`TITLE_WINDOW` characters plus
+    the title's length, contains) the whole ``title``, case and punctuation aside."""
+    key = _squash(title)
+    if len(key) < 4:
+        return False
+    return key in _squash(text[:len(title) + TITLE_WINDOW])
 
 
 @dataclass(slots=True)
@@ -58,6 +83,15 @@ class Work:
     mentions: list[Mention] = field(default_factory=list)
     #: stage name -> error message, for a stage that failed on this document
     errors: dict[str, str] = field(default_factory=dict)
+    _title_repeated: bool | None = field(default=None, repr=False)
+
+    @property
+    def title_repeated(self) -> bool:
+        """Whether the body repeats the title (then mentions inside the title are not
+        recorded: see the module docstring)."""
+        if self._title_repeated is None:
+            self._title_repeated = bool(self.title) and title_repeated(self.title, self.text)
+        return self._title_repeated
 
     @property
     def full_text(self) -> str:
@@ -66,9 +100,12 @@ class Work:
 
     def add_object(self, obj: StixObject, extractor: str, start: int | None = None,
                    end: int | None = None) -> None:
-        """Record ``obj`` as found in this document (marking: at least the document's)."""
+        """Record ``obj`` as found in this document (marking: at least the document's), and its
+        mention at ``start``–``end`` unless that lies in a title the body repeats."""
         obj.marking = obj.marking.combine(self.marking)
         self.objects.append(obj)
+        if start is not None and start < len(self.title) and self.title_repeated:
+            return
         self.mentions.append(Mention(obj.id, extractor, start, end))
 
 

@@ -24,7 +24,8 @@ vocabulary (learnt from ATT&CK's prose, matched by the same automaton pass, so n
 is worth 2 points, a weak one 1, each word once; a distinctive threat name is worth 2 (never a
 name that is itself ambiguous: "Cuba" and "Turkish" cannot vouch for each other), and so is an
 observable the caller found (IP, hash, …). So "the Cuba ransomware" stands, "Cuba won the
-match" does not. A name with its qualifier needs nothing ("August Stealer"). A name that is
+match" does not. A name with its qualifier needs nothing ("August Stealer"), nor a common-word
+name written in capitals as its source lists it ("HIDDEN COBRA"). A name that is
 also a place and follows a locative preposition is the place ("offices in Milan"). Once a name
 is vouched for, its other mentions in the text count too (one sense per discourse). A
 distinctive name that general English still uses, rarely ("Calisto", "Ryuk"), needs
@@ -141,6 +142,10 @@ def _doubt(text: str, start: int, end: int, option: Option) -> str:
     """Why this occurrence of the option's name may mean something else (``""``: it does
     not)."""
     if option[3]:
+        surface, shapes = text[start:end], option[1]
+        if (shapes and len(surface) > 3 and surface.isupper() and "common word" in option[3]
+                and alias_shape(surface) in shapes):
+            return ""  # written in capitals as listed: "HIDDEN COBRA", not "Hidden cobra"
         return option[3]
     capitals = option[5]
     if capitals and not text[start:end].isupper():

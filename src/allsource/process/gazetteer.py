@@ -26,8 +26,10 @@ Only entries of one kind merge (actors; software = malware + tools; campaigns). 
 refused when the two clusters hold entries of one source collection (ATT&CK, or one galaxy):
 each source's curators already keep their entries apart, so MISP listing "APT38" and
 "Andariel" among Lazarus's synonyms cannot pull ATT&CK's separate APT38 and Andariel groups into
-Lazarus. An analyst's "these are different" (``separate`` pairs of member ids) is refused the
-same way — that is how a merge is undone.
+Lazarus. The exception is ``same-name``: two records whose primary names are equal merge even
+then (the MISP threat-actor galaxy holds two "APT30" and two "Cleaver" clusters: one thing
+listed twice, not two things its curators kept apart). An analyst's "these are different"
+(``separate`` pairs of member ids) is refused in every case — that is how a merge is undone.
 
 Analysts' corrections arrive as :class:`Overrides` (built from the statements they undid or
 made, see :mod:`allsource.store.aliases`), applied on top of the sources:
@@ -79,7 +81,7 @@ from allsource.process.aliases import (
 )
 from allsource.process.ambiguity import THREAT_TYPES, NameSenses, capitals_only, cyber_terms
 
-FORMAT = 2
+FORMAT = 4
 ATTACK_TYPES: Mapping[str, str] = {"intrusion-set": "threat-actor", "malware": "malware",
                                    "tool": "tool", "campaign": "campaign"}
 #: Galaxies read, in canonical-id preference order, with the entity type of their clusters.
@@ -401,12 +403,14 @@ class _Clusters:
             i = self.parent[i]
         return i
 
-    def union(self, a: int, b: int, force: bool = False) -> str:
-        """``"merged"``, ``"same"`` or the reason for refusing (never when ``force``d)."""
+    def union(self, a: int, b: int, force: bool = False, same_name: bool = False) -> str:
+        """``"merged"``, ``"same"`` or the reason for refusing (never when ``force``d;
+        ``same_name``: the two records have one primary name, which a source listing both
+        does not refuse — a galaxy holding two clusters of one name lists one thing twice)."""
         ra, rb = self.root(a), self.root(b)
         if ra == rb:
             return "same"
-        refusal = None if force else self._refusal(ra, rb)
+        refusal = None if force else self._refusal(ra, rb, same_name)
         if refusal:
             return refusal
         if len(self.members[ra]) < len(self.members[rb]):
@@ -416,8 +420,8 @@ class _Clusters:
         self.members[ra] += self.members[rb]
         return "merged"
 
-    def _refusal(self, ra: int, rb: int) -> str | None:
-        if self.collections[ra] & self.collections[rb]:
+    def _refusal(self, ra: int, rb: int, same_name: bool = False) -> str | None:
+        if self.collections[ra] & self.collections[rb] and not same_name:
             return "refused: one source lists both"
         if self.separate and any(
                 frozenset((self.entries[x].id, self.entries[y].id)) in self.separate
@@ -490,7 +494,7 @@ def _merge(clusters: _Clusters, entries: list[Entry], policy: AliasPolicy,
                 index[head], index[other], force=True) == "merged":
             merges.append(AliasLink(alias, "", source, "merge:analyst", other, head))
     for _, alias, a, b, rule in _evidence(entries, policy, rules):
-        result = clusters.union(a, b)
+        result = clusters.union(a, b, same_name=rule == "same-name")
         source = f"{entries[a].source} | {entries[b].source}"
         link = AliasLink(alias, "", source, f"merge:{rule}", entries[b].id, entries[a].id)
         if result == "merged":
@@ -568,6 +572,8 @@ class _Listing:
     any_case: bool = False
     guarded: bool = True
     listed: bool = False
+    #: ATT&CK itself lists the name for the entity (not a form derived from another name)
+    curated: bool = False
     sources: set[str] = field(default_factory=set)
 
 
@@ -591,6 +597,7 @@ def _listings(entities: list[ResolvedEntity], policy: AliasPolicy, stats: dict[s
             listing.any_case |= mode is Mode.FOLD
             listing.guarded &= mode is Mode.GUARDED
             listing.listed |= not derived
+            listing.curated |= curated and link.source.startswith(ATTACK)
             listing.sources.add(link.source)
     return table
 
@@ -599,7 +606,9 @@ def match_table(entities: list[ResolvedEntity], policy: AliasPolicy,
                 senses: NameSenses | None = None
                 ) -> tuple[dict[str, list[Option]], dict[str, int]]:
     """Matchable keys → entity options, best first: the entity whose own name it is, then one
-    that lists it (not derived), ATT&CK-backed, more sources listing it, type order, id.
+    that lists it (not derived), one ATT&CK lists it for ("X-Agent" is ATT&CK's alias of the
+    CHOPSTICK family, though a MISP cluster linked to X-Agent for Android is named so),
+    ATT&CK-backed, more sources listing it, type order, id.
 
     With ``senses``, a threat name that is ambiguous carries the reason (none without)."""
     stats: dict[str, int] = {}
@@ -609,7 +618,7 @@ def match_table(entities: list[ResolvedEntity], policy: AliasPolicy,
     for key, holders in _listings(entities, policy, stats).items():
         ranked = sorted(holders.items(), key=lambda item: (
             alias_key(entities[item[0]].name) != key, not item[1].listed,
-            item[0] not in attack, -len(item[1].sources),
+            not item[1].curated, item[0] not in attack, -len(item[1].sources),
             TYPE_ORDER.index(entities[item[0]].type), entities[item[0]].id))
         patterns[key] = [(i, None if x.any_case else sorted(x.shapes),
                           x.guarded and not x.any_case, *_senses(senses, entities[i], x))

@@ -84,6 +84,9 @@ _RESTATED = frozenset({"analyst", "merge:analyst"})
 _BASIS_ORDER = ("name", "alias", "attack-id", "value", "derived", "analyst-merge", "merge",
                 "revoked-by")
 _MAX_ALIAS = 200
+#: Properties of a stored entity object that other passes own (what entity linking merged
+#: into it, :mod:`allsource.store.links`): kept when the object is refreshed.
+_KEPT = ("x_allsource_merged",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +216,10 @@ def refresh_objects(store: SqlStore, entities: Iterable[ResolvedEntity],
                 if not isinstance(stix, dict) or "x_allsource_members" not in stix:
                     continue
                 now = to_object(by_id[oid])
-                if stix != now.stix:
-                    updates.append({"_id": oid, "_name": now.name[:10000], "_stix": now.stix})
+                kept = {k: stix[k] for k in _KEPT if k in stix}  # written by the linker
+                if {k: v for k, v in stix.items() if k not in _KEPT} != now.stix:
+                    updates.append({"_id": oid, "_name": now.name[:10000],
+                                    "_stix": {**now.stix, **kept}})
         if updates:
             conn.execute(o.update().where(o.c.id == sa.bindparam("_id"))
                          .values(name=sa.bindparam("_name"), stix=sa.bindparam("_stix")),

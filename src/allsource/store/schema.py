@@ -89,6 +89,8 @@ objects = sa.Table(
     sa.Column("stix", JSONType, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     *marking_columns(),
+    # (0015) the entity this collected object denotes, when it is not canonical itself
+    sa.Column("canonical_id", sa.String(120), index=True),
 )
 
 relationships = sa.Table(
@@ -109,6 +111,9 @@ mentions = sa.Table(
     sa.Column("extractor", sa.String(80), primary_key=True),
     sa.Column("span_start", sa.Integer, primary_key=True),
     sa.Column("span_end", sa.Integer, nullable=False),
+    # (0015) the collected object this mention was recorded for, before it was linked to
+    # its canonical entity (``object_id``)
+    sa.Column("via", sa.String(120), index=True),
 )
 
 quarantine = sa.Table(
@@ -490,4 +495,24 @@ document_embeddings = sa.Table(
     sa.Column("document_id", sa.String(80), primary_key=True),
     sa.Column("model", sa.String(40), nullable=False),
     sa.Column("vector", sa.LargeBinary, nullable=False),
+)
+
+# --- analysts' verdicts on mentions (0016)
+mention_verdicts = sa.Table(
+    "mention_verdicts", metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("verdict", sa.String(20), nullable=False),
+    sa.Column("document_id", sa.String(80), nullable=False, server_default="", index=True),
+    sa.Column("entity_id", sa.String(120), nullable=False, index=True),
+    sa.Column("entity_name", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("other_id", sa.String(120), nullable=False, server_default=""),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(120), nullable=False),
+    sa.Column("undone_at", sa.DateTime),
+    sa.Column("undone_by", sa.String(120)),
+    sa.Column("undo_reason", sa.Text),
 )

@@ -20,7 +20,7 @@ import re
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -442,6 +442,10 @@ class SqlStore(ABC):
         variants = conn.execute(
             sa.select(sa.func.count()).select_from(t.story_members)
             .where(t.story_members.c.story_id == story.story_id)).scalar_one() if story else 0
+        objects = [{"id": o.id, "type": o.type, "name": o.name, "extractor": o.extractor,
+                    "span": None if o.span_start < 0 else [o.span_start, o.span_end]}
+                   for o in mentioned
+                   if can_release(Marking.from_columns(dict(o._mapping)), audience)]
         return {
             "record": "document", "id": m["id"], "kind": m["kind"], "title": m["title"],
             "text": m["text"], "url": m["url"], "language": m["language"],
@@ -452,10 +456,8 @@ class SqlStore(ABC):
             "marking": marking.as_dict(),
             "sightings": [{"source_id": s.source_id, "source": names.get(s.source_id),
                            "first_seen": _iso(s.first_seen), "url": s.url} for s in sightings],
-            "objects": [{"id": o.id, "type": o.type, "name": o.name, "extractor": o.extractor,
-                         "span": None if o.span_start < 0 else [o.span_start, o.span_end]}
-                        for o in mentioned
-                        if can_release(Marking.from_columns(dict(o._mapping)), audience)],
+            "objects": objects,
+            "entities": group_mentions(objects),
             "annotations": {n.stage: {"version": n.version, **(n.data or {})} for n in notes},
             "story": ({"id": story.story_id, "canonical_document_id":
                        story.canonical_document_id, "similarity": story.similarity,
@@ -482,6 +484,7 @@ class SqlStore(ABC):
         return {
             "record": "object" if table is t.objects else "relationship",
             "id": m["id"], "type": m.get("type") or "relationship",
+            "canonical_id": m.get("canonical_id"),
             "name": m.get("name") or m.get("relationship_type"), "stix": m["stix"],
             "marking": marking.as_dict(),
             "provenance": [{"document_id": p.document_id, "title": p.title,
@@ -564,6 +567,25 @@ class SqlStore(ABC):
             for chunk in chunks(ids):
                 conn.execute(t.quarantine.update().where(t.quarantine.c.id.in_(chunk)).values(
                     status=status, attempts=t.quarantine.c.attempts + 1))
+
+
+def group_mentions(objects: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A document's mentioned objects, one entry per object in order of first mention, with
+    the number of distinct spans naming it (an object that came with the document as a whole,
+    without a span, counts once) and the extractors that proposed it."""
+    grouped: dict[str, dict[str, Any]] = {}
+    spans: dict[str, set[tuple[int, int]]] = {}
+    for o in objects:
+        entry = grouped.setdefault(o["id"], {"id": o["id"], "type": o["type"],
+                                             "name": o["name"], "mentions": 0,
+                                             "extractors": []})
+        if o["extractor"] not in entry["extractors"]:
+            entry["extractors"].append(o["extractor"])
+        if o.get("span"):
+            spans.setdefault(o["id"], set()).add((o["span"][0], o["span"][1]))
+    for oid, entry in grouped.items():
+        entry["mentions"] = len(spans.get(oid, ())) or 1
+    return list(grouped.values())
 
 
 def _iso(dt: datetime | None) -> str | None:

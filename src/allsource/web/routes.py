@@ -28,7 +28,7 @@ from allsource.assess import risk_run
 from allsource.assess import watchlists as watchlists_mod
 from allsource.errors import AllsourceError
 from allsource.model.markings import Audience, can_release
-from allsource.store import aliases, cases, users
+from allsource.store import aliases, cases, users, verdicts
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore, snippet_html
 from allsource.verify.run import get_grade
@@ -361,7 +361,32 @@ def document(request: Request, store: StoreDep, doc_id: str) -> Response:
                  pieces=segments(view["text"] or "", view["objects"], body_offset(view)),
                  grade=get_grade(store, "document", doc_id),
                  story_grade=get_grade(store, "story", story["id"]) if story else None,
-                 members=members, corroborating=agree, contradicting=differ)
+                 members=members, corroborating=agree, contradicting=differ,
+                 verdicts=[v for v in verdicts.list_verdicts(store, document_id=doc_id)
+                           if v.document_id == doc_id])
+
+
+@router.post("/documents/{doc_id}/mentions/wrong", response_class=HTMLResponse)
+def wrong_mention(request: Request, store: StoreDep, doc_id: str,
+                  csrf: Annotated[str, Form(max_length=200)] = "",
+                  entity: Annotated[str, Form(max_length=200)] = "",
+                  verdict: Annotated[str, Form(pattern="^(here|never)$")] = "here",
+                  reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """An analyst's "this mention is wrong" from the document page (see
+    :mod:`allsource.store.verdicts`): not this entity here, or never this entity."""
+    viewer = _writer(request, store, csrf, lambda v: _read_only(v, "correct extractions"))
+    if not isinstance(viewer, Viewer):
+        return viewer
+    view = store.get(doc_id, viewer.audience)
+    if view is None or view.get("record") != "document" or not any(
+            e["id"] == entity for e in view["entities"]):
+        return _not_found(viewer)
+    try:
+        verdicts.record(store, verdict, entity, document_id=doc_id, analyst=viewer.user.name,
+                        reason=reason)
+    except AllsourceError as exc:
+        return _page("error.html", viewer, code=400, message=str(exc))
+    return RedirectResponse(f"/documents/{quote(doc_id, safe='')}#mentions", status_code=303)
 
 
 @router.get("/objects/{object_id}", response_class=HTMLResponse)
@@ -372,6 +397,10 @@ def stored_object(request: Request, store: StoreDep, object_id: str) -> Response
     view = store.get(object_id, viewer.audience)
     if view is None or view.get("record") not in ("object", "relationship"):
         return _not_found(viewer)
+    canonical = view.get("canonical_id")
+    if canonical and store.get(canonical, viewer.audience) is not None:
+        # a collected object joined to its entity: the entity's page is the one to read
+        return RedirectResponse(f"/objects/{quote(canonical, safe='')}", status_code=303)
     return _page("object.html", viewer, **_entity_context(store, viewer, view), message=None)
 
 

@@ -37,7 +37,9 @@ _MARKING = [_o.c.tlp, _o.c.classification, _o.c.compartments, _o.c.releasability
 
 
 def _aliases(stix: dict[str, Any], name: str) -> list[str]:
+    merged = stix.get("x_allsource_merged") or {}
     found = [a for a in (stix.get("aliases") or []) + (stix.get("x_mitre_aliases") or [])
+             + (merged.get("names") or [] if isinstance(merged, dict) else [])
              if isinstance(a, str) and a != name]
     return list(dict.fromkeys(found))
 
@@ -58,7 +60,7 @@ def _list_objects(request: Request, store: SqlStore, audience: Audience, params:
     if type_ is not None and type_ not in types:
         raise ApiError(422, f"unknown type {type_!r}", code="unknown_type",
                        details={"allowed": list(types)})
-    conds: list[Any] = [store._readable(_o, audience),
+    conds: list[Any] = [store._readable(_o, audience), _o.c.canonical_id.is_(None),
                         _o.c.type == type_ if type_ else _o.c.type.in_(types)]
     if name:
         conds.append(sa.func.lower(_o.c.name).contains(name.lower(), autoescape=True))

@@ -38,16 +38,19 @@ from collections import Counter
 from typing import TYPE_CHECKING, ClassVar
 
 from allsource.hookspecs import hookimpl
+from allsource.process.aliases import alias_key
 from allsource.process.base import Stage, Work
 from allsource.process.entities import (
     NOT_CHECKED,
+    EntityMatch,
     Gazetteer,
     entity_object,
     gazetteer_for,
     store_gazetteer,
 )
-from allsource.process.gazetteer import STIX_TYPES, Overrides
+from allsource.process.gazetteer import STIX_TYPES, Overrides, ResolvedEntity
 from allsource.process.stages.relations import OBSERVABLES
+from allsource.store import verdicts
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -69,6 +72,10 @@ class EntitiesStage(Stage):
             _, overrides = store_gazetteer(store)
             if overrides:
                 self.options["aliases"] = overrides.as_json()
+        if "verdicts" not in self.options:
+            found = verdicts.overrides(store)
+            if found:
+                self.options["verdicts"] = found
 
     @property
     def overrides(self) -> Overrides:
@@ -77,10 +84,44 @@ class EntitiesStage(Stage):
 
     def fingerprint(self) -> str:
         overrides = self.overrides
-        return overrides.digest() if overrides else ""
+        parts = [overrides.digest() if overrides else "",
+                 str((self.options.get("verdicts") or {}).get("digest") or "")]
+        return "-".join(p for p in parts if p)
 
     def setup(self) -> None:
         self.gazetteer: Gazetteer = gazetteer_for(self.overrides)
+        said = self.options.get("verdicts") or {}
+        self._never = {(k, e) for k, e in said.get("never", ())}
+        self._doubtful = {(k, e) for k, e in said.get("doubtful", ())}
+        self._here: dict[str, set[tuple[str, str]]] = {
+            doc: {(k, e) for k, e in pairs} for doc, pairs in (said.get("here") or {}).items()}
+        self._other: dict[str, dict[tuple[str, str], str]] = {
+            doc: {(k, e): o for k, e, o in rows} for doc, rows in (said.get("other") or {}).items()}
+
+    def _judged(self, work: Work, matches: list[EntityMatch]
+                ) -> list[tuple[EntityMatch, ResolvedEntity]]:
+        """Matches with their entities after the analysts' verdicts (see
+        :mod:`allsource.store.verdicts`): rejected ones dropped, re-assigned ones moved, a
+        doubtful name kept only where the document also names the entity another way."""
+        here, other = self._here.get(work.id, set()), self._other.get(work.id, {})
+        kept: list[tuple[EntityMatch, ResolvedEntity, bool]] = []
+        for match in matches:
+            entity = self.gazetteer.resolve(match.entity_id)
+            if entity is None:
+                continue
+            key = alias_key(match.surface)
+            pair = (key, entity.id)
+            # a verdict on this document comes before one about every document
+            moved = other.get(pair) or other.get(("", entity.id))
+            if moved:
+                entity = self.gazetteer.resolve(moved)
+                if entity is None:
+                    continue
+            elif pair in here or ("", entity.id) in here or pair in self._never:
+                continue
+            kept.append((match, entity, not moved and pair in self._doubtful))
+        backed = {entity.id for _, entity, doubtful in kept if not doubtful}
+        return [(m, e) for m, e, doubtful in kept if not doubtful or e.id in backed]
 
     def process(self, batch: list[Work]) -> None:
         if not hasattr(self, "gazetteer"):
@@ -89,14 +130,15 @@ class EntitiesStage(Stage):
             kinds: Counter[str] = Counter()
             found, refused = self.gazetteer.scan(work.full_text, _observed(work))
             why: list[list[object]] = []
-            for match in found:
-                entity = self.gazetteer.resolve(match.entity_id)
-                if entity is None:
-                    continue
+            for match, entity in self._judged(work, found):
+                before = len(work.mentions)
                 work.add_object(entity_object(entity), self.extractor, match.start, match.end)
-                kinds[match.type] += 1
-                if match.why != NOT_CHECKED:
-                    why.append([match.start, match.end, match.name, match.why])
+                if len(work.mentions) > before:  # not in a title the body repeats
+                    kinds[entity.type] += 1
+                    if match.why != NOT_CHECKED:
+                        reason = match.why if entity.id == match.entity_id else (
+                            f"{match.why}; an analyst says it is {entity.name}")
+                        why.append([match.start, match.end, entity.name, reason])
             work.annotations[self.name] = {
                 "mentions": sum(kinds.values()), "by_type": dict(sorted(kinds.items())),
                 "why": why[:MAX_EXPLAINED],
