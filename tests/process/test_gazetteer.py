@@ -252,3 +252,17 @@ def test_cache_round_trip_and_recovery(data: gz.GazetteerData, tmp_path: Path,
     assert gz.load_or_build(tmp_path).stats == data.stats and len(calls) == 2
     other = gz.cache_key([("a", "b")])
     assert other != gz.cache_key()  # undone merges get their own cache file
+
+
+def test_threat_names_carry_their_ambiguity_and_the_support_terms(
+        data: gz.GazetteerData) -> None:
+    entities = data.entities
+    [cuba] = [o for o in data.patterns["cuba"] if entities[o[0]].type == "malware"]
+    assert cuba[3] == "'Cuba' is a country (GeoNames)"
+    turla = data.patterns["turla"][0]
+    assert turla[3:] == ("", "", "")  # distinctive
+    assert all(o[3:] == ("", "", "") for o in data.patterns["ukraine"])  # not a threat name
+    assert data.terms["powershell"] == 2 and data.terms["malware"] == 2
+    assert "the" not in data.terms and "turla" not in data.terms
+    again = gz.loads(gz.dumps(data))
+    assert again.terms == data.terms and again.patterns["cuba"] == data.patterns["cuba"]
