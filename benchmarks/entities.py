@@ -4,6 +4,7 @@ Run from the repository root:
 
     .venv/bin/python benchmarks/entities.py                 # everything (about a minute)
     .venv/bin/python benchmarks/entities.py --docs 2000 --show-errors 40
+    .venv/bin/python benchmarks/entities.py --ab --docs 1000  # the context check's cost only
 
 1. Build: cold build time, cache write/load time, cache size, memory (tracemalloc peak during
    the build, size held by the built gazetteer, process peak RSS).
@@ -422,6 +423,39 @@ def build_figures(tmp: Path) -> tuple[Gazetteer, dict[str, float]]:
                "cache_load_s": load_s, "cache_mib": size / 2**20}
 
 
+def ab_speed(docs: int) -> None:
+    """``--ab``: the context check's cost alone — the matcher with and without it, interleaved
+    (best of 5, one process), on the speed corpus, the ordinary news and two long texts."""
+    g = Gazetteer.load(gz.default_cache_dir())
+    old = Gazetteer(g.data, context=False)
+    corpora = {f"{docs} CTI docs of ~3 KB": corpus(attack_objects(), docs),
+               "ordinary news articles": [t for p in news_corpora().values() for _, t in p]}
+    print("| text | before | now | time now / before |\n|---|---|---|---|")
+    for name, texts in corpora.items():
+        best = {"now": float("inf"), "before": float("inf")}
+        for _ in range(5):
+            for label, m in (("now", g), ("before", old)):
+                start = time.perf_counter()
+                for text in texts:
+                    m.find(text)
+                best[label] = min(best[label], time.perf_counter() - start)
+        per = {k: v * 1000 / len(texts) for k, v in best.items()}
+        print(f"| {len(texts)} {name.split(' ', 1)[-1] if name[0].isdigit() else name} | "
+              f"{per['before']:.3f} ms/doc | {per['now']:.3f} ms/doc | "
+              f"{best['now'] / best['before']:.2f}× |")
+    sample = corpora[f"{docs} CTI docs of ~3 KB"][0]
+    for name, text in (("10 MB of CTI text in one string",
+                        (sample * (10_000_000 // len(sample) + 1))[:10_000_000]),
+                       ('1 MB of "Cuba " (ambiguous mentions)', "Cuba " * 200_000)):
+        secs = {}
+        for label, m in (("now", g), ("before", old)):
+            start = time.perf_counter()
+            m.find(text)
+            secs[label] = time.perf_counter() - start
+        print(f"| {name} | {secs['before']:.2f} s | {secs['now']:.2f} s | "
+              f"{secs['now'] / secs['before']:.2f}× |")
+
+
 def _row(name: str, row: dict[str, float]) -> str:
     return (f"| {name} | {row['gold']:.0f} | {row['precision']:.3f} | {row['recall']:.3f} | "
             f"{row['f1']:.3f} |")
@@ -434,7 +468,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--show-errors", type=int, default=0, metavar="N",
                     help="print N errors of the dev parts (never of the held-out ones)")
+    ap.add_argument("--ab", action="store_true",
+                    help="only time the matcher with and without the context check")
     args = ap.parse_args()
+    if args.ab:
+        ab_speed(args.docs)
+        return
     command = "python benchmarks/entities.py " + " ".join(sys.argv[1:])
 
     with tempfile.TemporaryDirectory() as tmp_name:

@@ -130,6 +130,11 @@ def _shape_fits(text: str, start: int, end: int, option: Option) -> bool:
     return shapes is None or alias_shape(text[start:end]) in shapes
 
 
+def _label(text: str, start: int, end: int) -> str:
+    """How a support point is shown: its words, or "an observable" (``end`` -1)."""
+    return OBSERVABLE if end < 0 else text[start:end].lower()
+
+
 def _after_locative(text: str, start: int) -> str:
     """The preposition just before ``start`` if it places what follows ("in", "from"), else
     ``""``."""
@@ -222,11 +227,11 @@ class Gazetteer:
             return [], []
         candidates: list[_Found] = []
         held: list[_Found] = []  # guarded names opening a sentence
-        terms: list[tuple[int, str, int]] = []
+        terms: list[tuple[int, int, int]] = []  # (start, end, points) of support terms
         for last, (length, options, points) in self._automaton.iter(f" {fold(text)} "):
             start, end = last - length + 1, last - 1
             if points:
-                terms.append((start, text[start:end], points))
+                terms.append((start, end, points))
                 continue
             for n, option in enumerate(options):
                 if _shape_fits(text, start, end, option):
@@ -253,18 +258,18 @@ class Gazetteer:
         return -1
 
     def _vouch(self, text: str, candidates: list[_Found],
-               terms: list[tuple[int, str, int]], support: Sequence[int]
+               terms: list[tuple[int, int, int]], support: Sequence[int]
                ) -> tuple[list[EntityMatch], list[EntityMatch]]:
         """Accept each ambiguous candidate that has support (see the module docstring)."""
         threat = self._threat
         if not any(c[3] or c[4] for c in candidates):  # nothing to vouch for: no support needed
             return self._select(text, [(c[0], c[1], c[2], DISTINCTIVE if threat[c[2]]
                                         else NOT_CHECKED) for c in candidates]), []
-        points = sorted([*terms, *((c[0], text[c[0]:-c[1]], STRONG) for c in candidates
+        points = sorted([*terms, *((c[0], -c[1], STRONG) for c in candidates
                                    if not c[3] and not c[4] and threat[c[2]]),
-                         *((p, OBSERVABLE, STRONG) for p in support)])
+                         *((p, -1, STRONG) for p in support)])  # end -1: an observable
         positions = [p for p, _, _ in points]
-        document = self._document_support(points)
+        document = self._document_support(text, points)
         kept: list[_Candidate] = []
         doubted_refused: list[_Candidate] = []
         doubted: list[tuple[_Candidate, str, int]] = []
@@ -281,7 +286,7 @@ class Gazetteer:
                     kept.append((start, neg_end, other, NOT_CHECKED))
             else:
                 place = PLACE in doubt and _after_locative(text, start)
-                why = "" if place else self._support(points, positions, start, -neg_end)
+                why = "" if place else self._support(text, points, positions, start, -neg_end)
                 if place:
                     doubt += f"; '{place} {text[start:-neg_end]}' reads as the place"
                 if why:
@@ -299,30 +304,30 @@ class Gazetteer:
         return self._select(text, kept), self._select(text, refused)
 
     @staticmethod
-    def _document_support(points: list[tuple[int, str, int]]) -> str:
+    def _document_support(text: str, points: list[tuple[int, int, int]]) -> str:
         seen: dict[str, int] = {}
-        for _, label, weight in points:
-            seen.setdefault(label.lower(), weight)
+        for start, end, weight in points:
+            seen.setdefault(_label(text, start, end), weight)
             if sum(seen.values()) >= DOCUMENT_SUPPORT:
                 shown = ", ".join(x if x == OBSERVABLE else repr(x) for x in seen)
                 return f"accepted: the text has cyber context ({shown})"
         return ""
 
     @staticmethod
-    def _support(points: list[tuple[int, str, int]], positions: list[int], start: int,
-                 end: int) -> str:
+    def _support(text: str, points: list[tuple[int, int, int]], positions: list[int],
+                 start: int, end: int) -> str:
         near: list[str] = []
         score = 0
         i = bisect_left(positions, start - WINDOW)
         while i < len(points) and positions[i] <= end + WINDOW and score < NEAR_SUPPORT:
-            _, label, points_ = points[i]
-            if label.lower() not in near:  # each word counts once
-                near.append(label.lower())
-                score += points_
+            label = _label(text, points[i][0], points[i][1])
+            if label not in near:  # each word counts once
+                near.append(label)
+                score += points[i][2]
             i += 1
         if score < NEAR_SUPPORT:
             return ""
-        shown = ", ".join(x if x == OBSERVABLE.lower() else repr(x) for x in near)
+        shown = ", ".join(x if x == OBSERVABLE else repr(x) for x in near)
         return f"accepted: cyber context within {WINDOW} chars ({shown})"
 
     def _select(self, text: str, candidates: list[_Candidate]) -> list[EntityMatch]:
