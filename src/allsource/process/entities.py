@@ -218,11 +218,12 @@ class Gazetteer:
     def find(self, text: str, support: Sequence[int] = ()) -> list[EntityMatch]:
         """Gazetteer entities in ``text``: leftmost-longest, non-overlapping, in text order.
         ``support``: offsets of observables found in ``text`` (support points)."""
-        return self.scan(text, support)[0]
+        return self.scan(text, support, refused=False)[0]
 
-    def scan(self, text: str, support: Sequence[int] = ()
+    def scan(self, text: str, support: Sequence[int] = (), refused: bool = True
              ) -> tuple[list[EntityMatch], list[EntityMatch]]:
-        """Like :meth:`find`, with the ambiguous mentions refused for lack of support."""
+        """Like :meth:`find`, with the ambiguous mentions refused for lack of support (when
+        ``refused``)."""
         if not text or not len(self._automaton):
             return [], []
         candidates: list[_Found] = []
@@ -247,7 +248,8 @@ class Gazetteer:
             candidates += [c for c in held if c[2] in named]
         if not self.context:
             return self._select(text, [(*c[:3], "") for c in candidates]), []
-        return self._vouch(text, candidates, terms, support)
+        matches, refusals = self._vouch(text, candidates, terms, support)
+        return matches, self._select(text, refusals) if refused else []
 
     def _fallback(self, text: str, start: int, end: int, options: Sequence[Option]) -> int:
         """The first place or sector among the other ``options`` that fits here ("Cuba" the
@@ -259,7 +261,7 @@ class Gazetteer:
 
     def _vouch(self, text: str, candidates: list[_Found],
                terms: list[tuple[int, int, int]], support: Sequence[int]
-               ) -> tuple[list[EntityMatch], list[EntityMatch]]:
+               ) -> tuple[list[EntityMatch], list[_Candidate]]:
         """Accept each ambiguous candidate that has support (see the module docstring)."""
         threat = self._threat
         if not any(c[3] or c[4] for c in candidates):  # nothing to vouch for: no support needed
@@ -301,7 +303,7 @@ class Gazetteer:
                                                                                "no support")))
             if not why and other >= 0:  # the name's other sense: "Cuba" the country
                 kept.append((start, neg_end, other, NOT_CHECKED))
-        return self._select(text, kept), self._select(text, refused)
+        return self._select(text, kept), refused
 
     @staticmethod
     def _document_support(text: str, points: list[tuple[int, int, int]]) -> str:
