@@ -176,8 +176,9 @@ class TopicModel:
 
     Topic *i* can be assigned when ``cos(e, prototypes[i]) >= thresholds[i]``; the score is
     ``sigmoid((cos - threshold) / temperature)``. Zero-shot topics are ranked by
-    ``cos - threshold``: the best is assigned, a further one only ``secondary`` above its
-    threshold and within ``margin`` of the best; and each must beat the document's cosine
+    ``cos - threshold``: the best is assigned (unless a trained topic already is), a further
+    one only ``secondary`` above its threshold and within ``margin`` of the best; and each
+    must beat the document's cosine
     to every row of ``others`` (no-sector prototypes). A trained topic is a logistic
     regression ``sigmoid(w·e + b)`` written in the same form (direction ``w/|w|``,
     threshold ``-b/|w|``, temperature ``1/|w|``), so both kinds share one code path; it is
@@ -210,15 +211,19 @@ class TopicModel:
         out: list[list[tuple[str, float]]] = []
         for row_cos, row_score, row_lead, no_sector in zip(cos, calibrated, lead, floor,
                                                            strict=True):
-            best = int(np.argmax(np.where(zero_shot, row_lead, -np.inf))) \
-                if zero_shot.any() else -1
+            # the low floor is for the document's one best zero-shot topic, and only when
+            # no learned topic already claims the document
+            learned = bool(np.any((row_lead >= 0) & ~zero_shot))
+            best = -1 if learned or not zero_shot.any() else \
+                int(np.argmax(np.where(zero_shot, row_lead, -np.inf)))
+            top = float(np.max(row_lead[zero_shot])) if zero_shot.any() else 0.0
             chosen = [(self.topics[i], round(float(row_score[i]), 3))
                       for i in np.argsort(-row_score)
                       if row_lead[i] >= 0
                       and (not zero_shot[i] or (
                           row_cos[i] > no_sector
                           and (i == best or (row_lead[i] >= self.secondary and
-                                             row_lead[i] >= row_lead[best] - self.margin))))]
+                                             row_lead[i] >= top - self.margin))))]
             out.append(chosen)
         return out
 
