@@ -10,11 +10,12 @@ Mechanism:
 * **Zero-shot.** Each topic has a few description sentences (:data:`TOPICS`: facets as
   word lists plus one plain "… news" line); their mean embedding is the topic's
   *prototype*. A document's raw score for a topic is the cosine between its embedding and
-  the prototype. Static embeddings make some prototypes close to almost any text (politics
-  more than health), so each topic's threshold is raised or lowered by how close its
-  prototype lies to the model's *background* — the mean of all its unit token vectors,
-  no corpus needed (:func:`background_bias`). The document's best topic (cosine minus
-  threshold) is assigned once it clears its threshold; a further topic must clear it by
+  the prototype. Static embeddings put some prototypes close to almost any text (with
+  the shipped model, cyber's more than economy's), so each topic's threshold is raised or
+  lowered by how close its prototype lies to the model's *background* — the mean of all
+  its unit token vectors, no corpus needed (:func:`background_bias`). The document's best
+  topic (cosine minus threshold) is assigned once it clears its threshold — unless a
+  learned topic already claims the document; a further topic must clear its threshold by
   ``secondary`` more and lie within ``margin`` of the best (multi-label, but a generic
   similarity to everything does not label a document with everything). Every zero-shot
   topic must also beat the document's cosine to each *no-sector* prototype
@@ -206,26 +207,28 @@ class TopicModel:
         cos, calibrated = self.scores(embeddings)
         lead = cos - self.thresholds
         zero_shot = np.array([t not in self.trained for t in self.topics])
-        floor = (embeddings @ self.others.T).max(axis=1) if len(self.others) else \
-            np.full(len(embeddings), -np.inf)
-        out: list[list[tuple[str, float]]] = []
-        for row_cos, row_score, row_lead, no_sector in zip(cos, calibrated, lead, floor,
-                                                           strict=True):
-            # the low floor is for the document's one best zero-shot topic, and only when
-            # no learned topic already claims the document
-            learned = bool(np.any((row_lead >= 0) & ~zero_shot))
-            best = -1 if learned or not zero_shot.any() else \
-                int(np.argmax(np.where(zero_shot, row_lead, -np.inf)))
-            top = float(np.max(row_lead[zero_shot])) if zero_shot.any() else 0.0
-            chosen = [(self.topics[i], round(float(row_score[i]), 3))
-                      for i in np.argsort(-row_score)
-                      if row_lead[i] >= 0
-                      and (not zero_shot[i] or (
-                          row_cos[i] > no_sector
-                          and (i == best or (row_lead[i] >= self.secondary and
-                                             row_lead[i] >= top - self.margin))))]
-            out.append(chosen)
-        return out
+        rows = np.arange(len(embeddings))
+        if len(self.others):
+            no_sector = (embeddings @ self.others.T).max(axis=1, keepdims=True)
+        else:
+            no_sector = np.full((len(embeddings), 1), -np.inf, dtype=np.float32)
+        if zero_shot.any():
+            zs_lead = np.where(zero_shot, lead, -np.inf)
+            best, top = zs_lead.argmax(axis=1), zs_lead.max(axis=1, keepdims=True)
+        else:
+            best, top = np.full(len(embeddings), -1), np.zeros((len(embeddings), 1))
+        # the low floor is for the document's one best zero-shot topic, and only when no
+        # learned topic already claims the document
+        learned = ((lead >= 0) & ~zero_shot).any(axis=1)
+        is_best = np.zeros_like(lead, dtype=bool)
+        is_best[rows, best] = ~learned & (best >= 0)
+        further = (lead >= self.secondary) & (lead >= top - self.margin)
+        keep = (lead >= 0) & (~zero_shot | ((cos > no_sector) & (is_best | further)))
+        order = np.argsort(-calibrated, axis=1)
+        return [[(self.topics[i], round(float(row_score[i]), 3)) for i in row_order
+                 if row_keep[i]]
+                for row_order, row_keep, row_score in zip(order, keep, calibrated,
+                                                          strict=True)]
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256(orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS))
@@ -270,9 +273,9 @@ ZERO_SHOT_TEMPERATURE = 0.03
 def background_bias(prototypes: np.ndarray, background: np.ndarray,
                     weight: float = BACKGROUND_WEIGHT) -> np.ndarray:
     """Per prototype, how much closer than the average prototype it lies to the background
-    direction, times ``weight``: added to its threshold, so a topic near everything (a
-    static model puts "politics" near most news) needs a closer match, and one far from
-    everything (health) a less close one."""
+    direction, times ``weight``: added to its threshold, so a topic whose words lie near
+    everything (with the shipped model, cyber's) needs a closer match, and one far from
+    everything a less close one."""
     near = prototypes @ background
     out: np.ndarray = (weight * (near - near.mean())).astype(np.float32)
     return out
