@@ -57,15 +57,21 @@ def test_zero_shot_beats_keyword_matching_on_the_labelled_passages() -> None:
     assert len(off) >= 10 and sum(not row for row in off) / len(off) >= 0.6
 
 
-def test_scores_are_calibrated_on_the_decision_boundary() -> None:
+def test_scores_are_calibrated_on_the_lead_a_further_topic_needs() -> None:
+    """0.5 is where a topic clears its threshold by ``secondary``: every further topic
+    scores at least that; only a document's best topic may be assigned below it."""
     ids = sorted(ROWS)[:40]
     emb = np.stack(list(_embed(ids).values()))
     model = default_model()
-    _, scores = model.scores(emb)
-    for row, chosen in zip(scores, model.assign(emb), strict=True):
-        for topic, score in chosen:
-            assert score >= 0.5
+    cos, scores = model.scores(emb)
+    weak = 0
+    for row_cos, row, chosen in zip(cos, scores, model.assign(emb), strict=True):
+        assert np.array_equal(row >= 0.5, row_cos >= model.thresholds + model.secondary)
+        for k, (topic, score) in enumerate(chosen):
             assert score == pytest.approx(row[model.topics.index(topic)], abs=1e-3)
+            assert k == 0 or score >= 0.5
+        weak += bool(chosen) and chosen[0][1] < 0.5
+    assert weak < len(ids) / 2
 
 
 def test_an_invented_topic_is_learned_from_a_few_labels_and_generalises() -> None:

@@ -21,7 +21,10 @@ Mechanism:
   topic must also beat the document's cosine to each *no-sector* prototype
   (:data:`NO_SECTOR`: sport, entertainment, culture), so a football report is not forced
   into the nearest sector. The reported score maps the cosine through a logistic curve
-  centred on the threshold, so an assigned topic always scores at least 0.5.
+  centred on ``threshold + secondary``: a further topic scores at least 0.5 when
+  assigned, and a best topic assigned below that shows a low score, a weak best guess
+  (so consumers of every topic's score, such as risk's sector relevance, read clear
+  evidence as before, not the low floor).
 * **Learning from analysts.** ``allsource label DOC TOPIC`` (or ``--not``) stores labels;
   :func:`train` turns each topic with enough labels of both kinds into a logistic
   regression over the embeddings, trained on the labelled documents plus the topic
@@ -176,7 +179,8 @@ class TopicModel:
     """Per topic a direction, a threshold and a temperature; JSON-able via :meth:`to_dict`.
 
     Topic *i* can be assigned when ``cos(e, prototypes[i]) >= thresholds[i]``; the score is
-    ``sigmoid((cos - threshold) / temperature)``. Zero-shot topics are ranked by
+    ``sigmoid((cos - threshold - secondary) / temperature)`` (``secondary`` only for a
+    zero-shot topic). Zero-shot topics are ranked by
     ``cos - threshold``: the best is assigned (unless a trained topic already is), a further
     one only ``secondary`` above its threshold and within ``margin`` of the best; and each
     must beat the document's cosine
@@ -196,17 +200,24 @@ class TopicModel:
     secondary: float = 0.0
     others: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
+    def _zero_shot(self) -> np.ndarray:
+        return np.array([t not in self.trained for t in self.topics], dtype=bool)
+
     def scores(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(cosines, calibrated scores in [0, 1]) for rows of unit embeddings."""
+        """(cosines, calibrated scores in [0, 1]) for rows of unit embeddings. A zero-shot
+        score is centred on the lead a topic needs to be assigned *beside* a better one
+        (``threshold + secondary``): 0.5 and above is clear evidence, and a document's best
+        topic assigned below that shows as the weak best guess it is."""
         cos = embeddings @ self.prototypes.T
-        z = np.clip((cos - self.thresholds) / self.temperatures, -30, 30)
+        bar = self.thresholds + np.where(self._zero_shot(), self.secondary, 0.0)
+        z = np.clip((cos - bar) / self.temperatures, -30, 30)
         return cos, 1.0 / (1.0 + np.exp(-z))
 
     def assign(self, embeddings: np.ndarray) -> list[list[tuple[str, float]]]:
         """Per row, the assigned topics with their scores, best first."""
         cos, calibrated = self.scores(embeddings)
         lead = cos - self.thresholds
-        zero_shot = np.array([t not in self.trained for t in self.topics])
+        zero_shot = self._zero_shot()
         rows = np.arange(len(embeddings))
         if len(self.others):
             no_sector = (embeddings @ self.others.T).max(axis=1, keepdims=True)
@@ -265,7 +276,7 @@ ZERO_SHOT_MARGIN = 0.12
 #: threshold of a topic analysts invented that has too few labels to be learned
 ZERO_SHOT_THRESHOLD = ZERO_SHOT_FLOOR + ZERO_SHOT_SECONDARY
 #: share of a prototype's excess closeness to the background added to its threshold
-BACKGROUND_WEIGHT = 0.5
+BACKGROUND_WEIGHT = 0.25
 #: logistic slope of zero-shot scores: a cosine 0.05 above the threshold scores ~0.84
 ZERO_SHOT_TEMPERATURE = 0.03
 
