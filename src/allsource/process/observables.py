@@ -92,7 +92,8 @@ _LABEL = rf"[{_LABEL_CHARS}]{{1,63}}+"
 _DOT = re.compile(rf"\.(?=[{_LABEL_CHARS}])")
 _LABEL_REVERSED = re.compile(rf"[{_LABEL_CHARS}]{{1,64}}+")
 _TOKEN = re.compile(rf"{_LABEL}(?:\.{_LABEL})++")
-_NOT_BEFORE_TOKEN = frozenset(string.ascii_letters + string.digits + "_~$-@.")
+_LABEL_SET = frozenset(string.ascii_letters + string.digits + "_~$-")
+_NOT_BEFORE_TOKEN = _LABEL_SET | {"@", "."}
 _CIDR_SUFFIX = re.compile(r"/(\d{1,3})(?!\d)(?!\.\d)")
 _URL_CHARS = r"[^\s<>\"'`{}|\\^\[\]\u2018-\u201f\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]"
 # "://", one space that space-defanged reports put after it, an optional "[IPv6]" host, the rest.
@@ -210,15 +211,23 @@ def _escaped_dots(text: str, edits: list[tuple[int, int, str]]) -> None:
     between digits, or before a lower-case IANA TLD or another escaped dot, after a label that
     does not follow a backslash itself."""
     p = text.find("\\.")
+    prev_p = prev_a = -1
     while p != -1:
         before = text[p - 1] if p else ""
         after = _ESCAPED_LABEL.match(text, p + 2)
         if before.isascii() and before.isalnum() and after:
             label = after.group()
-            a = p - 1
-            while a > 0 and (text[a - 1].isalnum() or text[a - 1] in "-."):
+            a = p - 1  # the token's start, escaped dots included, at most a name's length
+            while a > 0 and p - a < _MAX_TOKEN:
+                if prev_p >= 0 and a <= prev_p + 2:
+                    a = prev_a  # reached the escaped dot before: the same token (linear)
+                    break
+                c = text[a - 1]
+                if not (c.isalnum() or c in "-." or (c == "\\" and text[a:a + 1] == ".")):
+                    break
                 a -= 1
-            path = a > 0 and text[a - 1] == "\\"
+            prev_p, prev_a = p, a
+            path = (a > 0 and text[a - 1] == "\\") or text.startswith("HK", a)
             if (before.isdigit() and label.isdigit()) or (not path and (
                     text.startswith("\\.", after.end()) or label in _tlds())):
                 edits.append((p, p + 2, "."))
@@ -382,7 +391,7 @@ def _after_punctuation(s: str, a: int) -> bool:
     j = a - 1
     while j > 0 and a - j < 16 and s[j - 1] == ".":
         j -= 1
-    return j > 0 and s[j - 1] not in _NOT_BEFORE_TOKEN and not s[j - 1].isspace()
+    return j > 0 and s[j - 1] not in _LABEL_SET and not s[j - 1].isspace()
 
 
 def _wildcard_dot(s: str, a: int) -> bool:
