@@ -319,6 +319,10 @@ def _emails(s: str, omap: _OffsetMap | None, out: list[_Hit]) -> None:
     p = s.find("@")
     while p != -1:
         host = _TOKEN.match(s, p + 1)
+        if host is None and s[p + 1:p + 2] == " " and omap is not None:
+            host = _TOKEN.match(s, p + 2)  # "user@ example[.]com": a space after "@"
+            if host is not None and not omap.defanged(host.start(), host.end()):
+                host = None
         nxt = p + 1
         if host is not None and host.group().rpartition(".")[2].lower() not in tlds and not (
                 omap is not None and omap.defanged(p - 1, host.end())):
@@ -335,7 +339,8 @@ def _emails(s: str, omap: _OffsetMap | None, out: list[_Hit]) -> None:
                 a = eq + 1  # "smtp.mailfrom=user@host": a header's key is not the address
             while a < end and s[a] in ".-+":
                 a += 1
-            if a < end:
+            # Not spaces on both sides ("reach me @ evil[.]com" is prose around a host).
+            if a < end and (end == p or host.start() == p + 1):
                 out.append(("email", f"{s[a:end]}@{host.group()}", a, host.end()))
                 nxt = host.end()
         p = s.find("@", nxt)
