@@ -414,6 +414,26 @@ def _row(kind: str, c: Counter[str]) -> str:
             f"{c['rejected']} | {c['missed']} | {strict} | {loose} | {accepted} | {neg} |")
 
 
+def compare(results: dict[str, dict[str, Any]]) -> str:
+    """One row per type: each tool's share met (containers counted) and negatives violated."""
+    names = list(results)
+    kinds = sorted({k for r in results.values() for k in r["per_type"]})
+    lines = ["| type | expected | " + " | ".join(names) + " |",
+             "|---|---:|" + "---:|" * len(names)]
+    for kind in kinds:
+        cells = []
+        n = 0
+        for name in names:
+            c = Counter(results[name]["per_type"].get(kind, {}))
+            n = c["expected"] or n
+            ok = c["met"] + c["convention"] + c["inside"]
+            share = f"{ok / c['expected']:.0%}" if c["expected"] else "–"
+            neg = f"; {c['violated']}/{c['negatives']}" if c["negatives"] else ""
+            cells.append(share + neg)
+        lines.append(f"| {kind} | {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def find_sdist(path: Path | None) -> Path | None:
     candidates = [path] if path else [PEER_DIR / IOC_FINDER_SDIST]
     return next((p for p in candidates if p and p.is_file()), None)

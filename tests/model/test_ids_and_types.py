@@ -26,6 +26,8 @@ def test_observable_ids_equal_the_stix2_library(stix_obj: object, ours: object) 
 @pytest.mark.parametrize(("type_name", "raw", "expected"), [
     ("ipv4", "10.0.0[.]1", "10.0.0.1"),
     ("ipv4", "999.1.1.1", None),
+    ("ipv4", "010.001.002.003", "10.1.2.3"),  # zero-padded octets are decimal, as logs mean
+    ("ipv4", "0001.1.1.1", None),
     ("ipv6", "2001:DB8::0:1", "2001:db8::1"),
     ("cidr", "192.168.0.0/16", "192.168.0.0/16"),
     ("domain", "xn--bcher-kva.example", "xn--bcher-kva.example"),

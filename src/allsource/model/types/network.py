@@ -30,8 +30,12 @@ class IPv4(ValueType):
     max_length = 64
 
     def _clean(self, value: str) -> str | None:
+        v = refang(value)
+        parts = v.split(".")
+        if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 for p in parts):
+            v = ".".join(str(int(p)) for p in parts)  # "010.001.002.003": zero-padded, decimal
         try:
-            return str(ipaddress.IPv4Address(refang(value)))
+            return str(ipaddress.IPv4Address(v))
         except ValueError:
             return None
 
