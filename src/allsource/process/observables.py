@@ -79,11 +79,14 @@ _HASH_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 _MAX_TOKEN = 253
 
 # --- defanging -----------------------------------------------------------------------------
-_DEFANG = re.compile(r"[\[({]\s?(\.|dot|DOT|@|at|AT|:|://|:/|/)\s?[\])}]\s?")
+# One scan whose first character is an opening bracket (so the regex engine skips to those):
+# "[.]"-style defangs, or a run of stray brackets before a dot ("10.10[[[.10").
+_DEFANG = re.compile(r"[\[({](?:\s?(\.|dot|DOT|@|at|AT|:|://|:/|/)\s?[\])}]\s?"
+                     r"|[\[({]{0,7}+\.(?=[A-Za-z0-9]))")
+# Stray closing brackets after a dot ("10.10.10.]]]10"): a literal search for ".".
+_DOT_CLOSERS = re.compile(r"\.[\])}]{1,8}+(?=[A-Za-z0-9])")
 _BRACKET_VALUE = {".": ".", "dot": ".", "DOT": ".", "@": "@", "at": "@", "AT": "@",
                   ":": ":", "://": "://", ":/": ":/", "/": "/"}
-# A dot with stray brackets on one side ("10.10.10.]]]10", "evil[[.com"), between two labels.
-_DOT_BRACKETS = re.compile(r"\.[\])}]{1,8}+(?=[A-Za-z0-9])|[\[({]{1,8}+\.(?=[A-Za-z0-9])")
 _ESCAPED_LABEL = re.compile(r"[A-Za-z0-9-]{1,63}+")
 
 # --- scans ---------------------------------------------------------------------------------
@@ -97,8 +100,7 @@ _NOT_BEFORE_TOKEN = _LABEL_SET | {"@", "."}
 _CIDR_SUFFIX = re.compile(r"/(\d{1,3})(?!\d)(?!\.\d)")
 _URL_CHARS = r"[^\s<>\"'`{}|\\^\[\]\u2018-\u201f\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]"
 # "://", one space that space-defanged reports put after it, an optional "[IPv6]" host, the rest.
-_URL = re.compile(rf"://( ?)((?:[^\s/\[\]@]{{0,256}}+@)?\[[0-9A-Fa-f:.]{{2,45}}+\])?"
-                  rf"({_URL_CHARS}{{0,2048}}+)")
+_URL = re.compile(rf"://( ?)(\[[0-9A-Fa-f:.]{{2,45}}+\])?({_URL_CHARS}{{0,2048}}+)")
 # After a host without a scheme: an optional port, then a path (a URL), or a port alone.
 _HOST_TAIL = re.compile(rf"(?::\d{{1,5}}+)?/{_URL_CHARS}{{0,2048}}+")
 # Scheme as written (defanged ones too: same length, so no offset change) → scheme.
@@ -134,9 +136,17 @@ _BTC_BECH32 = re.compile(r"bc1[02-9ac-hj-np-z]{11,71}+")
 _REGKEY_ROOT = re.compile(
     r"<?(HK(?:EY_(?:LOCAL_MACHINE|CURRENT_USER|CLASSES_ROOT|USERS|CURRENT_CONFIG)"
     r"|LM|CU|CR|U|CC))>?(:?)(?=\\)")
-_REG_CHARS = r"(?:[^\\\s\"'`<>|,;*?\u2018-\u201f]|<[^<>\\\r\n\"]{1,64}+>)"
+# A placeholder is a name in angle brackets ("<USER SID>", "<executable>"), never an HTML tag
+# ("…\\Run</code> and <code>HKLM…" is two keys in a web page).
+_REG_PLACEHOLDER = (r"<(?!(?i:code|pre|kbd|samp|tt|br|b|i|p|a|em|strong|span|div|sub|sup|u|li"
+                    r"|td|tr|th|mark|font)\b)[A-Za-z][A-Za-z0-9 _.-]{0,62}+>")
+# No ":" inside components: "…\\Run:%appdata%\\x.exe" is a key, a colon, then its value.
+_REG_CHARS = rf"(?:[^\\\s\"'`<>|,;:*?\u2018-\u201f]|{_REG_PLACEHOLDER})"
 _REG_PART = re.compile(rf"{_REG_CHARS}{{0,255}}+")
-_REG_WORDS = re.compile(rf"(?: (?!HK){_REG_CHARS}{{1,255}}+){{1,6}}+(?=\\)")
+# Components of plain characters, read in one go; placeholders and spaces go the slow way.
+_REG_PLAIN = re.compile(r"(?:\\[^\\\s\"'`<>|,;:*?\u2018-\u201f]{0,255}+){1,64}+")
+# Words start with a letter, digit or bracket: not "– %APPDATA%\\…" or ": C:\\…" (a value).
+_REG_WORDS = re.compile(rf"(?: (?!HK)(?=[A-Za-z0-9(\[{{<_]){_REG_CHARS}{{1,255}}+){{1,6}}+(?=\\)")
 _REG_MAX_PARTS = 64
 _WORD_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 _HEX_CHARS = "0123456789abcdefABCDEF"
@@ -239,14 +249,16 @@ def _refang(text: str) -> tuple[str, _OffsetMap | None]:
     edits: list[tuple[int, int, str]] = []
     if "\\." in text:
         _escaped_dots(text, edits)
-    if ".]" in text or ".)" in text or ".}" in text or "[." in text or "(." in text or \
-            "{." in text:
-        for m in _DOT_BRACKETS.finditer(text):
-            a = m.start()
-            if a > 0 and text[a - 1].isascii() and text[a - 1].isalnum():
-                edits.append((a, m.end(), "."))
+    for m in _DOT_CLOSERS.finditer(text):
+        a = m.start()
+        if a > 0 and text[a - 1].isascii() and text[a - 1].isalnum():
+            edits.append((a, m.end(), "."))
     for m in _DEFANG.finditer(text):
         a, b = m.span()
+        if m.group(1) is None:  # stray opening brackets, kept only right after a label
+            if a > 0 and text[a - 1].isascii() and text[a - 1].isalnum():
+                edits.append((a, b, "."))
+            continue
         value = _BRACKET_VALUE[m.group(1)]
         if a >= 1 and text[a - 1] == "\\":
             a -= 1  # "evil\[.]ru": a bracket escaped for Markdown
@@ -379,12 +391,14 @@ def _dotted(s: str, omap: _OffsetMap | None, out: list[_Hit]) -> None:
         if left is None:
             continue
         a = p - left.end() + (n - p)
+        wildcard = False
+        if a > 0 and s[a - 1] in _NOT_BEFORE_TOKEN and not _after_punctuation(s, a):
+            if not _wildcard_dot(s, a):
+                continue  # inside a longer word, or after "@" (an e-mail's host) or a dot
+            wildcard = True
         m = _TOKEN.match(s, a)
-        if m is None:
-            continue
-        if a > 0 and s[a - 1] in _NOT_BEFORE_TOKEN and not _after_punctuation(s, a) and not (
-                _wildcard_dot(s, a) and not m.group()[-1].isdigit()):
-            continue  # inside a longer word, after "@" (an e-mail's host) or a dot (".1.1.1.1")
+        if m is None or (wildcard and m.group()[-1].isdigit()):
+            continue  # ".1.1.1.1": the tail of a longer number, not an address
         pos = m.end()
         _classify(s, m.group(), a, pos, omap, tlds, out)
 
@@ -421,8 +435,8 @@ def _classify(s: str, token: str, a: int, b: int, omap: _OffsetMap | None,
     in_path = a > 0 and s[a - 1] == "\\"  # C:\Temp\mskmde.com: a file, whatever its suffix
     if in_path or (ext in FILE_EXTENSIONS and not (defanged and ext in tlds)):
         out.append(("filename", token, a, b))
-    elif ext in tlds and (defanged or not _code_identifier(token, last)) and \
-            not _schemeless_url(s, token, a, b, out):
+    elif ext in tlds and (defanged or not _code_identifier(token, last)) and not (
+            b < len(s) and s[b] in ":/" and _schemeless_url(s, token, a, b, out)):
         out.append(("domain", token, a, b))
 
 
@@ -466,7 +480,7 @@ def _ip_token(s: str, token: str, a: int, b: int, out: list[_Hit]) -> None:
     m = _CIDR_SUFFIX.match(s, b)
     if m and int(m.group(1)) <= 32:
         out.append(("cidr", s[a:m.end()], a, m.end()))
-    elif not _schemeless_url(s, token, a, b, out):
+    elif not (b < len(s) and s[b] in ":/" and _schemeless_url(s, token, a, b, out)):
         out.append(("ipv4", token, a, b))
 
 
@@ -636,6 +650,10 @@ def _regkeys(s: str, out: list[_Hit]) -> None:
         end = m.end()
         parts = 0
         while end < n and s[end] == "\\" and parts < _REG_MAX_PARTS:
+            plain = _REG_PLAIN.match(s, end)
+            if plain is not None and plain.end() < n and s[plain.end()] not in " <":
+                end = plain.end()  # the common case: no placeholder, no space after
+                break
             part = _REG_PART.match(s, end + 1)  # {0,…}: always matches
             end = part.end() if part is not None else end + 1
             words = _REG_WORDS.match(s, end)
