@@ -46,7 +46,7 @@ import json
 import re
 import string
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -99,8 +99,10 @@ _LABEL_SET = frozenset(string.ascii_letters + string.digits + "_~$-")
 _NOT_BEFORE_TOKEN = _LABEL_SET | {"@", "."}
 _CIDR_SUFFIX = re.compile(r"/(\d{1,3})(?!\d)(?!\.\d)")
 _URL_CHARS = r"[^\s<>\"'`{}|\\^\[\]\u2018-\u201f\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]"
-# "://", one space that space-defanged reports put after it, an optional "[IPv6]" host, the rest.
-_URL = re.compile(rf"://( ?)(\[[0-9A-Fa-f:.]{{2,45}}+\])?({_URL_CHARS}{{0,2048}}+)")
+# "://" and what follows, up to a character no URL holds unescaped.
+_URL = re.compile(rf"://({_URL_CHARS}{{1,2048}}+)")
+# Rarer: one space that space-defanged reports put after "://", or an "[IPv6]" host.
+_URL_ODD = re.compile(rf"://( ?)(\[[0-9A-Fa-f:.]{{2,45}}+\])?({_URL_CHARS}{{0,2048}}+)")
 # After a host without a scheme: an optional port, then a path (a URL), or a port alone.
 _HOST_TAIL = re.compile(rf"(?::\d{{1,5}}+)?/{_URL_CHARS}{{0,2048}}+")
 # Scheme as written (defanged ones too: same length, so no offset change) → scheme.
@@ -302,7 +304,10 @@ def _trim_url(body: str) -> str:
 
 
 def _urls(s: str, out: list[_Hit]) -> None:
-    for m in _URL.finditer(s):
+    matches: Iterable[re.Match[str]] = _URL.finditer(s)
+    if ":// " in s or "://[" in s:
+        matches = _URL_ODD.finditer(s)
+    for m in matches:
         p = m.start()
         tail = s[max(0, p - 5):p].lower()
         for k in (5, 4, 3, 2):
@@ -314,8 +319,10 @@ def _urls(s: str, out: list[_Hit]) -> None:
         a = p - k
         if a > 0 and s[a - 1] in _WORD_CHARS:
             continue
-        space, v6host, rest = m.group(1), m.group(2) or "", m.group(3)
-        body = v6host + rest
+        if m.re is _URL:
+            space, body = "", m.group(1)
+        else:
+            space, body = m.group(1), (m.group(2) or "") + m.group(3)
         if not body:
             continue
         if body[-1] in _URL_TRAILING:
@@ -548,8 +555,9 @@ def _hashes(s: str, data: bytes, out: list[_Hit]) -> None:
             if kind == "sha1" and _ethereum(s, a, b):
                 continue
             start = a - 2  # "0x1a1d…": a hash written as a hex literal
-        if kind in ("md5", "sha256"):
-            label = _PE_HASH_LABEL.search(s, max(0, start - _PE_HASH_WINDOW), start)
+        window = s[max(0, start - _PE_HASH_WINDOW):start]
+        if kind in ("md5", "sha256") and "hash" in window.lower():
+            label = _PE_HASH_LABEL.search(window)
             if label is not None:
                 named = label.group(1).lower()
                 pe_kind = "authentihash" if named == "authentihash" else "imphash"
