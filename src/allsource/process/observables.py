@@ -5,32 +5,52 @@ Extractors propose, the value types decide: every candidate goes through
 cleaned value and the character span of the raw (possibly defanged) match in the input.
 
 How it stays fast — a handful of linear scans, each run only when a cheap test says it can hit,
-and Python work only on candidates (~20–25 MB/s per core on report text, ~25× ioc-finder; see
-``benchmarks/iocs.py``):
+and Python work only on candidates (~20 MB/s per core on report text on a quiet machine, ~25×
+ioc-finder; see ``benchmarks/iocs.py``):
 
 1. **Refang with an offset map.** One regex, whose first character must be ``[``, ``(`` or
    ``{``, finds bracket defangs (``[.]``, ``(.)``, ``{.}``, ``[dot]``, ``[@]``, ``(at)``, ``[:]``,
    ``[://]``, ``[/]``, with the spaces reports put around them, a Markdown escape ``\\[.]`` or a
-   doubled dot ``[.].``). If any matched, the scans run on a refanged copy and every span is
-   mapped back to the original text (:class:`_OffsetMap`); otherwise the text is used as is.
+   doubled dot ``[.].``) and runs of stray brackets before a dot (``10.10[[[.10``). A literal
+   search for ``.`` finds stray closers after one (``10.10.10.]]]10``), one for ``\\.`` dots
+   escaped as in a regular expression (``10\\.10\\.10\\.10``; not in registry keys or paths:
+   ``HKCR\\.zip``). If any matched, the scans run on a refanged copy and every span is mapped
+   back to the original text (:class:`_OffsetMap`); otherwise the text is used as is.
    Defanged schemes (``hxxp``, ``hXXps``, ``fxp``) have the length of the real ones, so the URL
-   scan simply accepts them before ``://``.
+   scan simply accepts them before ``://`` (a second pattern, used only when the text has
+   ``:// `` or ``://[``, takes the space of a space-defang and an ``[IPv6]`` host).
 2. **Scans.** ``://``, ``@`` and ``.`` are literal searches expanded around each hit (URLs,
    e-mails, and ``label(.label)+`` tokens, which give IPv4, CIDR, domains and file names; the
    label left of a dot is read on the reversed text). Hash and bitcoin candidates are runs of
    hex / base58 characters, found on the bytes mapped through ``bytes.translate`` (a prefilter
-   for any text, the scan itself for ASCII text). IPv6 starts at ``:`` + hex, registry keys at
-   ``HK``, ASNs at ``AS``, CVE IDs at ``CVE``; ATT&CK IDs have one regex starting with one of six
-   capitals. Every regex is linear — bounded, possessive quantifiers, no nested ambiguity — so
-   nothing backtracks on a line of dots or nested brackets.
+   for any text, the scan itself for ASCII text); ``0x`` before a hash is a hex literal's prefix
+   (``0x`` + 40 digits in EIP-55 mixed case, or near "wallet"/"address", is an Ethereum
+   address, not a SHA-1), and a hash the text calls ``imphash``, ``import hash`` or
+   ``authentihash`` just before it gets that type. IPv6 starts at ``:`` + hex, CVE IDs at
+   ``CVE``; ASNs at ``AS``, in lower case only as ``asn 1234`` or ``as1234`` ("as 1234 people"
+   is prose). ATT&CK IDs have one regex starting with one of six capitals; lower-case technique
+   and tactic IDs count only as Sigma tags (``attack.t1059``), as a field's whole value, or in
+   a text that names ATT&CK, MITRE, a technique or a tactic (``t1000`` is also a product).
+   Registry keys start at a root (``HKLM``, ``<HKCU>``) and are read one component at a time:
+   ``<placeholders>`` (names, not HTML tags) and single spaces between words stay when a
+   backslash follows the words; a word starting with ``HK``, a value (``%APPDATA%``, ``:``)
+   or text without a backslash after it ends the key. Every regex is linear — bounded,
+   possessive quantifiers, no nested ambiguity — and every Python loop moves forward, so nothing
+   backtracks on a line of dots, brackets or backslashes.
 3. **Decide.** A dotted token is an IPv4 (CIDR with a ``/n`` suffix), a file name (its last
    label is a known file extension, or it follows a ``\\`` in a Windows path) or a domain (its
-   last label is an IANA TLD, read from the ``tlds`` MISP warninglist). Names that are both
-   (``.zip``, ``.py``, ``.sh``, ``.so``, ``.md``) are file names unless they were defanged,
-   which only a network indicator ever is; ``.com`` is a domain outside paths. A mixed-case
-   name with a capitalised TLD (``System.Net``) is a code identifier, not a domain, unless
-   defanged. Candidates then go through the value types; their answers are memoised (a bounded
-   LRU cache: the same host or hash recurs across a report and across a feed).
+   last label is an IANA TLD, read from the ``tlds`` MISP warninglist, or ``onion``). Names
+   that are both (``.zip``, ``.py``, ``.sh``, ``.so``, ``.md``) are file names unless they were
+   defanged, which only a network indicator ever is; ``.com`` is a domain outside paths. A
+   mixed-case name with a capitalised TLD (``System.Net``, ``System.IO``) is a code identifier,
+   not a domain, unless defanged; ``bar.COM`` and ``Evil.Com`` are hosts. A host or address
+   followed by a path (``evil[.]com:8080/gate.php``, ``203.0.113.9/api``) is a URL with
+   ``http://`` assumed, unless it sits in a file path (after ``/`` or ``\\``). An e-mail's
+   domain must end in a real TLD unless defanged (``foobar@gmail.comahhhh`` is not one), and a
+   space before or after its ``@`` is a defang only when the domain is defanged. Candidates then
+   go through the value types (host labels may hold ``_``, registered names may not); their
+   answers are memoised (a bounded LRU cache: the same host or hash recurs across a report and
+   across a feed).
 4. **Overlaps.** Anything inside a URL, e-mail, registry key or CIDR span is dropped (the host
    of a URL is not also a domain), except hashes and CVE IDs, which stay meaningful inside a URL
    path. Hex runs count only at their full length, so no MD5 is reported inside a SHA-256.
