@@ -496,7 +496,10 @@ def _code_identifier(token: str, last: str) -> bool:
     name. Not ``bar.COM`` (only the TLD in capitals), ``EVIL.COM`` or ``Evil.Com``."""
     if last.islower() or token.isupper():
         return False
-    if last.isupper() and token[:-len(last)].islower():
+    name = token[:-len(last) - 1]
+    if len(name) - name.rfind(".") - 1 < 2:  # "f.NZ", "u.Ru": letters around a dot
+        return True
+    if last.isupper() and name.islower():
         return False
     return not (last.istitle() and last.lower() in _TITLE_CASE_HOST_TLDS)
 
@@ -527,8 +530,8 @@ def _ipv6(s: str, out: list[_Hit]) -> None:
 
 
 def _v6_candidate(s: str, cand: str, a: int, out: list[_Hit]) -> None:
-    if cand.count(":") < 2:
-        return
+    if cand.count(":") < 2 or cand.strip(":.") == "":
+        return  # "::" alone is punctuation in prose and code, not the unspecified address
     b = a + len(cand)
     m = _CIDR_SUFFIX.match(s, b)
     if m and int(m.group(1)) <= 128:
