@@ -92,9 +92,11 @@ def test_each_type_and_defanged_form(text: str, expected: list[tuple[str, str]])
     ("hosts o_o.lgms.nl, _jabber._tcp.gmail.com and https://o_o.lgms.nl/a; not my_var.app",
      [("domain", "o_o.lgms.nl"), ("domain", "_jabber._tcp.gmail.com"),
       ("url", "https://o_o.lgms.nl/a")]),
-    # capitalised TLDs are hosts; code namespaces are not
-    ("bar.COM and Evil.Com, not System.Net or System.IO",
+    # capitalised TLDs are hosts; code namespaces and letters around a dot are not
+    ("bar.COM and Evil.Com, not System.Net or System.IO, f.NZ or u.Ru",
      [("domain", "bar.com"), ("domain", "evil.com")]),
+    # "::" alone is punctuation; "::1" and "fe80::" are addresses
+    ("a :: b, ::1 and fe80::/10", [("ipv6", "::1"), ("cidr", "fe80::/10")]),
     # lower-case ATT&CK IDs: Sigma tags, ATT&CK context, a field holding only the ID
     ("tags: attack.t1059.001, attack.ta0002", [("attack-id", "T1059.001"),
                                               ("attack-id", "TA0002")]),
