@@ -95,6 +95,13 @@ def test_each_type_and_defanged_form(text: str, expected: list[tuple[str, str]])
     # capitalised TLDs are hosts; code namespaces and letters around a dot are not
     ("bar.COM and Evil.Com, not System.Net or System.IO, f.NZ or u.Ru",
      [("domain", "bar.com"), ("domain", "evil.com")]),
+    # no label is longer than 63: a name may start after one; an e-mail's IPv6 address literal
+    ("a" * 100 + ".bar.com and jsmith@[IPv6:2001:db8::1]",
+     [("domain", "bar.com"), ("ipv6", "2001:db8::1")]),
+    # Latin and Cyrillic letters in names (homographs), not CJK text run into a name
+    ("warrıors[dot]com, аpple.com and 詳細はexample.com",
+     [("domain", "xn--warrors-ufb.com"), ("domain", "xn--pple-43d.com"),
+      ("domain", "example.com")]),
     # "::" alone is punctuation; "::1" and "fe80::" are addresses
     ("a :: b, ::1 and fe80::/10", [("ipv6", "::1"), ("cidr", "fe80::/10")]),
     # lower-case ATT&CK IDs: Sigma tags, ATT&CK context, a field holding only the ID

@@ -110,7 +110,10 @@ _BRACKET_VALUE = {".": ".", "dot": ".", "DOT": ".", "@": "@", "at": "@", "AT": "
 _ESCAPED_LABEL = re.compile(r"[A-Za-z0-9-]{1,63}+")
 
 # --- scans ---------------------------------------------------------------------------------
-_LABEL_CHARS = "A-Za-z0-9_~$-"
+# Latin and Cyrillic letters too: internationalised names and homographs ("аpple.com" with a
+# Cyrillic "а") are hosts; other scripts are left out, since CJK text runs into ASCII names
+# without a space ("詳細はexample.com").
+_LABEL_CHARS = "A-Za-z0-9_~$\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0400-\u04ff-"
 _LABEL = rf"[{_LABEL_CHARS}]{{1,63}}+"
 _DOT = re.compile(rf"\.(?=[{_LABEL_CHARS}])")
 _LABEL_REVERSED = re.compile(rf"[{_LABEL_CHARS}]{{1,64}}+")
@@ -410,6 +413,7 @@ def _dotted(s: str, omap: _OffsetMap | None, out: list[_Hit]) -> None:
     rev = s[::-1]
     tlds = _tlds()
     pos = 0
+    after_overlong = -1  # where a name may start after a label too long to be one
     for d in _DOT.finditer(s):
         p = d.start()
         if p < pos:
@@ -418,8 +422,12 @@ def _dotted(s: str, omap: _OffsetMap | None, out: list[_Hit]) -> None:
         if left is None:
             continue
         a = p - left.end() + (n - p)
+        if left.end() - (n - p) == 64:
+            after_overlong = p + 1  # "aaaa…(100).bar.com": no label is that long
+            continue
         wildcard = False
-        if a > 0 and s[a - 1] in _NOT_BEFORE_TOKEN and not _after_punctuation(s, a):
+        if a > 0 and s[a - 1] in _NOT_BEFORE_TOKEN and not _after_punctuation(s, a) and \
+                a != after_overlong:
             if not _wildcard_dot(s, a):
                 continue  # inside a longer word, or after "@" (an e-mail's host) or a dot
             wildcard = True
@@ -523,7 +531,8 @@ def _ipv6(s: str, out: list[_Hit]) -> None:
             while a > 0 and p - a < 4 and s[a - 1] in _HEX_CHARS:
                 a -= 1
             m = _V6.match(s, a)
-            if m and not (a > 0 and (s[a - 1] in _WORD_CHARS or s[a - 1] in ":.")):
+            if m and (not (a > 0 and (s[a - 1] in _WORD_CHARS or s[a - 1] in ":."))
+                      or s[max(0, a - 6):a].lower() == "[ipv6:"):  # an address literal
                 _v6_candidate(s, m.group().rstrip("."), a, out)
                 nxt = m.end()
         p = s.find(":", nxt)
