@@ -114,6 +114,12 @@ def test_each_type_and_defanged_form(text: str, expected: list[tuple[str, str]])
     # lower-case ASNs, never the English "as" before a number
     ("as1234, asn 4321 and asn:5678", [("asn", "AS1234"), ("asn", "AS4321"), ("asn", "AS5678")]),
     ("as 1234 people came, just as 2014 ended", []),
+    ("the ASN1 parser, asn1 structures and ASN.1 DER; AS 7 is real", [("asn", "AS7")]),
+    # a percent-encoded URL stands alone; inside another URL it stays part of that URL
+    ('target="http%3A%2F%2Fexample%2Ecom%2Fwhite%2Ehta"/> and '
+     "https://r.example.net/?u=http%3A%2F%2Fa.example.org%2F",
+     [("url", "http://example.com/white.hta"),
+      ("url", "https://r.example.net/?u=http%3A%2F%2Fa.example.org%2F")]),
     # IPv6 hosts in URLs
     ("http://[2001:db8::1]:8080/path and hxxps://[fe80::1]/",
      [("url", "http://[2001:db8::1]:8080/path"), ("url", "https://[fe80::1]/")]),
@@ -283,7 +289,8 @@ BUDGET_S = 10.0  # generous: each case takes well under a second here
 
 @pytest.mark.parametrize("name", ["dots", "nested-brackets", "10MB-text", "binary", "hex",
                                   "labels", "colons", "backslashes", "escaped-dots",
-                                  "bracket-runs", "registry-words", "as-words"])
+                                  "bracket-runs", "registry-words", "as-words",
+                                  "percent-encoded"])
 def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
     rng = random.Random(7)
     text = {
@@ -300,6 +307,7 @@ def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
         "bracket-runs": "a.]]]" * 200_000 + "a[[[." * 200_000 + ".)" * 200_000,
         "registry-words": ("HKLM\\" + "w " * 300 + "\\") * 2_000 + "<HKCU" * 100_000,
         "as-words": "as as1 asn asn: t1 ta00 " * 100_000,
+        "percent-encoded": "http%3A%2F%2F" * 200_000 + "%2F" * 300_000,
     }[name]
     t0 = time.process_time()
     found = extract_observables(text)

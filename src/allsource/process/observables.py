@@ -18,7 +18,8 @@ ioc-finder; see ``benchmarks/iocs.py``):
    back to the original text (:class:`_OffsetMap`); otherwise the text is used as is.
    Defanged schemes (``hxxp``, ``hXXps``, ``fxp``) have the length of the real ones, so the URL
    scan simply accepts them before ``://`` (a second pattern, used only when the text has
-   ``:// `` or ``://[``, takes the space of a space-defang and an ``[IPv6]`` host).
+   ``:// `` or ``://[``, takes the space of a space-defang and an ``[IPv6]`` host; one for
+   ``%3A%2F%2F`` decodes percent-encoded URLs, which a URL around them keeps inside itself).
 2. **Scans.** ``://``, ``@`` and ``.`` are literal searches expanded around each hit (URLs,
    e-mails, and ``label(.label)+`` tokens, which give IPv4, CIDR, domains and file names; the
    label left of a dot is read on the reversed text). Hash and bitcoin candidates are runs of
@@ -70,6 +71,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import unquote
 
 from allsource.model.types import clean
 
@@ -126,6 +128,9 @@ _URL_CHARS = r"[^\s<>\"'`{}|\\^\[\]\u2018-\u201f\u3000-\u303f\uff01-\uff0f\uff1a
 _URL = re.compile(rf"://({_URL_CHARS}{{1,2048}}+)")
 # Rarer: one space that space-defanged reports put after "://", or an "[IPv6]" host.
 _URL_ODD = re.compile(rf"://( ?)(\[[0-9A-Fa-f:.]{{2,45}}+\])?({_URL_CHARS}{{0,2048}}+)")
+# A percent-encoded URL ("http%3A%2F%2Fexample%2Ecom%2Fa", from HTML and mail artefacts).
+_URL_ENCODED = re.compile(r"(?<![A-Za-z0-9])(?:https?|hxxps?|ftp)%3[Aa]%2[Ff]%2[Ff]"
+                          r"[A-Za-z0-9%._~!$&()*+,;=:@/?#-]{1,2048}+")
 # After a host without a scheme: an optional port, then a path (a URL), or a port alone.
 _HOST_TAIL = re.compile(rf"(?::\d{{1,5}}+)?/{_URL_CHARS}{{0,2048}}+")
 # Scheme as written (defanged ones too: same length, so no offset change) → scheme.
@@ -354,6 +359,16 @@ def _urls(s: str, out: list[_Hit]) -> None:
                 continue
         b = p + 3 + len(space) + len(body)
         out.append(("url", f"{scheme}://{body}", a, b))
+
+
+def _encoded_urls(s: str, out: list[_Hit]) -> None:
+    for m in _URL_ENCODED.finditer(s):
+        raw = _trim_url(m.group())
+        url = unquote(raw)
+        scheme, sep, rest = url.partition("://")
+        if sep and raw:
+            out.append(("url", f"{_URL_SCHEMES.get(scheme.lower(), scheme)}://{rest}",
+                        m.start(), m.start() + len(raw)))
 
 
 def _emails(s: str, omap: _OffsetMap | None, out: list[_Hit]) -> None:
@@ -664,7 +679,9 @@ def _asns(s: str, out: list[_Hit]) -> None:
             continue
         for m in pattern.finditer(s):
             a, b = m.span()
-            if _bounded(s, a, b):
+            # "ASN1"/"asn1" is ASN.1, the encoding; a one-digit number glued to the prefix too
+            # ("AS1") is more often a name than an AS.
+            if _bounded(s, a, b) and (b - m.start(1) > 1 or s[m.start(1) - 1] in " :"):
                 out.append(("asn", f"AS{m.group(1)}", a, b))
 
 
@@ -724,6 +741,8 @@ def _scan(s: str, wanted: frozenset[str], omap: _OffsetMap | None) -> list[_Hit]
     out: list[_Hit] = []
     if "url" in wanted and "://" in s:
         _urls(s, out)
+    if "url" in wanted and ("%3A%2F%2F" in s or "%3a%2f%2f" in s):
+        _encoded_urls(s, out)
     if "email" in wanted and "@" in s:
         _emails(s, omap, out)
     if wanted & _DOTTED_TYPES and "." in s:
