@@ -25,7 +25,7 @@ from allsource.process.warninglists import WarningLists, default_warninglists
 
 class ObservablesStage(Stage):
     name: ClassVar[str] = "observables"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: defang, registry, IPv6-host and label forms (issue 9)
     description: ClassVar[str] = "IOC extraction with defanging and warninglist flags"
     requires: ClassVar[tuple[str, ...]] = ("normalize",)
     order: ClassVar[int] = 30
