@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from allsource.errors import ConfigError
 from allsource.process import attack_data
 
 APT28 = "intrusion-set--bef4c620-0787-42a8-a96d-b7eb6e85917c"
@@ -86,6 +87,15 @@ def test_full_bundles_from_a_folder_come_first(samples: Path, tmp_path: Path,
     assert found["ics"].source == "mitre-attack-ics v18.1"
     assert len(found["ics"].objects) == len(orjson.loads(ics.read_bytes())["objects"])
     assert attack_data.fingerprint() != ""
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b'{"objects": 3}'])
+def test_a_broken_bundle_in_the_folder_is_a_config_error(content: bytes, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ics-attack.json").write_bytes(content)
+    monkeypatch.setenv(attack_data.ENV_DIR, str(tmp_path))
+    with pytest.raises(ConfigError, match=r"ics-attack\.json is not"):
+        attack_data.releases()
 
 
 def test_missing_data_is_a_one_line_error_naming_the_package(

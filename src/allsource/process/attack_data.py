@@ -158,8 +158,16 @@ def fingerprint() -> str:
 def read_bundle(path: Path, domain: str = "") -> Release:
     """A release from a MITRE bundle file (STIX 2.0 or 2.1; the version from its
     ``x-mitre-collection`` object, else from the file name, else from a ``v15``-style folder
-    name)."""
-    objects = tuple(orjson.loads(path.read_bytes()).get("objects", []))
+    name). A file that is not a bundle is a :class:`~allsource.errors.ConfigError`."""
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is not a readable ATT&CK bundle: {exc}") from exc
+    found_objects = doc.get("objects") if isinstance(doc, dict) else None
+    if not isinstance(found_objects, list):
+        raise ConfigError(f"{path} is not an ATT&CK bundle (no list of objects)")
+    objects = tuple(o for o in found_objects
+                    if isinstance(o, dict) and isinstance(o.get("id"), str))
     m = _BUNDLE_FILE.match(path.name)
     folder = re.fullmatch(r"v(\d+(?:\.\d+)*)", path.parent.name)
     found = next((str(o["x_mitre_version"]) for o in objects
