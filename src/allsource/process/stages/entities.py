@@ -53,7 +53,7 @@ __all__ = ["STIX_TYPES", "EntitiesStage", "entity_object"]
 
 class EntitiesStage(Stage):
     name: ClassVar[str] = "entities"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: ATT&CK v18.1, one mention per title, verdicts
     description: ClassVar[str] = "gazetteer entities with alias resolution"
     order: ClassVar[int] = 40
 
