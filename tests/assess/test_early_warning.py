@@ -273,8 +273,9 @@ def _annotate(store: SqlStore) -> None:
                                    + ([{"topic": "military", "score": 0.6}] if egypt else [])}
         w.annotations["places"] = {"countries": ["EG"] if egypt else ["GB", "US"],
                                    "places": 1}
-        if egypt:
-            w.add_object(actor, "entities@1", 0, 5)
+        if egypt:  # a span in the body (a title the body repeats records no mention)
+            end = len(w.full_text)
+            w.add_object(actor, "entities@1", end - 5, end)
         works.append(w)
     write_results(store, works, {"topics": "1", "places": "1", "entities": "1"})
 

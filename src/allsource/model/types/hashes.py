@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from allsource.model.ids import sco_id
+from allsource.model.ids import minted_id, sco_id
 from allsource.model.types.base import ValueType
 
 
@@ -51,3 +51,29 @@ class SHA512(_Hash):
     name = "sha512"
     length = 128
     stix_key = "SHA-512"
+
+
+class _PEHash(_Hash):
+    """A hash over part of a PE file (import table, signed content), not the file itself:
+    many files share one. STIX has no hash key for it, so it is an object of our own."""
+
+    stix_type = "x-allsource-pe-hash"
+
+    def stix(self, value: str) -> dict[str, Any]:
+        return {"type": "x-allsource-pe-hash", "spec_version": "2.1",
+                "id": minted_id("x-allsource-pe-hash", f"{self.name}:{value}"),
+                "algorithm": self.name, "value": value}
+
+
+class Imphash(_PEHash):
+    """MD5 of a PE file's import table (pefile's ``get_imphash``)."""
+
+    name = "imphash"
+    length = 32
+
+
+class Authentihash(_PEHash):
+    """SHA-256 of a PE file as Authenticode signs it (the signature left out)."""
+
+    name = "authentihash"
+    length = 64

@@ -11,6 +11,9 @@ from allsource.model.ids import sco_id
 from allsource.model.types.base import ValueType
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# Host names (not registrable names) may hold underscores: DNS service labels
+# (``_jabber._tcp.example.com``) and hosts some providers name so (``o_o.lgms.nl``).
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 
 
@@ -27,8 +30,12 @@ class IPv4(ValueType):
     max_length = 64
 
     def _clean(self, value: str) -> str | None:
+        v = refang(value)
+        parts = v.split(".")
+        if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 for p in parts):
+            v = ".".join(str(int(p)) for p in parts)  # "010.001.002.003": zero-padded, decimal
         try:
-            return str(ipaddress.IPv4Address(refang(value)))
+            return str(ipaddress.IPv4Address(v))
         except ValueError:
             return None
 
@@ -75,7 +82,9 @@ class Domain(ValueType):
         except UnicodeError:
             return None
         labels = v.split(".")
-        if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        if len(labels) < 2 or not all(_LABEL.match(label) for label in labels[-2:]):
+            return None  # a registered name and its TLD never hold an underscore
+        if not all(_HOST_LABEL.match(label) for label in labels[:-2]):
             return None
         if not _TLD.match(labels[-1]):
             return None

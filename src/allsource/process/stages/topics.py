@@ -6,8 +6,9 @@ The classifier is zero-shot until analysts label documents and run ``allsource t
 retrain``; :meth:`TopicsStage.prepare` then reads the active trained model from the store
 into the stage's options (so pool and Dask workers get it), and its fingerprint becomes part
 of the stored version, so ``allsource process`` re-classifies every document once after each
-retraining. ``annotations["topics"]`` holds the assigned topics (best first, score ≥ 0.5),
-every topic's score, and the model fingerprint.
+retraining. ``annotations["topics"]`` holds the assigned topics (best first; a further topic
+scores ≥ 0.5, a weak best guess may score less), every topic's score, and the model
+fingerprint.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 class TopicsStage(Stage):
     name: ClassVar[str] = "topics"
-    version: ClassVar[str] = "1"
+    #: 2: background-biased thresholds, no-sector prototypes, the best topic at a low floor
+    version: ClassVar[str] = "2"
     description: ClassVar[str] = "topic/sector classification (static embeddings + labels)"
     order: ClassVar[int] = 55
 
