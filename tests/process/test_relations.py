@@ -11,7 +11,7 @@ from allsource.model.records import Collected, Document, Source, StixObject
 from allsource.process.base import Work
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
-from allsource.process.stages.relations import distinct
+from allsource.process.stages.relations import RelationsStage, distinct
 from allsource.store.sql import SqlStore
 
 TEXT = ("APT28 used X-Agent against government targets in Ukraine. "
@@ -52,7 +52,8 @@ def test_relations_are_stored_with_sentence_provenance(store: SqlStore) -> None:
     view = store.get(uses.id, Audience.owner())
     assert view is not None and view["record"] == "relationship"
     [prov] = view["provenance"]
-    assert prov["document_id"] == doc.id and prov["extractor"] == "relations@1"
+    assert prov["document_id"] == doc.id
+    assert prov["extractor"] == f"relations@{RelationsStage.version}"
     assert prov["span"] == [0, len("APT28 used X-Agent against government targets in Ukraine.")]
 
 

@@ -15,7 +15,7 @@ from allsource.verify.claims import Span, text_claims
 
 class ClaimsStage(Stage):
     name: ClassVar[str] = "claims"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: no attribution to the place the actor is named after
     description: ClassVar[str] = "quantity and attribution claims for verification"
     requires: ClassVar[tuple[str, ...]] = ("normalize", "entities", "places")
     order: ClassVar[int] = 65

@@ -75,7 +75,7 @@ def relationship(kind: str, source: StixObject, target: StixObject, rule: str) -
 
 class RelationsStage(Stage):
     name: ClassVar[str] = "relations"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: nothing related to itself or its namesake place
     description: ClassVar[str] = "sentence-level relations (uses, targets, related-to)"
     requires: ClassVar[tuple[str, ...]] = ("normalize", "entities")
     order: ClassVar[int] = 60
