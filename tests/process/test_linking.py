@@ -163,3 +163,24 @@ def test_objects_collected_after_linking_follow_on_the_next_pass(store: SqlStore
             t.relationships.c.id == uses.id)).scalar_one() == apt1.id
         assert conn.execute(sa.select(sa.func.count()).select_from(t.mentions).where(
             t.mentions.c.object_id == first.id)).scalar_one() == 0
+
+
+def test_locations_join_their_geonames_place(store: SqlStore) -> None:
+    from allsource.process.geocode import default_geocoder
+    from allsource.process.stages.places import location_object
+
+    geocoder = default_geocoder()
+    [ukraine] = geocoder.find("Ukraine")
+    partner = _obj("location", "Ukraine", country="UA")
+    older = _obj("location", "Ukraine")  # an entities-stage location of an older store
+    wrong_country = _obj("location", "Ukraine", country="RU")
+    fiction = _obj("location", "Narnia")
+    _collect(store, "places", [partner, older, wrong_country, fiction])
+    result = link_collected(store, default_gazetteer(), geocoder)
+    place = location_object(ukraine).id
+    links = _canonical(store)
+    assert links[partner.id] == links[older.id] == place and links[place] is None
+    assert links[wrong_country.id] is None and links[fiction.id] is None
+    assert result.by_rule["place"] == 2 and result.created == 1
+    stored = store.get(place, Audience.owner())
+    assert stored is not None and stored["stix"]["x_allsource_geonameid"] == ukraine.geonameid

@@ -16,7 +16,10 @@ holds, strongest evidence first:
    exactly one gazetteer entity *of its kind* (actors with actors, malware and tools with
    software, campaigns with campaigns), so "Turla" the malware never joins Turla the group;
 4. ``same-name`` — objects no gazetteer entity claims, of one kind and one name key
-   ("Mimikatz"/"mimikatz"), join the oldest of them.
+   ("Mimikatz"/"mimikatz"), join the oldest of them;
+5. ``place`` — a ``location`` that is not a GeoNames place (a partner's STIX location, or a
+   country an older entities stage made from the MISP galaxy) joins the GeoNames place its
+   whole name resolves to (:func:`place_links`), within the country it states, if any.
 
 Names that are ambiguous within a kind, generic ("Unknown", "RAT") or shorter than three
 characters link nothing. A pair an analyst took back (``allsource aliases undo``) is never
@@ -41,9 +44,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from allsource.model.records import StixObject
 from allsource.process.aliases import GENERIC, alias_key
 from allsource.process.entities import Gazetteer, entity_object
 from allsource.process.gazetteer import KINDS, ResolvedEntity
+from allsource.process.geocode import Geocoder
+from allsource.process.stages.places import location_object
 from allsource.store import links as store_links
 from allsource.store.links import Candidate, Link
 
@@ -51,7 +57,7 @@ if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
 
 __all__ = ["KIND_OF_TYPE", "LinkResult", "attack_ids", "decide", "link_collected", "link_store",
-           "merged"]
+           "merged", "place_links"]
 
 #: STIX types of collected entity objects → the gazetteer kind they may join.
 KIND_OF_TYPE: Mapping[str, str] = {"intrusion-set": "actor", "threat-actor": "actor",
@@ -236,21 +242,60 @@ def _ref_key(ref: Mapping[str, Any]) -> tuple[str, str, str]:
             str(ref.get("url") or ""))
 
 
-def link_collected(store: SqlStore, gazetteer: Gazetteer) -> LinkResult:
+def place_links(candidates: Sequence[Candidate], geocoder: Geocoder,
+                refused: Iterable[tuple[str, str]] = ()) -> tuple[list[Link], list[StixObject]]:
+    """Links of ``location`` objects that are not GeoNames places (a collector's, or an
+    entities-stage location of an older store) to the GeoNames place their whole name
+    resolves to — when the object states a country, only a place in it — and the place
+    objects to create (rule ``place``)."""
+    never = set(refused)
+    links: list[Link] = []
+    places: dict[str, StixObject] = {}
+    for c in candidates:
+        if c.type != "location" or c.stix.get("x_allsource_geonameid") or not _usable(c.name):
+            continue
+        found = geocoder.find(c.name.strip())
+        if len(found) != 1 or (found[0].start, found[0].end) != (0, len(c.name.strip())):
+            continue
+        place = found[0]
+        country = str(c.stix.get("country") or "").upper()
+        if country and country != place.country_code:
+            continue
+        obj = location_object(place)
+        if obj.id == c.id or (c.id, obj.id) in never:
+            continue
+        places[obj.id] = obj
+        links.append(Link(c.id, c.name, obj.id, place.name, "location", "place",
+                          f"location {c.name!r} is the GeoNames {place.kind} {place.name} "
+                          f"({place.country_code}, geonameid {place.geonameid})"))
+    return links, list(places.values())
+
+
+def link_collected(store: SqlStore, gazetteer: Gazetteer,
+                   geocoder: Geocoder | None = None) -> LinkResult:
     """Decide, store and apply the links of every stored entity object (see the module
-    docstring); idempotent: a second pass with nothing new changes nothing."""
+    docstring); with a ``geocoder``, locations join their GeoNames place too. Idempotent: a
+    second pass with nothing new changes nothing."""
     result = LinkResult()
     pool = store_links.candidates(store, KIND_OF_TYPE)
-    links = decide(pool, gazetteer, store_links.refused(store))
+    refused = store_links.refused(store)
+    links = decide(pool, gazetteer, refused)
+    created: list[StixObject] = []
+    if geocoder is not None:
+        locations = store_links.candidates(store, ["location"])
+        more, created = place_links(locations, geocoder, refused)
+        links += more
+        pool += locations
     chosen = {x.object_id: x.entity_id for x in links}
-    stale = [oid for oid, to in store_links.linked(store).items()
-             if oid in {c.id for c in pool} and chosen.get(oid) != to]
-    result.released = store_links.release(store, stale)
     stored = {c.id for c in pool}
+    stale = [oid for oid, to in store_links.linked(store).items()
+             if oid in stored and chosen.get(oid) != to]
+    result.released = store_links.release(store, stale)
     by_id = {e.id: e for e in gazetteer.entities}
     missing = sorted({x.entity_id for x in links if x.entity_id not in stored})
     result.created = store_links.ensure_objects(
-        store, [entity_object(by_id[i]) for i in missing if i in by_id])
+        store, [entity_object(by_id[i]) for i in missing if i in by_id]
+        + [x for x in created if x.id in missing])
     result.moved = store_links.link(store, links)
     result.linked = len(links)
     for x in links:
@@ -264,8 +309,9 @@ def link_store(store: SqlStore) -> LinkResult:
     """:func:`link_collected` with the gazetteer as the store's analysts left it (their alias
     statements applied; the gazetteer's own statements recorded on the way)."""
     from allsource.process.entities import store_gazetteer
+    from allsource.process.geocode import default_geocoder
 
-    return link_collected(store, store_gazetteer(store)[0])
+    return link_collected(store, store_gazetteer(store)[0], default_geocoder())
 
 
 def _merge_views(store: SqlStore) -> int:
