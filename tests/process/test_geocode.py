@@ -48,13 +48,13 @@ def test_paris_default_and_qualified(geo: Geocoder) -> None:
     assert _codes(geo, "Paris hosted the summit.") == [("Paris", "city", "FR")]  # authored
     places = geo.find("He grew up in Paris, Texas, near Dallas.")  # authored
     assert places[0].country_code == "US" and abs((places[0].latitude or 0) - 33.66) < 0.1
-    assert places[1].kind == "state" and places[1].name == "Texas"
+    assert places[1].kind == "region" and places[1].name == "Texas"
 
 
 def test_georgia_country_or_state(geo: Geocoder) -> None:  # authored sentences
     assert _codes(geo, "Tanks crossed into Georgia.") == [("Georgia", "country", "GE")]
-    assert ("Georgia", "state", "US") in _codes(geo, "Police in Atlanta said Georgia voters")
-    assert ("Georgia", "state", "US") in _codes(geo, "Protests in Atlanta, Georgia.")
+    assert ("Georgia", "region", "US") in _codes(geo, "Police in Atlanta said Georgia voters")
+    assert ("Georgia", "region", "US") in _codes(geo, "Protests in Atlanta, Georgia.")
     assert ("Georgia", "country", "GE") in _codes(geo, "U.S. sanctions on Georgia.")
 
 
