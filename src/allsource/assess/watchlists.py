@@ -238,7 +238,9 @@ def place_spec(text: str, geocoder: Geocoder, radius_km: float | None = None) ->
                          "province, a county, a city of 15,000+ inhabitants (GeoNames), or "
                          "latitude,longitude")
     records = [(i, geocoder.records[i]) for i in entry[0]]
-    if qualifier.strip():
+    if not qualifier.strip():  # the geocoder's kind rules: "Odesa" the city, not the oblast
+        records = [(i, geocoder.records[i]) for i in geocoder.shortlist(entry[0])]
+    else:
         within = _qualifying(geocoder, qualifier)
         records = [(i, r) for i, r in records
                    if r[2] in within or r[3] in within or f"{r[2]}.{r[3]}" in within]

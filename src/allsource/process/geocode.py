@@ -350,7 +350,7 @@ class Geocoder:
         own: dict[int, int] = {}
         divisions: dict[tuple[str, str], int] = defaultdict(int)
         for number, hit in enumerate(hits):
-            chosen = [hit.fixed] if hit.fixed is not None else self._shortlist(hit.candidates)
+            chosen = [hit.fixed] if hit.fixed is not None else self.shortlist(hit.candidates)
             if len({self.records[i][2] for i in chosen}) != 1 or (
                     hit.guarded and hit.fixed is None):
                 continue
@@ -363,7 +363,7 @@ class Geocoder:
                 divisions[(iso, admin1)] += 1
         return tally, own, divisions
 
-    def _shortlist(self, candidates: list[int]) -> list[int]:
+    def shortlist(self, candidates: list[int]) -> list[int]:
         """Candidates left after the kind rules (see module doc, step 2)."""
         kinds = {self.records[i][1] for i in candidates}
         if kinds & {"continent", "country"}:
@@ -390,7 +390,7 @@ class Geocoder:
         if hit.fixed is not None:
             return hit.fixed
         scored = [((self._support(number, i, evidence), KIND_RANK[self.records[i][1]],
-                    self.records[i][6]), i) for i in self._shortlist(hit.candidates)]
+                    self.records[i][6]), i) for i in self.shortlist(hit.candidates)]
         score, best = max(scored)
         record = self.records[best]
         if hit.guarded:
