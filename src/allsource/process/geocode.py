@@ -18,10 +18,12 @@ acronyms ("US", "UK", "UAE") only in upper case. Abbreviations that are also wor
 Not places (precision before recall):
 
 * *persons*: a name after a title ("President Obama") or after a first name when it is a
-  surname ("Michael Jordan"), or a first name followed by a surname ("Paris Hilton"); first
-  names and surnames are the 1990 US census lists of the ``names`` package;
-* *guarded names*: a city name that is a common English word or a frequent surname or first
-  name ("Bear", "Forest", "Republic", "Taylor", "Lincoln", see
+  surname ("Michael Jordan"), a first name followed by a surname ("Paris Hilton"), and any
+  place but a country after a first name or surname ("Ada Limón", "Carlos Holmes Trujillo");
+  first names and surnames are the 1990 US census lists of the ``names`` package;
+* *guarded names*: a city name that is a common English word (one of the
+  :data:`GUARD_RANK` most frequent) or a frequent surname or first name, or a division named
+  by a very common word ("Bear", "Forest", "Republic", "Taylor", "Lincoln", "Central", see
   :func:`allsource.process.aliases.word_ranks` and :func:`allsource.process.geonames.person_names`)
   and whose most populous candidate is smaller than a large city counts only when qualified
   ("Lincoln, Neb.") or when the text names its first-level division, and never next to another
@@ -79,15 +81,17 @@ from allsource.process.geonames import (
 )
 
 #: bump when the table or key rules change (the cache is keyed by it)
-FORMAT = 2
+FORMAT = 3
 MAX_CHARS = 20_000_000
 #: at most this many place mentions are resolved per text (disambiguation compares them
 #: with each other, so the cap keeps hostile input bounded)
 MAX_PLACES = 5_000
 #: Neighbouring words are read up to this length (bounded work per occurrence).
 MAX_WORD = 40
-#: Common-word city names are guarded below this population.
+#: Common-word city names are guarded below this population; a common word is one of the
+#: GUARD_RANK most frequent English words (a division's name, one of the VERY_COMMON_RANK).
 GUARD_POPULATION = 1_000_000
+GUARD_RANK = 12_000
 #: Person-name city names are guarded below this population ("Austin" is not).
 PERSON_GUARD_POPULATION = 500_000
 #: Cities below this population need evidence of their country.
@@ -154,7 +158,8 @@ def _keys(records: list[Record], names: dict[str, list[tuple[int, str]]],
         biggest = max((records[i][6] for i in ordered), default=0)
         single = " " not in key and top[1] not in ("country", "continent")
         guarded = single and (
-            (key in ranks and biggest < GUARD_POPULATION)
+            (ranks.get(key, GUARD_RANK) < GUARD_RANK and biggest < GUARD_POPULATION)
+            or (ranks.get(key, VERY_COMMON_RANK) < VERY_COMMON_RANK and top[1] != "city")
             or ((key in surnames or key in firsts) and biggest < PERSON_GUARD_POPULATION))
         keys[key] = (ordered, acronym[key], guarded, only[key])
     return keys
@@ -288,9 +293,9 @@ class Geocoder:
             if entry[1] and not surface.replace(".", "").replace(" ", "").isupper():
                 continue
             if surface[:1].isupper():
-                if end < len(text) and text[end] == "." and alias_key(surface) in \
-                        self._abbreviations:
-                    end += 1  # "W.Va." keeps its last dot, which folding made a space
+                if end < len(text) and text[end] == "." and ("." in surface or alias_key(
+                        surface) in self._abbreviations):
+                    end += 1  # "U.S.", "W.Va." keep their last dot, which folding dropped
                 found.append((start, end, entry))
         return found
 
@@ -318,12 +323,19 @@ class Geocoder:
         if before[:1].isupper() and (before.lower() in TITLES or (
                 before.lower() in self._firsts and key in self._surnames)):
             return False
+        if before[:1].isupper() and not self._national(hit) and not self._is_place(before) \
+                and (before.lower() in self._firsts or before.lower() in self._surnames) \
+                and before.lower() not in self._very_common:
+            return False  # "Ada Limón", "Carlos Holmes Trujillo"
         if after[:1].isupper() and key in self._firsts and after.lower() in self._surnames \
                 and after.lower() not in self._very_common:
             return False
         # a guarded name inside a longer capitalised name: "Fancy Bear", "Lincoln Memorial"
         return not hit.guarded or not any(w[:1].isupper() and not self._is_place(w)
                                           for w in (before, after))
+
+    def _national(self, hit: _Hit) -> bool:
+        return any(self.records[i][1] in ("country", "continent") for i in hit.candidates)
 
     def _is_place(self, word: str) -> bool:
         return alias_key(word) in self.keys
@@ -390,8 +402,8 @@ class Geocoder:
         tally, own, _ = evidence
         counts = tally.get((iso, kind != "city"), {}) if kind not in (
             "country", "continent") else tally.get((iso, False), {})
-        mine = own.get(number)
-        found = len(counts) - (1 if mine is not None and counts.get(mine) == 1 else 0)
+        mine = own.get(number)  # a place repeated is no evidence for itself
+        found = len(counts) - (1 if mine is not None and mine in counts else 0)
         return found + (0.5 if kind in ("country", "continent") else 0.0)
 
     def _choose(self, number: int, hit: _Hit, evidence: _Evidence) -> int | None:

