@@ -12,8 +12,8 @@ import pytest
 from allsource.process.geonames import (
     ABBREVIATIONS,
     BASEMAP,
-    division_table,
     basemap_shapes,
+    division_table,
     km,
     person_names,
     settlement_box,
