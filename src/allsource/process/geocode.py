@@ -28,8 +28,15 @@ Not places (precision before recall):
   and whose most populous candidate is smaller than a large city counts only when qualified
   ("Lincoln, Neb.") or when the text names its first-level division, and never next to another
   capitalised word ("Fancy Bear", "Forest Blizzard", "Lincoln Memorial");
-* *minor cities* (under :data:`MINOR_POPULATION`) need evidence of their country in the text:
-  "Obama" alone is not the Japanese town.
+* *parts of longer names*: a place other than a country or continent next to a capitalised
+  word that is not a place, not a common English word (one of the :data:`GUARD_RANK` most
+  frequent), not a weekday or month and not a kind of place (:data:`PLACE_WORDS`): "Nexus
+  Zeta", "Docker Hub", "Jos Wetzels", "Dalai Lama"; and such a place written in capitals
+  inside prose rather than in a dateline or heading ("BRONZE KEYSTONE", "PowerShell ISE");
+* *minor places*: cities under :data:`MINOR_POPULATION` need evidence of their country in
+  the text ("Obama" alone is not the Japanese town), and so do divisions of fewer than
+  :data:`MAJOR_DIVISION` inhabitants named by one word ("Centre", "Maritime" are regions of
+  Burkina Faso and Togo; "Texas", "Ontario" and "Kharkiv Oblast" need no evidence).
 
 Disambiguation, per occurrence, among the places sharing its name:
 
@@ -38,7 +45,10 @@ Disambiguation, per occurrence, among the places sharing its name:
    country is a list: "Mali, China");
 2. *kind*: a continent or country beats a city or county of the same name ("Mexico", "Mali",
    "Asia" are never towns of the Philippines or China unless qualified); a large city beats a
-   first-level division of its country with its name ("New York", "Washington");
+   first-level division of its country with its name when it lies outside it or is its
+   largest city ("New York", "Washington", not "Quebec"); a division of
+   :data:`MAJOR_DIVISION` people beats smaller cities of its name ("Ontario", not the
+   Californian town);
 3. *document evidence*: occurrences with a single candidate country (after step 1) are
    evidence for that country. A city candidate scores one per distinct piece of evidence in
    its country; a division candidate only per *sub-national* evidence (a city or division:
@@ -56,6 +66,7 @@ at most :data:`MAX_PLACES` occurrences are resolved (bounded time on any input).
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import os
 from collections import defaultdict
@@ -81,13 +92,15 @@ from allsource.process.geonames import (
 )
 
 #: bump when the table or key rules change (the cache is keyed by it)
-FORMAT = 3
+FORMAT = 4
 MAX_CHARS = 20_000_000
 #: at most this many place mentions are resolved per text (disambiguation compares them
 #: with each other, so the cap keeps hostile input bounded)
 MAX_PLACES = 5_000
 #: Neighbouring words are read up to this length (bounded work per occurrence).
 MAX_WORD = 40
+#: A dateline or heading in capitals is looked for this far back on the line.
+HEADING = 160
 #: Common-word city names are guarded below this population; a common word is one of the
 #: GUARD_RANK most frequent English words (a division's name, one of the VERY_COMMON_RANK).
 GUARD_POPULATION = 1_000_000
@@ -96,6 +109,8 @@ GUARD_RANK = 12_000
 PERSON_GUARD_POPULATION = 500_000
 #: Cities below this population need evidence of their country.
 MINOR_POPULATION = 100_000
+#: Divisions with fewer inhabitants (in their settlements) need evidence of their country.
+MAJOR_DIVISION = 5_000_000
 #: A city at least this populous beats a same-named division of its country.
 BIG_CITY = 500_000
 KIND_RANK = {"continent": 4, "country": 3, "region": 2, "county": 1, "city": 0}
@@ -109,6 +124,14 @@ TITLES = frozenset({
     "professor", "prof", "ambassador", "mayor", "speaker", "chairman", "director", "father",
     "sister", "brother", "uncle", "aunt", "rev", "reverend", "bishop", "cardinal", "sheikh",
     "emir", "ayatollah", "detective", "agent", "dame"})
+
+#: Authored: words naming a kind of place, which follow a place's name ("Kharkiv Oblast").
+PLACE_WORDS = frozenset({
+    "oblast", "oblast's", "raion", "krai", "governorate", "prefecture", "province", "provinces",
+    "region", "regions", "district", "county", "municipality", "voivodeship", "canton",
+    "department", "state", "territory", "city", "town", "village", "island", "islands",
+    "valley", "river", "strait", "sea", "bay", "gulf", "coast", "mountains", "airport",
+    "border", "area", "metro"})
 
 #: A name key's entry: (record indices, acronym flag, guarded flag, qualifier-only flag).
 KeyEntry = tuple[list[int], bool, bool, bool]
@@ -157,10 +180,12 @@ def _keys(records: list[Record], names: dict[str, list[tuple[int, str]]],
         top = records[ordered[0]]
         biggest = max((records[i][6] for i in ordered), default=0)
         single = " " not in key and top[1] not in ("country", "continent")
-        guarded = single and (
+        plain_words = top[1] not in ("country", "continent") and all(
+            ranks.get(w, VERY_COMMON_RANK) < VERY_COMMON_RANK for w in key.split())
+        guarded = plain_words or (single and (
             (ranks.get(key, GUARD_RANK) < GUARD_RANK and biggest < GUARD_POPULATION)
             or (ranks.get(key, VERY_COMMON_RANK) < VERY_COMMON_RANK and top[1] != "city")
-            or ((key in surnames or key in firsts) and biggest < PERSON_GUARD_POPULATION))
+            or ((key in surnames or key in firsts) and biggest < PERSON_GUARD_POPULATION)))
         keys[key] = (ordered, acronym[key], guarded, only[key])
     return keys
 
@@ -215,6 +240,7 @@ class _Hit:
     candidates: list[int]
     guarded: bool
     qualifier_only: bool
+    one_word: bool
     fixed: int | None = None
 
 
@@ -251,9 +277,17 @@ class Geocoder:
             padded = f" {key} "
             self._automaton.add_word(padded, (len(padded), entry))
         self._automaton.make_automaton()
+        largest: dict[tuple[str, str], int] = {}
+        for record in records:
+            if record[1] == "city" and record[6] > largest.get((record[2], record[3]), 0):
+                largest[(record[2], record[3])] = record[6]
+        self._largest = largest  # each division's most populous city
         ranks = word_ranks()
         self._firsts, self._surnames = person_names()
         self._very_common = frozenset(w for w, r in ranks.items() if r < VERY_COMMON_RANK)
+        # words that may sit capitalised next to a place without making a longer name
+        self._ordinary = frozenset(w for w, r in ranks.items() if r < GUARD_RANK) | {
+            w.lower() for w in (*calendar.day_name, *calendar.month_name) if w} | PLACE_WORDS
         self._abbreviations = frozenset(alias_key(form) for forms in ABBREVIATIONS.values()
                                         for form in forms)
 
@@ -305,7 +339,8 @@ class Geocoder:
         reached = 0
         for start, end, entry in sorted(found, key=lambda f: (f[0], -f[1])):
             if start >= reached:
-                hits.append(_Hit(start, end, entry[0], entry[2], entry[3]))
+                hits.append(_Hit(start, end, entry[0], entry[2], entry[3],
+                                 " " not in text[start:end].strip()))
                 reached = end
         return hits
 
@@ -318,7 +353,8 @@ class Geocoder:
             return False
         key = alias_key(text[hit.start:hit.end])
         before, after = _word_before(text, hit.start), _word_after(text, hit.end)
-        if "." in text[hit.start:hit.end] and text[:hit.start].rstrip()[-1:].isdigit():
+        if "." in text[hit.start:hit.end] and not self._national(hit) and \
+                text[max(0, hit.start - 3):hit.start].rstrip()[-1:].isdigit():
             return False  # "500 B.C."
         if before[:1].isupper() and (before.lower() in TITLES or (
                 before.lower() in self._firsts and key in self._surnames)):
@@ -330,9 +366,27 @@ class Geocoder:
         if after[:1].isupper() and key in self._firsts and after.lower() in self._surnames \
                 and after.lower() not in self._very_common:
             return False
+        national = self._national(hit)
+        surface = text[hit.start:hit.end]
+        if not national and len(surface) > 3 and surface.isupper() and "." not in surface \
+                and not self._heading(
+                text, hit.start):
+            return False  # "BRONZE KEYSTONE", "PowerShell ISE": capitals inside prose
+        if not national and any(w[:1].isupper() and not self._is_place(w)
+                                and w.lower() not in self._ordinary for w in (before, after)):
+            return False  # part of a longer name: "Nexus Zeta", "Docker Hub", "Jos Wetzels"
         # a guarded name inside a longer capitalised name: "Fancy Bear", "Lincoln Memorial"
         return not hit.guarded or not any(w[:1].isupper() and not self._is_place(w)
                                           for w in (before, after))
+
+    @staticmethod
+    def _heading(text: str, start: int) -> bool:
+        """``start`` is on a line written in capitals so far (a dateline or a heading)."""
+        reach = max(0, start - HEADING)
+        newline = text.rfind("\n", reach, start)
+        if newline < 0 and reach > 0:
+            return False  # a long line: prose
+        return not any(c.islower() for c in text[newline + 1 if newline >= 0 else 0:start])
 
     def _national(self, hit: _Hit) -> bool:
         return any(self.records[i][1] in ("country", "continent") for i in hit.candidates)
@@ -357,7 +411,8 @@ class Geocoder:
             for outer in right.candidates:
                 if national and self.records[outer][1] == "country":
                     continue  # "Mali, China": a list of countries, not the town in China
-                inner = next((i for i in left.candidates if self._contains(outer, i)), None)
+                inner = next((i for i in [*self.shortlist(left.candidates), *left.candidates]
+                              if self._contains(outer, i)), None)
                 if inner is not None:
                     left.fixed, right.fixed = inner, outer
                     break
@@ -389,12 +444,20 @@ class Geocoder:
         if kinds & {"continent", "country"}:
             return [i for i in candidates if self.records[i][1] in ("continent", "country",
                                                                     "region")]
-        big = {self.records[i][2] for i in candidates
-               if self.records[i][1] == "city" and self.records[i][6] >= BIG_CITY}
-        if big:
-            return [i for i in candidates
-                    if not (self.records[i][1] == "region" and self.records[i][2] in big)]
-        return candidates
+        records = self.records
+        cities = [records[i] for i in candidates if records[i][1] == "city"]
+
+        def overshadowed(region: Record) -> bool:  # "New York", "Washington": the city
+            return any(c[2] == region[2] and c[6] >= BIG_CITY and (
+                c[3] != region[3] or c[6] >= self._largest.get((c[2], c[3]), 0))
+                for c in cities)
+
+        kept = [i for i in candidates
+                if records[i][1] != "region" or not overshadowed(records[i])]
+        if any(records[i][1] == "region" and records[i][6] >= MAJOR_DIVISION for i in kept):
+            # "Ontario" the province, not the Californian town
+            kept = [i for i in kept if records[i][1] != "city" or records[i][6] >= BIG_CITY]
+        return kept
 
     def _support(self, number: int, index: int, evidence: _Evidence) -> float:
         """Distinct places of other hits in the candidate's country (see module doc)."""
@@ -419,7 +482,17 @@ class Geocoder:
                 return None
         if record[1] == "city" and record[6] < MINOR_POPULATION and score[0] < 1:
             return None
+        if record[1] in ("region", "county") and record[6] < MAJOR_DIVISION and hit.one_word \
+                and not self._national_evidence(number, record[2], evidence):
+            return None
         return best
+
+    @staticmethod
+    def _national_evidence(number: int, iso: str, evidence: _Evidence) -> bool:
+        """Another hit names a place (of any kind) in country ``iso``."""
+        counts = evidence[0].get((iso, False), {})
+        mine = evidence[1].get(number)
+        return len(counts) - (1 if mine is not None and mine in counts else 0) > 0
 
     def _place(self, text: str, hit: _Hit, index: int) -> Place:
         name, kind, iso, _, lat, lon, _, geonameid, region, bbox = self.records[index]

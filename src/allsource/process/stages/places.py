@@ -6,7 +6,9 @@ Each resolved place becomes a STIX ``location`` with a deterministic id minted f
 GeoNames id (the same place found in two documents is one object), mentioned at its span in
 :attr:`Work.full_text`; ``annotations["places"]`` lists the ISO2 countries and the count. The
 stage is the only producer of locations in the pipeline (the entity gazetteer reads no place
-galaxies), so "Ukraine" is one object. Areas carry ``x_allsource_bbox`` ([south, west, north,
+galaxies), so "Ukraine" is one object. It runs after ``entities`` and drops a place inside the
+name of a threat actor, malware, tool or campaign found there ("Mustang Panda", "BRONZE
+KEYSTONE", "Windy Phoenix"). Areas carry ``x_allsource_bbox`` ([south, west, north,
 east]); the point of a country is its centroid, not its capital.
 """
 
@@ -38,10 +40,22 @@ def location_object(place: Place) -> StixObject:
     return StixObject(id=object_id, type="location", name=place.name, stix=stix)
 
 
+#: Entity types whose names are never places ("Mustang Panda", "BRONZE KEYSTONE", "Nexus Zeta").
+THREAT_TYPES = frozenset({"intrusion-set", "threat-actor", "malware", "tool", "campaign"})
+
+
+def _threat_spans(work: Work) -> list[tuple[int, int]]:
+    """Spans of the threat actors, malware, tools and campaigns the ``entities`` stage found."""
+    threats = {o.id for o in work.objects if o.type in THREAT_TYPES}
+    return [(m.start, m.end) for m in work.mentions
+            if m.object_id in threats and m.start is not None and m.end is not None]
+
+
 class PlacesStage(Stage):
     name: ClassVar[str] = "places"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     description: ClassVar[str] = "offline geoparsing of place names (GeoNames)"
+    requires: ClassVar[tuple[str, ...]] = ("entities",)
     order: ClassVar[int] = 45
 
     def setup(self) -> None:
@@ -51,7 +65,9 @@ class PlacesStage(Stage):
         if not hasattr(self, "geocoder"):
             self.setup()
         for work in batch:
-            places = self.geocoder.find(work.full_text)
+            taken = _threat_spans(work)
+            places = [p for p in self.geocoder.find(work.full_text)
+                      if not any(p.start < end and start < p.end for start, end in taken)]
             for place in places:
                 work.add_object(location_object(place), self.extractor, place.start, place.end)
             work.annotations[self.name] = {"countries": countries(places),
