@@ -61,8 +61,9 @@ Cost: the build takes a few seconds (measured in the benchmark), so :meth:`Geoco
 caches the compiled tables as JSON under ``ALLSOURCE_CACHE_DIR``, keyed by the versions of the
 data packages and a hash of the code and basemap that build them. Matching is linear: one
 C-level fold, one automaton pass, Python work per candidate occurrence only (neighbouring
-words read up to :data:`MAX_WORD` characters); no backtracking regex. Text longer than :data:`MAX_CHARS` is cut and
-at most :data:`MAX_PLACES` occurrences are resolved (bounded time on any input).
+words read up to :data:`MAX_WORD` characters); no backtracking regex. Text longer than
+:data:`MAX_CHARS` is cut and at most :data:`MAX_PLACES` occurrences are resolved (bounded time
+on any input).
 """
 
 from __future__ import annotations
