@@ -118,7 +118,6 @@ MAJOR_DIVISION = 5_000_000
 #: A city at least this populous beats a same-named division of its country.
 BIG_CITY = 500_000
 KIND_RANK = {"continent": 4, "country": 3, "region": 2, "county": 1, "city": 0}
-AREAS = frozenset({"continent", "country", "region", "county"})
 #: Authored: words that introduce a person's name.
 TITLES = frozenset({
     "mr", "mrs", "ms", "miss", "dr", "president", "senator", "sen", "rep", "representative",
