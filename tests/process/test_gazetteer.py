@@ -201,10 +201,14 @@ def test_distinct_attack_groups_stay_distinct(data: gz.GazetteerData) -> None:
     assert gz.entity_id("threat-actor", "Lazarus Group") in lazarus.member_ids
 
 
+def test_places_are_not_gazetteer_entities(data: gz.GazetteerData) -> None:
+    # the places stage is the one producer of locations (one per GeoNames place)
+    assert not any(e.type == "location" for e in data.entities)
+
+
 def test_ids_agree_with_the_galaxy_collector(data: gz.GazetteerData) -> None:
     by_id = _by_id(data)
     for galaxy, value, etype in (("ransomware", "Ryuk", "malware"),
-                                 ("country", "ukraine", "location"),
                                  ("sector", "Energy", "sector"),
                                  ("threat-actor", "Turla Group", "threat-actor")):
         try:
