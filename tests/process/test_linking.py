@@ -184,3 +184,20 @@ def test_locations_join_their_geonames_place(store: SqlStore) -> None:
     assert result.by_rule["place"] == 2 and result.created == 1
     stored = store.get(place, Audience.owner())
     assert stored is not None and stored["stix"]["x_allsource_geonameid"] == ukraine.geonameid
+
+
+def test_an_attack_object_retired_without_replacement_joins_the_live_namesake(
+        store: SqlStore) -> None:
+    from allsource.process.gazetteer import KINDS
+    from allsource.process.linking import _Index
+
+    gazetteer = default_gazetteer()
+    index = _Index(gazetteer)
+    retired = [e for e in gazetteer.entities if any(x.rule == "deprecated" for x in e.links)]
+    pairs = [(e, index.by_name(KINDS[e.type], e.name, besides=e.id)) for e in retired]
+    old, live = next((e, x) for e, x in pairs if x is not None)  # e.g. CostaRicto
+    stored = _obj("intrusion-set" if old.type == "threat-actor" else old.type, old.name,
+                  oid=old.id, x_mitre_deprecated=True)
+    _collect(store, "attack", [stored])
+    result = link_collected(store, gazetteer)
+    assert _canonical(store)[old.id] == live.id and result.by_rule == {"retired": 1}

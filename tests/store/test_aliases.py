@@ -20,6 +20,7 @@ from allsource.process import gazetteer as gz
 from allsource.process.entities import entity_object
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
+from allsource.process.stages.entities import EntitiesStage
 from allsource.store import aliases as st
 from allsource.store import schema as t
 from allsource.store.sql import SqlStore
@@ -224,12 +225,12 @@ def test_an_undo_makes_the_entities_stage_redo_documents(store: SqlStore) -> Non
         return ({o["id"] for o in view["objects"]},
                 view["annotations"]["entities"]["version"])
 
-    assert run() == ({ATTACK_ID}, "1")
+    assert run() == ({ATTACK_ID}, EntitiesStage.version)
     assert st.statements(store, ATTACK_ID)  # recorded when the stage was prepared
     st.undo(store, ATTACK_ID, "Fancy Bear", analyst="alice", reason="separate cluster")
     ids, version = run()
     sid = gz.analyst_entry_id("threat-actor", ATTACK_ID, "Fancy Bear", "split")
-    assert ids == {ATTACK_ID, sid} and version.startswith("1+")
+    assert ids == {ATTACK_ID, sid} and version.startswith(f"{EntitiesStage.version}+")
     pipeline = build_pipeline(["entities"], store=store)
     assert process_store(store, pipeline, InlineEngine(pipeline)).documents == 0  # done
     [split] = st.statements(store, sid)

@@ -10,6 +10,8 @@ holds, strongest evidence first:
 
 1. ``member`` — its id is a record the gazetteer resolved into an entity with another id
    (the galaxy's APT28 into ATT&CK's; a revoked ATT&CK object into its replacement);
+   An ATT&CK object deprecated without a replacement (``retired``) joins the one live
+   entity of its kind and name, if there is one (the MISP galaxy's CostaRicto);
 2. ``attack-id`` — it carries an ATT&CK id (a ``mitre-attack`` external reference, or a
    "Name - G0006" suffix as MISP's ATT&CK galaxies write it) that one entity of its kind has;
 3. ``name`` — its name (or the name before such a suffix) is a listed name or alias of
@@ -116,12 +118,12 @@ class _Index:
                 if x.rule in _NAME_RULES:
                     self.names[(kind, alias_key(x.alias))][entity.id] = entity
 
-    def by_name(self, kind: str, name: str) -> ResolvedEntity | None:
-        """The one entity of ``kind`` whose canonical name this is, else the one entity of
-        ``kind`` listing it at all; ``None`` when the name is ambiguous."""
+    def by_name(self, kind: str, name: str, besides: str = "") -> ResolvedEntity | None:
+        """The one entity of ``kind`` (other than ``besides``) whose canonical name this is,
+        else the one entity of ``kind`` listing it at all; ``None`` when ambiguous."""
         key = (kind, alias_key(name))
         for table in (self.primary, self.names):
-            found = table.get(key, {})
+            found = {i: e for i, e in table.get(key, {}).items() if i != besides}
             if found:
                 return next(iter(found.values())) if len(found) == 1 else None
         return None
@@ -142,7 +144,7 @@ def decide(candidates: Sequence[Candidate], gazetteer: Gazetteer,
     unclaimed: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
     for c in candidates:
         kind = KIND_OF_TYPE.get(c.type)
-        if kind is None or c.id in index.canonical:
+        if kind is None or (c.id in index.canonical and not _retired(c.stix)):
             continue
         found = _gazetteer_link(c, kind, index)
         if found is not None:
@@ -165,6 +167,10 @@ def decide(candidates: Sequence[Candidate], gazetteer: Gazetteer,
     return links
 
 
+def _retired(stix: Mapping[str, Any]) -> bool:
+    return bool(stix.get("x_mitre_deprecated") or stix.get("revoked"))
+
+
 def _entity_type(c: Candidate) -> str:
     return {"intrusion-set": "threat-actor"}.get(c.type, c.type)
 
@@ -174,6 +180,14 @@ def _gazetteer_link(c: Candidate, kind: str, index: _Index
     member = index.member.get(c.id)
     if member is not None and member.id != c.id:
         return member, "member", f"the gazetteer resolves record {c.id} into {member.name}"
+    if member is not None and _retired(c.stix):
+        # ATT&CK deprecated it without a replacement: the one live entity of its kind and
+        # name (the MISP galaxy's, say) is where its reporting now belongs
+        live = index.by_name(kind, c.name, besides=c.id)
+        if live is not None:
+            return live, "retired", (f"ATT&CK retired {c.type} {c.name!r}; {live.name} is "
+                                     f"the one live {kind} of that name")
+        return None
     for attack_id in attack_ids(c.stix, c.name):
         entity = index.by_name(kind, attack_id)
         if entity is not None:
