@@ -111,8 +111,8 @@ class _Index:
             kind = KINDS.get(entity.type)
             for member in entity.member_ids:
                 self.member[member] = entity
-            if kind is None:
-                continue
+            if kind is None or all(x.rule == "deprecated" for x in entity.links):
+                continue  # a retired ATT&CK object names nothing live
             self.primary[(kind, alias_key(entity.name))][entity.id] = entity
             for x in entity.links:
                 if x.rule in _NAME_RULES:
