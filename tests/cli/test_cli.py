@@ -140,3 +140,17 @@ def test_process_show_and_extract(cli: Run, tmp_path: Path) -> None:
     first_line, second_line = (orjson.loads(x) for x in lines)
     assert first_line["id"] == "a" and first_line["objects"][0]["name"] == "APT28"
     assert second_line == {"line": 2, "error": "invalid JSON object"}
+
+
+def test_extract_gives_places_with_geonames_ids_and_coordinates(cli: Run) -> None:
+    text = "Shelling hit Kharkiv as Ukraine appealed for aid."  # authored
+    got = as_json(cli("extract", "--stages", "places", "--json", input=text))
+    places = {o["name"]: o for o in got["objects"]  # type: ignore[index]
+              if o["type"] == "location"}
+    kharkiv, ukraine = places["Kharkiv"], places["Ukraine"]
+    assert kharkiv["geonameid"] == 706483 and kharkiv["kind"] == "city"
+    assert abs(kharkiv["latitude"] - 49.98) < 0.1 and abs(kharkiv["longitude"] - 36.25) < 0.1
+    assert kharkiv["bbox"] is None
+    assert ukraine["geonameid"] == 690791 and ukraine["country"] == "UA"
+    south, west, north, east = ukraine["bbox"]
+    assert south < ukraine["latitude"] < north and west < ukraine["longitude"] < east

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_demo_grades_watches_warns_and_delivers(cli: Run, tmp_path: Path) -> None:
-    out = cli("demo", "--no-searches").stdout
+    out = cli("demo", "--no-searches", timeout=900).stdout
     _each_thing_once(tmp_path / "cli.db")
     assert re.search(r"attack-enterprise\s+│\s+[A-E]\s+│\s+score", out), out
     assert "best-corroborated stories" in out
@@ -38,7 +38,7 @@ def test_demo_grades_watches_warns_and_delivers(cli: Run, tmp_path: Path) -> Non
     shown = as_json(cli("source", "show", "attack-enterprise", "--json"))
     assert isinstance(shown, dict) and shown["grade_explanation"]["confirmations"] > 0
     # a second run collects nothing new and raises nothing new
-    again = cli("demo", "--no-searches").stdout
+    again = cli("demo", "--no-searches", timeout=900).stdout
     assert "0 new warnings" in again and "0 delivered this run" in again
 
 

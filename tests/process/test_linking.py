@@ -163,3 +163,41 @@ def test_objects_collected_after_linking_follow_on_the_next_pass(store: SqlStore
             t.relationships.c.id == uses.id)).scalar_one() == apt1.id
         assert conn.execute(sa.select(sa.func.count()).select_from(t.mentions).where(
             t.mentions.c.object_id == first.id)).scalar_one() == 0
+
+
+def test_locations_join_their_geonames_place(store: SqlStore) -> None:
+    from allsource.process.geocode import default_geocoder
+    from allsource.process.stages.places import location_object
+
+    geocoder = default_geocoder()
+    [ukraine] = geocoder.find("Ukraine")
+    partner = _obj("location", "Ukraine", country="UA")
+    older = _obj("location", "Ukraine")  # an entities-stage location of an older store
+    wrong_country = _obj("location", "Ukraine", country="RU")
+    fiction = _obj("location", "Narnia")
+    _collect(store, "places", [partner, older, wrong_country, fiction])
+    result = link_collected(store, default_gazetteer(), geocoder)
+    place = location_object(ukraine).id
+    links = _canonical(store)
+    assert links[partner.id] == links[older.id] == place and links[place] is None
+    assert links[wrong_country.id] is None and links[fiction.id] is None
+    assert result.by_rule["place"] == 2 and result.created == 1
+    stored = store.get(place, Audience.owner())
+    assert stored is not None and stored["stix"]["x_allsource_geonameid"] == ukraine.geonameid
+
+
+def test_an_attack_object_retired_without_replacement_joins_the_live_namesake(
+        store: SqlStore) -> None:
+    from allsource.process.gazetteer import KINDS
+    from allsource.process.linking import _Index
+
+    gazetteer = default_gazetteer()
+    index = _Index(gazetteer)
+    retired = [e for e in gazetteer.entities if any(x.rule == "deprecated" for x in e.links)]
+    pairs = [(e, index.by_name(KINDS[e.type], e.name, besides=e.id)) for e in retired]
+    old, live = next((e, x) for e, x in pairs if x is not None)  # e.g. CostaRicto
+    stored = _obj("intrusion-set" if old.type == "threat-actor" else old.type, old.name,
+                  oid=old.id, x_mitre_deprecated=True)
+    _collect(store, "attack", [stored])
+    result = link_collected(store, gazetteer)
+    assert _canonical(store)[old.id] == live.id and result.by_rule == {"retired": 1}

@@ -72,6 +72,7 @@ def places(store: SqlStore, f: TimelineFilter, *, audience: Audience,
             "geometry": {"type": "Point", "coordinates": list(point)},
             "properties": {"id": oid, "name": name, "country": (stix or {}).get("country"),
                            "kind": (stix or {}).get("x_allsource_place_kind"),
+                           "bbox": (stix or {}).get("x_allsource_bbox"),
                            "documents": int(docs)}})
         if len(features) == limit:
             break

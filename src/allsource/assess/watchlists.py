@@ -234,18 +234,22 @@ def place_spec(text: str, geocoder: Geocoder, radius_km: float | None = None) ->
     name, _, qualifier = text.partition(",")
     entry = geocoder.keys.get(alias_key(name))
     if entry is None or not alias_key(name):
-        raise InputError(f"unknown place {text!r}: give a country, a US state, a city of "
-                         "15,000+ inhabitants (GeoNames), or latitude,longitude")
+        raise InputError(f"unknown place {text!r}: give a continent, a country, a state or "
+                         "province, a county, a city of 15,000+ inhabitants (GeoNames), or "
+                         "latitude,longitude")
     records = [(i, geocoder.records[i]) for i in entry[0]]
-    if qualifier.strip():
+    if not qualifier.strip():  # the geocoder's kind rules: "Odesa" the city, not the oblast
+        records = [(i, geocoder.records[i]) for i in geocoder.shortlist(entry[0])]
+    else:
         within = _qualifying(geocoder, qualifier)
         records = [(i, r) for i, r in records
                    if r[2] in within or r[3] in within or f"{r[2]}.{r[3]}" in within]
         if not records:
             raise InputError(f"no place {name.strip()!r} in {qualifier.strip()!r}")
-    rank = {"country": 2, "state": 1, "city": 0}
-    _, best = max(records, key=lambda ir: (rank[ir[1][1]], ir[1][6], -ir[0]))
-    place_name, kind, iso, _, lat_, lon_, _, geonameid, _ = best
+    from allsource.process.geocode import KIND_RANK
+
+    _, best = max(records, key=lambda ir: (KIND_RANK[ir[1][1]], ir[1][6], -ir[0]))
+    place_name, kind, iso, _, lat_, lon_, _, geonameid, *_ = best
     if kind == "country":
         return TermSpec("place", f"country:{iso}", place_name, "country")
     return TermSpec("place", f"geonames:{geonameid}", f"{place_name} ({iso})", kind, radius,
@@ -259,7 +263,8 @@ def _qualifying(geocoder: Geocoder, qualifier: str) -> set[str]:
     entry = geocoder.keys.get(alias_key(qualifier))
     for i in entry[0] if entry else ():
         _, kind, iso, admin1, *_ = geocoder.records[i]
-        found.add(iso if kind == "country" else f"{iso}.{admin1}")
+        if kind != "continent":
+            found.add(iso if kind == "country" else f"{iso}.{admin1}")
     return found
 
 

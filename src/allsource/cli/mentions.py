@@ -31,7 +31,7 @@ def _table(rows: list[verdicts.Verdict], title: str) -> Table:
     for v in rows:
         status = v.status if v.status == verdicts.ACTIVE else (
             f"undone by {v.undone_by}: {v.undo_reason}")
-        table.add_row(v.short_id, v.verdict, escape(v.describe()), escape(v.created_by),
+        table.add_row(v.short_id, v.verdict, escape(v.describe(short=True)), escape(v.created_by),
                       escape(v.reason), escape(status))
     return table
 
@@ -65,7 +65,7 @@ def wrong(document: Annotated[str, typer.Argument(help="The document the mention
     if json_:
         print_json(made.as_dict())
         return
-    console.print(f"recorded {made.short_id}: {escape(made.describe())}; {APPLY_HINT}")
+    console.print(f"recorded {made.short_id}: {escape(made.describe(short=True))}; {APPLY_HINT}")
 
 
 @mentions_app.command("list")
@@ -102,4 +102,4 @@ def undo(verdict: Annotated[str, typer.Argument(help="A verdict id (as `mentions
     if json_:
         print_json(done.as_dict())
         return
-    console.print(f"undid {done.short_id}: {escape(done.describe())}; {APPLY_HINT}")
+    console.print(f"undid {done.short_id}: {escape(done.describe(short=True))}; {APPLY_HINT}")

@@ -219,6 +219,14 @@ def _read_input(path: str) -> tuple[str, str]:
     return ("" if got.text.lstrip().startswith(got.title) else got.title), got.text
 
 
+def place_view(stix: dict[str, Any]) -> dict[str, Any]:
+    """Where a location is: its GeoNames id, kind, country, point and (areas) bounding box."""
+    return {"geonameid": stix.get("x_allsource_geonameid"),
+            "kind": stix.get("x_allsource_place_kind"), "country": stix.get("country"),
+            "latitude": stix.get("latitude"), "longitude": stix.get("longitude"),
+            "bbox": stix.get("x_allsource_bbox")}
+
+
 def result_view(work: Work) -> dict[str, Any]:
     spans: dict[str, list[list[int]]] = {}
     extractor: dict[str, str] = {}
@@ -232,10 +240,13 @@ def result_view(work: Work) -> dict[str, Any]:
         if o.id in seen:
             continue
         seen.add(o.id)
-        objects.append({"id": o.id, "type": o.type, "name": o.name,
-                        "value_type": o.stix.get("x_allsource_value_type"),
-                        "aliases": o.stix.get("aliases", []),
-                        "extractor": extractor.get(o.id), "spans": spans.get(o.id, [])})
+        view = {"id": o.id, "type": o.type, "name": o.name,
+                "value_type": o.stix.get("x_allsource_value_type"),
+                "aliases": o.stix.get("aliases", []),
+                "extractor": extractor.get(o.id), "spans": spans.get(o.id, [])}
+        if o.type == "location":
+            view.update(place_view(o.stix))
+        objects.append(view)
     return {"id": work.id, "annotations": work.annotations, "objects": objects,
             "relationships": [{"type": r.relationship_type, "source_ref": r.source_ref,
                                "target_ref": r.target_ref} for r in work.relationships],
@@ -328,7 +339,10 @@ def extract(
     if view["objects"]:
         table = Table("type", "value", "extractor", "spans")
         for o in view["objects"]:
-            table.add_row(o["value_type"] or o["type"], escape(o["name"][:80]),
+            value = o["name"][:80]
+            if o["type"] == "location" and o.get("latitude") is not None:
+                value += f" (geonames:{o['geonameid']}, {o['latitude']:.4f},{o['longitude']:.4f})"
+            table.add_row(o["value_type"] or o["type"], escape(value),
                           o["extractor"] or "", str(o["spans"][:3]))
         console.print(table)
     else:

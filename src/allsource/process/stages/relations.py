@@ -77,7 +77,7 @@ class RelationsStage(Stage):
     name: ClassVar[str] = "relations"
     version: ClassVar[str] = "2"  # 2: nothing related to itself or its namesake place
     description: ClassVar[str] = "sentence-level relations (uses, targets, related-to)"
-    requires: ClassVar[tuple[str, ...]] = ("normalize", "entities")
+    requires: ClassVar[tuple[str, ...]] = ("normalize", "entities", "places")
     order: ClassVar[int] = 60
 
     def process(self, batch: list[Work]) -> None:
