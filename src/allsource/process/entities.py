@@ -30,7 +30,7 @@ also a place and follows a locative preposition is the place ("offices in Milan"
 is vouched for, its other mentions in the text count too (one sense per discourse). A
 distinctive name that general English still uses, rarely ("Calisto", "Ryuk"), needs
 :data:`DOCUMENT_SUPPORT` point anywhere in the text. When a name is refused, its other sense
-takes the mention if the gazetteer has one ("Cuba" the country).
+takes the mention if the gazetteer has one (a sector of the same name).
 
 Each match says why it was accepted (:attr:`EntityMatch.why`), and :meth:`Gazetteer.scan`
 also returns the refused mentions with the reason; ``context=False`` gives the rules without
@@ -252,8 +252,8 @@ class Gazetteer:
         return matches, self._select(text, refusals) if refused else []
 
     def _fallback(self, text: str, start: int, end: int, options: Sequence[Option]) -> int:
-        """The first place or sector among the other ``options`` that fits here ("Cuba" the
-        country when "Cuba" the ransomware lacks support), else -1."""
+        """The first entity among the other ``options`` that is no threat (a sector) and fits
+        here, for when the threat name lacks support; else -1."""
         for option in options:
             if not self._threat[option[0]] and _shape_fits(text, start, end, option):
                 return option[0]
@@ -301,7 +301,7 @@ class Gazetteer:
                 why = f"accepted: the same name has cyber context at offset {vouched[index]}"
             (kept if why else refused).append((start, neg_end, index, doubt + (why or
                                                                                "no support")))
-            if not why and other >= 0:  # the name's other sense: "Cuba" the country
+            if not why and other >= 0:  # the name's other sense
                 kept.append((start, neg_end, other, NOT_CHECKED))
         return self._select(text, kept), refused
 
