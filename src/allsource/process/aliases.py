@@ -45,7 +45,6 @@ frequent are common.
 from __future__ import annotations
 
 import gzip
-import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import cache
@@ -53,6 +52,11 @@ from importlib.resources import files
 
 import ahocorasick
 import orjson
+
+# re-exported: the name keys are model vocabulary (:mod:`allsource.model.names`)
+from allsource.model.names import alias_key as alias_key
+from allsource.model.names import alias_shape as alias_shape
+from allsource.model.names import fold as fold
 
 VERY_COMMON_RANK = 5_000
 COMMON_RANK = 30_000
@@ -74,43 +78,12 @@ NOT_SECTORS = frozenset({"country", "citizens", "development", "opposition", "mu
 #: Entity types whose names are common nouns by nature.
 COMMON_NOUN_TYPES = frozenset({"location", "sector"})
 
-_NON_WORD = re.compile(r"\W")
-_ASCII_FOLD = bytes(
-    (c if chr(c).isalnum() or c == 0x5F else 0x20) if c < 0x80 else c for c in range(256)
-).lower()
-
-
 class Mode(StrEnum):
     DROP = "drop"
     CASED = "cased"
     GUARDED = "guarded"
     FOLD = "fold"
 
-
-def _lower_same_length(text: str) -> str:
-    low = text.lower()
-    if len(low) == len(text):
-        return low
-    # A few characters lowercase to two ("İ" → "i̇"): keep those as they are.
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-
-
-def fold(text: str) -> str:
-    """Lowercase, non-word characters to spaces; the result has the length of ``text``."""
-    low = _lower_same_length(text)
-    if low.isascii():
-        return low.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
-    return _NON_WORD.sub(" ", low)
-
-
-def alias_key(name: str) -> str:
-    """The comparison key of a name: folded, single spaces, trimmed."""
-    return " ".join(fold(name).split())
-
-
-def alias_shape(name: str) -> str:
-    """A name with its case kept and separators unified (the case-sensitive form)."""
-    return " ".join(_NON_WORD.sub(" ", name).split())
 
 
 @cache

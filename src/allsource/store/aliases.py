@@ -53,8 +53,8 @@ from sqlalchemy.engine import Connection
 
 from allsource.errors import InputError
 from allsource.model.ids import minted_id
+from allsource.model.names import alias_key
 from allsource.model.records import StixObject
-from allsource.process.aliases import alias_key
 from allsource.process.gazetteer import (
     ANALYST,
     AnalystName,

@@ -33,8 +33,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from allsource.model.markings import Marking
+from allsource.model.names import alias_key
 from allsource.model.records import StixObject
-from allsource.process.aliases import alias_key
 from allsource.store import schema as t
 from allsource.store.aliases import ACTIVE, UNDONE, statement_id
 from allsource.store.sql import chunks, utc_now

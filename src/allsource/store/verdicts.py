@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from allsource.errors import InputError
 from allsource.model.ids import minted_id
-from allsource.process.aliases import alias_key
+from allsource.model.names import alias_key
 from allsource.store import schema as t
 from allsource.store.sql import aware, naive_utc, utc_now
 
