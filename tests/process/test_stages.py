@@ -98,3 +98,15 @@ def test_document_lists_each_entity_once_with_its_mentions(store: SqlStore) -> N
     assert [x.split("@")[0] for x in apt28[0]["extractors"]] == ["entities"]
     assert len({e["id"] for e in view["entities"]}) == len(view["entities"])
     assert view["annotations"]["entities"]["by_type"]["threat-actor"] == 2
+
+
+def test_group_ids_are_left_to_the_entities_stage() -> None:
+    text = "G0007 (APT28) used T1059.001 and S0023."
+    engine = InlineEngine(build_pipeline(["observables", "entities"]))
+    [work] = engine.run([Work(id="x", title="", text=text)])
+    found = {(o.type, o.name) for o in work.objects}
+    assert ("attack-pattern", "T1059.001") in found
+    assert not any(name in ("G0007", "S0023") and kind == "attack-pattern"
+                   for kind, name in found)
+    # the ids still name their entities, through the gazetteer
+    assert ("intrusion-set", "APT28") in found

@@ -25,7 +25,9 @@ from allsource.process.warninglists import WarningLists, default_warninglists
 
 class ObservablesStage(Stage):
     name: ClassVar[str] = "observables"
-    version: ClassVar[str] = "2"  # 2: defang, registry, IPv6-host and label forms (issue 9)
+    # 2: defang, registry, IPv6-host and label forms; group/software/campaign ids left to the
+    # entities stage (issue 9)
+    version: ClassVar[str] = "2"
     description: ClassVar[str] = "IOC extraction with defanging and warninglist flags"
     requires: ClassVar[tuple[str, ...]] = ("normalize",)
     order: ClassVar[int] = 30
@@ -42,6 +44,8 @@ class ObservablesStage(Stage):
             kinds: Counter[str] = Counter()
             flagged = 0
             for found in extract_observables(text):
+                if found.type == "attack-id" and found.value[:1].upper() in _ENTITY_IDS:
+                    continue  # a group's, software's or campaign's id: the entities stage's
                 obj = observable(found.type, found.value)
                 if obj is None:
                     continue
@@ -56,6 +60,12 @@ class ObservablesStage(Stage):
             work.annotations[self.name] = {"observables": sum(kinds.values()),
                                            "by_type": dict(sorted(kinds.items())),
                                            "warninglisted": flagged}
+
+
+#: ATT&CK id prefixes of groups, software and campaigns: the entities stage resolves "G0007"
+#: to APT28 itself, so the observables stage proposes no object of its own for them (it would
+#: be a second APT28, typed as an attack pattern)
+_ENTITY_IDS = frozenset("GSC")
 
 
 @hookimpl
