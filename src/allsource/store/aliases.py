@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +65,8 @@ from allsource.process.gazetteer import (
     analyst_entry_id,
 )
 from allsource.store import schema as t
-from allsource.store.sql import aware, chunks, naive_utc, utc_now
+from allsource.store.sql import chunks, naive_utc, utc_now
+from allsource.store.statements import Undoable, by_short_id, required, who_and_why
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -90,7 +91,7 @@ _KEPT = ("x_allsource_merged",)
 
 
 @dataclass(frozen=True, slots=True)
-class AliasStatement:
+class AliasStatement(Undoable):
     """One stored statement (see the module docstring for the fields' meaning)."""
 
     id: str
@@ -113,20 +114,9 @@ class AliasStatement:
     undo_reason: str | None = None
 
     @property
-    def short_id(self) -> str:
-        """The first 8 characters of the id's UUID: what the CLI shows and accepts."""
-        return self.id.rsplit("--", 1)[-1][:8]
-
-    @property
     def is_merge(self) -> bool:
         """Whether it merges two records (rather than naming one)."""
         return _is_merge(self.basis)
-
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("created_at", "undone_at"):
-            out[key] = out[key].isoformat() if out[key] else None
-        return out
 
 
 def _is_merge(basis: str) -> bool:
@@ -134,10 +124,7 @@ def _is_merge(basis: str) -> bool:
 
 
 def _from_row(row: sa.Row[Any]) -> AliasStatement:
-    m = dict(row._mapping)
-    m["created_at"] = aware(m["created_at"])
-    m["undone_at"] = aware(m["undone_at"])
-    return AliasStatement(**m)
+    return AliasStatement(**AliasStatement.fields_of(row))
 
 
 def _order(s: AliasStatement) -> tuple[Any, ...]:
@@ -262,35 +249,19 @@ def analyst_log(store: SqlStore) -> list[AliasStatement]:
 
 def find(store: SqlStore, entity_id: str, ref: str) -> AliasStatement | None:
     """The entity's statement with id ``ref``, or whose short id starts with ``ref``."""
-    ref = ref.strip()
-    if len(ref) < 6:
-        return None
     s = t.alias_statements
-    prefix = ref if ref.startswith(f"{ID_TYPE}--") else f"{ID_TYPE}--{ref.lower()}"
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(s).where(
-            s.c.entity_id == entity_id, s.c.id.startswith(prefix, autoescape=True))
-            .limit(2)).all()
-    if len(rows) > 1:
-        raise InputError(f"statement id {ref!r} is ambiguous: give more of it")
-    return _from_row(rows[0]) if rows else None
+    row = by_short_id(store, s, ID_TYPE, ref, "statement", s.c.entity_id == entity_id)
+    return _from_row(row) if row is not None else None
 
 
 # --- analysts' statements ----------------------------------------------------------------------
-
-def _required(value: str, what: str) -> str:
-    value = " ".join(value.split())
-    if not value:
-        raise InputError(f"give {what}")
-    return value
-
 
 def undo(store: SqlStore, entity_id: str, alias: str, *, analyst: str, reason: str,
          now: datetime | None = None) -> list[AliasStatement]:
     """Undo what makes ``alias`` an alias of the entity: with a statement id, that statement;
     with a name, every active statement naming it (any case or separators), analysts' merges
     included — merges of two records are undone by their id. Returns the undone statements."""
-    analyst, reason = _required(analyst, "an analyst name")[:120], _required(reason, "a reason")
+    analyst, reason = who_and_why(analyst, reason)
     current = [x for x in statements(store, entity_id) if x.status == ACTIVE]
     if not current:
         raise InputError(f"no alias statements about {entity_id!r}")
@@ -324,8 +295,8 @@ def merge(store: SqlStore, entity: ResolvedEntity, alias: str, *, member_id: str
     """Record an analyst's statement that ``alias`` is an alias of ``entity``: ``member_id``
     is the entity the alias names, if any (merged into ``entity``), else ``alias`` is a new name
     for it. Idempotent: an active merge of the same name into the entity is returned as is."""
-    alias = _required(alias, "an alias")
-    analyst, reason = _required(analyst, "an analyst name")[:120], _required(reason, "a reason")
+    alias = required(alias, "an alias")
+    analyst, reason = who_and_why(analyst, reason)
     key = alias_key(alias)
     if not key or len(alias) > _MAX_ALIAS:
         raise InputError(f"an alias needs letters or digits and at most {_MAX_ALIAS} characters")

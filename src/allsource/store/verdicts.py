@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,8 @@ from allsource.errors import InputError
 from allsource.model.ids import minted_id
 from allsource.model.names import alias_key
 from allsource.store import schema as t
-from allsource.store.sql import aware, naive_utc, utc_now
+from allsource.store.sql import naive_utc, utc_now
+from allsource.store.statements import Undoable, by_short_id, who_and_why
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -53,7 +54,7 @@ STAGE = "entities"
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(Undoable):
     id: str
     verdict: str
     document_id: str
@@ -70,10 +71,6 @@ class Verdict:
     undone_by: str | None = None
     undo_reason: str | None = None
 
-    @property
-    def short_id(self) -> str:
-        return self.id.rsplit("--", 1)[-1][:8]
-
     def describe(self, short: bool = False) -> str:
         """One line: what the analyst said (``short``: the document by its short id)."""
         said = f"{self.name!r}" if self.name else "any name"
@@ -86,25 +83,9 @@ class Verdict:
             return f"{said} is {self.other_id}, not {self.entity_name}, in {where}"
         return f"{said} is not {self.entity_name} in {where}"
 
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("created_at", "undone_at"):
-            out[key] = out[key].isoformat() if out[key] else None
-        return out
-
 
 def _from_row(row: sa.Row[Any]) -> Verdict:
-    m = dict(row._mapping)
-    m["created_at"] = aware(m["created_at"])
-    m["undone_at"] = aware(m["undone_at"])
-    return Verdict(**m)
-
-
-def _required(value: str, what: str) -> str:
-    value = " ".join(value.split())
-    if not value:
-        raise InputError(f"give {what}")
-    return value
+    return Verdict(**Verdict.fields_of(row))
 
 
 def _entity_name(store: SqlStore, entity_id: str) -> str:
@@ -141,7 +122,7 @@ def record(store: SqlStore, verdict: str, entity_id: str, *, document_id: str = 
     and names with ``other_name``."""
     if verdict not in VERDICTS:
         raise InputError(f"a verdict is one of {', '.join(VERDICTS)}")
-    analyst, reason = _required(analyst, "an analyst name")[:120], _required(reason, "a reason")
+    analyst, reason = who_and_why(analyst, reason)
     entity_name = _entity_name(store, entity_id)
     key = alias_key(name)
     if verdict in ("here", "other") or document_id:
@@ -194,23 +175,14 @@ def _redo(conn: sa.Connection, document_id: str) -> None:
 
 def find(store: SqlStore, ref: str) -> Verdict | None:
     """The verdict with id ``ref`` or whose short id starts with it."""
-    ref = ref.strip()
-    if len(ref) < 6:
-        return None
-    v = t.mention_verdicts
-    prefix = ref if ref.startswith(f"{ID_TYPE}--") else f"{ID_TYPE}--{ref.lower()}"
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(v).where(v.c.id.startswith(prefix, autoescape=True))
-                            .limit(2)).all()
-    if len(rows) > 1:
-        raise InputError(f"verdict id {ref!r} is ambiguous: give more of it")
-    return _from_row(rows[0]) if rows else None
+    row = by_short_id(store, t.mention_verdicts, ID_TYPE, ref, "verdict")
+    return _from_row(row) if row is not None else None
 
 
 def undo(store: SqlStore, ref: str, *, analyst: str, reason: str,
          now: datetime | None = None) -> Verdict:
     """Take a verdict back (kept, marked undone with who, when and why)."""
-    analyst, reason = _required(analyst, "an analyst name")[:120], _required(reason, "a reason")
+    analyst, reason = who_and_why(analyst, reason)
     found = find(store, ref)
     if found is None:
         raise InputError(f"no verdict {ref!r} (see `allsource mentions list`)")
