@@ -314,7 +314,7 @@ def link_collected(store: SqlStore, gazetteer: Gazetteer,
     result.linked = len(links)
     for x in links:
         result.by_rule[x.rule] = result.by_rule.get(x.rule, 0) + 1
-    store_links.settle(store)
+    store_links.settle(store)  # relationships and mentions follow, new ones and old
     result.merged = _merge_views(store)
     return result
 

@@ -121,8 +121,8 @@ def ensure_objects(store: SqlStore, objects: Sequence[StixObject]) -> int:
 
 
 def link(store: SqlStore, links: Sequence[Link]) -> int:
-    """Record ``links`` (statements and ``canonical_id``) and apply them; returns how many
-    objects were newly linked or moved to another entity."""
+    """Record ``links`` (statements and ``canonical_id``); returns how many objects were
+    newly linked or moved to another entity. :func:`settle` then applies them."""
     if not links:
         return 0
     now = utc_now()
@@ -147,16 +147,15 @@ def link(store: SqlStore, links: Sequence[Link]) -> int:
         fresh = [r for sid, r in rows.items() if sid not in stored]
         if fresh:
             store._bulk_insert(conn, s, fresh)
-        # an object moved to another entity: its older link statements are retired
-        for x in changed:
-            conn.execute(s.update().where(
-                s.c.origin == LINKER, s.c.member_id == x.object_id, s.c.status == ACTIVE,
-                s.c.entity_id != x.entity_id).values(status="retired"))
         if changed:
+            moves = [{"_id": x.object_id, "_to": x.entity_id} for x in changed]
+            # an object moved to another entity: its older link statements are retired
+            conn.execute(s.update().where(
+                s.c.origin == LINKER, s.c.member_id == sa.bindparam("_id"),
+                s.c.status == ACTIVE, s.c.entity_id != sa.bindparam("_to"))
+                .values(status="retired"), moves)
             conn.execute(o.update().where(o.c.id == sa.bindparam("_id"))
-                         .values(canonical_id=sa.bindparam("_to")),
-                         [{"_id": x.object_id, "_to": x.entity_id} for x in changed])
-        _settle(conn)
+                         .values(canonical_id=sa.bindparam("_to")), moves)
     return len(changed)
 
 
