@@ -344,10 +344,11 @@ def false_threats(g: Gazetteer, docs: list[tuple[str, str]], show: int = 0
                   ) -> dict[str, float]:
     """Threat mentions and distinct (article, entity) pairs in ordinary news, per 1,000
     articles: every one is false."""
-    mentions, pairs = 0, set()
+    mentions, pairs, sectors = 0, set(), 0
     shown: list[str] = []
     for key, text in docs:
         for m in g.find(text):
+            sectors += m.type == "sector"
             if m.type in ENTITY_TYPES:
                 mentions += 1
                 pairs.add((key, m.entity_id))
@@ -356,7 +357,8 @@ def false_threats(g: Gazetteer, docs: list[tuple[str, str]], show: int = 0
         print("   ", line)
     per = 1000 / max(1, len(docs))
     return {"articles": len(docs), "mentions": mentions, "pairs": len(pairs),
-            "mentions_per_1000": mentions * per, "pairs_per_1000": len(pairs) * per}
+            "mentions_per_1000": mentions * per, "pairs_per_1000": len(pairs) * per,
+            "sectors_per_1000": sectors * per}
 
 
 # --- quality: alias resolution ---------------------------------------------------------------
@@ -562,11 +564,14 @@ def main() -> None:
     print("False threat entities (actor, malware, tool, campaign) in ordinary news without "
           "content about the field, per 1,000 articles (every one is false):\n")
     print("| corpus part | articles | rules | mentions | per 1,000 | (article, entity) pairs "
-          "| per 1,000 |\n|---|---|---|---|---|---|---|")
+          "| per 1,000 | sector mentions per 1,000 |\n|---|---|---|---|---|---|---|---|")
     for (part, label), row in false.items():
         print(f"| {part} | {row['articles']:.0f} | {'before' if label == 'old' else 'now'} | "
               f"{row['mentions']:.0f} | {row['mentions_per_1000']:.1f} | {row['pairs']:.0f} | "
-              f"{row['pairs_per_1000']:.1f} |")
+              f"{row['pairs_per_1000']:.1f} | {row['sectors_per_1000']:.0f} |")
+    print("\nSector mentions are not all false; *before* counts every capitalised sector word, "
+          "*now* leaves out those inside an organisation's name or a title (\"Financial "
+          "Times\", \"Education Secretary\").")
     for split in ("dev", "test"):
         for page in (False, True):
             unit = "ATT&CK page (examples of one object, context)" if page else "one example"

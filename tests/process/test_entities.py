@@ -206,3 +206,27 @@ def test_default_gazetteer_uses_the_cache_dir(g: Gazetteer, tmp_path: Path,
     finally:
         default_gazetteer.cache_clear()
     assert entities_module.default_cache_dir() == tmp_path
+
+
+@pytest.mark.parametrize("text", [
+    "Reports in the Financial Times suggested a bid.",
+    "The International Energy Agency (IEA) warned demand would fall.",
+    "MPs called on the Department of Trade and Industry to block it.",
+    "Japan's Nippon Steel slid after it agreed to pay more.",
+    "Engineers at Fairmont Hotels & Resorts said so.",
+    "Transportation Secretary Norman Mineta said he was delighted.",
+])
+def test_a_sector_word_inside_an_organisations_name_is_no_sector(g: Gazetteer,
+                                                                  text: str) -> None:
+    assert [m.surface for m in g.find(text) if m.type == "sector"] == []
+
+
+@pytest.mark.parametrize(("text", "sector"), [
+    ("Energy companies were hit hardest.", "Energy"),
+    ("Retail sales dropped by 1% on the month.", "Retail"),
+    ("Education, environmental protection and transport lose out.", "Education"),
+    ("Attacks on the Energy sector rose.", "Energy"),
+    ("Telecoms is one of two areas targeted.", "Telecoms"),
+])
+def test_a_sector_named_as_a_common_noun_stays(g: Gazetteer, text: str, sector: str) -> None:
+    assert sector in [m.surface for m in g.find(text) if m.type == "sector"]

@@ -125,6 +125,90 @@ def _at_sentence_start(text: str, start: int) -> bool:
     return i <= floor or text[i] in _SENTENCE_END
 
 
+#: Words that join the parts of a proper name: "Department of Trade", "Hotels & Resorts".
+_NAME_JOINERS = frozenset({"of", "for", "and", "&"})
+#: Capitalised words that open a sentence without starting a name: "The Energy sector".
+_OPENING_WORDS = frozenset({
+    "the", "a", "an", "in", "on", "at", "for", "of", "by", "to", "from", "with", "and", "but",
+    "or", "as", "if", "when", "while", "its", "their", "our", "his", "her", "this", "that",
+    "these", "those", "some", "many", "most", "all", "no", "every", "each", "new", "global",
+    "uk", "us", "eu"})
+_WORD_AROUND = 40
+#: Words after a sector's name that make it part of a title or a body's name: "Education
+#: Secretary", "Finance Ministry", "Transport and General Workers' Union".
+_TITLE_WORDS = frozenset({
+    "minister", "ministry", "secretary", "department", "committee", "council", "union",
+    "unions", "executive", "commission", "agency", "authority", "board", "office", "bureau",
+    "institute", "association", "federation", "correspondent", "editor", "act", "bill"})
+
+
+def _word_before(text: str, start: int) -> tuple[str, int]:
+    """The word right before ``start`` (only spaces between) and its offset, else ("", -1)."""
+    i = start
+    floor = max(0, start - _WORD_AROUND)
+    while i > floor and text[i - 1] in " \t":
+        i -= 1
+    j = i
+    while j > floor and not text[j - 1].isspace():
+        j -= 1
+    return (text[j:i], j) if j < i else ("", -1)
+
+
+def _word_after(text: str, end: int) -> str:
+    """The word right after ``end`` (only spaces between), else ``""``."""
+    i = end
+    ceiling = min(len(text), end + _WORD_AROUND)
+    while i < ceiling and text[i] in " \t":
+        i += 1
+    j = i
+    while j < ceiling and not text[j].isspace():
+        j += 1
+    return text[i:j] if i > end or i == j else ""
+
+
+def _capitalised(word: str) -> bool:
+    return bool(word) and (word[0].isupper() or word[0].isdigit())
+
+
+def _inside_proper_name(text: str, start: int, end: int) -> bool:
+    """Whether the capitalised common noun at ``start:end`` is one word of a longer proper
+    name — "the Financial Times", "International Energy Agency", "Nippon Steel", "Department
+    of Trade" — rather than the noun itself ("Energy companies", "the energy sector").
+
+    The test reads the words on either side, never the whole sentence: the next word is
+    capitalised, or makes a title ("Education Secretary"), or joins a name ("of", "for", "&",
+    "and") to a capitalised word ("Bank of England", "Trade and Industry Secretary");
+    or the word before is capitalised and is not an ordinary word opening the sentence ("The",
+    "In"); or the word before joins a name and the one before that is capitalised."""
+    if not text[start:end][:1].isupper():
+        return False
+    after = _word_after(text, end)
+    if _capitalised(after) and after[:1].isalnum():
+        return True
+    if after.lower().rstrip(".,;:'’s") in _TITLE_WORDS:
+        return True
+    if after.lower() in ("of", "for", "&", "and"):  # "Bank of England", "Trade and Industry"
+        at = end + text[end:].index(after) + len(after)
+        following = _word_after(text, at)
+        if following.lower() == "the" and after.lower() == "of":  # "News of the World"
+            following = _word_after(text, at + text[at:].index(following) + len(following))
+        if _capitalised(following) and following[:1].isalnum():
+            return True
+    before, at = _word_before(text, start)
+    if not before or (not before[-1:].isalnum() and before != "&"):
+        return False  # punctuation between: "Education, Health"
+    if _capitalised(before):  # "BBC Sport", but not "The Energy sector"
+        return not _at_sentence_start(text, at) or before.lower() not in _OPENING_WORDS
+    if before.lower() == "the":  # "Department of the Environment"
+        joiner, joined = _word_before(text, at)
+        if joiner.lower() == "of":
+            before, at = joiner, joined
+    if before.lower() in _NAME_JOINERS:
+        first, _ = _word_before(text, at)
+        return _capitalised(first) and first[-1:].isalnum()
+    return False
+
+
 def _shape_fits(text: str, start: int, end: int, option: Option) -> bool:
     shapes = option[1]
     return shapes is None or alias_shape(text[start:end]) in shapes
@@ -177,6 +261,7 @@ class Gazetteer:
             for link in entity.links:
                 self._by_key.setdefault(alias_key(link.alias), entity)
         self._threat = [e.type in THREAT_TYPES for e in self.entities]
+        self._sector = [e.type == "sector" for e in self.entities]
         self._automaton = self._compile(data.patterns, data.terms if context else {})
 
     @staticmethod
@@ -236,6 +321,9 @@ class Gazetteer:
                 continue
             for n, option in enumerate(options):
                 if _shape_fits(text, start, end, option):
+                    if (self.context and self._sector[option[0]]
+                            and _inside_proper_name(text, start, end)):
+                        break  # a word of an organisation's name, not the sector
                     guarded = option[2] and _at_sentence_start(text, start)
                     doubt = _doubt(text, start, end, option) if self.context else ""
                     (held if guarded else candidates).append(
@@ -256,6 +344,8 @@ class Gazetteer:
         here, for when the threat name lacks support; else -1."""
         for option in options:
             if not self._threat[option[0]] and _shape_fits(text, start, end, option):
+                if self._sector[option[0]] and _inside_proper_name(text, start, end):
+                    return -1
                 return option[0]
         return -1
 
