@@ -7,6 +7,7 @@ from __future__ import annotations
 import pickle
 
 from allsource.collect.misp_galaxy_map import entity_id
+from allsource.model import resolution as res
 from allsource.process import gazetteer as gz
 from allsource.process.aliases import AliasPolicy
 from allsource.process.entities import Gazetteer
@@ -29,21 +30,21 @@ def _entries() -> list[gz.Entry]:
             _entry("intrusion-set--z", "Zebrocy", gz.ATTACK)]
 
 
-def _resolve(entries: list[gz.Entry], overrides: gz.Overrides) -> dict[str, gz.ResolvedEntity]:
+def _resolve(entries: list[gz.Entry], overrides: res.Overrides) -> dict[str, res.ResolvedEntity]:
     entities, _ = gz.resolve_entries(entries, AliasPolicy(), overrides=overrides)
     return {m: e for e in entities for m in e.member_ids}
 
 
-def _split(entity: str, alias: str, members: tuple[str, ...]) -> gz.Overrides:
-    sid = gz.analyst_entry_id("threat-actor", entity, alias, "split")
-    return gz.Overrides.make(
+def _split(entity: str, alias: str, members: tuple[str, ...]) -> res.Overrides:
+    sid = res.analyst_entry_id("threat-actor", entity, alias, "split")
+    return res.Overrides.make(
         separate=[(sid, m) for m in members],
         withdrawn=[(m, "pawn storm") for m in members],
-        names=[gz.AnalystName(sid, "threat-actor", alias, "analyst alice")])
+        names=[res.AnalystName(sid, "threat-actor", alias, "analyst alice")])
 
 
 def test_without_overrides_the_records_merge() -> None:
-    by_member = _resolve(_entries(), gz.Overrides())
+    by_member = _resolve(_entries(), res.Overrides())
     entity = by_member["intrusion-set--a"]
     assert by_member["intrusion-set--m"] is entity and "Pawn Storm" in entity.aliases
 
@@ -51,8 +52,8 @@ def test_without_overrides_the_records_merge() -> None:
 def test_a_withdrawn_name_is_neither_matched_nor_evidence() -> None:
     entries = [_entry("intrusion-set--a", "Alpha", gz.ATTACK, ("TG-4127", "Tsar Team")),
                _entry("intrusion-set--b", "Beta", MISP, ("TG-4127",))]
-    assert len({id(e) for e in _resolve(entries, gz.Overrides()).values()}) == 1
-    withdrawn = gz.Overrides.make(withdrawn=[("intrusion-set--a", "tg 4127"),
+    assert len({id(e) for e in _resolve(entries, res.Overrides()).values()}) == 1
+    withdrawn = res.Overrides.make(withdrawn=[("intrusion-set--a", "tg 4127"),
                                              ("intrusion-set--a", "tsar team"),
                                              ("intrusion-set--a", "alpha")])
     by_member = _resolve(entries, withdrawn)
@@ -76,11 +77,11 @@ def test_an_undone_alias_becomes_an_entity_of_its_own() -> None:
 
 
 def test_an_analyst_name_joins_an_entity_and_is_never_evidence() -> None:
-    name = gz.AnalystName(gz.analyst_entry_id("threat-actor", "intrusion-set--z", "Zebra",
+    name = res.AnalystName(res.analyst_entry_id("threat-actor", "intrusion-set--z", "Zebra",
                                               "alias"),
                           "threat-actor", "Zebra", "analyst bob", join="intrusion-set--z")
     entries = [*_entries(), _entry("intrusion-set--q", "Zebra", MISP)]
-    by_member = _resolve(entries, gz.Overrides.make(names=[name]))
+    by_member = _resolve(entries, res.Overrides.make(names=[name]))
     zebrocy = by_member["intrusion-set--z"]
     assert by_member[name.id] is zebrocy and zebrocy.id == "intrusion-set--z"
     assert "Zebra" in zebrocy.aliases
@@ -92,7 +93,7 @@ def test_an_analyst_name_joins_an_entity_and_is_never_evidence() -> None:
 
 def test_an_analyst_merge_is_forced_and_keeps_the_named_entity_canonical() -> None:
     # both ATT&CK records: the one-collection rule would refuse; a marked separation too
-    overrides = gz.Overrides.make(
+    overrides = res.Overrides.make(
         separate=[("intrusion-set--a", "intrusion-set--z")],
         joins=[("intrusion-set--z", "intrusion-set--a", "Sofacy", "analyst bob")])
     by_member = _resolve(_entries(), overrides)
@@ -104,38 +105,38 @@ def test_an_analyst_merge_is_forced_and_keeps_the_named_entity_canonical() -> No
 
 
 def test_overrides_are_canonical_plain_data() -> None:
-    name = gz.AnalystName("intrusion-set--s", "threat-actor", "Fancy Bear", "analyst alice")
-    one = gz.Overrides.make(separate=[("b", "a"), ("a", "b"), ("c", "c")],
+    name = res.AnalystName("intrusion-set--s", "threat-actor", "Fancy Bear", "analyst alice")
+    one = res.Overrides.make(separate=[("b", "a"), ("a", "b"), ("c", "c")],
                             withdrawn=[("m", "fancy bear")], names=[name],
                             joins=[("e", "f", "F", "analyst bob")])
-    other = gz.Overrides.make(separate=[("a", "b")], withdrawn=[("m", "fancy bear")],
+    other = res.Overrides.make(separate=[("a", "b")], withdrawn=[("m", "fancy bear")],
                               names=[name], joins=[("e", "f", "F", "analyst bob")])
     assert one == other and hash(one) == hash(other) and one.separate == (("a", "b"),)
-    assert gz.Overrides.from_json(one.as_json()) == one
+    assert res.Overrides.from_json(one.as_json()) == one
     assert pickle.loads(pickle.dumps(one.as_json())) == one.as_json()
     assert one.digest() == other.digest() and len(one.digest()) == 12
-    assert not gz.Overrides() and one and gz.Overrides.from_json(None) == gz.Overrides()
-    assert gz.Overrides.of([("b", "a")]) == gz.Overrides.make(separate=[("a", "b")])
-    assert gz.cache_key(one) != gz.cache_key() != gz.cache_key(gz.Overrides.make(
+    assert not res.Overrides() and one and res.Overrides.from_json(None) == res.Overrides()
+    assert res.Overrides.of([("b", "a")]) == res.Overrides.make(separate=[("a", "b")])
+    assert gz.cache_key(one) != gz.cache_key() != gz.cache_key(res.Overrides.make(
         separate=[("a", "b")]))
     # only separate pairs: the key of the older ``separate`` argument (same cache file)
-    assert gz.cache_key(gz.Overrides.of([("a", "b")])) == gz.cache_key([("b", "a")])
+    assert gz.cache_key(res.Overrides.of([("a", "b")])) == gz.cache_key([("b", "a")])
 
 
 def test_entry_ids_are_deterministic_and_typed() -> None:
-    one = gz.analyst_entry_id("threat-actor", APT28, "Fancy Bear", "split")
-    assert one == gz.analyst_entry_id("threat-actor", APT28, "FANCY-BEAR", "split")
+    one = res.analyst_entry_id("threat-actor", APT28, "Fancy Bear", "split")
+    assert one == res.analyst_entry_id("threat-actor", APT28, "FANCY-BEAR", "split")
     assert one.startswith("intrusion-set--")
-    assert one != gz.analyst_entry_id("threat-actor", APT28, "Fancy Bear", "alias")
-    assert gz.analyst_entry_id("malware", APT28, "x", "alias").startswith("malware--")
+    assert one != res.analyst_entry_id("threat-actor", APT28, "Fancy Bear", "alias")
+    assert res.analyst_entry_id("malware", APT28, "x", "alias").startswith("malware--")
 
 
 def test_undoing_fancy_bear_on_the_real_gazetteer() -> None:
     members = (APT28, MISP_APT28)
-    sid = gz.analyst_entry_id("threat-actor", APT28, "Fancy Bear", "split")
-    overrides = gz.Overrides.make(
+    sid = res.analyst_entry_id("threat-actor", APT28, "Fancy Bear", "split")
+    overrides = res.Overrides.make(
         separate=[(sid, m) for m in members], withdrawn=[(m, "fancy bear") for m in members],
-        names=[gz.AnalystName(sid, "threat-actor", "Fancy Bear", "analyst alice")])
+        names=[res.AnalystName(sid, "threat-actor", "Fancy Bear", "analyst alice")])
     g = Gazetteer.build(overrides)
     text = "APT28, also known as Fancy Bear or Sofacy, used Mimikatz."
     found = {m.surface: m.entity_id for m in g.find(text)}

@@ -11,6 +11,7 @@ import pytest
 
 from allsource.collect.galaxy import clusters_dir
 from allsource.collect.misp_galaxy_map import cluster_entity
+from allsource.model import resolution as res
 from allsource.model.markings import Marking
 from allsource.process import gazetteer as gz
 from allsource.process.aliases import AliasPolicy, Mode, alias_key, alias_shape, fold
@@ -23,7 +24,7 @@ def data() -> gz.GazetteerData:
     return gz.build_data()
 
 
-def _by_id(data: gz.GazetteerData) -> dict[str, gz.ResolvedEntity]:
+def _by_id(data: gz.GazetteerData) -> dict[str, res.ResolvedEntity]:
     return {m: e for e in data.entities for m in e.member_ids}
 
 
@@ -86,7 +87,7 @@ def _entry(eid: str, name: str, collection: str, aliases: tuple[str, ...] = (),
                     names=[(name, "name"), *((a, "alias") for a in aliases)])
 
 
-def _resolve(entries: list[gz.Entry], **kw: object) -> dict[str, gz.ResolvedEntity]:
+def _resolve(entries: list[gz.Entry], **kw: object) -> dict[str, res.ResolvedEntity]:
     entities, _ = gz.resolve_entries(entries, AliasPolicy(), **kw)  # type: ignore[arg-type]
     return {m: e for e in entities for m in e.member_ids}
 

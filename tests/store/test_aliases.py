@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from allsource.collect.misp_galaxy_map import entity_id
 from allsource.engine.inline import InlineEngine
 from allsource.errors import InputError
+from allsource.model import resolution as res
 from allsource.model.markings import Audience
 from allsource.model.records import Collected, Document, Source, StixObject
-from allsource.process import gazetteer as gz
 from allsource.process.entities import entity_object
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
@@ -35,24 +35,24 @@ MISP_SRC = "misp-galaxy threat-actor v336"
 
 
 def _apt28(misp_aliases: tuple[str, ...] = ("Fancy Bear", "FANCY BEAR", "Sofacy")
-           ) -> gz.ResolvedEntity:
-    links = [gz.AliasLink("APT28", ATTACK_ID, ATTACK_SRC, "name", ATTACK_ID),
-             gz.AliasLink("Fancy Bear", ATTACK_ID, ATTACK_SRC, "alias", ATTACK_ID),
-             gz.AliasLink("G0007", ATTACK_ID, ATTACK_SRC, "attack-id", ATTACK_ID),
-             gz.AliasLink("APT28", ATTACK_ID, MISP_SRC, "name", MISP_ID),
-             *(gz.AliasLink(a, ATTACK_ID, MISP_SRC, "alias", MISP_ID) for a in misp_aliases),
-             gz.AliasLink("APT28", ATTACK_ID, f"{ATTACK_SRC} | {MISP_SRC}",
+           ) -> res.ResolvedEntity:
+    links = [res.AliasLink("APT28", ATTACK_ID, ATTACK_SRC, "name", ATTACK_ID),
+             res.AliasLink("Fancy Bear", ATTACK_ID, ATTACK_SRC, "alias", ATTACK_ID),
+             res.AliasLink("G0007", ATTACK_ID, ATTACK_SRC, "attack-id", ATTACK_ID),
+             res.AliasLink("APT28", ATTACK_ID, MISP_SRC, "name", MISP_ID),
+             *(res.AliasLink(a, ATTACK_ID, MISP_SRC, "alias", MISP_ID) for a in misp_aliases),
+             res.AliasLink("APT28", ATTACK_ID, f"{ATTACK_SRC} | {MISP_SRC}",
                           "merge:misp-similar-attack", MISP_ID, ATTACK_ID)]
-    return gz.ResolvedEntity(ATTACK_ID, "threat-actor", "APT28",
+    return res.ResolvedEntity(ATTACK_ID, "threat-actor", "APT28",
                              ["Fancy Bear", "G0007", *misp_aliases],
                              [ATTACK_ID, MISP_ID], links)
 
 
-def _turla() -> gz.ResolvedEntity:
-    links = [gz.AliasLink("Turla", TURLA, ATTACK_SRC, "name", TURLA),
-             gz.AliasLink("Snake", TURLA, ATTACK_SRC, "alias", TURLA),
-             gz.AliasLink("Venomous", TURLA, ATTACK_SRC, "derived:category-word", TURLA)]
-    return gz.ResolvedEntity(TURLA, "threat-actor", "Turla", ["Snake"], [TURLA], links)
+def _turla() -> res.ResolvedEntity:
+    links = [res.AliasLink("Turla", TURLA, ATTACK_SRC, "name", TURLA),
+             res.AliasLink("Snake", TURLA, ATTACK_SRC, "alias", TURLA),
+             res.AliasLink("Venomous", TURLA, ATTACK_SRC, "derived:category-word", TURLA)]
+    return res.ResolvedEntity(TURLA, "threat-actor", "Turla", ["Snake"], [TURLA], links)
 
 
 def _count(store: SqlStore) -> int:
@@ -89,8 +89,8 @@ def test_statements_the_gazetteer_stops_making_are_retired_then_revived(
     assert not [r for r in st.statements(store, ATTACK_ID, retired=True)
                 if r.status == st.RETIRED]
     # a new source version changes the provenance, not the statement
-    moved = gz.ResolvedEntity(TURLA, "threat-actor", "Turla", [], [TURLA],
-                              [gz.AliasLink("Turla", TURLA, "mitre-attack-enterprise v16",
+    moved = res.ResolvedEntity(TURLA, "threat-actor", "Turla", [], [TURLA],
+                              [res.AliasLink("Turla", TURLA, "mitre-attack-enterprise v16",
                                             "name", TURLA)])
     st.record(store, [_apt28(), moved])
     [turla] = st.statements(store, TURLA)
@@ -132,15 +132,15 @@ def test_undo_a_merge_by_its_short_id(store: SqlStore) -> None:
     assert done.id == merge.id and done.status == st.UNDONE
     with pytest.raises(InputError, match="already undone"):
         st.undo(store, ATTACK_ID, merge.id, analyst="bob", reason="again")
-    assert st.overrides(store) == gz.Overrides.make(separate=[(MISP_ID, ATTACK_ID)])
+    assert st.overrides(store) == res.Overrides.make(separate=[(MISP_ID, ATTACK_ID)])
 
 
 def test_undone_names_split_off_unless_merged_again(store: SqlStore) -> None:
     st.record(store, [_apt28(), _turla()])
-    assert st.overrides(store) == gz.Overrides()
+    assert st.overrides(store) == res.Overrides()
     st.undo(store, ATTACK_ID, "Fancy Bear", analyst="alice", reason="separate", now=T0)
     got = st.overrides(store)
-    sid = gz.analyst_entry_id("threat-actor", ATTACK_ID, "Fancy Bear", "split")
+    sid = res.analyst_entry_id("threat-actor", ATTACK_ID, "Fancy Bear", "split")
     assert set(got.withdrawn) == {(ATTACK_ID, "fancy bear"), (MISP_ID, "fancy bear")}
     [name] = got.names
     assert (name.id, name.name, name.join) == (sid, "Fancy Bear", "")
@@ -168,7 +168,7 @@ def test_undone_names_split_off_unless_merged_again(store: SqlStore) -> None:
 def test_an_undone_derived_name_is_only_withdrawn(store: SqlStore) -> None:
     st.record(store, [_turla()])
     st.undo(store, TURLA, "Venomous", analyst="alice", reason="too vague")
-    assert st.overrides(store) == gz.Overrides.make(withdrawn=[(TURLA, "venomous")])
+    assert st.overrides(store) == res.Overrides.make(withdrawn=[(TURLA, "venomous")])
 
 
 def test_analyst_merges_of_entities_and_new_names(store: SqlStore) -> None:
@@ -229,7 +229,7 @@ def test_an_undo_makes_the_entities_stage_redo_documents(store: SqlStore) -> Non
     assert st.statements(store, ATTACK_ID)  # recorded when the stage was prepared
     st.undo(store, ATTACK_ID, "Fancy Bear", analyst="alice", reason="separate cluster")
     ids, version = run()
-    sid = gz.analyst_entry_id("threat-actor", ATTACK_ID, "Fancy Bear", "split")
+    sid = res.analyst_entry_id("threat-actor", ATTACK_ID, "Fancy Bear", "split")
     assert ids == {ATTACK_ID, sid} and version.startswith(f"{EntitiesStage.version}+")
     pipeline = build_pipeline(["entities"], store=store)
     assert process_store(store, pipeline, InlineEngine(pipeline)).documents == 0  # done

@@ -18,8 +18,9 @@ from rich.table import Table
 
 from allsource.cli.common import console, print_json, state
 from allsource.errors import InputError
+from allsource.model.resolution import ResolvedEntity
 from allsource.process.entities import Gazetteer, store_gazetteer
-from allsource.process.gazetteer import KINDS, ResolvedEntity
+from allsource.process.gazetteer import KINDS
 from allsource.store import aliases as statements
 from allsource.store.aliases import AliasStatement
 

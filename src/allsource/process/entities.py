@@ -41,7 +41,7 @@ check adds O(log n) per ambiguous mention.
 
 Analysts' corrections. :func:`store_gazetteer` is the gazetteer as a store's analysts left it:
 their undone and added alias statements (:mod:`allsource.store.aliases`) become
-:class:`~allsource.process.gazetteer.Overrides`, the gazetteer is built (and cached) with them,
+:class:`~allsource.model.resolution.Overrides`, the gazetteer is built (and cached) with them,
 and its own statements are recorded in the store — idempotently, so the store always lists the
 resolution that processing applies, with provenance, for analysts to inspect and undo.
 
@@ -63,15 +63,12 @@ from typing import TYPE_CHECKING, Any
 import ahocorasick
 
 from allsource.model.records import StixObject
+from allsource.model.resolution import STIX_TYPES, Overrides, Pair, ResolvedEntity
 from allsource.process.aliases import alias_key, alias_shape, fold
 from allsource.process.ambiguity import PLACE, STRONG, THREAT_TYPES
 from allsource.process.gazetteer import (
-    STIX_TYPES,
     GazetteerData,
     Option,
-    Overrides,
-    Pair,
-    ResolvedEntity,
     build_data,
     default_cache_dir,
     load_or_build,

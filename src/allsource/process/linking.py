@@ -47,9 +47,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from allsource.model.records import StixObject
+from allsource.model.resolution import ResolvedEntity
 from allsource.process.aliases import GENERIC, alias_key
 from allsource.process.entities import Gazetteer, entity_object
-from allsource.process.gazetteer import KINDS, ResolvedEntity
+from allsource.process.gazetteer import KINDS
 from allsource.process.geocode import Geocoder
 from allsource.process.stages.places import location_object
 from allsource.store import links as store_links

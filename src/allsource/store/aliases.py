@@ -3,7 +3,7 @@ store so an analyst can see why "Fancy Bear" is APT28 — and undo it.
 
 A statement says that ``alias`` denotes the entity ``entity_id`` (its canonical id) because of
 ``basis``, per ``provenance``. The basis is the gazetteer's link rule
-(:class:`~allsource.process.gazetteer.AliasLink`): ``name``, ``alias``, ``attack-id``,
+(:class:`~allsource.model.resolution.AliasLink`): ``name``, ``alias``, ``attack-id``,
 ``value`` or ``derived:…`` (a source lists the name for its record ``member_id``),
 ``merge:<rule>`` or ``revoked-by`` (``member_id`` was merged with ``other_id``), or
 ``analyst-merge``. The provenance is the knowledge source and its version
@@ -23,7 +23,7 @@ Two origins:
 
 :func:`undo` never deletes: a row's status flips to ``undone`` and who, when and why are kept on
 it. :func:`overrides` turns the undone and analyst rows into the gazetteer's
-:class:`~allsource.process.gazetteer.Overrides`, so undone statements stop merging and analyst
+:class:`~allsource.model.resolution.Overrides`, so undone statements stop merging and analyst
 merges merge:
 
 * an undone merge (``merge:*``, ``revoked-by``) keeps its two records apart;
@@ -55,7 +55,7 @@ from allsource.errors import InputError
 from allsource.model.ids import minted_id
 from allsource.model.names import alias_key
 from allsource.model.records import StixObject
-from allsource.process.gazetteer import (
+from allsource.model.resolution import (
     ANALYST,
     AnalystName,
     Join,

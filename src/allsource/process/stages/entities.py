@@ -12,7 +12,7 @@ Analysts' corrections. Every resolution is a statement in the store that an anal
 and an analyst can merge too (:mod:`allsource.store.aliases`). When a pipeline is built over a
 store, :meth:`EntitiesStage.prepare` (run once, in the parent process) records the
 gazetteer's statements and turns the undone and analyst ones into
-:class:`~allsource.process.gazetteer.Overrides`, passed as the stage option ``aliases`` —
+:class:`~allsource.model.resolution.Overrides`, passed as the stage option ``aliases`` —
 plain JSON, so it reaches pool and Dask workers with the other options, where :meth:`setup`
 loads the gazetteer built with them (cached per set of overrides).
 
@@ -38,6 +38,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, ClassVar
 
 from allsource.hookspecs import hookimpl
+from allsource.model.resolution import STIX_TYPES, Overrides, ResolvedEntity
 from allsource.process.aliases import alias_key
 from allsource.process.base import Stage, Work
 from allsource.process.entities import (
@@ -48,7 +49,6 @@ from allsource.process.entities import (
     gazetteer_for,
     store_gazetteer,
 )
-from allsource.process.gazetteer import STIX_TYPES, Overrides, ResolvedEntity
 from allsource.process.stages.relations import OBSERVABLES
 from allsource.store import verdicts
 
