@@ -6,6 +6,7 @@ import stix2
 from allsource.model.ids import document_id, sco_id
 from allsource.model.records import Document
 from allsource.model.types import clean, get_type, observable
+from allsource.model.types.identifiers import AttackID
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -89,3 +90,13 @@ def test_pe_hashes_are_not_file_hashes() -> None:
     assert imp.type == "x-allsource-pe-hash" and md5.type == "file"
     assert imp.id != md5.id
     assert imp.stix["algorithm"] == "imphash" and imp.stix["value"] == value
+
+
+@pytest.mark.parametrize(("value", "stix_type"), [
+    ("T1059.001", "attack-pattern"), ("TA0001", "x-mitre-tactic"),
+    ("M1036", "course-of-action"), ("DS0017", "x-mitre-data-source"),
+    ("G0007", "intrusion-set"), ("C0010", "campaign")])
+def test_an_attack_id_names_an_object_of_its_own_type(value: str, stix_type: str) -> None:
+    obj = AttackID().stix(value)
+    assert obj["type"] == stix_type and obj["id"].startswith(stix_type + "--")
+    assert obj["external_references"] == [{"source_name": "mitre-attack", "external_id": value}]

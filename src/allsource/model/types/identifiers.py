@@ -25,6 +25,12 @@ class CVE(ValueType):
                 "external_references": [{"source_name": "cve", "external_id": value}]}
 
 
+#: ATT&CK id prefixes (longest first) and the STIX type of the objects they name.
+_ATTACK_PREFIXES = (("TA", "x-mitre-tactic"), ("DS", "x-mitre-data-source"),
+                    ("M", "course-of-action"), ("G", "intrusion-set"), ("C", "campaign"),
+                    ("S", "malware"), ("T", "attack-pattern"))
+
+
 class AttackID(ValueType):
     name = "attack-id"
     stix_type = "attack-pattern"
@@ -36,9 +42,22 @@ class AttackID(ValueType):
         return m.group(1) if m else None
 
     def stix(self, value: str) -> dict[str, Any]:
-        return {"type": "attack-pattern", "spec_version": "2.1",
-                "id": minted_id("attack-pattern", value), "name": value,
+        """The object the id names, typed by its prefix as ATT&CK types its own objects: a
+        technique is an attack-pattern, but a tactic (TA), mitigation (M) or data source (DS)
+        is not, and a group, software or campaign id (G, S, C) names the entity the entities
+        stage resolves (observables leave those to it)."""
+        stix_type = self.object_type(value)
+        return {"type": stix_type, "spec_version": "2.1",
+                "id": minted_id(stix_type, value), "name": value,
                 "external_references": [{"source_name": "mitre-attack", "external_id": value}]}
+
+    @staticmethod
+    def object_type(value: str) -> str:
+        """The STIX type ATT&CK gives the object with this id."""
+        for prefix, stix_type in _ATTACK_PREFIXES:
+            if value.startswith(prefix):
+                return stix_type
+        return "attack-pattern"
 
 
 class FileName(ValueType):

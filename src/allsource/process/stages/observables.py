@@ -27,7 +27,8 @@ class ObservablesStage(Stage):
     name: ClassVar[str] = "observables"
     # 2: defang, registry, IPv6-host and label forms; group/software/campaign ids left to the
     # entities stage (issue 9)
-    version: ClassVar[str] = "2"
+    # 3: tactic, mitigation and data-source ids keep their own STIX types
+    version: ClassVar[str] = "3"
     description: ClassVar[str] = "IOC extraction with defanging and warninglist flags"
     requires: ClassVar[tuple[str, ...]] = ("normalize",)
     order: ClassVar[int] = 30
