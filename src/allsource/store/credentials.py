@@ -2,10 +2,10 @@
 
 A password is normalised to Unicode NFKC first (the same password typed on two keyboards,
 composed or decomposed, is the same password), then checked by :func:`check_policy`: 12 to
-1,024 characters, and not guessable by zxcvbn's estimator (score 3 of 4 or better, with the
-user's name and ``allsource`` counted as known words) — the error says why and what to do
-instead, taken from zxcvbn's feedback. zxcvbn reads the first 72 characters only, so a long
-passphrase costs bounded time.
+1,024 characters, not containing the user name, and not guessable by zxcvbn's estimator
+(score 3 of 4 or better, with the user's name and ``allsource`` counted as known words) —
+the error says why and what to do instead, taken from zxcvbn's feedback. zxcvbn reads the
+first 72 characters only, so a long passphrase costs bounded time.
 
 The hash is argon2id (``argon2-cffi``) with the RFC 9106 "low memory" parameters: 3 passes
 over 64 MiB with 4 lanes, a 16-byte random salt, a 32-byte tag — about 50–100 ms on one core.
@@ -82,6 +82,9 @@ def check_policy(password: str, user_name: str = "") -> str:
         raise InputError(f"the password is too long: at most {MAX_LENGTH} characters")
     if any(unicodedata.category(c) == "Cc" for c in pw):
         raise InputError("the password contains control characters (tabs, newlines, …)")
+    squeezed = _alnum(user_name)
+    if len(squeezed) >= 3 and squeezed in _alnum(pw):
+        raise InputError("the password contains the user name: choose one that does not")
     from zxcvbn import zxcvbn  # type: ignore[import-untyped]  # on use: word lists load slowly
 
     words = [w for w in (user_name, *user_name.split(), "allsource") if w]
@@ -94,6 +97,10 @@ def check_policy(password: str, user_name: str = "") -> str:
                          + (f" {advice}" if advice else "")
                          + " Try a longer phrase of unrelated words.")
     return pw
+
+
+def _alnum(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
 
 
 def set_password(store: SqlStore, user: User, password: str, *,

@@ -12,8 +12,8 @@ without counting. A successful login then takes its claim back: the account's co
 cleared, the address's failure is returned (the address's other failures stay: an attacker
 with an account of their own cannot reset their address by logging in between guesses).
 
-After ``free`` failures, failure ``free + n`` locks the key for ``base · 2^(n-1)``, at most
-``cap``; failures are forgotten ``forget`` after the last one.
+The ``free``-th failure locks the key for ``base``, and each failure after that doubles the
+lock, up to ``cap``; failures are forgotten ``forget`` after the last one.
 
 ============  =====  =======  =======  =========
 key           free   base     cap      forget
@@ -22,8 +22,9 @@ account       5      30 s     15 min   24 h
 address       20     30 s     15 min   1 h
 ============  =====  =======  =======  =========
 
-So a guesser gets 5 free guesses per account, then one per 15 minutes (about 100 a day), and
-one address gets 20 free failures across all accounts. **The cost to a real user:** whoever
+So a guesser gets 5 guesses per account in a row, then one per 30 s, 1, 2, 4, 8 minutes and
+from then on one per 15 minutes (about 100 a day), and one address gets 20 failures across
+all accounts before the same backoff. **The cost to a real user:** whoever
 knows a user name can keep that account's *password* login locked by failing on it once every
 15 minutes; the user can still log in with an API token, and an admin can unlock the account
 (``allsource user unlock NAME``), which helps until the next failure. Clients behind one
@@ -71,10 +72,9 @@ class Policy:
     def lock_for(self, failures: int) -> timedelta | None:
         """How long ``failures`` consecutive failures lock a key (None: not at all)."""
         over = failures - self.free
-        if over <= 0:
+        if over < 0:
             return None
-        # 2**over overflows nothing: the exponent is capped once the cap is reached
-        steps = min(over - 1, 32)
+        steps = min(over, 32)  # far past the cap already: keeps the timedelta small
         delay: timedelta = min(self.base * (2 ** steps), self.cap)
         return delay
 
