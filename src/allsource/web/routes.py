@@ -464,6 +464,10 @@ def _writer(request: Request, store: SqlStore, csrf: str,
     if not csrf_ok(request, viewer.session, csrf):
         return _expired(viewer)
     if not viewer.can_triage:
+        if viewer.user.role in TRIAGE_ROLES:  # the role may, the token's scopes may not
+            return _page("error.html", viewer, code=403, message=(
+                "You logged in with a read-only token: log in with your password or a "
+                "token with the write scope to make changes."))
         return refuse(viewer)
     return viewer
 
