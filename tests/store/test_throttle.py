@@ -5,8 +5,11 @@ while a key is locked neither counts nor runs."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from allsource.store import throttle
 from allsource.store.sql import SqlStore
@@ -97,3 +100,30 @@ def test_odd_addresses_are_bounded_keys(store: SqlStore, address: str) -> None:
     key = throttle.address_key(address)
     assert len(key) <= 200
     assert isinstance(throttle.claim(store, (key,), now=T0), throttle.Claim)
+
+
+def _most_claims(policy: throttle.Policy, horizon: timedelta) -> int:
+    """The most attempts a guesser can have checked within ``horizon`` of their first: each
+    attempt made the moment the previous lock ends."""
+    elapsed, count = timedelta(0), 0
+    while elapsed <= horizon:
+        count += 1
+        elapsed += policy.lock_for(count) or timedelta(0)
+    return count
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(gaps=st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=40))
+def test_no_timing_of_attempts_beats_the_backoff(store: SqlStore, gaps: list[int]) -> None:
+    """Whatever the timing of failed attempts, no more of them are checked than the policy's
+    optimum allows (counted, with an injected clock)."""
+    key = throttle.account_key(f"target-{uuid4().hex}")
+    when, checked = T0, 0
+    for gap in gaps:
+        when += timedelta(seconds=gap)
+        if isinstance(throttle.claim(store, (key,), now=when), throttle.Claim):
+            checked += 1
+    first = T0 + timedelta(seconds=gaps[0])
+    assert checked <= _most_claims(throttle.ACCOUNT, when - first)
+    assert checked >= min(len(gaps), throttle.ACCOUNT.free)  # the first five always run

@@ -33,7 +33,8 @@ def init_admin(store: SqlStore) -> None:
     created = users.ensure_first_admin(store)
     if created is None:
         console.print("an admin exists already: create tokens with "
-                      "[cyan]allsource token create USER[/cyan]")
+                      "[cyan]allsource token create USER[/cyan], set passwords with "
+                      "[cyan]allsource user passwd USER[/cyan]")
         return
     user, secret = created
     console.print(f"created admin [bold]{user.name}[/bold]; its API token (shown only once):")

@@ -39,6 +39,7 @@ __all__ = [
     "ALL_SCOPES",
     "LIFETIME",
     "MAX_PER_USER",
+    "SessionInfo",
     "WebSession",
     "create_session",
     "csrf_for",

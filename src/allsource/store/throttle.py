@@ -50,6 +50,7 @@ __all__ = [
     "ACCOUNT",
     "ADDRESS",
     "Claim",
+    "KeyState",
     "Lock",
     "Policy",
     "account_key",
