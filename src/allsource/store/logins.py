@@ -127,7 +127,7 @@ def login_with_password(store: SqlStore, name: str, password: str, *, address: s
     assert found is not None
     throttle.release(store, claimed, clear=(account,))
     user = users.get_user(store, found[0])
-    if found[1] or user is None or user.disabled:
+    if found[1] or user is None or user.id != found[0] or user.disabled:
         return outcome(DISABLED, user=user)
     return outcome(OK, user=user, session=sessions.create_session(
         store, user.id, method="password", address=address, now=when))

@@ -93,7 +93,7 @@ def _viewer(request: Request, store: SqlStore) -> Viewer | None:
     if session is None:
         return None
     user = users.get_user(store, session.user_id)
-    if user is None or user.disabled:
+    if user is None or user.id != session.user_id or user.disabled:
         return None
     return Viewer(user, audience_of(user), session)
 
