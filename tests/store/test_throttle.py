@@ -4,6 +4,7 @@ while a key is locked neither counts nor runs."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -127,3 +128,13 @@ def test_no_timing_of_attempts_beats_the_backoff(store: SqlStore, gaps: list[int
     first = T0 + timedelta(seconds=gaps[0])
     assert checked <= _most_claims(throttle.ACCOUNT, when - first)
     assert checked >= min(len(gaps), throttle.ACCOUNT.free)  # the first five always run
+
+
+def test_parallel_guesses_cannot_slip_past_the_lock(store: SqlStore) -> None:
+    """Claims count *before* the password is checked, atomically: 24 guesses fired at once
+    get exactly ``free`` checks, whatever their interleaving."""
+    key = throttle.account_key("parallel")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: throttle.claim(store, (key,), now=T0), range(24)))
+    assert sum(isinstance(r, throttle.Claim) for r in results) == throttle.ACCOUNT.free
+    assert throttle.failures_of(store, key) == throttle.ACCOUNT.free
