@@ -1,5 +1,6 @@
 """``allsource init`` creates the first admin once; users, tokens and their revocation; the
-token authenticates against the store exactly as the API does."""
+token authenticates against the store exactly as the API does; passwords, lockouts, disabling
+and scoped tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from pathlib import Path
 
 from allsource.config import load_settings
-from allsource.store import open_store
+from allsource.store import logins, open_store, sessions, tokens
 from allsource.store import users as store_users
 from tests.cli.conftest import Run, as_json
 
@@ -43,3 +44,46 @@ def test_init_admin_once_users_tokens_revoke(cli: Run, tmp_path: Path) -> None:
     assert "no user" in cli("token", "create", "nobody", check=2).stderr
     assert "no token" in cli("token", "revoke", "tok-nope", check=2).stderr
     assert "--public" in cli("serve", "--host", "0.0.0.0", check=2).stderr
+
+
+def test_passwords_unlock_disable_and_scoped_tokens(cli: Run, tmp_path: Path) -> None:
+    init = cli("init").stdout
+    assert "allsource user passwd admin" in " ".join(init.split())
+    cli("user", "add", "rita", "--role", "analyst")
+    weak = cli("user", "passwd", "rita", "--stdin", input="password123456\n", check=2)
+    assert "too easy to guess" in weak.stderr and weak.stderr.count("\n") <= 3
+    assert "too short" in cli("user", "passwd", "rita", "--stdin", input="short\n",
+                              check=2).stderr
+    assert "--stdin" in cli("user", "passwd", "rita", input="", check=2).stderr
+    assert "no user" in cli("user", "passwd", "nobody", "--stdin", input="x\n",
+                            check=2).stderr
+    cli("user", "passwd", "rita", "--stdin", input="plover tandem quietly orchid\n")
+    listed = as_json(cli("user", "list", "--json"))
+    assert isinstance(listed, list)
+    assert {u["name"]: u["password"] for u in listed} == {"admin": False, "rita": True}
+
+    store = open_store(load_settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}",
+                                     blob_dir=tmp_path / "blobs"))
+    try:
+        for i in range(5):
+            assert not logins.login_with_password(store, "rita", f"wrong {i}").ok
+        assert logins.login_with_password(store, "rita", "plover tandem quietly orchid"
+                                          ).reason == "locked"
+        locks = as_json(cli("user", "locks", "--json"))
+        assert [k["key"] for k in locks] == ["account:rita"]  # type: ignore[union-attr]
+        assert "unlocked account:rita" in cli("user", "unlock", "rita").stdout
+        ok = logins.login_with_password(store, "rita", "plover tandem quietly orchid")
+        assert ok.ok and ok.session is not None
+        cli("user", "disable", "rita")
+        assert sessions.find_session(store, ok.session.id) is None
+        cli("user", "enable", "rita")
+        assert "one of the two" in cli("user", "unlock", check=2).stderr
+        made = cli("token", "create", "rita", "--scope", "read").stdout
+        assert "scopes read " in made
+        [secret] = TOKEN.findall(made)
+        grant = tokens.authenticate_scoped(store, secret)
+        assert grant is not None and grant.scopes == ("read",)
+    finally:
+        store.close()
+    assert "unknown scope" in cli("token", "create", "rita", "--scope", "root",
+                                  check=2).stderr

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from allsource.store import credentials, throttle, users
 from tests.web.conftest import HOSTILE_MALWARE, Workspace
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TRAP = "window.__xss = []; window.__xssNav = false;"
+PASSWORD = "plover tandem quietly orchid"
 
 if not CHROMIUM.exists() and os.environ.get("ALLSOURCE_REQUIRE_BROWSER") == "1":
     # make test / CI install chromium (scripts/ensure-chromium.sh): missing is a failure there
@@ -112,6 +114,36 @@ def test_login_search_open_document(page: object, workspace: Workspace) -> None:
     pg.click("#doc-text a.mention.t-ipv4-addr")  # type: ignore[attr-defined]
     pg.wait_for_url(re.compile(r".*/objects/ipv4-addr--"))  # type: ignore[attr-defined]
     assert pg.inner_text("h1") == "203.0.113.45"  # type: ignore[attr-defined]
+    _assert_nothing_ran(pg, workspace.base_url)
+    assert pg.errors == []  # type: ignore[attr-defined]
+
+
+def test_password_login_lockout_and_unlock(page: object, workspace: Workspace,
+                                           tmp_path: Path) -> None:
+    """Log in with a user name and password; five wrong passwords lock the account with a
+    message saying so, the right one is then refused, and an admin unlock lets it in."""
+    store = workspace.store
+    pat = users.add_user(store, "pat", "analyst")
+    credentials.set_password(store, pat, PASSWORD)
+    pg = page
+    pg.goto("/search")  # type: ignore[attr-defined]
+    assert "/login" in pg.url  # type: ignore[attr-defined]
+    for i in range(throttle.ACCOUNT.free):
+        pg.fill("#username", "pat")  # type: ignore[attr-defined]
+        pg.fill("#password", f"not my password {i}")  # type: ignore[attr-defined]
+        pg.click("#login-password")  # type: ignore[attr-defined]
+        assert pg.inner_text("#login-error") == "Wrong user name or password."  # type: ignore[attr-defined]
+    assert pg.input_value("#username") == "pat"  # type: ignore[attr-defined]
+    pg.fill("#password", PASSWORD)  # type: ignore[attr-defined]
+    pg.click("#login-password")  # type: ignore[attr-defined]
+    message = pg.inner_text("#login-error")  # type: ignore[attr-defined]
+    assert message.startswith("Too many failed logins for this account: try again in ")
+    pg.screenshot(path=str(tmp_path / "login-locked.png"), full_page=True)  # type: ignore[attr-defined]
+    assert throttle.unlock(store, throttle.account_key("pat"))
+    pg.fill("#password", PASSWORD)  # type: ignore[attr-defined]
+    pg.click("#login-password")  # type: ignore[attr-defined]
+    pg.wait_for_url(re.compile(r".*/search$"))  # type: ignore[attr-defined]
+    assert pg.inner_text(".who") == "pat (analyst)"  # type: ignore[attr-defined]
     _assert_nothing_ran(pg, workspace.base_url)
     assert pg.errors == []  # type: ignore[attr-defined]
 

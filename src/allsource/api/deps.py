@@ -9,6 +9,9 @@ Until the security issue brings per-user clearances, a role maps to a fixed audi
 (:func:`audience_of`): admins read everything (the local owner), analysts everything up to
 TLP:AMBER+STRICT that carries no compartment or releasability restriction, readers TLP:GREEN
 and unclassified. Writes check the role with :func:`require_role`.
+
+A token's scopes (:mod:`allsource.store.tokens`) bound its role: a state-changing request
+needs ``write``, an admin-only route ``admin`` (403 otherwise), whatever the user's role.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from allsource.api.errors import ApiError
 from allsource.config import Settings
 from allsource.model.markings import TLP, Audience, Classification
-from allsource.store import users
+from allsource.store import tokens
 from allsource.store.sql import SqlStore
 from allsource.store.users import User
 
@@ -64,11 +67,21 @@ def current_user(
         raise ApiError(401, "a bearer token is required: Authorization: Bearer <token> "
                             "(create one with `allsource token create USER`)",
                        headers={"WWW-Authenticate": "Bearer"})
-    user = users.authenticate(store, credentials.credentials)
-    if user is None:
+    grant = tokens.authenticate_scoped(store, credentials.credentials)
+    if grant is None:
         raise ApiError(401, "the token is unknown, revoked or expired",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    return user
+    request.state.token_scopes = grant.scopes
+    _check_scope(request, tokens.scope_for(request.method))
+    return grant.user
+
+
+def _check_scope(request: Request, needed: str) -> None:
+    scopes = getattr(request.state, "token_scopes", tokens.SCOPES)
+    if needed not in scopes:
+        raise ApiError(403, f"this token's scopes ({', '.join(scopes)}) do not include "
+                            f"{needed!r}: create one with `allsource token create USER "
+                            f"--scope {needed}`")
 
 
 UserDep = Annotated[User, Depends(current_user)]
@@ -86,13 +99,14 @@ def current_audience(user: UserDep) -> Audience:
 AudienceDep = Annotated[Audience, Depends(current_audience)]
 
 
-def require_role(*roles: str) -> Callable[[User], User]:
+def require_role(*roles: str) -> Callable[[Request, User], User]:
     """A dependency that lets only users with one of ``roles`` through (403 otherwise)."""
 
-    def check(user: UserDep) -> User:
+    def check(request: Request, user: UserDep) -> User:
         if user.role not in roles:
             raise ApiError(403, f"this needs the {' or '.join(roles)} role "
                                 f"(you are {user.role})")
+        _check_scope(request, tokens.scope_for(request.method, roles))
         return user
 
     return check

@@ -1,9 +1,13 @@
-"""``allsource user add`` and ``allsource token create|list|revoke``: API accounts and their
-bearer tokens (see :mod:`allsource.store.users`). A token's secret is printed once, when it is
-created; the store keeps only its hash."""
+"""``allsource user add|list|passwd|unlock|disable|enable`` and ``allsource token
+create|list|revoke``: accounts, their passwords and bearer tokens (see
+:mod:`allsource.store.users`, :mod:`allsource.store.credentials`,
+:mod:`allsource.store.throttle`). A token's secret is printed once, when it is created; the
+store keeps only its hash, and only an argon2id hash of a password."""
 
 from __future__ import annotations
 
+import getpass
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,10 +16,10 @@ from rich.table import Table
 
 from allsource.cli.common import console, parse_duration, print_json, state
 from allsource.errors import InputError
-from allsource.store import users
+from allsource.store import credentials, logins, sessions, throttle, tokens, users
 from allsource.store.sql import SqlStore
 
-user_app = typer.Typer(help="API users.", no_args_is_help=True)
+user_app = typer.Typer(help="Users: passwords, lockouts, disabling.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 
 
@@ -29,11 +33,15 @@ def init_admin(store: SqlStore) -> None:
     created = users.ensure_first_admin(store)
     if created is None:
         console.print("an admin exists already: create tokens with "
-                      "[cyan]allsource token create USER[/cyan]")
+                      "[cyan]allsource token create USER[/cyan], set passwords with "
+                      "[cyan]allsource user passwd USER[/cyan]")
         return
     user, secret = created
     console.print(f"created admin [bold]{user.name}[/bold]; its API token (shown only once):")
     console.print(secret, markup=False, highlight=False, soft_wrap=True)
+    console.print(f"use it as `Authorization: Bearer <token>` or on the web login page; give "
+                  f"{user.name} a password for the web with "
+                  f"[cyan]allsource user passwd {user.name}[/cyan]")
 
 
 @user_app.command("add")
@@ -42,7 +50,122 @@ def add(name: str,
         ) -> None:
     """Add an API user (then give it a token with `allsource token create`)."""
     user = users.add_user(state.store, name, role)
-    console.print(f"added user [bold]{user.name}[/bold] ({user.role})")
+    console.print(f"added user [bold]{user.name}[/bold] ({user.role}); set a password with "
+                  f"`allsource user passwd {user.name}` or make a token with "
+                  f"`allsource token create {user.name}`", highlight=False, markup=False)
+
+
+def _user(name: str) -> users.User:
+    found = users.get_user(state.store, name)
+    if found is None:
+        raise InputError(f"no user {name!r} (see `allsource user list`)")
+    return found
+
+
+@user_app.command("list")
+def list_users(json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")
+                                ] = False) -> None:
+    """List users: role, whether they have a password, live web sessions, lockouts."""
+    store = state.store
+    locked = {k.key: k for k in throttle.list_locks(store)}
+    rows = []
+    for user in users.list_users(store):
+        lock = locked.get(throttle.account_key(user.name))
+        rows.append({**user.as_dict(), "password": credentials.has_password(store, user.id),
+                     "sessions": len(sessions.list_sessions(store, user.id)),
+                     "locked_until": lock.locked_until.isoformat()
+                     if lock and lock.locked_until else None})
+    if json_:
+        print_json(rows)
+        return
+    table = Table("name", "role", "password", "sessions", "disabled", "locked until")
+    for r in rows:
+        table.add_row(r["name"], r["role"], "yes" if r["password"] else "",
+                      str(r["sessions"]), "yes" if r["disabled"] else "",
+                      (r["locked_until"] or "")[:19])
+    console.print(table)
+
+
+def _read_password(name: str, from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        if not password:
+            raise InputError("no password on standard input (one line expected)")
+        return password
+    if not sys.stdin.isatty():
+        raise InputError("no terminal to ask for the password: pass --stdin and write it "
+                         "on standard input")
+    first = getpass.getpass(f"new password for {name}: ")
+    credentials.check_policy(first, name)  # say what is wrong before asking again
+    if getpass.getpass("again: ") != first:
+        raise InputError("the two passwords differ; nothing was changed")
+    return first
+
+
+@user_app.command("passwd")
+def passwd(name: str,
+           stdin: Annotated[bool, typer.Option(
+               "--stdin", help="Read the password from one line of standard input "
+                               "(for scripts) instead of asking twice.")] = False,
+           remove: Annotated[bool, typer.Option(
+               "--remove", help="Remove the password (tokens keep working).")] = False
+           ) -> None:
+    """Set NAME's password for the web login (ends NAME's web sessions)."""
+    user = _user(name)
+    if remove:
+        done = credentials.remove_password(state.store, user)
+        console.print(f"removed the password of {user.name}" if done
+                      else f"{user.name} had no password", highlight=False)
+        return
+    credentials.set_password(state.store, user, _read_password(user.name, stdin))
+    throttle.unlock(state.store, throttle.account_key(user.name))
+    console.print(f"password set for [bold]{user.name}[/bold]; their web sessions ended")
+
+
+@user_app.command("unlock")
+def unlock(name: Annotated[str | None, typer.Argument(help="The locked user.")] = None,
+           address: Annotated[str | None, typer.Option(
+               "--address", help="Unlock a client address instead.")] = None) -> None:
+    """Lift a login lockout (and forget the failures) of a user or a client address."""
+    if (name is None) == (address is None):
+        raise InputError("name a user or give --address ADDR (one of the two)")
+    key = (throttle.account_key(_user(name).name) if name is not None
+           else throttle.address_key(address or ""))
+    done = throttle.unlock(state.store, key)
+    console.print(f"unlocked {key}" if done else f"{key} had no failed logins",
+                  highlight=False, markup=False)
+
+
+@user_app.command("locks")
+def locks(json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")
+                           ] = False) -> None:
+    """Accounts and addresses locked out now."""
+    found = throttle.list_locks(state.store)
+    if json_:
+        print_json([{"key": k.key, "failures": k.failures,
+                     "locked_until": k.locked_until.isoformat() if k.locked_until else None}
+                    for k in found])
+        return
+    table = Table("key", "failures", "locked until")
+    for k in found:
+        table.add_row(k.key, str(k.failures),
+                      k.locked_until.isoformat()[:19] if k.locked_until else "")
+    console.print(table)
+
+
+@user_app.command("disable")
+def disable(name: str) -> None:
+    """Disable a user: their tokens stop working and their web sessions end now."""
+    user = logins.disable_user(state.store, name, True)
+    console.print(f"disabled {user.name}", highlight=False, markup=False)
+
+
+@user_app.command("enable")
+def enable(name: str) -> None:
+    """Enable a disabled user again."""
+    user = logins.disable_user(state.store, name, False)
+    console.print(f"enabled {user.name}", highlight=False, markup=False)
 
 
 @token_app.command("create")
@@ -50,7 +173,11 @@ def create(user: str,
            name: Annotated[str, typer.Option("--name", help="What the token is for.")
                            ] = "default",
            expires: Annotated[str | None, typer.Option(
-               "--expires", help="Lifetime such as 90d or 12h (default: no expiry).")] = None
+               "--expires", help="Lifetime such as 90d or 12h (default: no expiry).")] = None,
+           scope: Annotated[str, typer.Option(
+               "--scope", help="What the token may do, within the user's role: read, "
+                               "write, admin, comma-separated (default: all).")
+           ] = "read,write,admin"
            ) -> None:
     """Create a token for USER and print it once."""
     found = users.get_user(state.store, user)
@@ -62,8 +189,10 @@ def create(user: str,
         if seconds <= 0:
             raise InputError("--expires must be a positive duration")
         expires_at = datetime.fromtimestamp(datetime.now(UTC).timestamp() + seconds, UTC)
-    info, secret = users.create_token(state.store, found, name=name, expires_at=expires_at)
-    console.print(f"token {info.id} for {found.name} (shown only once):", highlight=False)
+    info, secret = users.create_token(state.store, found, name=name, expires_at=expires_at,
+                                      scopes=tokens.parse_scopes(scope))
+    console.print(f"token {info.id} for {found.name}, scopes {','.join(info.scopes)} "
+                  "(shown only once):", highlight=False)
     console.print(secret, markup=False, highlight=False, soft_wrap=True)
 
 
@@ -71,14 +200,14 @@ def create(user: str,
 def list_(json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")
                           ] = False) -> None:
     """List tokens (never their secrets)."""
-    tokens = users.list_tokens(state.store)
+    found = users.list_tokens(state.store)
     if json_:
-        print_json([tok.as_dict() for tok in tokens])
+        print_json([tok.as_dict() for tok in found])
         return
-    table = Table("id", "user", "name", "created", "last used", "expires", "revoked")
-    for tok in tokens:
+    table = Table("id", "user", "name", "scopes", "created", "last used", "expires", "revoked")
+    for tok in found:
         d = tok.as_dict()
-        table.add_row(tok.id, tok.user, tok.name, d["created_at"][:19],
+        table.add_row(tok.id, tok.user, tok.name, ",".join(tok.scopes), d["created_at"][:19],
                       (d["last_used_at"] or "never")[:19], (d["expires_at"] or "never")[:19],
                       "yes" if tok.revoked else "")
     console.print(table)
@@ -86,7 +215,8 @@ def list_(json_: Annotated[bool, typer.Option("--json", help="Machine-readable o
 
 @token_app.command("revoke")
 def revoke(token_id: str) -> None:
-    """Revoke a token: requests with it get 401 from now on."""
+    """Revoke a token: requests with it get 401 from now on, and web sessions opened with
+    it end."""
     if not users.revoke_token(state.store, token_id):
         raise InputError(f"no token {token_id!r} (see `allsource token list`)")
     console.print(f"revoked token {token_id}")

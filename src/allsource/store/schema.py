@@ -432,6 +432,8 @@ api_tokens = sa.Table(
     sa.Column("last_used_at", sa.DateTime),
     sa.Column("expires_at", sa.DateTime),
     sa.Column("revoked", sa.Boolean, nullable=False),
+    # identity (0018): read, write, admin — comma-joined
+    sa.Column("scopes", sa.String(40), nullable=False, server_default="read,write,admin"),
 )
 
 # --- cases (0013)
@@ -515,4 +517,32 @@ mention_verdicts = sa.Table(
     sa.Column("undone_at", sa.DateTime),
     sa.Column("undone_by", sa.String(120)),
     sa.Column("undo_reason", sa.Text),
+)
+
+# --- identity: passwords, web sessions, login throttling (0018; api_tokens.scopes above)
+user_credentials = sa.Table(
+    "user_credentials", metadata,
+    sa.Column("user_id", sa.String(80), primary_key=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(80), nullable=False, index=True),
+    sa.Column("token_id", sa.String(40)),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("last_seen_at", sa.DateTime, nullable=False),
+)
+
+login_throttle = sa.Table(
+    "login_throttle", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("locked_until", sa.DateTime),
 )

@@ -77,6 +77,7 @@ class TokenInfo:
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked: bool
+    scopes: tuple[str, ...] = ("read", "write", "admin")  # store/tokens.py
 
     def as_dict(self) -> dict[str, Any]:
         def iso(d: datetime | None) -> str | None:
@@ -85,7 +86,7 @@ class TokenInfo:
         return {"id": self.id, "user": self.user, "name": self.name,
                 "created_at": self.created_at.isoformat(),
                 "last_used_at": iso(self.last_used_at), "expires_at": iso(self.expires_at),
-                "revoked": self.revoked}
+                "revoked": self.revoked, "scopes": list(self.scopes)}
 
 
 def hash_token(secret: str) -> str:
@@ -128,8 +129,11 @@ def list_users(store: SqlStore) -> list[User]:
 
 
 def create_token(store: SqlStore, user: User, *, name: str = "default",
-                 expires_at: datetime | None = None) -> tuple[TokenInfo, str]:
-    """A new token for ``user``: its record and the secret (shown once, never stored)."""
+                 expires_at: datetime | None = None,
+                 scopes: tuple[str, ...] = ("read", "write", "admin"),
+                 ) -> tuple[TokenInfo, str]:
+    """A new token for ``user``: its record and the secret (shown once, never stored).
+    ``scopes`` bound what the token may do below the user's role (store/tokens.py)."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_id = uuid.uuid4().hex[:16]
     now = utc_now()
@@ -137,7 +141,7 @@ def create_token(store: SqlStore, user: User, *, name: str = "default",
         conn.execute(t.api_tokens.insert().values(
             id=token_id, user_id=user.id, name=(" ".join(name.split()) or "default")[:120],
             token_hash=hash_token(secret), created_at=now, last_used_at=None,
-            expires_at=naive_utc(expires_at), revoked=False))
+            expires_at=naive_utc(expires_at), revoked=False, scopes=",".join(scopes)))
     info = [tok for tok in list_tokens(store, user) if tok.id == token_id]
     return info[0], secret
 
@@ -152,7 +156,8 @@ def list_tokens(store: SqlStore, user: User | None = None) -> list[TokenInfo]:
         rows = conn.execute(stmt).all()
     return [TokenInfo(id=r.id, user_id=r.user_id, user=r.user_name, name=r.name,
                       created_at=aware(r.created_at), last_used_at=aware(r.last_used_at),  # type: ignore[arg-type]
-                      expires_at=aware(r.expires_at), revoked=bool(r.revoked)) for r in rows]
+                      expires_at=aware(r.expires_at), revoked=bool(r.revoked),
+                      scopes=tuple(r.scopes.split(","))) for r in rows]
 
 
 def revoke_token(store: SqlStore, token_id: str) -> bool:

@@ -28,18 +28,18 @@ from allsource.assess import risk_run
 from allsource.assess import watchlists as watchlists_mod
 from allsource.errors import AllsourceError
 from allsource.model.markings import Audience, can_release
-from allsource.store import aliases, cases, users, verdicts
+from allsource.store import aliases, cases, logins, sessions, users, verdicts
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore, snippet_html
 from allsource.verify.run import get_grade
 from allsource.web import queries
 from allsource.web.highlight import segments
 from allsource.web.security import (
+    SESSION_COOKIE,
     SecureRoute,
-    Session,
     clear_session_cookie,
+    client_address,
     csrf_ok,
-    sessions_of,
     set_session_cookie,
 )
 
@@ -80,22 +80,20 @@ def _when(value: datetime | str | None) -> str:
 class Viewer:
     user: users.User
     audience: Audience
-    session: Session
+    session: sessions.WebSession
 
     @property
     def can_triage(self) -> bool:
-        return self.user.role in TRIAGE_ROLES
+        return self.user.role in TRIAGE_ROLES and "write" in self.session.scopes
 
 
 def _viewer(request: Request, store: SqlStore) -> Viewer | None:
-    """The logged-in user, re-authenticated with their token on every request."""
-    sessions = sessions_of(request)
-    session = sessions.get(request.cookies.get("allsource_session"))
+    """The logged-in user of a live session (looked up in the store on every request)."""
+    session = sessions.find_session(store, request.cookies.get(SESSION_COOKIE))
     if session is None:
         return None
-    user = users.authenticate(store, session.token)
-    if user is None:
-        sessions.delete(session.id)
+    user = users.get_user(store, session.user_id)
+    if user is None or user.id != session.user_id or user.disabled:
         return None
     return Viewer(user, audience_of(user), session)
 
@@ -137,25 +135,38 @@ def home() -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/search") -> Response:
-    return _page("login.html", None, next=_safe_next(next), error=None)
+    return _page("login.html", None, next=_safe_next(next), error=None, username="")
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, store: StoreDep, token: Annotated[str, Form(max_length=300)],
+def login(request: Request, store: StoreDep,
+          token: Annotated[str, Form(max_length=300)] = "",
+          username: Annotated[str, Form(max_length=120)] = "",
+          password: Annotated[str, Form(max_length=1024)] = "",
           next: Annotated[str, Form(max_length=2000)] = "/search") -> Response:
+    """A password login (``username`` + ``password``) or a token login (``token``); the
+    attempt's :class:`~allsource.store.logins.LoginOutcome` is what audit records."""
     origin = request.headers.get("origin")
     if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
-        return _page("login.html", None, code=403, next="/search",
+        return _page("login.html", None, code=403, next="/search", username="",
                      error="Log in from this site's own login page.")
-    user = users.authenticate(store, token.strip())
-    if user is None:
-        return _page("login.html", None, code=401, next=_safe_next(next),
-                     error="That token is unknown, revoked or expired.")
-    sessions = sessions_of(request)
-    sessions.delete(request.cookies.get("allsource_session"))
-    session = sessions.create(token.strip())
+    address = client_address(request)
+    if token.strip():
+        outcome = logins.login_with_token(store, token, address=address)
+    else:
+        outcome = logins.login_with_password(store, username, password, address=address)
+    request.state.login_outcome = outcome
+    if outcome.session is None:
+        code = {"locked": 429, "disabled": 403}.get(outcome.reason, 401)
+        page = _page("login.html", None, code=code, next=_safe_next(next),
+                     username=outcome.name if outcome.method == "password" else "",
+                     error=outcome.message)
+        if outcome.retry_after is not None:
+            page.headers["Retry-After"] = str(outcome.retry_after)
+        return page
+    sessions.delete_session(store, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(request, response, session)
+    set_session_cookie(request, response, outcome.session)
     return response
 
 
@@ -166,7 +177,7 @@ def logout(request: Request, store: StoreDep,
     if viewer is not None:
         if not csrf_ok(request, viewer.session, csrf):
             return _page("error.html", viewer, code=403, message="The form has expired.")
-        sessions_of(request).delete(viewer.session.id)
+        sessions.delete_session(store, viewer.session.id)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response)
     return response
@@ -453,6 +464,10 @@ def _writer(request: Request, store: SqlStore, csrf: str,
     if not csrf_ok(request, viewer.session, csrf):
         return _expired(viewer)
     if not viewer.can_triage:
+        if viewer.user.role in TRIAGE_ROLES:  # the role may, the token's scopes may not
+            return _page("error.html", viewer, code=403, message=(
+                "You logged in with a read-only token: log in with your password or a "
+                "token with the write scope to make changes."))
         return refuse(viewer)
     return viewer
 
