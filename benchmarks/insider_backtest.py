@@ -25,7 +25,14 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from allsource.assess.insider import InsiderParams, ThresholdRule, detect, detect_threshold
+from allsource.assess.insider import (
+    InsiderParams,
+    ThresholdRule,
+    daily_totals,
+    detect,
+    detect_threshold,
+    threshold_alerts,
+)
 from allsource.assess.insider_synth import KINDS, Score, SynthConfig, SynthLog, generate, score
 from allsource.assess.insider_synth import variant as variant_config
 
@@ -47,10 +54,11 @@ def _tune_threshold(log: SynthLog, budget: float) -> tuple[ThresholdRule, Score]
     """The threshold pair detecting most plants with at most ``budget`` false alarms per
     user-month on the tuning log (ties: fewer false alarms, then higher thresholds)."""
     best: tuple[tuple[float, float, int, int], ThresholdRule, Score] | None = None
+    totals = daily_totals(log.events)
     for reads in READS_GRID:
         for exports in EXPORTS_GRID:
             rule = ThresholdRule(max_reads=reads, max_exports=exports)
-            s = score(detect_threshold(log.events, rule), log)
+            s = score(threshold_alerts(totals, rule), log)
             if s.false_per_user_month > budget:
                 continue
             key = (s.overall, -s.false_per_user_month, reads, exports)
@@ -58,7 +66,7 @@ def _tune_threshold(log: SynthLog, budget: float) -> tuple[ThresholdRule, Score]
                 best = (key, rule, s)
     if best is None:
         rule = ThresholdRule(max_reads=READS_GRID[-1], max_exports=EXPORTS_GRID[-1])
-        return rule, score(detect_threshold(log.events, rule), log)
+        return rule, score(threshold_alerts(totals, rule), log)
     return best[1], best[2]
 
 

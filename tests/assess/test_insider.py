@@ -5,6 +5,7 @@ peers' baseline, and an insider alert is readable by admins only (SQLite and Pos
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -111,6 +112,16 @@ def test_slow_and_low_over_weeks() -> None:
     assert found.days >= 2 and "sustained" in found.explain()
     # the fixed-threshold rule sees nothing: no day has many reads or exports
     assert detect_threshold(_office(PLANT + 35) + extra) == []
+
+
+def test_a_change_of_work_is_not_an_insider() -> None:
+    """From PLANT on, alice works in humint *instead of* ops (a new job): no alert; the same
+    humint reading on top of her ops work is (test_slow_and_low_over_weeks)."""
+    rnd = random.Random(11)
+    before = [e for e in _office(PLANT + 35) if e.actor != "alice" or e.at < _at(PLANT, 0)]
+    after = [replace(e, compartments=frozenset({"humint"})) if e.compartments else e
+             for e in _habits("alice", range(PLANT, PLANT + 35), rnd)]
+    assert detect(before + after) == []
 
 
 def test_reads_at_unusual_hours() -> None:

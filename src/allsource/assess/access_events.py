@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from allsource.errors import StoreError
 from allsource.store import schema as t
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ def read_events(store: SqlStore, since: datetime | None = None,
         cond.append(a.c.at < _naive(until))
     cols = [a.c.seq, a.c.at, a.c.actor, a.c.action, a.c.target, a.c.tlp, a.c.classification,
             a.c.compartments, a.c["count"]]
+    if not sa.inspect(store.engine).has_table(a.name):
+        raise StoreError("the store has no audit_events table yet: run `allsource init` to "
+                         "bring it up to date")
     last = None
     while True:
         stmt = sa.select(*cols).where(*cond)

@@ -46,6 +46,16 @@ established users. A new user is judged against their peers until their own habi
   is a departure, and resets ``S``. This catches slow-and-low exfiltration that never makes a
   daily spike.
 
+**Changes of work.** A user who moves to another team reads new compartments (and maybe other
+markings) *instead of* their old ones; an insider reads them *as well*. So a
+``rare_compartment`` or ``above_ceiling`` departure is not raised when the user's reads did not
+spike and their other reads (outside the rare compartments, or at or below their ceiling) fell
+below ``substitution_share`` of their usual volume — that day for a spike, on average over the
+CUSUM run for a sustained one (whose CUSUM then goes on: extra reading later still counts).
+The new compartments become the user's own at the next refreshes. The price, stated plainly:
+an insider who stops their normal work and reads another compartment at their normal volume
+looks like a job change to this rule (a volume spike or an export burst is still caught).
+
 **Episodes and cooldown.** Departures of one user less than ``quiet_days`` apart form one
 *episode*, which gives one alert — on its first day, explaining each feature that departed
 (observed value, usual median, the window it was learned from, robust z or the accumulated
@@ -74,12 +84,15 @@ __all__ = [
     "InsiderAlert",
     "InsiderParams",
     "ThresholdRule",
+    "daily_totals",
     "detect",
     "detect_threshold",
+    "threshold_alerts",
 ]
 
 FEATURES = ("reads", "exports", "searches", "rare_compartment", "off_hours", "above_ceiling")
 _DERIVED = ("rare_compartment", "off_hours", "above_ceiling")
+_SUBSTITUTES = ("rare_compartment", "above_ceiling")
 _DESCRIBE = {
     "reads": "objects read",
     "exports": "objects exported or shared",
@@ -120,6 +133,7 @@ class InsiderParams:
     rare_hour_share: float = 0.002
     rare_compartment_share: float = 0.03
     ceiling_quantile: float = 0.995
+    substitution_share: float = 0.75 # see "Changes of work" in the module docstring
     quiet_days: int = 7
     cooldown_days: int = 14
     min_objects: Mapping[str, int] = field(default_factory=_default_min_objects)
@@ -420,6 +434,7 @@ def _own_stats(days: Mapping[int, _Day], raw: _Raw, off: frozenset[int],
 class _Cusum:
     s: float = 0.0
     excess: float = 0.0
+    other: float = 0.0   # the user's other reads over the run (see "Changes of work")
     days: int = 0
 
 
@@ -507,6 +522,9 @@ def _departures(day: _Day, profile: _Profile, state: _UserState, p: InsiderParam
     values = {f: day.value(f) for f in ("reads", "exports", "searches")}
     values.update(_derived(day, profile.off_hours, profile.common, profile.ceiling))
     found: list[Departure] = []
+    m_reads = profile.stats["reads"][0]
+    usual_reads = math.expm1(m_reads)
+    no_spike = (math.log1p(values["reads"]) - m_reads) / profile.stats["reads"][1] < p.z_spike
     for f in FEATURES:
         x = values[f]
         m, s, top = profile.stats[f]
@@ -517,19 +535,24 @@ def _departures(day: _Day, profile: _Profile, state: _UserState, p: InsiderParam
         c.s = max(0.0, c.s + min(z, p.z_cap) - p.cusum_k)
         if c.s > 0:
             c.excess += max(x - usual, 0.0)
+            c.other += values["reads"] - x if f in _SUBSTITUTES else 0
             c.days += 1
         else:
-            c.excess, c.days = 0.0, 0
-        what = _what(f, day, profile)
+            c.excess, c.other, c.days = 0.0, 0.0, 0
+        replaced = f in _SUBSTITUTES and no_spike
         if (z >= p.z_spike and x >= floor and x >= p.spike_ratio * (usual + 1)
                 and x >= p.peak_ratio * (math.expm1(top) + 1)):
+            if replaced and values["reads"] - x < p.substitution_share * usual_reads:
+                continue  # a change of work, not extra reading (docstring)
             found.append(Departure(f, "spike", x, usual, z, profile.own_days, profile.window,
-                                   what=what))
-            c.s, c.excess, c.days = 0.0, 0.0, 0
+                                   what=_what(f, day, profile)))
+            c.s, c.excess, c.other, c.days = 0.0, 0.0, 0.0, 0
         elif c.s >= p.cusum_h and c.excess >= floor:
+            if replaced and c.other < p.substitution_share * usual_reads * c.days:
+                continue  # the CUSUM goes on: extra reading later on still counts
             found.append(Departure(f, "sustained", c.excess, usual, c.s, profile.own_days,
-                                   profile.window, days=c.days, what=what))
-            c.s, c.excess, c.days = 0.0, 0.0, 0
+                                   profile.window, days=c.days, what=_what(f, day, profile)))
+            c.s, c.excess, c.other, c.days = 0.0, 0.0, 0.0, 0
     return found
 
 
@@ -601,6 +624,7 @@ class ThresholdRule:
 
     max_reads: int = 400
     max_exports: int = 40
+    substitution_share: float = 0.75 # see "Changes of work" in the module docstring
     quiet_days: int = 7
     cooldown_days: int = 14
 
@@ -608,15 +632,27 @@ class ThresholdRule:
 def detect_threshold(events: Iterable[AccessEvent], rule: ThresholdRule | None = None
                      ) -> list[tuple[str, date]]:
     """(user, day) of each alert the fixed-threshold rule raises, in day order."""
+    return threshold_alerts(daily_totals(events), rule)
+
+
+def daily_totals(events: Iterable[AccessEvent]) -> dict[str, dict[int, tuple[int, int]]]:
+    """Objects read and exported per user and day (ordinal), as the threshold rule counts
+    them (fold once, try many thresholds)."""
+    return {actor: {d: (day.reads, day.exports) for d, day in days.items()}
+            for actor, days in _fold(events).items()}
+
+
+def threshold_alerts(totals: Mapping[str, Mapping[int, tuple[int, int]]],
+                     rule: ThresholdRule | None = None) -> list[tuple[str, date]]:
+    """:func:`detect_threshold` over :func:`daily_totals`."""
     r = rule or ThresholdRule()
-    users = _fold(events)
     out: list[tuple[str, date]] = []
-    for actor in sorted(users):
+    for actor in sorted(totals):
         last_hit: int | None = None
         last_alert: int | None = None
-        for d in sorted(users[actor]):
-            day = users[actor][d]
-            if day.reads <= r.max_reads and day.exports <= r.max_exports:
+        for d in sorted(totals[actor]):
+            reads, exports = totals[actor][d]
+            if reads <= r.max_reads and exports <= r.max_exports:
                 continue
             in_episode = last_hit is not None and d - last_hit <= r.quiet_days
             cooling = last_alert is not None and d - last_alert < r.cooldown_days

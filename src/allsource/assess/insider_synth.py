@@ -29,7 +29,9 @@ week their reads move to the new team's compartments and markings and their volu
 
 **Scoring** (:func:`score`): a plant is *detected* when the detector alerts on its user between
 its first day and ``grace_days`` after its last; *time to detect* is the days from the first
-planted day to that alert. Every other alert is a *false alarm*, counted per user-month
+planted day to that alert. Plant days are the user's local dates and the detector's days are
+UTC, so the window opens one day early (a night at 00:30 in UTC+1 is the day before in
+UTC). Every other alert is a *false alarm*, counted per user-month
 (users × days / 30.44).
 """
 
@@ -403,7 +405,7 @@ def score(alerts: Sequence[tuple[str, date]], log: SynthLog, *, grace_days: int 
     false = job = 0
     for actor, day in sorted(alerts, key=lambda a: (a[1], a[0])):
         hit = [p for p in by_actor.get(actor, ())
-               if p.first <= day <= p.last + timedelta(days=grace_days)]
+               if p.first - timedelta(days=1) <= day <= p.last + timedelta(days=grace_days)]
         if hit:
             for p in hit:
                 first_hit.setdefault(p, day)
@@ -413,5 +415,6 @@ def score(alerts: Sequence[tuple[str, date]], log: SynthLog, *, grace_days: int 
         if changed is not None and changed <= day <= changed + timedelta(days=21):
             job += 1
     detected = {k: sum(1 for p in first_hit if p.kind == k) for k in KINDS}
-    ttd = {k: [(d - p.first).days for p, d in first_hit.items() if p.kind == k] for k in KINDS}
+    ttd = {k: [max((d - p.first).days, 0) for p, d in first_hit.items() if p.kind == k]
+           for k in KINDS}
     return Score(planted, detected, ttd, false, job, len(alerts), log.users * log.days / 30.44)
