@@ -8,13 +8,16 @@ import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from allsource.assess import alerts as al
 from allsource.assess.access_events import AccessEvent, audit_events, read_events
+from allsource.assess.delivery import deliver_pending
 from allsource.assess.insider import InsiderParams, detect, detect_threshold
 from allsource.assess.insider_run import INSIDER_COMPARTMENT, alert_marking, scan
+from allsource.config import Settings
 from allsource.model.markings import TLP, Audience, Classification, can_release
 from allsource.store.sql import SqlStore
 
@@ -258,3 +261,24 @@ def test_scan_refuses_an_empty_period(store: SqlStore) -> None:
 
     with pytest.raises(InputError):
         scan(store, _at(5, 0), _at(4, 0))
+
+
+def test_alert_channels_get_a_notice_that_names_no_one(store: SqlStore,
+                                                       settings: Settings) -> None:
+    _write_audit(store, _office() + _reads("alice", PLANT, 300, comp="humint"))
+    report = scan(store, _at(PLANT - 3, 0), _at(PLANT + 21, 0))
+    bodies: list[bytes] = []
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(204)
+
+    cfg = settings.model_copy(update={"database_url": store.url,
+                                      "alert_webhooks": ["http://127.0.0.1:9/hook"],
+                                      "alert_webhook_allow_private": True,
+                                      "alert_max_tlp": "TLP:RED"})
+    sent = deliver_pending(store, cfg, transport=httpx.MockTransport(hook))
+    assert sent.sent == 1 and len(bodies) == 1
+    body = bodies[0].decode()
+    assert report.alert_ids[0] in body and "insider" in body
+    assert "alice" not in body and "humint" not in body and "doc-" not in body
