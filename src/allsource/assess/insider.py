@@ -28,11 +28,15 @@ feature has a history of daily values. Its baseline is robust: the median and th
 (×1.4826, floored at ``scale_floor``) of ``log1p(value)`` over the user's *active* days in the
 window — a few odd days, or a departure that has run less than half the window, do not move it.
 
-**Peer prior.** A user with few active days in the window (``n`` below ``prior_days`` weight)
-borrows from their peer group (teams, from identity; one group by default): the profile shares
-are ``(user counts + k·peer shares) / (user total + k)`` and each baseline statistic is
+**Peer prior.** Every user's profile leans on their peer group (teams, from identity; one group
+by default) with the weight of ``k = prior_days`` of their own active days: the profile shares
+are ``(user counts + k·days' worth of peer shares) / (user total + the same)``, so the prior
+fades as the user's history grows. A user with fewer than ``4k`` active days in the window (a
+newcomer, or back from a long absence) also blends each baseline statistic as
 ``(n·user + k·peer) / (n + k)``, where the peer statistic is the median over the group's
-established users. A new user is judged against their peers until their own habits dominate.
+members with at least ``2 · min_active_days`` active days. A user is judged once ``n`` (plus
+``k`` when the group has such members) reaches ``min_active_days``: a newcomer is judged
+against their peers until their own habits dominate.
 
 **Departures.** On each active day, for each feature ``x`` with baseline median ``m`` and scale
 ``s``: ``z = (log1p(x) - m) / s``.
@@ -61,8 +65,9 @@ looks like a job change to this rule (a volume spike or an export burst is still
 (observed value, usual median, the window it was learned from, robust z or the accumulated
 excess). A new episode raises a new alert only ``cooldown_days`` after the last one.
 
-Everything is deterministic and runs in time linear in the number of events (plus a weekly
-profile per user over a fixed window); an unknown action or a malformed event is ignored.
+Everything is deterministic and runs in time linear in the number of events, plus a weekly
+profile per user over a fixed window of days; an unknown action or an actor ``system`` is
+ignored, and counts were clamped when the events were read.
 """
 
 from __future__ import annotations
@@ -91,7 +96,6 @@ __all__ = [
 ]
 
 FEATURES = ("reads", "exports", "searches", "rare_compartment", "off_hours", "above_ceiling")
-_DERIVED = ("rare_compartment", "off_hours", "above_ceiling")
 _SUBSTITUTES = ("rare_compartment", "above_ceiling")
 _DESCRIBE = {
     "reads": "objects read",
