@@ -19,6 +19,7 @@ from allsource.assess.insider import InsiderParams, detect, detect_threshold
 from allsource.assess.insider_run import INSIDER_COMPARTMENT, alert_marking, scan
 from allsource.config import Settings
 from allsource.model.markings import TLP, Audience, Classification, can_release
+from allsource.store import schema as t
 from allsource.store.sql import SqlStore
 
 START = date(2026, 1, 5)  # a Monday
@@ -241,6 +242,10 @@ def test_scan_raises_admin_only_alerts(store: SqlStore) -> None:
         assert al.get_alert(store, report.alert_ids[0], audience=who) is None
         assert not can_release(owner[0].marking, who)
 
+    with store.engine.connect() as conn:
+        runs = conn.execute(sa.select(t.runs).where(t.runs.c.plugin == "insider")).all()
+    assert [(r.status, r.counts["alerts"], r.counts["users"]) for r in runs] == [
+        ("ok", 1, len(TEAM))]
     again = scan(store, since, _at(PLANT + 21, 0))
     assert again.alert_ids == report.alert_ids
     assert al.list_alerts(store, kind="insider")[0].occurrences == 1

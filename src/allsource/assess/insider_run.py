@@ -1,12 +1,13 @@
 """Running insider-risk detection over the store's audit events, and raising its alerts.
 
-:func:`scan` reads the access events (:mod:`allsource.assess.access_events`) from far enough
+:func:`scan` streams the access events (:mod:`allsource.assess.access_events`) from far enough
 before ``since`` to learn every baseline and the cooldown state (the baseline window, its gap,
-a refresh period and the cooldown), runs :func:`allsource.assess.insider.detect`, and raises
+a refresh period and the cooldown) into :func:`allsource.assess.insider.detect`, and raises
 the alerts that start on or after ``since`` through the shared alerting
 (:func:`allsource.assess.alerts.raise_alerts`): kind ``insider``, group ``insider:<user>``, so
 a user's episodes merge into their one open alert until an admin closes it, and occurrence key
-``<user>@<day>`` so re-running a scan over the same days raises nothing new.
+``<user>@<day>`` so re-running a scan over the same days raises nothing new. Each scan leaves
+one run record (plugin ``insider``: events, users, alerts).
 
 **Who may read an insider alert.** An alert about user X names X, what they read and when: it
 must never reach ordinary readers, nor X themselves unless they administer the system. Its
@@ -23,16 +24,18 @@ alerts above the channels' ceiling as a notice naming only the alert's id, kind 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from allsource.assess.access_events import read_events
+from allsource.assess.access_events import AccessEvent, read_events
 from allsource.assess.alerts import AlertDraft, Severity, raise_alerts
 from allsource.assess.insider import InsiderAlert, InsiderParams, detect
 from allsource.errors import InputError
 from allsource.model.markings import TLP, Classification, Marking
+from allsource.store.base import RunRecord
+from allsource.store.sql import new_run_id
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -92,10 +95,34 @@ def scan(store: SqlStore, since: datetime, until: datetime | None = None, *,
         raise InputError("--since must be before --until")
     history = p.window_days + p.gap_days + p.refresh_days + p.cooldown_days + p.quiet_days
     start = datetime.combine(since.date(), time(), UTC) - timedelta(days=history)
-    events = list(read_events(store, start, until))
-    report = ScanReport(since.date(), until.date(), events=len(events),
-                        users=len({e.actor for e in events}))
-    report.alerts = detect(events, p, peers, start=since.date())
-    if raise_ and report.alerts:
-        report.alert_ids = raise_alerts(store, [_draft(a) for a in report.alerts])
+    report = ScanReport(since.date(), until.date())
+    run = RunRecord(id=new_run_id(), plugin="insider", source_id=None, started_at=now)
+    store.save_run(run)
+    try:
+        actors: set[str] = set()
+        report.alerts = detect(_counted(read_events(store, start, until), report, actors), p,
+                               peers, start=since.date())
+        report.users = len(actors)
+        if raise_ and report.alerts:
+            report.alert_ids = raise_alerts(store, [_draft(a) for a in report.alerts])
+    except Exception as exc:
+        run.status, run.errors = "failed", [str(exc)[:2000]]
+        run.finished_at = datetime.now(UTC)
+        store.save_run(run)
+        raise
+    run.status, run.finished_at = "ok", datetime.now(UTC)
+    run.counts = {"events": report.events, "users": report.users,
+                  "alerts": len(report.alerts), "raised": len(report.alert_ids),
+                  "from": report.since.isoformat(), "to": report.until.isoformat()}
+    store.save_run(run)
     return report
+
+
+def _counted(events: Iterable[AccessEvent], report: ScanReport, actors: set[str]
+             ) -> Iterator[AccessEvent]:
+    """Pass events through to the detector (which folds them as they stream from the store)
+    while counting them and their users for the report."""
+    for event in events:
+        report.events += 1
+        actors.add(event.actor)
+        yield event
