@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -287,3 +288,29 @@ def test_alert_channels_get_a_notice_that_names_no_one(store: SqlStore,
     body = bodies[0].decode()
     assert report.alert_ids[0] in body and "insider" in body
     assert "alice" not in body and "humint" not in body and "doc-" not in body
+
+
+def test_work_is_bounded_by_user_days_not_by_users_times_weeks(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """2,000 one-off actors over half a year (e.g. forged names): each is profiled only in
+    the weeks whose window or days hold their one active day — counted, not timed."""
+    from allsource.assess import insider
+
+    calls = {"raw": 0, "days": 0}
+    real = insider._raw
+
+    def counting(days: Any, ordered: list[int], lo: int, hi: int) -> Any:
+        calls["raw"] += 1
+        raw = real(days, ordered, lo, hi)
+        calls["days"] += len(raw.active)
+        return raw
+
+    monkeypatch.setattr(insider, "_raw", counting)
+    rnd = random.Random(5)
+    events = [AccessEvent(_at(rnd.randrange(182), 10), f"forged-{i}", "read", "", 0, 0,
+                          frozenset(), 1) for i in range(2_000)]
+    assert detect(events) == []
+    p = InsiderParams()
+    per_user = p.window_days // p.refresh_days + 2
+    assert 0 < calls["raw"] <= per_user * len(events)
+    assert calls["days"] <= per_user * len(events)

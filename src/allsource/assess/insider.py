@@ -73,6 +73,7 @@ ignored, and counts were clamped when the events were read.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -296,8 +297,8 @@ class _Profile:
     window: tuple[date, date]
 
 
-def _raw(days: Mapping[int, _Day], lo: int, hi: int) -> _Raw:
-    active = [d for d in range(lo, hi) if d in days]
+def _raw(days: Mapping[int, _Day], ordered: list[int], lo: int, hi: int) -> _Raw:
+    active = ordered[bisect_left(ordered, lo):bisect_left(ordered, hi)]
     hours = [0.0] * _HOURS
     comps: Counter[str] = Counter()
     sens: Counter[int] = Counter()
@@ -344,7 +345,7 @@ class _Peer:
 
 
 def _peer(raws: list[_Raw], own_stats: list[dict[str, tuple[float, float, float]]],
-          established: int) -> _Peer:
+          established: int, size: int) -> _Peer:
     """A group's prior: the mean of its members' shares and the median of the established
     members' baseline statistics."""
     hours: dict[int, float] = defaultdict(float)
@@ -357,7 +358,7 @@ def _peer(raws: list[_Raw], own_stats: list[dict[str, tuple[float, float, float]
             comps[c] += s
         for k, s in _shares(r.sens).items():
             sens[k] += s
-    n = max(len(raws), 1)
+    n = max(size, len(raws), 1)
     stats: dict[str, tuple[float, float, float]] = {}
     settled = [s for r, s in zip(raws, own_stats, strict=True) if len(r.active) >= established]
     for f in FEATURES:
@@ -474,9 +475,15 @@ def detect(events: Iterable[AccessEvent], params: InsiderParams | None = None,
         return []
     first = min(min(days) for days in users.values())
     last = max(max(days) for days in users.values())
-    groups: dict[str, list[str]] = defaultdict(list)
-    for actor in sorted(users):
-        groups[(peers or {}).get(actor, _DEFAULT_GROUP)].append(actor)
+    # who is active on which day (in the users' order), and each user's days in order: a
+    # week's work is then bounded by the user-days in its window, not by all users
+    by_day: dict[int, list[str]] = defaultdict(list)
+    for actor, days in users.items():
+        for d in days:
+            by_day[d].append(actor)
+    ordered = {actor: sorted(days) for actor, days in users.items()}
+    group_of = {actor: (peers or {}).get(actor, _DEFAULT_GROUP) for actor in users}
+    group_size = Counter(group_of.values())
     states = {actor: _UserState() for actor in users}
     episodes: list[tuple[str, _Episode]] = []
     # Refreshes fall on a fixed grid of days (Mondays for a 7-day refresh), so scans that
@@ -484,41 +491,61 @@ def detect(events: Iterable[AccessEvent], params: InsiderParams | None = None,
     for week in range(first - (first - 1) % p.refresh_days, last + 1, p.refresh_days):
         hi = week - p.gap_days
         lo = hi - p.window_days
+        days_now = range(week, min(week + p.refresh_days, last + 1))
+        judged = {a for d in days_now for a in by_day.get(d, ())}
+        if not judged:
+            continue
+        learning = {a for d in range(lo, hi) for a in by_day.get(d, ())}
+        groups: dict[str, list[str]] = defaultdict(list)
+        for actor in sorted(learning | judged):
+            groups[group_of[actor]].append(actor)
         window = (date.fromordinal(max(lo, 1)), date.fromordinal(max(hi - 1, 1)))
-        profiles: dict[str, _Profile] = {}
-        for members in groups.values():
-            raws = [_raw(users[a], lo, hi) for a in members]
-            own = []
-            for a, r in zip(members, raws, strict=True):
-                off, common, ceil = _blend_profile(r, None, p)
-                own.append(_own_stats(users[a], r, off, common, ceil, p.scale_floor))
-            peer = _peer(raws, own, established=p.min_active_days * 2)
-            for a, r in zip(members, raws, strict=True):
-                off, common, ceil = _blend_profile(r, peer, p)
-                stats = _own_stats(users[a], r, off, common, ceil, p.scale_floor)
-                n = len(r.active)
-                if peer.stats and n < 4 * p.prior_days:
-                    k = p.prior_days
-                    stats = {f: tuple(  # type: ignore[misc]
-                        (n * own_v + k * peer_v) / (n + k)
-                        for own_v, peer_v in zip(stats[f], peer.stats[f], strict=True))
-                        for f in FEATURES}
-                    judged = n + k
-                else:
-                    judged = n
-                if judged >= p.min_active_days:
-                    profiles[a] = _Profile(off, common, ceil, stats, n, window)
-        for d in range(week, min(week + p.refresh_days, last + 1)):
-            for actor, days in users.items():
-                day = days.get(d)
+        profiles = {}
+        for name, members in groups.items():
+            profiles.update(_profiles(users, ordered, members, group_size[name], judged,
+                                      lo, hi, window, p))
+        for d in days_now:
+            for actor in by_day.get(d, ()):
                 profile = profiles.get(actor)
-                if day is None or profile is None:
+                if profile is None:
                     continue
+                day = users[actor][d]
                 found = _departures(day, profile, states[actor], p)
                 if found:
                     _record(actor, d, day, found, states[actor], p, episodes)
     return [_alert(actor, ep) for actor, ep in episodes
             if start is None or date.fromordinal(ep.first) >= start]
+
+
+def _profiles(users: Mapping[str, Mapping[int, _Day]], ordered: Mapping[str, list[int]],
+              members: list[str], size: int, judged: set[str], lo: int, hi: int,
+              window: tuple[date, date], p: InsiderParams) -> dict[str, _Profile]:
+    """The profiles of one peer group's ``judged`` users for a week. ``members`` are the
+    group's users active in the window or the week; ``size`` counts every user of the group
+    (the peer shares are a mean over all of them)."""
+    raws = [_raw(users[a], ordered[a], lo, hi) for a in members]
+    own = []
+    for a, r in zip(members, raws, strict=True):
+        off, common, ceil = _blend_profile(r, None, p)
+        own.append(_own_stats(users[a], r, off, common, ceil, p.scale_floor))
+    peer = _peer(raws, own, established=p.min_active_days * 2, size=size)
+    out: dict[str, _Profile] = {}
+    for a, r in zip(members, raws, strict=True):
+        if a not in judged:
+            continue
+        off, common, ceil = _blend_profile(r, peer, p)
+        stats = _own_stats(users[a], r, off, common, ceil, p.scale_floor)
+        n = len(r.active)
+        weight = 0.0
+        if peer.stats and n < 4 * p.prior_days:
+            weight = p.prior_days
+            stats = {f: tuple(  # type: ignore[misc]
+                (n * own_v + weight * peer_v) / (n + weight)
+                for own_v, peer_v in zip(stats[f], peer.stats[f], strict=True))
+                for f in FEATURES}
+        if n + weight >= p.min_active_days:
+            out[a] = _Profile(off, common, ceil, stats, n, window)
+    return out
 
 
 def _departures(day: _Day, profile: _Profile, state: _UserState, p: InsiderParams
