@@ -8,7 +8,7 @@ A stream of :class:`~allsource.assess.access_events.AccessEvent` is folded into 
 ``exports``            objects exported or shared
 ``searches``           searches run
 ``rare_compartment``   objects read in compartments the user rarely touches
-``off_hours``          objects touched at hours of the week the user rarely works
+``off_hours``          objects touched at hours of the day the user rarely works
 ``above_ceiling``      objects read above the user's usual sensitivity
 =====================  ==============================================================
 
@@ -24,9 +24,11 @@ starts (the gap keeps a recent, still-running departure out of its own baseline)
   they read (events, not objects, so one bulk read does not move it).
 
 The last three features are then counted over the window's days with that profile, so every
-feature has a history of daily values. Its baseline is robust: the median and the MAD
-(×1.4826, floored at ``scale_floor``) of ``log1p(value)`` over the user's *active* days in the
-window — a few odd days, or a departure that has run less than half the window, do not move it.
+feature has a history of daily values. Its baseline is robust: the median, the MAD (×1.4826;
+when most days are alike, e.g. mostly zero, the mean absolute deviation ×1.2533; floored at
+``scale_floor``) and the 95th percentile of ``log1p(value)`` over the user's *active* days in
+the window — a few odd days, or a departure that has run less than half the window, do not
+move it.
 
 **Peer prior.** Every user's profile leans on their peer group (teams, from identity; one group
 by default) with the weight of ``k = prior_days`` of their own active days: the profile shares
@@ -65,9 +67,10 @@ looks like a job change to this rule (a volume spike or an export burst is still
 (observed value, usual median, the window it was learned from, robust z or the accumulated
 excess). A new episode raises a new alert only ``cooldown_days`` after the last one.
 
-Everything is deterministic and runs in time linear in the number of events, plus a weekly
-profile per user over a fixed window of days; an unknown action or an actor ``system`` is
-ignored, and counts were clamped when the events were read.
+Everything is deterministic. A week's work is one profile per user active in its window or
+its days, each over that user's active days there, so the whole run is linear in the number of
+user-days (times the window's weeks), however many users there are; an unknown action or the
+actor ``system`` is ignored, and counts were clamped when the events were read.
 """
 
 from __future__ import annotations
