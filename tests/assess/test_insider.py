@@ -314,3 +314,17 @@ def test_work_is_bounded_by_user_days_not_by_users_times_weeks(
     per_user = p.window_days // p.refresh_days + 2
     assert 0 < calls["raw"] <= per_user * len(events)
     assert calls["days"] <= per_user * len(events)
+
+
+def test_the_store_schema_table_is_used_once_it_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    from allsource.assess import access_events as ae
+    from allsource.store import schema
+
+    shared = ae._local_table()
+    monkeypatch.setattr(schema, "audit_events", shared, raising=False)
+    assert ae._table() is shared
+    monkeypatch.delattr(schema, "audit_events")
+    assert ae._table() is not shared and ae._table().name == "audit_events"
+    assert {c.name for c in ae.audit_events.c} >= {
+        "seq", "at", "actor", "action", "target", "tlp", "classification", "compartments",
+        "count", "detail", "prev_hash", "hash"}

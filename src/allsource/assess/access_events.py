@@ -60,7 +60,12 @@ def _local_table() -> sa.Table:
     )
 
 
-audit_events: sa.Table = getattr(t, "audit_events", None) or _local_table()
+def _table() -> sa.Table:
+    shared = getattr(t, "audit_events", None)  # the audit helper's, once merged
+    return shared if isinstance(shared, sa.Table) else _local_table()
+
+
+audit_events = _table()
 
 
 @dataclass(frozen=True, slots=True)
