@@ -56,6 +56,7 @@ from sqlalchemy.engine import Connection
 from allsource.errors import InputError
 from allsource.model.markings import Audience, Marking, can_release
 from allsource.store import schema as t
+from allsource.store.access import readable
 from allsource.store.sql import SqlStore, chunks, naive_utc
 
 __all__ = ["GraphEdge", "GraphNode", "GraphView", "neighbourhood", "released", "time_bound"]
@@ -105,23 +106,9 @@ class GraphView:
 
 
 def released(table: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
-    """The whole of :func:`can_release` as SQL, so aggregates (counts) can respect it:
-    TLP and classification as ``SqlStore._readable``; compartments (stored comma-joined) are a
-    subset of the audience's when removing each of the audience's from ``,a,b,`` leaves
-    ``,``; releasability is empty or names one of the audience's groups."""
-    if audience.unrestricted:
-        return sa.true()
-    c = table.c
-    comp: sa.ColumnElement[Any] = sa.literal(",", sa.Text) + c.compartments + ","
-    for name in sorted(audience.compartments):
-        comp = sa.func.replace(comp, f",{name},", ",", type_=sa.Text)
-    rel = sa.literal(",", sa.Text) + c.releasability + ","
-    return sa.and_(
-        c.tlp <= int(audience.max_tlp), c.classification <= int(audience.clearance),
-        sa.or_(c.compartments == "", comp == ",") if audience.compartments
-        else c.compartments == "",
-        sa.or_(c.releasability == "",
-               *[rel.contains(f",{g},", autoescape=True) for g in sorted(audience.groups)]))
+    """The whole of :func:`can_release` as SQL (:func:`allsource.store.access.readable`), so
+    aggregates (counts) respect it."""
+    return readable(table, audience)
 
 
 def _ok(compartments: str, releasability: str, audience: Audience) -> bool:

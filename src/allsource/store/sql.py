@@ -9,8 +9,11 @@ bulk-inserts only the new rows, so re-ingesting counts duplicates and adds nothi
 collector's checkpoint is written in the same transaction, so after a crash the store and the
 checkpoint agree and a rerun resumes exactly where the last committed batch ended.
 
-Reads: :meth:`SqlStore._readable` is the single query hook for marking-based filtering; rows
-that pass it are checked again with :func:`can_release` (for compartments/releasability).
+Reads: :meth:`SqlStore._readable` is the single query hook for marking-based filtering: the
+whole of :func:`can_release` as SQL (:mod:`allsource.store.access`), so totals and pages are
+counted by the database over exactly the rows the reader may see, never re-checked after a
+``LIMIT``. A source the reader may not read is answered as if it did not exist
+(:meth:`SqlStore.readable_source`), so ``?source=hidden`` and ``?source=nosuch`` are the same.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
 from allsource.store import schema as t
+from allsource.store.access import readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
 from allsource.store.query import SearchHit, SearchQuery, SearchResult
@@ -344,18 +348,25 @@ class SqlStore(ABC):
     # -- reads --------------------------------------------------------------------------------
     @staticmethod
     def _readable(table: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
-        """The one place where reads filter by marking (TLP and classification in SQL;
-        compartments and releasability are re-checked per row with ``can_release``)."""
-        if audience.unrestricted:
-            return sa.true()
-        return sa.and_(table.c.tlp <= int(audience.max_tlp),
-                       table.c.classification <= int(audience.clearance))
+        """The one place where reads filter by marking: TLP, classification, compartments and
+        releasability, all in SQL (:func:`allsource.store.access.readable`)."""
+        return readable(table, audience)
 
-    def _resolve_sources(self, conn: Connection, names: Iterable[str]) -> list[str]:
+    def readable_source(self, name_or_id: str, audience: Audience) -> Source | None:
+        """The source named (or with the id) ``name_or_id`` if ``audience`` may read it; a
+        source it may not read is ``None``, exactly like one that does not exist."""
+        found = self.get_source(name_or_id)
+        return found if found is not None and can_release(found.marking, audience) else None
+
+    def _resolve_sources(self, conn: Connection, names: Iterable[str],
+                         audience: Audience | None = None) -> list[str]:
         ids = []
+        s = t.sources
         for name in names:
-            found = conn.execute(sa.select(t.sources.c.id).where(sa.or_(
-                t.sources.c.name == name, t.sources.c.id == name))).scalar_one_or_none()
+            stmt = sa.select(s.c.id).where(sa.or_(s.c.name == name, s.c.id == name))
+            if audience is not None:
+                stmt = stmt.where(readable(s, audience))
+            found = conn.execute(stmt).scalar_one_or_none()
             if found is None:
                 raise SourceError(f"unknown source {name!r} (see `allsource source list`)")
             ids.append(found)
@@ -363,7 +374,7 @@ class SqlStore(ABC):
 
     def search(self, query: SearchQuery, audience: Audience) -> SearchResult:
         with self.engine.connect() as conn:
-            source_ids = self._resolve_sources(conn, query.sources)
+            source_ids = self._resolve_sources(conn, query.sources, audience)
             return self._search(conn, query, source_ids, audience)
 
     def _filters(self, d: Any, query: SearchQuery, source_ids: list[str],
@@ -383,15 +394,15 @@ class SqlStore(ABC):
 
     def _result(self, conn: Connection, rows: Sequence[Any], total: int,
                 audience: Audience, started: float, score_sign: float) -> SearchResult:
-        """Hits from search rows (re-checked with ``can_release``); scores higher-is-better
-        (``score_sign`` flips SQLite's lower-is-better bm25)."""
+        """Hits from search rows (already filtered by :meth:`_readable`); scores
+        higher-is-better (``score_sign`` flips SQLite's lower-is-better bm25)."""
         names = self._source_names(conn)
         hits = [SearchHit(id=r.id, kind=r.kind, title=r.title, snippet=r.snippet or "",
                           score=round(score_sign * float(r.score), 4), url=r.url,
                           published_at=aware(r.published_at),
                           collected_at=aware(r.collected_at),  # type: ignore[arg-type]
                           source=names.get(r.source_id, r.source_id), tlp=TLP(r.tlp).label)
-                for r in rows if can_release(Marking.from_columns(dict(r._mapping)), audience)]
+                for r in rows]
         return SearchResult(hits=hits, total=total,
                             took_ms=(time.perf_counter() - started) * 1000)
 
@@ -408,7 +419,7 @@ class SqlStore(ABC):
                 row = conn.execute(sa.select(table).where(table.c.id == object_id)).first()
                 if row is not None:
                     return self._object_view(conn, table, row, names, audience)
-        src = self.get_source(object_id)
+        src = self.readable_source(object_id, audience)
         if src is not None:
             return {"record": "source", "id": src.id, "name": src.name, "kind": src.kind,
                     "location": src.location, "marking": src.marking.as_dict()}
