@@ -114,7 +114,7 @@ def semantic_search(store: SqlStore, query: SearchQuery, audience: Audience) -> 
     d = t.documents
     rows: list[Any] = []
     with store.engine.connect() as conn:
-        source_ids = store._resolve_sources(conn, query.sources)
+        source_ids = store._resolve_sources(conn, query.sources, audience)
         conds = store._filters(d, query, source_ids, audience)
         for chunk in chunks(list(chosen)):
             rows += conn.execute(

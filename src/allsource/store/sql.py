@@ -192,12 +192,20 @@ class SqlStore(ABC):
             conn.execute(t.checkpoints.delete().where(t.checkpoints.c.source_id == src.id))
         return True
 
-    def source_status(self, source_id: str) -> dict[str, Any]:
+    def source_status(self, source_id: str, audience: Audience | None = None
+                      ) -> dict[str, Any]:
+        """A source's collection status; ``documents`` counts the sighted documents that
+        ``audience`` may read (all of them without one)."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(t.sources.c.last_collected_at, t.sources.c.last_status)
                                .where(t.sources.c.id == source_id)).first()
-            docs = conn.execute(sa.select(sa.func.count()).select_from(t.sightings).where(
-                t.sightings.c.source_id == source_id)).scalar_one()
+            s, d = t.sightings, t.documents
+            docs_q = sa.select(sa.func.count()).select_from(s).where(s.c.source_id == source_id)
+            if audience is not None and not audience.unrestricted:
+                docs_q = (sa.select(sa.func.count())
+                          .select_from(s.join(d, d.c.id == s.c.document_id))
+                          .where(s.c.source_id == source_id, readable(d, audience)))
+            docs = conn.execute(docs_q).scalar_one()
             quarantined = conn.execute(sa.select(sa.func.count()).select_from(t.quarantine)
                                        .where(t.quarantine.c.source_id == source_id,
                                               t.quarantine.c.status == "open")).scalar_one()
@@ -396,22 +404,28 @@ class SqlStore(ABC):
                 audience: Audience, started: float, score_sign: float) -> SearchResult:
         """Hits from search rows (already filtered by :meth:`_readable`); scores
         higher-is-better (``score_sign`` flips SQLite's lower-is-better bm25)."""
-        names = self._source_names(conn)
+        names = self._source_names(conn, audience)
         hits = [SearchHit(id=r.id, kind=r.kind, title=r.title, snippet=r.snippet or "",
                           score=round(score_sign * float(r.score), 4), url=r.url,
                           published_at=aware(r.published_at),
                           collected_at=aware(r.collected_at),  # type: ignore[arg-type]
-                          source=names.get(r.source_id, r.source_id), tlp=TLP(r.tlp).label)
+                          source=names.get(r.source_id, ""), tlp=TLP(r.tlp).label)
                 for r in rows]
         return SearchResult(hits=hits, total=total,
                             took_ms=(time.perf_counter() - started) * 1000)
 
-    def _source_names(self, conn: Connection) -> dict[str, str]:
-        return {r.id: r.name for r in conn.execute(sa.select(t.sources.c.id, t.sources.c.name))}
+    def _source_names(self, conn: Connection, audience: Audience | None = None
+                      ) -> dict[str, str]:
+        """Source id → name, of the sources ``audience`` may read (all without one)."""
+        s = t.sources
+        stmt = sa.select(s.c.id, s.c.name)
+        if audience is not None:
+            stmt = stmt.where(readable(s, audience))
+        return {r.id: r.name for r in conn.execute(stmt)}
 
     def get(self, object_id: str, audience: Audience) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            names = self._source_names(conn)
+            names = self._source_names(conn, audience)
             row = conn.execute(sa.select(t.documents).where(t.documents.c.id == object_id)).first()
             if row is not None:
                 return self._document_view(conn, row, names, audience)
@@ -439,7 +453,7 @@ class SqlStore(ABC):
                       t.objects.c.tlp, t.objects.c.classification, t.objects.c.compartments,
                       t.objects.c.releasability)
             .join(t.mentions, t.mentions.c.object_id == t.objects.c.id)
-            .where(t.mentions.c.document_id == m["id"])
+            .where(t.mentions.c.document_id == m["id"], readable(t.objects, audience))
             .order_by(t.mentions.c.span_start).limit(2000)).all()
         notes = conn.execute(
             sa.select(t.stage_annotations.c.stage, t.stage_annotations.c.version,
@@ -455,8 +469,7 @@ class SqlStore(ABC):
             .where(t.story_members.c.story_id == story.story_id)).scalar_one() if story else 0
         objects = [{"id": o.id, "type": o.type, "name": o.name, "extractor": o.extractor,
                     "span": None if o.span_start < 0 else [o.span_start, o.span_end]}
-                   for o in mentioned
-                   if can_release(Marking.from_columns(dict(o._mapping)), audience)]
+                   for o in mentioned]
         return {
             "record": "document", "id": m["id"], "kind": m["kind"], "title": m["title"],
             "text": m["text"], "url": m["url"], "language": m["language"],
@@ -465,8 +478,10 @@ class SqlStore(ABC):
             "content_hash": m["content_hash"], "blob_sha256": m["blob_sha256"],
             "blob_ref": m["blob_ref"], "labels": m["labels"], "meta": m["meta"],
             "marking": marking.as_dict(),
+            # sightings by sources the reader may not read are left out, like the sources
             "sightings": [{"source_id": s.source_id, "source": names.get(s.source_id),
-                           "first_seen": _iso(s.first_seen), "url": s.url} for s in sightings],
+                           "first_seen": _iso(s.first_seen), "url": s.url} for s in sightings
+                          if s.source_id in names],
             "objects": objects,
             "entities": group_mentions(objects),
             "annotations": {n.stage: {"version": n.version, **(n.data or {})} for n in notes},
@@ -488,7 +503,8 @@ class SqlStore(ABC):
                       t.documents.c.tlp, t.documents.c.classification,
                       t.documents.c.compartments, t.documents.c.releasability)
             .join(t.documents, t.documents.c.id == t.mentions.c.document_id)
-            .where(t.mentions.c.object_id == m["id"]).limit(200)).all()
+            .where(t.mentions.c.object_id == m["id"], readable(t.documents, audience))
+            .limit(200)).all()
         rels = conn.execute(sa.select(t.relationships).where(sa.or_(
             t.relationships.c.source_ref == m["id"], t.relationships.c.target_ref == m["id"]))
             .where(self._readable(t.relationships, audience)).limit(200)).all()
@@ -501,8 +517,7 @@ class SqlStore(ABC):
             "provenance": [{"document_id": p.document_id, "title": p.title,
                             "source": names.get(p.source_id), "extractor": p.extractor,
                             "span": None if p.span_start < 0 else [p.span_start, p.span_end]}
-                           for p in prov
-                           if can_release(Marking.from_columns(dict(p._mapping)), audience)],
+                           for p in prov],
             "relationships": [{"id": r.id, "type": r.relationship_type,
                                "source_ref": r.source_ref, "target_ref": r.target_ref}
                               for r in rels],
@@ -511,7 +526,7 @@ class SqlStore(ABC):
     def stats(self, audience: Audience) -> dict[str, Any]:
         d = t.documents
         with self.engine.connect() as conn:
-            names = self._source_names(conn)
+            names = self._source_names(conn, audience)
             readable = self._readable(d, audience)
             total = conn.execute(sa.select(sa.func.count()).select_from(d).where(readable)
                                  ).scalar_one()
@@ -538,7 +553,7 @@ class SqlStore(ABC):
             "store": self.safe_url,
             "documents": total,
             "documents_by_kind": {k: n for k, n in by_kind},
-            "documents_by_source": {names.get(s, s): n for s, n in by_source},
+            "documents_by_source": {names[s]: n for s, n in by_source if s in names},
             "documents_by_tlp": {TLP(k).label: n for k, n in sorted(by_tlp)},
             "objects": sum(n for _, n in obj_types),
             "objects_by_type": {k: n for k, n in obj_types},

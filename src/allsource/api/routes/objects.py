@@ -70,14 +70,11 @@ def _list_objects(request: Request, store: SqlStore, audience: Audience, params:
         rows = conn.execute(sa.select(_o).where(*conds).order_by(*order_by(sort, OBJECT_SORTS),
                                                                   _o.c.id)
                             .limit(params.limit).offset(params.offset)).all()
-    items = []
-    for r in rows:
-        marking = Marking.from_columns(dict(r._mapping))
-        if can_release(marking, audience):
-            items.append(ObjectSummary(
-                id=r.id, type=r.type, name=r.name, aliases=_aliases(r.stix or {}, r.name),
-                created_at=aware(r.created_at), marking=marking.as_dict(),  # type: ignore[arg-type]
-                risk=_risk(store, r.id, audience)))
+    items = [ObjectSummary(
+        id=r.id, type=r.type, name=r.name, aliases=_aliases(r.stix or {}, r.name),
+        created_at=aware(r.created_at),  # type: ignore[arg-type]
+        marking=Marking.from_columns(dict(r._mapping)).as_dict(),  # type: ignore[arg-type]
+        risk=_risk(store, r.id, audience)) for r in rows]
     return page(request, items, total, params)
 
 
@@ -131,10 +128,9 @@ def _names(store: SqlStore, ids: set[str], audience: Audience) -> dict[str, str]
     out: dict[str, str] = {}
     with store.engine.connect() as conn:
         for chunk in chunks(sorted(ids)):
-            for r in conn.execute(sa.select(_o.c.id, _o.c.name, *_MARKING)
-                                  .where(_o.c.id.in_(chunk))):
-                if can_release(Marking.from_columns(dict(r._mapping)), audience):
-                    out[r.id] = r.name
+            out.update(conn.execute(sa.select(_o.c.id, _o.c.name)
+                                    .where(_o.c.id.in_(chunk), store._readable(_o, audience)))
+                       .tuples())
     return out
 
 
@@ -163,8 +159,7 @@ def list_relationships(
         rows = conn.execute(sa.select(_r).where(*conds).order_by(*order_by(sort, REL_SORTS),
                                                                   _r.c.id)
                             .limit(params.limit).offset(params.offset)).all()
-    readable = [r for r in rows if can_release(Marking.from_columns(dict(r._mapping)),
-                                               audience)]
+    readable = list(rows)
     names = _names(store, {x for r in readable for x in (r.source_ref, r.target_ref)},
                    audience)
     items = [RelationshipPublic(

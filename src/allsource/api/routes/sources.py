@@ -24,8 +24,8 @@ SORTS: dict[str, Any] = {"name": lambda s: s.name, "kind": lambda s: s.kind,
                          "created_at": lambda s: s.created_at}
 
 
-def _public(store: SqlStore, source: Source) -> SourcePublic:
-    status = store.source_status(source.id)
+def _public(store: SqlStore, source: Source, audience: Audience) -> SourcePublic:
+    status = store.source_status(source.id, audience)
     return SourcePublic(
         id=source.id, name=source.name, kind=source.kind, location=source.location,
         schedule_seconds=source.schedule_seconds, allow_private=source.allow_private,
@@ -35,8 +35,8 @@ def _public(store: SqlStore, source: Source) -> SourcePublic:
 
 
 def _readable(store: SqlStore, ref: str, audience: Audience) -> Source:
-    found = store.get_source(ref)
-    if found is None or not can_release(found.marking, audience):
+    found = store.readable_source(ref, audience)
+    if found is None:
         raise not_found("source", ref)
     return found
 
@@ -49,13 +49,13 @@ def list_sources(
     found = [s for s in store.list_sources() if can_release(s.marking, audience)]
     found = sort_items(found, sort, SORTS)
     window = found[params.offset:params.offset + params.limit]
-    return page(request, [_public(store, s) for s in window], len(found), params)
+    return page(request, [_public(store, s, audience) for s in window], len(found), params)
 
 
 @router.get("/{source_ref}", response_model=SourcePublic)
 def get_source(source_ref: str, store: StoreDep, audience: AudienceDep) -> SourcePublic:
     """One source by name or id, with its document count and last run."""
-    return _public(store, _readable(store, source_ref, audience))
+    return _public(store, _readable(store, source_ref, audience), audience)
 
 
 @router.post("", response_model=SourcePublic, status_code=201)
