@@ -40,8 +40,9 @@ from allsource.model.markings import Audience
 __all__ = ["readable"]
 
 
-def _wrapped(column: Any) -> sa.ColumnElement[Any]:
-    return sa.literal(",", sa.Text) + column + sa.literal(",", sa.Text)
+def _wrapped(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    comma: sa.ColumnElement[Any] = sa.literal(",", sa.Text)
+    return comma + column + comma
 
 
 def _names(names: frozenset[str]) -> list[str]:
