@@ -39,7 +39,7 @@ from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
 from allsource.store import schema as t
-from allsource.store.access import readable
+from allsource.store.access import ends_readable, readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
 from allsource.store.query import SearchHit, SearchQuery, SearchResult
@@ -507,7 +507,8 @@ class SqlStore(ABC):
             .limit(200)).all()
         rels = conn.execute(sa.select(t.relationships).where(sa.or_(
             t.relationships.c.source_ref == m["id"], t.relationships.c.target_ref == m["id"]))
-            .where(self._readable(t.relationships, audience)).limit(200)).all()
+            .where(self._readable(t.relationships, audience),
+                   ends_readable(t.relationships, t.objects, audience)).limit(200)).all()
         return {
             "record": "object" if table is t.objects else "relationship",
             "id": m["id"], "type": m.get("type") or "relationship",

@@ -18,8 +18,9 @@ from allsource.api.errors import ApiError, not_found
 from allsource.api.pagination import Page, PageDep, SortKeys, order_by, page, sort_param
 from allsource.api.schemas import ObjectPublic, ObjectSummary, RelationshipPublic, RiskPublic
 from allsource.assess.risk_run import find_scores
-from allsource.model.markings import Audience, Marking, can_release
+from allsource.model.markings import Audience, Marking
 from allsource.store import schema as t
+from allsource.store.access import ends_readable
 from allsource.store.sql import SqlStore, aware, chunks
 
 ENTITY_TYPES = ("intrusion-set", "threat-actor", "malware", "tool", "campaign", "identity",
@@ -128,9 +129,9 @@ def _names(store: SqlStore, ids: set[str], audience: Audience) -> dict[str, str]
     out: dict[str, str] = {}
     with store.engine.connect() as conn:
         for chunk in chunks(sorted(ids)):
-            out.update(conn.execute(sa.select(_o.c.id, _o.c.name)
-                                    .where(_o.c.id.in_(chunk), store._readable(_o, audience)))
-                       .tuples())
+            out.update({r.id: r.name for r in conn.execute(
+                sa.select(_o.c.id, _o.c.name)
+                .where(_o.c.id.in_(chunk), store._readable(_o, audience)))})
     return out
 
 
@@ -144,7 +145,7 @@ def list_relationships(
     name: NameFilter = None,
 ) -> Page[RelationshipPublic]:
     """Relationships, by type, by an object at either end, or by an end's name."""
-    conds: list[Any] = [store._readable(_r, audience)]
+    conds: list[Any] = [store._readable(_r, audience), ends_readable(_r, _o, audience)]
     if type_:
         conds.append(_r.c.relationship_type == type_)
     if object_id:
@@ -175,10 +176,12 @@ def list_relationships(
 def get_relationship(relationship_id: str, store: StoreDep, audience: AudienceDep
                      ) -> RelationshipPublic:
     with store.engine.connect() as conn:
-        r = conn.execute(sa.select(_r).where(_r.c.id == relationship_id)).first()
-    if r is None or not can_release(marking := Marking.from_columns(dict(r._mapping)),
-                                    audience):
+        r = conn.execute(sa.select(_r).where(_r.c.id == relationship_id,
+                                             store._readable(_r, audience),
+                                             ends_readable(_r, _o, audience))).first()
+    if r is None:
         raise not_found("relationship", relationship_id)
+    marking = Marking.from_columns(dict(r._mapping))
     names = _names(store, {r.source_ref, r.target_ref}, audience)
     return RelationshipPublic(
         id=r.id, relationship_type=r.relationship_type, source_ref=r.source_ref,
