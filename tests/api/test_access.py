@@ -430,3 +430,109 @@ def test_every_route_follows_can_release(store: SqlStore, client: TestClient,
 def test_every_route_follows_can_release_many(store: SqlStore, client: TestClient,
                                               world: tuple[Any, ...]) -> None:
     run_example(store, client, *world)
+
+
+# --- leak item 3 of issue 10: counts are oracles (regressions) ---------------------------------
+
+SECRET_PHRASE = "operation nightjar"
+
+
+@pytest.fixture
+def leaky(store: SqlStore, client: TestClient) -> dict[str, Any]:
+    """A TLP:CLEAR document in compartment ORCON, one released only to NATO, one plain, and a
+    source the reader may not read (its own marking names a compartment); a reader cleared for
+    everything but those compartments and groups."""
+    shown = Source("open-desk", "files", "/dev/null")
+    hidden = Source("hidden-desk", "files", "/dev/null",
+                    marking=Marking(compartments=frozenset({"ORCON"})))
+    store.add_source(shown)
+    store.add_source(hidden)
+    plain = Document.build(kind="report", title="plain", text=f"About {SECRET_PHRASE}.")
+    compartmented = Document.build(kind="report", title="orcon",
+                                   text=f"More on {SECRET_PHRASE} and its sponsor.",
+                                   marking=Marking(compartments=frozenset({"ORCON"})))
+    released = Document.build(kind="report", title="nato",
+                              text=f"{SECRET_PHRASE}: partners only.",
+                              marking=Marking(releasability=frozenset({"NATO"})))
+    store.write_batch(shown, [Collected(plain), Collected(compartmented), Collected(released)],
+                      [], None)
+    from_hidden = Document.build(kind="report", title="h", text=f"{SECRET_PHRASE} again.",
+                                 marking=Marking(compartments=frozenset({"ORCON"})))
+    store.write_batch(hidden, [Collected(from_hidden)], [], None)
+    now = utc_now()
+    with store.engine.begin() as conn:
+        for i, doc in enumerate((plain, compartmented, released)):
+            oid = _entity_id()
+            conn.execute(t.objects.insert().values(
+                id=oid, type="intrusion-set", name=f"nightjar group {i}", created_at=now,
+                stix={"type": "intrusion-set", "id": oid}, **doc.marking.to_columns()))
+            conn.execute(t.stories.insert().values(id=f"story-{i}",
+                                                   canonical_document_id=doc.id,
+                                                   created_at=now))
+            conn.execute(t.story_members.insert().values(
+                story_id=f"story-{i}", document_id=doc.id, similarity=1.0, matched_id=None,
+                added_at=now))
+    reader = Rights("reader", TLP.RED, Classification.TOP_SECRET, frozenset({"OTHER"}),
+                    frozenset({"CERT"}))
+    _, headers, token = new_user(store, reader)
+    return {"headers": headers, "token": token, "plain": plain.id}
+
+
+def test_search_total_counts_only_readable(client: TestClient, leaky: dict[str, Any]) -> None:
+    found = client.get(f"{API}/search", params={"q": f'"{SECRET_PHRASE}"'},
+                       headers=leaky["headers"]).json()
+    assert found["total_hits"] == 1 and found["total"] == 1
+    assert [v["id"] for g in found["items"] for v in g["variants"]] == [leaky["plain"]]
+    # a word only the hidden documents hold finds nothing, and says so with a zero
+    none = client.get(f"{API}/search", params={"q": "sponsor"}, headers=leaky["headers"])
+    assert none.json()["total_hits"] == 0
+
+
+def test_web_search_count_only_readable(client: TestClient, leaky: dict[str, Any]) -> None:
+    web_login(client, leaky["token"])
+    assert "1 matching documents" in client.get("/search", params={"q": SECRET_PHRASE}).text
+    assert "0 matching documents" in client.get("/search", params={"q": "sponsor"}).text
+
+
+def test_list_totals_count_only_readable(client: TestClient, leaky: dict[str, Any]) -> None:
+    h = leaky["headers"]
+    docs = client.get(f"{API}/documents", headers=h).json()
+    assert docs["total"] == 1 == len(docs["items"])
+    entities = client.get(f"{API}/entities", params={"name": "nightjar"}, headers=h).json()
+    assert entities["total"] == 1 == len(entities["items"])
+    stories = client.get(f"{API}/stories", headers=h).json()
+    assert stories["total"] == 1 == len(stories["items"])
+    # a page past the readable rows is empty and its total unchanged
+    page = client.get(f"{API}/documents", params={"limit": 1, "offset": 1}, headers=h).json()
+    assert page["items"] == [] and page["total"] == 1
+
+
+def test_source_counts_only_readable(client: TestClient, leaky: dict[str, Any]) -> None:
+    one = client.get(f"{API}/sources/open-desk", headers=leaky["headers"]).json()
+    assert one["documents"] == 1
+    listed = client.get(f"{API}/sources", headers=leaky["headers"]).json()
+    assert [s["name"] for s in listed["items"]] == ["open-desk"] and listed["total"] == 1
+
+
+@pytest.mark.parametrize("path", ["/documents", "/search", "/timeline", "/map"])
+def test_hidden_source_answers_as_missing(client: TestClient, leaky: dict[str, Any],
+                                          path: str) -> None:
+    params = {"q": SECRET_PHRASE} if path == "/search" else {}
+    answers = []
+    for name in ("hidden-desk", "nosuch-desk"):
+        r = client.get(API + path, params={**params, "source": name},
+                       headers=leaky["headers"])
+        answers.append((r.status_code, r.text.replace(name, "X")))
+    assert answers[0] == answers[1] and answers[0][0] != 200
+    r = [client.get(f"{API}/sources/{name}", headers=leaky["headers"])
+         for name in ("hidden-desk", "nosuch-desk")]
+    assert r[0].status_code == r[1].status_code == 404
+    assert r[0].text.replace("hidden-desk", "X") == r[1].text.replace("nosuch-desk", "X")
+
+
+def test_web_hidden_source_answers_as_missing(client: TestClient,
+                                              leaky: dict[str, Any]) -> None:
+    web_login(client, leaky["token"])
+    pages = [client.get("/search", params={"q": SECRET_PHRASE, "source": name}).text
+             .replace(name, "X") for name in ("hidden-desk", "nosuch-desk")]
+    assert pages[0] == pages[1] and "unknown source" in pages[0]
