@@ -507,9 +507,12 @@ def test_list_totals_count_only_readable(client: TestClient, leaky: dict[str, An
     assert page["items"] == [] and page["total"] == 1
 
 
-def test_source_counts_only_readable(client: TestClient, leaky: dict[str, Any]) -> None:
+def test_source_counts_only_readable(store: SqlStore, client: TestClient,
+                                     leaky: dict[str, Any]) -> None:
+    store.set_source_status(store.get_source("open-desk").id,  # type: ignore[union-attr]
+                            "ok: items=3, new=3, duplicates=0, quarantined=0")
     one = client.get(f"{API}/sources/open-desk", headers=leaky["headers"]).json()
-    assert one["documents"] == 1
+    assert one["documents"] == 1 and one["last_status"] == "ok"
     listed = client.get(f"{API}/sources", headers=leaky["headers"]).json()
     assert [s["name"] for s in listed["items"]] == ["open-desk"] and listed["total"] == 1
 

@@ -1,5 +1,10 @@
 """``/sources``: configured sources with their collection status; admins add sources and
-enable, disable or reschedule them."""
+enable, disable or reschedule them.
+
+A source the caller may not read is answered exactly as a missing one. Its ``documents`` count
+is of the documents the caller may read; the last run's summary (item, new and duplicate
+counts over everything collected, and the first error) is shown in full only to callers who
+read everything — others see its status word (``ok``, ``failed``)."""
 
 from __future__ import annotations
 
@@ -31,7 +36,15 @@ def _public(store: SqlStore, source: Source, audience: Audience) -> SourcePublic
         schedule_seconds=source.schedule_seconds, allow_private=source.allow_private,
         enabled=source.enabled, marking=source.marking.as_dict(),  # type: ignore[arg-type]
         config=source.config, created_at=source.created_at, documents=status["documents"],
-        last_status=status["last_status"], last_collected_at=status["last_collected_at"])
+        last_status=_status_for(status["last_status"], audience),
+        last_collected_at=status["last_collected_at"])
+
+
+def _status_for(last: str | None, audience: Audience) -> str | None:
+    """The run summary counts content the caller may not read: only its status word."""
+    if last is None or audience.unrestricted:
+        return last
+    return last.split(":", 1)[0].strip() or None
 
 
 def _readable(store: SqlStore, ref: str, audience: Audience) -> Source:
