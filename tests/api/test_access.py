@@ -1,7 +1,7 @@
 """No read-up through any route: for generated users (role, TLP ceiling, clearance,
-compartments, groups) and generated objects (documents, sources, entities, relationships,
-stories, alerts, cases, watchlists with random markings), every API GET route and workspace
-page answers — items, totals, counts and status codes — exactly as
+compartments, groups) and generated objects (documents, sources, entities, observables,
+relationships, stories, alerts, cases, watchlists with random markings), every API GET route
+and workspace page answers — items, totals, counts and status codes — exactly as
 :func:`~allsource.model.markings.can_release` says, on SQLite and PostgreSQL.
 
 The oracle reads the store as its owner (every row with its marking) and applies
@@ -74,6 +74,7 @@ class Example:
     source: str
     docs: list[str] = field(default_factory=list)
     objects: list[str] = field(default_factory=list)
+    observables: list[str] = field(default_factory=list)
     relationships: list[str] = field(default_factory=list)
     story: str = ""
 
@@ -106,6 +107,17 @@ def add_example(store: SqlStore, word: str, source_marking: Marking,
                 stix={"type": "intrusion-set", "id": oid, "name": f"{word} actor {i}"},
                 **mark.to_columns()))
             conn.execute(t.mentions.insert().values(object_id=oid, document_id=doc.id,
+                                                    extractor="test", span_start=-1,
+                                                    span_end=-1))
+            # an observable in the document, marked as the entity of the next document
+            domain = f"{word}-{i}.example"
+            did = f"domain-name--{uuid.uuid4()}"
+            ex.observables.append(did)
+            conn.execute(t.objects.insert().values(
+                id=did, type="domain-name", name=domain, created_at=now,
+                stix={"type": "domain-name", "id": did, "value": domain},
+                **obj_marks[(i + 1) % len(obj_marks)].to_columns()))
+            conn.execute(t.mentions.insert().values(object_id=did, document_id=doc.id,
                                                     extractor="test", span_start=-1,
                                                     span_end=-1))
         for i, mark in enumerate(rel_marks):
@@ -272,6 +284,12 @@ def check_api(api: Api, store: SqlStore, ex: Example, audience: Audience) -> Non
     for oid in ex.objects:
         api.status(f"/entities/{oid}", oid in objs)
         api.status(f"/graph/{oid}", oid in objs)
+    observed = o.readable(ex.observables)
+    page = api.ok("/observables", value=ex.word)
+    assert {x["id"] for x in page["items"]} == observed and page["total"] == len(observed)
+    for did in ex.observables:
+        api.status(f"/observables/{did}", did in observed)
+    api.ok("/map/basemap")
     # a relationship shows when it and both its ends are readable
     n = len(ex.objects)
     ends = {rid: (ex.objects[i], ex.objects[(i + 1) % n])
@@ -377,7 +395,7 @@ def check_web(client: TestClient, token: str, store: SqlStore, ex: Example,
         same_as_missing("/map/data", source=ex.source)
     for doc in ex.docs:
         assert get(f"/documents/{doc}").status_code == (200 if doc in docs else 404)
-    for oid in ex.objects:
+    for oid in ex.objects + ex.observables:
         want = 200 if o.ok(oid) else 404
         assert get(f"/objects/{oid}").status_code == want
         assert get(f"/graph/{oid}").status_code == want
