@@ -443,7 +443,7 @@ def test_every_route_follows_can_release(store: SqlStore, client: TestClient,
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=_HEALTH, phases=_PHASES)
+@settings(max_examples=25, deadline=None, suppress_health_check=_HEALTH, phases=_PHASES)
 @given(world=worlds())
 def test_every_route_follows_can_release_many(store: SqlStore, client: TestClient,
                                               world: tuple[Any, ...]) -> None:
