@@ -404,6 +404,11 @@ def check_web(client: TestClient, token: str, store: SqlStore, ex: Example,
         assert get(path).status_code == 200
     for cid in all_marks(store, t.cases):
         assert get(f"/cases/{cid}").status_code == (200 if o.ok(cid) else 404)
+    n = len(ex.objects)
+    for i, rid in enumerate(ex.relationships):
+        ends = (ex.objects[i], ex.objects[(i + 1) % n])
+        want = 200 if o.ok(rid) and all(map(o.ok, ends)) else 404
+        assert get(f"/objects/{rid}").status_code == want
     shown = get("/watchlists").text
     for name, mark in _watchlists(store).items():
         assert (f">{name}<" in shown) == can_release(mark, o.audience), name

@@ -429,10 +429,17 @@ class SqlStore(ABC):
             row = conn.execute(sa.select(t.documents).where(t.documents.c.id == object_id)).first()
             if row is not None:
                 return self._document_view(conn, row, names, audience)
-            for table in (t.objects, t.relationships):
-                row = conn.execute(sa.select(table).where(table.c.id == object_id)).first()
-                if row is not None:
-                    return self._object_view(conn, table, row, names, audience)
+            row = conn.execute(sa.select(t.objects).where(t.objects.c.id == object_id)).first()
+            if row is not None:
+                return self._object_view(conn, t.objects, row, names, audience)
+            r = t.relationships
+            row = conn.execute(sa.select(r).where(r.c.id == object_id)).first()
+            if row is not None:
+                # its ends are ids too: one the audience may not read hides the relationship
+                hidden_end = not conn.execute(sa.select(ends_readable(r, t.objects, audience))
+                                              .where(r.c.id == object_id)).scalar_one()
+                return None if hidden_end else self._object_view(conn, r, row, names,
+                                                                 audience)
         src = self.readable_source(object_id, audience)
         if src is not None:
             return {"record": "source", "id": src.id, "name": src.name, "kind": src.kind,
