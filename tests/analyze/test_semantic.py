@@ -51,3 +51,29 @@ def test_meaning_ranks_and_respects_markings(store: SqlStore) -> None:
     # filters: only the vault
     only = semantic_search(store, SearchQuery(query.text, sources=["vault"], limit=10), owner)
     assert [h.id for h in only.hits] == [docs[QUAKES[2]].id]
+
+
+def test_hidden_documents_do_not_crowd_out_readable_ones(store: SqlStore) -> None:
+    """Hidden documents close to the query are not ranked for a reader at all: with limit 1
+    (5 candidates), the reader's answer is the same whether or not many compartmented
+    copies of the query's subject exist."""
+    docs = _store(store)
+    query = SearchQuery(text="tremor destroyed buildings, rescuers search rubble", limit=1)
+    reader = Audience(max_tlp=TLP.AMBER)
+    index_embeddings(store)
+    before = semantic_search(store, query, reader)
+    vault = Source("vault-2", "rss", "https://vault2.example/feed")
+    store.add_source(vault)
+    copies = [Document.build(kind="article", title=f"{ROWS[i]['title']} ({n})",
+                             text=f"{ROWS[i]['text']} Copy {n}.",
+                             marking=Marking(compartments=frozenset({"QUAKE"})))
+              for i in QUAKES for n in range(4)]
+    store.write_batch(vault, [Collected(c) for c in copies], [], None)
+    assert index_embeddings(store) == len(copies)
+    after = semantic_search(store, query, reader)
+    assert [h.id for h in after.hits] == [h.id for h in before.hits]
+    assert after.total == before.total
+    assert after.hits and after.hits[0].id in {docs[i].id for i in QUAKES}
+    # the owner does see the copies first
+    owner_hits = semantic_search(store, query, Audience.owner()).hits
+    assert owner_hits[0].id in {c.id for c in copies}

@@ -330,3 +330,16 @@ def test_hits_carry_the_document_marking(store: SqlStore) -> None:
     assert len(wl.list_hits(store, audience=Audience(max_tlp=TLP.AMBER))) == 1
     [alert] = list_alerts(store)
     assert alert.marking.tlp == TLP.AMBER
+
+
+def test_hits_of_a_hidden_watchlist_are_hidden(store: SqlStore) -> None:
+    """A CLEAR hit names the watchlist's term: it shows only to readers of the watchlist."""
+    watchlist, _ = wl.save_watchlist(store, "grid",
+                                     marking=Marking(compartments=frozenset({"OPS"})))
+    wl.add_terms(store, watchlist, [wl.keyword_spec("power grid")])
+    _ingest(store, {"Grid": UKRAINE_2016}, Marking())
+    _process(store)
+    assert len(wl.list_hits(store)) == 1
+    assert wl.list_hits(store, audience=Audience(max_tlp=TLP.RED)) == []
+    cleared = Audience(max_tlp=TLP.RED, compartments=frozenset({"OPS"}))
+    assert len(wl.list_hits(store, audience=cleared)) == 1

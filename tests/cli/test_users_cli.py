@@ -87,3 +87,33 @@ def test_passwords_unlock_disable_and_scoped_tokens(cli: Run, tmp_path: Path) ->
         store.close()
     assert "unknown scope" in cli("token", "create", "rita", "--scope", "root",
                                   check=2).stderr
+
+
+def test_user_rights_commands(cli: Run) -> None:
+    """Rights are set on add and changed by set/grant/revoke; every line fits 80 columns
+    (COLUMNS is 200 here, so the width is the command's own)."""
+    cli("init")
+    out = cli("user", "add", "sam", "--role", "analyst", "--clearance", "secret", "--tlp",
+              "amber+strict", "--compartment", "ORCON", "--compartment", "NOFORN",
+              "--group", "nato").stdout
+    assert "TLP:AMBER+STRICT, SECRET, compartments NOFORN,ORCON, groups nato" in " ".join(
+        out.split())
+    cli("user", "add", "pat", "--role", "partner", "--group", "acme")
+    outputs = [cli("user", "grant", "sam", "--group", "cert-eu").stdout,
+               cli("user", "revoke", "sam", "--compartment", "ORCON", "--group", "nato").stdout,
+               cli("user", "set", "admin", "--tlp", "amber").stdout,
+               cli("user", "list").stdout, cli("user", "show", "pat").stdout]
+    assert all(len(line) <= 80 for text in outputs for line in text.splitlines())
+    shown = {u["name"]: u for u in as_json(cli("user", "list", "--json"))}  # type: ignore[union-attr]
+    assert shown["sam"]["compartments"] == ["NOFORN"] and shown["sam"]["groups"] == ["cert-eu"]
+    assert shown["sam"]["clearance"] == "SECRET"
+    assert shown["pat"]["role"] == "partner" and shown["pat"]["max_tlp"] == "TLP:GREEN"
+    # a ceiling on the admin who read everything limits it; --all gives everything back
+    assert not shown["admin"]["all_access"] and shown["admin"]["max_tlp"] == "TLP:AMBER"
+    cli("user", "set", "admin", "--all")
+    assert as_json(cli("user", "show", "admin", "--json"))["all_access"] is True  # type: ignore[index]
+    assert "unknown TLP" in cli("user", "set", "sam", "--tlp", "purple", check=2).stderr
+    assert "without commas" in cli("user", "grant", "sam", "--group", "a,b", check=2).stderr
+    assert "unknown role" in cli("user", "add", "x", "--role", "boss", check=2).stderr
+    assert "no user" in cli("user", "grant", "nobody", "--group", "g", check=2).stderr
+    assert "name a --compartment" in cli("user", "revoke", "sam", check=2).stderr

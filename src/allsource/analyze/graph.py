@@ -4,8 +4,8 @@ neighbourhood is bigger than a browser can draw.
 Fetching. Adjacency comes from ``relationships`` joined to ``objects`` for the far end, in
 bulk: one query per direction for the first hop, and one per direction and 500 frontier IDs
 for the second (both ends indexed), never one query per node. Marking filters are SQL
-(:func:`released`), so nothing the audience may not read is fetched; rows that carry
-compartments or releasability are re-checked with :func:`can_release`. For the owner the join
+(:func:`released`: the whole release rule), so nothing the audience may not read is fetched
+or counted. For the owner the join
 only proves the object exists, from the primary-key index alone. A node's type is the prefix
 of its STIX ID (``malware--…``); names are read only for the nodes the answer shows. A depth-2
 neighbourhood holds the relationships that touch a node at distance 0 or 1; relationships
@@ -54,8 +54,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from allsource.errors import InputError
-from allsource.model.markings import Audience, Marking, can_release
+from allsource.model.markings import Audience
 from allsource.store import schema as t
+from allsource.store.access import readable
 from allsource.store.sql import SqlStore, chunks, naive_utc
 
 __all__ = ["GraphEdge", "GraphNode", "GraphView", "neighbourhood", "released", "time_bound"]
@@ -105,31 +106,9 @@ class GraphView:
 
 
 def released(table: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
-    """The whole of :func:`can_release` as SQL, so aggregates (counts) can respect it:
-    TLP and classification as ``SqlStore._readable``; compartments (stored comma-joined) are a
-    subset of the audience's when removing each of the audience's from ``,a,b,`` leaves
-    ``,``; releasability is empty or names one of the audience's groups."""
-    if audience.unrestricted:
-        return sa.true()
-    c = table.c
-    comp: sa.ColumnElement[Any] = sa.literal(",", sa.Text) + c.compartments + ","
-    for name in sorted(audience.compartments):
-        comp = sa.func.replace(comp, f",{name},", ",", type_=sa.Text)
-    rel = sa.literal(",", sa.Text) + c.releasability + ","
-    return sa.and_(
-        c.tlp <= int(audience.max_tlp), c.classification <= int(audience.clearance),
-        sa.or_(c.compartments == "", comp == ",") if audience.compartments
-        else c.compartments == "",
-        sa.or_(c.releasability == "",
-               *[rel.contains(f",{g},", autoescape=True) for g in sorted(audience.groups)]))
-
-
-def _ok(compartments: str, releasability: str, audience: Audience) -> bool:
-    """Second check of a fetched row (only rows restricted beyond TLP/classification)."""
-    if not (compartments or releasability) or audience.unrestricted:
-        return True
-    return can_release(Marking.from_columns(
-        {"compartments": compartments, "releasability": releasability}), audience)
+    """The whole of :func:`can_release` as SQL (:func:`allsource.store.access.readable`), so
+    aggregates (counts) respect it."""
+    return readable(table, audience)
 
 
 def time_bound(store: SqlStore, value: datetime) -> sa.ColumnElement[Any]:
@@ -189,17 +168,14 @@ def _hop(conn: Connection, hood: _Hood, frontier: Sequence[str], dist: int,
          evidence: sa.ColumnElement[bool] | None, audience: Audience, limit: int) -> None:
     r, o = t.relationships, t.objects
     # the owner reads everything: the join only checks that the far object exists, from the
-    # primary-key index alone; others also need its marking columns
-    marks = [] if audience.unrestricted else [r.c.compartments, r.c.releasability,
-                                              o.c.compartments, o.c.releasability]
+    # primary-key index alone; for others it also filters by the object's marking
     for ids in chunks(frontier):
         for near, far in ((r.c.source_ref, r.c.target_ref), (r.c.target_ref, r.c.source_ref)):
             left = limit - len(hood.edges)
             if left <= 0:
                 hood.truncated = True
                 return
-            q = (sa.select(r.c.id, r.c.relationship_type, r.c.source_ref, r.c.target_ref,
-                           *marks)
+            q = (sa.select(r.c.id, r.c.relationship_type, r.c.source_ref, r.c.target_ref)
                  .join(o, o.c.id == far)
                  .where(near.in_(ids) if len(ids) > 1 else near == ids[0],
                         released(r, audience), released(o, audience)))
@@ -214,14 +190,10 @@ def _hop(conn: Connection, hood: _Hood, frontier: Sequence[str], dist: int,
 def _add(hood: _Hood, rows: Sequence[Any], dist: int, audience: Audience, *,
          outgoing: bool) -> None:
     distance, edges, ties = hood.distance, hood.edges, hood.ties
-    checked = not audience.unrestricted
     for row in rows:
         rid, kind, src, dst = row[0], row[1], row[2], row[3]
         near, far = (src, dst) if outgoing else (dst, src)
         if far == near:
-            continue
-        if checked and (row[4] or row[5] or row[6] or row[7]) and not (
-                _ok(row[4], row[5], audience) and _ok(row[6], row[7], audience)):
             continue
         if distance.setdefault(far, dist) == dist and dist > 1:
             ties[(far, near)] += 1
@@ -249,13 +221,12 @@ def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: dateti
         conds.append(g.c.credibility <= int(min_credibility))
     shared = sa.func.count(sa.distinct(m1.c.document_id)).label("shared")
     rows = conn.execute(
-        sa.select(o.c.id, o.c.compartments, o.c.releasability, shared)
+        sa.select(o.c.id, shared)
         .select_from(src).where(*conds).group_by(o.c.id)
         .order_by(shared.desc(), o.c.id).limit(limit)).all()
-    for oid, oc, orr, n in rows:
-        if _ok(oc, orr, audience):
-            hood.distance.setdefault(oid, 1)
-            hood.edges[f"co-mentioned:{oid}"] = (hood.center, oid, "co-mentioned", int(n))
+    for oid, n in rows:
+        hood.distance.setdefault(oid, 1)
+        hood.edges[f"co-mentioned:{oid}"] = (hood.center, oid, "co-mentioned", int(n))
 
 
 def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
@@ -265,10 +236,9 @@ def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
     evidence = evidence_filter(store, t.relationships.c.id, since=since, until=until,
                                min_credibility=min_credibility, audience=audience)
     with store.engine.connect() as conn:
-        row = conn.execute(sa.select(sa.func.substr(o.c.name, 1, _LABEL),
-                                     o.c.compartments, o.c.releasability)
+        row = conn.execute(sa.select(sa.func.substr(o.c.name, 1, _LABEL))
                            .where(o.c.id == node_id, released(o, audience))).first()
-        if row is None or not _ok(row[1], row[2], audience):
+        if row is None:
             return None
         hood = _Hood(center=node_id, distance={node_id: 0}, labels={node_id: row[0]})
         _hop(conn, hood, [node_id], 1, evidence, audience, fetch_limit)

@@ -9,7 +9,9 @@ static model the ``topics`` stage uses (title + the start of the body; see
 product (the matrix is cached per store as float32 and reloaded when the number of vectors
 changes; 100,000 documents are a 102 MB matrix and a few milliseconds of arithmetic), takes the
 best candidates, and reads them back through the store's own filters (sources, kinds, time,
-markings), so a document the reader may not see never appears.
+markings), so a document the reader may not see never appears. For a reader other than the
+owner, only the documents those filters let through are ranked at all, so hidden documents
+close to the query neither appear nor change how many readable ones come back.
 """
 
 from __future__ import annotations
@@ -109,13 +111,18 @@ def semantic_search(store: SqlStore, query: SearchQuery, audience: Audience) -> 
     vector = default_embedder().encode([text])[0].astype(np.float32)
     scores = index.matrix @ vector
     want = (query.offset + query.limit) * OVERSAMPLE
-    top = np.argsort(-scores)[:want]
-    chosen = {index.ids[i]: float(scores[i]) for i in top}
     d = t.documents
     rows: list[Any] = []
     with store.engine.connect() as conn:
-        source_ids = store._resolve_sources(conn, query.sources)
+        source_ids = store._resolve_sources(conn, query.sources, audience)
         conds = store._filters(d, query, source_ids, audience)
+        if not audience.unrestricted:
+            # rank only what the reader may see: hidden documents near the query must not
+            # push readable ones out of the candidates (their number would tell)
+            allowed = set(conn.execute(sa.select(d.c.id).where(*conds)).scalars())
+            scores = np.where([i in allowed for i in index.ids], scores, -np.inf)
+        top = [i for i in np.argsort(-scores)[:want] if np.isfinite(scores[i])]
+        chosen = {index.ids[i]: float(scores[i]) for i in top}
         for chunk in chunks(list(chosen)):
             rows += conn.execute(
                 sa.select(d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,

@@ -102,13 +102,16 @@ def document_filters(store: SqlStore, f: TimelineFilter, audience: Audience, *,
     m = t.mentions.alias("filter_mentions")  # callers may join ``mentions`` themselves
     conds: list[sa.ColumnElement[bool]] = [released(d, audience)]
     if f.entity_id:
+        # an object the audience may not read filters like one that does not exist
+        o = t.objects.alias("filter_entity")
+        conds.append(sa.exists().where(o.c.id == f.entity_id, released(o, audience)))
         conds.append(sa.exists().where(m.c.document_id == d.c.id,
                                        m.c.object_id == f.entity_id).correlate(d))
     if f.topic:
         conds.append(_topic(store, f.topic))
     if f.source:
-        src = store.get_source(f.source)
-        if src is None:
+        src = store.readable_source(f.source, audience)
+        if src is None:  # hidden or missing: the same answer
             raise SourceError(f"unknown source {f.source!r} (see `allsource source list`)")
         conds.append(sa.exists().where(t.sightings.c.document_id == d.c.id,
                                        t.sightings.c.source_id == src.id).correlate(d))

@@ -5,10 +5,9 @@ Every route depends on :func:`current_user`, so no endpoint is anonymous: a requ
 ``allsource token create``). Only with ``api_read_only_anonymous`` set may a request without a
 token read (GET), as the ``anonymous`` user who sees TLP:CLEAR, unclassified material only.
 
-Until the security issue brings per-user clearances, a role maps to a fixed audience
-(:func:`audience_of`): admins read everything (the local owner), analysts everything up to
-TLP:AMBER+STRICT that carries no compartment or releasability restriction, readers TLP:GREEN
-and unclassified. Writes check the role with :func:`require_role`.
+What a user may read is their own rights (TLP ceiling, clearance, compartments, groups; see
+:mod:`allsource.store.rights`), read as an audience by :func:`audience_of` and enforced in SQL
+on every read. What a user may do is their role, checked on writes with :func:`require_role`.
 
 A token's scopes (:mod:`allsource.store.tokens`) bound its role: a state-changing request
 needs ``write``, an admin-only route ``admin`` (403 otherwise), whatever the user's role.
@@ -25,20 +24,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from allsource.api.errors import ApiError
 from allsource.config import Settings
-from allsource.model.markings import TLP, Audience, Classification
+from allsource.model.markings import Audience
 from allsource.store import tokens
 from allsource.store.sql import SqlStore
 from allsource.store.users import User
 
 ANONYMOUS = User(id="anonymous", name="anonymous", role="anonymous",
                  created_at=datetime(1970, 1, 1, tzinfo=UTC))
-
-_AUDIENCES = {
-    "admin": Audience.owner(),
-    "analyst": Audience(max_tlp=TLP.AMBER_STRICT, clearance=Classification.TOP_SECRET),
-    "reader": Audience(max_tlp=TLP.GREEN, clearance=Classification.UNCLASSIFIED),
-}
-_NOBODY = Audience(max_tlp=TLP.CLEAR, clearance=Classification.UNCLASSIFIED)
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `allsource token create`.")
 
@@ -88,8 +80,9 @@ UserDep = Annotated[User, Depends(current_user)]
 
 
 def audience_of(user: User) -> Audience:
-    """What ``user`` may read (provisional role mapping; see the module docstring)."""
-    return _AUDIENCES.get(user.role, _NOBODY)
+    """What ``user`` may read: their own rights (the anonymous user: TLP:CLEAR,
+    unclassified, no compartments or groups)."""
+    return user.audience
 
 
 def current_audience(user: UserDep) -> Audience:

@@ -361,16 +361,19 @@ def list_alerts(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
     return [alert for alert in map(_from_row, rows) if can_release(alert.marking, audience)]
 
 
-def resolve_alert_id(store: SqlStore, ref: str) -> str:
+def resolve_alert_id(store: SqlStore, ref: str, audience: Audience | None = None) -> str:
     """The full id of the alert ``ref`` names: its id, or at least 6 leading characters of
-    its UUID (as the CLI shows them). Unknown or ambiguous refs are an :class:`InputError`."""
+    its UUID (as the CLI shows them). Unknown or ambiguous refs are an :class:`InputError`.
+    Only alerts ``audience`` may read are candidates, so a hidden alert sharing a prefix
+    neither makes a ref ambiguous nor answers for it."""
     ref = ref.strip()
     a = t.alerts
     prefix = ref if ref.startswith(f"{ALERT_TYPE}--") else f"{ALERT_TYPE}--{ref.lower()}"
     if len(ref) >= 6:
         with store.engine.connect() as conn:
             found = list(conn.execute(sa.select(a.c.id).where(
-                a.c.id.startswith(prefix, autoescape=True)).limit(2)).scalars())
+                a.c.id.startswith(prefix, autoescape=True),
+                store._readable(a, audience or Audience.owner())).limit(2)).scalars())
         if len(found) == 1:
             return str(found[0])
         if len(found) > 1:
@@ -382,7 +385,7 @@ def get_alert(store: SqlStore, alert_id: str, audience: Audience | None = None
               ) -> Alert | None:
     """The alert (by id or short id), or None if there is none the audience may read."""
     try:
-        full = resolve_alert_id(store, alert_id)
+        full = resolve_alert_id(store, alert_id, audience)
     except InputError:
         return None
     with store.engine.connect() as conn:
@@ -429,7 +432,7 @@ def _change(store: SqlStore, alert_id: str, action: str, actor: str, comment: st
             audience: Audience | None, now: datetime | None, **values: Any) -> Alert:
     """Apply ``values`` to the alert and record ``action``, unless the alert is already so."""
     actor = _actor(actor)
-    full = resolve_alert_id(store, alert_id)
+    full = resolve_alert_id(store, alert_id, audience)
     when = naive_utc(now) or utc_now()
     a = t.alerts
     with store.engine.begin() as conn:

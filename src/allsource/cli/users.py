@@ -1,8 +1,16 @@
-"""``allsource user add|list|passwd|unlock|disable|enable`` and ``allsource token
-create|list|revoke``: accounts, their passwords and bearer tokens (see
-:mod:`allsource.store.users`, :mod:`allsource.store.credentials`,
-:mod:`allsource.store.throttle`). A token's secret is printed once, when it is created; the
-store keeps only its hash, and only an argon2id hash of a password."""
+"""``allsource user add|set|grant|revoke|list|show|passwd|unlock|locks|disable|enable`` and
+``allsource token create|list|revoke``: accounts, their read rights, passwords and bearer tokens
+(see :mod:`allsource.store.users`, :mod:`allsource.store.rights`,
+:mod:`allsource.store.credentials`, :mod:`allsource.store.throttle`). A token's secret is printed
+once, when it is created; the store keeps only its hash, and only an argon2id hash of a
+password.
+
+Rights: ``--tlp`` (the highest TLP the user reads), ``--clearance`` (the highest
+classification), ``--compartment`` (repeatable; an object's compartments must all be the
+user's) and ``--group`` (repeatable; an object released to named groups is readable when one
+is the user's), or ``--all`` (reads everything, like this CLI). Each command prints the
+rights that result, in at most 80 columns.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +24,10 @@ from rich.table import Table
 
 from allsource.cli.common import console, parse_duration, print_json, state
 from allsource.errors import InputError
-from allsource.store import credentials, logins, sessions, throttle, tokens, users
+from allsource.model.markings import TLP, Classification
+from allsource.store import credentials, logins, rights, sessions, throttle, tokens, users
 from allsource.store.sql import SqlStore
+from allsource.store.users import User
 
 user_app = typer.Typer(help="Users: passwords, lockouts, disabling.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -43,29 +53,116 @@ def init_admin(store: SqlStore) -> None:
                   f"{user.name} a password for the web with "
                   f"[cyan]allsource user passwd {user.name}[/cyan]")
 
+TlpOpt = Annotated[str | None, typer.Option(
+    "--tlp", help="Highest TLP the user reads: CLEAR, GREEN, AMBER, AMBER+STRICT, RED.")]
+ClearanceOpt = Annotated[str | None, typer.Option(
+    "--clearance", help="Highest classification: UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, "
+                        "SECRET, TOP_SECRET.")]
+CompartmentOpt = Annotated[list[str] | None, typer.Option(
+    "--compartment", help="A compartment the user is read into (repeatable).")]
+GroupOpt = Annotated[list[str] | None, typer.Option(
+    "--group", help="A group or organisation the user belongs to (repeatable).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
-@user_app.command("add")
-def add(name: str,
-        role: Annotated[str, typer.Option(help="admin, analyst or reader.")] = "analyst"
-        ) -> None:
-    """Add an API user (then give it a token with `allsource token create`)."""
-    user = users.add_user(state.store, name, role)
-    console.print(f"added user [bold]{user.name}[/bold] ({user.role}); set a password with "
-                  f"`allsource user passwd {user.name}` or make a token with "
-                  f"`allsource token create {user.name}`", highlight=False, markup=False)
+
+def _tlp(text: str | None) -> TLP | None:
+    try:
+        return None if text is None else TLP.parse(text)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
-def _user(name: str) -> users.User:
+def _clearance(text: str | None) -> Classification | None:
+    try:
+        return None if text is None else Classification.parse(text)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def rights_line(user: User) -> str:
+    """A user's read rights in one short line."""
+    if user.all_access:
+        return "everything (--all)"
+    parts = [user.max_tlp.label, user.clearance.name]
+    parts.append("compartments " + (",".join(sorted(user.compartments)) or "none"))
+    parts.append("groups " + (",".join(sorted(user.groups)) or "none"))
+    return ", ".join(parts)
+
+
+def _show(user: User, verb: str) -> None:
+    console.print(f"{verb} [bold]{user.name}[/bold] ({user.role}) reads: "
+                  f"{rights_line(user)}", highlight=False, width=80)
+
+
+def _found(name: str) -> User:
     found = users.get_user(state.store, name)
     if found is None:
         raise InputError(f"no user {name!r} (see `allsource user list`)")
     return found
 
 
+@user_app.command("add")
+def add(name: str,
+        role: Annotated[str, typer.Option(
+            help="admin, analyst, reader or partner (read-only, an outside organisation)."
+        )] = "analyst",
+        tlp: TlpOpt = None, clearance: ClearanceOpt = None,
+        compartment: CompartmentOpt = None, group: GroupOpt = None,
+        all_: Annotated[bool | None, typer.Option(
+            "--all/--no-all", help="Read everything (default for admins only).")] = None,
+        ) -> None:
+    """Add a user with the role's default rights, changed by the options (then give it a
+    token with `allsource token create`)."""
+    user = users.add_user(state.store, name, role, max_tlp=_tlp(tlp),
+                          clearance=_clearance(clearance), compartments=compartment or (),
+                          groups=group or (), all_access=all_)
+    _show(user, "added user")
+    console.print(f"set a password with `allsource user passwd {user.name}` or make a token "
+                  f"with `allsource token create {user.name}`", highlight=False, markup=False)
+
+
+@user_app.command("set")
+def set_(name: str,
+         role: Annotated[str | None, typer.Option(help="A new role.")] = None,
+         tlp: TlpOpt = None, clearance: ClearanceOpt = None,
+         all_: Annotated[bool | None, typer.Option(
+             "--all/--no-all", help="Read everything, or only what the rights allow.")
+         ] = None) -> None:
+    """Change a user's role, TLP ceiling or clearance. A ceiling or clearance on a user who
+    reads everything limits it to them (unless --all is given too)."""
+    user = _found(name)
+    if all_ is None and (tlp is not None or clearance is not None) and user.all_access:
+        all_ = False
+    rights.set_rights(state.store, user.id, role=role, max_tlp=_tlp(tlp),
+                      clearance=_clearance(clearance), all_access=all_)
+    _show(_found(user.id), "user")
+
+
+@user_app.command("grant")
+def grant(name: str, compartment: CompartmentOpt = None, group: GroupOpt = None) -> None:
+    """Read a user into compartments and add it to groups."""
+    if not compartment and not group:
+        raise InputError("name a --compartment or a --group to grant")
+    user = _found(name)
+    rights.grant(state.store, user.id, compartments=compartment or (), groups=group or ())
+    _show(_found(user.id), "user")
+
+
+@user_app.command("revoke")
+def revoke_rights(name: str, compartment: CompartmentOpt = None, group: GroupOpt = None
+                  ) -> None:
+    """Take compartments and groups away from a user."""
+    if not compartment and not group:
+        raise InputError("name a --compartment or a --group to revoke")
+    user = _found(name)
+    rights.revoke(state.store, user.id, compartments=compartment or (), groups=group or ())
+    _show(_found(user.id), "user")
+
 @user_app.command("list")
 def list_users(json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")
                                 ] = False) -> None:
-    """List users: role, whether they have a password, live web sessions, lockouts."""
+    """Users: role, what each may read, and their login (password, live web sessions,
+    lockout)."""
     store = state.store
     locked = {k.key: k for k in throttle.list_locks(store)}
     rows = []
@@ -78,12 +175,15 @@ def list_users(json_: Annotated[bool, typer.Option("--json", help="Machine-reada
     if json_:
         print_json(rows)
         return
-    table = Table("name", "role", "password", "sessions", "disabled", "locked until")
-    for r in rows:
-        table.add_row(r["name"], r["role"], "yes" if r["password"] else "",
-                      str(r["sessions"]), "yes" if r["disabled"] else "",
-                      (r["locked_until"] or "")[:19])
-    console.print(table)
+    table = Table("name", "role", "reads", "login")
+    for user, r in zip(users.list_users(store), rows, strict=True):
+        login = ["password" if r["password"] else "token only",
+                 f"{r['sessions']} session{'s' if r['sessions'] != 1 else ''}"]
+        if r["locked_until"]:
+            login.append(f"locked until {r['locked_until'][11:16]} UTC")
+        table.add_row(user.name + (" (disabled)" if user.disabled else ""), user.role,
+                      rights_line(user), ", ".join(login))
+    console.print(table, width=80)
 
 
 def _read_password(name: str, from_stdin: bool) -> str:
@@ -112,7 +212,7 @@ def passwd(name: str,
                "--remove", help="Remove the password (tokens keep working).")] = False
            ) -> None:
     """Set NAME's password for the web login (ends NAME's web sessions)."""
-    user = _user(name)
+    user = _found(name)
     if remove:
         done = credentials.remove_password(state.store, user)
         console.print(f"removed the password of {user.name}" if done
@@ -130,7 +230,7 @@ def unlock(name: Annotated[str | None, typer.Argument(help="The locked user.")] 
     """Lift a login lockout (and forget the failures) of a user or a client address."""
     if (name is None) == (address is None):
         raise InputError("name a user or give --address ADDR (one of the two)")
-    key = (throttle.account_key(_user(name).name) if name is not None
+    key = (throttle.account_key(_found(name).name) if name is not None
            else throttle.address_key(address or ""))
     done = throttle.unlock(state.store, key)
     console.print(f"unlocked {key}" if done else f"{key} had no failed logins",
@@ -167,6 +267,14 @@ def enable(name: str) -> None:
     user = logins.disable_user(state.store, name, False)
     console.print(f"enabled {user.name}", highlight=False, markup=False)
 
+@user_app.command("show")
+def show(name: str, json_: JsonOpt = False) -> None:
+    """One user's role and read rights."""
+    user = _found(name)
+    if json_:
+        print_json(user.as_dict())
+        return
+    _show(user, "user")
 
 @token_app.command("create")
 def create(user: str,

@@ -30,6 +30,7 @@ from allsource.analyze import ach
 from allsource.errors import InputError
 from allsource.model.markings import Audience, Marking, can_release
 from allsource.store import schema as t
+from allsource.store.access import readable
 from allsource.store.sql import aware, naive_utc, utc_now
 
 if TYPE_CHECKING:
@@ -212,7 +213,10 @@ def _resolve_case(conn: Connection, ref: str, audience: Audience) -> sa.Row[Any]
     row = conn.execute(sa.select(c).where(c.c.id == ref)).first()
     if row is None and len(ref) >= 6:
         prefix = ref if ref.startswith(f"{CASE_TYPE}--") else f"{CASE_TYPE}--{ref.lower()}"
-        found = conn.execute(sa.select(c).where(c.c.id.startswith(prefix, autoescape=True))
+        # only readable cases are candidates: a hidden one sharing the prefix must neither
+        # make the ref ambiguous nor answer for it
+        found = conn.execute(sa.select(c).where(c.c.id.startswith(prefix, autoescape=True),
+                                                readable(c, audience))
                              .limit(2)).all()
         if len(found) > 1:
             raise InputError(f"case id {ref!r} is ambiguous: give more of it")

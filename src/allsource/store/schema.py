@@ -420,6 +420,10 @@ users = sa.Table(
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False),
+    # read rights (0017, access): see allsource.store.users
+    sa.Column("max_tlp", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("clearance", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("all_access", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 api_tokens = sa.Table(
@@ -545,4 +549,16 @@ login_throttle = sa.Table(
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("last_failure_at", sa.DateTime, nullable=False, index=True),
     sa.Column("locked_until", sa.DateTime),
+)
+
+# --- per-user access (0017, access helper): compartments and groups of each user
+user_compartments = sa.Table(
+    "user_compartments", metadata,
+    sa.Column("user_id", sa.String(80), primary_key=True),
+    sa.Column("name", sa.String(120), primary_key=True),
+)
+user_groups = sa.Table(
+    "user_groups", metadata,
+    sa.Column("user_id", sa.String(80), primary_key=True),
+    sa.Column("name", sa.String(120), primary_key=True),
 )

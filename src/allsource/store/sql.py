@@ -9,8 +9,11 @@ bulk-inserts only the new rows, so re-ingesting counts duplicates and adds nothi
 collector's checkpoint is written in the same transaction, so after a crash the store and the
 checkpoint agree and a rerun resumes exactly where the last committed batch ended.
 
-Reads: :meth:`SqlStore._readable` is the single query hook for marking-based filtering; rows
-that pass it are checked again with :func:`can_release` (for compartments/releasability).
+Reads: :meth:`SqlStore._readable` is the single query hook for marking-based filtering: the
+whole of :func:`can_release` as SQL (:mod:`allsource.store.access`), so totals and pages are
+counted by the database over exactly the rows the reader may see, never re-checked after a
+``LIMIT``. A source the reader may not read is answered as if it did not exist
+(:meth:`SqlStore.readable_source`), so ``?source=hidden`` and ``?source=nosuch`` are the same.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
 from allsource.store import schema as t
+from allsource.store.access import ends_readable, readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
 from allsource.store.query import SearchHit, SearchQuery, SearchResult
@@ -188,12 +192,20 @@ class SqlStore(ABC):
             conn.execute(t.checkpoints.delete().where(t.checkpoints.c.source_id == src.id))
         return True
 
-    def source_status(self, source_id: str) -> dict[str, Any]:
+    def source_status(self, source_id: str, audience: Audience | None = None
+                      ) -> dict[str, Any]:
+        """A source's collection status; ``documents`` counts the sighted documents that
+        ``audience`` may read (all of them without one)."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(t.sources.c.last_collected_at, t.sources.c.last_status)
                                .where(t.sources.c.id == source_id)).first()
-            docs = conn.execute(sa.select(sa.func.count()).select_from(t.sightings).where(
-                t.sightings.c.source_id == source_id)).scalar_one()
+            s, d = t.sightings, t.documents
+            docs_q = sa.select(sa.func.count()).select_from(s).where(s.c.source_id == source_id)
+            if audience is not None and not audience.unrestricted:
+                docs_q = (sa.select(sa.func.count())
+                          .select_from(s.join(d, d.c.id == s.c.document_id))
+                          .where(s.c.source_id == source_id, readable(d, audience)))
+            docs = conn.execute(docs_q).scalar_one()
             quarantined = conn.execute(sa.select(sa.func.count()).select_from(t.quarantine)
                                        .where(t.quarantine.c.source_id == source_id,
                                               t.quarantine.c.status == "open")).scalar_one()
@@ -344,18 +356,25 @@ class SqlStore(ABC):
     # -- reads --------------------------------------------------------------------------------
     @staticmethod
     def _readable(table: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
-        """The one place where reads filter by marking (TLP and classification in SQL;
-        compartments and releasability are re-checked per row with ``can_release``)."""
-        if audience.unrestricted:
-            return sa.true()
-        return sa.and_(table.c.tlp <= int(audience.max_tlp),
-                       table.c.classification <= int(audience.clearance))
+        """The one place where reads filter by marking: TLP, classification, compartments and
+        releasability, all in SQL (:func:`allsource.store.access.readable`)."""
+        return readable(table, audience)
 
-    def _resolve_sources(self, conn: Connection, names: Iterable[str]) -> list[str]:
+    def readable_source(self, name_or_id: str, audience: Audience) -> Source | None:
+        """The source named (or with the id) ``name_or_id`` if ``audience`` may read it; a
+        source it may not read is ``None``, exactly like one that does not exist."""
+        found = self.get_source(name_or_id)
+        return found if found is not None and can_release(found.marking, audience) else None
+
+    def _resolve_sources(self, conn: Connection, names: Iterable[str],
+                         audience: Audience | None = None) -> list[str]:
         ids = []
+        s = t.sources
         for name in names:
-            found = conn.execute(sa.select(t.sources.c.id).where(sa.or_(
-                t.sources.c.name == name, t.sources.c.id == name))).scalar_one_or_none()
+            stmt = sa.select(s.c.id).where(sa.or_(s.c.name == name, s.c.id == name))
+            if audience is not None:
+                stmt = stmt.where(readable(s, audience))
+            found = conn.execute(stmt).scalar_one_or_none()
             if found is None:
                 raise SourceError(f"unknown source {name!r} (see `allsource source list`)")
             ids.append(found)
@@ -363,7 +382,7 @@ class SqlStore(ABC):
 
     def search(self, query: SearchQuery, audience: Audience) -> SearchResult:
         with self.engine.connect() as conn:
-            source_ids = self._resolve_sources(conn, query.sources)
+            source_ids = self._resolve_sources(conn, query.sources, audience)
             return self._search(conn, query, source_ids, audience)
 
     def _filters(self, d: Any, query: SearchQuery, source_ids: list[str],
@@ -383,32 +402,45 @@ class SqlStore(ABC):
 
     def _result(self, conn: Connection, rows: Sequence[Any], total: int,
                 audience: Audience, started: float, score_sign: float) -> SearchResult:
-        """Hits from search rows (re-checked with ``can_release``); scores higher-is-better
-        (``score_sign`` flips SQLite's lower-is-better bm25)."""
-        names = self._source_names(conn)
+        """Hits from search rows (already filtered by :meth:`_readable`); scores
+        higher-is-better (``score_sign`` flips SQLite's lower-is-better bm25)."""
+        names = self._source_names(conn, audience)
         hits = [SearchHit(id=r.id, kind=r.kind, title=r.title, snippet=r.snippet or "",
                           score=round(score_sign * float(r.score), 4), url=r.url,
                           published_at=aware(r.published_at),
                           collected_at=aware(r.collected_at),  # type: ignore[arg-type]
-                          source=names.get(r.source_id, r.source_id), tlp=TLP(r.tlp).label)
-                for r in rows if can_release(Marking.from_columns(dict(r._mapping)), audience)]
+                          source=names.get(r.source_id, ""), tlp=TLP(r.tlp).label)
+                for r in rows]
         return SearchResult(hits=hits, total=total,
                             took_ms=(time.perf_counter() - started) * 1000)
 
-    def _source_names(self, conn: Connection) -> dict[str, str]:
-        return {r.id: r.name for r in conn.execute(sa.select(t.sources.c.id, t.sources.c.name))}
+    def _source_names(self, conn: Connection, audience: Audience | None = None
+                      ) -> dict[str, str]:
+        """Source id → name, of the sources ``audience`` may read (all without one)."""
+        s = t.sources
+        stmt = sa.select(s.c.id, s.c.name)
+        if audience is not None:
+            stmt = stmt.where(readable(s, audience))
+        return {r.id: r.name for r in conn.execute(stmt)}
 
     def get(self, object_id: str, audience: Audience) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            names = self._source_names(conn)
+            names = self._source_names(conn, audience)
             row = conn.execute(sa.select(t.documents).where(t.documents.c.id == object_id)).first()
             if row is not None:
                 return self._document_view(conn, row, names, audience)
-            for table in (t.objects, t.relationships):
-                row = conn.execute(sa.select(table).where(table.c.id == object_id)).first()
-                if row is not None:
-                    return self._object_view(conn, table, row, names, audience)
-        src = self.get_source(object_id)
+            row = conn.execute(sa.select(t.objects).where(t.objects.c.id == object_id)).first()
+            if row is not None:
+                return self._object_view(conn, t.objects, row, names, audience)
+            r = t.relationships
+            row = conn.execute(sa.select(r).where(r.c.id == object_id)).first()
+            if row is not None:
+                # its ends are ids too: one the audience may not read hides the relationship
+                hidden_end = not conn.execute(sa.select(ends_readable(r, t.objects, audience))
+                                              .where(r.c.id == object_id)).scalar_one()
+                return None if hidden_end else self._object_view(conn, r, row, names,
+                                                                 audience)
+        src = self.readable_source(object_id, audience)
         if src is not None:
             return {"record": "source", "id": src.id, "name": src.name, "kind": src.kind,
                     "location": src.location, "marking": src.marking.as_dict()}
@@ -428,7 +460,7 @@ class SqlStore(ABC):
                       t.objects.c.tlp, t.objects.c.classification, t.objects.c.compartments,
                       t.objects.c.releasability)
             .join(t.mentions, t.mentions.c.object_id == t.objects.c.id)
-            .where(t.mentions.c.document_id == m["id"])
+            .where(t.mentions.c.document_id == m["id"], readable(t.objects, audience))
             .order_by(t.mentions.c.span_start).limit(2000)).all()
         notes = conn.execute(
             sa.select(t.stage_annotations.c.stage, t.stage_annotations.c.version,
@@ -444,8 +476,7 @@ class SqlStore(ABC):
             .where(t.story_members.c.story_id == story.story_id)).scalar_one() if story else 0
         objects = [{"id": o.id, "type": o.type, "name": o.name, "extractor": o.extractor,
                     "span": None if o.span_start < 0 else [o.span_start, o.span_end]}
-                   for o in mentioned
-                   if can_release(Marking.from_columns(dict(o._mapping)), audience)]
+                   for o in mentioned]
         return {
             "record": "document", "id": m["id"], "kind": m["kind"], "title": m["title"],
             "text": m["text"], "url": m["url"], "language": m["language"],
@@ -454,8 +485,10 @@ class SqlStore(ABC):
             "content_hash": m["content_hash"], "blob_sha256": m["blob_sha256"],
             "blob_ref": m["blob_ref"], "labels": m["labels"], "meta": m["meta"],
             "marking": marking.as_dict(),
+            # sightings by sources the reader may not read are left out, like the sources
             "sightings": [{"source_id": s.source_id, "source": names.get(s.source_id),
-                           "first_seen": _iso(s.first_seen), "url": s.url} for s in sightings],
+                           "first_seen": _iso(s.first_seen), "url": s.url} for s in sightings
+                          if s.source_id in names],
             "objects": objects,
             "entities": group_mentions(objects),
             "annotations": {n.stage: {"version": n.version, **(n.data or {})} for n in notes},
@@ -477,10 +510,12 @@ class SqlStore(ABC):
                       t.documents.c.tlp, t.documents.c.classification,
                       t.documents.c.compartments, t.documents.c.releasability)
             .join(t.documents, t.documents.c.id == t.mentions.c.document_id)
-            .where(t.mentions.c.object_id == m["id"]).limit(200)).all()
+            .where(t.mentions.c.object_id == m["id"], readable(t.documents, audience))
+            .limit(200)).all()
         rels = conn.execute(sa.select(t.relationships).where(sa.or_(
             t.relationships.c.source_ref == m["id"], t.relationships.c.target_ref == m["id"]))
-            .where(self._readable(t.relationships, audience)).limit(200)).all()
+            .where(self._readable(t.relationships, audience),
+                   ends_readable(t.relationships, t.objects, audience)).limit(200)).all()
         return {
             "record": "object" if table is t.objects else "relationship",
             "id": m["id"], "type": m.get("type") or "relationship",
@@ -490,8 +525,7 @@ class SqlStore(ABC):
             "provenance": [{"document_id": p.document_id, "title": p.title,
                             "source": names.get(p.source_id), "extractor": p.extractor,
                             "span": None if p.span_start < 0 else [p.span_start, p.span_end]}
-                           for p in prov
-                           if can_release(Marking.from_columns(dict(p._mapping)), audience)],
+                           for p in prov],
             "relationships": [{"id": r.id, "type": r.relationship_type,
                                "source_ref": r.source_ref, "target_ref": r.target_ref}
                               for r in rels],
@@ -500,7 +534,7 @@ class SqlStore(ABC):
     def stats(self, audience: Audience) -> dict[str, Any]:
         d = t.documents
         with self.engine.connect() as conn:
-            names = self._source_names(conn)
+            names = self._source_names(conn, audience)
             readable = self._readable(d, audience)
             total = conn.execute(sa.select(sa.func.count()).select_from(d).where(readable)
                                  ).scalar_one()
@@ -527,7 +561,7 @@ class SqlStore(ABC):
             "store": self.safe_url,
             "documents": total,
             "documents_by_kind": {k: n for k, n in by_kind},
-            "documents_by_source": {names.get(s, s): n for s, n in by_source},
+            "documents_by_source": {names[s]: n for s, n in by_source if s in names},
             "documents_by_tlp": {TLP(k).label: n for k, n in sorted(by_tlp)},
             "objects": sum(n for _, n in obj_types),
             "objects_by_type": {k: n for k, n in obj_types},

@@ -6,9 +6,13 @@ make guessing *low-entropy* secrets expensive, but a 256-bit random token cannot
 whatever the hash, so a fast, unsalted SHA-256 is as safe here and lets every request find its
 token with one indexed lookup (``token_hash`` is unique) instead of a 50 ms hash per call.
 
-Roles are ``admin`` (everything, including sources and users), ``analyst`` (triage, watchlists)
-and ``reader`` (read-only). ``last_used_at`` is written at most once a minute per token, so
-authentication does not turn every read into a write.
+Roles say what a user may *do*: ``admin`` (everything, including sources and users),
+``analyst`` (triage, watchlists, cases), ``reader`` and ``partner`` (read-only; a partner is an
+outside organisation). What a user may *read* is their own rights — TLP ceiling, clearance,
+compartments, groups, or everything — carried on :class:`User` and read as
+:attr:`User.audience` (see :mod:`allsource.store.rights` for the defaults per role).
+``last_used_at`` is written at most once a minute per token, so authentication does not turn
+every read into a write.
 """
 
 from __future__ import annotations
@@ -16,14 +20,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from allsource.errors import InputError
 from allsource.model.ids import minted_id
+from allsource.model.markings import TLP, Audience, Classification
+from allsource.store import rights as r
 from allsource.store import schema as t
 from allsource.store.sql import aware, naive_utc, utc_now
 
@@ -45,7 +53,7 @@ __all__ = [
     "revoke_token",
 ]
 
-ROLES = ("admin", "analyst", "reader")
+ROLES = ("admin", "analyst", "reader", "partner")
 USER_TYPE = "x-allsource-user"
 TOKEN_PREFIX = "as_"
 FIRST_ADMIN = "admin"
@@ -54,15 +62,33 @@ _TOUCH_EVERY = timedelta(minutes=1)
 
 @dataclass(frozen=True, slots=True)
 class User:
+    """An account: its role (what it may do) and its read rights (what it may see)."""
+
     id: str
     name: str
     role: str
     created_at: datetime
     disabled: bool = False
+    max_tlp: TLP = TLP.CLEAR
+    clearance: Classification = Classification.UNCLASSIFIED
+    compartments: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    all_access: bool = False
+
+    @property
+    def audience(self) -> Audience:
+        """What this user may read, for :func:`~allsource.model.markings.can_release`."""
+        if self.all_access:
+            return Audience.owner()
+        return Audience(max_tlp=self.max_tlp, clearance=self.clearance,
+                        compartments=self.compartments, groups=self.groups)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "role": self.role,
-                "created_at": self.created_at.isoformat(), "disabled": self.disabled}
+                "created_at": self.created_at.isoformat(), "disabled": self.disabled,
+                "all_access": self.all_access, "max_tlp": self.max_tlp.label,
+                "clearance": self.clearance.name, "compartments": sorted(self.compartments),
+                "groups": sorted(self.groups)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,23 +119,43 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _user(row: Any) -> User:
-    return User(id=row.id, name=row.name, role=row.role,
-                created_at=aware(row.created_at), disabled=bool(row.disabled))  # type: ignore[arg-type]
+def _users(conn: Connection, rows: list[Any]) -> list[User]:
+    """Users from ``users`` rows, with their compartments and groups (one query each)."""
+    member = r.memberships(conn, [row.id for row in rows])
+    return [User(id=row.id, name=row.name, role=row.role,
+                 created_at=aware(row.created_at), disabled=bool(row.disabled),  # type: ignore[arg-type]
+                 max_tlp=TLP(int(row.max_tlp)), clearance=Classification(int(row.clearance)),
+                 compartments=member[row.id][0], groups=member[row.id][1],
+                 all_access=bool(row.all_access))
+            for row in rows]
 
 
-def add_user(store: SqlStore, name: str, role: str = "analyst") -> User:
+def add_user(store: SqlStore, name: str, role: str = "analyst", *,
+             max_tlp: TLP | None = None, clearance: Classification | None = None,
+             compartments: Iterable[str] = (), groups: Iterable[str] = (),
+             all_access: bool | None = None) -> User:
+    """A new user with the role's default rights (:data:`allsource.store.rights.DEFAULTS`),
+    changed by the rights given. Giving a ceiling or clearance without ``all_access`` turns
+    a default "everything" off, so ``--tlp AMBER`` on an admin means what it says."""
     name = " ".join(name.split())
     if not name or len(name) > 120:
         raise InputError("a user name is 1-120 characters")
     if role not in ROLES:
         raise InputError(f"unknown role {role!r}: use {', '.join(ROLES)}")
+    default = r.DEFAULTS[role]
+    if all_access is None:
+        all_access = default.all_access and max_tlp is None and clearance is None
     u = t.users
+    uid = minted_id(USER_TYPE, name)
     with store.engine.begin() as conn:
         if conn.execute(sa.select(u.c.id).where(u.c.name == name)).first():
             raise InputError(f"a user named {name!r} already exists")
-        conn.execute(u.insert().values(id=minted_id(USER_TYPE, name), name=name, role=role,
-                                       created_at=utc_now(), disabled=False))
+        conn.execute(u.insert().values(
+            id=uid, name=name, role=role, created_at=utc_now(), disabled=False,
+            max_tlp=int(default.max_tlp if max_tlp is None else max_tlp),
+            clearance=int(default.clearance if clearance is None else clearance),
+            all_access=all_access))
+        r.add_memberships(conn, uid, compartments, groups)
     found = get_user(store, name)
     assert found is not None
     return found
@@ -120,12 +166,12 @@ def get_user(store: SqlStore, name_or_id: str) -> User | None:
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(u).where(sa.or_(u.c.name == name_or_id,
                                                      u.c.id == name_or_id))).first()
-    return _user(row) if row else None
+        return _users(conn, [row])[0] if row else None
 
 
 def list_users(store: SqlStore) -> list[User]:
     with store.engine.connect() as conn:
-        return [_user(r) for r in conn.execute(sa.select(t.users).order_by(t.users.c.name))]
+        return _users(conn, list(conn.execute(sa.select(t.users).order_by(t.users.c.name))))
 
 
 def create_token(store: SqlStore, user: User, *, name: str = "default",
@@ -185,8 +231,8 @@ def authenticate(store: SqlStore, secret: str, *, now: datetime | None = None) -
     if row.last_used_at is None or when - row.last_used_at >= _TOUCH_EVERY:
         with store.engine.begin() as conn:
             conn.execute(k.update().where(k.c.id == row.token_id).values(last_used_at=when))
-    return User(id=row.id, name=row.name, role=row.role,
-                created_at=aware(row.created_at), disabled=False)  # type: ignore[arg-type]
+    with store.engine.connect() as conn:
+        return _users(conn, [row])[0]
 
 
 def has_admin(store: SqlStore) -> bool:
@@ -201,10 +247,9 @@ def ensure_first_admin(store: SqlStore, name: str = FIRST_ADMIN
     """Create the first admin and a token for it, unless an admin exists (then None)."""
     if has_admin(store):
         return None
-    user = get_user(store, name) or add_user(store, name, "admin")
-    if user.role != "admin":
-        with store.engine.begin() as conn:
-            conn.execute(t.users.update().where(t.users.c.id == user.id).values(role="admin"))
+    user = get_user(store, name) or add_user(store, name, "admin", all_access=True)
+    if user.role != "admin" or not user.all_access:
+        r.set_rights(store, user.id, role="admin", all_access=True)
         user = get_user(store, name)  # type: ignore[assignment]
     _, secret = create_token(store, user, name="init")
     return user, secret

@@ -13,7 +13,7 @@ from allsource.api.deps import AudienceDep, StoreDep, utc
 from allsource.api.errors import ApiError, not_found
 from allsource.api.pagination import Page, PageDep, SortKeys, order_by, page, sort_param
 from allsource.api.schemas import DocumentPublic, DocumentSummary
-from allsource.model.markings import Marking, can_release
+from allsource.model.markings import Marking
 from allsource.store import schema as t
 from allsource.store.sql import aware, naive_utc
 from allsource.verify.run import get_grade
@@ -40,8 +40,8 @@ def list_documents(
     """Documents the caller may read, newest first by default."""
     conds: list[Any] = [store._readable(_d, audience)]
     if source:
-        src = store.get_source(source)
-        if src is None:
+        src = store.readable_source(source, audience)
+        if src is None:  # a source the caller may not read is answered as a missing one
             raise ApiError(422, f"unknown source {source!r}", code="unknown_source")
         conds.append(sa.exists().where(t.sightings.c.document_id == _d.c.id,
                                        t.sightings.c.source_id == src.id))
@@ -60,15 +60,13 @@ def list_documents(
         rows = conn.execute(sa.select(*cols).where(*conds)
                             .order_by(*order_by(sort, SORTS), _d.c.seq)
                             .limit(params.limit).offset(params.offset)).all()
-        names = store._source_names(conn)
-    items = []
-    for r in rows:
-        marking = Marking.from_columns(dict(r._mapping))
-        if can_release(marking, audience):
-            items.append(DocumentSummary(
-                id=r.id, kind=r.kind, title=r.title, url=r.url, language=r.language,
-                source=names.get(r.source_id), published_at=aware(r.published_at),
-                collected_at=aware(r.collected_at), marking=marking.as_dict()))  # type: ignore[arg-type]
+        names = store._source_names(conn, audience)
+    items = [DocumentSummary(
+        id=r.id, kind=r.kind, title=r.title, url=r.url, language=r.language,
+        source=names.get(r.source_id), published_at=aware(r.published_at),
+        collected_at=aware(r.collected_at),  # type: ignore[arg-type]
+        marking=Marking.from_columns(dict(r._mapping)).as_dict())  # type: ignore[arg-type]
+        for r in rows]
     return page(request, items, total, params)
 
 

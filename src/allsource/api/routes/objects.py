@@ -18,8 +18,9 @@ from allsource.api.errors import ApiError, not_found
 from allsource.api.pagination import Page, PageDep, SortKeys, order_by, page, sort_param
 from allsource.api.schemas import ObjectPublic, ObjectSummary, RelationshipPublic, RiskPublic
 from allsource.assess.risk_run import find_scores
-from allsource.model.markings import Audience, Marking, can_release
+from allsource.model.markings import Audience, Marking
 from allsource.store import schema as t
+from allsource.store.access import ends_readable
 from allsource.store.sql import SqlStore, aware, chunks
 
 ENTITY_TYPES = ("intrusion-set", "threat-actor", "malware", "tool", "campaign", "identity",
@@ -70,14 +71,11 @@ def _list_objects(request: Request, store: SqlStore, audience: Audience, params:
         rows = conn.execute(sa.select(_o).where(*conds).order_by(*order_by(sort, OBJECT_SORTS),
                                                                   _o.c.id)
                             .limit(params.limit).offset(params.offset)).all()
-    items = []
-    for r in rows:
-        marking = Marking.from_columns(dict(r._mapping))
-        if can_release(marking, audience):
-            items.append(ObjectSummary(
-                id=r.id, type=r.type, name=r.name, aliases=_aliases(r.stix or {}, r.name),
-                created_at=aware(r.created_at), marking=marking.as_dict(),  # type: ignore[arg-type]
-                risk=_risk(store, r.id, audience)))
+    items = [ObjectSummary(
+        id=r.id, type=r.type, name=r.name, aliases=_aliases(r.stix or {}, r.name),
+        created_at=aware(r.created_at),  # type: ignore[arg-type]
+        marking=Marking.from_columns(dict(r._mapping)).as_dict(),  # type: ignore[arg-type]
+        risk=_risk(store, r.id, audience)) for r in rows]
     return page(request, items, total, params)
 
 
@@ -131,10 +129,9 @@ def _names(store: SqlStore, ids: set[str], audience: Audience) -> dict[str, str]
     out: dict[str, str] = {}
     with store.engine.connect() as conn:
         for chunk in chunks(sorted(ids)):
-            for r in conn.execute(sa.select(_o.c.id, _o.c.name, *_MARKING)
-                                  .where(_o.c.id.in_(chunk))):
-                if can_release(Marking.from_columns(dict(r._mapping)), audience):
-                    out[r.id] = r.name
+            out.update({r.id: r.name for r in conn.execute(
+                sa.select(_o.c.id, _o.c.name)
+                .where(_o.c.id.in_(chunk), store._readable(_o, audience)))})
     return out
 
 
@@ -148,7 +145,7 @@ def list_relationships(
     name: NameFilter = None,
 ) -> Page[RelationshipPublic]:
     """Relationships, by type, by an object at either end, or by an end's name."""
-    conds: list[Any] = [store._readable(_r, audience)]
+    conds: list[Any] = [store._readable(_r, audience), ends_readable(_r, _o, audience)]
     if type_:
         conds.append(_r.c.relationship_type == type_)
     if object_id:
@@ -163,8 +160,7 @@ def list_relationships(
         rows = conn.execute(sa.select(_r).where(*conds).order_by(*order_by(sort, REL_SORTS),
                                                                   _r.c.id)
                             .limit(params.limit).offset(params.offset)).all()
-    readable = [r for r in rows if can_release(Marking.from_columns(dict(r._mapping)),
-                                               audience)]
+    readable = list(rows)
     names = _names(store, {x for r in readable for x in (r.source_ref, r.target_ref)},
                    audience)
     items = [RelationshipPublic(
@@ -180,10 +176,12 @@ def list_relationships(
 def get_relationship(relationship_id: str, store: StoreDep, audience: AudienceDep
                      ) -> RelationshipPublic:
     with store.engine.connect() as conn:
-        r = conn.execute(sa.select(_r).where(_r.c.id == relationship_id)).first()
-    if r is None or not can_release(marking := Marking.from_columns(dict(r._mapping)),
-                                    audience):
+        r = conn.execute(sa.select(_r).where(_r.c.id == relationship_id,
+                                             store._readable(_r, audience),
+                                             ends_readable(_r, _o, audience))).first()
+    if r is None:
         raise not_found("relationship", relationship_id)
+    marking = Marking.from_columns(dict(r._mapping))
     names = _names(store, {r.source_ref, r.target_ref}, audience)
     return RelationshipPublic(
         id=r.id, relationship_type=r.relationship_type, source_ref=r.source_ref,

@@ -1,5 +1,10 @@
 """``/sources``: configured sources with their collection status; admins add sources and
-enable, disable or reschedule them."""
+enable, disable or reschedule them.
+
+A source the caller may not read is answered exactly as a missing one. Its ``documents`` count
+is of the documents the caller may read; the last run's summary (item, new and duplicate
+counts over everything collected, and the first error) is shown in full only to callers who
+read everything — others see its status word (``ok``, ``failed``)."""
 
 from __future__ import annotations
 
@@ -24,19 +29,27 @@ SORTS: dict[str, Any] = {"name": lambda s: s.name, "kind": lambda s: s.kind,
                          "created_at": lambda s: s.created_at}
 
 
-def _public(store: SqlStore, source: Source) -> SourcePublic:
-    status = store.source_status(source.id)
+def _public(store: SqlStore, source: Source, audience: Audience) -> SourcePublic:
+    status = store.source_status(source.id, audience)
     return SourcePublic(
         id=source.id, name=source.name, kind=source.kind, location=source.location,
         schedule_seconds=source.schedule_seconds, allow_private=source.allow_private,
         enabled=source.enabled, marking=source.marking.as_dict(),  # type: ignore[arg-type]
         config=source.config, created_at=source.created_at, documents=status["documents"],
-        last_status=status["last_status"], last_collected_at=status["last_collected_at"])
+        last_status=_status_for(status["last_status"], audience),
+        last_collected_at=status["last_collected_at"])
+
+
+def _status_for(last: str | None, audience: Audience) -> str | None:
+    """The run summary counts content the caller may not read: only its status word."""
+    if last is None or audience.unrestricted:
+        return last
+    return last.split(":", 1)[0].strip() or None
 
 
 def _readable(store: SqlStore, ref: str, audience: Audience) -> Source:
-    found = store.get_source(ref)
-    if found is None or not can_release(found.marking, audience):
+    found = store.readable_source(ref, audience)
+    if found is None:
         raise not_found("source", ref)
     return found
 
@@ -49,13 +62,13 @@ def list_sources(
     found = [s for s in store.list_sources() if can_release(s.marking, audience)]
     found = sort_items(found, sort, SORTS)
     window = found[params.offset:params.offset + params.limit]
-    return page(request, [_public(store, s) for s in window], len(found), params)
+    return page(request, [_public(store, s, audience) for s in window], len(found), params)
 
 
 @router.get("/{source_ref}", response_model=SourcePublic)
 def get_source(source_ref: str, store: StoreDep, audience: AudienceDep) -> SourcePublic:
     """One source by name or id, with its document count and last run."""
-    return _public(store, _readable(store, source_ref, audience))
+    return _public(store, _readable(store, source_ref, audience), audience)
 
 
 @router.post("", response_model=SourcePublic, status_code=201)

@@ -47,7 +47,7 @@ def list_stories(
                             .limit(params.limit).offset(params.offset)).all()
     items = [StorySummary(id=r.id, canonical_document_id=r.canonical_document_id,
                           title=r.title, size=r.size, created_at=aware(r.created_at))  # type: ignore[arg-type]
-             for r in rows if can_release(Marking.from_columns(dict(r._mapping)), audience)]
+             for r in rows]
     return page(request, items, total, params)
 
 
@@ -62,7 +62,7 @@ def get_story(story_id: str, store: StoreDep, audience: AudienceDep) -> dict[str
             .join(_d, _d.c.id == _m.c.document_id)
             .where(_m.c.story_id == story_id, store._readable(_d, audience))
             .order_by(_m.c.added_at, _m.c.document_id)).all()
-        names = store._source_names(conn)
+        names = store._source_names(conn, audience)
     members = [StoryMember(document_id=r.document_id, title=r.title,
                            source=names.get(r.source_id), similarity=r.similarity,
                            matched_id=r.matched_id, published_at=aware(r.published_at))
