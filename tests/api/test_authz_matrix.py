@@ -163,6 +163,8 @@ def _concrete(path: str, values: dict[str, str]) -> str:
 
 
 def _denied(r: httpx.Response, path: str) -> bool:
+    if path == "/login":  # a login without credentials fails with the form (401) for anyone:
+        return r.status_code == 403 or "<form" not in r.text  # that is its answer
     if r.status_code in (401, 403):
         return True
     # logging out ends on the login page by design: that is its answer, not a refusal
