@@ -89,6 +89,10 @@ def _register() -> None:
 
     cases.register(app)
 
+    from allsource.cli import keys
+
+    keys.register(app)
+
 
 _register()
 

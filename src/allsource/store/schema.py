@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from allsource.store.sealed import Sealed
+
 metadata = sa.MetaData()
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -58,8 +60,9 @@ documents = sa.Table(
     sa.Column("id", sa.String(80), nullable=False, unique=True),
     sa.Column("source_id", sa.String(80), nullable=False, index=True),
     sa.Column("kind", sa.String(60), nullable=False, index=True),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
+    # sealed on an encrypted store (0020): see store/sealed.py
+    sa.Column("title", Sealed("documents.title"), nullable=False),
+    sa.Column("text", Sealed("documents.text"), nullable=False),
     sa.Column("url", sa.Text),
     sa.Column("language", sa.String(16)),
     sa.Column("media_type", sa.String(120)),
@@ -516,3 +519,18 @@ mention_verdicts = sa.Table(
     sa.Column("undone_by", sa.String(120)),
     sa.Column("undo_reason", sa.Text),
 )
+
+# --- encryption at rest (0020): wrapped data keys; the blind index of sealed documents
+data_keys = sa.Table(
+    "data_keys", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("purpose", sa.String(10), nullable=False),
+    sa.Column("kek_id", sa.String(40), nullable=False),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("rewrapped_at", sa.DateTime),
+)
+# keyed-hash tokens of a sealed document's title and text (store/blind.py); NULL on rows
+# written in plain text, which the full-text index then reads from title/text as before
+documents.append_column(sa.Column("index_title", sa.Text))
+documents.append_column(sa.Column("index_text", sa.Text))
