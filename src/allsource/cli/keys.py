@@ -15,7 +15,7 @@ import typer
 from allsource.cli.common import console, print_json, state
 from allsource.errors import ConfigError
 from allsource.store.encrypt_existing import encrypt_existing
-from allsource.store.keys import create_key_file, kek_from_settings, read_key_file
+from allsource.store.keys import create_key_file, read_key_file
 
 keys_app = typer.Typer(help="Encryption at rest: key file, status, rotation.",
                        no_args_is_help=True)
@@ -29,9 +29,9 @@ def ensure_key_file() -> Path | None:
     """Create the configured key file when no key is configured at all (``allsource init``);
     returns its path when one was created."""
     settings = state.settings
-    if kek_from_settings(settings) is not None:
-        return None
     path = Path(settings.encryption_key_file).expanduser()
+    if settings.encryption_kms or settings.encryption_key is not None or path.exists():
+        return None
     create_key_file(path)
     return path
 

@@ -186,6 +186,14 @@ class KeyRing:
             sealed.add_loader(self)
             self.prepare()
 
+    def close(self) -> None:
+        """Forget this store's unwrapped keys (the registry is process-wide)."""
+        sealed.forget(self._known)
+        sealed.remove_loader(self)
+        self._known.clear()
+        self._current = self._current_at = None
+        self.index_key = self._blind = None
+
     def refresh(self) -> None:
         if self.kek is None:
             return

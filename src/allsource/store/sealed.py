@@ -47,6 +47,15 @@ def add_loader(ring: Any) -> None:
     _LOADERS.add(ring)
 
 
+def forget(key_ids: set[str]) -> None:
+    for key_id in key_ids:
+        _KEYS.pop(key_id, None)
+
+
+def remove_loader(ring: Any) -> None:
+    _LOADERS.discard(ring)
+
+
 def lookup(key_id: str) -> crypto.DataKey:
     key = _KEYS.get(key_id)
     if key is None:

@@ -163,6 +163,7 @@ class SqlStore(ABC):
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
+        self.keys.close()
         self.engine.dispose()
 
     # -- sources ------------------------------------------------------------------------------
