@@ -3,7 +3,8 @@
 On an encrypted store the full-text index (SQLite FTS5, PostgreSQL ``tsvector``) must not
 hold the documents' words — a copy of the database file would give them away. So each word is
 normalised the way a search engine would (case-folded, accents removed, Snowball English
-stem: "Attacks", "attacked" → ``attack``) and replaced by ``k`` + the first 56 bits of
+stem — ``snowballstemmer``, which runs the C ``PyStemmer`` when installed: "Attacks",
+"attacked" → ``attack``) and replaced by ``k`` + the first 56 bits of
 HMAC-SHA256(index key, stem) in decimal. Title and text become two strings of such tokens,
 in word order, stored in ``documents.index_title``/``index_text``; the index is built from
 them (FTS5 with its usual tokenizer: tokens of a letter and digits pass its porter step
@@ -86,8 +87,8 @@ class BlindIndex:
         return found
 
     def tokens(self, text: str) -> list[str]:
-        token = self.token
-        return [token(w) for w in _WORD.findall(text[:MAX_INDEXED_CHARS])]
+        cached, token = self._tokens.get, self.token
+        return [cached(w) or token(w) for w in _WORD.findall(text[:MAX_INDEXED_CHARS])]
 
     def index(self, text: str) -> str:
         """What the full-text index stores for ``text``: its tokens in order."""
