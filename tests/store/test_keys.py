@@ -76,7 +76,7 @@ def test_sealed_rows_hold_no_plain_text_and_read_back(backend: Settings) -> None
     with store.engine.connect() as conn:
         raw = conn.execute(sa.text("SELECT title, text, index_title, index_text "
                                    "FROM documents")).all()
-    for title, text, index_title, index_text in raw:
+    for title, text, _index_title, index_text in raw:
         assert title.startswith("as1.") and text.startswith("as1.")
         assert "dump" not in index_text.lower() and "adversaries" not in index_text.lower()
         assert all(tok.startswith("k") for tok in index_text.split())
@@ -134,7 +134,7 @@ def test_wrong_and_missing_keys_are_one_line_errors(backend: Settings) -> None:
     assert locked.count("documents") == 3
     for read in (lambda: locked.get(doc_id, OWNER),
                  lambda: locked.search(SearchQuery("credentials"), OWNER)):
-        with pytest.raises(StoreError, match="no key is configured|no configured key") as err:
+        with pytest.raises(StoreError, match=r"no key is configured|no configured key") as err:
             read()
         assert "\n" not in str(err.value)
     with pytest.raises(StoreError, match="no key is configured"):

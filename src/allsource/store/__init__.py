@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from allsource.config import Settings
 from allsource.errors import ConfigError
-from allsource.store.keys import kek_from_settings
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord, Store
+from allsource.store.keys import kek_from_settings
 from allsource.store.sql import SqlStore
 
 __all__ = ["BatchCounts", "QuarantineItem", "RunRecord", "SqlStore", "Store", "open_store"]

@@ -149,14 +149,12 @@ def snippet(title: str, text: str, stems: Iterable[str], start: str, end: str,
         lo = 0
     parts: list[str] = []
     pos = lo
-    count = 0
-    for m in _WORD.finditer(body, lo):
+    for count, m in enumerate(_WORD.finditer(body, lo)):
         if count >= words:
             break
         parts.append(body[pos:m.start()])
         w = m.group()
         parts.append(start + w + end if stem(w) in wanted else w)
         pos = m.end()
-        count += 1
     out = "".join(parts).strip()
     return ("…" if lo > 0 else "") + out + ("…" if pos < len(body) else "")

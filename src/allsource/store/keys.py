@@ -32,6 +32,7 @@ import hmac
 import os
 import stat
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -202,7 +203,7 @@ class KeyRing:
                 t.data_keys.c.id.not_in(list(self._known) or [""]))).all()
         self._unwrap_rows(rows)
 
-    def _unwrap_rows(self, rows: list[Any]) -> None:
+    def _unwrap_rows(self, rows: Sequence[Any]) -> None:
         assert self.kek is not None
         for r in rows:
             if r.id in self._known:
@@ -328,8 +329,10 @@ class KeyRing:
     def status(self) -> KeyStatus:
         d = t.documents
         with self.engine.connect() as conn:
-            by_kek = dict(conn.execute(sa.select(t.data_keys.c.kek_id, sa.func.count())
-                                       .group_by(t.data_keys.c.kek_id)).all())
+            by_kek: dict[str, int] = {
+                r[0]: int(r[1]) for r in conn.execute(
+                    sa.select(t.data_keys.c.kek_id, sa.func.count())
+                    .group_by(t.data_keys.c.kek_id))}
             plain = conn.execute(sa.select(sa.func.count()).select_from(d).where(
                 d.c.index_text.is_(None))).scalar_one()
             total = conn.execute(sa.select(sa.func.count()).select_from(d)).scalar_one()

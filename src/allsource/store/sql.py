@@ -35,11 +35,11 @@ from allsource.errors import SourceError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
+from allsource.store import blind
 from allsource.store import schema as t
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
 from allsource.store.keys import KeyEncryptionKey, KeyRing
-from allsource.store import blind
 from allsource.store.query import ParsedQuery, SearchHit, SearchQuery, SearchResult
 
 HL_START = "\ue000"
@@ -426,7 +426,7 @@ class SqlStore(ABC):
         hashes)."""
         d = t.documents
         ids = [r.id for r in rows]
-        texts: dict[str, str] = dict(conn.execute(  # type: ignore[arg-type]
+        texts: dict[str, str] = dict(conn.execute(
             sa.select(d.c.id, d.c.text).where(d.c.id.in_(ids))).all()) if ids else {}
         stems = blind.query_stems(parsed)
         return [SnippetRow(r, blind.snippet(r.title, texts.get(r.id, ""), stems, HL_START,
