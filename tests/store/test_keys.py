@@ -243,3 +243,40 @@ def test_key_file_readable_by_others_is_refused(settings: Settings, tmp_path: Pa
         open_store(settings.model_copy(update={"encryption_key_file": tmp_path / "nope.key"}))
     with pytest.raises(ConfigError, match="32"):
         LocalKek(b"short", "test")
+
+
+def test_claims_and_their_grades_are_sealed_other_annotations_stay_queryable(
+        backend: Settings) -> None:
+    from datetime import UTC, datetime
+
+    from allsource.process.base import Work
+    from allsource.store.processing import write_results
+
+    store = _open(backend, _key())
+    _fill(store)
+    doc_id = store.document_ids()[0]
+    claim = {"claims": [{"kind": "attribution", "text": "Officials said the dump was done"}]}
+    work = Work(id=doc_id, title="t", text="x",
+                annotations={"claims": claim, "topics": {"labels": ["cyber"]}})
+    write_results(store, [work], {"claims": "1", "topics": "1"})
+    row = {"key": "attr:x", "value": "y", "event": 0, "kind": "attribution",
+           "text": "Officials said the dump was done", "credibility": 3, "independent": 1,
+           "reports": 1, "contradicted": False, "explanation": {"claim": "the dump was done"},
+           "computed_at": datetime.now(UTC).replace(tzinfo=None)}
+    with store.engine.begin() as conn:
+        store._bulk_insert(conn, t.claim_grades, [row])
+    with store.engine.connect() as conn:
+        raw = dict(conn.execute(sa.text("SELECT stage, CAST(data AS TEXT) FROM annotations "
+                                        "WHERE document_id = :d"), {"d": doc_id}).all())
+        graded = conn.execute(sa.text("SELECT text, CAST(explanation AS TEXT) "
+                                      "FROM claim_grades")).one()
+        back = conn.execute(sa.select(t.claim_grades.c.text, t.claim_grades.c.explanation)
+                            ).one()
+    assert "Officials" not in raw["claims"] and "as1." in raw["claims"]
+    assert "cyber" in raw["topics"]  # other stages stay plain JSON, queryable in SQL
+    assert "dump" not in graded[0] + graded[1]
+    assert tuple(back) == (row["text"], row["explanation"])
+    view = store.get(doc_id, OWNER)
+    assert view is not None and view["annotations"]["claims"]["claims"] == claim["claims"]
+    assert view["annotations"]["topics"]["labels"] == ["cyber"]
+    store.close()

@@ -280,11 +280,13 @@ class KeyRing:
     def seal_rows(self, table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``rows`` of ``table`` with their sealed columns sealed (and, for documents, the
         blind index columns filled). Rows are copied; values already sealed are kept."""
-        columns = [c for c in table.columns if isinstance(c.type, sealed.Sealed)]
+        columns = [c for c in table.columns
+                   if isinstance(c.type, sealed.Sealed | sealed.SealedJSON)]
         if not columns or not self.active:
             return rows
         key = self.data_key()
-        seals = [(c.name, c.type.row_key, sealed.sealer(c.type.column))  # type: ignore[attr-defined]
+        seals = [(c.name, c.type.row_key, getattr(c.type, "when", None),  # type: ignore[attr-defined]
+                  sealed.sealer(c.type.column, isinstance(c.type, sealed.SealedJSON)))  # type: ignore[attr-defined]
                  for c in columns]
         blind = self.blind() if table is t.documents else None
         out = []
@@ -293,10 +295,11 @@ class KeyRing:
             if blind is not None and not crypto.is_token(str(row.get("text") or "")):
                 new["index_title"] = blind.index(str(row.get("title") or ""))
                 new["index_text"] = blind.index(str(row.get("text") or ""))
-            for name, row_key, seal in seals:
+            for name, row_key, when, seal in seals:
                 value = new.get(name)
-                if value is not None:
-                    new[name] = seal(key, str(new[row_key]), value)
+                if value is None or (when is not None and new.get(when[0]) not in when[1]):
+                    continue
+                new[name] = seal(key, "|".join(str(new[k]) for k in row_key), value)
             out.append(new)
         return out
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from allsource.store.sealed import Sealed
+from allsource.store.sealed import Sealed, SealedJSON
 
 metadata = sa.MetaData()
 
@@ -148,7 +148,9 @@ stage_annotations = sa.Table(
     sa.Column("document_id", sa.String(80), primary_key=True),
     sa.Column("stage", sa.String(60), primary_key=True),
     sa.Column("version", sa.String(40), nullable=False),
-    sa.Column("data", JSONType, nullable=False),
+    # (0020) the claims stage's data quotes the document: sealed on an encrypted store
+    sa.Column("data", SealedJSON("annotations.data", ("document_id", "stage"),
+                                 when=("stage", ("claims",))), nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
@@ -358,12 +360,14 @@ claim_grades = sa.Table(
     sa.Column("value", sa.String(200), primary_key=True),
     sa.Column("event", sa.Integer, primary_key=True),
     sa.Column("kind", sa.String(30), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
+    # (0020) the claim's sentence and its explanation quote documents: sealed when encrypted
+    sa.Column("text", Sealed("claim_grades.text", ("key", "value", "event")), nullable=False),
     sa.Column("credibility", sa.SmallInteger, nullable=False),
     sa.Column("independent", sa.Integer, nullable=False),
     sa.Column("reports", sa.Integer, nullable=False),
     sa.Column("contradicted", sa.Boolean, nullable=False),
-    sa.Column("explanation", JSONType, nullable=False),
+    sa.Column("explanation", SealedJSON("claim_grades.explanation", ("key", "value", "event")),
+              nullable=False),
     sa.Column("computed_at", sa.DateTime, nullable=False),
 )
 
