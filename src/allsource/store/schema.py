@@ -406,7 +406,9 @@ risk_scores = sa.Table(
     "risk_scores", metadata,
     sa.Column("subject_type", sa.String(20), primary_key=True),
     sa.Column("subject_id", sa.String(120), primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
+    # (0020) a story's name is its document's title: sealed on an encrypted store
+    sa.Column("name", Sealed("risk_scores.name", ("subject_type", "subject_id"),
+                             when=("subject_type", ("story",))), nullable=False),
     sa.Column("kind", sa.String(60), nullable=False),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("likelihood", sa.Float, nullable=False),

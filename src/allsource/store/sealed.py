@@ -115,10 +115,12 @@ class Sealed(sa.types.TypeDecorator[str]):
     impl = sa.Text
     cache_ok = True
 
-    def __init__(self, column: str, row_key: str | tuple[str, ...] = "id") -> None:
+    def __init__(self, column: str, row_key: str | tuple[str, ...] = "id",
+                 when: tuple[str, tuple[str, ...]] | None = None) -> None:
         super().__init__()
         self.column = column
         self.row_key = (row_key,) if isinstance(row_key, str) else tuple(row_key)
+        self.when = when  # as for SealedJSON: seal only rows whose column has these values
 
     def column_expression(self, colexpr: Any) -> Any:
         key = _row_key_expr(colexpr, self.row_key)
