@@ -280,3 +280,53 @@ def test_claims_and_their_grades_are_sealed_other_annotations_stay_queryable(
     assert view is not None and view["annotations"]["claims"]["claims"] == claim["claims"]
     assert view["annotations"]["topics"]["labels"] == ["cyber"]
     store.close()
+
+
+class _InProcessKms:
+    """A key provider plugin as a KMS client would be one: it wraps and unwraps, the store
+    never sees its key."""
+
+    name = "test-kms"
+    calls: list[str] = []  # noqa: RUF012
+
+    def __init__(self, settings: Settings) -> None:
+        self.id, self.origin = "kms-key-1", "KMS test-kms"
+        self._kek = LocalKek(b"k" * 32, "kms")
+
+    def wrap(self, key_id: str, key: bytes, purpose: str) -> bytes:
+        self.calls.append("wrap")
+        return self._kek.wrap(key_id, key, purpose)
+
+    def unwrap(self, key_id: str, wrapped: bytes, purpose: str) -> bytes | None:
+        self.calls.append("unwrap")
+        return self._kek.unwrap(key_id, wrapped, purpose)
+
+
+class _KmsPlugin:
+    from allsource.hookspecs import hookimpl
+
+    @hookimpl
+    def register_key_providers(self) -> list[type[_InProcessKms]]:
+        return [_InProcessKms]
+
+
+def test_a_kms_plugin_wraps_the_data_keys(settings: Settings) -> None:
+    from allsource.plugins import plugin_manager
+
+    pm, plugin = plugin_manager(), _KmsPlugin()
+    pm.register(plugin)
+    try:
+        kms = settings.model_copy(update={"encryption_kms": "test-kms"})
+        store = open_store(kms)
+        _fill(store)
+        assert store.keys.status().wrapped_by == {"kms-key-1": 2}  # index + data key
+        assert _InProcessKms.calls.count("wrap") == 2
+        store.close()
+        again = open_store(kms)
+        assert again.search(SearchQuery("credentials"), OWNER).total == 1
+        assert "unwrap" in _InProcessKms.calls
+        again.close()
+        with pytest.raises(ConfigError, match="no key provider named 'nope'"):
+            open_store(settings.model_copy(update={"encryption_kms": "nope"}))
+    finally:
+        pm.unregister(plugin)
