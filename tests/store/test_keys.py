@@ -287,7 +287,7 @@ class _InProcessKms:
     never sees its key."""
 
     name = "test-kms"
-    calls: list[str] = []  # noqa: RUF012
+    calls: list[str] = []
 
     def __init__(self, settings: Settings) -> None:
         self.id, self.origin = "kms-key-1", "KMS test-kms"
