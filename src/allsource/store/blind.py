@@ -4,8 +4,8 @@ On an encrypted store the full-text index (SQLite FTS5, PostgreSQL ``tsvector``)
 hold the documents' words — a copy of the database file would give them away. So each word is
 normalised the way a search engine would (case-folded, accents removed, Snowball English
 stem — ``snowballstemmer``, which runs the C ``PyStemmer`` when installed: "Attacks",
-"attacked" → ``attack``) and replaced by ``k`` + the first 56 bits of
-HMAC-SHA256(index key, stem) in decimal. Title and text become two strings of such tokens,
+"attacked" → ``attack``) and replaced by an 11-character token holding the first 48 bits
+of HMAC-SHA256(index key, stem). Title and text become two strings of such tokens,
 in word order, stored in ``documents.index_title``/``index_text``; the index is built from
 them (FTS5 with its usual tokenizer: tokens of a letter and digits pass its porter step
 unchanged; PostgreSQL with the ``simple`` configuration, no stemming or stop words).
@@ -68,31 +68,50 @@ def stem(word: str) -> str:
     return found
 
 
+_B32 = "0123456789abcdefghijklmnopqrstuv"
+
+
+def _encode(digest: bytes) -> str:
+    """``k`` + 9 base-32 characters + 1 digit: 48 bits of the digest. Ending in a digit keeps
+    FTS5's porter step (which only strips letter suffixes) from touching the token; starting
+    with a letter makes PostgreSQL's parser read it as one word."""
+    n = int.from_bytes(digest[:6], "big")
+    chars = [_B32[(n >> shift) & 31] for shift in range(43, 2, -5)]
+    return "k" + "".join(chars) + str(n & 7)
+
+
+class _Tokens(dict[str, str]):
+    """word → token, computed on first sight (``__missing__``), so indexing a text is one
+    C-level ``map`` over its words."""
+
+    def __init__(self, key: bytes) -> None:
+        super().__init__()
+        self._key = key
+
+    def __missing__(self, word: str) -> str:
+        token = _encode(hmac.new(self._key, stem(word).encode("utf-8", "surrogatepass"),
+                                 hashlib.sha256).digest())
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        self[word] = token
+        return token
+
+
 class BlindIndex:
     """Hashes words for one store's index key."""
 
     def __init__(self, key: bytes) -> None:
-        self._key = key
-        self._tokens: dict[str, str] = {}
+        self._tokens = _Tokens(key)
 
     def token(self, word: str) -> str:
-        found = self._tokens.get(word)
-        if found is None:
-            digest = hmac.new(self._key, stem(word).encode("utf-8", "surrogatepass"),
-                              hashlib.sha256).digest()
-            found = "k" + str(int.from_bytes(digest[:7], "big"))
-            if len(self._tokens) >= _CACHE_LIMIT:
-                self._tokens.clear()
-            self._tokens[word] = found
-        return found
+        return self._tokens[word]
 
     def tokens(self, text: str) -> list[str]:
-        cached, token = self._tokens.get, self.token
-        return [cached(w) or token(w) for w in _WORD.findall(text[:MAX_INDEXED_CHARS])]
+        return list(map(self._tokens.__getitem__, _WORD.findall(text[:MAX_INDEXED_CHARS])))
 
     def index(self, text: str) -> str:
         """What the full-text index stores for ``text``: its tokens in order."""
-        return " ".join(self.tokens(text))
+        return " ".join(map(self._tokens.__getitem__, _WORD.findall(text[:MAX_INDEXED_CHARS])))
 
     def query(self, parsed: ParsedQuery) -> ParsedQuery:
         """``parsed`` with every term replaced by its tokens (a phrase of them)."""
