@@ -7,9 +7,11 @@ can be stopped and run again: it resumes with the rows still in plain text. The 
 (SQLite) and the generated ``tsv`` column (PostgreSQL) re-index each rewritten row from its
 tokens. Plain blob files are then rewritten sealed, each atomically (temporary file + rename).
 
-SQLite keeps freed pages until they are reused: the command ends with ``VACUUM`` there, so the
-plain text no longer sits in the file's free pages (PostgreSQL's old row versions are left
-to autovacuum; ``VACUUM FULL`` rewrites the table at once).
+Old copies of the plain text outlive the rewrite: SQLite keeps freed pages and FTS5 keeps
+deleted words in old index segments, PostgreSQL keeps dead row versions. The command ends by
+merging the FTS5 segments (``optimize``) and ``VACUUM`` on SQLite, ``VACUUM FULL`` of the
+rewritten tables on PostgreSQL (which locks them while it runs). Copies already in backups,
+PostgreSQL's WAL archive or the file system's free blocks are beyond its reach.
 """
 
 from __future__ import annotations
@@ -64,7 +66,14 @@ def encrypt_existing(store: SqlStore, progress: Callable[[int], object] | None =
     for digest in store.blobs.digests():
         if store.blobs.seal_existing(digest):
             done.blobs += 1
-    if done.documents and store.dialect_name == "sqlite":
+    if done.documents:
         with store.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            if store.dialect_name == "sqlite":
+                # FTS5 keeps deleted words in old segments until they are merged
+                auto.exec_driver_sql(
+                    "INSERT INTO documents_fts(documents_fts) VALUES ('optimize')")
+                auto.exec_driver_sql("VACUUM")
+            else:
+                auto.exec_driver_sql("VACUUM FULL documents, annotations")
     return done
