@@ -195,6 +195,10 @@ def test_plaintext_store_keeps_working_then_is_sealed_in_place(backend: Settings
     with store.engine.connect() as conn:
         texts = conn.execute(sa.text("SELECT text FROM documents")).scalars().all()
     assert all(x.startswith("as1.") for x in texts)
+    if store.dialect_name == "sqlite":  # no old copy in free pages or FTS5 segments
+        db = Path(sa.engine.make_url(store.url).database or "")
+        for f in (db, db.with_name(db.name + "-wal")):
+            assert b"spearphishing" not in (f.read_bytes().lower() if f.exists() else b"")
     store.close()
 
 

@@ -9,7 +9,8 @@ tokens. Plain blob files are then rewritten sealed, each atomically (temporary f
 
 Old copies of the plain text outlive the rewrite: SQLite keeps freed pages and FTS5 keeps
 deleted words in old index segments, PostgreSQL keeps dead row versions. The command ends by
-merging the FTS5 segments (``optimize``) and ``VACUUM`` on SQLite, ``VACUUM FULL`` of the
+merging the FTS5 segments (``optimize``), ``VACUUM`` and a truncating WAL checkpoint on
+SQLite, ``VACUUM FULL`` of the
 rewritten tables on PostgreSQL (which locks them while it runs). Copies already in backups,
 PostgreSQL's WAL archive or the file system's free blocks are beyond its reach.
 """
@@ -74,6 +75,9 @@ def encrypt_existing(store: SqlStore, progress: Callable[[int], object] | None =
                 auto.exec_driver_sql(
                     "INSERT INTO documents_fts(documents_fts) VALUES ('optimize')")
                 auto.exec_driver_sql("VACUUM")
+                # VACUUM's pages sit in the WAL until a checkpoint; TRUNCATE also empties the
+                # WAL, whose older frames still hold plain pages
+                auto.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             else:
                 auto.exec_driver_sql("VACUUM FULL documents, annotations")
     return done
