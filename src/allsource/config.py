@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from allsource.errors import ConfigError
@@ -45,6 +45,18 @@ class Settings(BaseSettings):
         "English model from the `ner` extra."))
     ner_public_figures: list[str] = Field(default_factory=list, description=(
         "People the ner stage may name (public figures); any other person is only counted."))
+
+    # encryption at rest (store/keys.py)
+    encryption_key_file: Path = Field(
+        default=Path("allsource.key"),
+        description="Key-encryption key file (mode 0600), used when it exists; "
+                    "`allsource init` creates it. Keep it off the store's disk.")
+    encryption_key: SecretStr | None = Field(
+        default=None, description="The key-encryption key itself (base64 of 32 bytes), "
+                                  "instead of a file (environment: ALLSOURCE_ENCRYPTION_KEY).")
+    encryption_kms: str | None = Field(
+        default=None, description="Name of a key provider plugin (KMS) that wraps the "
+                                  "store's data keys; overrides the key and key file.")
 
     @classmethod
     def settings_customise_sources(

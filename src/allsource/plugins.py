@@ -13,6 +13,7 @@ from allsource.errors import SourceError
 if TYPE_CHECKING:
     from allsource.collect.base import Collector
     from allsource.process.base import Stage
+    from allsource.store.keys import KeyProvider
 
 ENTRY_POINT_GROUP = "allsource.plugins"
 
@@ -53,3 +54,8 @@ def get_collector(kind: str) -> type[Collector]:
 def stages(pm: pluggy.PluginManager | None = None) -> dict[str, type[Stage]]:
     """All registered processing stages by name."""
     return _by_name((pm or plugin_manager()).hook.register_stages(), "stage")
+
+
+def key_providers(pm: pluggy.PluginManager | None = None) -> dict[str, KeyProvider]:
+    """All registered key providers (KMS plugins) by name."""
+    return _by_name((pm or plugin_manager()).hook.register_key_providers(), "key provider")

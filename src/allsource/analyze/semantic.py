@@ -123,12 +123,14 @@ def semantic_search(store: SqlStore, query: SearchQuery, audience: Audience) -> 
             scores = np.where([i in allowed for i in index.ids], scores, -np.inf)
         top = [i for i in np.argsort(-scores)[:want] if np.isfinite(scores[i])]
         chosen = {index.ids[i]: float(scores[i]) for i in top}
+        # a sealed text is cut after decryption (substr of a token would be ciphertext)
+        snippet = (d.c.text if store.keys.encrypted
+                   else sa.func.substr(d.c.text, 1, SNIPPET_CHARS).label("snippet"))
         for chunk in chunks(list(chosen)):
             rows += conn.execute(
                 sa.select(d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
                           d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
-                          d.c.compartments, d.c.releasability,
-                          sa.func.substr(d.c.text, 1, SNIPPET_CHARS).label("snippet"))
+                          d.c.compartments, d.c.releasability, snippet)
                 .where(d.c.id.in_(list(chunk)), *conds)).all()
         rows.sort(key=lambda r: -chosen[r.id])
         page = [_Scored(r, chosen[r.id]) for r in rows[query.offset:query.offset + query.limit]]
@@ -142,6 +144,8 @@ class _Scored:
         self._row = row
         self.score = score
         self._mapping = row._mapping
+        if "text" in row._mapping:
+            self.snippet = row.text[:SNIPPET_CHARS]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._row, name)

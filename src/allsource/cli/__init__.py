@@ -93,6 +93,10 @@ def _register() -> None:
 
     insider.register(app)
 
+    from allsource.cli import keys
+
+    keys.register(app)
+
 
 _register()
 

@@ -22,8 +22,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(source_app, name="source")
 
 
-def init() -> None:
-    """Create (or upgrade) the store. Safe to run again."""
+def init(no_encryption: Annotated[bool, typer.Option(
+        "--no-encryption", help="Do not create a key file: keep the store in plain text.")]
+         = False) -> None:
+    """Create (or upgrade) the store; encrypted unless --no-encryption. Safe to run again."""
+    from allsource.cli.keys import ensure_key_file
+
+    key_file = None if no_encryption else ensure_key_file()
+    if key_file is not None:
+        console.print(f"encryption key created: [bold]{key_file.resolve()}[/bold] (mode 0600)"
+                      " — keep a copy off this disk; without it the store cannot be read")
     store = state.store
     console.print(f"store ready: [bold]{store.safe_url}[/bold]")
     console.print(f"raw inputs kept in: [bold]{store.blobs.root.resolve()}[/bold]")

@@ -6,6 +6,10 @@ large store would be ranked across all of it. The store ranks at most ``RANK_CAN
 matches — the first ones the GIN index yields, in table order — and reports counts capped at
 ``MAX_COUNT``: queries matching fewer documents (the useful ones) rank exactly as SQLite's
 bm25 path does; broader ones rank a bounded sample instead of stalling.
+
+On an encrypted store ``tsv`` holds keyed-hash tokens under the ``simple`` configuration
+(store/blind.py, migration 0020): the query is hashed the same way, and snippets are cut from
+decrypted text instead of ``ts_headline``.
 """
 
 from __future__ import annotations
@@ -54,7 +58,16 @@ class PostgresStore(SqlStore):
     def _search(self, conn: Connection, query: q.SearchQuery, source_ids: list[str],
                 audience: Audience) -> q.SearchResult:
         started = time.perf_counter()
-        tsq, params = q.to_tsquery_sql(q.parse(query.text))
+        parsed = q.parse(query.text)
+        sealed = self.keys.encrypted
+        if sealed:
+            hashed, plain_left = self._blind_query(conn, parsed)
+            tsq, params = q.to_tsquery_sql(hashed, config="simple", param="h")
+            if plain_left:
+                plain, plain_params = q.to_tsquery_sql(parsed)
+                tsq, params = f"({plain} || {tsq})", {**params, **plain_params}
+        else:
+            tsq, params = q.to_tsquery_sql(parsed)
         d = t.documents
         tsquery = sa.text(tsq).bindparams(**params)
         conds = [sa.literal_column("documents.tsv").op("@@")(tsquery),
@@ -76,6 +89,8 @@ class PostgresStore(SqlStore):
             page.c.title + " — " + sa.func.left(page.c.text, 20000), tsquery,
             sa.literal(_HEADLINE_OPTS)).label("snippet")
         cols = [c for c in page.c if c.name != "text"]
+        if sealed:  # the snippet is cut from decrypted text below
+            headline = sa.literal("").label("snippet")
         stmt = sa.select(*cols, headline).order_by(page.c.score.desc(), page.c.id)
         try:
             rows = conn.execute(stmt).all()
@@ -86,4 +101,6 @@ class PostgresStore(SqlStore):
                                 .scalar_one()), MAX_COUNT)
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
+        if sealed:
+            rows = self._sealed_snippets(conn, rows, parsed)
         return self._result(conn, rows, int(total), audience, started, score_sign=1.0)

@@ -130,7 +130,8 @@ def write_results(store: SqlStore, works: Iterable[Work], versions: dict[str, st
                 t.stage_annotations.c.stage.in_(list(versions))))
         if ments:
             store._bulk_insert(conn, t.mentions, list(ments.values()))
-        conn.execute(t.stage_annotations.insert(), notes)
+        conn.execute(t.stage_annotations.insert(), store.keys.seal_rows(t.stage_annotations,
+                                                                        notes))
     return new
 
 

@@ -125,12 +125,14 @@ def to_fts5(q: ParsedQuery) -> str:
     return expr
 
 
-def to_tsquery_sql(q: ParsedQuery, config: str = "english") -> tuple[str, dict[str, str]]:
-    """Compile to a PostgreSQL tsquery expression with every term a bound parameter."""
+def to_tsquery_sql(q: ParsedQuery, config: str = "english", param: str = "q"
+                   ) -> tuple[str, dict[str, str]]:
+    """Compile to a PostgreSQL tsquery expression with every term a bound parameter (named
+    ``param`` + a number)."""
     params: dict[str, str] = {}
 
     def term(t: Term) -> str:
-        name = f"q{len(params)}"
+        name = f"{param}{len(params)}"
         if t.prefix:
             # quote_literal keeps the word one lexeme; ':*' makes it a prefix match.
             params[name] = t.text

@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from allsource.store.sealed import Sealed, SealedJSON
+
 metadata = sa.MetaData()
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -58,8 +60,9 @@ documents = sa.Table(
     sa.Column("id", sa.String(80), nullable=False, unique=True),
     sa.Column("source_id", sa.String(80), nullable=False, index=True),
     sa.Column("kind", sa.String(60), nullable=False, index=True),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
+    # sealed on an encrypted store (0020): see store/sealed.py
+    sa.Column("title", Sealed("documents.title"), nullable=False),
+    sa.Column("text", Sealed("documents.text"), nullable=False),
     sa.Column("url", sa.Text),
     sa.Column("language", sa.String(16)),
     sa.Column("media_type", sa.String(120)),
@@ -145,7 +148,9 @@ stage_annotations = sa.Table(
     sa.Column("document_id", sa.String(80), primary_key=True),
     sa.Column("stage", sa.String(60), primary_key=True),
     sa.Column("version", sa.String(40), nullable=False),
-    sa.Column("data", JSONType, nullable=False),
+    # (0020) the claims stage's data quotes the document: sealed on an encrypted store
+    sa.Column("data", SealedJSON("annotations.data", ("document_id", "stage"),
+                                 when=("stage", ("claims",))), nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
@@ -355,12 +360,14 @@ claim_grades = sa.Table(
     sa.Column("value", sa.String(200), primary_key=True),
     sa.Column("event", sa.Integer, primary_key=True),
     sa.Column("kind", sa.String(30), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
+    # (0020) the claim's sentence and its explanation quote documents: sealed when encrypted
+    sa.Column("text", Sealed("claim_grades.text", ("key", "value", "event")), nullable=False),
     sa.Column("credibility", sa.SmallInteger, nullable=False),
     sa.Column("independent", sa.Integer, nullable=False),
     sa.Column("reports", sa.Integer, nullable=False),
     sa.Column("contradicted", sa.Boolean, nullable=False),
-    sa.Column("explanation", JSONType, nullable=False),
+    sa.Column("explanation", SealedJSON("claim_grades.explanation", ("key", "value", "event")),
+              nullable=False),
     sa.Column("computed_at", sa.DateTime, nullable=False),
 )
 
@@ -399,7 +406,9 @@ risk_scores = sa.Table(
     "risk_scores", metadata,
     sa.Column("subject_type", sa.String(20), primary_key=True),
     sa.Column("subject_id", sa.String(120), primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
+    # (0020) a story's name is its document's title: sealed on an encrypted store
+    sa.Column("name", Sealed("risk_scores.name", ("subject_type", "subject_id"),
+                             when=("subject_type", ("story",))), nullable=False),
     sa.Column("kind", sa.String(60), nullable=False),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("likelihood", sa.Float, nullable=False),
@@ -562,3 +571,18 @@ user_groups = sa.Table(
     sa.Column("user_id", sa.String(80), primary_key=True),
     sa.Column("name", sa.String(120), primary_key=True),
 )
+
+# --- encryption at rest (0020): wrapped data keys; the blind index of sealed documents
+data_keys = sa.Table(
+    "data_keys", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("purpose", sa.String(10), nullable=False),
+    sa.Column("kek_id", sa.String(40), nullable=False),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("rewrapped_at", sa.DateTime),
+)
+# keyed-hash tokens of a sealed document's title and text (store/blind.py); NULL on rows
+# written in plain text, which the full-text index then reads from title/text as before
+documents.append_column(sa.Column("index_title", sa.Text))
+documents.append_column(sa.Column("index_text", sa.Text))

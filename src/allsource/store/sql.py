@@ -38,11 +38,13 @@ from allsource.errors import SourceError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
+from allsource.store import blind
 from allsource.store import schema as t
 from allsource.store.access import ends_readable, readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
-from allsource.store.query import SearchHit, SearchQuery, SearchResult
+from allsource.store.keys import KeyEncryptionKey, KeyRing
+from allsource.store.query import ParsedQuery, SearchHit, SearchQuery, SearchResult
 
 HL_START = "\ue000"
 HL_END = "\ue001"
@@ -121,10 +123,12 @@ class SqlStore(ABC):
 
     dialect_name: str
 
-    def __init__(self, url: str, blob_dir: Path) -> None:
+    def __init__(self, url: str, blob_dir: Path, kek: KeyEncryptionKey | None = None) -> None:
         self.url = url
-        self.blobs = BlobStore(blob_dir)
         self.engine: Engine = self._create_engine(url)
+        # encryption at rest (store/keys.py): loaded by open_keys() once the schema is there
+        self.keys = KeyRing(self.engine, kek)
+        self.blobs = BlobStore(blob_dir, self.keys)
         self._plans: dict[str, tuple[str, list[str], list[Any]]] = {}
 
     # -- set-up ---------------------------------------------------------------------------
@@ -150,11 +154,20 @@ class SqlStore(ABC):
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open the store at {self.safe_url}: {exc.orig}") from exc
 
+    def open_keys(self) -> None:
+        """Load the data keys (and make the store encrypted when a key is configured)."""
+        try:
+            self.keys.load()
+        except sa.exc.DBAPIError as exc:  # not migrated yet (open_store(migrate=False))
+            if self.keys.kek is not None:
+                raise StoreError(f"cannot read the keys of {self.safe_url}: {exc.orig}") from exc
+
     @property
     def safe_url(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
+        self.keys.close()
         self.engine.dispose()
 
     # -- sources ------------------------------------------------------------------------------
@@ -263,6 +276,7 @@ class SqlStore(ABC):
         conversion SQLAlchemy applies: JSON via orjson, datetimes in the dialect's format)
         into plain tuples."""
         sql, columns, processors = self._insert_plan(table)
+        rows = self.keys.seal_rows(table, rows)
         params = [tuple(value if (proc := processors[i]) is None or value is None
                         else proc(value)
                         for i, value in enumerate(row.get(c) for c in columns))
@@ -312,6 +326,7 @@ class SqlStore(ABC):
                                "url": d.url}
             add_rows(d.id, item.objects, item.relationships, item.mentions, now, objs, rels,
                      ments)
+        self.keys.prepare()  # a fresh data key, committed before the batch's transaction
         try:
             with self.engine.begin() as conn:
                 counts.new = self._insert_new(conn, t.documents, docs)
@@ -413,6 +428,28 @@ class SqlStore(ABC):
                 for r in rows]
         return SearchResult(hits=hits, total=total,
                             took_ms=(time.perf_counter() - started) * 1000)
+
+    # -- search on an encrypted store (store/blind.py) ---------------------------------------
+    def _blind_query(self, conn: Connection, parsed: ParsedQuery
+                     ) -> tuple[ParsedQuery, bool]:
+        """The query hashed for the blind index, and whether rows written in plain text
+        remain (they are matched by the plain query too, until ``keys encrypt-existing``)."""
+        hashed = self.keys.blind().query(parsed)
+        plain_left = conn.execute(sa.select(t.documents.c.seq).where(
+            t.documents.c.index_text.is_(None)).limit(1)).first() is not None
+        return hashed, plain_left
+
+    def _sealed_snippets(self, conn: Connection, rows: Sequence[Any], parsed: ParsedQuery
+                         ) -> list[Any]:
+        """Snippets cut from the decrypted text of the returned page (the index holds only
+        hashes)."""
+        d = t.documents
+        ids = [r.id for r in rows]
+        texts: dict[str, str] = dict(conn.execute(
+            sa.select(d.c.id, d.c.text).where(d.c.id.in_(ids))).all()) if ids else {}
+        stems = blind.query_stems(parsed)
+        return [SnippetRow(r, blind.snippet(r.title, texts.get(r.id, ""), stems, HL_START,
+                                            HL_END), r.score) for r in rows]
 
     def _source_names(self, conn: Connection, audience: Audience | None = None
                       ) -> dict[str, str]:
@@ -601,6 +638,19 @@ class SqlStore(ABC):
             for chunk in chunks(ids):
                 conn.execute(t.quarantine.update().where(t.quarantine.c.id.in_(chunk)).values(
                     status=status, attempts=t.quarantine.c.attempts + 1))
+
+
+class SnippetRow:
+    """A search row with its snippet and score replaced, shaped like the query's rows."""
+
+    def __init__(self, row: Any, snippet: str, score: float) -> None:
+        self._row = row
+        self.snippet = snippet
+        self.score = score
+        self._mapping = row._mapping
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
 
 
 def group_mentions(objects: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,220 @@
+"""Stolen-disk drill: can someone holding a copy of the store's files, without the key, read
+protected documents?
+
+The drill ingests TLP:RED documents that carry known phrases and distinctive made-up words
+through the real CLI (``allsource ingest`` then ``allsource process``), copies what a thief
+would take — the SQLite file with its ``-wal``/``-shm`` (or the PostgreSQL data directory after
+a ``CHECKPOINT``) and the blob folder, never the key file — and searches every copied byte for
+each phrase and word: as stored, case-folded, in UTF-16 (either byte order), and inside every
+PostgreSQL ``pglz``-compressed datum it can find. It reports each find with its file and offset.
+
+``--plain`` runs the same drill on a store without a key: there the finds must be many, which
+shows the search would see plain text if it were there (the test runs both).
+
+    python scripts/drill_stolen_disk.py                       # SQLite, encrypted
+    python scripts/drill_stolen_disk.py --plain               # SQLite, control run
+    python scripts/drill_stolen_disk.py --database-url postgresql://… --pg-data-dir DIR
+
+Exit status 0 when the encrypted drill finds nothing (or the control run finds something).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: distinctive words: made up, so they can only come from the drill's documents
+WORDS = ["quillfeather", "zorvathine", "bramblecourt", "ostravenko", "kelpmarrow",
+         "duskwhistle", "thornvale", "marrowgate"]
+PHRASES = [
+    "the courier crossed at bramblecourt before dawn",
+    "ostravenko wired the second payment through kelpmarrow holdings",
+    "duskwhistle will stand down the relay on friday",
+    "minister thornvale met the quillfeather contact in the old harbour",
+]
+
+
+def documents() -> dict[str, str]:
+    """File name → content of the protected documents (one long enough to be compressed)."""
+    docs = {}
+    for i, phrase in enumerate(PHRASES):
+        word = WORDS[i % len(WORDS)]
+        other = WORDS[(i + 4) % len(WORDS)]
+        docs[f"report-{i}.txt"] = (
+            f"{word.capitalize()} field report {i}\n\n"
+            f"Sources say {phrase}. The {other} file was reopened after the meeting, and "
+            f"analysts linked the {word} network to two shipping agents. "
+            f"{phrase.capitalize()}, according to a second account.\n")
+    filler = " ".join(f"The {w} channel stayed active through the week." for w in WORDS)
+    docs["long-report.txt"] = ("Marrowgate long report\n\n"
+                               + " ".join([filler, *PHRASES] * 12) + "\n")
+    return docs
+
+
+@dataclass
+class Finds:
+    hits: list[tuple[str, str, int, str]] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    compressed_datums: int = 0
+
+    def add(self, needle: str, path: str, offset: int, how: str) -> None:
+        self.hits.append((needle, path, offset, how))
+
+
+def _needles() -> list[str]:
+    return [*PHRASES, *WORDS]
+
+
+def pglz_decompress(src: bytes, rawsize: int) -> bytes | None:
+    """PostgreSQL's pglz format; None when ``src`` is not a valid stream of ``rawsize``."""
+    out = bytearray()
+    i = 0
+    n = len(src)
+    while i < n and len(out) < rawsize:
+        ctrl = src[i]
+        i += 1
+        for _ in range(8):
+            if i >= n or len(out) >= rawsize:
+                break
+            if ctrl & 1:
+                if i + 1 >= n:
+                    return None
+                length = (src[i] & 0x0F) + 3
+                off = ((src[i] & 0xF0) << 4) | src[i + 1]
+                i += 2
+                if length == 18:
+                    if i >= n:
+                        return None
+                    length += src[i]
+                    i += 1
+                if off == 0 or off > len(out):
+                    return None
+                for _ in range(length):
+                    out.append(out[-off])
+            else:
+                out.append(src[i])
+                i += 1
+            ctrl >>= 1
+    return bytes(out) if len(out) == rawsize else None
+
+
+def _compressed_datums(data: bytes) -> list[bytes]:
+    """Every inline compressed varlena (4-byte header, pglz) that decompresses cleanly."""
+    out = []
+    limit = len(data) - 8
+    i = 0
+    while i < limit:
+        header = int.from_bytes(data[i:i + 4], "little")
+        if header & 0x03 == 0x02:
+            size = header >> 2
+            info = int.from_bytes(data[i + 4:i + 8], "little")
+            rawsize, method = info & 0x3FFFFFFF, info >> 30
+            if method == 0 and 16 <= size <= len(data) - i and size < rawsize <= 64 * size:
+                plain = pglz_decompress(data[i + 8:i + size], rawsize)
+                if plain is not None:
+                    out.append(plain)
+        i += 4  # varlena with 4-byte headers are 4-byte aligned
+    return out
+
+
+def scan(root: Path, finds: Finds) -> None:
+    needles = _needles()
+    forms = [(n, n.encode(), "raw") for n in needles]
+    forms += [(n, n.encode("utf-16-le"), "utf-16-le") for n in needles]
+    forms += [(n, n.encode("utf-16-be"), "utf-16-be") for n in needles]
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        finds.files += 1
+        finds.bytes += len(data)
+        folded = data.lower()
+        rel = str(path.relative_to(root))
+        for needle, form, how in forms:
+            for hay, label in ((data, how), (folded, how + ", case-folded")):
+                at = hay.find(form)
+                if at >= 0:
+                    finds.add(needle, rel, at, label)
+                    break
+        for datum in _compressed_datums(data):
+            finds.compressed_datums += 1
+            low = datum.lower()
+            for needle in needles:
+                if needle.encode() in low:
+                    finds.add(needle, rel, -1, "pglz datum")
+
+
+def _cli(env: dict[str, str], cwd: Path, *args: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "allsource", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode not in (0, 1):  # 1: something quarantined, still a run
+        raise RuntimeError(f"allsource {' '.join(args)} failed: {proc.stderr.strip()}")
+
+
+def drill(work: Path, *, plain: bool = False, database_url: str | None = None,
+          pg_data_dir: Path | None = None) -> Finds:
+    """Ingest, process, copy without the key, scan the copy. ``work`` must be empty."""
+    inbox = work / "inbox"
+    inbox.mkdir(parents=True)
+    for name, text in documents().items():
+        (inbox / name).write_text(text)
+    store_dir = work / "store"
+    store_dir.mkdir()
+    key_dir = work / "keys"  # kept apart from the store, as the README advises
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLSOURCE_")
+           or k in ("ALLSOURCE_CACHE_DIR", "ALLSOURCE_SAMPLES")}
+    env["ALLSOURCE_DATABASE_URL"] = database_url or f"sqlite:///{store_dir / 'allsource.db'}"
+    env["ALLSOURCE_BLOB_DIR"] = str(store_dir / "blobs")
+    if plain:
+        _cli(env, work, "init", "--no-encryption")
+    else:
+        env["ALLSOURCE_ENCRYPTION_KEY_FILE"] = str(key_dir / "allsource.key")
+        _cli(env, work, "init")
+    _cli(env, work, "ingest", str(inbox), "--tlp", "red")
+    _cli(env, work, "process")
+    stolen = work / "stolen"
+    if pg_data_dir is not None:
+        import psycopg
+
+        assert database_url is not None
+        with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+        shutil.copytree(pg_data_dir, stolen / "pgdata",
+                        ignore=shutil.ignore_patterns("postmaster.pid"))
+    else:
+        (stolen / "db").mkdir(parents=True)
+        for p in store_dir.glob("allsource.db*"):
+            shutil.copy2(p, stolen / "db" / p.name)
+    shutil.copytree(store_dir / "blobs", stolen / "blobs")
+    assert not any(p.name.endswith(".key") for p in stolen.rglob("*"))
+    finds = Finds()
+    scan(stolen, finds)
+    return finds
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--plain", action="store_true", help="control run: no key")
+    ap.add_argument("--database-url", help="a PostgreSQL database of a throwaway server")
+    ap.add_argument("--pg-data-dir", type=Path, help="that server's data directory")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="drill-") as tmp:
+        finds = drill(Path(tmp), plain=args.plain, database_url=args.database_url,
+                      pg_data_dir=args.pg_data_dir)
+    backend = "postgresql" if args.database_url else "sqlite"
+    mode = "plain (control)" if args.plain else "encrypted"
+    print(f"{backend}, {mode}: scanned {finds.files} files, {finds.bytes:,} bytes, "
+          f"{finds.compressed_datums} pglz datums; {len(_needles())} needles; "
+          f"{len(finds.hits)} finds")
+    for needle, path, offset, how in finds.hits[:20]:
+        print(f"  {needle!r} in {path} at {offset} ({how})")
+    return 0 if bool(finds.hits) == args.plain else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

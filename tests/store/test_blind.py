@@ -1,0 +1,44 @@
+"""The blind index's words → tokens and the snippets cut from decrypted text."""
+
+from __future__ import annotations
+
+import pytest
+
+from allsource.errors import InputError
+from allsource.store.blind import BlindIndex, query_stems, snippet, stem
+from allsource.store.query import parse
+
+
+def test_tokens_follow_normalisation_and_depend_on_the_key() -> None:
+    a, b = BlindIndex(b"a" * 32), BlindIndex(b"b" * 32)
+    assert a.token("Attacks") == a.token("attacked") == a.token("ATTACK")
+    assert a.token("Café") == a.token("cafe")
+    assert a.token("attack") != b.token("attack")
+    assert a.token("attack") != a.token("defence")
+    tok = a.token("attack")
+    assert len(tok) == 11 and tok[0] == "k" and tok[-1].isdigit() and tok.isalnum()
+    assert a.index("Spear-phishing attacks, again") == " ".join(
+        a.token(w) for w in ("Spear", "phishing", "attacks", "again"))
+
+
+def test_query_terms_become_token_phrases_and_prefixes_are_refused() -> None:
+    idx = BlindIndex(b"k" * 32)
+    q = idx.query(parse('"malicious attachments" OR dumping -encrypt'))
+    assert q.all_of[0][0].text == f"{idx.token('malicious')} {idx.token('attachment')}"
+    assert q.all_of[0][1].text == idx.token("dump")
+    assert q.none_of[0].text == idx.token("encrypting")
+    with pytest.raises(InputError, match="prefix search"):
+        idx.query(parse("spear*"))
+
+
+def test_snippet_marks_words_of_the_query_stems() -> None:
+    text = ("Officials met on Monday. " * 30 + "The attackers dumped credentials from the "
+            "domain controller before they encrypted the file servers. " + "Later. " * 40)
+    out = snippet("Breach report", text, query_stems(parse("credential dumping")), "[", "]")
+    assert "[dumped] [credentials]" in out
+    assert out.startswith("…") and out.endswith("…")
+    assert len(out.split()) <= 26
+    # a stem whose first letters change (an accent) is still found by the word-by-word scan
+    assert "[Éclair]" in snippet("", "un Éclair ici", {stem("eclair")}, "[", "]")
+    # nothing matched: the start of the text, unmarked
+    assert snippet("T", "alpha beta", {"zzz"}, "[", "]").startswith("T — alpha")
