@@ -28,4 +28,8 @@ def open_store(settings: Settings, *, migrate: bool = True) -> SqlStore:
         raise ConfigError(f"unsupported database URL {url!r}: use sqlite:///… or postgresql://…")
     if migrate:
         store.migrate()
+    from allsource.store import audit_scope
+
+    audit_scope.attach(store.engine, settings.audit_key_file,
+                       every=settings.audit_checkpoint_every)
     return store
