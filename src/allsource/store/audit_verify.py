@@ -5,9 +5,9 @@ index), so memory is bounded by one page whatever the length of the chain, and e
 read and hashed once. For every row the walk checks, in this order:
 
 1. **seq** follows the previous one (a gap means rows were deleted);
-2. **prev_hash** is the previous row's hash; when it is not, the row's own hash tells which
-   row is bad: if the row still matches its recorded predecessor, the row *before* it was
-   inserted or replaced (named as such); if it does not, the row itself was moved or edited;
+2. **prev_hash** is the previous row's hash; when it is not, the row names the bad one: chained
+   to the row two back, the row before it was inserted; still matching its own recorded
+   predecessor, the row before it was replaced; otherwise the row itself was moved or edited;
 3. **hash** equals ``SHA-256(prev_hash ‖ canonical(row))`` (a mismatch means an edited field);
 4. a **checkpoint** at this seq holds the same hash and a valid Ed25519 signature by a trusted
    key (a rebuilt chain or a forged signature fails here).
@@ -148,7 +148,7 @@ def _link_problem(seq: int, recorded_prev: str, prev_prev: str, own_ok: bool) ->
         return Problem(1, "seq 1 does not start the chain: rows before it were removed and "
                           "the rest renumbered")
     before = seq - 1
-    if own_ok and recorded_prev == prev_prev:
+    if recorded_prev == prev_prev:
         return Problem(before, f"seq {before} was inserted: seq {seq} is chained directly "
                                f"to seq {before - 1}")
     if own_ok:
