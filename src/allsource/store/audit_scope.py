@@ -24,6 +24,7 @@ the worker thread that runs a route, so the route's writes see the scope its req
 from __future__ import annotations
 
 import getpass
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from allsource.store.audit import DEFAULT_EVERY, Action, AuditEvent, record
 from allsource.store.audit_keys import AuditKey, load_key
 
-__all__ = ["Scope", "attach", "cli_actor", "current", "note", "scope"]
+__all__ = ["Scope", "append", "attach", "cli_actor", "current", "note", "scope"]
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE")
 _BOOKKEEPING = ("audit_", "api_tokens SET last_used_at")
@@ -57,6 +58,24 @@ class Scope:
 
 
 _current: ContextVar[Scope | None] = ContextVar("allsource_audit_scope", default=None)
+
+
+@dataclass(slots=True)
+class _Signing:
+    """An engine's checkpoint set-up: where the key is and how often to sign."""
+
+    key_file: Path | None
+    every: int
+    loader: Callable[[Path | None], AuditKey | None]
+    key: AuditKey | None = None
+
+    def current_key(self) -> AuditKey | None:
+        if self.key is None:
+            self.key = self.loader(self.key_file)
+        return self.key
+
+
+_signing: weakref.WeakKeyDictionary[Engine, _Signing] = weakref.WeakKeyDictionary()
 
 
 def current() -> Scope | None:
@@ -95,12 +114,7 @@ def attach(engine: Engine, key_file: Path | None, *, every: int = DEFAULT_EVERY,
     """Install the listeners (see the module docstring) on ``engine``. The signing key is
     loaded when first needed, and again while none is found (``allsource audit keygen`` in
     another process takes effect without a restart)."""
-    cached: list[AuditKey] = []
-
-    def key() -> AuditKey | None:
-        if not cached and (found := key_loader(key_file)) is not None:
-            cached.append(found)
-        return cached[0] if cached else None
+    _signing[engine] = _Signing(key_file, every, key_loader)
 
     def after_execute(conn: Connection, cursor: Any, statement: str, parameters: Any,
                       context: Any, executemany: bool) -> None:
@@ -115,8 +129,8 @@ def attach(engine: Engine, key_file: Path | None, *, every: int = DEFAULT_EVERY,
         s = _current.get()
         if not rows or s is None:
             return
-        record(conn, AuditEvent(actor=s.actor, action=s.action, target=s.target, count=rows,
-                                detail=s.detail), key=key(), every=every)
+        append(conn, AuditEvent(actor=s.actor, action=s.action, target=s.target, count=rows,
+                                detail=s.detail))
         s.events += 1
 
     def on_rollback(conn: Connection) -> None:
@@ -125,6 +139,15 @@ def attach(engine: Engine, key_file: Path | None, *, every: int = DEFAULT_EVERY,
     sa.event.listen(engine, "after_cursor_execute", after_execute)
     sa.event.listen(engine, "commit", on_commit)
     sa.event.listen(engine, "rollback", on_rollback)
+
+
+def append(conn: Connection, event: AuditEvent) -> int:
+    """:func:`~allsource.store.audit.record` with the checkpoint set-up :func:`attach` gave
+    ``conn``'s engine (no checkpoints on an engine it never saw)."""
+    signing = _signing.get(conn.engine)
+    if signing is None:
+        return record(conn, event, key=None)
+    return record(conn, event, key=signing.current_key(), every=signing.every)
 
 
 def note(**values: Any) -> None:

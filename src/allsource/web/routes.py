@@ -28,7 +28,7 @@ from allsource.assess import risk_run
 from allsource.assess import watchlists as watchlists_mod
 from allsource.errors import AllsourceError
 from allsource.model.markings import Audience, can_release
-from allsource.store import aliases, cases, users, verdicts
+from allsource.store import aliases, audit_scope, cases, users, verdicts
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore, snippet_html
 from allsource.verify.run import get_grade
@@ -97,6 +97,7 @@ def _viewer(request: Request, store: SqlStore) -> Viewer | None:
     if user is None:
         sessions.delete(session.id)
         return None
+    audit_scope.note(actor=user.name)
     return Viewer(user, audience_of(user), session)
 
 
@@ -151,6 +152,7 @@ def login(request: Request, store: StoreDep, token: Annotated[str, Form(max_leng
     if user is None:
         return _page("login.html", None, code=401, next=_safe_next(next),
                      error="That token is unknown, revoked or expired.")
+    audit_scope.note(actor=user.name)
     sessions = sessions_of(request)
     sessions.delete(request.cookies.get("allsource_session"))
     session = sessions.create(token.strip())
@@ -318,6 +320,7 @@ def search(request: Request, store: StoreDep,
             if any(extra.values()):
                 hits = [h for h in hits if _keep(h, facts, extra)]
                 total = len(hits)
+            audit_scope.note(count=total)
             groups = _group(hits, queries.stories_of(store, [h.id for h in hits]))
             context.update(
                 groups=groups[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
