@@ -19,8 +19,9 @@ link cannot be trusted anyway) and reports it with its seq and the reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -46,7 +47,7 @@ class VerifyReport:
     events: int = 0
     checkpoints: int = 0
     last_checkpoint: int = 0
-    head: Head = Head(0, GENESIS)
+    head: Head = field(default_factory=lambda: Head(0, GENESIS))
     problem: Problem | None = None
     rows_read: int = 0
     max_rows_held: int = 0
@@ -68,8 +69,8 @@ _COLS = (_E.c.seq, _E.c.at, _E.c.actor, _E.c.action, _E.c.target, _E.c.tlp,
          _E.c.hash)
 
 
-def _checkpoint_problem(cp: sa.Row[tuple[int, str, object, str, str]], row_hash: str,
-                        trusted: frozenset[str]) -> str | None:
+def _checkpoint_problem(cp: Sequence[Any], row_hash: str, trusted: frozenset[str]
+                        ) -> str | None:
     seq, hash_, at, public_key, signature = cp
     if hash_ != row_hash:
         return (f"checkpoint at seq {seq} signed hash {hash_[:12]}…, the chain has "
@@ -79,7 +80,7 @@ def _checkpoint_problem(cp: sa.Row[tuple[int, str, object, str, str]], row_hash:
                 "(set the audit key, or pass --public-key)")
     if public_key not in trusted:
         return f"checkpoint at seq {seq} is signed by an untrusted key {public_key[:12]}…"
-    if not signature_ok(public_key, signature, checkpoint_message(seq, hash_, at)):  # type: ignore[arg-type]
+    if not signature_ok(public_key, signature, checkpoint_message(seq, hash_, at)):
         return f"checkpoint at seq {seq}: the signature does not verify (forged or altered)"
     return None
 
