@@ -4,11 +4,14 @@ verification streams in bounded pages, and concurrent appenders never share a se
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from allsource.model.records import Source
 from allsource.store import audit, audit_scope
@@ -288,3 +291,31 @@ def test_the_key_file_is_private_and_never_overwritten(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="never overwritten"):
         generate_key_file(path)
     assert load_key(tmp_path / "missing.pem") is None
+
+
+_EDITS = {
+    "actor": lambda v: v + "x", "action": lambda v: "export" if v != "export" else "read",
+    "target": lambda v: v[::-1] + "!", "tlp": lambda v: (v + 1) % 5,
+    "classification": lambda v: v + 1, "compartments": lambda v: v + ",X",
+    "count": lambda v: v + 1, "detail": lambda v: {**v, "i": -1},
+    "at": lambda v: v + timedelta(microseconds=1),
+    "prev_hash": lambda v: ("f" if v[0] != "f" else "e") + v[1:],
+    "hash": lambda v: ("f" if v[0] != "f" else "e") + v[1:],
+}
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seq=st.integers(1, 22), column=st.sampled_from(sorted(_EDITS)))
+def test_any_single_edit_is_named_at_its_row(store: SqlStore, key: AuditKey, seq: int,
+                                             column: str) -> None:
+    """Property: whichever field of whichever row changes, verify names that row. Each
+    example edits inside a transaction that is rolled back, so the chain is built once."""
+    if not _rows(store):
+        _fill(store, key)
+    with store.engine.connect() as conn:
+        old = conn.execute(sa.select(E.c[column]).where(E.c.seq == seq)).scalar_one()
+        conn.execute(E.update().where(E.c.seq == seq).values({column: _EDITS[column](old)}))
+        report = verify(conn, trusted_keys=[key.public_hex], page=6)
+        conn.rollback()
+    assert report.problem is not None and report.problem.seq == seq, (column, report.problem)

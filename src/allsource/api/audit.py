@@ -43,7 +43,7 @@ from allsource.store.sql import SqlStore
 __all__ = ["AuditMiddleware", "Route", "classify", "note_api_user"]
 
 Message = MutableMapping[str, Any]
-Scope_ = MutableMapping[str, Any]
+AsgiScope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
@@ -102,10 +102,10 @@ def note_api_user(user: UserDep) -> None:
 class AuditMiddleware:
     """See the module docstring."""
 
-    def __init__(self, app: Callable[[Scope_, Receive, Send], Awaitable[None]]) -> None:
+    def __init__(self, app: Callable[[AsgiScope, Receive, Send], Awaitable[None]]) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope_, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -141,14 +141,14 @@ class AuditMiddleware:
 
             await self.app(scope, receive_form, hold)
 
-    async def _release(self, store: SqlStore, scope: Scope_, route: Route, s: Scope,
+    async def _release(self, store: SqlStore, scope: AsgiScope, route: Route, s: Scope,
                        held: list[Message], form: bytes, send: Send) -> None:
         status = int(held[0].get("status", 500)) if held else 500
         event = _event(route, s, status, held, form, scope)
         if event is not None:
             try:
                 await anyio.to_thread.run_sync(_append, store, event)
-            except Exception:  # noqa: BLE001 - no trace, no content: fail closed
+            except Exception:
                 response = error_response(500, "the audit trail could not be written")
                 await response(scope, _no_body, send)
                 return
@@ -165,7 +165,7 @@ def _body(held: list[Message]) -> bytes:
 
 
 def _event(route: Route, s: Scope, status: int, held: list[Message], form: bytes,
-           scope: Scope_) -> AuditEvent | None:
+           scope: AsgiScope) -> AuditEvent | None:
     """The event a finished request leaves, or ``None`` when it leaves none."""
     client = (scope.get("client") or ("", 0))[0]
     if route.action == "login":
