@@ -198,6 +198,19 @@ class Settings(BaseSettings):
         return {**cls.model_fields["risk_type_weights"].get_default(call_default_factory=True),
                 **value}
 
+    # audit (see allsource.store.audit)
+    audit_key_file: Path = Field(
+        default=Path("allsource-audit.key"),
+        description="Ed25519 key that signs audit checkpoints (created 0600 by `allsource "
+                    "init` or `allsource audit keygen`); ALLSOURCE_AUDIT_KEY overrides it.")
+    audit_checkpoint_every: int = Field(
+        default=1000, ge=1, le=10_000_000,
+        description="Sign a checkpoint of the audit chain every this many events.")
+    audit_public_keys: list[str] = Field(
+        default_factory=list,
+        description="Further trusted public keys (hex) for `allsource audit verify`, e.g. "
+                    "keys used before a rotation (environment: a JSON list).")
+
     # api
     api_read_only_anonymous: bool = Field(
         default=False, description="Let requests without a token read (GET) what TLP:CLEAR "

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from allsource import __version__
 from allsource.api import errors
+from allsource.api.audit import AuditMiddleware, note_api_user
 from allsource.api.deps import current_user
 from allsource.api.routes import alerts, documents, objects, search, sources, stories, watchlists
 from allsource.config import Settings, load_settings
@@ -59,9 +60,11 @@ def create_app(settings: Settings | None = None, *, store: SqlStore | None = Non
     app.state.store = the_store
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(AuditMiddleware)
     app.add_middleware(_RejectNul)
 
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_user)],
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_user),
+                                                     Depends(note_api_user)],
                     responses=errors.ERROR_RESPONSES)
     for module in (documents, search, sources, objects, stories, alerts, watchlists):
         api.include_router(module.router)

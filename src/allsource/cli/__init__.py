@@ -26,6 +26,7 @@ app = typer.Typer(
 
 @app.callback()
 def _global(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     database_url: Annotated[str | None, typer.Option(
         "--database-url", envvar="ALLSOURCE_DATABASE_URL",
@@ -34,6 +35,9 @@ def _global(
     state.debug = debug
     if database_url:
         state.overrides["database_url"] = database_url
+    from allsource.cli.audit import cli_scope
+
+    cli_scope(ctx)
 
 
 def _register() -> None:
@@ -96,6 +100,10 @@ def _register() -> None:
     from allsource.cli import keys
 
     keys.register(app)
+
+    from allsource.cli import audit
+
+    audit.register(app)
 
 
 _register()

@@ -38,6 +38,11 @@ def init(no_encryption: Annotated[bool, typer.Option(
     from allsource.cli.users import init_admin
 
     init_admin(store)
+    from allsource.cli.audit import ensure_key
+
+    if (key := ensure_key(state.settings.audit_key_file)) is not None:
+        console.print(f"audit key created: [bold]{state.settings.audit_key_file}[/bold] "
+                      f"(public key {key.public_hex})")
     console.print("next: [cyan]allsource source add NAME KIND LOCATION[/cyan] "
                   f"(kinds: {', '.join(collectors())})")
 

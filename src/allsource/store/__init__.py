@@ -31,4 +31,9 @@ def open_store(settings: Settings, *, migrate: bool = True) -> SqlStore:
     if migrate:
         store.migrate()
     store.open_keys()
+
+    from allsource.store import audit_scope
+
+    audit_scope.attach(store.engine, settings.audit_key_file,
+                       every=settings.audit_checkpoint_every)
     return store

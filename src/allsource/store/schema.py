@@ -586,3 +586,42 @@ data_keys = sa.Table(
 # written in plain text, which the full-text index then reads from title/text as before
 documents.append_column(sa.Column("index_title", sa.Text))
 documents.append_column(sa.Column("index_text", sa.Text))
+
+# --- tamper-evident audit (0019; see allsource.store.audit) ----------------------------------
+#: one row per audited action, hash-chained in ``seq`` order
+audit_events = sa.Table(
+    "audit_events", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=False),
+    sa.Column("at", sa.DateTime, nullable=False, index=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("tlp", sa.SmallInteger, nullable=False),
+    sa.Column("classification", sa.SmallInteger, nullable=False),
+    sa.Column("compartments", sa.Text, nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("detail", JSONType, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_events_actor_at", "actor", "at"),
+)
+
+#: signed statements "the chain's hash at seq N was H" (Ed25519 over seq, hash and time)
+audit_checkpoints = sa.Table(
+    "audit_checkpoints", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("public_key", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+)
+
+#: the chain head (one row, id 1): appenders lock it, so seq numbers never race
+audit_head = sa.Table(
+    "audit_head", metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

@@ -28,7 +28,7 @@ from allsource.assess import risk_run
 from allsource.assess import watchlists as watchlists_mod
 from allsource.errors import AllsourceError
 from allsource.model.markings import Audience, can_release
-from allsource.store import aliases, cases, logins, sessions, users, verdicts
+from allsource.store import aliases, audit_scope, cases, logins, sessions, users, verdicts
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore, snippet_html
 from allsource.verify.run import get_grade
@@ -95,6 +95,7 @@ def _viewer(request: Request, store: SqlStore) -> Viewer | None:
     user = users.get_user(store, session.user_id)
     if user is None or user.id != session.user_id or user.disabled:
         return None
+    audit_scope.note(actor=user.name)
     return Viewer(user, audience_of(user), session)
 
 
@@ -164,6 +165,8 @@ def login(request: Request, store: StoreDep,
         if outcome.retry_after is not None:
             page.headers["Retry-After"] = str(outcome.retry_after)
         return page
+    if outcome.user is not None:
+        audit_scope.note(actor=outcome.user.name)
     sessions.delete_session(store, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(request, response, outcome.session)
@@ -329,6 +332,7 @@ def search(request: Request, store: StoreDep,
             if any(extra.values()):
                 hits = [h for h in hits if _keep(h, facts, extra)]
                 total = len(hits)
+            audit_scope.note(count=total)
             groups = _group(hits, queries.stories_of(store, [h.id for h in hits]))
             context.update(
                 groups=groups[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],

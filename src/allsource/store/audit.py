@@ -1,0 +1,206 @@
+"""The audit trail: an append-only, hash-chained log of who did what, with signed checkpoints.
+
+Every row of ``audit_events`` carries ``hash = SHA-256(prev_hash ‖ canonical(row))`` where
+``prev_hash`` is the hash of the row before it (64 zeros for seq 1), ``‖`` is concatenation of
+the hex text and the canonical bytes, and ``canonical(row)`` is the compact JSON array
+``[seq, at, actor, action, target, tlp, classification, compartments, count, detail]``
+(``at`` as naive-UTC ISO 8601 with microseconds, ``detail`` with sorted keys). Because the
+seq and the previous hash are inside the hash, editing a field, deleting, inserting or
+swapping rows breaks the chain at the first row touched; :mod:`allsource.store.audit_verify`
+walks it and names that row.
+
+A chain alone does not stop someone with write access from rebuilding it from scratch, so
+every :data:`DEFAULT_EVERY` events (and on demand) a *checkpoint* is written: the seq, the hash
+there and the time, signed with the Ed25519 key of :mod:`allsource.store.audit_keys`. A rebuilt
+chain no longer matches the signed hashes, and a truncated one lacks the rows the checkpoints
+name. Events after the last checkpoint are protected only by an exported head kept elsewhere
+(``allsource audit export``), which ``allsource audit verify --anchor`` checks.
+
+Appending (:func:`record`) takes an open connection, so an action and its event commit in the
+same transaction or not at all. Sequence numbers come from the single ``audit_head`` row,
+bumped with ``UPDATE … RETURNING``: that statement takes PostgreSQL's row lock (a concurrent
+appender waits for this transaction to end, then sees its new head) and SQLite's write lock,
+so two writers never get the same seq or the same predecessor on either backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from allsource.store import schema as t
+from allsource.store.audit_keys import AuditKey
+from allsource.store.sql import naive_utc, utc_now
+
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_EVERY",
+    "GENESIS",
+    "Action",
+    "AuditEvent",
+    "Head",
+    "canonical",
+    "chain_hash",
+    "checkpoint",
+    "checkpoint_message",
+    "head",
+    "marking_of",
+    "recent",
+    "record",
+]
+
+Action = Literal["login", "login_failed", "logout", "read", "search", "export", "share",
+                 "write", "permission"]
+ACTIONS: tuple[str, ...] = get_args(Action)
+GENESIS = "0" * 64
+#: events between two automatic checkpoints
+DEFAULT_EVERY = 1000
+_TARGET_MAX = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One audited action, before it has a place in the chain."""
+
+    actor: str
+    action: Action
+    target: str = ""
+    tlp: int = 0
+    classification: int = 0
+    compartments: str = ""
+    count: int = 0
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The newest link: how many events there are and the hash of the last one."""
+
+    seq: int
+    hash: str
+    at: datetime | None = None
+
+
+def _clean_text(value: str, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL; the cut keeps hostile input from bloating the log
+    return value.replace("\x00", "")[:limit]
+
+
+def _clean_detail(detail: Mapping[str, Any]) -> Any:
+    """``detail`` as it will read back from either backend (JSON round trip, no NUL)."""
+    try:
+        text = orjson.dumps(detail, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # e.g. an int beyond 64 bits: keep a readable trace rather than fail
+        text = orjson.dumps({"unencodable": str(detail)[:1000]})
+    return orjson.loads(text.replace(b"\\u0000", b""))
+
+
+def canonical(seq: int, at: datetime, actor: str, action: str, target: str, tlp: int,
+              classification: int, compartments: str, count: int, detail: Any) -> bytes:
+    """The bytes a row's hash covers (see the module docstring)."""
+    return orjson.dumps([seq, at.isoformat(timespec="microseconds"), actor, action, target,
+                         tlp, classification, compartments, count, detail],
+                        option=orjson.OPT_SORT_KEYS)
+
+
+def chain_hash(prev_hash: str, encoded: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + encoded).hexdigest()
+
+
+def checkpoint_message(seq: int, hash_: str, at: datetime) -> bytes:
+    """What a checkpoint's signature covers."""
+    return (f"allsource-audit-checkpoint\n{seq}\n{hash_}\n"
+            f"{at.isoformat(timespec='microseconds')}").encode("ascii")
+
+
+def _bump_head(conn: Connection, step: int) -> tuple[int, str]:
+    """Lock the head row and move it ``step`` ahead: (new seq, hash before the move)."""
+    h = t.audit_head
+    row = conn.execute(h.update().where(h.c.id == 1).values(seq=h.c.seq + step)
+                       .returning(h.c.seq, h.c.hash)).first()
+    if row is None:
+        raise RuntimeError("the audit_head row is missing: run the migrations")
+    return int(row[0]), str(row[1])
+
+
+def record(conn: Connection, event: AuditEvent, *, key: AuditKey | None = None,
+           every: int = DEFAULT_EVERY) -> int:
+    """Append ``event`` in ``conn``'s transaction and return its seq. With ``key``, the
+    event whose seq is a multiple of ``every`` also gets a signed checkpoint."""
+    if event.action not in ACTIONS:
+        raise ValueError(f"unknown audit action {event.action!r}")
+    seq, prev = _bump_head(conn, 1)
+    at = naive_utc(event.at) or utc_now()
+    row = {"seq": seq, "at": at, "actor": _clean_text(event.actor, 200) or "unknown",
+           "action": event.action, "target": _clean_text(event.target, _TARGET_MAX),
+           "tlp": int(event.tlp), "classification": int(event.classification),
+           "compartments": _clean_text(event.compartments, _TARGET_MAX),
+           "count": max(0, min(int(event.count), 2**62)),
+           "detail": _clean_detail(event.detail)}
+    hash_ = chain_hash(prev, canonical(**row))
+    conn.execute(t.audit_events.insert().values(**row, prev_hash=prev, hash=hash_))
+    conn.execute(t.audit_head.update().where(t.audit_head.c.id == 1).values(hash=hash_))
+    if key is not None and every > 0 and seq % every == 0:
+        _sign(conn, key, seq, hash_, at)
+    return seq
+
+
+def _sign(conn: Connection, key: AuditKey, seq: int, hash_: str, at: datetime) -> None:
+    conn.execute(t.audit_checkpoints.insert().values(
+        seq=seq, hash=hash_, at=at, public_key=key.public_hex,
+        signature=key.sign(checkpoint_message(seq, hash_, at))))
+
+
+def checkpoint(conn: Connection, key: AuditKey) -> Head | None:
+    """Sign the current head now (on demand); ``None`` while the chain is empty. Signing a
+    head that already has a checkpoint returns that one unchanged."""
+    seq, hash_ = _bump_head(conn, 0)  # takes the lock, so no event slips in meanwhile
+    if seq == 0:
+        return None
+    c = t.audit_checkpoints
+    found = conn.execute(sa.select(c.c.at).where(c.c.seq == seq)).first()
+    if found is not None:
+        return Head(seq, hash_, found[0])
+    at = utc_now()
+    _sign(conn, key, seq, hash_, at)
+    return Head(seq, hash_, at)
+
+
+def head(conn: Connection) -> Head:
+    """The chain head as the events table has it (not as ``audit_head`` claims)."""
+    e = t.audit_events
+    row = conn.execute(sa.select(e.c.seq, e.c.hash, e.c.at).order_by(e.c.seq.desc())
+                       .limit(1)).first()
+    return Head(int(row[0]), str(row[1]), row[2]) if row else Head(0, GENESIS)
+
+
+def recent(conn: Connection, limit: int = 50, *, actor: str | None = None,
+           action: str | None = None) -> list[dict[str, Any]]:
+    """The newest events first (for ``allsource audit log``)."""
+    e = t.audit_events
+    stmt = sa.select(e).order_by(e.c.seq.desc()).limit(limit)
+    if actor:
+        stmt = stmt.where(e.c.actor == actor)
+    if action:
+        stmt = stmt.where(e.c.action == action)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def marking_of(conn: Connection, object_id: str) -> tuple[int, int, str]:
+    """(tlp, classification, compartments) of a stored document, object or relationship;
+    zeros when there is none (then nothing marked was read)."""
+    for table in (t.documents, t.objects, t.relationships):
+        row = conn.execute(sa.select(table.c.tlp, table.c.classification,
+                                     table.c.compartments).where(table.c.id == object_id)
+                           ).first()
+        if row is not None:
+            return int(row[0]), int(row[1]), str(row[2] or "")
+    return 0, 0, ""
