@@ -190,6 +190,10 @@ class Settings(BaseSettings):
     api_read_only_anonymous: bool = Field(
         default=False, description="Let requests without a token read (GET) what TLP:CLEAR "
                                     "allows; every write still needs a token.")
+    api_docs: bool = Field(
+        default=False, description="Serve Swagger UI at /docs. Off by default: the page loads "
+                                   "its script from a CDN (it gets a CSP that allows only that "
+                                   "CDN and its own inline script).")
 
 
 class _TomlSource(PydanticBaseSettingsSource):
