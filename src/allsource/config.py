@@ -34,7 +34,10 @@ class Settings(BaseSettings):
                                  description="Largest single input (file or download) accepted.")
     max_item_bytes: int = Field(default=20 * 1024 * 1024, ge=1024,
                                 description="Largest single item inside an input.")
-    http_timeout: float = Field(default=30.0, gt=0)
+    http_timeout: float = Field(default=30.0, gt=0, description=(
+        "Seconds allowed for a connection and for each gap between bytes."))
+    http_deadline: float = Field(default=300.0, gt=0, description=(
+        "Seconds allowed for one whole download, every redirect, header and byte included."))
     http_max_redirects: int = Field(default=5, ge=0, le=20)
     user_agent: str = "allsource/0.1 (+https://github.com/allsource)"
     samples_dir: Path | None = Field(default=None,
