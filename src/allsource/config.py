@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         "Seconds allowed for one whole download, every redirect, header and byte included."))
     http_max_redirects: int = Field(default=5, ge=0, le=20)
     user_agent: str = "allsource/0.1 (+https://github.com/allsource)"
+    file_roots: list[Path] | None = Field(default=None, description=(
+        "Folders local sources (files, feed files, bundles …) may read (environment: a JSON "
+        "list); default: the user's home, the working directory, the system temp folder and "
+        "samples_dir."))
     samples_dir: Path | None = Field(default=None,
                                      description="Optional folder of shared real samples.")
     # ner stage (opt-in: `allsource process --stage ner`)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from allsource.collect.base import CollectContext, Collector
+from allsource.collect.roots import check_location
 from allsource.errors import AllsourceError, InputError
 from allsource.model.records import Checkpoint, Collected, Rejected, Source
 from allsource.plugins import get_collector
@@ -90,6 +91,7 @@ def run_source(store: Store, source: Source, ctx: CollectContext, *,
     checkpoint = store.get_checkpoint(source.id) if use_checkpoint else {}
     status, errors = "ok", []
     try:
+        check_location(ctx.settings, source.location)
         for item in collector.collect(checkpoint):
             if isinstance(item, Checkpoint):
                 batcher.checkpoint = item.state
