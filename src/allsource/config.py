@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     user_agent: str = "allsource/0.1 (+https://github.com/allsource)"
     file_roots: list[Path] | None = Field(default=None, description=(
         "Folders local sources (files, feed files, bundles …) may read (environment: a JSON "
-        "list); default: the user's home, the working directory, the system temp folder and "
-        "samples_dir."))
+        "list); default: the user's home, the working directory, the system temp folder, the "
+        "installed Python packages and samples_dir."))
     samples_dir: Path | None = Field(default=None,
                                      description="Optional folder of shared real samples.")
     # ner stage (opt-in: `allsource process --stage ner`)

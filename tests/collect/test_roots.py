@@ -36,9 +36,12 @@ def test_system_paths_are_refused(settings: Settings, tmp_path: Path, location: 
 def test_inside_a_root_is_allowed_urls_are_left_to_the_address_guard(
         settings: Settings, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "report.txt").write_text("A report.", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
     confined = _confined(settings, tmp_path / "in")
     check_location(confined, str(tmp_path / "in" / "report.txt"))
     check_location(confined, "https://example.org/feed.xml")
+    check_location(confined, "threat-actor")  # a name (a galaxy), no path here
     with pytest.raises(SourceError):
         check_location(confined, str(tmp_path / "in" / ".." / "elsewhere"))
 
@@ -52,7 +55,9 @@ def test_a_symlink_out_of_a_root_is_refused(settings: Settings, tmp_path: Path) 
 
 def test_the_store_files_are_never_a_source(settings: Settings, tmp_path: Path) -> None:
     confined = _confined(settings, tmp_path)  # the test store lives in tmp_path
+    settings.blob_dir.mkdir(parents=True, exist_ok=True)
     for own in (tmp_path / "test.db", tmp_path / "test.db-wal", settings.blob_dir / "ab"):
+        own.touch()
         with pytest.raises(SourceError, match="allsource's own files"):
             check_location(confined, str(own))
 

@@ -53,7 +53,11 @@ from allsource.store.blobs import BlobStore
 
 
 def is_url(location: str) -> bool:
-    return urlsplit(location).scheme in ("http", "https")
+    """Whether ``location`` is an http(s) URL (well-formed or not: fetching says which)."""
+    try:
+        return urlsplit(location).scheme in ("http", "https")
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return location[:8].lower().startswith(("http://", "https://"))
 
 
 class CannotRebuild(SourceError):

@@ -6,8 +6,9 @@ service's data, allsource's own database or key files. So a source whose locatio
 path (any kind: ``files``, a feed file, a STIX bundle, a MISP folder …) is accepted only when
 the path, with every symlink resolved, lies inside one of ``file_roots``
 (``ALLSOURCE_FILE_ROOTS``, a JSON list). The default is the current user's home folder, the
-working directory, the system temporary folder and ``samples_dir`` when set: where an
-operator keeps the reports they ingest, never the system's folders. A deployment that
+working directory, the system temporary folder, the installed Python packages (data sets
+shipped as packages, e.g. ATT&CK bundles) and ``samples_dir`` when set: where an operator
+keeps what they ingest, never the system's folders. A deployment that
 collects from elsewhere names its folders (e.g. ``["/srv/intel"]``), and then only those.
 
 Inside a root, allsource's own files stay out of reach: the blob folder, the SQLite database
@@ -22,6 +23,7 @@ or a symlink swapped after adding, is refused too.
 from __future__ import annotations
 
 import os
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -40,7 +42,8 @@ def file_roots(settings: Settings) -> list[Path]:
     """The folders local sources may read, resolved."""
     configured = settings.file_roots
     if configured is None:
-        configured = [Path.home(), Path.cwd(), Path(tempfile.gettempdir())]
+        configured = [Path.home(), Path.cwd(), Path(tempfile.gettempdir()),
+                      *{Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")}]
         if settings.samples_dir is not None:
             configured.append(settings.samples_dir)
     return [Path(root).expanduser().resolve() for root in configured]
@@ -64,11 +67,16 @@ def is_protected(path: Path, settings: Settings) -> bool:
 
 
 def check_location(settings: Settings, location: str) -> None:
-    """Raise :class:`SourceError` when ``location`` is a local path outside the file roots or
-    one of allsource's own files; URLs pass (the address guard checks them)."""
+    """Raise :class:`SourceError` when ``location`` is an existing local path outside the file
+    roots or one of allsource's own files. URLs pass (the address guard checks them), and so
+    do names that are no path here (a galaxy name, a file not there yet: nothing to read, and
+    the check runs again at every collection)."""
     if not is_local(location) or not location.strip():
         return
-    path = Path(location).expanduser().resolve()
+    given = Path(location).expanduser()
+    if not os.path.lexists(given):
+        return
+    path = given.resolve()
     roots = file_roots(settings)
     if not any(path == root or path.is_relative_to(root) for root in roots):
         raise SourceError(
