@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from allsource.collect.base import CollectContext, Collector
 from allsource.collect.runner import run_source
@@ -166,3 +168,29 @@ def test_a_source_location_httpx_cannot_parse_is_quarantined(
         reported = " ".join(result.errors) + " ".join(
             q["reason"] for q in store.list_quarantine("open", source.id))
         assert "0177.0.0.1" in reported, (kind, reported)
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["type", "id", "objects", "Event", "Attribute", "value", "x_a"]),
+        inner, max_size=4),
+    max_leaves=30)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["files", "stix", "rss", "misp", "gdelt"]),
+       suffix=st.sampled_from([".json", ".xml", ".csv", ".txt", ".jsonl", ".pdf"]),
+       data=st.binary(max_size=2048) | _JSONISH.map(lambda v: json.dumps(v).encode()))
+def test_random_inputs_never_raise_out_of_a_run(store: SqlStore, ctx: CollectContext,
+                                                tmp_path: Path, kind: str, suffix: str,
+                                                data: bytes) -> None:
+    path = tmp_path / f"input{suffix}"
+    path.write_bytes(data)
+    source = Source(f"fuzz-{len(store.list_sources())}", kind, str(path))
+    store.add_source(source)
+    result = run_source(store, source, ctx, collector_cls=get_collector(kind))
+    assert result.status in ("ok", "failed")
+    assert result.counts.items == result.counts.new + result.counts.duplicates + (
+        result.counts.quarantined)

@@ -99,7 +99,6 @@ class _Batcher:
         if self.progress:
             self.progress(counts)
 
-
     def _item_by_item(self) -> BatchCounts:
         """Write the batch one item at a time; quarantine the items the store refuses."""
         counts = BatchCounts()
