@@ -69,7 +69,7 @@ def pg_server() -> Iterator[PgServer]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(database_url=f"sqlite:///{tmp_path / 'test.db'}",
-                         blob_dir=tmp_path / "blobs", batch_size=50,
+                         blob_dir=tmp_path / "blobs", batch_size=50, samples_dir=_samples(),
                          audit_key_file=tmp_path / "audit.key")
 
 

@@ -34,9 +34,16 @@ class Settings(BaseSettings):
                                  description="Largest single input (file or download) accepted.")
     max_item_bytes: int = Field(default=20 * 1024 * 1024, ge=1024,
                                 description="Largest single item inside an input.")
-    http_timeout: float = Field(default=30.0, gt=0)
+    http_timeout: float = Field(default=30.0, gt=0, description=(
+        "Seconds allowed for a connection and for each gap between bytes."))
+    http_deadline: float = Field(default=300.0, gt=0, description=(
+        "Seconds allowed for one whole download, every redirect, header and byte included."))
     http_max_redirects: int = Field(default=5, ge=0, le=20)
     user_agent: str = "allsource/0.1 (+https://github.com/allsource)"
+    file_roots: list[Path] | None = Field(default=None, description=(
+        "Folders local sources (files, feed files, bundles …) may read (environment: a JSON "
+        "list); default: the user's home, the working directory, the system temp folder, the "
+        "installed Python packages and samples_dir."))
     samples_dir: Path | None = Field(default=None,
                                      description="Optional folder of shared real samples.")
     # ner stage (opt-in: `allsource process --stage ner`)
@@ -215,6 +222,10 @@ class Settings(BaseSettings):
     api_read_only_anonymous: bool = Field(
         default=False, description="Let requests without a token read (GET) what TLP:CLEAR "
                                     "allows; every write still needs a token.")
+    api_docs: bool = Field(
+        default=False, description="Serve Swagger UI at /docs. Off by default: the page loads "
+                                   "its script from a CDN (it gets a CSP that allows only that "
+                                   "CDN and its own inline script).")
 
 
 class _TomlSource(PydanticBaseSettingsSource):

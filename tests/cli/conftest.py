@@ -9,6 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.conftest import _samples
+
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -20,6 +22,8 @@ def cli(tmp_path: Path) -> Run:
     env.update({"ALLSOURCE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
                 "ALLSOURCE_BLOB_DIR": str(tmp_path / "blobs"), "COLUMNS": "200",
                 "NO_COLOR": "1"})
+    if (samples := _samples()) is not None:  # a file root, so the samples may be ingested
+        env["ALLSOURCE_SAMPLES_DIR"] = str(samples)
 
     def run(*args: str, check: int | None = 0, timeout: float = 120,
             **kw: object) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from allsource.collect.extract_text import extractor_for
-from allsource.collect.inputs import CONTROL_BYTES, MAX_CONTROL_SHARE, decode_text, looks_binary
+from allsource.collect.inputs import (
+    CONTROL_BYTES,
+    MAX_CONTROL_SHARE,
+    decode_text,
+    looks_binary,
+    western_text,
+)
 from allsource.errors import InputError
 
 REPORT = (
@@ -75,3 +81,45 @@ def test_a_bom_still_means_text() -> None:
     data = REPORT.encode("utf-16")  # ASCII in UTF-16 is half NULs
     assert not looks_binary(data)
     assert decode_text(data) == REPORT.replace("\x00", "")
+
+
+# Authored sentences; each is encoded in a legacy code page and must decode back exactly.
+SHORT_WESTERN = [
+    ("Café München", "latin-1"),
+    ("L'équipe a été informée à midi.", "cp1252"),
+    ("El atacante envió correos electrónicos a la compañía.", "latin-1"),
+    ("Die Behörde in München meldet größere Schäden.", "latin-1"),
+    ("Le coût estimé dépasse 2 millions d’€. “Très” grave – selon l’équipe.", "cp1252"),
+    ("São Paulo: ataque à rede da prefeitura não foi contido.", "latin-1"),
+]
+LONG_WESTERN = [
+    ("Le rapport décrit une campagne d'hameçonnage visant des employés du ministère à "
+     "Paris. " * 80, "latin-1"),
+    ("Die Angreifer nutzten eine Schwachstelle, um Zugriff auf die Systeme der Behörde in "
+     "München zu erhalten. Größere Schäden wurden verhindert. " * 40, "cp1252"),
+]
+OTHER_SCRIPTS = [
+    ("Привет, мир! Хакеры атаковали сервер.", "cp1251"),
+    ("Zażółć gęślą jaźń, atak na serwer.", "cp1250"),
+    ("Zażółć gęślą jaźń, atak na serwer ministerstwa. " * 100, "cp1250"),
+    ("Γειά σου κόσμε, επίθεση στον διακομιστή.", "cp1253"),
+]
+
+
+@pytest.mark.parametrize(("text", "encoding"), SHORT_WESTERN + LONG_WESTERN + OTHER_SCRIPTS,
+                         ids=lambda v: v[:24] if isinstance(v, str) and len(v) > 8 else v)
+def test_legacy_code_pages_decode_back(text: str, encoding: str) -> None:
+    assert decode_text(text.encode(encoding)) == text
+
+
+def test_western_text_is_refused_for_other_scripts() -> None:
+    assert western_text("Café München".encode("latin-1")) == "Café München"
+    assert western_text("Привет, мир!".encode("cp1251")) is None  # "Ïðèâåò": no ASCII
+    assert western_text("Zażółć gęślą".encode("cp1250")) is None  # "Za¿ó³æ": symbols
+    assert western_text(b"\x81\x8d") is None  # undefined in Windows-1252
+
+
+def test_a_latin1_text_file_is_indexed_as_written() -> None:
+    data = "Café München\nDie Behörde meldet größere Schäden.".encode("latin-1")
+    got = extractor_for("report.txt", data)(data, "report.txt")
+    assert got.title == "Café München" and "größere Schäden" in got.text

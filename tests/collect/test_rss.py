@@ -301,6 +301,42 @@ def test_article_links_to_private_addresses_are_not_fetched(settings: Settings,
         assert "non-public address" in doc.meta["fulltext"]
 
 
+def test_allow_private_covers_the_feed_host_only(settings: Settings, ctx: CollectContext
+                                                ) -> None:
+    feed = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Internal news</title>
+<item><title>Same host</title><link>http://feeds.corp.example/a.html</link>
+<description>On the feed's own host.</description></item>
+<item><title>Other host</title><link>http://wiki.corp.example/secret.html</link>
+<description>On another internal host.</description></item>
+<item><title>Metadata</title><link>http://100.100.100.200/latest/meta-data/</link>
+<description>A cloud metadata address.</description></item>
+</channel></rss>"""
+    page = b"<html><body><article><p>" + b"The full internal article text. " * 40 + (
+        b"</p></article></body></html>")
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/feed.xml":
+            return httpx.Response(200, content=feed,
+                                  headers={"Content-Type": "application/rss+xml"})
+        return httpx.Response(200, content=page, headers={"Content-Type": "text/html"})
+
+    addresses = {"feeds.corp.example": ["10.1.1.1"], "wiki.corp.example": ["10.1.1.2"]}
+    internal = CollectContext(settings=settings, blobs=ctx.blobs,
+                              transport=httpx.MockTransport(handler),
+                              resolver=lambda host: addresses[host])
+    docs, rejected, _ = _collect(internal, _source("http://feeds.corp.example/feed.xml",
+                                                   allow_private=True))
+    assert not rejected
+    assert seen == ["http://feeds.corp.example/feed.xml", "http://feeds.corp.example/a.html"]
+    same, other, metadata = docs
+    assert same.meta["fulltext"] == "fetched"
+    assert "non-public address 10.1.1.2" in other.meta["fulltext"]
+    assert "100.64.0.0/10" in metadata.meta["fulltext"]
+
+
 def test_fulltext_modes(ctx: CollectContext, site: Site) -> None:
     site.serve_site()
     url = site.base + "/feed.xml"

@@ -9,7 +9,6 @@ import pickle
 import random
 import re
 import socket
-import time
 from pathlib import Path
 
 import feedparser
@@ -22,6 +21,7 @@ from allsource.process.language import (
     LanguageGuess,
     detect_language,
 )
+from tests.steps import count_calls
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "language"
 _TAG = re.compile(r"<[^>]+>")
@@ -158,8 +158,20 @@ def test_model_loads_offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cost_is_bounded_by_the_sample() -> None:
-    text = "The attackers used spear-phishing emails. " * 250_000  # ~10 MB
-    detect_language("warm up the model with a sentence")
-    started = time.perf_counter()
-    assert detect_language(text).code == "en"
-    assert time.perf_counter() - started < 0.5  # measured ~0.2 ms: only a 1,000-char sample
+    detector = LanguageDetector()
+    detector.detect("warm up the model with a sentence")
+    model, seen = detector._model, []
+
+    class Recording:
+        def predict(self, text: str, k: int) -> object:
+            seen.append(len(text))
+            return model.predict(text, k=k)
+
+    detector._model = Recording()
+    small = "The attackers used spear-phishing emails. " * 100  # ~4 KB
+    big = "The attackers used spear-phishing emails. " * 250_000  # ~10 MB
+    assert detector.detect(big).code == "en"
+    assert len(seen) == 1 and seen[0] <= language.SAMPLE_CHARS
+    # Counted calls, not seconds (tests/steps.py): 2,500 times the text, the same work.
+    assert count_calls(lambda: detector.detect(big)) == count_calls(
+        lambda: detector.detect(small))

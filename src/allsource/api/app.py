@@ -17,6 +17,7 @@ from allsource import __version__
 from allsource.api import errors
 from allsource.api.audit import AuditMiddleware, note_api_user
 from allsource.api.deps import current_user
+from allsource.api.headers import SecurityHeaders, add_docs
 from allsource.api.routes import alerts, documents, objects, search, sources, stories, watchlists
 from allsource.config import Settings, load_settings
 from allsource.store import open_store
@@ -54,7 +55,9 @@ def create_app(settings: Settings | None = None, *, store: SqlStore | None = Non
         if owned:
             the_store.close()
 
+    # /docs is opt-in (it loads Swagger UI from a CDN): see allsource.api.headers.
     app = FastAPI(title="allsource", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="All-source intelligence workspace API. Every endpoint needs "
                               "`Authorization: Bearer <token>` (see `allsource token create`).")
     app.state.store = the_store
@@ -62,6 +65,9 @@ def create_app(settings: Settings | None = None, *, store: SqlStore | None = Non
     errors.install(app)
     app.add_middleware(AuditMiddleware)
     app.add_middleware(_RejectNul)
+    app.add_middleware(SecurityHeaders)
+    if settings.api_docs:
+        add_docs(app)
 
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_user),
                                                      Depends(note_api_user)],

@@ -16,8 +16,9 @@ run from cron, ``allsource alerts deliver --watch`` or any scheduler:
 2. **Sending.** A due delivery is first *claimed* (a conditional update pushing its
    ``next_attempt_at`` past the send timeout), so two workers do not send it at once and a
    worker that dies mid-send leaves it to be retried once the claim lapses. A webhook is a
-   JSON POST through the guarded HTTP client (private addresses only with
-   ``alert_webhook_allow_private``); any 2xx is success. E-mail goes through ``smtplib``.
+   JSON POST through the guarded HTTP client (private addresses only on the webhooks' own
+   hosts, with ``alert_webhook_allow_private``); any 2xx is success. E-mail goes through
+   ``smtplib``.
 3. **Outcome.** Success marks it ``sent``. A failure increments ``attempts`` and schedules the
    next try after ``alert_retry_base_seconds * 2 ** (attempts - 1)`` (capped at
    ``alert_retry_max_seconds``); after ``alert_max_attempts`` it is ``dead`` (kept, and
@@ -48,6 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from allsource.assess.alerts import Severity, write_lock
+from allsource.collect.addresses import host_of
 from allsource.collect.http import make_client
 from allsource.config import Settings
 from allsource.errors import FetchError, StoreError
@@ -285,7 +287,9 @@ def _record_failure(store: SqlStore, settings: Settings, row: sa.Row[Any], error
 
 def _webhook_client(settings: Settings, transport: httpx.BaseTransport | None) -> httpx.Client:
     timed = settings.model_copy(update={"http_timeout": settings.alert_timeout})
+    # alert_webhook_allow_private covers the configured webhooks' hosts, not their redirects
     return make_client(timed, allow_private=settings.alert_webhook_allow_private,
+                       private_hosts=[host_of(url) for url in settings.alert_webhooks],
                        transport=transport)
 
 

@@ -17,9 +17,12 @@ from rich.table import Table
 from allsource.cli.common import console, err_console, print_json, state
 from allsource.cli.sources import build_marking
 from allsource.collect.base import CollectContext, Collector, is_url
+from allsource.collect.files import iter_local_files
+from allsource.collect.roots import check_location, is_protected
 from allsource.collect.runner import Progress as ProgressFn
 from allsource.collect.runner import RunResult, run_source
 from allsource.errors import AllsourceError, InputError, SourceError
+from allsource.model.markings import Marking
 from allsource.model.records import Source
 from allsource.plugins import collectors, get_collector
 from allsource.store.base import BatchCounts
@@ -172,26 +175,57 @@ def ingest(
     allow_private: Annotated[bool, typer.Option(help="Allow private/loopback URLs.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
-    """Ingest files, folders or URLs once (duplicates are detected and reported)."""
-    store = state.store
+    """Ingest files, folders or URLs once (duplicates are detected and reported).
+
+    Without --kind each input is read by the collector that recognises it; a folder whose
+    files need different readers (STIX bundles beside reports, say) is read file by file,
+    each by its own reader."""
     marking = build_marking(tlp, classification, None, None)
     results = []
     for location in locations:
         loc = location if is_url(location) else str(Path(location).expanduser().resolve())
-        probe = Source(name=f"ingest:{loc}"[:200], kind="files", location=loc,
-                       allow_private=allow_private, marking=marking, config={"adhoc": True})
+        check_location(state.settings, loc)
         ctx = state.context()
-        chosen = kind or detect_kind(loc, ctx, probe)
-        cls: type[Collector] = get_collector(chosen)
-        existing = store.get_source(probe.name)
-        if existing is None:
-            probe.kind = chosen
-            store.add_source(probe)
-            source = probe
-        else:
-            source = existing
-            source.kind, source.allow_private, source.marking = chosen, allow_private, marking
-        with progress_for(f"{chosen} {Path(loc).name or loc}", json_) as update:
-            results.append(run_source(store, source, ctx, use_checkpoint=False,
-                                      progress=update, collector_cls=cls))
+        for one, chosen in _readers(loc, kind, ctx, allow_private, marking):
+            results.append(_ingest_one(one, chosen, ctx, allow_private, marking, json_))
     report(results, json_)
+
+
+def _probe(loc: str, allow_private: bool, marking: Marking) -> Source:
+    return Source(name=f"ingest:{loc}"[:200], kind="files", location=loc,
+                  allow_private=allow_private, marking=marking, config={"adhoc": True})
+
+
+def _readers(loc: str, kind: str | None, ctx: CollectContext, allow_private: bool,
+             marking: Marking) -> list[tuple[str, str]]:
+    """(location, collector) pairs that read ``loc``: the folder whole when one collector
+    reads every file in it, else each file by the collector that recognises it."""
+    if kind:
+        return [(loc, kind)]
+    chosen = detect_kind(loc, ctx, _probe(loc, allow_private, marking))
+    if is_url(loc) or not Path(loc).is_dir():
+        return [(loc, chosen)]
+    per_file = [(str(f.path), detect_kind(str(f.path), ctx, _probe(loc, allow_private, marking)))
+                for f in iter_local_files(loc) if not is_protected(f.path, ctx.settings)]
+    if all(k == chosen for _, k in per_file) and (
+            chosen == "files" or all(Path(p).parent == Path(loc) for p, _ in per_file)):
+        return [(loc, chosen)]
+    return per_file
+
+
+def _ingest_one(loc: str, chosen: str, ctx: CollectContext, allow_private: bool,
+                marking: Marking, json_: bool) -> RunResult:
+    store = state.store
+    cls: type[Collector] = get_collector(chosen)
+    source = store.get_source(f"ingest:{loc}"[:200])
+    if source is None:
+        source = _probe(loc, allow_private, marking)
+        source.kind = chosen
+        store.add_source(source)
+    else:
+        # saved, so `quarantine retry` re-reads with the collector this ingest used
+        source.kind, source.allow_private, source.marking = chosen, allow_private, marking
+        store.update_source(source)
+    with progress_for(f"{chosen} {Path(loc).name or loc}", json_) as update:
+        return run_source(store, source, ctx, use_checkpoint=False, progress=update,
+                          collector_cls=cls)

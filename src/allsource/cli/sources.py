@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from allsource.cli.common import console, parse_duration, print_json, state
+from allsource.collect.roots import check_location
 from allsource.errors import InputError, SourceError
 from allsource.model.markings import TLP, Classification, Marking
 from allsource.model.records import Source
@@ -91,6 +92,7 @@ def add(
 ) -> None:
     """Add a source."""
     cls = get_collector(kind)
+    check_location(state.settings, location)
     if not name.strip() or len(name) > 200:
         raise SourceError("a source name must be 1–200 characters")
     source = Source(

@@ -42,7 +42,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from allsource.collect.http import Fetched, Resolver, fetch, make_client, system_resolver
+from allsource.collect.addresses import Resolver, host_of, system_resolver
+from allsource.collect.http import Fetched, fetch, make_client
 from allsource.collect.inputs import read_file
 from allsource.config import Settings
 from allsource.errors import FetchError, InputError, SourceError
@@ -52,7 +53,11 @@ from allsource.store.blobs import BlobStore
 
 
 def is_url(location: str) -> bool:
-    return urlsplit(location).scheme in ("http", "https")
+    """Whether ``location`` is an http(s) URL (well-formed or not: fetching says which)."""
+    try:
+        return urlsplit(location).scheme in ("http", "https")
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return location[:8].lower().startswith(("http://", "https://"))
 
 
 class CannotRebuild(SourceError):
@@ -80,7 +85,7 @@ class CollectContext:
     blobs: BlobStore
     transport: httpx.BaseTransport | None = None
     resolver: Resolver = system_resolver
-    _clients: dict[bool, httpx.Client] = field(default_factory=dict)
+    _clients: dict[tuple[bool, str], httpx.Client] = field(default_factory=dict)
 
     @classmethod
     def offline(cls, settings: Settings, blobs: BlobStore) -> CollectContext:
@@ -88,10 +93,14 @@ class CollectContext:
         return cls(settings=settings, blobs=blobs, transport=_Offline(), resolver=_no_names)
 
     def http(self, source: Source) -> httpx.Client:
-        """The guarded HTTP client for ``source`` (private addresses only if it allows)."""
-        key = source.allow_private
+        """The guarded HTTP client for ``source``: private addresses only if it allows them,
+        and then only on the host of its own location (its article links, redirects and
+        other hosts stay guarded)."""
+        own = host_of(source.location) if source.allow_private else ""
+        key = (source.allow_private and bool(own), own)
         if key not in self._clients:
-            self._clients[key] = make_client(self.settings, allow_private=key,
+            self._clients[key] = make_client(self.settings, allow_private=key[0],
+                                             private_hosts=[own] if own else [],
                                              transport=self.transport, resolver=self.resolver)
         return self._clients[key]
 
@@ -101,7 +110,7 @@ class CollectContext:
         """GET through the guarded client, capped at ``max_input_bytes`` by default."""
         return fetch(self.http(source), url, headers=headers, params=params,
                      max_bytes=max_bytes or self.settings.max_input_bytes,
-                     raise_for_status=raise_for_status)
+                     raise_for_status=raise_for_status, deadline=self.settings.http_deadline)
 
     def read(self, source: Source, location: str) -> bytes:
         """Bytes of a local file or an http(s) URL, size-capped."""

@@ -11,7 +11,8 @@ text, anything else is refused as an unsupported binary type.
   title from the first line (a Markdown heading loses its ``#``).
 * HTML — main text by trafilatura; when it finds no main content (short pages), a plain tag
   stripper that drops ``script``/``style``/``template`` content. Title from ``<title>``.
-* PDF — pdfminer.six ``extract_text``; title from the document info, else the first line.
+* PDF — pdfminer.six within a decompression budget and a page cap
+  (:mod:`allsource.collect.pdftext`); title from the document info, else the first line.
 * e-mail (RFC 5322) — stdlib :mod:`email` with ``policy.default``: subject as title, plain
   body preferred over HTML (tag-stripped), attachments listed by name but never parsed.
 * JSON — one document: title from a ``title``/``name`` key, text a readable
@@ -20,7 +21,6 @@ text, anything else is refused as an unsupported binary type.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,14 +34,13 @@ from typing import Any
 
 import orjson
 import trafilatura
-from pdfminer.high_level import extract_text as pdf_extract_text
 from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfexceptions import PDFException
-from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import resolve1
 from pdfminer.psexceptions import PSException
 from pdfminer.utils import decode_text as pdf_decode_text
 
+from allsource.collect import pdftext
 from allsource.collect.htmltext import html_title, html_to_text
 from allsource.collect.inputs import decode_text, looks_binary
 from allsource.errors import InputError
@@ -110,9 +109,8 @@ def html(data: bytes, name: str) -> Extracted:
     return Extracted(title or first_line(text) or name, text, "text/html")
 
 
-def _pdf_info(data: bytes) -> dict[str, Any]:
-    """The PDF document-info dictionary as strings; raises for encrypted/broken files."""
-    doc = PDFDocument(PDFParser(io.BytesIO(data)))
+def _pdf_info(doc: PDFDocument) -> dict[str, Any]:
+    """The PDF document-info dictionary as strings."""
     info: dict[str, Any] = {}
     for entry in doc.info:
         for key, value in entry.items():
@@ -138,18 +136,22 @@ def _pdf_date(value: str) -> datetime | None:
 
 def pdf(data: bytes, name: str) -> Extracted:
     try:
-        info = _pdf_info(data)
-        text = pdf_extract_text(io.BytesIO(data))
+        doc, got = pdftext.extract(data)  # bounded: a decompression budget and a page cap
+        info = _pdf_info(doc)
+    except pdftext.OverBudget:
+        raise
     except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
         raise InputError("the PDF is encrypted and cannot be read without its password"
                          ) from exc
     except _PDF_ERRORS as exc:
         raise InputError(f"the PDF is damaged or truncated ({type(exc).__name__}: {exc})"[:300]
                          ) from exc
-    text = text.replace("\x0c", "\n").strip()
+    text = got.text.replace("\x0c", "\n").strip()
     _require_text(text, "the PDF (it may be a scanned image; OCR it first)")
-    meta = {k.lower(): v for k, v in info.items() if k in ("Title", "Author", "Subject",
-                                                            "Creator", "Producer")}
+    meta: dict[str, Any] = {k.lower(): v for k, v in info.items() if k in (
+        "Title", "Author", "Subject", "Creator", "Producer")}
+    if got.truncated:
+        meta["truncated"] = f"only the first {got.pages} pages were read"
     published = _pdf_date(info.get("CreationDate", ""))
     return Extracted(info.get("Title") or first_line(text) or name, text, "application/pdf",
                      published, meta)

@@ -45,6 +45,7 @@ from allsource.collect.base import Collector, StoredItem, is_url
 from allsource.collect.extract_text import extractor_for
 from allsource.collect.file_records import csv_items, jsonl_items
 from allsource.collect.inputs import read_file
+from allsource.collect.roots import is_protected
 from allsource.errors import InputError
 from allsource.hookspecs import hookimpl
 from allsource.model.records import Checkpoint, Collected, Document, Item, Rejected
@@ -124,6 +125,8 @@ class FilesCollector(Collector):
         yield mark  # registered up front, so even a run stopped after one item saves it
         seen: set[str] = set()
         for local in iter_local_files(self.source.location):
+            if is_protected(local.path, self.ctx.settings):
+                continue  # allsource's own database, blobs or config inside the folder
             seen.add(local.rel)
             yield from self._collect_file(local, files, mark)
         for gone in set(files) - seen:

@@ -10,11 +10,20 @@ but tab, newline, form feed, carriage return and escape; NUL included). Text cop
 PDF can hold a stray NUL where a ligature was, and one such byte must not refuse a whole
 report; random or compressed bytes are about 10 % such bytes, executables and zero-filled
 files far more. :func:`decode_text` then strips those bytes from the text it returns.
+
+Decoding order: a byte-order mark, a declared charset that decodes, valid UTF-8, then a
+single-byte code page. Detection by charset-normalizer is unreliable on short text (it reads
+"Café München" in Latin-1 as Urdu cp1006 or Baltic cp1257, "Cafķ M³nchen"), so
+:func:`western_text` first asks whether the bytes read as Western European text in
+Windows-1252 (a superset of Latin-1's printable characters) and takes that for short inputs;
+for longer ones it is taken when charset-normalizer finds Windows-1252 as coherent as its own
+pick, which also keeps French "à" from becoming Czech "ŕ".
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -96,13 +105,54 @@ def _decode(data: bytes, declared: str | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data[:1_000_000]).best()
+    western = western_text(data)
+    if western is not None and len(data) < SHORT_TEXT:
+        return western  # detection has too little to go on; see the module docstring
+    matches = from_bytes(data[:1_000_000])
+    best = matches.best()
+    if western is not None and (best is None or any(
+            m.encoding == "cp1252" and m.coherence >= best.coherence for m in matches)):
+        return western
     if best is None:
         raise InputError("cannot detect the text encoding of the input")
     try:
         return data.decode(best.encoding, errors="replace")
     except LookupError as exc:
         raise InputError(f"unknown encoding {best.encoding!r}") from exc
+
+
+#: inputs shorter than this (bytes) that read as Western text are taken as Windows-1252
+SHORT_TEXT = 4096
+#: non-letters a Western (Windows-1252 / Latin-1) text plausibly holds beyond ASCII
+_WESTERN_MARKS = frozenset("\u00a0’‘“”‚„–—…•€«»°·©®™§£¥¢†‡‰")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def western_text(data: bytes) -> str | None:
+    """``data`` as Windows-1252 when that reads as Western European text, else ``None``.
+
+    Plausible means: every non-ASCII character is a Latin letter or a usual mark (quotes,
+    dashes, €, «», NBSP …), and at least 80 % of the words holding such a letter hold ASCII
+    letters too ("Café", "München", "été"). Text in another single-byte code page read as
+    Windows-1252 fails one of these: Cyrillic and Greek give words of accented letters only
+    ("Ïðèâåò"), Central European gives symbols inside words ("Za¿ó³æ")."""
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    for char in {c for c in text if ord(c) > 127}:
+        if char in _WESTERN_MARKS:
+            continue
+        if not (char.isalpha() and unicodedata.name(char, "").startswith("LATIN")):
+            return None
+    mixed = accented = 0
+    for word in _WORD.findall(text):
+        if word.isascii():
+            continue
+        accented += 1
+        if len(word) == 1 or any(c.isascii() for c in word):
+            mixed += 1
+    return text if mixed >= 0.8 * accented else None
 
 
 def xml_declared_encoding(data: bytes) -> str | None:

@@ -342,7 +342,10 @@ class RssCollector(Collector):
 
     def _fulltext(self, link: str, feed_text: str) -> tuple[str, dict[str, Any]]:
         """The article's main text from its page, or the feed text and why not."""
-        host = urlsplit(link).hostname or ""
+        try:
+            host = urlsplit(link).hostname or ""
+        except ValueError:  # fetching says why
+            host = ""
         if self._host_failures[host] >= HOST_FAILURE_LIMIT:
             return feed_text, {"fulltext": f"skipped: {HOST_FAILURE_LIMIT} fetches from {host} "
                                            "already failed in this run"}

@@ -13,25 +13,42 @@ one-off ingest safe too.
 A :class:`~allsource.model.records.Rejected` item — and any :class:`InputError` raised by a
 collector for its whole input — is quarantined with its reason and raw bytes; the run goes on
 and its summary says how many were quarantined. Errors the user must fix (unreachable host,
-blocked address) end the run with status ``failed`` after committing what was collected.
+blocked address, a path outside the file roots) end the run with status ``failed`` after
+committing what was collected.
+
+No input can stop more than its own item or its own source:
+
+* **an item the store cannot write** (a value its JSON encoder refuses, text the database
+  rejects) fails its whole batch, which is rolled back; the batch is then written again item by
+  item, and each item that still fails is quarantined with the reason (its kept blob and ref
+  point at the raw input) while the others are stored. A connection-level database error is
+  not an item's fault and is raised as before;
+* **any other exception from a collector** — a parser bug that bad input triggers — ends that
+  source's run with status ``failed`` and the exception named in its errors, after committing
+  what was collected before it; a caller collecting several sources goes on with the next.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from allsource.collect.base import CollectContext, Collector
-from allsource.errors import AllsourceError, InputError
+from allsource.collect.roots import check_location
+from allsource.errors import AllsourceError, InputError, StoreError
 from allsource.model.records import Checkpoint, Collected, Rejected, Source
 from allsource.plugins import get_collector
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord, Store
 from allsource.store.sql import new_run_id
 
 Progress = Callable[[BatchCounts], None]
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -48,8 +65,10 @@ class RunResult:
 
 
 class _Batcher:
-    def __init__(self, store: Store, source: Source, size: int, progress: Progress | None):
+    def __init__(self, store: Store, source: Source, size: int, progress: Progress | None,
+                 keep: Callable[[bytes], str]):
         self.store, self.source, self.size, self.progress = store, source, size, progress
+        self.keep = keep
         self.items: list[Collected] = []
         self.quarantined: list[QuarantineItem] = []
         self.checkpoint: dict[str, Any] | None = None
@@ -68,12 +87,44 @@ class _Batcher:
     def flush(self) -> None:
         if not (self.items or self.quarantined or self.checkpoint is not None):
             return
-        counts = self.store.write_batch(self.source, self.items, self.quarantined,
-                                        self.checkpoint)
+        try:
+            counts = self.store.write_batch(self.source, self.items, self.quarantined,
+                                            self.checkpoint)
+        except Exception as exc:
+            if _store_down(exc) or len(self.items) == 0:
+                raise
+            counts = self._item_by_item()
         self.items, self.quarantined, self.checkpoint = [], [], None
         self.total.add(counts)
         if self.progress:
             self.progress(counts)
+
+    def _item_by_item(self) -> BatchCounts:
+        """Write the batch one item at a time; quarantine the items the store refuses."""
+        counts = BatchCounts()
+        for item in self.items:
+            try:
+                counts.add(self.store.write_batch(self.source, [item], [], None))
+            except Exception as exc:
+                if _store_down(exc):
+                    raise
+                doc = item.document
+                self.quarantined.append(QuarantineItem(
+                    reason=f"cannot store {doc.title[:80]!r}: {_describe(exc)}"[:1000],
+                    blob_sha256=doc.blob_sha256 or self.keep(b""),
+                    item_ref=doc.blob_ref or doc.id))
+        counts.add(self.store.write_batch(self.source, [], self.quarantined, self.checkpoint))
+        return counts
+
+
+def _store_down(exc: Exception) -> bool:
+    """A database that cannot be reached is not an item's fault."""
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | StoreError) or (
+        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def run_source(store: Store, source: Source, ctx: CollectContext, *,
@@ -86,10 +137,11 @@ def run_source(store: Store, source: Source, ctx: CollectContext, *,
     run = RunRecord(id=new_run_id(), plugin=cls.name, source_id=source.id,
                     started_at=datetime.now(UTC))
     store.save_run(run)
-    batcher = _Batcher(store, source, ctx.settings.batch_size, progress)
+    batcher = _Batcher(store, source, ctx.settings.batch_size, progress, ctx.keep_blob)
     checkpoint = store.get_checkpoint(source.id) if use_checkpoint else {}
     status, errors = "ok", []
     try:
+        check_location(ctx.settings, source.location)
         for item in collector.collect(checkpoint):
             if isinstance(item, Checkpoint):
                 batcher.checkpoint = item.state
@@ -108,6 +160,13 @@ def run_source(store: Store, source: Source, ctx: CollectContext, *,
     except AllsourceError as exc:
         status = "failed"
         errors.append(str(exc))
+    except Exception as exc:  # a collector bug that bad input triggers fails one source
+        if _store_down(exc):
+            raise
+        status = "failed"
+        errors.append(f"the {cls.name} collector failed on this source ({_describe(exc)}); "
+                      "what was collected before is kept")
+        _log.warning("collector %s failed on source %s", cls.name, source.name, exc_info=True)
     finally:
         batcher.flush()
         ctx.close()

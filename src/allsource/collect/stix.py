@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -173,10 +173,36 @@ def parse_bundle(data: bytes, name: str) -> ParsedBundle:
                       "({\"type\": \"bundle\", \"objects\": [...]}) or one STIX object", data)
 
 
+#: deepest nesting of lists and objects a STIX object may have (real ones stay under ~10;
+#: the store's JSON encoder gives up past 254)
+MAX_DEPTH = 64
+
+
+def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests lists/objects more than ``limit`` deep (iterative: no
+    recursion limit to hit)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, dict | list))
+    return False
+
+
 def object_problem(obj: object) -> str | None:
     """Why ``obj`` cannot be stored (one line), or ``None`` when it can."""
     if not isinstance(obj, dict):
         return "not a JSON object"
+    if too_deep(obj):
+        return f"nested more than {MAX_DEPTH} levels deep"
     kind, ident = obj.get("type"), obj.get("id")
     if not isinstance(kind, str) or not _TYPE.match(kind):
         return f"missing or invalid \"type\" ({kind!r}): 3–60 lowercase letters, digits, '-'"
@@ -457,7 +483,7 @@ def map_bundle(bundle: ParsedBundle, blob: str, default: Marking, ref: str,
             problem = f"{obj['id']} is {size} bytes, over the {max_item_bytes}-byte item cap"
         if problem is not None:
             mapper.rejected += 1
-            yield Rejected(f"{bundle.name} objects[{index}]: {problem}", orjson.dumps(obj),
+            yield Rejected(f"{bundle.name} objects[{index}]: {problem}", _raw(obj),
                            f"{ref}#objects[{index}]")
             continue
         if is_stix20(obj, bundle.spec_version):
@@ -465,6 +491,14 @@ def map_bundle(bundle: ParsedBundle, blob: str, default: Marking, ref: str,
             mapper.upgraded.add(obj["id"])
         mapper.objects.append(obj)
     yield from mapper.items()
+
+
+def _raw(obj: object) -> bytes:
+    """A rejected object's JSON, or nothing when even that cannot be written (too deep)."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        return b""
 
 
 # -- the collector ----------------------------------------------------------------------------

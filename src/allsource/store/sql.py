@@ -183,6 +183,14 @@ class SqlStore(ABC):
                 created_at=naive_utc(source.created_at) or utc_now(),
                 **source.marking.to_columns()))
 
+    def update_source(self, source: Source) -> None:
+        """Save a stored source's settings (kind, location, schedule, options, marking)."""
+        with self.engine.begin() as conn:
+            conn.execute(t.sources.update().where(t.sources.c.id == source.id).values(
+                kind=source.kind, location=source.location,
+                schedule_seconds=source.schedule_seconds, allow_private=source.allow_private,
+                config=source.config, enabled=source.enabled, **source.marking.to_columns()))
+
     def get_source(self, name_or_id: str) -> Source | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(t.sources).where(sa.or_(

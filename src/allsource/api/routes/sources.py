@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from allsource.api.deps import Admin, AudienceDep, StoreDep
+from allsource.api.deps import Admin, AudienceDep, StoreDep, get_settings
 from allsource.api.errors import ApiError, not_found
 from allsource.api.pagination import Page, PageDep, SortKeys, page, sort_items, sort_param
 from allsource.api.schemas import SourceCreate, SourcePublic, SourceUpdate
+from allsource.collect.roots import check_location
 from allsource.errors import SourceError
 from allsource.model.markings import TLP, Audience, Classification, Marking, can_release
 from allsource.model.records import Source
@@ -72,8 +73,10 @@ def get_source(source_ref: str, store: StoreDep, audience: AudienceDep) -> Sourc
 
 
 @router.post("", response_model=SourcePublic, status_code=201)
-def create_source(body: SourceCreate, store: StoreDep, _: Admin) -> SourcePublic:
-    """Add a source (admins). ``kind`` must name an installed collector."""
+def create_source(body: SourceCreate, request: Request, store: StoreDep, _: Admin
+                  ) -> SourcePublic:
+    """Add a source (admins). ``kind`` must name an installed collector; a local path must lie
+    inside the configured file roots."""
     available = collectors()
     if body.kind not in available:
         raise ApiError(422, f"no collector named {body.kind!r}", code="unknown_collector",
@@ -81,6 +84,10 @@ def create_source(body: SourceCreate, store: StoreDep, _: Admin) -> SourcePublic
     name = " ".join(body.name.split())
     if not name:
         raise ApiError(422, "a source name needs a visible character")
+    try:
+        check_location(get_settings(request), body.location.strip())
+    except SourceError as exc:
+        raise ApiError(422, str(exc), code="location_not_allowed") from exc
     m = body.marking
     source = Source(
         name=name, kind=body.kind, location=body.location.strip(),
