@@ -108,7 +108,8 @@ class MentionedEntity(BaseModel):
 class StoryRef(BaseModel):
     id: str
     canonical_document_id: str
-    similarity: float
+    #: ``None`` (with ``matched_id``) when the matched document is not readable by the caller
+    similarity: float | None = None
     matched_id: str | None = None
     documents: int
 
@@ -259,7 +260,8 @@ class StoryMember(BaseModel):
     document_id: str
     title: str
     source: str | None = None
-    similarity: float
+    #: ``None`` (with ``matched_id``) when the matched document is not readable by the caller
+    similarity: float | None = None
     matched_id: str | None = None
     published_at: datetime | None = None
 

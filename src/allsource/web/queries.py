@@ -17,6 +17,7 @@ from allsource.analyze.graph import released
 from allsource.model.markings import Audience, Marking, can_release
 from allsource.store import schema as t
 from allsource.store.sql import aware, chunks
+from allsource.store.story_views import StoryView, stories_of_documents
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -54,6 +55,12 @@ def _doc_columns() -> list[sa.ColumnElement[Any]]:
     d = t.documents
     return [d.c.id, d.c.title, d.c.kind, d.c.published_at, d.c.tlp, d.c.classification,
             d.c.compartments, d.c.releasability]
+
+
+def story_of(store: SqlStore, doc_id: str, audience: Audience) -> StoryView | None:
+    """The document's story as ``audience`` sees it (see :mod:`allsource.store.story_views`)."""
+    with store.engine.connect() as conn:
+        return stories_of_documents(conn, store, [doc_id], audience).get(doc_id)
 
 
 def story_documents(store: SqlStore, story_id: str, audience: Audience,
