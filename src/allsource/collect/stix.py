@@ -378,7 +378,7 @@ class _Mapper:
                 loose.append(obj)
         for obj in documents:  # relationships ride on the first version of their source
             yield self._document_item(obj, attached.pop(obj["id"], []))
-        yield self._bundle_item(loose, len(documents))
+        yield from self._bundle_items(loose, len(documents))
 
     def _relationship(self, obj: dict[str, Any], floor: Marking | None) -> Relationship:
         marking = self.marking(obj)
@@ -410,15 +410,48 @@ class _Mapper:
             relationships, [Mention(obj["id"], EXTRACTOR)]
             + [Mention(r.id, EXTRACTOR) for r in relationships])
 
-    def _bundle_item(self, loose: list[dict[str, Any]], n_documents: int) -> Collected:
+    def _bundle_items(self, loose: list[dict[str, Any]], n_documents: int
+                      ) -> Iterator[Collected]:
+        """The bundle document, marked as what it describes: the most restrictive marking
+        of the bundle's objects (its summary counts them all), holding the loose objects of
+        that marking; loose objects marked otherwise ride on a document of their own
+        marking that describes them alone, so a TLP:CLEAR object of a mixed bundle stays
+        visible to a CLEAR reader (through a mention they may read) and the RED part of it
+        does not show in what they read."""
+        marked = [o for o in self.objects if o["type"] != "marking-definition"]
+        whole = self.default
+        if marked:
+            whole = self.marking(marked[0])
+            for marking in {self.marking(o) for o in marked[1:]}:
+                whole = whole.combine(marking)
+        groups: dict[Marking, list[dict[str, Any]]] = {}
+        for obj in loose:
+            groups.setdefault(self.marking(obj), []).append(obj)
+        yield self._bundle_item(groups.pop(whole, []), whole, self._summary(n_documents),
+                                self._bundle_meta(n_documents), None)
+        for marking, objects in sorted(groups.items(),
+                                       key=lambda kv: sorted(kv[0].to_columns().items())):
+            counts = Counter(o["type"] for o in objects)
+            text = (f"Part of STIX bundle {self.bundle.bundle_id or '(no id)'} read from "
+                    f"{self.bundle.name}: {len(objects)} objects marked "
+                    f"{marking.tlp.label}: " + ", ".join(
+                        f"{n} {kind}" for kind, n in
+                        sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))))
+            meta = {"stix_id": self.bundle.bundle_id, "objects": len(objects), "part": True}
+            yield self._bundle_item(objects, marking, text, meta, marking)
+
+    def _bundle_item(self, loose: list[dict[str, Any]], marking: Marking, text: str,
+                     meta: dict[str, Any], part: Marking | None) -> Collected:
         objects = [StixObject(o["id"], o["type"], _object_name(o), o, self.marking(o))
                    for o in loose if o["type"] != "relationship"]
         rels = [self._relationship(o, None) for o in loose if o["type"] == "relationship"]
+        key: dict[str, Any] = {"stix_bundle": self.bundle.bundle_id, "sha256": self.blob}
+        if part is not None:
+            key["part"] = part.to_columns()
         doc = Document.build(
-            kind=BUNDLE_KIND, title=self.bundle.name, text=self._summary(n_documents),
-            key={"stix_bundle": self.bundle.bundle_id, "sha256": self.blob},
+            kind=BUNDLE_KIND, title=self.bundle.name, text=text, key=key,
             media_type=MEDIA_TYPE, blob_sha256=self.blob, blob_ref="bundle",
-            meta=self._bundle_meta(n_documents), marking=self.default)
+            meta=meta, marking=marking)
         mentions = [Mention(o.id, EXTRACTOR) for o in objects]
         mentions += [Mention(r.id, EXTRACTOR) for r in rels]
         return Collected(doc, objects, rels, mentions)

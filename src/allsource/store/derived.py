@@ -64,22 +64,31 @@ def is_visible(store: SqlStore, conn: sa.Connection, table: sa.Table, object_id:
                audience: Audience) -> bool:
     """Whether one object (or relationship) is visible to ``audience``; the per-row re-check
     with ``can_release`` covers what ``_readable`` leaves to it."""
+    return reader_marking(store, conn, table, object_id, audience) is not None
+
+
+def reader_marking(store: SqlStore, conn: sa.Connection, table: sa.Table, object_id: str,
+                   audience: Audience) -> Marking | None:
+    """The marking ``audience`` is shown for one object or relationship (see
+    :func:`shown_marking`), or ``None`` when it is not visible to them."""
+    own_row = conn.execute(sa.select(table).where(table.c.id == object_id)).first()
+    if own_row is None:
+        return None
+    own = Marking.from_columns(dict(own_row._mapping))
     if audience.unrestricted:
-        return conn.execute(sa.select(table.c.id).where(table.c.id == object_id)
-                            ).first() is not None
+        return own
     m, d = t.mentions, t.documents
     rows = conn.execute(
-        sa.select(*_marking(m, "m_"), *_marking(d, "d_"))
+        sa.select(*_marking(m, "m_"), *_marking(d, "d_m_"))
         .join(d, d.c.id == m.c.document_id)
         .where(m.c.object_id == object_id, readable_evidence(store, audience))).all()
-    if any(can_release(_from(r, "m_"), audience) and can_release(_from(r, "d_"), audience)
-           for r in rows):
-        return True
+    readable = [r for r in rows if evidence_ok(r, audience)]
+    if readable:
+        return shown_marking(own, readable, audience)
     if conn.execute(sa.select(m.c.object_id).where(m.c.object_id == object_id).limit(1)
                     ).first() is not None:
-        return False
-    own = conn.execute(sa.select(table).where(table.c.id == object_id)).first()
-    return own is not None and can_release(Marking.from_columns(dict(own._mapping)), audience)
+        return None
+    return own if can_release(own, audience) else None
 
 
 def _marking(table: Any, prefix: str) -> list[Any]:

@@ -11,10 +11,10 @@ So every read of a story goes through this module, which keeps only the members 
 rebuilds what the reader is shown from them alone:
 
 * the story's **public ID** and its canonical document are the *first readable member*
-  (the founder, then in the order members were assigned). For a reader who may read the founder — the local operator,
-  and anyone on an all-CLEAR store — that is the stored story ID, unchanged. A story is
-  looked up by its public ID only: asking for a story by a hidden founder's ID answers as a
-  missing ID does, even when the story has readable members;
+  (the founder, then in the order members were assigned). For a reader who may read the
+  founder — the local operator, and anyone on an all-CLEAR store — that is the stored story
+  ID, unchanged. A story is looked up by its public ID only: asking for a story by a hidden
+  founder's ID answers as a missing ID does, even when the story has readable members;
 * the **size** counts readable members; ``created_at`` is when the first readable member
   was added;
 * a member's ``matched_id`` and ``similarity`` are shown when the document it matched is
