@@ -24,6 +24,7 @@ markings become SQL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -38,26 +39,35 @@ if TYPE_CHECKING:
 IDENTIFYING = ("type", "id", "spec_version", "name", "value", "x_allsource_name")
 
 
+Readable = Callable[[Any, Audience], sa.ColumnElement[bool]]
+
+
 def readable_evidence(store: SqlStore, audience: Audience, mentions: Any = None,
-                      documents: Any = None) -> sa.ColumnElement[bool]:
+                      documents: Any = None, readable: Readable | None = None
+                      ) -> sa.ColumnElement[bool]:
     """``mentions`` row readable, and its document too (pass aliases when the query joins
-    these tables itself; the condition does not join them)."""
+    these tables itself; the condition does not join them). ``readable`` is the marking
+    condition (default :meth:`SqlStore._readable`)."""
+    ok = readable or store._readable
     m = t.mentions if mentions is None else mentions
     d = t.documents if documents is None else documents
-    return sa.and_(store._readable(m, audience), store._readable(d, audience))
+    return sa.and_(ok(m, audience), ok(d, audience))
 
 
-def visible(store: SqlStore, table: Any, audience: Audience) -> sa.ColumnElement[bool]:
+def visible(store: SqlStore, table: Any, audience: Audience,
+            readable: Readable | None = None) -> sa.ColumnElement[bool]:
     """SQL: the row of ``table`` (objects or relationships, or an alias) is visible to
-    ``audience`` — one readable mention, or no mention at all and its own marking readable."""
+    ``audience`` — one readable mention, or no mention at all and its own marking readable
+    (``readable``: the marking condition, default :meth:`SqlStore._readable`)."""
     if audience.unrestricted:
         return sa.true()
+    ok = readable or store._readable
     m, d = t.mentions.alias("vis_m"), t.documents.alias("vis_d")
     any_m = t.mentions.alias("vis_any")
-    readable = (sa.exists().where(m.c.object_id == table.c.id, d.c.id == m.c.document_id,
-                                  readable_evidence(store, audience, m, d)))
+    seen = (sa.exists().where(m.c.object_id == table.c.id, d.c.id == m.c.document_id,
+                              readable_evidence(store, audience, m, d, ok)))
     unmentioned = ~sa.exists().where(any_m.c.object_id == table.c.id)
-    return sa.or_(readable, sa.and_(unmentioned, store._readable(table, audience)))
+    return sa.or_(seen, sa.and_(unmentioned, ok(table, audience)))
 
 
 def is_visible(store: SqlStore, conn: sa.Connection, table: sa.Table, object_id: str,
