@@ -70,6 +70,13 @@ def test_a_reader_never_meets_a_hidden_story_member(world: World) -> None:
     admin = c.get(f"{V}/stories/{red.id}", headers=world.admin).json()
     assert admin["size"] == 2
 
+    # the web page says the same
+    token = reader["Authorization"].removeprefix("Bearer ")
+    assert c.post("/login", data={"token": token}, follow_redirects=False).status_code == 303
+    page = c.get(f"/documents/{clear.id}")
+    assert page.status_code == 200 and "1 document(s) in this story" in page.text
+    assert red.id not in page.text
+
 
 def test_an_object_seen_in_a_red_and_a_clear_document(world: World) -> None:
     src = Source("obs", "rss", "https://obs.example/feed")
@@ -96,3 +103,45 @@ def test_a_watchlist_defaults_to_its_creators_ceiling(world: World) -> None:
     assert made.status_code == 201
     assert made.json()["marking"]["tlp"] != "TLP:CLEAR"
     assert world.client.get(f"{V}/watchlists/pir", headers=world.reader).status_code == 404
+
+
+def test_a_reader_grade_names_no_hidden_report(world: World) -> None:
+    """Leak 1 of issue 10, over the API and the web page's "Why this grade": a CLEAR report
+    confirmed only by TLP:RED reports is "possibly true" (one origin) for a reader, and
+    neither the RED documents' IDs nor their outlets appear."""
+    from allsource.verify.run import verify_store
+    from tests.verify.test_audience import RED_OUTLETS
+    from tests.verify.test_verify_store import INDEPENDENT, ORIGINAL, WHEN, _process
+
+    def add(outlet: str, text: str, marking: Marking) -> Document:
+        src = Source(outlet, "rss", f"https://{outlet}/feed")
+        world.store.add_source(src)
+        doc = Document.build(kind="article", title=f"{outlet} on CHOPSTICK", text=text,
+                             url=f"https://{outlet}/chopstick", published_at=WHEN,
+                             marking=marking)
+        world.store.write_batch(src, [Collected(doc)], [], None)
+        return doc
+
+    clear = add("first.example", ORIGINAL, Marking())
+    red = [add(o, text, Marking(tlp=TLP.RED)) for o, text in zip(RED_OUTLETS, INDEPENDENT,
+                                                                    strict=True)]
+    _process(world.store)
+    verify_store(world.store)
+
+    def hidden_in(text: str) -> list[str]:
+        return [x for d, o in zip(red, RED_OUTLETS, strict=True) for x in (d.id, o)
+                if x in text]
+
+    grade = world.client.get(f"{V}/documents/{clear.id}", headers=world.reader).json()["grade"]
+    assert grade is not None and hidden_in(orjson.dumps(grade).decode()) == []
+    uses = [c for c in grade["explanation"]["claims"] if c["key"].startswith("rel:uses:")]
+    assert uses and all(c["independent_origins"] == 1 for c in uses)
+    owner = world.client.get(f"{V}/documents/{clear.id}", headers=world.admin).json()["grade"]
+    assert hidden_in(orjson.dumps(owner).decode())  # the admin reads everything
+
+    token = world.reader["Authorization"].removeprefix("Bearer ")
+    assert world.client.post("/login", data={"token": token},
+                             follow_redirects=False).status_code == 303
+    page = world.client.get(f"/documents/{clear.id}")
+    assert page.status_code == 200 and "Why this grade" in page.text
+    assert hidden_in(page.text) == []
