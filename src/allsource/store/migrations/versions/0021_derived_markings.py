@@ -4,8 +4,8 @@ what a stored grade rests on) and ``case_events`` (the marking of what an event 
 
 Existing rows are filled in conservatively: a mention gets its document's marking combined
 with its object's (the object's marking is that of its first proposal, which can be stricter
-than this mention's: never looser); a case event gets its case's marking and, when it names a
-document, that document's; grades get the most restrictive marking (TLP:RED, the highest
+than this mention's: never looser); a case event gets its case's marking combined with every
+document the case's log names; grades get the most restrictive marking (TLP:RED, the highest
 classification, releasable to ``owner`` only), so a reader is served a grade computed from
 what they may read until ``allsource verify`` runs again.
 
@@ -97,30 +97,39 @@ def upgrade() -> None:
 
 
 def _case_events() -> None:
-    """Each event: its case's marking, and that of the document it names (case tables are
-    small: done row by row)."""
+    """Each earlier event: its case's marking combined with every document any event of
+    that case named — the log does not say what the case's marking was when an event was
+    written, and an event that names no document (an edited description) may still repeat
+    one's content (case tables are small: done row by row)."""
     conn = op.get_bind()
     cases = {r.id: r for r in conn.execute(sa.text(
         "SELECT id, tlp, classification, compartments, releasability FROM cases"))}
-    for event in conn.execute(sa.text("SELECT id, case_id, details FROM case_events")).all():
+    events = conn.execute(sa.text("SELECT id, case_id, details FROM case_events")).all()
+    named: dict[str, set[str]] = {}
+    for event in events:
         details = event.details
         if isinstance(details, str):
             details = json.loads(details or "{}")
-        found = [cases[event.case_id]] if event.case_id in cases else []
         doc_id = (details or {}).get("document_id")
         if doc_id:
+            named.setdefault(event.case_id, set()).add(str(doc_id))
+    marks: dict[str, dict[str, object]] = {}
+    for case_id in {e.case_id for e in events}:
+        found = [cases[case_id]] if case_id in cases else []
+        for doc_id in sorted(named.get(case_id, ())):
             found += conn.execute(sa.text(
                 "SELECT tlp, classification, compartments, releasability FROM documents "
                 "WHERE id = :id"), {"id": doc_id}).all()
-        if not found and event.case_id not in cases:  # a deleted case: owner only
-            values = {"tlp": 4, "classification": 4, "compartments": "",
-                      "releasability": "owner"}
+        if case_id not in cases:  # a deleted case: owner only
+            marks[case_id] = {"tlp": 4, "classification": 4, "compartments": "",
+                              "releasability": "owner"}
         else:
-            values = _combine(found)
+            marks[case_id] = _combine(found)
+    for event in events:
         conn.execute(sa.text(
             "UPDATE case_events SET tlp = :tlp, classification = :classification, "
             "compartments = :compartments, releasability = :releasability WHERE id = :id"),
-            {**values, "id": event.id})
+            {**marks[event.case_id], "id": event.id})
 
 
 def _combine(rows: list[sa.Row[object]]) -> dict[str, object]:
