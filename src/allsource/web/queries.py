@@ -129,7 +129,8 @@ def mention_months(store: SqlStore, object_id: str, audience: Audience,
     stmt = (sa.select(d.c.id, _when_column().label("at"), d.c.tlp, d.c.classification,
                       d.c.compartments, d.c.releasability).distinct()
             .join(m, m.c.document_id == d.c.id)
-            .where(m.c.object_id == object_id, store._readable(d, audience)))
+            .where(m.c.object_id == object_id, store._readable(d, audience),
+                   released(m, audience)))  # the mention is evidence of its own marking
     counts: dict[str, int] = {}
     with store.engine.connect() as conn:
         for row in conn.execute(stmt):
