@@ -18,7 +18,7 @@ from allsource.store import open_store
 from allsource.store.sql import SqlStore
 from allsource.verify.audience import grade_for
 from allsource.verify.run import get_grade, verify_store
-from tests.verify.test_verify_store import INDEPENDENT, ORIGINAL, WHEN, _process
+from tests.verify.test_verify_store import COPIES, INDEPENDENT, ORIGINAL, WHEN, _process
 
 CLEAR_READER = Audience(max_tlp=TLP.CLEAR)
 RED_OUTLETS = ("hidden-one.example", "hidden-two.example")
@@ -104,3 +104,31 @@ def test_a_grade_of_hidden_evidence_only_is_none(store: SqlStore) -> None:
     verify_store(store)
     assert get_grade(store, "document", red.id) is not None
     assert grade_for(store, "story", red.id, CLEAR_READER) is None
+
+
+def test_copies_joined_through_a_hidden_founder_stay_copies(store: SqlStore,
+                                                           tmp_path: Path) -> None:
+    """Two CLEAR copies of a RED original: for a CLEAR reader they are still one origin
+    (their own texts agree), and the story they share is named by a CLEAR copy."""
+    red = _add(store, RED_OUTLETS[0], ORIGINAL, Marking(tlp=TLP.RED))
+    _process(store)  # the RED original founds the story
+    copies = [_add(store, f"copy{i}.example", text, Marking()) for i, text in enumerate(COPIES)]
+    _process(store)
+    verify_store(store)
+    seen = grade_for(store, "document", copies[1].id, CLEAR_READER)
+    assert seen is not None and red.id not in orjson.dumps(seen).decode()
+    claim = _uses(seen)
+    assert (claim["reports"], claim["independent_origins"]) == (2, 1)
+
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'clear-only.db'}",
+                             blob_dir=tmp_path / "blobs-clear")
+    other = open_store(settings)
+    try:
+        for i, text in enumerate(COPIES):
+            _add(other, f"copy{i}.example", text, Marking())
+            _process(other)  # in the same order as above
+        verify_store(other)
+        alone = get_grade(other, "document", copies[1].id)
+        assert alone is not None and _figures(seen) == _figures(alone)
+    finally:
+        other.close()

@@ -18,8 +18,9 @@ story, its own claims, its members and its sources' records. Then, per read:
 * anyone else gets the grade recomputed by the same rules (:func:`grade_claims`,
   :func:`track_records`, :func:`~allsource.verify.run._subject_row`) over the reports they
   may read only: the subject's claims, every readable report of those claims, the stories
-  as they see them (:mod:`allsource.store.story_views`: two readable reports joined only
-  through a hidden member are not copies for them), and the source's reliability recomputed
+  as they see them (:mod:`allsource.store.story_views`; two readable reports are copies when
+  one matched the other or their own MinHash signatures agree, never through a hidden
+  member), and the source's reliability recomputed
   from its readable claims when its stored record rests on something they may not read. An
   analyst's reliability override is applied as in the stored grade.
 
@@ -41,10 +42,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sqlalchemy as sa
 
 from allsource.model.admiralty import Reliability
 from allsource.model.markings import Audience, Marking, can_release
+from allsource.process.stages.stories import DEFAULT_THRESHOLD
 from allsource.store import schema as t
 from allsource.store.sql import chunks
 from allsource.store.story_views import StoryView, stories_by_stored_id, stories_of_documents
@@ -60,6 +63,34 @@ from allsource.verify.run import (
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
+
+
+def _parts(view: StoryView, signatures: dict[str, bytes]) -> dict[str, str]:
+    """Each readable member's part of the story, named by the part's first member: members
+    in order join the part of the member they matched (when readable), else the first part
+    whose first member's signature agrees with theirs at the stories stage's threshold,
+    else start a part (one comparison per part, as the stories stage assigns)."""
+    part: dict[str, str] = {}
+    heads: list[str] = []
+    for m in view.members:
+        if m.matched_id is not None and m.matched_id in part:
+            part[m.document_id] = part[m.matched_id]
+            continue
+        own = signatures.get(m.document_id)
+        found = next((h for h in heads if own is not None and h in signatures
+                      and _similarity(own, signatures[h]) >= DEFAULT_THRESHOLD), None)
+        if found is None:
+            heads.append(m.document_id)
+            found = m.document_id
+        part[m.document_id] = found
+    return part
+
+
+def _similarity(a: bytes, b: bytes) -> float:
+    """The share of equal MinHash values: the stories stage's estimate of Jaccard
+    similarity (unsigned 32-bit little-endian values)."""
+    x, y = np.frombuffer(a, dtype="<u4"), np.frombuffer(b, dtype="<u4")
+    return float((x == y).mean()) if len(x) == len(y) and len(x) else 0.0
 
 _GRADE_FIELDS = ("reliability", "credibility", "corroboration", "explanation", "computed_at")
 
@@ -193,17 +224,27 @@ class _Regrade:
         return out
 
     def _stories(self, doc_ids: list[str]) -> dict[str, str]:
-        """Each readable document's story *as the reader sees it*: the members joined by
-        readable matches (a member matched to a hidden document starts a part of its own)."""
+        """Each readable document's story *as the reader sees it* (:func:`_parts`): its
+        readable members, joined where one matched the other, or where their stored MinHash
+        signatures agree at the stories stage's threshold (two copies whose stored match is
+        a hidden document are still copies: judged from their own texts, not through the
+        hidden one). A part is named by its first member — a readable document, and for the part
+        holding the story's first readable member the story's public ID (the stored story
+        ID may be a hidden document's, and explanations quote it: "copies: same story …")."""
         views = stories_of_documents(self.conn, self.store, doc_ids, self.audience)
         out: dict[str, str] = {}
-        for doc, view in views.items():
-            matched = {m.document_id: m.matched_id for m in view.members}
-            root, seen = doc, set()
-            while matched.get(root) and root not in seen:
-                seen.add(root)
-                root = matched[root]  # type: ignore[assignment]
-            out[doc] = f"{view.stored_id}:{root}"
+        for view in {v.stored_id: v for v in views.values()}.values():
+            parts = _parts(view, self._signatures([m.document_id for m in view.members]))
+            out.update({d: part for d, part in parts.items() if d in views})
+        return out
+
+    def _signatures(self, doc_ids: list[str]) -> dict[str, bytes]:
+        s = t.minhash_signatures
+        out: dict[str, bytes] = {}
+        for chunk in chunks(doc_ids):
+            out.update((d, bytes(sig)) for d, sig in self.conn.execute(
+                sa.select(s.c.document_id, s.c.signature).where(
+                    s.c.document_id.in_(list(chunk)))) if sig)
         return out
 
     # -- sources ------------------------------------------------------------------------
