@@ -108,3 +108,27 @@ def test_an_unmentioned_object_follows_its_own_marking(store: SqlStore) -> None:
                 **marking.to_columns()))
     assert store.get(ACTOR, CLEAR_READER) is not None
     assert store.get(SECRET_ONLY, CLEAR_READER) is None
+
+
+def test_a_document_shows_hits_of_readable_watchlists_only(store: SqlStore,
+                                                           docs: tuple[Document, Document]
+                                                           ) -> None:
+    from allsource.assess import watchlists as wl
+    from allsource.store import schema as t
+    from allsource.store.sql import utc_now
+
+    _, clear = docs
+    wl.save_watchlist(store, "closed PIR")  # the operator's: TLP:RED
+    wl.save_watchlist(store, "open PIR", marking=Marking())
+    hits = [{"watchlist": "closed PIR", "term": "198.51.100.7"},
+            {"watchlist": "open PIR", "term": "seen"}]
+    with store.engine.begin() as conn:
+        conn.execute(t.stage_annotations.insert().values(
+            document_id=clear.id, stage="watchlist", version="1", updated_at=utc_now(),
+            data={"hits": hits, "watchlists": ["closed PIR", "open PIR"]}))
+    seen = store.get(clear.id, CLEAR_READER)
+    assert seen is not None
+    note = seen["annotations"]["watchlist"]
+    assert (note["watchlists"], note["hits"]) == (["open PIR"], hits[1:])
+    owner = store.get(clear.id, Audience.owner())
+    assert owner is not None and owner["annotations"]["watchlist"]["hits"] == hits

@@ -143,3 +143,23 @@ def shown_marking(marking: Marking, evidence: list[Any], audience: Audience,
     for row in evidence[1:]:
         shown = shown.combine(_from(row, prefix))
     return shown
+
+
+def reader_watchlist_note(conn: sa.Connection, store: SqlStore, notes: dict[str, Any],
+                          audience: Audience) -> dict[str, Any]:
+    """A document's stage annotations with the ``watchlist`` stage's hits cut to the
+    watchlists ``audience`` may read: a hit names its watchlist and term, and a watchlist's
+    terms are marked with it (they can say what an organisation is watching)."""
+    note = notes.get("watchlist")
+    if audience.unrestricted or not isinstance(note, dict) or not note.get("watchlists"):
+        return notes
+    w = t.watchlists
+    names = [str(n) for n in note.get("watchlists") or []]
+    readable = {r.name for r in conn.execute(
+        sa.select(w.c.name, w.c.tlp, w.c.classification, w.c.compartments, w.c.releasability)
+        .where(w.c.name.in_(names), store._readable(w, audience)))
+        if can_release(Marking.from_columns(dict(r._mapping)), audience)}
+    hits = [h for h in note.get("hits") or []
+            if isinstance(h, dict) and h.get("watchlist") in readable]
+    return {**notes, "watchlist": {**note, "hits": hits,
+                                   "watchlists": [n for n in names if n in readable]}}

@@ -465,9 +465,9 @@ class SqlStore(ABC):
                            "first_seen": _iso(s.first_seen), "url": s.url} for s in sightings],
             "objects": objects,
             "entities": group_mentions(objects),
-            "annotations": reader_annotations(
+            "annotations": derived.reader_watchlist_note(conn, self, reader_annotations(
                 {n.stage: {"version": n.version, **(n.data or {})} for n in notes}, story,
-                m["id"]),
+                m["id"]), audience),
             "story": story_ref(story, m["id"]),
         }
 
