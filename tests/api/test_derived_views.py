@@ -93,6 +93,9 @@ def test_an_object_seen_in_a_red_and_a_clear_document(world: World) -> None:
     seen = world.client.get(f"{V}/observables/{IP}", headers=world.reader).json()
     assert [p["document_id"] for p in seen["provenance"]] == [clear.id]
     assert seen["marking"]["tlp"] == "TLP:CLEAR"
+    # first seen: when the CLEAR report came, not when the RED one first proposed it
+    owner = world.client.get(f"{V}/observables/{IP}", headers=world.admin).json()
+    assert seen["created_at"] > owner["created_at"]
     listed = world.client.get(f"{V}/observables?limit=100", headers=world.reader).json()
     assert IP in [o["id"] for o in listed["items"]]
 

@@ -163,3 +163,21 @@ def reader_watchlist_note(conn: sa.Connection, store: SqlStore, notes: dict[str,
             if isinstance(h, dict) and h.get("watchlist") in readable]
     return {**notes, "watchlist": {**note, "hits": hits,
                                    "watchlists": [n for n in names if n in readable]}}
+
+
+def first_seen(store: SqlStore, conn: sa.Connection, table: sa.Table, object_id: str,
+               audience: Audience) -> Any:
+    """When ``audience`` first saw the object: its stored ``created_at`` when they may read
+    its first proposal, else when the first document they may read that mentions it was
+    collected (the stored time is that of a proposal they may not read)."""
+    own = conn.execute(sa.select(table).where(table.c.id == object_id)).first()
+    if own is None:
+        return None
+    if can_release(Marking.from_columns(dict(own._mapping)), audience):
+        return own.created_at
+    m, d = t.mentions, t.documents
+    rows = conn.execute(
+        sa.select(d.c.collected_at, *evidence_columns())
+        .join(d, d.c.id == m.c.document_id)
+        .where(m.c.object_id == object_id, readable_evidence(store, audience))).all()
+    return min((r.collected_at for r in rows if evidence_ok(r, audience)), default=None)

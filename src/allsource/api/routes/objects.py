@@ -73,6 +73,8 @@ def _list_objects(request: Request, store: SqlStore, audience: Audience, params:
                             .limit(params.limit).offset(params.offset)).all()
         # seen through the evidence the caller may read (see allsource.store.derived)
         shown = {r.id: derived.reader_marking(store, conn, _o, r.id, audience) for r in rows}
+        seen = {r.id: derived.first_seen(store, conn, _o, r.id, audience)
+                for r in rows if shown[r.id] is not None}
     items = []
     for r in rows:
         marking = shown[r.id]
@@ -81,7 +83,7 @@ def _list_objects(request: Request, store: SqlStore, audience: Audience, params:
                                       audience) or {}
             items.append(ObjectSummary(
                 id=r.id, type=r.type, name=r.name, aliases=_aliases(stix, r.name),
-                created_at=aware(r.created_at), marking=marking.as_dict(),  # type: ignore[arg-type]
+                created_at=aware(seen[r.id]), marking=marking.as_dict(),  # type: ignore[arg-type]
                 risk=_risk(store, r.id, audience)))
     return page(request, items, total, params)
 
@@ -92,8 +94,7 @@ def _get_object(store: SqlStore, object_id: str, audience: Audience, types: Sequ
     if view is None or view.get("record") != "object" or view["type"] not in types:
         raise not_found(what, object_id)
     with store.engine.connect() as conn:
-        created = conn.execute(sa.select(_o.c.created_at).where(_o.c.id == object_id)
-                               ).scalar_one()
+        created = derived.first_seen(store, conn, _o, object_id, audience)
     return ObjectPublic(**view, aliases=_aliases(view["stix"] or {}, view["name"]),
                         created_at=aware(created),  # type: ignore[arg-type]
                         risk=_risk(store, object_id, audience))
@@ -170,13 +171,15 @@ def list_relationships(
                                                                   _r.c.id)
                             .limit(params.limit).offset(params.offset)).all()
         shown = {r.id: derived.reader_marking(store, conn, _r, r.id, audience) for r in rows}
+        seen = {r.id: derived.first_seen(store, conn, _r, r.id, audience)
+                for r in rows if shown[r.id] is not None}
     readable = [r for r in rows if shown[r.id] is not None]
     names = _names(store, {x for r in readable for x in (r.source_ref, r.target_ref)},
                    audience)
     items = [RelationshipPublic(
         id=r.id, relationship_type=r.relationship_type, source_ref=r.source_ref,
         target_ref=r.target_ref, source_name=names.get(r.source_ref),
-        target_name=names.get(r.target_ref), created_at=aware(r.created_at),  # type: ignore[arg-type]
+        target_name=names.get(r.target_ref), created_at=aware(seen[r.id]),  # type: ignore[arg-type]
         marking=shown[r.id].as_dict())  # type: ignore[arg-type, union-attr]
         for r in readable]
     return page(request, items, total, params)
@@ -189,11 +192,12 @@ def get_relationship(relationship_id: str, store: StoreDep, audience: AudienceDe
         r = conn.execute(sa.select(_r).where(_r.c.id == relationship_id)).first()
         marking = (None if r is None else
                    derived.reader_marking(store, conn, _r, relationship_id, audience))
+        seen = derived.first_seen(store, conn, _r, relationship_id, audience)
     if r is None or marking is None:
         raise not_found("relationship", relationship_id)
     names = _names(store, {r.source_ref, r.target_ref}, audience)
     return RelationshipPublic(
         id=r.id, relationship_type=r.relationship_type, source_ref=r.source_ref,
         target_ref=r.target_ref, source_name=names.get(r.source_ref),
-        target_name=names.get(r.target_ref), created_at=aware(r.created_at),  # type: ignore[arg-type]
+        target_name=names.get(r.target_ref), created_at=aware(seen),  # type: ignore[arg-type]
         marking=marking.as_dict())  # type: ignore[arg-type]
