@@ -106,14 +106,19 @@ def add_rows(document_id: str, objects: Iterable[StixObject],
         rels.setdefault(r.id, {"id": r.id, "relationship_type": r.relationship_type,
                                "source_ref": r.source_ref, "target_ref": r.target_ref,
                                "stix": r.stix, "created_at": now, **r.marking.to_columns()})
+    # one combine and one set of columns per distinct marking (the ingest hot path)
+    columns: dict[Marking | None, dict[str, object]] = {None: floor.to_columns()}
     for m in mentions:
         start = -1 if m.start is None else m.start
         own = proposed.get(m.object_id)
-        marking = floor.combine(own) if own is not None else floor
+        if own is not None and own == floor:
+            own = None
+        if own not in columns:
+            columns[own] = floor.combine(own).to_columns()  # type: ignore[arg-type]
         ments.setdefault((m.object_id, document_id, m.extractor, start), {
             "object_id": m.object_id, "document_id": document_id, "extractor": m.extractor,
             "span_start": start, "span_end": -1 if m.end is None else m.end,
-            **marking.to_columns()})
+            **columns[own]})
 
 
 def _source_from_row(row: sa.Row[Any]) -> Source:
