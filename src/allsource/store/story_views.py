@@ -103,7 +103,7 @@ def _build(rows: Sequence[Any], audience: Audience) -> dict[str, StoryView]:
         readable = {r.document_id for r in members}
         views = tuple(MemberView(
             r.document_id, r.title, r.source_id, r.published_at, r.collected_at, r.added_at,
-            r.similarity if r.matched_id in readable else None,
+            r.similarity if r.matched_id is None or r.matched_id in readable else None,
             r.matched_id if r.matched_id in readable else None) for r in members)
         out[story_id] = StoryView(views[0].document_id, story_id, views)
     return out
