@@ -11,6 +11,9 @@ checkpoint agree and a rerun resumes exactly where the last committed batch ende
 
 Reads: :meth:`SqlStore._readable` is the single query hook for marking-based filtering; rows
 that pass it are checked again with :func:`can_release` (for compartments/releasability).
+Derived views build on it: objects and relationships are seen through the mentions a reader
+may read (:mod:`allsource.store.derived`), stories through their readable members
+(:mod:`allsource.store.story_views`).
 """
 
 from __future__ import annotations
