@@ -26,6 +26,12 @@ def _obj(oid: str, kind: str, name: str, marking: Marking, **extra: str) -> Stix
 
 @pytest.fixture
 def docs(store: SqlStore) -> tuple[Document, Document]:
+    return fill(store)
+
+
+def fill(store: SqlStore) -> tuple[Document, Document]:
+    """A RED report naming an address, an actor and a domain (and that the actor uses the
+    address), then a CLEAR report naming the address; returns (red, clear)."""
     src = Source("feed", "rss", "https://feed.example/rss")
     store.add_source(src)
     red = Document.build(kind="report", title="Red", text="198.51.100.7 used by APT-X",
