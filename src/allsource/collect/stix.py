@@ -413,32 +413,21 @@ class _Mapper:
     def _bundle_items(self, loose: list[dict[str, Any]], n_documents: int
                       ) -> Iterator[Collected]:
         """The bundle document, marked as what it describes: the most restrictive marking
-        of the bundle's objects (its summary counts them all), holding the loose objects of
-        that marking; loose objects marked otherwise ride on a document of their own
-        marking that describes them alone, so a TLP:CLEAR object of a mixed bundle stays
-        visible to a CLEAR reader (through a mention they may read) and the RED part of it
-        does not show in what they read."""
+        of the bundle's objects (its summary counts them all, and names the bundle). The
+        loose objects ride on it, so each mention of one carries at least that marking: in
+        a mixed bundle a CLEAR object is seen by those who may read the whole bundle (or
+        through another document), never by its summary's readers alone. (Splitting the
+        bundle by marking would let CLEAR readers see its CLEAR part, but then a rebuild,
+        which resolves marking definitions without an earlier page's, could not find the
+        same documents again.)"""
         marked = [o for o in self.objects if o["type"] != "marking-definition"]
         whole = self.default
         if marked:
             whole = self.marking(marked[0])
             for marking in {self.marking(o) for o in marked[1:]}:
                 whole = whole.combine(marking)
-        groups: dict[Marking, list[dict[str, Any]]] = {}
-        for obj in loose:
-            groups.setdefault(self.marking(obj), []).append(obj)
-        yield self._bundle_item(groups.pop(whole, []), whole, self._summary(n_documents),
+        yield self._bundle_item(loose, whole, self._summary(n_documents),
                                 self._bundle_meta(n_documents), None)
-        for marking, objects in sorted(groups.items(),
-                                       key=lambda kv: sorted(kv[0].to_columns().items())):
-            counts = Counter(o["type"] for o in objects)
-            text = (f"Part of STIX bundle {self.bundle.bundle_id or '(no id)'} read from "
-                    f"{self.bundle.name}: {len(objects)} objects marked "
-                    f"{marking.tlp.label}: " + ", ".join(
-                        f"{n} {kind}" for kind, n in
-                        sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))))
-            meta = {"stix_id": self.bundle.bundle_id, "objects": len(objects), "part": True}
-            yield self._bundle_item(objects, marking, text, meta, marking)
 
     def _bundle_item(self, loose: list[dict[str, Any]], marking: Marking, text: str,
                      meta: dict[str, Any], part: Marking | None) -> Collected:
