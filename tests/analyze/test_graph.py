@@ -243,3 +243,19 @@ def test_fetch_limit_truncates_and_says_so(store: SqlStore, graph: Graph) -> Non
                          audience=Audience.owner())
     assert view is not None and view.summary["truncated"]
     assert view.summary["relationships_total"] == 3
+
+
+def test_the_graph_is_drawn_from_readable_mentions(store: SqlStore) -> None:
+    """Issue 10: an address seen in a CLEAR and a RED report is a CLEAR reader's node; the
+    relationship only the RED report asserts, and the actor only it names, are not."""
+    from tests.store.test_derived import ACTOR, IP, fill
+
+    fill(store)
+    clear = Audience(max_tlp=TLP.CLEAR)
+    seen = neighbourhood(store, IP, audience=clear, comentions=True)
+    assert seen is not None
+    assert [n.id for n in seen.nodes] == [IP] and seen.edges == []
+    assert neighbourhood(store, ACTOR, audience=clear) is None
+    owner = neighbourhood(store, IP, audience=Audience.owner(), comentions=True)
+    assert owner is not None and {n.id for n in owner.nodes} >= {IP, ACTOR}
+    assert ("uses", ACTOR, IP) in {(e.type, e.source, e.target) for e in owner.edges}

@@ -285,3 +285,29 @@ def test_severity_parse() -> None:
     assert Severity.parse(1) is Severity.LOW
     with pytest.raises(ValueError, match="unknown severity"):
         Severity.parse("urgent")
+
+
+def test_an_alert_names_its_story_as_the_reader_sees_it(store: SqlStore) -> None:
+    """Leak 2 of issue 10: an alert on a CLEAR copy of a TLP:RED original names the story
+    by its first member the reader may read, never by the RED founder's ID."""
+    from tests.api.conftest import ORIGINAL
+
+    src = Source("desk", "rss", "https://desk.example/feed")
+    store.add_source(src)
+    red = Document.build(kind="article", title="Original", text=ORIGINAL,
+                         marking=Marking(tlp=TLP.RED))
+    store.write_batch(src, [Collected(red)], [], None)
+    clear = Document.build(kind="article", title="Copy", text="WIRE — " + ORIGINAL)
+    store.write_batch(src, [Collected(clear)], [], None)
+    pipeline = build_pipeline(["stories"], store=store)
+    process_store(store, pipeline, InlineEngine(pipeline))
+    [alert_id] = raise_alerts(store, [AlertDraft(kind="watchlist", severity=Severity.HIGH,
+                                                 title="hit", group_key="wl:x",
+                                                 document_id=clear.id)])
+    reader = Audience(max_tlp=TLP.CLEAR)
+    [seen] = al.list_alerts(store, audience=reader)
+    assert seen.story_id == clear.id
+    one = al.get_alert(store, alert_id, reader)
+    assert one is not None and one.story_id == clear.id
+    [owner] = al.list_alerts(store)
+    assert owner.story_id == red.id

@@ -19,7 +19,7 @@ from allsource.assess import watchlists as wl
 from allsource.assess.alerts import list_alerts
 from allsource.engine.inline import InlineEngine
 from allsource.errors import InputError
-from allsource.model.markings import TLP, Audience, Marking
+from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Document, Source
 from allsource.process.base import Work
 from allsource.process.entities import default_gazetteer
@@ -343,3 +343,16 @@ def test_hits_of_a_hidden_watchlist_are_hidden(store: SqlStore) -> None:
     assert wl.list_hits(store, audience=Audience(max_tlp=TLP.RED)) == []
     cleared = Audience(max_tlp=TLP.RED, compartments=frozenset({"OPS"}))
     assert len(wl.list_hits(store, audience=cleared)) == 1
+
+
+def test_a_new_watchlist_is_marked_at_its_creators_ceiling(store: SqlStore) -> None:
+    """Leak 4 of issue 10: a watchlist's terms are not for every reader by default."""
+    analyst = Audience(max_tlp=TLP.AMBER_STRICT)
+    local, _ = wl.save_watchlist(store, "operator's")
+    theirs, _ = wl.save_watchlist(store, "analyst's", creator=analyst)
+    shared, _ = wl.save_watchlist(store, "shared", creator=analyst, marking=Marking())
+    assert (local.marking.tlp, theirs.marking.tlp, shared.marking.tlp) == (
+        TLP.RED, TLP.AMBER_STRICT, TLP.CLEAR)
+    green = Audience(max_tlp=TLP.GREEN)
+    assert [w.name for w in wl.list_watchlists(store) if can_release(w.marking, green)] == [
+        "shared"]

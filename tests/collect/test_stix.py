@@ -27,7 +27,7 @@ from allsource.collect.stix import (
     upgrade_20,
 )
 from allsource.errors import InputError
-from allsource.model.markings import TLP, Audience, Classification, Marking
+from allsource.model.markings import TLP, TLP2_MARKING_IDS, Audience, Classification, Marking
 from allsource.model.records import Checkpoint, Collected, Item, Rejected, Source
 from allsource.share.stix_markings import (
     TLP1_DEFINITIONS,
@@ -547,3 +547,42 @@ def test_detect(samples: Path, tmp_path: Path) -> None:
     assert StixCollector.detect("feed.xml", b"<?xml version='1.0'?><rss/>") == 0
     assert StixCollector.detect(str(samples / "stix"), b"") >= 80
     assert StixCollector.detect(str(tmp_path), b"") == 0
+
+
+def _sco(n: int, tlp: TLP | None) -> dict[str, Any]:
+    obj: dict[str, Any] = {"type": "ipv4-addr", "spec_version": "2.1",
+                           "id": f"ipv4-addr--00000000-0000-4000-8000-00000000000{n}",
+                           "value": f"198.51.100.{n}"}
+    if tlp is not None:
+        obj["object_marking_refs"] = [TLP2_MARKING_IDS[tlp]]
+    return obj
+
+
+def _bundle_documents(objects: list[dict[str, Any]]) -> list[Collected]:
+    data = orjson.dumps({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000001",
+                         "objects": objects})
+    items = list(map_bundle(parse_bundle(data, "mixed.json"), "0" * 64, Marking(), "mixed",
+                            1 << 20))
+    return [i for i in items if isinstance(i, Collected)]
+
+
+def test_the_bundle_document_of_an_all_red_bundle_is_red() -> None:
+    """Leak 4 of issue 10: the synthetic document describes the bundle's objects, so it
+    carries their marking, not the source's default."""
+    [doc] = _bundle_documents([_sco(1, TLP.RED), _sco(2, TLP.RED)])
+    assert doc.document.kind == "stix-bundle"
+    assert doc.document.marking.tlp is TLP.RED
+    assert len(doc.objects) == 2
+
+
+def test_a_mixed_bundle_document_carries_its_strictest_marking(store: SqlStore) -> None:
+    [doc] = _bundle_documents([_sco(1, TLP.RED), _sco(2, None), _sco(3, TLP.CLEAR)])
+    assert doc.document.marking.tlp is TLP.RED  # it counts all three objects
+    assert "3 objects" in doc.document.text and len(doc.objects) == 3
+    src = Source("bundles", "stix", "mixed.json")
+    store.add_source(src)
+    store.write_batch(src, [doc], [], None)
+    clear = Audience(max_tlp=TLP.CLEAR)
+    assert store.get(doc.document.id, clear) is None
+    assert store.get(_sco(3, None)["id"], clear) is None  # its only evidence is RED
+    assert store.get(_sco(3, None)["id"], Audience.owner()) is not None

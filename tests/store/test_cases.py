@@ -183,3 +183,38 @@ def test_bad_input(store: SqlStore) -> None:
         cs.update_case(store, case.id, actor="ana", status="pending")
     with pytest.raises(InputError, match="say who is acting"):
         cs.add_hypothesis(store, case.id, "x", actor=" ")
+
+
+def test_the_event_log_keeps_what_a_lowered_case_revealed(store: SqlStore) -> None:
+    """Leak 4 of issue 10: a case raised by a TLP:RED document and lowered after the
+    document is unlinked keeps its RED-era events from a CLEAR reader."""
+    [red] = _docs(store, ("Closed-source tip", Marking(tlp=TLP.RED)))
+    case = cs.create_case(store, "Case", owner="ana")
+    evidence = cs.add_evidence(store, case.id, actor="ana", document_id=red)
+    cs.update_evidence(store, case.id, evidence.id, actor="ana", description="tip, redacted")
+    cs.delete_evidence(store, case.id, evidence.id, actor="ana")
+    lowered = cs.update_case(store, case.id, actor="ana", marking=Marking())
+    assert lowered.marking == Marking()
+    cs.add_hypothesis(store, case.id, "Insider", actor="ana")
+
+    everything = cs.case_events(store, case.id)
+    assert [e.action for e in everything] == [
+        "created", "marking-raised", "evidence-added", "evidence-updated", "evidence-deleted",
+        "updated", "hypothesis-added"]
+    seen = cs.case_events(store, case.id, audience=Audience(max_tlp=TLP.CLEAR))
+    assert [e.action for e in seen] == ["created", "updated", "hypothesis-added"]
+    assert red not in repr([e.details for e in seen])
+    assert "redacted" not in repr([e.details for e in seen])
+
+
+def test_evidence_credibility_only_from_grades_the_reader_may_read(store: SqlStore) -> None:
+    [doc] = _docs(store, ("Partner report", Marking()))
+    _grade(store, doc, 2)
+    with store.engine.begin() as conn:  # that grade rests on RED reporting
+        conn.execute(t.grades.update().values(tlp=int(TLP.RED)))
+    case = cs.create_case(store, "Case", owner="ana")
+    cs.add_evidence(store, case.id, actor="ana", document_id=doc)
+    [owner] = cs.list_evidence(store, case.id)
+    [reader] = cs.list_evidence(store, case.id, audience=Audience(max_tlp=TLP.CLEAR))
+    assert (owner.credibility, owner.credibility_from) == (2, "document")
+    assert reader.credibility_from == "ungraded"

@@ -188,7 +188,8 @@ HOSTILE_WATCHLIST = "<script>window.__xss.push('watchlist')</script> C2 hosts"
 
 
 def _hostile_watchlist(store: SqlStore, doc_id: str) -> None:
-    wl, _ = save_watchlist(store, HOSTILE_WATCHLIST, description="<b>desc</b>")
+    wl, _ = save_watchlist(store, HOSTILE_WATCHLIST, description="<b>desc</b>",
+                           marking=Marking())  # shown to every test viewer
     [(term, _)] = add_terms(store, wl, [keyword_spec("<svg onload=alert(1)>beacon")])
     with store.engine.begin() as conn:
         conn.execute(t.watchlist_hits.insert().values(

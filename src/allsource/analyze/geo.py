@@ -50,12 +50,15 @@ def places(store: SqlStore, f: TimelineFilter, *, audience: Audience,
         raise InputError(f"limit must be 1–{MAX_PLACES}")
     d, m, o = t.documents, t.mentions, t.objects
     n = sa.func.count(sa.distinct(m.c.document_id)).label("documents")
+    # a place is shown through the mentions the reader may read, and counted by them
+    # (allsource.store.derived)
     counts = (sa.select(m.c.object_id, n).select_from(m.join(d, d.c.id == m.c.document_id))
-              .where(*document_filters(store, f, audience, country=False))
+              .where(*document_filters(store, f, audience, country=False),
+                     released(m, audience))
               .group_by(m.c.object_id).subquery())
     q = (sa.select(o.c.id, o.c.name, o.c.stix, counts.c.documents)
          .join(counts, counts.c.object_id == o.c.id)
-         .where(o.c.type == "location", released(o, audience)))
+         .where(o.c.type == "location"))
     if f.country:
         q = q.where(o.c.stix["country"].as_string() == f.country.upper())
     # more rows than ``limit``: places without coordinates are skipped below

@@ -55,6 +55,7 @@ from sqlalchemy.engine import Connection
 
 from allsource.errors import InputError
 from allsource.model.markings import Audience
+from allsource.store import derived
 from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.sql import SqlStore, chunks, naive_utc
@@ -133,7 +134,7 @@ def evidence_filter(store: SqlStore, object_id: sa.ColumnElement[Any], *,
         return None
     m, d, g = t.mentions, t.documents, t.grades
     when = sa.func.coalesce(d.c.published_at, d.c.collected_at)
-    conds = [m.c.object_id == object_id, released(d, audience)]
+    conds = [m.c.object_id == object_id, released(d, audience), released(m, audience)]
     if since is not None:
         conds.append(when >= time_bound(store, since))
     if until is not None:
@@ -141,7 +142,8 @@ def evidence_filter(store: SqlStore, object_id: sa.ColumnElement[Any], *,
     src = m.join(d, d.c.id == m.c.document_id)
     if min_credibility is not None:
         src = src.join(g, sa.and_(g.c.subject_type == "document", g.c.subject_id == d.c.id))
-        conds.append(g.c.credibility <= int(min_credibility))
+        # a grade resting on what the reader may not read is no grade for them
+        conds += [g.c.credibility <= int(min_credibility), released(g, audience)]
     return sa.exists(sa.select(sa.literal(1)).select_from(src).where(*conds))
 
 
@@ -164,11 +166,12 @@ def object_type(object_id: str) -> str:
     return object_id.partition("--")[0]
 
 
-def _hop(conn: Connection, hood: _Hood, frontier: Sequence[str], dist: int,
+def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str], dist: int,
          evidence: sa.ColumnElement[bool] | None, audience: Audience, limit: int) -> None:
     r, o = t.relationships, t.objects
     # the owner reads everything: the join only checks that the far object exists, from the
-    # primary-key index alone; for others it also filters by the object's marking
+    # primary-key index alone; others see a relationship and an object through a mention
+    # they may read (allsource.store.derived; ``released`` is all of can_release in SQL)
     for ids in chunks(frontier):
         for near, far in ((r.c.source_ref, r.c.target_ref), (r.c.target_ref, r.c.source_ref)):
             left = limit - len(hood.edges)
@@ -178,7 +181,8 @@ def _hop(conn: Connection, hood: _Hood, frontier: Sequence[str], dist: int,
             q = (sa.select(r.c.id, r.c.relationship_type, r.c.source_ref, r.c.target_ref)
                  .join(o, o.c.id == far)
                  .where(near.in_(ids) if len(ids) > 1 else near == ids[0],
-                        released(r, audience), released(o, audience)))
+                        derived.visible(store, r, audience, released),
+                        derived.visible(store, o, audience, released)))
             if evidence is not None:
                 q = q.where(evidence)
             rows = conn.execute(q.limit(left + 1)).all()
@@ -211,17 +215,17 @@ def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: dateti
     src = (m1.join(m2, m2.c.document_id == m1.c.document_id)
            .join(o, o.c.id == m2.c.object_id).join(d, d.c.id == m1.c.document_id))
     conds = [m1.c.object_id == hood.center, m2.c.object_id != hood.center,
-             released(o, audience), released(d, audience)]
+             released(m1, audience), released(m2, audience), released(d, audience)]
     if since is not None:
         conds.append(when >= time_bound(store, since))
     if until is not None:
         conds.append(when < time_bound(store, until))
     if min_credibility is not None:
         src = src.join(g, sa.and_(g.c.subject_type == "document", g.c.subject_id == d.c.id))
-        conds.append(g.c.credibility <= int(min_credibility))
+        conds += [g.c.credibility <= int(min_credibility), released(g, audience)]
     shared = sa.func.count(sa.distinct(m1.c.document_id)).label("shared")
     rows = conn.execute(
-        sa.select(o.c.id, shared)
+        sa.select(o.c.id, sa.literal(""), sa.literal(""), shared)
         .select_from(src).where(*conds).group_by(o.c.id)
         .order_by(shared.desc(), o.c.id).limit(limit)).all()
     for oid, n in rows:
@@ -237,18 +241,19 @@ def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
                                min_credibility=min_credibility, audience=audience)
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(sa.func.substr(o.c.name, 1, _LABEL))
-                           .where(o.c.id == node_id, released(o, audience))).first()
+                           .where(o.c.id == node_id,
+                                  derived.visible(store, o, audience, released))).first()
         if row is None:
             return None
         hood = _Hood(center=node_id, distance={node_id: 0}, labels={node_id: row[0]})
-        _hop(conn, hood, [node_id], 1, evidence, audience, fetch_limit)
+        _hop(store, conn, hood, [node_id], 1, evidence, audience, fetch_limit)
         if comentions:
             _comentions(store, conn, hood, since=since, until=until,
                         min_credibility=min_credibility, audience=audience,
                         limit=COMENTION_LIMIT)
         if depth == 2 and not hood.truncated:
             first = sorted(n for n, dist in hood.distance.items() if dist == 1)
-            _hop(conn, hood, first, 2, evidence, audience, fetch_limit)
+            _hop(store, conn, hood, first, 2, evidence, audience, fetch_limit)
     return hood
 
 

@@ -102,11 +102,8 @@ def document_filters(store: SqlStore, f: TimelineFilter, audience: Audience, *,
     m = t.mentions.alias("filter_mentions")  # callers may join ``mentions`` themselves
     conds: list[sa.ColumnElement[bool]] = [released(d, audience)]
     if f.entity_id:
-        # an object the audience may not read filters like one that does not exist
-        o = t.objects.alias("filter_entity")
-        conds.append(sa.exists().where(o.c.id == f.entity_id, released(o, audience)))
-        conds.append(sa.exists().where(m.c.document_id == d.c.id,
-                                       m.c.object_id == f.entity_id).correlate(d))
+        conds.append(sa.exists().where(m.c.document_id == d.c.id, m.c.object_id == f.entity_id,
+                                       released(m, audience)).correlate(d))
     if f.topic:
         conds.append(_topic(store, f.topic))
     if f.source:
@@ -119,7 +116,7 @@ def document_filters(store: SqlStore, f: TimelineFilter, audience: Audience, *,
         o = t.objects.alias("filter_places")
         conds.append(sa.exists().select_from(m.join(o, o.c.id == m.c.object_id)).where(
             m.c.document_id == d.c.id, o.c.type == "location",
-            o.c.stix["country"].as_string() == f.country.upper(), released(o, audience))
+            o.c.stix["country"].as_string() == f.country.upper(), released(m, audience))
             .correlate(d))
     if f.kinds:
         conds.append(d.c.kind.in_(f.kinds))
@@ -130,8 +127,10 @@ def document_filters(store: SqlStore, f: TimelineFilter, audience: Audience, *,
     if f.min_credibility is not None:
         if not 1 <= f.min_credibility <= 6:
             raise InputError("min_credibility must be an Admiralty credibility from 1 to 6")
+        # only grades resting on what the reader may read (allsource.verify.audience)
         conds.append(sa.exists().where(g.c.subject_type == "document", g.c.subject_id == d.c.id,
-                                       g.c.credibility <= f.min_credibility).correlate(d))
+                                       g.c.credibility <= f.min_credibility,
+                                       released(g, audience)).correlate(d))
     return conds
 
 

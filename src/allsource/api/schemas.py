@@ -108,7 +108,8 @@ class MentionedEntity(BaseModel):
 class StoryRef(BaseModel):
     id: str
     canonical_document_id: str
-    similarity: float
+    #: ``None`` (with ``matched_id``) when the matched document is not readable by the caller
+    similarity: float | None = None
     matched_id: str | None = None
     documents: int
 
@@ -259,7 +260,8 @@ class StoryMember(BaseModel):
     document_id: str
     title: str
     source: str | None = None
-    similarity: float
+    #: ``None`` (with ``matched_id``) when the matched document is not readable by the caller
+    similarity: float | None = None
     matched_id: str | None = None
     published_at: datetime | None = None
 
@@ -345,10 +347,11 @@ class WatchlistCreate(TermsAdd):
     name: str = Text200
     severity: str = Field(default="medium", pattern="^(low|medium|high|critical)$")
     description: str = Field(default="", max_length=4000)
-    tlp: str = Field(default="TLP:CLEAR", max_length=40)
+    #: default: the caller's TLP ceiling (a watchlist's terms are not for every reader)
+    tlp: str | None = Field(default=None, max_length=40)
     enabled: bool = True
 
     @field_validator("tlp")
     @classmethod
-    def _tlp(cls, value: str) -> str:
-        return TLP.parse(value).label
+    def _tlp(cls, value: str | None) -> str | None:
+        return None if value is None else TLP.parse(value).label

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ from allsource.model.ids import minted_id
 from allsource.model.markings import Audience, Marking, can_release
 from allsource.store import schema as t
 from allsource.store.sql import aware, chunks, naive_utc, utc_now
+from allsource.store.story_views import stories_by_stored_id
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -358,7 +359,21 @@ def list_alerts(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
     stmt = stmt.order_by(a.c.severity.desc(), a.c.updated_at.desc(), a.c.id).limit(limit)
     with store.engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    return [alert for alert in map(_from_row, rows) if can_release(alert.marking, audience)]
+        return _as_seen(conn, store, [alert for alert in map(_from_row, rows)
+                                      if can_release(alert.marking, audience)], audience)
+
+
+def _as_seen(conn: Connection, store: SqlStore, alerts: list[Alert],
+             audience: Audience) -> list[Alert]:
+    """Alerts with their story named as ``audience`` sees it (the stored story ID is its
+    founder's, which may be a document they may not read; see
+    :mod:`allsource.store.story_views`)."""
+    if audience.unrestricted:
+        return alerts
+    views = stories_by_stored_id(conn, store, [a.story_id for a in alerts if a.story_id],
+                                 audience)
+    return [replace(a, story_id=views[a.story_id].id if a.story_id in views else None)
+            if a.story_id else a for a in alerts]
 
 
 def resolve_alert_id(store: SqlStore, ref: str, audience: Audience | None = None) -> str:
@@ -388,12 +403,15 @@ def get_alert(store: SqlStore, alert_id: str, audience: Audience | None = None
         full = resolve_alert_id(store, alert_id, audience)
     except InputError:
         return None
+    audience = audience or Audience.owner()
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(t.alerts).where(t.alerts.c.id == full)).first()
-    if row is None:
-        return None
-    alert = _from_row(row)
-    return alert if can_release(alert.marking, audience or Audience.owner()) else None
+        if row is None:
+            return None
+        alert = _from_row(row)
+        if not can_release(alert.marking, audience):
+            return None
+        return _as_seen(conn, store, [alert], audience)[0]
 
 
 def alert_events(store: SqlStore, alert_id: str) -> list[AlertEvent]:

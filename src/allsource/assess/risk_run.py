@@ -149,10 +149,19 @@ def _documents(conn: sa.Connection, marking: Callable[[Any], Marking]) -> dict[s
     return out
 
 
-def _grades(conn: sa.Connection, inputs: _Inputs) -> None:
+def _grades(conn: sa.Connection, inputs: _Inputs,
+            marking: Callable[[Any], Marking] | None = None) -> None:
+    """The grades of ``allsource verify``. A document's marking here also covers what its
+    grade and its source's grade rest on (their markings, see
+    :mod:`allsource.verify.audience`), so a score built on a grade is never shown to a reader
+    who may not read the reporting behind that grade."""
     g = t.grades
+    rested: dict[tuple[str, str], Marking] = {}
     for r in conn.execute(sa.select(g.c.subject_type, g.c.subject_id, g.c.reliability,
-                                    g.c.credibility, g.c.corroboration)):
+                                    g.c.credibility, g.c.corroboration, g.c.tlp,
+                                    g.c.classification, g.c.compartments, g.c.releasability)):
+        if marking is not None and r.subject_type in ("document", "source"):
+            rested[(r.subject_type, r.subject_id)] = marking(r)
         if r.subject_type == "document":
             if r.credibility is not None:
                 inputs.doc_credibility[r.subject_id] = int(r.credibility)
@@ -163,6 +172,10 @@ def _grades(conn: sa.Connection, inputs: _Inputs) -> None:
             inputs.story_grades[r.subject_id] = (
                 r.reliability, int(r.credibility) if r.credibility is not None else None,
                 int(r.corroboration or 0))
+    for doc_id, doc in inputs.docs.items():
+        for key in (("document", doc_id), ("source", doc.source_id)):
+            if key in rested and rested[key] != doc.marking:
+                doc.marking = doc.marking.combine(rested[key])
 
 
 def _sectors(conn: sa.Connection, inputs: _Inputs, priorities: list[str]) -> None:
@@ -352,7 +365,7 @@ def _score(store: SqlStore, table: dict[str, risk.DecayParams], weights: Mapping
     with store.engine.connect() as conn:
         say("reading documents and grades")
         inputs = _Inputs(_documents(conn, marking), {s.id: s.name for s in store.list_sources()})
-        _grades(conn, inputs)
+        _grades(conn, inputs, marking)
         if priorities:
             say("reading topics and sectors")
             _sectors(conn, inputs, priorities)

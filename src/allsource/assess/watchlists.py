@@ -2,7 +2,11 @@
 it is processed.
 
 A watchlist has a name, a severity, an owner, a marking (what an organisation watches can
-itself be sensitive) and terms of five kinds, each normalised when it is added:
+itself be sensitive) and terms of five kinds, each normalised when it is added. The marking
+defaults to its creator's TLP ceiling (:func:`default_marking`: TLP:RED for the local
+operator, the role's or user's ceiling over the API), never to TLP:CLEAR: a new watchlist's
+terms are seen by those who may see what its creator sees, until the creator marks it for
+wider sharing (``--tlp``, ``tlp``).
 
 * ``keyword`` — any phrase, matched in any case on whole words of the document text;
 * ``entity`` — a threat actor, malware, tool, campaign, sector or country the gazetteer knows,
@@ -62,7 +66,7 @@ import sqlalchemy as sa
 from allsource.assess.alerts import AlertDraft, Severity, raise_alerts
 from allsource.errors import InputError
 from allsource.model.ids import minted_id
-from allsource.model.markings import Audience, Marking, can_release
+from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.types import clean
 from allsource.process.aliases import alias_key, fold
 from allsource.process.observables import extract_observables
@@ -592,12 +596,18 @@ def _term(row: sa.Row[Any]) -> Term:
                 latitude=m["latitude"], longitude=m["longitude"])
 
 
+def default_marking(creator: Audience) -> Marking:
+    """A new watchlist's marking when none is given: its creator's TLP ceiling."""
+    return Marking(tlp=TLP.RED if creator.unrestricted else creator.max_tlp)
+
+
 def save_watchlist(store: SqlStore, name: str, *, severity: int | None = None,
                    owner: str | None = None, description: str | None = None,
-                   marking: Marking | None = None, enabled: bool | None = None
-                   ) -> tuple[Watchlist, bool]:
-    """Create the watchlist ``name`` (severity default medium), or update the fields given;
-    returns it and whether it was created."""
+                   marking: Marking | None = None, enabled: bool | None = None,
+                   creator: Audience | None = None) -> tuple[Watchlist, bool]:
+    """Create the watchlist ``name`` (severity default medium; marking default
+    :func:`default_marking` of ``creator``, the local operator when not given), or update
+    the fields given; returns it and whether it was created."""
     name = " ".join(name.split())
     if not name or len(name) > 200:
         raise InputError("a watchlist name is 1-200 characters")
@@ -614,7 +624,8 @@ def save_watchlist(store: SqlStore, name: str, *, severity: int | None = None,
             conn.execute(w.insert().values(**{
                 "id": minted_id(WATCHLIST_TYPE, name), "name": name, "severity": 2,
                 "owner": "analyst", "description": "", "enabled": True,
-                "created_at": utc_now(), **Marking().to_columns(), **values}))
+                "created_at": utc_now(),
+                **default_marking(creator or Audience.owner()).to_columns(), **values}))
         elif values:
             conn.execute(w.update().where(w.c.name == name).values(**values))
     found = get_watchlist(store, name)

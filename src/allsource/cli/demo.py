@@ -139,8 +139,10 @@ def _demo_watchlist(store: SqlStore) -> None:
     if wl.get_watchlist(store, DEMO_WATCHLIST) is not None:
         return
     gazetteer = gazetteer_for(aliases.overrides(store))
+    # public demo data: shared with every reader on purpose (a new watchlist is not)
     watchlist, _ = wl.save_watchlist(store, DEMO_WATCHLIST, severity=3, owner="demo",
-                                     description="GRU-linked actors; Ukraine's power grid")
+                                     description="GRU-linked actors; Ukraine's power grid",
+                                     marking=Marking())
     wl.add_terms(store, watchlist, [wl.entity_spec("Fancy Bear", gazetteer),
                                     wl.entity_spec("Voodoo Bear", gazetteer),
                                     wl.keyword_spec("power grid"),

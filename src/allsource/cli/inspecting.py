@@ -106,8 +106,10 @@ def _print_view(view: dict[str, Any]) -> None:
                           f"at {s['first_seen']}")
         if view.get("story"):
             st = view["story"]
+            similarity = ("?" if st["similarity"] is None  # matched a hidden document
+                          else f"{st['similarity']:.2f}")
             console.print(f"story {st['id']}: {st['documents']} document(s); canonical "
-                          f"{st['canonical_document_id']}, similarity {st['similarity']:.2f}")
+                          f"{st['canonical_document_id']}, similarity {similarity}")
         annotations = view.get("annotations") or {}
         for stage, note in annotations.items():
             if isinstance(note, dict):  # per-mention explanations are shown with the objects

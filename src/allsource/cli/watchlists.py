@@ -117,7 +117,8 @@ def add(
     owner: Annotated[str | None, typer.Option(
         "--owner", help="Who owns it (default: the login name, for a new watchlist).")] = None,
     tlp: Annotated[str | None, typer.Option(
-        "--tlp", help="Marking of the watchlist and its hits (default clear).")] = None,
+        "--tlp", help="Marking of the watchlist and its hits (default for a new one: "
+                 "red, the operator's ceiling; e.g. --tlp clear to share it).")] = None,
     enabled: Annotated[bool | None, typer.Option(
         "--enable/--disable", help="Match it (default) or keep it but stop matching.")] = None,
     backfill: Annotated[bool, typer.Option(

@@ -404,7 +404,7 @@ class _Mapper:
                 loose.append(obj)
         for obj in documents:  # relationships ride on the first version of their source
             yield self._document_item(obj, attached.pop(obj["id"], []))
-        yield self._bundle_item(loose, len(documents))
+        yield from self._bundle_items(loose, len(documents))
 
     def _relationship(self, obj: dict[str, Any], floor: Marking | None) -> Relationship:
         marking = self.marking(obj)
@@ -436,15 +436,37 @@ class _Mapper:
             relationships, [Mention(obj["id"], EXTRACTOR)]
             + [Mention(r.id, EXTRACTOR) for r in relationships])
 
-    def _bundle_item(self, loose: list[dict[str, Any]], n_documents: int) -> Collected:
+    def _bundle_items(self, loose: list[dict[str, Any]], n_documents: int
+                      ) -> Iterator[Collected]:
+        """The bundle document, marked as what it describes: the most restrictive marking
+        of the bundle's objects (its summary counts them all, and names the bundle). The
+        loose objects ride on it, so each mention of one carries at least that marking: in
+        a mixed bundle a CLEAR object is seen by those who may read the whole bundle (or
+        through another document), never by its summary's readers alone. (Splitting the
+        bundle by marking would let CLEAR readers see its CLEAR part, but then a rebuild,
+        which resolves marking definitions without an earlier page's, could not find the
+        same documents again.)"""
+        marked = [o for o in self.objects if o["type"] != "marking-definition"]
+        whole = self.default
+        if marked:
+            whole = self.marking(marked[0])
+            for marking in {self.marking(o) for o in marked[1:]}:
+                whole = whole.combine(marking)
+        yield self._bundle_item(loose, whole, self._summary(n_documents),
+                                self._bundle_meta(n_documents), None)
+
+    def _bundle_item(self, loose: list[dict[str, Any]], marking: Marking, text: str,
+                     meta: dict[str, Any], part: Marking | None) -> Collected:
         objects = [StixObject(o["id"], o["type"], _object_name(o), o, self.marking(o))
                    for o in loose if o["type"] != "relationship"]
         rels = [self._relationship(o, None) for o in loose if o["type"] == "relationship"]
+        key: dict[str, Any] = {"stix_bundle": self.bundle.bundle_id, "sha256": self.blob}
+        if part is not None:
+            key["part"] = part.to_columns()
         doc = Document.build(
-            kind=BUNDLE_KIND, title=self.bundle.name, text=self._summary(n_documents),
-            key={"stix_bundle": self.bundle.bundle_id, "sha256": self.blob},
+            kind=BUNDLE_KIND, title=self.bundle.name, text=text, key=key,
             media_type=MEDIA_TYPE, blob_sha256=self.blob, blob_ref="bundle",
-            meta=self._bundle_meta(n_documents), marking=self.default)
+            meta=meta, marking=marking)
         mentions = [Mention(o.id, EXTRACTOR) for o in objects]
         mentions += [Mention(r.id, EXTRACTOR) for r in rels]
         return Collected(doc, objects, rels, mentions)

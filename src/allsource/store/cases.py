@@ -185,9 +185,26 @@ def _new_id(kind: str) -> str:
 
 
 def _event(conn: Connection, case_id: str, actor: str, action: str, now: datetime,
-           **details: Any) -> None:
+           marked: Marking | None = None, **details: Any) -> None:
+    """Log an event, marked as what it reveals: the case as it now stands (``marked``
+    when the case row is gone) and the document it names, so lowering a case later does
+    not open its earlier entries (see :func:`case_events`)."""
+    marking = marked
+    if marking is None:
+        row = conn.execute(sa.select(t.cases.c.tlp, t.cases.c.classification,
+                                     t.cases.c.compartments, t.cases.c.releasability)
+                           .where(t.cases.c.id == case_id)).first()
+        marking = Marking.from_columns(dict(row._mapping)) if row else Marking()
+    if details.get("document_id"):
+        d = t.documents
+        doc = conn.execute(sa.select(d.c.tlp, d.c.classification, d.c.compartments,
+                                     d.c.releasability)
+                           .where(d.c.id == details["document_id"])).first()
+        if doc is not None:
+            marking = marking.combine(Marking.from_columns(dict(doc._mapping)))
     conn.execute(t.case_events.insert().values(case_id=case_id, actor=actor, action=action,
-                                               details=details, created_at=now))
+                                               details=details, created_at=now,
+                                               **marking.to_columns()))
 
 
 def _case_from(row: sa.Row[Any]) -> Case:
@@ -344,19 +361,24 @@ def delete_case(store: SqlStore, ref: str, *, actor: str, audience: Audience | N
         conn.execute(t.case_evidence.delete().where(t.case_evidence.c.case_id == row.id))
         conn.execute(t.case_hypotheses.delete().where(t.case_hypotheses.c.case_id == row.id))
         conn.execute(t.cases.delete().where(t.cases.c.id == row.id))
-        _event(conn, row.id, actor, "deleted", when, title=row.title)
+        _event(conn, row.id, actor, "deleted", when,
+               Marking.from_columns(dict(row._mapping)), title=row.title)
 
 
 def case_events(store: SqlStore, ref: str, audience: Audience | None = None
                 ) -> list[CaseEvent]:
-    """The case's audit trail, oldest first."""
+    """The case's audit trail, oldest first: the events ``audience`` may read (each is marked
+    as what it revealed when written, see :func:`_event`)."""
     e = t.case_events
+    audience = audience or Audience.owner()
     with store.engine.connect() as conn:
-        case_id = _resolve_case(conn, ref, audience or Audience.owner()).id
-        rows = conn.execute(sa.select(e).where(e.c.case_id == case_id).order_by(e.c.id)).all()
+        case_id = _resolve_case(conn, ref, audience).id
+        rows = conn.execute(sa.select(e).where(e.c.case_id == case_id,
+                                               store._readable(e, audience))
+                            .order_by(e.c.id)).all()
     return [CaseEvent(id=r.id, case_id=r.case_id, actor=r.actor, action=r.action,
                       details=dict(r.details or {}), created_at=aware(r.created_at))  # type: ignore[arg-type]
-            for r in rows]
+            for r in rows if can_release(Marking.from_columns(dict(r._mapping)), audience)]
 
 
 def _linked_marking(conn: Connection, case_id: str) -> Marking:
@@ -457,20 +479,36 @@ def delete_hypothesis(store: SqlStore, ref: str, hypothesis: str, *, actor: str,
 
 # --- evidence ------------------------------------------------------------------------------
 
-def _claim_credibility(conn: Connection, key: str, value: str | None) -> int | None:
+def _claim_credibility(conn: Connection, key: str, value: str | None,
+                       audience: Audience) -> int | None:
     g = t.claim_grades
-    stmt = sa.select(g.c.credibility).where(g.c.key == key)
+    stmt = sa.select(g.c.credibility, *[g.c[c] for c in _MARKING]).where(g.c.key == key)
     if value is not None:
         stmt = stmt.where(g.c.value == value)
-    found = conn.execute(stmt.order_by(g.c.independent.desc(), g.c.credibility).limit(1)
-                         ).scalar_one_or_none()
+    found = next((r.credibility for r in conn.execute(
+        stmt.order_by(g.c.independent.desc(), g.c.credibility))
+        if _grade_readable(r, audience)), None)
     return None if found is None else int(found)
 
 
-def _evidence(conn: Connection, case_id: str) -> list[CaseEvidence]:
+def _grade_readable(row: Any, audience: Audience, prefix: str = "") -> bool:
+    """A stored grade counts for ``audience`` only when they may read all it rests on (its
+    marking: see :mod:`allsource.verify.audience`); otherwise the evidence is ungraded for
+    them."""
+    m = row._mapping
+    return can_release(Marking.from_columns({c: m[prefix + c] for c in _MARKING}), audience)
+
+
+_MARKING = ("tlp", "classification", "compartments", "releasability")
+
+
+def _evidence(conn: Connection, case_id: str,
+              audience: Audience | None = None) -> list[CaseEvidence]:
+    audience = audience or Audience.owner()
     ev, g = t.case_evidence, t.grades
     rows = conn.execute(
-        sa.select(ev, g.c.credibility.label("document_credibility"))
+        sa.select(ev, g.c.credibility.label("document_credibility"),
+                  *[g.c[c].label("g_" + c) for c in _MARKING])
         .outerjoin(g, sa.and_(g.c.subject_type == "document", g.c.subject_id == ev.c.document_id))
         .where(ev.c.case_id == case_id).order_by(ev.c.position, ev.c.id)).all()
     found = []
@@ -478,10 +516,11 @@ def _evidence(conn: Connection, case_id: str) -> list[CaseEvidence]:
         cred: int | None
         if r.credibility is not None:
             cred, origin = int(r.credibility), "override"
-        elif r.document_credibility is not None:
+        elif r.document_credibility is not None and _grade_readable(r, audience, "g_"):
             cred, origin = int(r.document_credibility), "document"
         elif r.claim_key is not None and (
-                claim := _claim_credibility(conn, r.claim_key, r.claim_value)) is not None:
+                claim := _claim_credibility(conn, r.claim_key, r.claim_value, audience)
+        ) is not None:
             cred, origin = claim, "claim"
         elif r.document_id is not None or r.claim_key is not None:
             cred, origin = UNGRADED, "ungraded"
@@ -499,7 +538,8 @@ def _evidence(conn: Connection, case_id: str) -> list[CaseEvidence]:
 def list_evidence(store: SqlStore, ref: str, audience: Audience | None = None
                   ) -> list[CaseEvidence]:
     with store.engine.connect() as conn:
-        return _evidence(conn, _resolve_case(conn, ref, audience or Audience.owner()).id)
+        audience = audience or Audience.owner()
+        return _evidence(conn, _resolve_case(conn, ref, audience).id, audience)
 
 
 def add_evidence(store: SqlStore, ref: str, *, actor: str, description: str = "",
@@ -550,7 +590,7 @@ def add_evidence(store: SqlStore, ref: str, *, actor: str, description: str = ""
         _touch(conn, row.id, when)
         _event(conn, row.id, actor, "evidence-added", when, evidence_id=ev_id,
                document_id=document_id, claim_key=claim_key)
-        return next(x for x in _evidence(conn, row.id) if x.id == ev_id)
+        return next(x for x in _evidence(conn, row.id, audience) if x.id == ev_id)
 
 
 _UNSET: Any = object()
@@ -582,7 +622,7 @@ def update_evidence(store: SqlStore, ref: str, evidence: str, *, actor: str,
             conn.execute(ev.update().where(ev.c.id == ev_id).values(**values))
             _touch(conn, row.id, when)
             _event(conn, row.id, actor, "evidence-updated", when, evidence_id=ev_id, **values)
-        return next(x for x in _evidence(conn, row.id) if x.id == ev_id)
+        return next(x for x in _evidence(conn, row.id, audience) if x.id == ev_id)
 
 
 def delete_evidence(store: SqlStore, ref: str, evidence: str, *, actor: str,
@@ -648,7 +688,7 @@ def workspace(store: SqlStore, ref: str, audience: Audience | None = None) -> Wo
     with store.engine.connect() as conn:
         row = _resolve_case(conn, ref, audience or Audience.owner())
         hyps = _hypotheses(conn, row.id)
-        evidence = _evidence(conn, row.id)
+        evidence = _evidence(conn, row.id, audience)
         cells = conn.execute(sa.select(r).join(ev, ev.c.id == r.c.evidence_id)
                              .where(ev.c.case_id == row.id)).all()
     ratings = {(c.evidence_id, c.hypothesis_id): (ach.Rating(c.rating), c.note)

@@ -109,7 +109,8 @@ def write_results(store: SqlStore, works: Iterable[Work], versions: dict[str, st
     ments: dict[tuple[str, str, str, int], dict[str, Any]] = {}
     notes: list[dict[str, Any]] = []
     for w in works:
-        add_rows(w.id, w.objects, w.relationships, w.mentions, now, objs, rels, ments)
+        add_rows(w.id, w.objects, w.relationships, w.mentions, now, objs, rels, ments,
+                 w.marking)
         for stage, version in versions.items():
             data = w.annotations.get(stage, {})
             error = w.errors.get(stage) or w.errors.get("pipeline")

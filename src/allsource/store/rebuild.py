@@ -171,7 +171,7 @@ def replace_documents(store: SqlStore, pairs: Sequence[tuple[StoredDocument, Col
     updates: list[dict[str, Any]] = []
     for stored, item in pairs:
         add_rows(stored.id, item.objects, item.relationships, item.mentions, now, objs, rels,
-                 ments)
+                 ments, stored.marking.combine(item.document.marking))
         values = _values(stored, item.document)
         if not _same(stored.values, values):
             updates.append({"_id": stored.id, **{f"v_{k}": v for k, v in values.items()}})

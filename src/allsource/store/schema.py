@@ -625,3 +625,16 @@ audit_head = sa.Table(
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+# --- derived views carry the markings of their evidence (0021, issue 10) ---------------------
+# * ``mentions``: the marking of one piece of evidence — the object as proposed in that
+#   document, combined with the document's marking. A derived object is visible to a reader
+#   who may read one of its mentions (see :mod:`allsource.store.derived`).
+# * ``grades`` and ``claim_grades``: the combined marking of every document a stored grade
+#   rests on; a reader who may not read all of them gets a grade computed from what they may
+#   read (see :mod:`allsource.verify.audience`).
+# * ``case_events``: the case's marking when the event was written, combined with that of
+#   the document it references; a reader sees the events they may read.
+for _table in (mentions, grades, claim_grades, case_events):
+    for _column in marking_columns():
+        _table.append_column(_column)

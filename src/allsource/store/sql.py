@@ -14,6 +14,9 @@ whole of :func:`can_release` as SQL (:mod:`allsource.store.access`), so totals a
 counted by the database over exactly the rows the reader may see, never re-checked after a
 ``LIMIT``. A source the reader may not read is answered as if it did not exist
 (:meth:`SqlStore.readable_source`), so ``?source=hidden`` and ``?source=nosuch`` are the same.
+Derived views build on it: objects and relationships are seen through the mentions a reader
+may read (:mod:`allsource.store.derived`), stories through their readable members
+(:mod:`allsource.store.story_views`).
 """
 
 from __future__ import annotations
@@ -38,13 +41,14 @@ from allsource.errors import SourceError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
-from allsource.store import blind
+from allsource.store import blind, derived
 from allsource.store import schema as t
-from allsource.store.access import ends_readable, readable
+from allsource.store.access import readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
 from allsource.store.keys import KeyEncryptionKey, KeyRing
 from allsource.store.query import ParsedQuery, SearchHit, SearchQuery, SearchResult
+from allsource.store.story_views import reader_annotations, stories_of_documents, story_ref
 
 HL_START = "\ue000"
 HL_END = "\ue001"
@@ -91,21 +95,38 @@ def utc_now() -> datetime:
 def add_rows(document_id: str, objects: Iterable[StixObject],
              relationships: Iterable[Relationship], mentions: Iterable[Mention],
              now: datetime, objs: dict[str, dict[str, Any]], rels: dict[str, dict[str, Any]],
-             ments: dict[tuple[str, str, str, int], dict[str, Any]]) -> None:
+             ments: dict[tuple[str, str, str, int], dict[str, Any]],
+             document_marking: Marking | None = None) -> None:
     """Add the ``objects``/``relationships``/``mentions`` rows of one document to the batch's
-    dicts, keyed so that each row is written once (the first occurrence wins)."""
+    dicts, keyed so that each row is written once (the first occurrence wins).
+
+    A mention carries the marking of its evidence: the object (or relationship) as this
+    document proposed it, combined with ``document_marking`` — the marking a reader must be
+    allowed to see this piece of evidence (see :mod:`allsource.store.derived`)."""
+    floor = document_marking or Marking()
+    proposed: dict[str, Marking] = {}
     for o in objects:
+        proposed[o.id] = proposed[o.id].combine(o.marking) if o.id in proposed else o.marking
         objs.setdefault(o.id, {"id": o.id, "type": o.type, "name": o.name[:10000],
                                "stix": o.stix, "created_at": now, **o.marking.to_columns()})
     for r in relationships:
+        proposed[r.id] = proposed[r.id].combine(r.marking) if r.id in proposed else r.marking
         rels.setdefault(r.id, {"id": r.id, "relationship_type": r.relationship_type,
                                "source_ref": r.source_ref, "target_ref": r.target_ref,
                                "stix": r.stix, "created_at": now, **r.marking.to_columns()})
+    # one combine and one set of columns per distinct marking (the ingest hot path)
+    columns: dict[Marking | None, dict[str, object]] = {None: floor.to_columns()}
     for m in mentions:
         start = -1 if m.start is None else m.start
+        own = proposed.get(m.object_id)
+        if own is not None and own == floor:
+            own = None
+        if own not in columns:
+            columns[own] = floor.combine(own).to_columns()  # type: ignore[arg-type]
         ments.setdefault((m.object_id, document_id, m.extractor, start), {
             "object_id": m.object_id, "document_id": document_id, "extractor": m.extractor,
-            "span_start": start, "span_end": -1 if m.end is None else m.end})
+            "span_start": start, "span_end": -1 if m.end is None else m.end,
+            **columns[own]})
 
 
 def _source_from_row(row: sa.Row[Any]) -> Source:
@@ -333,7 +354,7 @@ class SqlStore(ABC):
                 sight[d.id] = {"document_id": d.id, "source_id": sid, "first_seen": now,
                                "url": d.url}
             add_rows(d.id, item.objects, item.relationships, item.mentions, now, objs, rels,
-                     ments)
+                     ments, d.marking)
         self.keys.prepare()  # a fresh data key, committed before the batch's transaction
         try:
             with self.engine.begin() as conn:
@@ -481,7 +502,7 @@ class SqlStore(ABC):
             row = conn.execute(sa.select(r).where(r.c.id == object_id)).first()
             if row is not None:
                 # its ends are ids too: one the audience may not read hides the relationship
-                hidden_end = not conn.execute(sa.select(ends_readable(r, t.objects, audience))
+                hidden_end = not conn.execute(sa.select(derived.ends_visible(self, r, audience))
                                               .where(r.c.id == object_id)).scalar_one()
                 return None if hidden_end else self._object_view(conn, r, row, names,
                                                                  audience)
@@ -502,23 +523,16 @@ class SqlStore(ABC):
         mentioned = conn.execute(
             sa.select(t.objects.c.id, t.objects.c.type, t.objects.c.name, t.mentions.c.extractor,
                       t.mentions.c.span_start, t.mentions.c.span_end,
-                      t.objects.c.tlp, t.objects.c.classification, t.objects.c.compartments,
-                      t.objects.c.releasability)
+                      t.mentions.c.tlp, t.mentions.c.classification,
+                      t.mentions.c.compartments, t.mentions.c.releasability)
             .join(t.mentions, t.mentions.c.object_id == t.objects.c.id)
-            .where(t.mentions.c.document_id == m["id"], readable(t.objects, audience))
+            .where(t.mentions.c.document_id == m["id"], self._readable(t.mentions, audience))
             .order_by(t.mentions.c.span_start).limit(2000)).all()
         notes = conn.execute(
             sa.select(t.stage_annotations.c.stage, t.stage_annotations.c.version,
                       t.stage_annotations.c.data)
             .where(t.stage_annotations.c.document_id == m["id"])).all()
-        story = conn.execute(
-            sa.select(t.story_members.c.story_id, t.story_members.c.similarity,
-                      t.story_members.c.matched_id, t.stories.c.canonical_document_id)
-            .join(t.stories, t.stories.c.id == t.story_members.c.story_id)
-            .where(t.story_members.c.document_id == m["id"])).first()
-        variants = conn.execute(
-            sa.select(sa.func.count()).select_from(t.story_members)
-            .where(t.story_members.c.story_id == story.story_id)).scalar_one() if story else 0
+        story = stories_of_documents(conn, self, [m["id"]], audience).get(m["id"])
         objects = [{"id": o.id, "type": o.type, "name": o.name, "extractor": o.extractor,
                     "span": None if o.span_start < 0 else [o.span_start, o.span_end]}
                    for o in mentioned]
@@ -536,44 +550,50 @@ class SqlStore(ABC):
                           if s.source_id in names],
             "objects": objects,
             "entities": group_mentions(objects),
-            "annotations": {n.stage: {"version": n.version, **(n.data or {})} for n in notes},
-            "story": ({"id": story.story_id, "canonical_document_id":
-                       story.canonical_document_id, "similarity": story.similarity,
-                       "matched_id": story.matched_id, "documents": variants}
-                      if story else None),
+            "annotations": derived.reader_watchlist_note(conn, self, reader_annotations(
+                {n.stage: {"version": n.version, **(n.data or {})} for n in notes}, story,
+                m["id"]), audience),
+            "story": story_ref(story, m["id"]),
         }
 
     def _object_view(self, conn: Connection, table: sa.Table, row: sa.Row[Any],
                      names: dict[str, str], audience: Audience) -> dict[str, Any] | None:
+        """An object or relationship through the evidence ``audience`` may read (see
+        :mod:`allsource.store.derived`)."""
         m = dict(row._mapping)
         marking = Marking.from_columns(m)
-        if not can_release(marking, audience):
+        if not derived.is_visible(self, conn, table, m["id"], audience):
             return None
         prov = conn.execute(
             sa.select(t.mentions.c.document_id, t.mentions.c.extractor, t.mentions.c.span_start,
                       t.mentions.c.span_end, t.documents.c.title, t.documents.c.source_id,
-                      t.documents.c.tlp, t.documents.c.classification,
-                      t.documents.c.compartments, t.documents.c.releasability)
+                      *derived.evidence_columns())
             .join(t.documents, t.documents.c.id == t.mentions.c.document_id)
-            .where(t.mentions.c.object_id == m["id"], readable(t.documents, audience))
-            .limit(200)).all()
+            .where(t.mentions.c.object_id == m["id"],
+                   derived.readable_evidence(self, audience))
+            .order_by(t.mentions.c.document_id, t.mentions.c.span_start).limit(200)).all()
         rels = conn.execute(sa.select(t.relationships).where(sa.or_(
             t.relationships.c.source_ref == m["id"], t.relationships.c.target_ref == m["id"]))
-            .where(self._readable(t.relationships, audience),
-                   ends_readable(t.relationships, t.objects, audience)).limit(200)).all()
+            .where(derived.visible(self, t.relationships, audience),
+                   derived.ends_visible(self, t.relationships, audience))
+            .order_by(t.relationships.c.id).limit(200)).all()
         return {
             "record": "object" if table is t.objects else "relationship",
             "id": m["id"], "type": m.get("type") or "relationship",
             "canonical_id": m.get("canonical_id"),
-            "name": m.get("name") or m.get("relationship_type"), "stix": m["stix"],
-            "marking": marking.as_dict(),
+            "name": m.get("name") or m.get("relationship_type"),
+            "stix": derived.shown_stix(m["stix"], marking, audience),
+            "marking": derived.shown_marking(marking, [p for p in prov if derived.evidence_ok(
+                p, audience)], audience).as_dict(),
             "provenance": [{"document_id": p.document_id, "title": p.title,
                             "source": names.get(p.source_id), "extractor": p.extractor,
                             "span": None if p.span_start < 0 else [p.span_start, p.span_end]}
-                           for p in prov],
+                           for p in prov if derived.evidence_ok(p, audience)],
             "relationships": [{"id": r.id, "type": r.relationship_type,
                                "source_ref": r.source_ref, "target_ref": r.target_ref}
-                              for r in rels],
+                              for r in rels
+                              if derived.is_visible(self, conn, t.relationships, r.id,
+                                                    audience)],
         }
 
     def stats(self, audience: Audience) -> dict[str, Any]:
@@ -593,10 +613,10 @@ class SqlStore(ABC):
                                   .group_by(d.c.tlp)).all()
             obj_types = conn.execute(
                 sa.select(t.objects.c.type, sa.func.count())
-                .where(self._readable(t.objects, audience))
+                .where(derived.visible(self, t.objects, audience))
                 .group_by(t.objects.c.type).order_by(sa.func.count().desc())).all()
             rel_count = conn.execute(sa.select(sa.func.count()).select_from(t.relationships)
-                                     .where(self._readable(t.relationships, audience))
+                                     .where(derived.visible(self, t.relationships, audience))
                                      ).scalar_one()
             quarantined = conn.execute(sa.select(sa.func.count()).select_from(t.quarantine)
                                        .where(t.quarantine.c.status == "open")).scalar_one()

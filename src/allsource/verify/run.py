@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from allsource.model.admiralty import Credibility, Reliability
+from allsource.model.markings import Marking
 from allsource.store import schema as t
 from allsource.store.sql import chunks, utc_now
 from allsource.verify.grading import ClaimGrade, ClaimReport, grade_claims, track_records
@@ -66,6 +67,7 @@ class _Doc:
     outlet: str
     title: str
     names: tuple[str, ...] = ()
+    marking: Marking = field(default_factory=Marking)
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -78,24 +80,37 @@ def source_names(store: SqlStore) -> dict[str, tuple[str, ...]]:
 
 
 def _documents(conn: sa.Connection, names: dict[str, str],
-               aka: dict[str, tuple[str, ...]]) -> dict[str, _Doc]:
+               aka: dict[str, tuple[str, ...]], ids: Sequence[str] | None = None
+               ) -> dict[str, _Doc]:
+    """Every document (or those of ``ids``) with its outlet, time and marking."""
     d = t.documents
     out: dict[str, _Doc] = {}
-    rows = conn.execution_options(yield_per=5000).execute(sa.select(
-        d.c.id, d.c.source_id, d.c.kind, d.c.url, d.c.published_at, d.c.collected_at,
-        d.c.title, d.c.meta))
-    for r in rows:
-        meta = r.meta or {}
-        fallback = names.get(r.source_id, r.source_id)
-        if r.kind == "gdelt-mention":
-            outlet = str(meta.get("MentionSourceName") or outlet_of(r.url, fallback))
-        elif r.kind == "gdelt-event":
-            outlet = outlet_of(r.url, fallback)
-        else:
-            outlet = fallback
-        out[r.id] = _Doc(r.id, r.source_id, r.kind, r.url,
-                         _aware(r.published_at or r.collected_at), outlet, r.title,
-                         aka.get(r.source_id, ()) if outlet == fallback else ())
+    stmt = sa.select(d.c.id, d.c.source_id, d.c.kind, d.c.url, d.c.published_at,
+                     d.c.collected_at, d.c.title, d.c.meta, d.c.tlp, d.c.classification,
+                     d.c.compartments, d.c.releasability)
+    parts = [stmt] if ids is None else [stmt.where(d.c.id.in_(list(c))) for c in chunks(ids)]
+    for part in parts:
+        for r in conn.execution_options(yield_per=5000).execute(part):
+            meta = r.meta or {}
+            fallback = names.get(r.source_id, r.source_id)
+            if r.kind == "gdelt-mention":
+                outlet = str(meta.get("MentionSourceName") or outlet_of(r.url, fallback))
+            elif r.kind == "gdelt-event":
+                outlet = outlet_of(r.url, fallback)
+            else:
+                outlet = fallback
+            out[r.id] = _Doc(r.id, r.source_id, r.kind, r.url,
+                             _aware(r.published_at or r.collected_at), outlet, r.title,
+                             aka.get(r.source_id, ()) if outlet == fallback else (),
+                             Marking.from_columns(dict(r._mapping)))
+    return out
+
+
+def combined(markings: Iterable[Marking]) -> Marking:
+    """The most restrictive combination of ``markings`` (each distinct one combined once)."""
+    out = Marking()
+    for marking in set(markings):
+        out = out.combine(marking)
     return out
 
 
@@ -208,6 +223,23 @@ def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
 
     items = [ClaimReport(key, value, kind, text, report(doc))
              for doc, key, kind, text, value in raw]
+    # what each figure rests on: a claim's grade on every report of its key (origins and
+    # contradictions are judged over all of them), a source's on the claims it reports
+    # (and on the members of their stories: copies are judged by story, and a story can
+    # join two reports through a document only some readers may read)
+    story_docs: dict[str, list[str]] = defaultdict(list)
+    for doc_id, story in story_of.items():
+        story_docs[story].append(doc_id)
+    story_marking = {story: combined(docs[d].marking for d in members if d in docs)
+                     for story, members in story_docs.items()}
+    key_marking = {key: combined([*(docs[d].marking for d in ds),
+                                  *(story_marking[story_of[d]] for d in ds if d in story_of)])
+                   for key, ds in reports_per_key.items()}
+    source_keys: dict[str, set[str]] = defaultdict(set)
+    for doc, key, *_ in raw:
+        source_keys[docs[doc].source_id].add(key)
+    source_marking = {sid: combined(key_marking[k] for k in keys)
+                      for sid, keys in source_keys.items()}
     say(f"grading {len(reports_per_key)} claims from {len(items)} reports")
     grades = grade_claims(items)
     records = track_records(grades, sources)
@@ -224,7 +256,7 @@ def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
         explanation["effective"] = effective.value
         reliability[sid] = effective
         source_rows.append(("source", sid, effective.value, None, int(rec.confirmations),
-                            explanation))
+                            explanation, source_marking.get(sid, Marking())))
         result.sources[rec.name] = explanation
 
     # per document and story: the claims they carry
@@ -234,20 +266,24 @@ def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
             doc_claims[doc_id].append((index, g))
     subject_rows = []
     for doc_id, pairs in doc_claims.items():
-        subject_rows.append(_subject_row("document", doc_id, [g for _, g in pairs],
-                                         reliability.get(docs[doc_id].source_id,
-                                                         Reliability.F)))
-    story_docs: dict[str, list[str]] = defaultdict(list)
-    for doc_id, story in story_of.items():
-        story_docs[story].append(doc_id)
+        subject_rows.append((*_subject_row("document", doc_id, [g for _, g in pairs],
+                                           reliability.get(docs[doc_id].source_id,
+                                                           Reliability.F)),
+                             combined([docs[doc_id].marking,
+                                       source_marking.get(docs[doc_id].source_id, Marking()),
+                                       *(key_marking[g.key] for _, g in pairs)])))
     for story, members in story_docs.items():
         held = {i: g for d in members for i, g in doc_claims.get(d, [])}
         if not held:
             continue
         best_source = min((reliability.get(docs[d].source_id, Reliability.F) for d in members
                            if d in docs), key=lambda r: r.rank, default=Reliability.F)
-        subject_rows.append(_subject_row("story", story, list(held.values()), best_source,
-                                         members))
+        subject_rows.append((*_subject_row("story", story, list(held.values()), best_source,
+                                           members),
+                             combined([*(docs[d].marking for d in members if d in docs),
+                                       *(source_marking.get(docs[d].source_id, Marking())
+                                         for d in members if d in docs),
+                                       *(key_marking[g.key] for g in held.values())])))
     now = utc_now()
     say("writing grades")
     with store.engine.begin() as conn:
@@ -263,7 +299,8 @@ def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
                                "independent": g.independent,
                                "reports": sum(len(o.reports) for o in g.supporting),
                                "contradicted": bool(g.contradicting),
-                               "explanation": g.explanation(), "computed_at": now})
+                               "explanation": g.explanation(), "computed_at": now,
+                               **key_marking.get(g.key, Marking()).to_columns()})
             for doc_id in sorted(g.asserting):
                 link_rows.append({"document_id": doc_id, "key": g.key[:300],
                                   "value": g.value[:200], "event": event})
@@ -275,8 +312,8 @@ def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
             store._bulk_insert(conn, t.claim_documents, link_rows)
         rows = [{"subject_type": st, "subject_id": sid, "reliability": rel,
                  "credibility": cred, "corroboration": corr, "explanation": expl,
-                 "computed_at": now} for st, sid, rel, cred, corr, expl in
-                [*source_rows, *subject_rows]]
+                 "computed_at": now, **marking.to_columns()}
+                for st, sid, rel, cred, corr, expl, marking in [*source_rows, *subject_rows]]
         if rows:
             store._bulk_insert(conn, t.grades, rows)
     result.claims = len(grades)

@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 from allsource.analyze.graph import released
 from allsource.model.markings import Audience, Marking, can_release
+from allsource.store import derived
 from allsource.store import schema as t
 from allsource.store.sql import aware, chunks
+from allsource.store.story_views import StoryView, stories_of_documents
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -54,6 +56,12 @@ def _doc_columns() -> list[sa.ColumnElement[Any]]:
     d = t.documents
     return [d.c.id, d.c.title, d.c.kind, d.c.published_at, d.c.tlp, d.c.classification,
             d.c.compartments, d.c.releasability]
+
+
+def story_of(store: SqlStore, doc_id: str, audience: Audience) -> StoryView | None:
+    """The document's story as ``audience`` sees it (see :mod:`allsource.store.story_views`)."""
+    with store.engine.connect() as conn:
+        return stories_of_documents(conn, store, [doc_id], audience).get(doc_id)
 
 
 def story_documents(store: SqlStore, story_id: str, audience: Audience,
@@ -121,7 +129,8 @@ def mention_months(store: SqlStore, object_id: str, audience: Audience,
     stmt = (sa.select(d.c.id, _when_column().label("at"), d.c.tlp, d.c.classification,
                       d.c.compartments, d.c.releasability).distinct()
             .join(m, m.c.document_id == d.c.id)
-            .where(m.c.object_id == object_id, store._readable(d, audience)))
+            .where(m.c.object_id == object_id, store._readable(d, audience),
+                   released(m, audience)))  # the mention is evidence of its own marking
     counts: dict[str, int] = {}
     with store.engine.connect() as conn:
         for row in conn.execute(stmt):
@@ -150,7 +159,7 @@ def related_objects(store: SqlStore, object_id: str, audience: Audience,
         rels = conn.execute(
             sa.select(r.c.relationship_type, r.c.source_ref, r.c.target_ref)
             .where(sa.or_(r.c.source_ref == object_id, r.c.target_ref == object_id),
-                   store._readable(r, audience)).limit(limit * 4)).all()
+                   derived.visible(store, r, audience)).limit(limit * 4)).all()
         linked: dict[str, tuple[str, int]] = {}
         for rtype, src, dst in rels:
             other = dst if src == object_id else src
@@ -165,18 +174,16 @@ def related_objects(store: SqlStore, object_id: str, audience: Audience,
             .select_from(m.join(other_m, other_m.c.document_id == m.c.document_id)
                          .join(d, d.c.id == m.c.document_id))
             .where(m.c.object_id == object_id, other_m.c.object_id != object_id,
-                   released(d, audience))
+                   released(d, audience), released(m, audience), released(other_m, audience))
             .group_by(other_m.c.object_id).order_by(shared.desc(), other_m.c.object_id)
             .limit(limit)).all()
         ids = list(linked) + [oid for oid, _ in co if oid not in linked]
         found: dict[str, Any] = {}
         for part in chunks(ids):
-            for row in conn.execute(sa.select(o.c.id, o.c.type, o.c.name, o.c.tlp,
-                                              o.c.classification, o.c.compartments,
-                                              o.c.releasability)
-                                    .where(o.c.id.in_(list(part)), store._readable(o, audience))):
-                if can_release(Marking.from_columns(dict(row._mapping)), audience):
-                    found[row.id] = row
+            for row in conn.execute(sa.select(o.c.id, o.c.type, o.c.name)
+                                    .where(o.c.id.in_(list(part)),
+                                           derived.visible(store, o, audience))):
+                found[row.id] = row
     for oid, (via, n) in linked.items():
         if oid in found:
             out[oid] = Related(oid, found[oid].type, found[oid].name, via, n)
@@ -228,11 +235,11 @@ def window_facts(store: SqlStore, doc_ids: Sequence[str], audience: Audience) ->
                         facts.countries.setdefault(doc, set()).update(codes)
         for part in chunks(ids):
             for row in conn.execute(
-                    sa.select(m.c.document_id, o.c.id, o.c.name, o.c.tlp, o.c.classification,
-                              o.c.compartments, o.c.releasability).distinct()
+                    sa.select(m.c.document_id, o.c.id, o.c.name, m.c.tlp, m.c.classification,
+                              m.c.compartments, m.c.releasability).distinct()
                     .join(o, o.c.id == m.c.object_id)
                     .where(m.c.document_id.in_(list(part)), o.c.type.in_(ENTITY_TYPES),
-                           store._readable(o, audience))):
+                           store._readable(m, audience))):
                 if can_release(Marking.from_columns(dict(row._mapping)), audience):
                     facts.entities.setdefault(row.document_id, set()).add(row.id)
                     facts.entity_names[row.id] = row.name
@@ -240,6 +247,7 @@ def window_facts(store: SqlStore, doc_ids: Sequence[str], audience: Audience) ->
             for doc, cred in conn.execute(
                     sa.select(g.c.subject_id, g.c.credibility)
                     .where(g.c.subject_type == "document", g.c.subject_id.in_(list(part)),
-                           g.c.credibility.is_not(None))):
+                           g.c.credibility.is_not(None), released(g, audience))):
+                # only grades resting on what the reader may read (allsource.verify.audience)
                 facts.credibility[doc] = int(cred)
     return facts

@@ -31,7 +31,7 @@ from allsource.model.markings import Audience, can_release
 from allsource.store import aliases, audit_scope, cases, logins, sessions, users, verdicts
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore, snippet_html
-from allsource.verify.run import get_grade
+from allsource.verify.audience import grade_for
 from allsource.web import queries
 from allsource.web.highlight import segments
 from allsource.web.security import (
@@ -369,13 +369,15 @@ def document(request: Request, store: StoreDep, doc_id: str) -> Response:
     view = store.get(doc_id, viewer.audience)
     if view is None or view.get("record") != "document":
         return _not_found(viewer)
-    story = view.get("story")
-    members = (queries.story_documents(store, story["id"], viewer.audience) if story else [])
+    story = queries.story_of(store, doc_id, viewer.audience)  # as this reader sees it
+    members = (queries.story_documents(store, story.stored_id, viewer.audience)
+               if story else [])
     agree, differ = queries.claim_neighbours(store, doc_id, viewer.audience)
     return _page("document.html", viewer, doc=view,
                  pieces=segments(view["text"] or "", view["objects"], body_offset(view)),
-                 grade=get_grade(store, "document", doc_id),
-                 story_grade=get_grade(store, "story", story["id"]) if story else None,
+                 grade=grade_for(store, "document", doc_id, viewer.audience),
+                 story_grade=(grade_for(store, "story", story.stored_id, viewer.audience)
+                              if story else None),
                  members=members, corroborating=agree, contradicting=differ,
                  verdicts=[v for v in verdicts.list_verdicts(store, document_id=doc_id)
                            if v.document_id == doc_id])

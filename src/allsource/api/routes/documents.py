@@ -16,7 +16,7 @@ from allsource.api.schemas import DocumentPublic, DocumentSummary
 from allsource.model.markings import Marking
 from allsource.store import schema as t
 from allsource.store.sql import aware, naive_utc
-from allsource.verify.run import get_grade
+from allsource.verify.audience import grade_for
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -78,5 +78,5 @@ def get_document(document_id: str, store: StoreDep, audience: AudienceDep) -> di
         raise not_found("document", document_id)
     sightings = view["sightings"]
     view["source"] = sightings[0]["source"] if sightings else None
-    view["grade"] = get_grade(store, "document", document_id)
+    view["grade"] = grade_for(store, "document", document_id, audience)
     return view

@@ -19,8 +19,8 @@ from allsource.api.pagination import Page, PageDep, SortKeys, order_by, page, so
 from allsource.api.schemas import ObjectPublic, ObjectSummary, RelationshipPublic, RiskPublic
 from allsource.assess.risk_run import find_scores
 from allsource.model.markings import Audience, Marking
+from allsource.store import derived
 from allsource.store import schema as t
-from allsource.store.access import ends_readable
 from allsource.store.sql import SqlStore, aware, chunks
 
 ENTITY_TYPES = ("intrusion-set", "threat-actor", "malware", "tool", "campaign", "identity",
@@ -61,7 +61,7 @@ def _list_objects(request: Request, store: SqlStore, audience: Audience, params:
     if type_ is not None and type_ not in types:
         raise ApiError(422, f"unknown type {type_!r}", code="unknown_type",
                        details={"allowed": list(types)})
-    conds: list[Any] = [store._readable(_o, audience), _o.c.canonical_id.is_(None),
+    conds: list[Any] = [derived.visible(store, _o, audience), _o.c.canonical_id.is_(None),
                         _o.c.type == type_ if type_ else _o.c.type.in_(types)]
     if name:
         conds.append(sa.func.lower(_o.c.name).contains(name.lower(), autoescape=True))
@@ -71,11 +71,20 @@ def _list_objects(request: Request, store: SqlStore, audience: Audience, params:
         rows = conn.execute(sa.select(_o).where(*conds).order_by(*order_by(sort, OBJECT_SORTS),
                                                                   _o.c.id)
                             .limit(params.limit).offset(params.offset)).all()
-    items = [ObjectSummary(
-        id=r.id, type=r.type, name=r.name, aliases=_aliases(r.stix or {}, r.name),
-        created_at=aware(r.created_at),  # type: ignore[arg-type]
-        marking=Marking.from_columns(dict(r._mapping)).as_dict(),  # type: ignore[arg-type]
-        risk=_risk(store, r.id, audience)) for r in rows]
+        # seen through the evidence the caller may read (see allsource.store.derived)
+        shown = {r.id: derived.reader_marking(store, conn, _o, r.id, audience) for r in rows}
+        seen = {r.id: derived.first_seen(store, conn, _o, r.id, audience)
+                for r in rows if shown[r.id] is not None}
+    items = []
+    for r in rows:
+        marking = shown[r.id]
+        if marking is not None:
+            stix = derived.shown_stix(r.stix or {}, Marking.from_columns(dict(r._mapping)),
+                                      audience) or {}
+            items.append(ObjectSummary(
+                id=r.id, type=r.type, name=r.name, aliases=_aliases(stix, r.name),
+                created_at=aware(seen[r.id]), marking=marking.as_dict(),  # type: ignore[arg-type]
+                risk=_risk(store, r.id, audience)))
     return page(request, items, total, params)
 
 
@@ -85,8 +94,7 @@ def _get_object(store: SqlStore, object_id: str, audience: Audience, types: Sequ
     if view is None or view.get("record") != "object" or view["type"] not in types:
         raise not_found(what, object_id)
     with store.engine.connect() as conn:
-        created = conn.execute(sa.select(_o.c.created_at).where(_o.c.id == object_id)
-                               ).scalar_one()
+        created = derived.first_seen(store, conn, _o, object_id, audience)
     return ObjectPublic(**view, aliases=_aliases(view["stix"] or {}, view["name"]),
                         created_at=aware(created),  # type: ignore[arg-type]
                         risk=_risk(store, object_id, audience))
@@ -129,9 +137,11 @@ def _names(store: SqlStore, ids: set[str], audience: Audience) -> dict[str, str]
     out: dict[str, str] = {}
     with store.engine.connect() as conn:
         for chunk in chunks(sorted(ids)):
-            out.update({r.id: r.name for r in conn.execute(
-                sa.select(_o.c.id, _o.c.name)
-                .where(_o.c.id.in_(chunk), store._readable(_o, audience)))})
+            for r in conn.execute(sa.select(_o.c.id, _o.c.name)
+                                  .where(_o.c.id.in_(chunk),
+                                         derived.visible(store, _o, audience))):
+                if derived.is_visible(store, conn, _o, r.id, audience):
+                    out[r.id] = r.name
     return out
 
 
@@ -145,14 +155,15 @@ def list_relationships(
     name: NameFilter = None,
 ) -> Page[RelationshipPublic]:
     """Relationships, by type, by an object at either end, or by an end's name."""
-    conds: list[Any] = [store._readable(_r, audience), ends_readable(_r, _o, audience)]
+    conds: list[Any] = [derived.visible(store, _r, audience),
+                        derived.ends_visible(store, _r, audience)]
     if type_:
         conds.append(_r.c.relationship_type == type_)
     if object_id:
         conds.append(sa.or_(_r.c.source_ref == object_id, _r.c.target_ref == object_id))
     if name:
         named = (sa.select(_o.c.id).where(sa.func.lower(_o.c.name).contains(
-            name.lower(), autoescape=True)).where(store._readable(_o, audience)))
+            name.lower(), autoescape=True)).where(derived.visible(store, _o, audience)))
         conds.append(sa.or_(_r.c.source_ref.in_(named), _r.c.target_ref.in_(named)))
     with store.engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(_r).where(*conds)
@@ -160,14 +171,17 @@ def list_relationships(
         rows = conn.execute(sa.select(_r).where(*conds).order_by(*order_by(sort, REL_SORTS),
                                                                   _r.c.id)
                             .limit(params.limit).offset(params.offset)).all()
-    readable = list(rows)
+        shown = {r.id: derived.reader_marking(store, conn, _r, r.id, audience) for r in rows}
+        seen = {r.id: derived.first_seen(store, conn, _r, r.id, audience)
+                for r in rows if shown[r.id] is not None}
+    readable = [r for r in rows if shown[r.id] is not None]
     names = _names(store, {x for r in readable for x in (r.source_ref, r.target_ref)},
                    audience)
     items = [RelationshipPublic(
         id=r.id, relationship_type=r.relationship_type, source_ref=r.source_ref,
         target_ref=r.target_ref, source_name=names.get(r.source_ref),
-        target_name=names.get(r.target_ref), created_at=aware(r.created_at),  # type: ignore[arg-type]
-        marking=Marking.from_columns(dict(r._mapping)).as_dict())  # type: ignore[arg-type]
+        target_name=names.get(r.target_ref), created_at=aware(seen[r.id]),  # type: ignore[arg-type]
+        marking=shown[r.id].as_dict())  # type: ignore[arg-type, union-attr]
         for r in readable]
     return page(request, items, total, params)
 
@@ -177,14 +191,16 @@ def get_relationship(relationship_id: str, store: StoreDep, audience: AudienceDe
                      ) -> RelationshipPublic:
     with store.engine.connect() as conn:
         r = conn.execute(sa.select(_r).where(_r.c.id == relationship_id,
-                                             store._readable(_r, audience),
-                                             ends_readable(_r, _o, audience))).first()
-    if r is None:
+                                             derived.ends_visible(store, _r, audience))).first()
+        marking = (None if r is None else
+                   derived.reader_marking(store, conn, _r, relationship_id, audience))
+        seen = derived.first_seen(store, conn, _r, relationship_id, audience)
+    if r is None or marking is None:
         raise not_found("relationship", relationship_id)
     marking = Marking.from_columns(dict(r._mapping))
     names = _names(store, {r.source_ref, r.target_ref}, audience)
     return RelationshipPublic(
         id=r.id, relationship_type=r.relationship_type, source_ref=r.source_ref,
         target_ref=r.target_ref, source_name=names.get(r.source_ref),
-        target_name=names.get(r.target_ref), created_at=aware(r.created_at),  # type: ignore[arg-type]
+        target_name=names.get(r.target_ref), created_at=aware(seen),  # type: ignore[arg-type]
         marking=marking.as_dict())  # type: ignore[arg-type]

@@ -12,15 +12,13 @@ from collections import Counter
 from datetime import datetime
 from typing import Annotated, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 
 from allsource.api.deps import AudienceDep, StoreDep, utc
 from allsource.api.pagination import PageDep, page
 from allsource.api.schemas import SearchHitPublic, SearchPage, StoryGroup
-from allsource.store import schema as t
 from allsource.store.query import SearchQuery
-from allsource.store.sql import chunks
+from allsource.store.story_views import stories_of_documents
 
 router = APIRouter(prefix="/search", tags=["search"])
 
@@ -51,31 +49,23 @@ def search(
     else:
         result = store.search(query, audience)
     hits = result.hits
-    story_of: dict[str, str] = {}
-    m = t.story_members
+    # stories as the caller sees them: public ID and size from readable members only
     with store.engine.connect() as conn:
-        for chunk in chunks([h.id for h in hits]):
-            story_of.update(conn.execute(sa.select(m.c.document_id, m.c.story_id)
-                                         .where(m.c.document_id.in_(chunk))).all())
-        stories = sorted(set(story_of.values()))
-        sizes: dict[str, int] = {}
-        for chunk in chunks(stories):
-            sizes.update(conn.execute(sa.select(m.c.story_id, sa.func.count())
-                                      .where(m.c.story_id.in_(chunk))
-                                      .group_by(m.c.story_id)).all())
+        story_of = stories_of_documents(conn, store, [h.id for h in hits], audience)
     groups: dict[str, list[SearchHitPublic]] = {}
     for h in hits:
         public = SearchHitPublic(id=h.id, kind=h.kind, title=h.title, snippet=h.snippet,
                                  score=h.score, url=h.url, source=h.source,
                                  published_at=h.published_at, collected_at=h.collected_at,
                                  tlp=h.tlp)
-        groups.setdefault(story_of.get(h.id, h.id), []).append(public)
+        view = story_of.get(h.id)
+        groups.setdefault(view.id if view else h.id, []).append(public)
     rows = []
-    for key, members in groups.items():
+    for members in groups.values():
         best = max(members, key=lambda x: x.score)
-        story = key if key in sizes else None
-        rows.append(StoryGroup(story_id=story, score=best.score,
-                               story_documents=sizes.get(key, 1), best=best,
+        view = story_of.get(best.id)
+        rows.append(StoryGroup(story_id=view.id if view else None, score=best.score,
+                               story_documents=view.size if view else 1, best=best,
                                variants=members))
     rows.sort(key=lambda g: -g.score)
     window = rows[params.offset:params.offset + params.limit]

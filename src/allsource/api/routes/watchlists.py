@@ -65,9 +65,10 @@ def get_watchlist(watchlist_ref: str, store: StoreDep, audience: AudienceDep
 
 
 @router.post("", response_model=WatchlistPublic, status_code=201)
-def create_watchlist(body: WatchlistCreate, store: StoreDep, user: Analyst
-                     ) -> dict[str, Any]:
-    """Create a watchlist with keyword and observable terms (409 if the name is taken)."""
+def create_watchlist(body: WatchlistCreate, store: StoreDep, user: Analyst,
+                     audience: AudienceDep) -> dict[str, Any]:
+    """Create a watchlist with keyword and observable terms (409 if the name is taken).
+    Without ``tlp`` it is marked at the caller's TLP ceiling."""
     specs = _specs(body)
     if wl.get_watchlist(store, body.name) is not None:
         raise ApiError(409, f"a watchlist named {body.name!r} already exists")
@@ -75,7 +76,7 @@ def create_watchlist(body: WatchlistCreate, store: StoreDep, user: Analyst
         watchlist, _ = wl.save_watchlist(
             store, body.name, severity=int(Severity.parse(body.severity)), owner=user.name,
             description=body.description, enabled=body.enabled,
-            marking=Marking(tlp=TLP.parse(body.tlp)))
+            marking=Marking(tlp=TLP.parse(body.tlp)) if body.tlp else None, creator=audience)
     except InputError as exc:
         raise ApiError(422, str(exc)) from exc
     wl.add_terms(store, watchlist, specs)

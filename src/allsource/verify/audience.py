@@ -1,0 +1,272 @@
+"""Grades as one reader may see them: never resting on a document they may not read.
+
+``allsource verify`` grades everything at once (:mod:`allsource.verify.run`): a claim's
+credibility counts every independent report of it, a source's reliability every claim it
+made, and a document's grade names the documents and outlets that support or contradict
+it. Shown as stored to every reader, a TLP:CLEAR document's grade would list a TLP:RED
+report's ID and outlet, and its credibility would move with RED reporting.
+
+**Decision: stored grades carry the marking of their evidence; other readers get a grade
+computed at read time from what they may read.** Each stored grade row (``grades``,
+``claim_grades``) carries the combined (most restrictive) marking of every document the
+figure rests on: for a claim, every report of its key, and every member of those reports'
+stories (copies are judged by story); for a source, the claims it reports; for a document or
+story, its own claims, its members and its sources' records. Then, per read:
+
+* a reader who may read that marking — the local operator, and on most stores almost
+  everyone, since most claims rest on reporting of one marking — gets the stored grade;
+* anyone else gets the grade recomputed by the same rules (:func:`grade_claims`,
+  :func:`track_records`, :func:`~allsource.verify.run._subject_row`) over the reports they
+  may read only: the subject's claims, every readable report of those claims, the stories
+  as they see them (:mod:`allsource.store.story_views`; two readable reports are copies when
+  one matched the other or their own MinHash signatures agree, never through a hidden
+  member), and the source's reliability recomputed
+  from its readable claims when its stored record rests on something they may not read. An
+  analyst's reliability override is applied as in the stored grade.
+
+The alternative — storing a grade per marking tier — does not fit: readers differ by
+compartments and releasability groups as well as TLP and clearance, so the tiers are the
+subsets of the store's distinct markings, and even by TLP alone it would multiply
+``verify``'s work and storage five-fold to serve a minority of reads. The recomputation
+touches only the claims of one subject (and, for an unreadable source record, that source's
+claims), so its cost is that of the subject, not of the store.
+
+Lists that show grades of many documents at once (search facets, the graph, the timeline,
+case evidence) use the stored figure only where the reader may read its marking, and treat
+the rest as not graded (for that reader).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from allsource.model.admiralty import Reliability
+from allsource.model.markings import Audience, Marking, can_release
+from allsource.process.stages.stories import DEFAULT_THRESHOLD
+from allsource.store import schema as t
+from allsource.store.sql import chunks
+from allsource.store.story_views import StoryView, stories_by_stored_id, stories_of_documents
+from allsource.verify.grading import ClaimGrade, ClaimReport, grade_claims, track_records
+from allsource.verify.independence import Report
+from allsource.verify.run import (
+    _documents,
+    _subject_row,
+    _texts,
+    active_overrides,
+    source_names,
+)
+
+if TYPE_CHECKING:
+    from allsource.store.sql import SqlStore
+
+
+def _parts(view: StoryView, signatures: dict[str, bytes]) -> dict[str, str]:
+    """Each readable member's part of the story, named by the part's first member: members
+    in order join the part of the member they matched (when readable), else the first part
+    whose first member's signature agrees with theirs at the stories stage's threshold,
+    else start a part (one comparison per part, as the stories stage assigns)."""
+    part: dict[str, str] = {}
+    heads: list[str] = []
+    for m in view.members:
+        if m.matched_id is not None and m.matched_id in part:
+            part[m.document_id] = part[m.matched_id]
+            continue
+        own = signatures.get(m.document_id)
+        found = next((h for h in heads if own is not None and h in signatures
+                      and _similarity(own, signatures[h]) >= DEFAULT_THRESHOLD), None)
+        if found is None:
+            heads.append(m.document_id)
+            found = m.document_id
+        part[m.document_id] = found
+    return part
+
+
+def _similarity(a: bytes, b: bytes) -> float:
+    """The share of equal MinHash values: the stories stage's estimate of Jaccard
+    similarity (unsigned 32-bit little-endian values)."""
+    x, y = np.frombuffer(a, dtype="<u4"), np.frombuffer(b, dtype="<u4")
+    return float((x == y).mean()) if len(x) == len(y) and len(x) else 0.0
+
+_GRADE_FIELDS = ("reliability", "credibility", "corroboration", "explanation", "computed_at")
+
+
+def _public(row: Any) -> dict[str, Any]:
+    m = row._mapping
+    return {"subject_type": m["subject_type"], "subject_id": m["subject_id"],
+            **{k: m[k] for k in _GRADE_FIELDS}}
+
+
+def readable_grade(row: Any, audience: Audience) -> bool:
+    """Whether a stored ``grades``/``claim_grades`` row may be shown as it is."""
+    return audience.unrestricted or can_release(Marking.from_columns(dict(row._mapping)),
+                                                audience)
+
+
+def grade_for(store: SqlStore, subject_type: str, subject_id: str,
+              audience: Audience) -> dict[str, Any] | None:
+    """The grade of a document, story (by its stored ID) or source as ``audience`` may see
+    it; ``None`` when it has none (for them). The caller has checked that the reader may
+    read the subject itself."""
+    g = t.grades
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(g).where(g.c.subject_type == subject_type,
+                                              g.c.subject_id == subject_id)).first()
+        if row is None:
+            return None
+        if readable_grade(row, audience):
+            return _public(row)
+        return _Regrade(store, conn, audience).subject(subject_type, subject_id, row)
+
+
+class _Regrade:
+    """One read-time regrading over what ``audience`` may read."""
+
+    def __init__(self, store: SqlStore, conn: sa.Connection, audience: Audience) -> None:
+        self.store, self.conn, self.audience = store, conn, audience
+        self.names = {s.id: s.name for s in store.list_sources()}
+        self.aka = source_names(store)
+
+    def subject(self, subject_type: str, subject_id: str, row: Any) -> dict[str, Any] | None:
+        if subject_type == "source":
+            reliability, explanation = self.source(subject_id)
+            return {"subject_type": "source", "subject_id": subject_id,
+                    "reliability": reliability.value, "credibility": None,
+                    "corroboration": int(explanation.get("confirmations", 0)),
+                    "explanation": explanation, "computed_at": row.computed_at}
+        story: StoryView | None = None
+        if subject_type == "story":
+            story = stories_by_stored_id(self.conn, self.store, [subject_id],
+                                         self.audience).get(subject_id)
+            if story is None:
+                return None
+            subjects = [m.document_id for m in story.members]
+        else:
+            subjects = [subject_id]
+        grades = self.claims(subjects)
+        held = [g for g in grades if g.asserting & set(subjects)]
+        if not held:
+            return None
+        docs = _documents(self.conn, self.names, self.aka, subjects)
+        sources = sorted({d.source_id for d in docs.values()})
+        reliability = min((self.source(s)[0] for s in sources), key=lambda r: r.rank,
+                          default=Reliability.F)
+        kind, sid, rel, cred, corr, explanation = _subject_row(
+            subject_type, story.id if story else subject_id, held, reliability,
+            subjects if story else None)
+        return {"subject_type": kind, "subject_id": sid, "reliability": rel,
+                "credibility": cred, "corroboration": corr, "explanation": explanation,
+                "computed_at": row.computed_at}
+
+    # -- claims -------------------------------------------------------------------------
+    def _readable_docs(self, ids: Sequence[str]) -> set[str]:
+        d = t.documents
+        out: set[str] = set()
+        for chunk in chunks(sorted(set(ids))):
+            for r in self.conn.execute(
+                    sa.select(d.c.id, d.c.tlp, d.c.classification, d.c.compartments,
+                              d.c.releasability)
+                    .where(d.c.id.in_(list(chunk)), self.store._readable(d, self.audience))):
+                if can_release(Marking.from_columns(dict(r._mapping)), self.audience):
+                    out.add(r.id)
+        return out
+
+    def claims(self, subjects: Sequence[str], *, by_source: str | None = None
+               ) -> list[ClaimGrade]:
+        """Grades of the claims of ``subjects`` (or of every readable document of the
+        source ``by_source``) over every readable report of them."""
+        c, d = t.claim_documents, t.documents
+        if by_source is not None:
+            keys = set(self.conn.execute(
+                sa.select(c.c.key).distinct().join(d, d.c.id == c.c.document_id)
+                .where(d.c.source_id == by_source,
+                       self.store._readable(d, self.audience))).scalars())
+        else:
+            keys = set()
+            for chunk in chunks(list(subjects)):
+                keys.update(self.conn.execute(sa.select(c.c.key).where(
+                    c.c.document_id.in_(list(chunk)))).scalars())
+        reports: list[Any] = []
+        for chunk in chunks(sorted(keys)):
+            reports += self.conn.execute(sa.select(c).where(c.c.key.in_(list(chunk)))).all()
+        readable = self._readable_docs([r.document_id for r in reports])
+        reports = [r for r in reports if r.document_id in readable]
+        if not reports:
+            return []
+        meta = self._claim_meta(sorted({r.key for r in reports}))
+        docs = _documents(self.conn, self.names, self.aka, sorted(readable))
+        story_of = self._stories(sorted(readable))
+        per_key: dict[str, set[str]] = defaultdict(set)
+        for r in reports:
+            per_key[r.key].add(r.document_id)
+        texts = _texts(self.conn, sorted({x for ds in per_key.values() if len(ds) > 1
+                                          for x in ds}))
+        items = []
+        for r in reports:
+            kind, text = meta.get((r.key, r.value, r.event), ("", r.key))
+            doc = docs[r.document_id]
+            items.append(ClaimReport(r.key, r.value, kind, text, Report(
+                doc.id, doc.outlet, doc.source_id, story_of.get(doc.id), doc.url,
+                doc.published_at, texts.get(doc.id, ""), doc.names)))
+        return grade_claims(items)
+
+    def _claim_meta(self, keys: list[str]) -> dict[tuple[str, str, int], tuple[str, str]]:
+        g = t.claim_grades
+        out: dict[tuple[str, str, int], tuple[str, str]] = {}
+        for chunk in chunks(keys):
+            for r in self.conn.execute(sa.select(g.c.key, g.c.value, g.c.event, g.c.kind,
+                                                 g.c.text).where(g.c.key.in_(list(chunk)))):
+                out[(r.key, r.value, r.event)] = (r.kind, r.text)
+        return out
+
+    def _stories(self, doc_ids: list[str]) -> dict[str, str]:
+        """Each readable document's story *as the reader sees it* (:func:`_parts`): its
+        readable members, joined where one matched the other, or where their stored MinHash
+        signatures agree at the stories stage's threshold (two copies whose stored match is
+        a hidden document are still copies: judged from their own texts, not through the
+        hidden one). A part is named by its first member — a readable document, and for the part
+        holding the story's first readable member the story's public ID (the stored story
+        ID may be a hidden document's, and explanations quote it: "copies: same story …")."""
+        views = stories_of_documents(self.conn, self.store, doc_ids, self.audience)
+        out: dict[str, str] = {}
+        for view in {v.stored_id: v for v in views.values()}.values():
+            parts = _parts(view, self._signatures([m.document_id for m in view.members]))
+            out.update({d: part for d, part in parts.items() if d in views})
+        return out
+
+    def _signatures(self, doc_ids: list[str]) -> dict[str, bytes]:
+        s = t.minhash_signatures
+        out: dict[str, bytes] = {}
+        for chunk in chunks(doc_ids):
+            out.update((d, bytes(sig)) for d, sig in self.conn.execute(
+                sa.select(s.c.document_id, s.c.signature).where(
+                    s.c.document_id.in_(list(chunk)))) if sig)
+        return out
+
+    # -- sources ------------------------------------------------------------------------
+    def source(self, source_id: str) -> tuple[Reliability, dict[str, Any]]:
+        """The source's effective reliability for this reader, with its explanation: the
+        stored one when the reader may read all it rests on, else recomputed from the
+        source's readable claims."""
+        g = t.grades
+        row = self.conn.execute(sa.select(g).where(g.c.subject_type == "source",
+                                                   g.c.subject_id == source_id)).first()
+        if row is not None and readable_grade(row, self.audience):
+            return Reliability.parse(row.reliability or "F"), dict(row.explanation or {})
+        grades = self.claims([], by_source=source_id)
+        record = track_records(grades, {source_id: self.names.get(source_id, source_id)}
+                               )[source_id]
+        computed, _ = record.reliability()
+        explanation = record.explanation()
+        overrides = active_overrides(self.conn)
+        effective = computed
+        if source_id in overrides:
+            explanation["override"] = overrides[source_id]
+            if overrides[source_id]["reliability"]:
+                effective = Reliability.parse(overrides[source_id]["reliability"])
+        explanation["effective"] = effective.value
+        return effective, explanation
