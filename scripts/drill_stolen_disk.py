@@ -21,6 +21,7 @@ Exit status 0 when the encrypted drill finds nothing (or the control run finds s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -38,6 +39,11 @@ PHRASES = [
     "duskwhistle will stand down the relay on friday",
     "minister thornvale met the quillfeather contact in the old harbour",
 ]
+
+
+def _copy_if_there(src: str, dst: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        shutil.copy2(src, dst)
 
 
 def documents() -> dict[str, str]:
@@ -184,7 +190,9 @@ def drill(work: Path, *, plain: bool = False, database_url: str | None = None,
         assert database_url is not None
         with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute("CHECKPOINT")
-        shutil.copytree(pg_data_dir, stolen / "pgdata",
+        # the server is live (other tests share it): a cache or temporary file may vanish
+        # between listing and copying, as it would for a thief copying a running disk
+        shutil.copytree(pg_data_dir, stolen / "pgdata", copy_function=_copy_if_there,
                         ignore=shutil.ignore_patterns("postmaster.pid"))
     else:
         (stolen / "db").mkdir(parents=True)

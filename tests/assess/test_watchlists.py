@@ -73,7 +73,8 @@ def processed() -> dict[str, Work]:
     """The texts through the stages the watchlist stage reads."""
     engine = InlineEngine(build_pipeline(["entities", "observables", "places", "topics"]))
     texts = {"apt28": APT28, "c0021": C0021, "gamaredon": GAMAREDON, "ukraine": UKRAINE_2016,
-             "silence": SILENCE, "advisory": ADVISORY}
+             "silence": SILENCE, "advisory": ADVISORY,
+             "chemical": "Spear-phishing mails hit Chemical companies in Germany last week."}
     return {w.id: w for w in engine.run([Work(id=k, title="", text=v) for k, v in texts.items()])}
 
 
@@ -191,9 +192,11 @@ def test_sectors_match_topics_and_sector_entities(processed: dict[str, Work]) ->
     matcher = _matcher(cyber, chemical)
     assert set(_found(matcher, processed["gamaredon"])) == {"cyber"}
     assert _found(matcher, processed["gamaredon"])["cyber"].evidence == "topic:cyber"
-    apt28 = _found(matcher, processed["apt28"])
-    assert apt28["Chemical"].matched == "Chemical"
-    assert apt28["Chemical"].evidence.startswith("identity--")
+    plants = _found(matcher, processed["chemical"])
+    assert plants["Chemical"].matched == "Chemical"
+    assert plants["Chemical"].evidence.startswith("identity--")
+    # "the Prohibition of Chemical Weapons (OPCW)" names an organisation, not the sector
+    assert "Chemical" not in _found(matcher, processed["apt28"])
     with pytest.raises(InputError, match="unknown sector"):
         wl.sector_spec("basket weaving", TOPICS, gazetteer)
 

@@ -18,11 +18,15 @@ def _seed(tmp_path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
     audit_events.create(engine, checkfirst=True)
     with engine.begin() as conn:
+        # after the events `init` recorded (the chain is not the point here: the detector is)
+        first = conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_events.c.seq), 0))
+                             ).scalar_one() + 1
         conn.execute(audit_events.insert(), [
-            {"seq": i + 1, "at": e.at.replace(tzinfo=None), "actor": e.actor,
+            {"seq": first + i, "at": e.at.replace(tzinfo=None), "actor": e.actor,
              "action": e.action, "target": e.target, "tlp": e.tlp,
              "classification": e.classification,
-             "compartments": ",".join(sorted(e.compartments)), "count": e.count}
+             "compartments": ",".join(sorted(e.compartments)), "count": e.count,
+             "detail": {}, "prev_hash": "", "hash": ""}
             for i, e in enumerate(events)])
     engine.dispose()
 

@@ -6,8 +6,10 @@ service's data, allsource's own database or key files. So a source whose locatio
 path (any kind: ``files``, a feed file, a STIX bundle, a MISP folder …) is accepted only when
 the path, with every symlink resolved, lies inside one of ``file_roots``
 (``ALLSOURCE_FILE_ROOTS``, a JSON list). The default is the current user's home folder, the
-working directory, the system temporary folder, the installed Python packages (data sets
-shipped as packages, e.g. ATT&CK bundles) and ``samples_dir`` when set: where an operator
+working directory, the system temporary folder, the installed Python packages and the
+environment's ``data`` folder (data sets shipped as packages, e.g. ATT&CK bundles, GDELT
+samples) and the shared samples (``samples_dir``, or ``ALLSOURCE_SAMPLES``) when set: where an
+operator
 keeps what they ingest, never the system's folders. A deployment that
 collects from elsewhere names its folders (e.g. ``["/srv/intel"]``), and then only those.
 
@@ -42,10 +44,14 @@ def file_roots(settings: Settings) -> list[Path]:
     """The folders local sources may read, resolved."""
     configured = settings.file_roots
     if configured is None:
+        # the installed packages and the environment's data folder (data packages such as
+        # the GDELT samples install under <prefix>/data)
         configured = [Path.home(), Path.cwd(), Path(tempfile.gettempdir()),
-                      *{Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")}]
-        if settings.samples_dir is not None:
-            configured.append(settings.samples_dir)
+                      *{Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")},
+                      Path(sysconfig.get_paths()["data"]) / "data"]
+        samples = settings.samples_dir or os.environ.get("ALLSOURCE_SAMPLES")
+        if samples:
+            configured.append(Path(samples))
     return [Path(root).expanduser().resolve() for root in configured]
 
 

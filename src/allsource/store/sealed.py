@@ -125,7 +125,9 @@ class Sealed(sa.types.TypeDecorator[str]):
     def column_expression(self, colexpr: Any) -> Any:
         key = _row_key_expr(colexpr, self.row_key)
         if key is None:
-            return None  # read as stored: a token here raises in process_result_value
+            # read as selected: through a subquery that carried the id, the value already
+            # arrives with its row key; otherwise a token here raises in process_result_value
+            return colexpr
         return sa.type_coerce(key + sa.type_coerce(colexpr, sa.Text), self)
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:

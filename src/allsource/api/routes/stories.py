@@ -59,7 +59,7 @@ def get_story(story_id: str, store: StoreDep, audience: AudienceDep) -> dict[str
     first readable member's ID; any other ID answers as a missing one."""
     with store.engine.connect() as conn:
         story = story_by_public_id(conn, store, story_id, audience)
-        names = store._source_names(conn)
+        names = store._source_names(conn, audience)
     if story is None:
         raise not_found("story", story_id)
     members = [StoryMember(document_id=m.document_id, title=m.title,
