@@ -225,7 +225,7 @@ def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: dateti
         conds += [g.c.credibility <= int(min_credibility), released(g, audience)]
     shared = sa.func.count(sa.distinct(m1.c.document_id)).label("shared")
     rows = conn.execute(
-        sa.select(o.c.id, sa.literal(""), sa.literal(""), shared)
+        sa.select(o.c.id, shared)
         .select_from(src).where(*conds).group_by(o.c.id)
         .order_by(shared.desc(), o.c.id).limit(limit)).all()
     for oid, n in rows:
