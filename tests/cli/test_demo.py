@@ -35,6 +35,10 @@ def test_demo_grades_watches_warns_and_delivers(cli: Run, tmp_path: Path) -> Non
     alerts = as_json(cli("alerts", "list", "--json"))
     assert isinstance(alerts, list) and {a["kind"] for a in alerts} == {"warning",
                                                                         "watchlist"}
+    sources = as_json(cli("source", "list", "--json"))
+    assert isinstance(sources, list) and sources
+    assert {s["name"]: s["last_status"].partition(":")[0] for s in sources} == {
+        s["name"]: "ok" for s in sources}  # every source collected (none outside the roots)
     shown = as_json(cli("source", "show", "attack-enterprise", "--json"))
     assert isinstance(shown, dict) and shown["grade_explanation"]["confirmations"] > 0
     # a second run collects nothing new and raises nothing new
