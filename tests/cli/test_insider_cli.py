@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from allsource.assess.access_events import audit_events
+from allsource.store import schema as t
 from tests.assess.test_insider import PLANT, _at, _office, _reads
 from tests.cli.conftest import Run, as_json
 
@@ -28,6 +29,8 @@ def _seed(tmp_path: Path) -> None:
              "compartments": ",".join(sorted(e.compartments)), "count": e.count,
              "detail": {}, "prev_hash": "", "hash": ""}
             for i, e in enumerate(events)])
+        # and the chain head after them, so the CLI's own events append behind
+        conn.execute(t.audit_head.update().values(seq=first + len(events) - 1, hash=""))
     engine.dispose()
 
 

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from allsource.config import Settings
 from allsource.errors import ConfigError, InputError, StoreError
-from allsource.model.markings import Audience
+from allsource.model.markings import Audience, Marking
 from allsource.model.records import Collected, Document, Source
 from allsource.store import open_store
 from allsource.store import schema as t
@@ -266,7 +266,8 @@ def test_claims_and_their_grades_are_sealed_other_annotations_stay_queryable(
     row = {"key": "attr:x", "value": "y", "event": 0, "kind": "attribution",
            "text": "Officials said the dump was done", "credibility": 3, "independent": 1,
            "reports": 1, "contradicted": False, "explanation": {"claim": "the dump was done"},
-           "computed_at": datetime.now(UTC).replace(tzinfo=None)}
+           "computed_at": datetime.now(UTC).replace(tzinfo=None),
+           **Marking().to_columns()}  # a stored grade carries its reports' marking (0021)
     with store.engine.begin() as conn:
         store._bulk_insert(conn, t.claim_grades, [row])
     with store.engine.connect() as conn:
