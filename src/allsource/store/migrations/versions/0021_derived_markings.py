@@ -41,56 +41,36 @@ def _greatest(a: str, b: str) -> str:
     return f"{fn}({a}, {b})"
 
 
+def _combine_mentions(table: str) -> str:
+    """The UPDATE giving each mention of a row of ``table`` that row's marking combined with
+    its document's."""
+    pair = f"FROM documents d, {table} o WHERE d.id = mentions.document_id " \
+           "AND o.id = mentions.object_id"
+    return f"""
+        UPDATE mentions SET
+          tlp = (SELECT {_greatest('d.tlp', 'o.tlp')} {pair}),
+          classification = (SELECT {_greatest('d.classification', 'o.classification')} {pair}),
+          compartments = (SELECT CASE WHEN o.compartments = '' THEN d.compartments
+                                      WHEN d.compartments = '' THEN o.compartments
+                                      ELSE d.compartments || ',' || o.compartments END {pair}),
+          releasability = (SELECT CASE WHEN o.releasability = '' THEN d.releasability
+                                       WHEN d.releasability = '' THEN o.releasability
+                                       WHEN d.releasability = o.releasability
+                                            THEN d.releasability
+                                       ELSE 'owner' END {pair})
+        WHERE EXISTS (SELECT 1 {pair})"""
+
+
 def upgrade() -> None:
     for table in _TABLES:
         for column in _columns():
             op.add_column(table, column)
     # mentions: document combined with object (compartments: union, written as a comma-joined
     # list that may repeat a name; releasability: the one list if the other is empty, equal
-    # lists kept, otherwise owner-only — the conservative reading of an intersection)
-    op.execute(f"""
-        UPDATE mentions SET
-          tlp = (SELECT {_greatest('d.tlp', 'o.tlp')} FROM documents d, objects o
-                 WHERE d.id = mentions.document_id AND o.id = mentions.object_id),
-          classification = (SELECT {_greatest('d.classification', 'o.classification')}
-                 FROM documents d, objects o
-                 WHERE d.id = mentions.document_id AND o.id = mentions.object_id),
-          compartments = (SELECT CASE WHEN o.compartments = '' THEN d.compartments
-                                      WHEN d.compartments = '' THEN o.compartments
-                                      ELSE d.compartments || ',' || o.compartments END
-                 FROM documents d, objects o
-                 WHERE d.id = mentions.document_id AND o.id = mentions.object_id),
-          releasability = (SELECT CASE WHEN o.releasability = '' THEN d.releasability
-                                       WHEN d.releasability = '' THEN o.releasability
-                                       WHEN d.releasability = o.releasability
-                                            THEN d.releasability
-                                       ELSE 'owner' END
-                 FROM documents d, objects o
-                 WHERE d.id = mentions.document_id AND o.id = mentions.object_id)
-        WHERE EXISTS (SELECT 1 FROM documents d, objects o
-                      WHERE d.id = mentions.document_id AND o.id = mentions.object_id)""")
+    # lists kept, otherwise owner-only — the conservative reading of an intersection); then
     # mentions of relationships: the document's marking and the relationship's
-    op.execute(f"""
-        UPDATE mentions SET
-          tlp = (SELECT {_greatest('d.tlp', 'r.tlp')} FROM documents d, relationships r
-                 WHERE d.id = mentions.document_id AND r.id = mentions.object_id),
-          classification = (SELECT {_greatest('d.classification', 'r.classification')}
-                 FROM documents d, relationships r
-                 WHERE d.id = mentions.document_id AND r.id = mentions.object_id),
-          compartments = (SELECT CASE WHEN r.compartments = '' THEN d.compartments
-                                      WHEN d.compartments = '' THEN r.compartments
-                                      ELSE d.compartments || ',' || r.compartments END
-                 FROM documents d, relationships r
-                 WHERE d.id = mentions.document_id AND r.id = mentions.object_id),
-          releasability = (SELECT CASE WHEN r.releasability = '' THEN d.releasability
-                                       WHEN d.releasability = '' THEN r.releasability
-                                       WHEN d.releasability = r.releasability
-                                            THEN d.releasability
-                                       ELSE 'owner' END
-                 FROM documents d, relationships r
-                 WHERE d.id = mentions.document_id AND r.id = mentions.object_id)
-        WHERE EXISTS (SELECT 1 FROM documents d, relationships r
-                      WHERE d.id = mentions.document_id AND r.id = mentions.object_id)""")
+    op.execute(_combine_mentions("objects"))
+    op.execute(_combine_mentions("relationships"))
     for table in ("grades", "claim_grades"):
         op.execute(f"UPDATE {table} SET tlp = 4, classification = 4, releasability = 'owner'")
     _case_events()
