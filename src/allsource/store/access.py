@@ -26,7 +26,8 @@ compares exact names):
 A reader with no compartments reads only objects with none (``compartments = ''``), a reader
 with no groups only objects without releasability, so the common case costs two equality
 tests on columns the row is already read for. The owner (``Audience.unrestricted``) is not
-filtered at all. A relationship also needs both its ends readable (:func:`ends_readable`).
+filtered at all. A relationship also needs both its ends visible
+(:func:`allsource.store.derived.ends_visible`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import sqlalchemy as sa
 
 from allsource.model.markings import Audience
 
-__all__ = ["ends_readable", "readable"]
+__all__ = ["readable"]
 
 
 def _wrapped(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -71,15 +72,3 @@ def readable(table: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool
         for group in _names(audience.groups)])
     return sa.and_(c.tlp <= int(audience.max_tlp), c.classification <= int(audience.clearance),
                    compartments, releasable)
-
-
-def ends_readable(relationships: sa.Table | Any, objects: sa.Table | Any,
-                  audience: Audience) -> sa.ColumnElement[bool]:
-    """``WHERE`` condition on relationship rows: neither end is a stored object ``audience``
-    may not read. A readable relationship to a hidden object would name that object's id
-    (and so prove it exists); an end that is not stored at all is only a reference."""
-    if audience.unrestricted:
-        return sa.true()
-    r, o = relationships.c, objects.c
-    return ~sa.exists().where(o.id.in_([r.source_ref, r.target_ref]),
-                              sa.not_(readable(objects, audience)))
