@@ -54,6 +54,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -607,10 +608,14 @@ def save_watchlist(store: SqlStore, name: str, *, severity: int | None = None,
                    creator: Audience | None = None) -> tuple[Watchlist, bool]:
     """Create the watchlist ``name`` (severity default medium; marking default
     :func:`default_marking` of ``creator``, the local operator when not given), or update
-    the fields given; returns it and whether it was created."""
+    the fields given of the one ``creator`` may read; returns it and whether it was created.
+
+    Names are unique among the watchlists one reader may read, not across the store: a
+    watchlist the creator may not read never blocks a name (see :func:`get_watchlist`)."""
     name = " ".join(name.split())
     if not name or len(name) > 200:
         raise InputError("a watchlist name is 1-200 characters")
+    audience = creator or Audience.owner()
     w = t.watchlists
     values: dict[str, Any] = {k: v for k, v in (
         ("severity", None if severity is None else int(Severity(severity))),
@@ -618,17 +623,20 @@ def save_watchlist(store: SqlStore, name: str, *, severity: int | None = None,
     if marking is not None:
         values.update(marking.to_columns())
     with store.engine.begin() as conn:
-        row = conn.execute(sa.select(w).where(w.c.name == name)).first()
+        row = _named(conn, name, audience)
         created = row is None
-        if created:
+        if row is None:
+            ident = minted_id(WATCHLIST_TYPE, f"{name}\x00{uuid.uuid4()}")
             conn.execute(w.insert().values(**{
-                "id": minted_id(WATCHLIST_TYPE, name), "name": name, "severity": 2,
+                "id": ident, "name": name, "severity": 2,
                 "owner": "analyst", "description": "", "enabled": True,
                 "created_at": utc_now(),
-                **default_marking(creator or Audience.owner()).to_columns(), **values}))
-        elif values:
-            conn.execute(w.update().where(w.c.name == name).values(**values))
-    found = get_watchlist(store, name)
+                **default_marking(audience).to_columns(), **values}))
+        else:
+            ident = row.id
+            if values:
+                conn.execute(w.update().where(w.c.id == ident).values(**values))
+    found = get_watchlist(store, ident)
     assert found is not None
     return found, created
 
@@ -669,16 +677,44 @@ def list_watchlists(store: SqlStore, *, enabled_only: bool = False) -> list[Watc
     return [_watchlist(r, terms.get(r.id, ())) for r in rows]
 
 
-def get_watchlist(store: SqlStore, name_or_id: str) -> Watchlist | None:
+def get_watchlist(store: SqlStore, name_or_id: str, audience: Audience | None = None
+                  ) -> Watchlist | None:
+    """The watchlist with this id, or else the one of this name that ``audience`` (the local
+    operator when not given) may read; ``None`` when there is none.
+
+    Two readers who cannot see each other's watchlists may each have one named "Ransomware";
+    whoever may read both (the operator) names one by its id — an ambiguous name is an
+    :class:`InputError` listing the ids. A watchlist ``audience`` may not read is returned
+    by id only for the caller to refuse like a missing one (the routes check the marking)."""
     w, wt = t.watchlists, t.watchlist_terms
+    ref = name_or_id.strip()
     with store.engine.connect() as conn:
-        row = conn.execute(sa.select(w).where(sa.or_(w.c.name == name_or_id.strip(),
-                                                     w.c.id == name_or_id.strip()))).first()
+        row = conn.execute(sa.select(w).where(w.c.id == ref)).first()
+        if row is None:
+            row = _named(conn, " ".join(ref.split()), audience or Audience.owner())
         if row is None:
             return None
         terms = [_term(r) for r in conn.execute(
             sa.select(wt).where(wt.c.watchlist_id == row.id).order_by(wt.c.id))]
     return _watchlist(row, terms)
+
+
+def name_taken(store: SqlStore, name: str, audience: Audience) -> bool:
+    """Whether ``audience`` already sees a watchlist called ``name`` (ids are not names)."""
+    with store.engine.connect() as conn:
+        return _named(conn, " ".join(name.split()), audience) is not None
+
+
+def _named(conn: sa.Connection, name: str, audience: Audience) -> sa.Row[Any] | None:
+    """The one watchlist called ``name`` that ``audience`` may read (an :class:`InputError`
+    when several are)."""
+    w = t.watchlists
+    rows = [r for r in conn.execute(sa.select(w).where(w.c.name == name).order_by(w.c.id))
+            if can_release(Marking.from_columns(dict(r._mapping)), audience)]
+    if len(rows) > 1:
+        raise InputError(f"{len(rows)} watchlists are named {name!r}; name one by its id: "
+                         + ", ".join(r.id for r in rows))
+    return rows[0] if rows else None
 
 
 def load_active(store: SqlStore) -> list[Watchlist]:

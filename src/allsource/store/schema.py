@@ -295,7 +295,8 @@ alert_deliveries = sa.Table(
 watchlists = sa.Table(
     "watchlists", metadata,
     sa.Column("id", sa.String(80), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    # unique among what one reader may read, not store-wide (migration 0024)
+    sa.Column("name", sa.String(200), nullable=False, index=True),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("severity", sa.SmallInteger, nullable=False),
     sa.Column("owner", sa.String(120), nullable=False),

@@ -34,7 +34,10 @@ def _public(w: wl.Watchlist) -> dict[str, Any]:
 
 
 def _get(store: SqlStore, ref: str, audience: Audience) -> wl.Watchlist:
-    found = wl.get_watchlist(store, ref)
+    try:
+        found = wl.get_watchlist(store, ref, audience)
+    except InputError as exc:  # a name that several watchlists this reader sees share
+        raise ApiError(409, str(exc), code="ambiguous_name") from exc
     if found is None or not can_release(found.marking, audience):
         raise not_found("watchlist", ref)
     return found
@@ -67,10 +70,15 @@ def get_watchlist(watchlist_ref: str, store: StoreDep, audience: AudienceDep
 @router.post("", response_model=WatchlistPublic, status_code=201)
 def create_watchlist(body: WatchlistCreate, store: StoreDep, user: Analyst,
                      audience: AudienceDep) -> dict[str, Any]:
-    """Create a watchlist with keyword and observable terms (409 if the name is taken).
-    Without ``tlp`` it is marked at the caller's TLP ceiling."""
+    """Create a watchlist with keyword and observable terms (409 if the caller can already
+    see one of that name: a watchlist they may not read never blocks a name, so the answer
+    says nothing about it). Without ``tlp`` it is marked at the caller's TLP ceiling."""
     specs = _specs(body)
-    if wl.get_watchlist(store, body.name) is not None:
+    try:
+        taken = wl.name_taken(store, body.name, audience)
+    except InputError:  # several already: taken too
+        taken = True
+    if taken:
         raise ApiError(409, f"a watchlist named {body.name!r} already exists")
     try:
         watchlist, _ = wl.save_watchlist(

@@ -1,4 +1,5 @@
-"""Search indexes: a version counter for the embeddings of each model (checked without a scan) and what the search plans need.
+"""Search indexes: a version counter for each model's embeddings (checked without a scan)
+and what the full-text search plans need.
 
 Revision ID: 0022
 Revises: 0021
