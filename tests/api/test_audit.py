@@ -89,6 +89,18 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
+def test_a_refused_token_leaves_login_failed_and_nothing_else(world: World) -> None:
+    c = world.client
+    bad = {"Authorization": "Bearer as_not_a_token"}
+    assert c.get(f"{V}/search", params={"q": "x"}, headers=bad).status_code == 401
+    assert c.post(f"{V}/watchlists", json={"name": "w"}, headers=bad).status_code == 401
+    got = [(e["actor"], e["action"], e["target"], e["detail"]["route"]) for e in _events(world)]
+    assert got == [("unknown", "login_failed", f"{V}/search", f"GET {V}/search"),
+                   ("unknown", "login_failed", f"{V}/watchlists", f"POST {V}/watchlists")]
+    assert "as_not_a_token" not in repr(_events(world))
+    _chain_ok(world)
+
+
 def test_workspace_logins_reads_searches_and_logout(world: World) -> None:
     c = world.client
     admin_token = world.admin["Authorization"].removeprefix("Bearer ")

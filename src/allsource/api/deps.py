@@ -11,6 +11,8 @@ on every read. What a user may do is their role, checked on writes with :func:`r
 
 A token's scopes (:mod:`allsource.store.tokens`) bound its role: a state-changing request
 needs ``write``, an admin-only route ``admin`` (403 otherwise), whatever the user's role.
+A request whose token is unknown, revoked or expired leaves a ``login_failed`` audit event
+(the client address and route, never the token) before its 401, as a refused login does.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from allsource.api.errors import ApiError
 from allsource.config import Settings
 from allsource.model.markings import Audience
-from allsource.store import tokens
+from allsource.store import audit_scope, tokens
+from allsource.store.audit import AuditEvent
 from allsource.store.sql import SqlStore
 from allsource.store.users import User
 
@@ -61,11 +64,22 @@ def current_user(
                        headers={"WWW-Authenticate": "Bearer"})
     grant = tokens.authenticate_scoped(store, credentials.credentials)
     if grant is None:
+        _failed(store, request)
         raise ApiError(401, "the token is unknown, revoked or expired",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     request.state.token_scopes = grant.scopes
     _check_scope(request, tokens.scope_for(request.method))
     return grant.user
+
+
+def _failed(store: SqlStore, request: Request) -> None:
+    """The trace of a refused token: who tried from where, on which route."""
+    client = request.client.host if request.client else ""
+    route = f"{request.method} {request.url.path}"
+    with store.engine.begin() as conn:
+        audit_scope.append(conn, AuditEvent(
+            actor="unknown", action="login_failed", target=request.url.path,
+            detail={"via": "bearer", "client": client, "route": route}))
 
 
 def _check_scope(request: Request, needed: str) -> None:
