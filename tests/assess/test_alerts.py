@@ -18,7 +18,7 @@ from allsource.engine.inline import InlineEngine
 from allsource.errors import InputError
 from allsource.model.markings import TLP, Audience, Classification, Marking
 from allsource.model.records import Collected, Document, Source
-from allsource.process.dedup import Member
+from allsource.model.stories import Member
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.store import schema as t

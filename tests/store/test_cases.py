@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from allsource.analyze import ach
 from allsource.analyze.ach import Rating, Relevance
 from allsource.errors import InputError
 from allsource.model.markings import TLP, Audience, Marking
@@ -74,7 +75,7 @@ def test_case_lifecycle_and_matrix(store: SqlStore) -> None:
         cs.set_rating(store, case.id, ev, hyp, r, actor="ana")
     ws = cs.workspace(store, case.id)
     assert ws.ratings[(e3.id, h2.id)] == (Rating.INCONSISTENT, "")
-    result = ws.analyze()
+    result = ach.analyze_workspace(ws)
     # H1: 0.25·1.5·2 = 0.75; H2: 1.0 + 1.0 = 2.0
     assert [(h.id, h.weighted) for h in result.hypotheses] == [(h1.id, 0.75), (h2.id, 2.0)]
     assert result.leaders == (h1.id,) and result.margin == pytest.approx(1.25)
@@ -84,7 +85,8 @@ def test_case_lifecycle_and_matrix(store: SqlStore) -> None:
     # the analyst doubts the ransom note: overriding its credibility changes the weights
     changed = cs.update_evidence(store, case.id, "E1", actor="bob", credibility=5)
     assert (changed.credibility, changed.credibility_from) == (5, "override")
-    assert cs.workspace(store, case.id).analyze().hypotheses[1].weighted == pytest.approx(1.25)
+    result = ach.analyze_workspace(cs.workspace(store, case.id))
+    assert result.hypotheses[1].weighted == pytest.approx(1.25)
     back = cs.update_evidence(store, case.id, "E1", actor="bob", credibility=None)
     assert (back.credibility, back.credibility_from) == (1, "document")
 

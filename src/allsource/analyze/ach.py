@@ -62,8 +62,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from allsource.model.ach_scales import Rating, Relevance
+
+if TYPE_CHECKING:
+    from allsource.store.cases import Workspace
 
 __all__ = [
     "CREDIBILITY_WEIGHTS",
@@ -76,55 +80,11 @@ __all__ = [
     "Rating",
     "Relevance",
     "analyze",
+    "analyze_workspace",
     "evidence_weight",
 ]
 
 _EPS = 1e-9
-
-
-class Rating(StrEnum):
-    VERY_CONSISTENT = "CC"
-    CONSISTENT = "C"
-    NEUTRAL = "N"
-    INCONSISTENT = "I"
-    VERY_INCONSISTENT = "II"
-
-    @classmethod
-    def parse(cls, text: str) -> Rating:
-        try:
-            return cls(text.strip().upper())
-        except ValueError:
-            raise ValueError(f"unknown rating {text!r}: use CC, C, N, I or II") from None
-
-    @property
-    def value_on_scale(self) -> int:
-        return _SCALE[self]
-
-    @property
-    def inconsistency(self) -> int:
-        return max(0, -_SCALE[self])
-
-    @property
-    def flipped(self) -> Rating:
-        return _FLIP[self]
-
-
-_SCALE = {Rating.VERY_CONSISTENT: 2, Rating.CONSISTENT: 1, Rating.NEUTRAL: 0,
-          Rating.INCONSISTENT: -1, Rating.VERY_INCONSISTENT: -2}
-_FLIP = {r: next(o for o, v in _SCALE.items() if v == -s) for r, s in _SCALE.items()}
-
-
-class Relevance(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
-    @classmethod
-    def parse(cls, text: str) -> Relevance:
-        try:
-            return cls(text.strip().lower())
-        except ValueError:
-            raise ValueError(f"unknown relevance {text!r}: use low, medium or high") from None
 
 
 CREDIBILITY_WEIGHTS: Mapping[int, float] = {1: 1.0, 2: 0.9, 3: 0.75, 4: 0.5, 5: 0.25, 6: 0.5}
@@ -307,3 +267,12 @@ def analyze(hypotheses: Sequence[Hypothesis], evidence: Sequence[Evidence], rati
     return AchResult(hypotheses=ranked, evidence=tuple(analyses), leaders=leaders,
                      margin=margin, unrated=unrated,
                      linchpins=tuple(a.id for a in analyses if a.linchpin))
+
+
+def analyze_workspace(ws: Workspace) -> AchResult:
+    """:func:`analyze` over a stored case's matrix (hypotheses, evidence and ratings as
+    :func:`allsource.store.cases.workspace` reads them for one reader)."""
+    return analyze([Hypothesis(h.id, h.title) for h in ws.hypotheses],
+                   [Evidence(e.id, e.description, e.credibility, e.relevance)
+                    for e in ws.evidence],
+                   {k: r for k, (r, _) in ws.ratings.items()})

@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from allsource.analyze import ach
 from allsource.analyze.ach import AchResult, Rating
 from allsource.cli.common import console, print_json, state
 from allsource.errors import InputError
@@ -168,7 +169,7 @@ def show(case: CaseArg, json_: JsonOpt = False) -> None:
     """The ACH matrix: ratings, weighted inconsistency scores (least inconsistent first is
     the most likely), diagnosticity of each item and the linchpins."""
     ws = cs.workspace(state.store, case)
-    result = ws.analyze()
+    result = ach.analyze_workspace(ws)
     if json_:
         print_json({**ws.as_dict(), "analysis": result.as_dict()})
         return

@@ -70,6 +70,7 @@ import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
+from allsource.model.stories import Assignment, BandKey, Member
 from allsource.process.shingles import shingles, text_key, tokens
 
 __all__ = [
@@ -91,7 +92,6 @@ __all__ = [
 ]
 
 #: A bucket of the index: (band number, 8-byte band hash); negative bands are exact keys.
-BandKey = tuple[int, bytes]
 
 EXACT_TEXT = -1      #: band of the normalised-text digest
 EXACT_CONTENT = -2   #: band of the caller's content hash
@@ -101,34 +101,6 @@ _SIG_DTYPE = np.dtype("<u4")
 _BAND_MULTIPLIERS = (np.random.RandomState(0x5EED).randint(0, 2**63, size=1024,
                                                            dtype=np.uint64)
                      * np.uint64(2) + np.uint64(1))
-
-
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    """Where a document went: its story, the story's canonical (first) document, and why."""
-
-    story_id: str
-    canonical_id: str
-    #: estimated Jaccard similarity to ``matched_id`` (1.0 for an exact duplicate, 0.0 for a
-    #: new story)
-    similarity: float
-    is_new_story: bool
-    matched_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """What the index keeps per assigned document (a ``story_members`` row + signature)."""
-
-    story_id: str
-    matched_id: str | None
-    similarity: float
-    #: MinHash values as little-endian uint32; empty for exact duplicates and empty texts
-    signature: bytes = b""
-
-    def assignment(self, doc_id: str) -> Assignment:
-        return Assignment(self.story_id, self.story_id, self.similarity,
-                          self.matched_id is None, self.matched_id)
 
 
 class BandStore(Protocol):

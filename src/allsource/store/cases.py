@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from allsource.analyze import ach
 from allsource.errors import InputError
+from allsource.model import ach_scales as ach
 from allsource.model.markings import Audience, Marking, can_release
 from allsource.store import schema as t
 from allsource.store.access import readable
@@ -133,13 +133,6 @@ class Workspace:
     hypotheses: list[CaseHypothesis]
     evidence: list[CaseEvidence]
     ratings: dict[tuple[str, str], tuple[ach.Rating, str]] = field(default_factory=dict)
-
-    def analyze(self) -> ach.AchResult:
-        return ach.analyze(
-            [ach.Hypothesis(h.id, h.title) for h in self.hypotheses],
-            [ach.Evidence(e.id, e.description, e.credibility, e.relevance)
-             for e in self.evidence],
-            {k: r for k, (r, _) in self.ratings.items()})
 
     def as_dict(self) -> dict[str, Any]:
         return {"case": self.case.as_dict(),

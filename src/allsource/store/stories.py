@@ -1,5 +1,6 @@
 """SQL implementations of the story index's storage protocols
-(:class:`~allsource.process.dedup.BandStore` and :class:`~allsource.process.dedup.MemberStore`).
+(:class:`~allsource.process.dedup.BandStore` and :class:`~allsource.process.dedup.MemberStore`,
+whose records live in :mod:`allsource.model.stories`).
 
 Both work on one connection, so a batch's band rows, members and signatures commit together:
 ``lsh_bands`` holds ``(band, bucket, document_id)`` rows (primary key in that order, so a
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from allsource.process.dedup import BandKey, Member
+from allsource.model.stories import BandKey, Member
 from allsource.store import schema as t
 from allsource.store.sql import utc_now
 

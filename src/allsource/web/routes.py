@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from allsource.analyze import geo, graph
+from allsource.analyze import ach, geo, graph
 from allsource.analyze import timeline as timeline_mod
 from allsource.analyze.timeline import TimelineFilter
 from allsource.api.deps import audience_of, get_store
@@ -637,7 +637,7 @@ def _case_context(store: SqlStore, viewer: Viewer, case_id: str) -> dict[str, An
         ws = cases.workspace(store, case_id, viewer.audience)
     except AllsourceError:
         return None
-    result = ws.analyze()
+    result = ach.analyze_workspace(ws)
     return {"ws": ws, "result": result, "ratings": RATINGS,
             "scores": {h.id: h for h in result.hypotheses},
             "analysis": {e.id: e for e in result.evidence},

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from allsource.analyze import ach
 from allsource.analyze.ach import Relevance
 from allsource.api.deps import Analyst, AudienceDep, StoreDep
 from allsource.api.errors import ApiError
@@ -279,7 +280,7 @@ def matrix(case_id: CaseRef, store: StoreDep, audience: AudienceDep) -> dict[str
     """The ACH matrix with inconsistency scores, diagnosticity and sensitivity."""
     with _errors():
         ws = cs.workspace(store, case_id, audience)
-    result = ws.analyze().as_dict()
+    result = ach.analyze_workspace(ws).as_dict()
     by_id = {e.id: e for e in ws.evidence}
     for row in result["evidence"]:
         row["label"] = by_id[row["id"]].label
