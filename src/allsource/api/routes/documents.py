@@ -37,7 +37,12 @@ def list_documents(
                                                         "after.")] = None,
     until: Annotated[datetime | None, Query(description="… and before.")] = None,
 ) -> Page[DocumentSummary]:
-    """Documents the caller may read, newest first by default."""
+    """Documents the caller may read, newest first by default. On an encrypted store titles
+    are sealed, so sorting by title is refused (their SQL order would be the ciphertexts')."""
+    if store.keys.encrypted and any(key == "title" for key, _ in sort):
+        raise ApiError(422, "cannot sort by 'title' on an encrypted store: titles are sealed, "
+                            "so the database cannot order them", code="invalid_sort",
+                       details={"allowed": [k for k in SORTS if k != "title"]})
     conds: list[Any] = [store._readable(_d, audience)]
     if source:
         src = store.readable_source(source, audience)
