@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,6 +42,17 @@ def _optional(module: str) -> APIRouter | None:
         return None
     router: APIRouter = importlib.import_module(module).router
     return router
+
+
+#: JSON of the settings overrides (the CLI's global options) a worker process starts with
+OVERRIDES_ENV = "ALLSOURCE_SERVE_OVERRIDES"
+
+
+def create_app_from_env() -> FastAPI:
+    """The app of one ``allsource serve --workers N`` worker process (a uvicorn factory):
+    settings from the environment plus the CLI's global options in :data:`OVERRIDES_ENV`."""
+    overrides = json.loads(os.environ.get(OVERRIDES_ENV) or "{}")
+    return create_app(load_settings(**overrides))
 
 
 def create_app(settings: Settings | None = None, *, store: SqlStore | None = None) -> FastAPI:
