@@ -15,7 +15,8 @@ loopback with no errors (throughput and latency percentiles reported).
    objects. One admin user and token (``allsource.store.users``). No processing stages run
    (no stories, grades only on the generator's reports). ``--workdir`` keeps and reuses it.
 2. **Server.** ``create_app(settings)`` under ``uvicorn.run`` in a subprocess on
-   127.0.0.1:<free port>, **1 worker** (as ``allsource serve`` runs it), access log off.
+   127.0.0.1:<free port>: ``allsource serve --workers N --no-access-log`` (``--workers``,
+   default 2: one per core).
 3. **Sequential pass** (1 client, ``httpx.Client`` keep-alive): single-request latency per
    endpoint — ``GET /api/v1/search?q=`` (real words, phrases, technique names, ``OR``,
    prefixes from the corpus vocabulary), ``/entities/{id}``, ``/documents/{id}`` (real ids)
@@ -90,14 +91,6 @@ META = "api-meta.json"
 DB = "api.db"
 log = ingest_bench.log
 
-SERVER = """
-import sys, uvicorn
-from allsource.api import create_app
-from allsource.config import load_settings
-app = create_app(load_settings(database_url=sys.argv[1], blob_dir=sys.argv[2]))
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), workers=1, log_level="warning",
-            access_log=False)
-"""
 
 
 # ── store ────────────────────────────────────────────────────────────────────────────────────
@@ -197,10 +190,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(meta: dict[str, Any], port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def start_server(meta: dict[str, Any], port: int, log_path: Path, workers: int = 1
+                 ) -> subprocess.Popen[bytes]:
+    """``allsource serve`` as a user starts it (access log off), on 127.0.0.1:``port``."""
     out = log_path.open("wb")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, meta["url"], meta["blob_dir"],
-                             str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    env = {**os.environ, "ALLSOURCE_BLOB_DIR": meta["blob_dir"]}
+    proc = subprocess.Popen([sys.executable, "-m", "allsource", "--database-url", meta["url"],
+                             "serve", "--port", str(port), "--workers", str(workers),
+                             "--no-access-log"],
+                            stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
     headers = {"Authorization": f"Bearer {meta['token']}"}
     deadline = time.monotonic() + 120
     started = time.perf_counter()
@@ -211,7 +209,7 @@ def start_server(meta: dict[str, Any], port: int, log_path: Path) -> subprocess.
             r = httpx.get(f"http://127.0.0.1:{port}{API}/sources", headers=headers, timeout=5)
             if r.status_code == 200:
                 log(f"server ready on 127.0.0.1:{port} after {time.perf_counter() - started:.1f}"
-                    f" s (pid {proc.pid}, 1 uvicorn worker)")
+                    f" s (pid {proc.pid}, {workers} uvicorn worker(s))")
                 return proc
         except httpx.HTTPError:
             pass
@@ -220,16 +218,50 @@ def start_server(meta: dict[str, Any], port: int, log_path: Path) -> subprocess.
     raise SystemExit("server did not become ready within 120 s")
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server's uvicorn workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, todo = [pid], [pid]
+    while todo:
+        parent = todo.pop()
+        kids = [p for p, pp in parents.items() if pp == parent]
+        tree += kids
+        todo += kids
+    return tree
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of the server process and its workers."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = _stat(p)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
+    """Peak resident memory summed over the server's processes."""
+    peak = 0
+    for p in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        peak += sum(int(x.split()[1]) for x in lines if x.startswith("VmHWM:"))
+    return round(peak / 1024, 1)
 
 
 # ── requests ─────────────────────────────────────────────────────────────────────────────────
@@ -432,7 +464,8 @@ def reproduce(args: argparse.Namespace) -> str:
     if args.quick:
         parts.append("--quick")
     parts += ["--docs", str(args.docs), "--relationships", str(args.relationships),
-              "--hubs", str(args.hubs), "--clients", str(args.clients), "--seconds",
+              "--hubs", str(args.hubs), "--clients", str(args.clients),
+              "--workers", str(args.workers), "--seconds",
               str(args.seconds), "--requests", str(args.requests), "--graph-share",
               str(args.graph_share), "--seed", str(args.seed)]
     if args.corpus:
@@ -445,7 +478,7 @@ def print_report(rep: dict[str, Any]) -> None:
     print(f"\n# allsource API benchmark — {env['date']}")
     print(f"machine: {env['cpus']} CPUs ({env['cpu_model']}), Python {env['python']}, "
           f"SQLite {env['sqlite']}, FastAPI {env['fastapi']}, uvicorn {env['uvicorn']} "
-          f"(1 worker, access log off), httpx {env['httpx']}; load avg start "
+          f"({rep['workers']} worker(s), access log off), httpx {env['httpx']}; load avg start "
           f"{env['loadavg_start']}, end {env.get('loadavg_end')}")
     c = meta["counts"]
     print(f"store: SQLite, {c['documents']:,} documents ({meta['docs']:,} ingested corpus + "
@@ -541,6 +574,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "≈ 60,500 per hub)")
     ap.add_argument("--hubs", type=int, help="graph hubs (default 5; quick 1)")
     ap.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="`allsource serve --workers` processes (default 2, one per core)")
     ap.add_argument("--seconds", type=float, help="load duration (default 30; quick 10)")
     ap.add_argument("--requests", type=int,
                     help="sequential requests per endpoint (default 300; quick 100)")
@@ -567,7 +602,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    rep: dict[str, Any] = {"command": reproduce(args), "environment": environment()}
+    rep: dict[str, Any] = {"command": reproduce(args), "environment": environment(),
+                           "workers": args.workers}
     own = args.workdir is None
     work = Path(tempfile.mkdtemp(prefix="allsource-api-")) if own else args.workdir
     work.mkdir(parents=True, exist_ok=True)
@@ -583,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         work_load = Workload([text for _, text in pairs], kinds, meta["entity_ids"],
                              meta["document_ids"], meta["hubs"])
         port = free_port()
-        proc = start_server(meta, port, work / "server.log")
+        proc = start_server(meta, port, work / "server.log", args.workers)
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {meta['token']}"}
         rep["graph_sizes"] = graph_sizes(base, headers, meta["hubs"])
