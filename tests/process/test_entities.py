@@ -106,6 +106,19 @@ def test_a_place_name_after_a_locative_preposition_is_the_place(g: Gazetteer) ->
     assert place.start == text.rindex("Milan") and "'in Milan' reads as the place" in place.why
 
 
+def test_a_common_word_after_a_pronoun_or_modal_is_a_verb(g: Gazetteer) -> None:
+    """The demo's MISP event title: ransomware context all around, yet "You Play" is a verb;
+    the same name elsewhere in that text is not vouched for by it, while "switched to Play"
+    (a preposition, not a subject) keeps the name."""
+    text = "PUBG Ransomware Decrypts Your Files If You Play PlayerUnknown's Battlegrounds"
+    found, refused = g.scan(text)
+    assert [m.name for m in found if m.type in THREATS] == ["PUBG Ransomware"]
+    [verb] = refused
+    assert "'you Play' reads as a verb" in verb.why
+    found, _ = g.scan("Affiliates switched to Play after the takedown, deploying ransomware.")
+    assert [m.surface for m in found if m.type in THREATS] == ["Play"]
+
+
 def test_the_name_with_its_qualifier_needs_no_context(g: Gazetteer) -> None:
     [match] = g.find("August Stealer was sold on forums.")
     assert (match.name, match.why) == ("August Stealer", "distinctive name")

@@ -26,7 +26,8 @@ name that is itself ambiguous: "Cuba" and "Turkish" cannot vouch for each other)
 observable the caller found (IP, hash, …). So "the Cuba ransomware" stands, "Cuba won the
 match" does not. A name with its qualifier needs nothing ("August Stealer"), nor a common-word
 name written in capitals as its source lists it ("HIDDEN COBRA"). A name that is
-also a place and follows a locative preposition is the place ("offices in Milan"). Once a name
+also a place and follows a locative preposition is the place ("offices in Milan"); a common
+word after a pronoun or modal is a verb ("if you Play …", whatever the context). Once a name
 is vouched for, its other mentions in the text count too (one sense per discourse). A
 distinctive name that general English still uses, rarely ("Calisto", "Ryuk"), needs
 :data:`DOCUMENT_SUPPORT` point anywhere in the text. When a name is refused, its other sense
@@ -224,6 +225,21 @@ def _after_locative(text: str, start: int) -> str:
     return word if word in LOCATIVE else ""
 
 
+#: words after which a common word is a verb, not a name ("if you play", "they will play");
+#: not "to", which also introduces names ("affiliates switched to Play")
+VERB_OPENERS = frozenset({"i", "you", "we", "they", "he", "she", "can", "could", "will",
+                          "would", "should", "shall", "may", "might", "must", "don't",
+                          "doesn't", "didn't", "won't", "can't", "let's"})
+
+
+def _after_subject(text: str, start: int) -> str:
+    """The pronoun or modal just before ``start`` if it makes what follows a verb ("You
+    Play …"), else ``""``."""
+    before = text[max(0, start - 12):start].replace("\u2019", "'").split()
+    word = before[-1].lower() if before else ""
+    return word if word in VERB_OPENERS else ""
+
+
 def _doubt(text: str, start: int, end: int, option: Option) -> str:
     """Why this occurrence of the option's name may mean something else (``""``: it does
     not)."""
@@ -375,15 +391,20 @@ class Gazetteer:
                     kept.append((start, neg_end, other, NOT_CHECKED))
             else:
                 place = PLACE in doubt and _after_locative(text, start)
-                why = "" if place else self._support(text, points, positions, start, -neg_end)
+                verb = "common word" in doubt and _after_subject(text, start)
+                why = "" if place or verb else self._support(text, points, positions, start,
+                                                             -neg_end)
                 if place:
                     doubt += f"; '{place} {text[start:-neg_end]}' reads as the place"
+                elif verb:
+                    doubt += f"; '{verb} {text[start:-neg_end]}' reads as a verb"
                 if why:
                     vouched.setdefault(index, start)
                 doubted.append(((start, neg_end, index, f"ambiguous: {doubt}; "), why, other))
         refused = doubted_refused
         for (start, neg_end, index, doubt), why, other in doubted:
-            if not why and index in vouched and "reads as the place" not in doubt:
+            if (not why and index in vouched and "reads as the place" not in doubt
+                    and "reads as a verb" not in doubt):
                 # one sense per discourse
                 why = f"accepted: the same name has cyber context at offset {vouched[index]}"
             (kept if why else refused).append((start, neg_end, index, doubt + (why or
