@@ -53,9 +53,11 @@ from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.sql import chunks
 from allsource.store.story_views import StoryView, stories_by_stored_id, stories_of_documents
+from allsource.verify.evidence import RELATION_PREFIX, relation_markings
 from allsource.verify.grading import ClaimGrade, ClaimReport, grade_claims, track_records
 from allsource.verify.independence import Report
 from allsource.verify.run import (
+    CLAIM_RELATIONSHIPS,
     _documents,
     _subject_row,
     _texts,
@@ -337,6 +339,14 @@ class _Regrade:
             reports += self.conn.execute(sa.select(c).where(c.c.key.in_(list(chunk)))).all()
         readable = self._readable_docs([r.document_id for r in reports])
         reports = [r for r in reports if r.document_id in readable]
+        # a relationship claim is seen only through a report whose mention and ends the
+        # reader may read (allsource.verify.evidence), as verify marks the stored grades
+        related = [r.document_id for r in reports if r.key.startswith(RELATION_PREFIX)]
+        if related:
+            marks = relation_markings(self.conn, CLAIM_RELATIONSHIPS, related)
+            reports = [r for r in reports if not r.key.startswith(RELATION_PREFIX) or (
+                (r.document_id, r.key) in marks
+                and can_release(marks[(r.document_id, r.key)], self.audience))]
         if not reports:
             return []
         meta = self._claim_meta(sorted({r.key for r in reports}))
