@@ -20,7 +20,9 @@ A subject's *last sighting* is the latest publication date of a document mention
 the date the document was collected when it carries none (galaxy clusters, some feeds); the
 explanation says which. Objects no stored document mentions are not scored. A score is
 marked no lower than the most restrictive document it was computed from (and the object
-itself), so reading it back filters as reading those documents would.
+itself). Reading it back (:func:`find_scores`, :func:`top_scores`) shows it as stored to a
+reader who may read that marking and recomputes it for anyone else from what they may read
+(:mod:`allsource.assess.risk_views`), so a hidden report neither lifts a score nor hides it.
 """
 
 from __future__ import annotations

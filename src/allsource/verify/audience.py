@@ -31,9 +31,20 @@ subsets of the store's distinct markings, and even by TLP alone it would multipl
 touches only the claims of one subject (and, for an unreadable source record, that source's
 claims), so its cost is that of the subject, not of the store.
 
-Lists that show grades of many documents at once (search facets, the graph, the timeline,
-case evidence) use the stored figure only where the reader may read its marking, and treat
-the rest as not graded (for that reader).
+A relationship claim's report also rests on the mention of the relationship in that
+document and on its ends' evidence (:mod:`allsource.verify.evidence`): ``verify`` folds that
+into the stored marking, and the regrading keeps only the reports the reader may read.
+
+Lists and filters follow the same rule (:class:`ReaderGrades`): search facets, the graph's,
+the timeline's and the map's ``min_credibility`` filters, case evidence and ACH matrices, and
+risk (:mod:`allsource.assess.risk_views`) use, for each document, the grade the
+single-document view would give that reader — the stored figure where they may read its
+marking, else the recomputed one; never "not graded" in its place and never the stored
+figure. Only the rows whose stored marking the reader may not read are recomputed, in one
+batch per call and at most once per request: for a page or window, those of its documents;
+for a filter, those of the documents the other filters keep (``ReaderGrades.passing``,
+listed then as an ``IN`` list beside the SQL test of the stored grade, :func:`credible`).
+``ReaderGrades.recomputed`` counts them; on most stores, and always for the owner, none.
 """
 
 from __future__ import annotations
