@@ -259,3 +259,30 @@ def test_the_graph_is_drawn_from_readable_mentions(store: SqlStore) -> None:
     owner = neighbourhood(store, IP, audience=Audience.owner(), comentions=True)
     assert owner is not None and {n.id for n in owner.nodes} >= {IP, ACTOR}
     assert ("uses", ACTOR, IP) in {(e.type, e.source, e.target) for e in owner.edges}
+
+
+def test_min_credibility_judges_the_grade_the_reader_sees(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relationship APT28 → CHOPSTICK is evidenced by a CLEAR report graded 1 on RED
+    support (3 for a CLEAR reader) and by the RED reports: a CLEAR reader's graph keeps it
+    from ``min_credibility=3`` on, co-mentions too; only that report is regraded."""
+    from tests.verify.test_audience import CLEAR_READER, Spy, hidden_support
+
+    clear, _ = hidden_support(store)
+    apt28 = next(o for o in _objects(store) if o[1] == "APT28")[0]
+    spy = Spy(monkeypatch)
+    for c in range(1, 7):
+        view = neighbourhood(store, apt28, min_credibility=c, audience=CLEAR_READER,
+                             comentions=True)
+        assert view is not None
+        kinds = sorted(e.type for e in view.edges)
+        assert kinds == (["co-mentioned", "uses"] if c >= 3 else []), c
+    assert spy.recomputed == [clear.id] * 6  # one per request (hop and co-mentions share it)
+    owner = neighbourhood(store, apt28, min_credibility=1, audience=Audience.owner())
+    assert owner is not None and [e.type for e in owner.edges] == ["uses"]
+
+
+def _objects(store: SqlStore) -> list[tuple[str, str]]:
+    with store.engine.connect() as conn:
+        return [(r.id, r.name) for r in conn.execute(
+            t.objects.select().order_by(t.objects.c.name))]

@@ -192,3 +192,29 @@ def test_places_filtered_by_entity(store: SqlStore, docs: dict[str, Document]) -
     fc = places(store, TimelineFilter(entity_id=ACTOR.id, country="fr"), audience=READER)
     assert {f["properties"]["name"] for f in fc["features"]} == {"Paris"}
     assert places(store, TimelineFilter(entity_id="x--0"), audience=READER)["features"] == []
+
+
+# --- min_credibility judges the grade the reader sees (issue 10, derived views) ---------------
+
+def test_min_credibility_uses_the_grade_the_reader_sees(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLEAR report graded 1 on RED support is graded 3 for a CLEAR reader: the timeline
+    keeps it from ``min_credibility=3`` on — not never (as ungraded), not from 1 (as
+    stored) — and regrades only that document, once per request."""
+    from tests.verify.test_audience import CLEAR_READER, Spy, hidden_support
+
+    clear, _ = hidden_support(store)
+    spy = Spy(monkeypatch)
+    day = (clear.published_at or datetime.now(UTC)).date()
+    for c in range(1, 7):
+        f = TimelineFilter(min_credibility=c)
+        want = 1 if c >= 3 else 0
+        assert timeline(store, f, audience=CLEAR_READER).total == want, c
+        page = bucket_documents(store, f, day, audience=CLEAR_READER)
+        assert [d["id"] for d in page.items] == [clear.id] * want and page.total == want
+    # two requests per filter, each recomputing the one readable hidden-graded document
+    assert spy.batches == [[clear.id]] * 12
+    # the owner keeps the stored figures, with nothing recomputed
+    assert timeline(store, TimelineFilter(min_credibility=1), audience=Audience.owner()
+                    ).total == 3
+    assert len(spy.batches) == 12

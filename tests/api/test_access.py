@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 
 from allsource.api import create_app
 from allsource.assess.alerts import AlertDraft, Severity, raise_alerts
+from allsource.assess.risk_run import score_store
 from allsource.assess.watchlists import save_watchlist
 from allsource.config import Settings
 from allsource.model.markings import TLP, Audience, Classification, Marking, can_release
@@ -39,6 +40,7 @@ from allsource.model.records import Collected, Document, Source
 from allsource.store import cases, users
 from allsource.store import schema as t
 from allsource.store.sql import SqlStore, utc_now
+from allsource.verify.run import verify_store
 
 API = "/api/v1"
 NAMES = ("ab", "abc", "AB", "g_1")
@@ -93,6 +95,7 @@ def add_example(store: SqlStore, word: str, source_marking: Marking,
     store.add_source(source)
     docs = [Document.build(kind="report", title=f"{word} report {i}",
                            text=f"Report {i} about {word} and phishing.", marking=m,
+                           url=f"https://outlet{i}-{word}.example/report",
                            published_at=datetime(2024, 1, 2 + i, tzinfo=UTC))
             for i, m in enumerate(doc_marks)]
     store.write_batch(source, [Collected(d) for d in docs], [], None)
@@ -132,6 +135,12 @@ def add_example(store: SqlStore, word: str, source_marking: Marking,
                 id=rid, relationship_type="uses", source_ref=src, target_ref=dst,
                 created_at=now, stix={"type": "relationship", "id": rid},
                 **mark.to_columns()))
+            # every document reports it (as the relations stage writes): a claim that
+            # ``allsource verify`` grades over all of them, whatever their markings
+            for doc in docs:
+                conn.execute(t.mentions.insert().values(
+                    object_id=rid, document_id=doc.id, extractor="test", span_start=-1,
+                    span_end=-1, **mark.combine(doc.marking).to_columns()))
         ex.story = docs[0].id  # a story is named by its first document, as dedup names it
         conn.execute(t.stories.insert().values(id=ex.story, canonical_document_id=docs[0].id,
                                                created_at=now))
@@ -370,6 +379,50 @@ def check_api(api: Api, store: SqlStore, ex: Example, audience: Audience) -> Non
         assert api.ok("/timeline", entity_id=oid)["total"] == want
 
 
+def check_grades_and_risk(api: Api, store: SqlStore, ex: Example) -> None:
+    """Lists and filters of grades, and risk, as the reader sees them: a document's grade
+    in the timeline's and the graph's ``min_credibility`` filters is its grade in the
+    reader's single-document view (computed from what they may read), never "ungraded"
+    because the stored one rests on something hidden, never the stored figure; every
+    entity they may read has a risk score (from the evidence they may read)."""
+    o, audience = api.o, api.o.audience
+    docs = [d for d in ex.docs if o.ok(d)]
+    cred: dict[str, int | None] = {}
+    for doc in docs:
+        grade = api.ok(f"/documents/{doc}")["grade"]
+        cred[doc] = grade["credibility"] if grade else None
+
+    def passes(doc: str, c: int) -> bool:
+        found = cred.get(doc)
+        return found is not None and found <= c
+
+    source_ok = can_release(store.get_source(ex.source).marking, audience)  # type: ignore[union-attr]
+    n = len(ex.objects)
+    ends = {rid: (ex.objects[i], ex.objects[(i + 1) % n])
+            for i, rid in enumerate(ex.relationships)}
+    first = ex.objects[0]
+    for c in range(1, 7):
+        if source_ok:
+            bucket = api.ok("/timeline/documents", source=ex.source, start="2024-01-01",
+                            interval="month", min_credibility=c)
+            assert {d["id"] for d in bucket["items"]} == {d for d in docs if passes(d, c)}, c
+        if o.ok(first):
+            # a relationship shows when readable (with both ends) and a document the
+            # reader may read reports it, through a mention they may read, graded ≤ c
+            want = {ends[rid] for rid in ex.relationships
+                    if o.ok(rid) and all(map(o.ok, ends[rid])) and first in ends[rid]
+                    and ends[rid][0] != ends[rid][1]
+                    and any(passes(d, c) and can_release(o.marks[rid].combine(o.marks[d]),
+                                                         audience) for d in docs)}
+            view = api.ok(f"/graph/{first}", min_credibility=c)
+            assert {(e["source"], e["target"]) for e in view["edges"]} == want, c
+    for oid in ex.objects:
+        if o.ok(oid):
+            assert api.ok(f"/entities/{oid}")["risk"] is not None, oid
+    for item in api.ok("/entities", name=ex.word)["items"]:
+        assert item["risk"] is not None, item["id"]
+
+
 def _story_members(store: SqlStore) -> dict[str, list[str]]:
     m = t.story_members
     out: dict[str, list[str]] = {}
@@ -443,9 +496,14 @@ def run_example(store: SqlStore, client: TestClient, r: Rights, source_mark: Mar
                 other_marks: list[Marking]) -> None:
     word = "kw" + uuid.uuid4().hex[:10]
     ex = add_example(store, word, source_mark, doc_marks, obj_marks, rel_marks, other_marks)
+    # grades and risk over everything, as ``allsource verify`` and ``risk score`` store them
+    verify_store(store)
+    score_store(store, client.app.state.settings)  # type: ignore[attr-defined]
     user, headers, token = new_user(store, r)
     o = oracle(store, user.audience)
-    check_api(Api(client, headers, o), store, ex, user.audience)
+    api = Api(client, headers, o)
+    check_api(api, store, ex, user.audience)
+    check_grades_and_risk(api, store, ex)
     check_web(client, token, store, ex, o)
 
 

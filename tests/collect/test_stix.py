@@ -575,14 +575,36 @@ def test_the_bundle_document_of_an_all_red_bundle_is_red() -> None:
     assert len(doc.objects) == 2
 
 
-def test_a_mixed_bundle_document_carries_its_strictest_marking(store: SqlStore) -> None:
-    [doc] = _bundle_documents([_sco(1, TLP.RED), _sco(2, None), _sco(3, TLP.CLEAR)])
-    assert doc.document.marking.tlp is TLP.RED  # it counts all three objects
-    assert "3 objects" in doc.document.text and len(doc.objects) == 3
+def test_a_mixed_bundle_shows_each_object_at_its_own_marking(store: SqlStore) -> None:
+    """Item 3 of issue 10: the bundle document counts all three objects, so it carries the
+    strictest marking and holds none of them; each object rides on a part document marked
+    as it is, so a CLEAR reader sees the CLEAR and unmarked objects and nothing of the RED
+    one (nor the bundle document's counts)."""
+    whole, *parts = _bundle_documents([_sco(1, TLP.RED), _sco(2, None), _sco(3, TLP.CLEAR)])
+    assert whole.document.marking.tlp is TLP.RED  # it counts all three objects
+    assert "3 objects" in whole.document.text and whole.objects == []
+    assert sorted((p.document.marking.tlp, [o.id for o in p.objects]) for p in parts) == [
+        (TLP.CLEAR, [_sco(2, None)["id"]]), (TLP.CLEAR, [_sco(3, None)["id"]]),
+        (TLP.RED, [_sco(1, None)["id"]])]
+    assert all("1 objects" in p.document.text and "3 objects" not in p.document.text
+               for p in parts)
+    assert len({p.document.id for p in parts} | {whole.document.id}) == 4
     src = Source("bundles", "stix", "mixed.json")
     store.add_source(src)
-    store.write_batch(src, [doc], [], None)
+    store.write_batch(src, [whole, *parts], [], None)
     clear = Audience(max_tlp=TLP.CLEAR)
-    assert store.get(doc.document.id, clear) is None
-    assert store.get(_sco(3, None)["id"], clear) is None  # its only evidence is RED
-    assert store.get(_sco(3, None)["id"], Audience.owner()) is not None
+    assert store.get(whole.document.id, clear) is None
+    assert store.get(_sco(3, None)["id"], clear) is not None
+    assert store.get(_sco(2, None)["id"], clear) is not None
+    assert store.get(_sco(1, None)["id"], clear) is None
+    assert store.get(_sco(1, None)["id"], Audience.owner()) is not None
+    # the same bytes map to the same documents again (as a rebuild does)
+    again = _bundle_documents([_sco(1, TLP.RED), _sco(2, None), _sco(3, TLP.CLEAR)])
+    assert [c.document.id for c in again] == [whole.document.id,
+                                              *(p.document.id for p in parts)]
+
+
+def test_a_bundle_of_one_marking_keeps_its_objects_on_one_document() -> None:
+    [doc] = _bundle_documents([_sco(1, TLP.AMBER), _sco(2, TLP.AMBER)])
+    assert doc.document.marking.tlp is TLP.AMBER and len(doc.objects) == 2
+    assert doc.document.blob_ref == "bundle"

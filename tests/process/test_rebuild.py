@@ -21,7 +21,7 @@ from allsource.collect.htmltext import normalize_space
 from allsource.collect.runner import run_source
 from allsource.config import Settings
 from allsource.engine.inline import InlineEngine
-from allsource.model.markings import TLP, Audience, Marking
+from allsource.model.markings import TLP, TLP2_MARKING_IDS, Audience, Marking
 from allsource.model.records import Item, Source
 from allsource.plugins import collectors
 from allsource.process.pipeline import build_pipeline
@@ -351,3 +351,33 @@ def test_every_built_in_collector_can_rebuild(settings: Settings) -> None:
                   CollectContext.offline(settings, BlobStore(settings.blob_dir)))
     with pytest.raises(CannotRebuild, match="the plain collector cannot rebuild"):
         list(plain.rebuild(b"raw", []))
+
+
+def test_a_mixed_bundle_rebuilds_to_the_same_part_documents(
+        store: SqlStore, settings: Settings, tmp_path: Path) -> None:
+    """A bundle whose objects carry different TLP markings is stored as its bundle document
+    and part documents by marking (collect/stix.py), so a CLEAR reader sees its CLEAR
+    objects; a rebuild finds every document again."""
+    objects = [{"type": "ipv4-addr", "spec_version": "2.1",
+                "id": f"ipv4-addr--00000000-0000-4000-8000-00000000000{n}",
+                "value": f"198.51.100.{n}",
+                **({"object_marking_refs": [TLP2_MARKING_IDS[tlp]]} if tlp is not None
+                   else {})}
+               for n, tlp in ((1, TLP.RED), (2, None), (3, TLP.CLEAR))]
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "mixed.json").write_bytes(orjson.dumps({
+        "type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000009",
+        "objects": objects}))
+    _collect(store, settings, [Source(name="mixed", kind="stix", location=str(folder))])
+    _process(store)
+    before = snapshot(store)
+    n = before["counts"]["documents"]
+    assert n == 4  # the bundle document and a part per set of marking references
+    clear = Audience(max_tlp=TLP.CLEAR)
+    assert [store.get(o["id"], clear) is not None for o in objects] == [False, True, True]
+    result = _rebuild(store, settings, "mixed")
+    assert (result.documents, result.changed, result.not_rebuilt, result.quarantined) == (
+        n, 0, 0, 0), result.messages
+    assert snapshot(store) == before
+    assert [store.get(o["id"], clear) is not None for o in objects] == [False, True, True]

@@ -220,3 +220,25 @@ def test_evidence_credibility_only_from_grades_the_reader_may_read(store: SqlSto
     [reader] = cs.list_evidence(store, case.id, audience=Audience(max_tlp=TLP.CLEAR))
     assert (owner.credibility, owner.credibility_from) == (2, "document")
     assert reader.credibility_from == "ungraded"
+
+
+def test_evidence_credibility_is_the_grade_the_reader_sees(store: SqlStore) -> None:
+    """Linked to a CLEAR report graded 1 on RED support, and to its claim (credibility 1 on
+    three origins, two of them RED): a CLEAR reader's matrix weighs both at 3, the grade
+    they would get from a store holding only what they may read (tests/verify)."""
+    from tests.verify.test_audience import CLEAR_READER, hidden_support
+
+    clear, _ = hidden_support(store)
+    with store.engine.connect() as conn:
+        [key] = conn.execute(sa.select(t.claim_grades.c.key)).scalars().all()
+    case = cs.create_case(store, "Case", owner="ana")
+    cs.add_evidence(store, case.id, actor="ana", document_id=clear.id)
+    cs.add_evidence(store, case.id, actor="ana", claim_key=key)
+    owner = cs.list_evidence(store, case.id)
+    seen = cs.list_evidence(store, case.id, audience=CLEAR_READER)
+    assert [(e.credibility, e.credibility_from) for e in owner] == [(1, "document"),
+                                                                   (1, "claim")]
+    assert [(e.credibility, e.credibility_from) for e in seen] == [(3, "document"),
+                                                                  (3, "claim")]
+    ws = cs.workspace(store, case.id, CLEAR_READER)
+    assert [e.credibility for e in ws.evidence] == [3, 3]

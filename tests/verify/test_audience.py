@@ -6,17 +6,22 @@ Texts: MITRE ATT&CK v15 (as in ``test_verify_store``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
+import sqlalchemy as sa
 
 from allsource.config import load_settings
 from allsource.model.markings import TLP, Audience, Marking
 from allsource.model.records import Collected, Document, Source
 from allsource.store import open_store
+from allsource.store import schema as t
 from allsource.store.sql import SqlStore
-from allsource.verify.audience import grade_for
+from allsource.verify import audience as audience_mod
+from allsource.verify.audience import ReaderGrades, grade_for
 from allsource.verify.run import get_grade, verify_store
 from tests.verify.test_verify_store import COPIES, INDEPENDENT, ORIGINAL, WHEN, _process
 
@@ -132,3 +137,76 @@ def test_copies_joined_through_a_hidden_founder_stay_copies(store: SqlStore,
         assert alone is not None and _figures(seen) == _figures(alone)
     finally:
         other.close()
+
+
+# --- lists: many documents at once (ReaderGrades) ----------------------------------------------
+
+def hidden_support(store: SqlStore) -> tuple[Document, list[Document]]:
+    """A CLEAR report whose stored grade rests on two independent RED reports (stored
+    credibility 1, marked RED); a CLEAR reader's grade of it is 3 (one origin). Shared by the
+    tests of every list and filter of grades (timeline, graph, cases, facets, risk)."""
+    clear = _add(store, "first.example", ORIGINAL, Marking())
+    red = [_add(store, outlet, text, Marking(tlp=TLP.RED))
+           for outlet, text in zip(RED_OUTLETS, INDEPENDENT, strict=True)]
+    _process(store)
+    verify_store(store)
+    stored, seen = (get_grade(store, "document", clear.id),
+                    grade_for(store, "document", clear.id, CLEAR_READER))
+    assert stored is not None and seen is not None
+    assert (stored["credibility"], stored["tlp"], seen["credibility"]) == (1, int(TLP.RED), 3)
+    return clear, red
+
+
+class Spy:
+    """Counts the documents each read-time regrading batch recomputes."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.batches: list[list[str]] = []
+        real = audience_mod._Regrade.documents
+
+        def documents(regrade: Any, doc_ids: Sequence[str]) -> Any:
+            self.batches.append(list(doc_ids))
+            return real(regrade, doc_ids)
+
+        monkeypatch.setattr(audience_mod._Regrade, "documents", documents)
+
+    @property
+    def recomputed(self) -> list[str]:
+        return [d for batch in self.batches for d in batch]
+
+
+def test_a_list_gets_the_single_view_grade_recomputing_only_hidden_ones(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    clear, red = hidden_support(store)
+    ids = [clear.id, *(d.id for d in red)]
+    spy = Spy(monkeypatch)
+    with store.engine.connect() as conn:
+        owner = ReaderGrades(store, conn, Audience.owner()).documents(ids)
+    assert spy.batches == []  # the owner reads every stored grade as it is
+    assert {d: g["credibility"] for d, g in owner.items()} == dict.fromkeys(ids, 1)
+
+    with store.engine.connect() as conn:
+        listed = ReaderGrades(store, conn, CLEAR_READER).documents([clear.id])
+    single = grade_for(store, "document", clear.id, CLEAR_READER)
+    assert single is not None and _figures(listed[clear.id]) == _figures(single)
+    # one batch, of exactly the readable rows whose stored grade is hidden from the reader
+    assert spy.batches == [[clear.id]]
+
+    # a grade readable as stored is not recomputed
+    green = Audience(max_tlp=TLP.RED)
+    with store.engine.connect() as conn:
+        assert ReaderGrades(store, conn, green).documents(ids)[clear.id]["credibility"] == 1
+    assert spy.batches == [[clear.id]]
+
+
+def test_passing_recomputes_each_hidden_candidate_once(store: SqlStore,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    clear, _ = hidden_support(store)
+    spy = Spy(monkeypatch)
+    d = t.documents
+    with store.engine.connect() as conn:
+        grades = ReaderGrades(store, conn, CLEAR_READER)
+        candidates = sa.select(d.c.id).where(store._readable(d, CLEAR_READER))
+        assert [grades.passing(candidates, c) for c in range(1, 7)] == [
+            [], [], [clear.id], [clear.id], [clear.id], [clear.id]]
+    assert spy.recomputed == [clear.id]  # six filters, one recomputation

@@ -19,7 +19,9 @@ Filters. A relationship (or a co-mention) counts only if a document that evidenc
 write — is readable, was published (else collected) in ``[since, until)`` and, with
 ``min_credibility``, has an Admiralty credibility at least that good (1 = confirmed … 6 =
 cannot be judged, so ``min_credibility=3`` keeps documents graded 1, 2 or 3; ungraded
-documents are dropped).
+documents are dropped). The credibility is the one the reader sees
+(:class:`allsource.verify.audience.ReaderGrades`): the stored grade where they may read its
+marking, else recomputed from what they may read, for those documents only.
 
 Summarising. When the neighbourhood has more than ``max_nodes`` nodes, the centre stays and
 the rest is partitioned greedily: first one cluster per object type and distance; then the
@@ -45,7 +47,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,6 +61,7 @@ from allsource.store import derived
 from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.sql import SqlStore, chunks, naive_utc
+from allsource.verify.audience import ReaderGrades, credible
 
 __all__ = ["GraphEdge", "GraphNode", "GraphView", "neighbourhood", "released", "time_bound"]
 
@@ -124,26 +127,46 @@ def time_bound(store: SqlStore, value: datetime) -> sa.ColumnElement[Any]:
     return sa.literal(naive, sa.DateTime)
 
 
-def evidence_filter(store: SqlStore, object_id: sa.ColumnElement[Any], *,
-                    since: datetime | None, until: datetime | None,
-                    min_credibility: int | None, audience: Audience
-                    ) -> sa.ColumnElement[bool] | None:
-    """``EXISTS`` a readable document evidencing ``object_id`` within the time window and
-    grade; ``None`` without filters."""
-    if since is None and until is None and min_credibility is None:
-        return None
-    m, d, g = t.mentions, t.documents, t.grades
+def _window(store: SqlStore, since: datetime | None, until: datetime | None
+            ) -> list[sa.ColumnElement[bool]]:
+    d = t.documents
     when = sa.func.coalesce(d.c.published_at, d.c.collected_at)
-    conds = [m.c.object_id == object_id, released(d, audience), released(m, audience)]
+    conds = []
     if since is not None:
         conds.append(when >= time_bound(store, since))
     if until is not None:
         conds.append(when < time_bound(store, until))
-    src = m.join(d, d.c.id == m.c.document_id)
+    return conds
+
+
+def evidence_documents(store: SqlStore, objects: sa.Select[Any] | Sequence[str], *,
+                       since: datetime | None, until: datetime | None, audience: Audience
+                       ) -> sa.Select[Any]:
+    """The readable, in-window documents with a readable mention of one of ``objects``:
+    the candidates whose grades a ``min_credibility`` filter must judge
+    (:meth:`allsource.verify.audience.ReaderGrades.passing`)."""
+    m, d = t.mentions, t.documents
+    return (sa.select(m.c.document_id).join(d, d.c.id == m.c.document_id)
+            .where(m.c.object_id.in_(objects), released(d, audience), released(m, audience),
+                   *_window(store, since, until)))
+
+
+def evidence_filter(store: SqlStore, object_id: sa.ColumnElement[Any], *,
+                    since: datetime | None, until: datetime | None,
+                    min_credibility: int | None, audience: Audience,
+                    passing: Sequence[str] = ()) -> sa.ColumnElement[bool] | None:
+    """``EXISTS`` a readable document evidencing ``object_id`` within the time window and
+    grade; ``None`` without filters. A document's grade is the one the reader sees
+    (:func:`allsource.verify.audience.credible`): ``passing`` lists the documents whose
+    stored grade is hidden from them and whose recomputed grade passes."""
+    if since is None and until is None and min_credibility is None:
+        return None
+    m, d = t.mentions, t.documents
+    conds = [m.c.object_id == object_id, released(d, audience), released(m, audience),
+             *_window(store, since, until)]
     if min_credibility is not None:
-        src = src.join(g, sa.and_(g.c.subject_type == "document", g.c.subject_id == d.c.id))
-        # a grade resting on what the reader may not read is no grade for them
-        conds += [g.c.credibility <= int(min_credibility), released(g, audience)]
+        conds.append(credible(d.c.id, min_credibility, audience, passing))
+    src = m.join(d, d.c.id == m.c.document_id)
     return sa.exists(sa.select(sa.literal(1)).select_from(src).where(*conds))
 
 
@@ -167,7 +190,8 @@ def object_type(object_id: str) -> str:
 
 
 def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str], dist: int,
-         evidence: sa.ColumnElement[bool] | None, audience: Audience, limit: int) -> None:
+         evidence: Callable[[Sequence[str]], sa.ColumnElement[bool] | None],
+         audience: Audience, limit: int) -> None:
     r, o = t.relationships, t.objects
     # the owner reads everything: the join only checks that the far object exists, from the
     # primary-key index alone; others see a relationship and an object through a mention
@@ -183,8 +207,8 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
                  .where(near.in_(ids) if len(ids) > 1 else near == ids[0],
                         derived.visible(store, r, audience, released),
                         derived.visible(store, o, audience, released)))
-            if evidence is not None:
-                q = q.where(evidence)
+            if (cond := evidence(ids)) is not None:
+                q = q.where(cond)
             rows = conn.execute(q.limit(left + 1)).all()
             if len(rows) > left:
                 rows, hood.truncated = rows[:left], True
@@ -207,22 +231,20 @@ def _add(hood: _Hood, rows: Sequence[Any], dist: int, audience: Audience, *,
 
 def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: datetime | None,
                 until: datetime | None, min_credibility: int | None, audience: Audience,
-                limit: int) -> None:
+                grades: ReaderGrades, limit: int) -> None:
     """Objects sharing a readable, in-window, graded-enough document with the centre."""
     m1, m2 = t.mentions.alias("m1"), t.mentions.alias("m2")
-    o, d, g = t.objects, t.documents, t.grades
-    when = sa.func.coalesce(d.c.published_at, d.c.collected_at)
+    o, d = t.objects, t.documents
     src = (m1.join(m2, m2.c.document_id == m1.c.document_id)
            .join(o, o.c.id == m2.c.object_id).join(d, d.c.id == m1.c.document_id))
     conds = [m1.c.object_id == hood.center, m2.c.object_id != hood.center,
-             released(m1, audience), released(m2, audience), released(d, audience)]
-    if since is not None:
-        conds.append(when >= time_bound(store, since))
-    if until is not None:
-        conds.append(when < time_bound(store, until))
+             released(m1, audience), released(m2, audience), released(d, audience),
+             *_window(store, since, until)]
     if min_credibility is not None:
-        src = src.join(g, sa.and_(g.c.subject_type == "document", g.c.subject_id == d.c.id))
-        conds += [g.c.credibility <= int(min_credibility), released(g, audience)]
+        passing = grades.passing(evidence_documents(
+            store, [hood.center], since=since, until=until, audience=audience),
+            min_credibility)
+        conds.append(credible(d.c.id, min_credibility, audience, passing))
     shared = sa.func.count(sa.distinct(m1.c.document_id)).label("shared")
     rows = conn.execute(
         sa.select(o.c.id, shared)
@@ -236,10 +258,24 @@ def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: dateti
 def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
            until: datetime | None, min_credibility: int | None, audience: Audience,
            comentions: bool, fetch_limit: int) -> _Hood | None:
-    o = t.objects
-    evidence = evidence_filter(store, t.relationships.c.id, since=since, until=until,
-                               min_credibility=min_credibility, audience=audience)
+    o, r = t.objects, t.relationships
     with store.engine.connect() as conn:
+        grades = ReaderGrades(store, conn, audience)
+
+        def evidence(ids: Sequence[str]) -> sa.ColumnElement[bool] | None:
+            # documents evidencing a relationship of this chunk whose stored grade is
+            # hidden from the reader are regraded for them, each once per request
+            passing: list[str] = []
+            if min_credibility is not None:
+                touching = sa.select(r.c.id).where(sa.or_(r.c.source_ref.in_(ids),
+                                                          r.c.target_ref.in_(ids)))
+                passing = grades.passing(evidence_documents(
+                    store, touching, since=since, until=until, audience=audience),
+                    min_credibility)
+            return evidence_filter(store, r.c.id, since=since, until=until,
+                                   min_credibility=min_credibility, audience=audience,
+                                   passing=passing)
+
         row = conn.execute(sa.select(sa.func.substr(o.c.name, 1, _LABEL))
                            .where(o.c.id == node_id,
                                   derived.visible(store, o, audience, released))).first()
@@ -249,7 +285,7 @@ def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
         _hop(store, conn, hood, [node_id], 1, evidence, audience, fetch_limit)
         if comentions:
             _comentions(store, conn, hood, since=since, until=until,
-                        min_credibility=min_credibility, audience=audience,
+                        min_credibility=min_credibility, audience=audience, grades=grades,
                         limit=COMENTION_LIMIT)
         if depth == 2 and not hood.truncated:
             first = sorted(n for n, dist in hood.distance.items() if dist == 1)

@@ -5,7 +5,8 @@ A document's time is ``published_at``, or ``collected_at`` when the source gave 
 in search). Filters combine with AND: ``entity_id`` (the document mentions the object),
 ``topic`` (the ``topics`` stage assigned it), ``source`` (name or ID; a source that sighted
 it), ``country`` (ISO 3166 alpha-2; it mentions a place in that country), ``kinds``,
-``[since, until)`` and ``min_credibility`` (Admiralty credibility of the document, 1 = best).
+``[since, until)`` and ``min_credibility`` (Admiralty credibility of the document, 1 = best,
+as the reader sees it: :class:`allsource.verify.audience.ReaderGrades`).
 Counting happens in SQL, with the whole marking decision in SQL too
 (:func:`allsource.analyze.graph.released`), so a count never includes a document the audience
 may not read. Buckets start on the day, on Monday (ISO weeks) or on the 1st of the month, UTC.
@@ -25,6 +26,7 @@ from allsource.errors import InputError, SourceError
 from allsource.model.markings import TLP, Audience
 from allsource.store import schema as t
 from allsource.store.sql import SqlStore, aware
+from allsource.verify.audience import ReaderGrades, credible
 
 __all__ = ["Bucket", "DocumentPage", "Timeline", "TimelineFilter", "bucket_documents",
            "document_filters", "timeline"]
@@ -98,7 +100,7 @@ def document_filters(store: SqlStore, f: TimelineFilter, audience: Audience, *,
                      country: bool = True) -> list[sa.ColumnElement[bool]]:
     """Conditions on ``documents`` for ``f`` (``country=False`` leaves the country out, for
     callers that filter places themselves)."""
-    d, g = t.documents, t.grades
+    d = t.documents
     m = t.mentions.alias("filter_mentions")  # callers may join ``mentions`` themselves
     conds: list[sa.ColumnElement[bool]] = [released(d, audience)]
     if f.entity_id:
@@ -127,10 +129,13 @@ def document_filters(store: SqlStore, f: TimelineFilter, audience: Audience, *,
     if f.min_credibility is not None:
         if not 1 <= f.min_credibility <= 6:
             raise InputError("min_credibility must be an Admiralty credibility from 1 to 6")
-        # only grades resting on what the reader may read (allsource.verify.audience)
-        conds.append(sa.exists().where(g.c.subject_type == "document", g.c.subject_id == d.c.id,
-                                       g.c.credibility <= f.min_credibility,
-                                       released(g, audience)).correlate(d))
+        # each grade as the reader sees it (allsource.verify.audience): the stored one where
+        # they may read its marking, else recomputed from what they may read — only for the
+        # documents the other filters keep whose stored grade is hidden from them
+        with store.engine.connect() as conn:
+            passing = ReaderGrades(store, conn, audience).passing(
+                sa.select(d.c.id).where(*conds), f.min_credibility)
+        conds.append(credible(d.c.id, f.min_credibility, audience, passing))
     return conds
 
 

@@ -20,7 +20,9 @@ A subject's *last sighting* is the latest publication date of a document mention
 the date the document was collected when it carries none (galaxy clusters, some feeds); the
 explanation says which. Objects no stored document mentions are not scored. A score is
 marked no lower than the most restrictive document it was computed from (and the object
-itself), so reading it back filters as reading those documents would.
+itself). Reading it back (:func:`find_scores`, :func:`top_scores`) shows it as stored to a
+reader who may read that marking and recomputes it for anyone else from what they may read
+(:mod:`allsource.assess.risk_views`), so a hidden report neither lifts a score nor hides it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from allsource.store.base import RunRecord
 from allsource.store.sql import aware, naive_utc, new_run_id, utc_now
 
 if TYPE_CHECKING:
+    from allsource.assess.risk_views import ReadTally
     from allsource.config import Settings
     from allsource.store.sql import SqlStore
 
@@ -412,37 +415,15 @@ def _score(store: SqlStore, table: dict[str, risk.DecayParams], weights: Mapping
     summary.unreported = len(subjects) - len(aggs)
     for object_id, agg in aggs.items():
         stype, name, stix, _ = subjects[object_id]
-        if stype in INDICATOR_TYPES:
-            subject, key = "indicator", risk.decay_key(stype, stix, table)
-            lists = [str(x) for x in stix.get("x_allsource_warninglists") or ()]
-        else:
-            subject, key, lists = "entity", stype if stype in table else "entity", []
-        params = table[key]
-        lk = _likelihood(agg, inputs, params, key, now)
-        im = _impact(agg, inputs, risk.type_weight(stype, weights),
-                     inputs.watch_direct.get(object_id), priorities, lists)
-        out.append((_scored(subject, object_id, name, stype, lk, im, agg, inputs, params, now),
-                     agg.marking))
-        summary.warninglisted += bool(lists)
-    story_params = table.get("story", table["default"])
+        scored = score_object(object_id, stype, name, stix, agg, inputs, table, weights,
+                              priorities, now)
+        out.append((scored, agg.marking))
+        summary.warninglisted += bool(stix.get("x_allsource_warninglists"))
     for story_id, docs in members.items():
-        present = [doc_id for doc_id in docs if doc_id in inputs.docs]
-        if not present:
-            continue
-        agg = _Agg(inputs.docs[present[0]].marking)
-        for doc_id in present:
-            agg.add(doc_id, inputs.docs[doc_id], inputs, combine)
-        lk = _likelihood(agg, inputs, story_params, "story", now,
-                         inputs.story_grades.get(story_id, (None, None, 0)))
-        best = max((doc_entity[x] for x in present if x in doc_entity), default=None)
-        type_ = (risk.type_weight(best[1], weights, f"its documents mention {best[2]}") if best
-                 else risk.type_weight("story", weights, "its documents mention no entity"))
-        direct = max((inputs.watch_doc[x] for x in present if x in inputs.watch_doc),
-                     key=lambda h: h.severity, default=None)
-        im = _impact(agg, inputs, type_, direct, priorities)
-        name = " ".join((titles.get(story_id) or inputs.docs[present[0]].title).split())
-        out.append((_scored("story", story_id, name or story_id, "story", lk, im, agg, inputs,
-                            story_params, now), agg.marking))
+        found = score_story(story_id, docs, titles.get(story_id), doc_entity, inputs, table,
+                            weights, priorities, now, combine)
+        if found is not None:
+            out.append(found)
     for score, _ in out:
         if score.subject_type == "indicator":
             summary.indicators += 1
@@ -452,6 +433,50 @@ def _score(store: SqlStore, table: dict[str, risk.DecayParams], weights: Mapping
             summary.stories += 1
         summary.expired += score.expired
     return out
+
+
+def score_object(object_id: str, stype: str, name: str, stix: Mapping[str, Any], agg: _Agg,
+                 inputs: _Inputs, table: dict[str, risk.DecayParams],
+                 weights: Mapping[str, float], priorities: list[str], now: datetime
+                 ) -> risk.RiskScore:
+    """One indicator's or entity's score from its folded documents."""
+    if stype in INDICATOR_TYPES:
+        subject, key = "indicator", risk.decay_key(stype, stix, table)
+        lists = [str(x) for x in stix.get("x_allsource_warninglists") or ()]
+    else:
+        subject, key, lists = "entity", stype if stype in table else "entity", []
+    params = table[key]
+    lk = _likelihood(agg, inputs, params, key, now)
+    im = _impact(agg, inputs, risk.type_weight(stype, weights),
+                 inputs.watch_direct.get(object_id), priorities, lists)
+    return _scored(subject, object_id, name, stype, lk, im, agg, inputs, params, now)
+
+
+def score_story(story_id: str, docs: Iterable[str], title: str | None,
+                doc_entity: Mapping[str, tuple[float, str, str]], inputs: _Inputs,
+                table: dict[str, risk.DecayParams], weights: Mapping[str, float],
+                priorities: list[str], now: datetime,
+                combine: Callable[[Marking, Marking], Marking]
+                ) -> tuple[risk.RiskScore, Marking] | None:
+    """One story's score from those of its documents in ``inputs`` (None: none is)."""
+    story_params = table.get("story", table["default"])
+    present = [doc_id for doc_id in docs if doc_id in inputs.docs]
+    if not present:
+        return None
+    agg = _Agg(inputs.docs[present[0]].marking)
+    for doc_id in present:
+        agg.add(doc_id, inputs.docs[doc_id], inputs, combine)
+    lk = _likelihood(agg, inputs, story_params, "story", now,
+                     inputs.story_grades.get(story_id, (None, None, 0)))
+    best = max((doc_entity[x] for x in present if x in doc_entity), default=None)
+    type_ = (risk.type_weight(best[1], weights, f"its documents mention {best[2]}") if best
+             else risk.type_weight("story", weights, "its documents mention no entity"))
+    direct = max((inputs.watch_doc[x] for x in present if x in inputs.watch_doc),
+                 key=lambda h: h.severity, default=None)
+    im = _impact(agg, inputs, type_, direct, priorities)
+    name = " ".join((title or inputs.docs[present[0]].title).split())
+    return (_scored("story", story_id, name or story_id, "story", lk, im, agg, inputs,
+                    story_params, now), agg.marking)
 
 
 def _scored(subject: str, subject_id: str, name: str, kind: str, lk: risk.Likelihood,
@@ -487,42 +512,61 @@ def _stored(row: Any) -> StoredRisk:
 
 def top_scores(store: SqlStore, *, kind: str | None = None, limit: int = 20,
                include_expired: bool = False, now: datetime | None = None,
-               audience: Audience | None = None) -> list[StoredRisk]:
-    """The highest stored scores the audience may read, of one subject type or all; expired
-    indicators (``expires_at`` before ``now``) are left out unless ``include_expired``."""
+               audience: Audience | None = None, settings: Settings | None = None,
+               tally: ReadTally | None = None) -> list[StoredRisk]:
+    """The highest scores as the audience sees them (:mod:`allsource.assess.risk_views`),
+    of one subject type or all; expired indicators (``expires_at`` before ``now``) are left
+    out unless ``include_expired``."""
+    from allsource.assess.risk_views import scores_for  # it builds on this module
+
     audience = audience or Audience.owner()
     r = t.risk_scores
-    stmt = sa.select(r).where(store._readable(r, audience))
+    when = now or datetime.now(UTC)
+    stmt = sa.select(r)
     if kind is not None:
         stmt = stmt.where(r.c.subject_type == kind)
-    if not include_expired:
-        stmt = stmt.where(sa.or_(r.c.expires_at.is_(None),
-                                 r.c.expires_at > naive_utc(now or datetime.now(UTC))))
-    stmt = stmt.order_by(r.c.score.desc(), r.c.subject_type, r.c.subject_id)
+    live = stmt if include_expired else stmt.where(
+        sa.or_(r.c.expires_at.is_(None), r.c.expires_at > naive_utc(when)))
+    order = (r.c.score.desc(), r.c.subject_type, r.c.subject_id)
     out: list[StoredRisk] = []
     with store.engine.connect() as conn:
-        for row in conn.execution_options(yield_per=500).execute(stmt):
+        for row in conn.execution_options(yield_per=500).execute(
+                live.where(store._readable(r, audience)).order_by(*order)):
             found = _stored(row)
             if can_release(found.marking, audience):
                 out.append(found)
                 if len(out) >= limit:
                     break
+        # a score hidden from the reader may still rank for them once recomputed over what
+        # they may read: every such row of the kind is recomputed (none for the owner)
+        hidden = [] if audience.unrestricted else [
+            row for row in conn.execute(stmt.order_by(*order))
+            if not can_release(Marking.from_columns(dict(row._mapping)), audience)]
+    if hidden:
+        again = [x for x in scores_for(store, hidden, audience, settings, tally)
+                 if include_expired or x.risk.expires_at is None or x.risk.expires_at > when]
+        out = sorted(out + again, key=lambda x: (-x.risk.score, x.risk.subject_type,
+                                                 x.risk.subject_id))[:limit]
     return out
 
 
 def find_scores(store: SqlStore, id_or_name: str, *, limit: int = 10,
-                audience: Audience | None = None) -> list[StoredRisk]:
-    """Stored scores of the subject with this id, else of subjects with this name (any
-    case), highest first."""
+                audience: Audience | None = None, settings: Settings | None = None,
+                tally: ReadTally | None = None) -> list[StoredRisk]:
+    """Scores of the subject with this id, else of subjects with this name (any case),
+    highest first, as the audience sees them (:mod:`allsource.assess.risk_views`: a stored
+    score resting on something they may not read is recomputed from what they may)."""
+    from allsource.assess.risk_views import scores_for  # it builds on this module
+
     audience = audience or Audience.owner()
     r = t.risk_scores
     text = id_or_name.strip()
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(r).where(r.c.subject_id == text,
-                                               store._readable(r, audience))).all()
-        if not rows:
-            rows = conn.execute(sa.select(r).where(
-                sa.func.lower(r.c.name) == text.lower(), store._readable(r, audience))
-                .order_by(r.c.score.desc(), r.c.subject_id).limit(limit)).all()
-    found = [_stored(row) for row in rows]
-    return [x for x in found if can_release(x.marking, audience)]
+        rows = conn.execute(sa.select(r).where(r.c.subject_id == text)).all()
+    found = scores_for(store, rows, audience, settings, tally)
+    if not found:  # judged on what the reader sees, so a hidden subject answers as none
+        with store.engine.connect() as conn:
+            rows = conn.execute(sa.select(r).where(sa.func.lower(r.c.name) == text.lower())
+                                .order_by(r.c.score.desc(), r.c.subject_id)).all()
+        found = scores_for(store, rows, audience, settings, tally)
+    return sorted(found, key=lambda x: (-x.risk.score, x.risk.subject_id))[:limit]

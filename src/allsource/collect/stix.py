@@ -32,7 +32,10 @@ follow the values they pointed at), sets the now-required
   when that object is a document of the same bundle;
 * everything else — SCOs, indicators without text, marking definitions, sightings, observed
   data, and relationships whose source is not a document here — is attached to one synthetic
-  document per bundle (kind ``stix-bundle``, title the file name, text the object counts).
+  document per bundle (kind ``stix-bundle``, title the file name, text the object counts,
+  marked as the strictest of its objects); in a bundle whose objects carry different
+  marking references, to one synthetic *part* document per set of references instead, each
+  marked as its own objects (``_Mapper._bundle_items``).
 
 Revoked and deprecated (``x_mitre_deprecated``) objects are kept, with a ``revoked`` /
 ``deprecated`` label and meta flag on their document.
@@ -52,6 +55,7 @@ document).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -79,7 +83,12 @@ from allsource.model.records import (
     Relationship,
     StixObject,
 )
-from allsource.share.stix_markings import marking_from_refs, marking_refs, tlp1_definition
+from allsource.share.stix_markings import (
+    marking_from_refs,
+    marking_refs,
+    tlp1_definition,
+    tlp_of_definition,
+)
 
 __all__ = ["BundleError", "ParsedBundle", "StixCollector", "is_stix20", "map_bundle",
            "object_problem", "parse_bundle", "register_collectors", "upgrade_20"]
@@ -439,37 +448,75 @@ class _Mapper:
     def _bundle_items(self, loose: list[dict[str, Any]], n_documents: int
                       ) -> Iterator[Collected]:
         """The bundle document, marked as what it describes: the most restrictive marking
-        of the bundle's objects (its summary counts them all, and names the bundle). The
-        loose objects ride on it, so each mention of one carries at least that marking: in
-        a mixed bundle a CLEAR object is seen by those who may read the whole bundle (or
-        through another document), never by its summary's readers alone. (Splitting the
-        bundle by marking would let CLEAR readers see its CLEAR part, but then a rebuild,
-        which resolves marking definitions without an earlier page's, could not find the
-        same documents again.)"""
+        of the bundle's objects (its summary counts them all, and names the bundle).
+
+        The loose objects ride on it when they all carry the same marking references (the
+        common case). In a mixed bundle they ride instead on *part* documents, one per
+        distinct set of ``object_marking_refs`` (and granular marking refs; a definition in
+        the bundle that bears no TLP, such as a copyright statement, does not count), each
+        marked as its objects and summarising only them: a CLEAR object of a bundle that
+        also holds a RED one is then seen by CLEAR readers through a mention of its own
+        marking. A part
+        is keyed by the marking-definition IDs as written in the bundle, not by the marking
+        they resolve to, so a rebuild — which resolves definitions offline, without an
+        earlier TAXII page's — finds the same part documents again (and never loosens a
+        stored marking, see :mod:`allsource.process.rebuild`)."""
         marked = [o for o in self.objects if o["type"] != "marking-definition"]
         whole = self.default
         if marked:
             whole = self.marking(marked[0])
             for marking in {self.marking(o) for o in marked[1:]}:
                 whole = whole.combine(marking)
-        yield self._bundle_item(loose, whole, self._summary(n_documents),
+        # a definition the bundle itself carries that bears no TLP (a copyright statement,
+        # as in ATT&CK) does not split it; every other reference does, as written
+        inert = {o["id"] for o in self.objects if o["type"] == "marking-definition"
+                 and tlp_of_definition(o) is None}
+        parts: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for obj in loose:
+            refs = tuple(sorted(set(marking_refs(obj)) - inert))
+            parts.setdefault(refs, []).append(obj)
+        if len(parts) <= 1:
+            yield self._bundle_item(loose, whole, self._summary(n_documents),
+                                    self._bundle_meta(n_documents), None)
+            return
+        yield self._bundle_item([], whole, self._summary(n_documents),
                                 self._bundle_meta(n_documents), None)
+        for refs, objects in sorted(parts.items()):
+            marking = self.marking(objects[0])
+            for obj in objects[1:]:
+                marking = marking.combine(self.marking(obj))
+            yield self._bundle_item(objects, marking, self._part_summary(refs, objects),
+                                    {"stix_id": self.bundle.bundle_id,
+                                     "objects": len(objects), "marking_refs": list(refs)},
+                                    refs)
 
     def _bundle_item(self, loose: list[dict[str, Any]], marking: Marking, text: str,
-                     meta: dict[str, Any], part: Marking | None) -> Collected:
+                     meta: dict[str, Any], part: tuple[str, ...] | None) -> Collected:
         objects = [StixObject(o["id"], o["type"], _object_name(o), o, self.marking(o))
                    for o in loose if o["type"] != "relationship"]
         rels = [self._relationship(o, None) for o in loose if o["type"] == "relationship"]
         key: dict[str, Any] = {"stix_bundle": self.bundle.bundle_id, "sha256": self.blob}
+        ref = "bundle"
         if part is not None:
-            key["part"] = part.to_columns()
+            key["part"] = list(part)
+            ref = "bundle-part:" + hashlib.sha256("\n".join(part).encode()).hexdigest()[:16]
         doc = Document.build(
             kind=BUNDLE_KIND, title=self.bundle.name, text=text, key=key,
-            media_type=MEDIA_TYPE, blob_sha256=self.blob, blob_ref="bundle",
+            media_type=MEDIA_TYPE, blob_sha256=self.blob, blob_ref=ref,
             meta=meta, marking=marking)
         mentions = [Mention(o.id, EXTRACTOR) for o in objects]
         mentions += [Mention(r.id, EXTRACTOR) for r in rels]
         return Collected(doc, objects, rels, mentions)
+
+    def _part_summary(self, refs: tuple[str, ...], objects: list[dict[str, Any]]) -> str:
+        counts = Counter(o["type"] for o in objects)
+        marked = ", ".join(refs) if refs else "no marking of their own"
+        return "\n".join([
+            f"Objects of STIX bundle {self.bundle.bundle_id or '(no id)'} read from "
+            f"{self.bundle.name} marked {marked}.",
+            f"{len(objects)} objects: " + ", ".join(
+                f"{n} {kind}" for kind, n in sorted(counts.items(),
+                                                    key=lambda kv: (-kv[1], kv[0])))])
 
     def _bundle_meta(self, n_documents: int) -> dict[str, Any]:
         meta: dict[str, Any] = {"stix_id": self.bundle.bundle_id, "objects": len(self.objects),

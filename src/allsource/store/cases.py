@@ -9,7 +9,9 @@ An evidence item's credibility (Admiralty 1–6) is, in order: the analyst's ove
 linked document's grade (``grades``, subject_type ``document``); the linked claim's grade
 (``claim_grades``: of several graded events of the claim, the one with most independent
 reports, then the best credibility); 6 "cannot be judged" when it links something that is
-not graded (yet); None for an unlinked note, which the matrix weights as 1.0.
+not graded (yet); None for an unlinked note, which the matrix weights as 1.0. Grades are
+those the reader sees (:class:`allsource.verify.audience.ReaderGrades`): a stored grade
+resting on something they may not read is recomputed from what they may read.
 
 Hypotheses and evidence are referred to by id, by a unique id prefix of at least 6
 characters, or by their label within the case: ``H1``, ``H2`` … and ``E1``, ``E2`` … in
@@ -35,6 +37,7 @@ from allsource.store.sql import aware, naive_utc, utc_now
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
+    from allsource.verify.audience import ReaderGrades
 
 CASE_TYPE = "x-allsource-case"
 HYPOTHESIS_TYPE = "x-allsource-hypothesis"
@@ -473,21 +476,25 @@ def delete_hypothesis(store: SqlStore, ref: str, hypothesis: str, *, actor: str,
 # --- evidence ------------------------------------------------------------------------------
 
 def _claim_credibility(conn: Connection, key: str, value: str | None,
-                       audience: Audience) -> int | None:
+                       audience: Audience, grades: ReaderGrades) -> int | None:
     g = t.claim_grades
     stmt = sa.select(g.c.credibility, *[g.c[c] for c in _MARKING]).where(g.c.key == key)
     if value is not None:
         stmt = stmt.where(g.c.value == value)
-    found = next((r.credibility for r in conn.execute(
-        stmt.order_by(g.c.independent.desc(), g.c.credibility))
-        if _grade_readable(r, audience)), None)
-    return None if found is None else int(found)
+    rows = conn.execute(stmt.order_by(g.c.independent.desc(), g.c.credibility)).all()
+    if not rows:
+        return None
+    if all(_grade_readable(r, audience) for r in rows):
+        found = rows[0].credibility
+        return None if found is None else int(found)
+    # a stored grade of this claim rests on a report the reader may not read: the claim is
+    # graded again over the reports they may read (allsource.verify.audience)
+    return grades.claim_credibility(key, value)
 
 
 def _grade_readable(row: Any, audience: Audience, prefix: str = "") -> bool:
     """A stored grade counts for ``audience`` only when they may read all it rests on (its
-    marking: see :mod:`allsource.verify.audience`); otherwise the evidence is ungraded for
-    them."""
+    marking: see :mod:`allsource.verify.audience`); otherwise it is recomputed for them."""
     m = row._mapping
     return can_release(Marking.from_columns({c: m[prefix + c] for c in _MARKING}), audience)
 
@@ -495,24 +502,31 @@ def _grade_readable(row: Any, audience: Audience, prefix: str = "") -> bool:
 _MARKING = ("tlp", "classification", "compartments", "releasability")
 
 
-def _evidence(conn: Connection, case_id: str,
+def _evidence(store: SqlStore, conn: Connection, case_id: str,
               audience: Audience | None = None) -> list[CaseEvidence]:
     audience = audience or Audience.owner()
-    ev, g = t.case_evidence, t.grades
-    rows = conn.execute(
-        sa.select(ev, g.c.credibility.label("document_credibility"),
-                  *[g.c[c].label("g_" + c) for c in _MARKING])
-        .outerjoin(g, sa.and_(g.c.subject_type == "document", g.c.subject_id == ev.c.document_id))
-        .where(ev.c.case_id == case_id).order_by(ev.c.position, ev.c.id)).all()
+    ev = t.case_evidence
+    rows = conn.execute(sa.select(ev).where(ev.c.case_id == case_id)
+                        .order_by(ev.c.position, ev.c.id)).all()
+    # the one place the store reaches up into verify (as for analyze.ach above): grades as a
+    # reader sees them are verify's rules; imported here so the store module loads alone
+    from allsource.verify.audience import ReaderGrades
+
+    grades = ReaderGrades(store, conn, audience)
+    # each linked document's grade as this reader sees it: stored, or recomputed from what
+    # they may read (only for the documents whose stored grade is hidden from them)
+    documents = grades.documents([r.document_id for r in rows if r.document_id is not None
+                                  and r.credibility is None])
     found = []
     for n, r in enumerate(rows, 1):
         cred: int | None
+        doc_grade = documents.get(r.document_id) if r.document_id is not None else None
         if r.credibility is not None:
             cred, origin = int(r.credibility), "override"
-        elif r.document_credibility is not None and _grade_readable(r, audience, "g_"):
-            cred, origin = int(r.document_credibility), "document"
+        elif doc_grade is not None and doc_grade["credibility"] is not None:
+            cred, origin = int(doc_grade["credibility"]), "document"
         elif r.claim_key is not None and (
-                claim := _claim_credibility(conn, r.claim_key, r.claim_value, audience)
+                claim := _claim_credibility(conn, r.claim_key, r.claim_value, audience, grades)
         ) is not None:
             cred, origin = claim, "claim"
         elif r.document_id is not None or r.claim_key is not None:
@@ -532,7 +546,7 @@ def list_evidence(store: SqlStore, ref: str, audience: Audience | None = None
                   ) -> list[CaseEvidence]:
     with store.engine.connect() as conn:
         audience = audience or Audience.owner()
-        return _evidence(conn, _resolve_case(conn, ref, audience).id, audience)
+        return _evidence(store, conn, _resolve_case(conn, ref, audience).id, audience)
 
 
 def add_evidence(store: SqlStore, ref: str, *, actor: str, description: str = "",
@@ -583,7 +597,7 @@ def add_evidence(store: SqlStore, ref: str, *, actor: str, description: str = ""
         _touch(conn, row.id, when)
         _event(conn, row.id, actor, "evidence-added", when, evidence_id=ev_id,
                document_id=document_id, claim_key=claim_key)
-        return next(x for x in _evidence(conn, row.id, audience) if x.id == ev_id)
+        return next(x for x in _evidence(store, conn, row.id, audience) if x.id == ev_id)
 
 
 _UNSET: Any = object()
@@ -615,7 +629,7 @@ def update_evidence(store: SqlStore, ref: str, evidence: str, *, actor: str,
             conn.execute(ev.update().where(ev.c.id == ev_id).values(**values))
             _touch(conn, row.id, when)
             _event(conn, row.id, actor, "evidence-updated", when, evidence_id=ev_id, **values)
-        return next(x for x in _evidence(conn, row.id, audience) if x.id == ev_id)
+        return next(x for x in _evidence(store, conn, row.id, audience) if x.id == ev_id)
 
 
 def delete_evidence(store: SqlStore, ref: str, evidence: str, *, actor: str,
@@ -681,7 +695,7 @@ def workspace(store: SqlStore, ref: str, audience: Audience | None = None) -> Wo
     with store.engine.connect() as conn:
         row = _resolve_case(conn, ref, audience or Audience.owner())
         hyps = _hypotheses(conn, row.id)
-        evidence = _evidence(conn, row.id, audience)
+        evidence = _evidence(store, conn, row.id, audience)
         cells = conn.execute(sa.select(r).join(ev, ev.c.id == r.c.evidence_id)
                              .where(ev.c.case_id == row.id)).all()
     ratings = {(c.evidence_id, c.hypothesis_id): (ach.Rating(c.rating), c.note)

@@ -31,15 +31,27 @@ subsets of the store's distinct markings, and even by TLP alone it would multipl
 touches only the claims of one subject (and, for an unreadable source record, that source's
 claims), so its cost is that of the subject, not of the store.
 
-Lists that show grades of many documents at once (search facets, the graph, the timeline,
-case evidence) use the stored figure only where the reader may read its marking, and treat
-the rest as not graded (for that reader).
+A relationship claim's report also rests on the mention of the relationship in that
+document and on its ends' evidence (:mod:`allsource.verify.evidence`): ``verify`` folds that
+into the stored marking, and the regrading keeps only the reports the reader may read.
+
+Lists and filters follow the same rule (:class:`ReaderGrades`): search facets, the graph's,
+the timeline's and the map's ``min_credibility`` filters, case evidence and ACH matrices, and
+risk (:mod:`allsource.assess.risk_views`) use, for each document, the grade the
+single-document view would give that reader — the stored figure where they may read its
+marking, else the recomputed one; never "not graded" in its place and never the stored
+figure. Only the rows whose stored marking the reader may not read are recomputed, in one
+batch per call and at most once per request: for a page or window, those of its documents;
+for a filter, those of the documents the other filters keep (``ReaderGrades.passing``,
+listed then as an ``IN`` list beside the SQL test of the stored grade, :func:`credible`).
+``ReaderGrades.recomputed`` counts them; on most stores, and always for the owner, none.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,11 +61,14 @@ from allsource.model.admiralty import Reliability
 from allsource.model.markings import Audience, Marking, can_release
 from allsource.process.stages.stories import DEFAULT_THRESHOLD
 from allsource.store import schema as t
+from allsource.store.access import readable
 from allsource.store.sql import chunks
 from allsource.store.story_views import StoryView, stories_by_stored_id, stories_of_documents
+from allsource.verify.evidence import RELATION_PREFIX, relation_markings
 from allsource.verify.grading import ClaimGrade, ClaimReport, grade_claims, track_records
 from allsource.verify.independence import Report
 from allsource.verify.run import (
+    CLAIM_RELATIONSHIPS,
     _documents,
     _subject_row,
     _texts,
@@ -123,6 +138,121 @@ def grade_for(store: SqlStore, subject_type: str, subject_id: str,
         return _Regrade(store, conn, audience).subject(subject_type, subject_id, row)
 
 
+class ReaderGrades:
+    """Grades of many documents for one reader, for one request (lists, filters, facets).
+
+    Stored rows the reader may read are used as stored; the others — and only those — are
+    recomputed, all at once (one :meth:`_Regrade.documents` batch per call) and each at most
+    once per request. ``recomputed`` holds every document recomputed, so callers and tests
+    can count the work: it is the number of readable documents in the candidate set whose
+    stored grade rests on something the reader may not read."""
+
+    def __init__(self, store: SqlStore, conn: sa.Connection, audience: Audience) -> None:
+        self.store, self.conn, self.audience = store, conn, audience
+        self.recomputed: dict[str, dict[str, Any] | None] = {}
+        self.recomputed_claims: list[str] = []
+        self._regrade: _Regrade | None = None
+
+    def _recompute(self, ids: Sequence[str]) -> None:
+        todo = sorted(set(ids) - set(self.recomputed))
+        if not todo:
+            return
+        found = self._regrader().documents(todo)
+        self.recomputed.update({d: found.get(d) for d in todo})
+
+    def documents(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The grade of each of ``doc_ids`` (documents the reader may read) as this reader
+        sees it; documents without one (for them) are left out."""
+        g = t.grades
+        out: dict[str, dict[str, Any]] = {}
+        hidden: dict[str, Any] = {}
+        for chunk in chunks(sorted(set(doc_ids))):
+            for row in self.conn.execute(sa.select(g).where(
+                    g.c.subject_type == "document", g.c.subject_id.in_(list(chunk)))):
+                if readable_grade(row, self.audience):
+                    out[row.subject_id] = _public(row)
+                else:
+                    hidden[row.subject_id] = row.computed_at
+        self._recompute(list(hidden))
+        for doc_id, computed_at in hidden.items():
+            if (found := self.recomputed[doc_id]) is not None:
+                out[doc_id] = {**found, "computed_at": computed_at}  # as the single view
+        return out
+
+    def passing(self, candidates: sa.Select[Any], min_credibility: int) -> list[str]:
+        """Of the documents ``candidates`` selects (an ID column; the caller's filters
+        already keep only documents the reader may read), those whose stored grade the
+        reader may not read and whose grade recomputed for them is at least
+        ``min_credibility`` (Admiralty: a number at most that)."""
+        if self.audience.unrestricted:
+            return []
+        g = t.grades
+        hidden = list(self.conn.execute(sa.select(g.c.subject_id).where(
+            g.c.subject_type == "document", g.c.subject_id.in_(candidates),
+            sa.not_(readable(g, self.audience)))).scalars())
+        self._recompute(hidden)
+        return sorted(d for d in hidden if (found := self.recomputed[d]) is not None
+                      and found["credibility"] is not None
+                      and int(found["credibility"]) <= min_credibility)
+
+
+    def _regrader(self) -> _Regrade:
+        if self._regrade is None:
+            self._regrade = _Regrade(self.store, self.conn, self.audience)
+        return self._regrade
+
+    def source_reliability(self, source_id: str) -> str | None:
+        """A source's reliability letter as this reader sees it (None: not graded)."""
+        g = t.grades
+        row = self.conn.execute(sa.select(g).where(g.c.subject_type == "source",
+                                                   g.c.subject_id == source_id)).first()
+        if row is None:
+            return None
+        if readable_grade(row, self.audience):
+            return Reliability.parse(row.reliability).value if row.reliability else None
+        return self._regrader().source(source_id)[0].value
+
+    def story(self, stored_id: str) -> dict[str, Any] | None:
+        """A story's grade as this reader sees it (by its stored ID), as :func:`grade_for`."""
+        g = t.grades
+        row = self.conn.execute(sa.select(g).where(g.c.subject_type == "story",
+                                                   g.c.subject_id == stored_id)).first()
+        if row is None:
+            return None
+        if readable_grade(row, self.audience):
+            return _public(row)
+        return self._regrader().subject("story", stored_id, row)
+
+    def claim_credibility(self, key: str, value: str | None) -> int | None:
+        """A graded claim's credibility recomputed from the reports this reader may read,
+        picked as the stored one is (:mod:`allsource.store.cases`): of its graded events
+        (and values, unless ``value`` names one), the most independently reported, then the
+        most credible. ``recomputed_claims`` counts the calls."""
+        self.recomputed_claims.append(key)
+        found = [g for g in self._regrader().claims([], keys=[key])
+                 if g.key == key and (value is None or g.value == value)]
+        if not found:
+            return None
+        return int(min(found, key=lambda g: (-g.independent, int(g.credibility))).credibility)
+
+
+def credible(document_id: sa.ColumnElement[Any], min_credibility: int, audience: Audience,
+             passing: Sequence[str]) -> sa.ColumnElement[bool]:
+    """SQL: the document's grade, as ``audience`` sees it, is at least ``min_credibility``:
+    its stored grade when they may read its marking, else one of ``passing``
+    (:meth:`ReaderGrades.passing` over the same candidates)."""
+    g = t.grades
+    stored = (sa.exists().where(g.c.subject_type == "document", g.c.subject_id == document_id,
+                                g.c.credibility <= int(min_credibility), readable(g, audience))
+              .correlate_except(g))
+    if not passing:
+        return stored
+    # rendered inline, so a long list never meets a driver's limit on bound parameters
+    listed = sa.bindparam(None, list(passing), type_=sa.String, expanding=True,
+                          literal_execute=True)
+    return sa.or_(stored, document_id.in_(listed))
+
+
 class _Regrade:
     """One read-time regrading over what ``audience`` may read."""
 
@@ -130,6 +260,33 @@ class _Regrade:
         self.store, self.conn, self.audience = store, conn, audience
         self.names = {s.id: s.name for s in store.list_sources()}
         self.aka = source_names(store)
+        self._sources: dict[str, tuple[Reliability, dict[str, Any]]] = {}
+
+    def documents(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """Grades of several documents at once, as :meth:`subject` grades one: claims are
+        graded per key, so grading the union of their claims once gives each document the
+        grades it would get alone."""
+        subjects = sorted(set(doc_ids))
+        grades = self.claims(subjects)
+        held: dict[str, list[ClaimGrade]] = defaultdict(list)
+        wanted = set(subjects)
+        for grade in grades:
+            for doc in grade.asserting & wanted:
+                held[doc].append(grade)
+        docs = _documents(self.conn, self.names, self.aka, [d for d in subjects if d in held])
+        out: dict[str, dict[str, Any] | None] = {}
+        computed = datetime.now(UTC)
+        for doc_id in subjects:
+            if not held.get(doc_id) or doc_id not in docs:
+                out[doc_id] = None
+                continue
+            reliability = self.source(docs[doc_id].source_id)[0]
+            kind, sid, rel, cred, corr, explanation = _subject_row(
+                "document", doc_id, held[doc_id], reliability)
+            out[doc_id] = {"subject_type": kind, "subject_id": sid, "reliability": rel,
+                           "credibility": cred, "corroboration": corr,
+                           "explanation": explanation, "computed_at": computed}
+        return out
 
     def subject(self, subject_type: str, subject_id: str, row: Any) -> dict[str, Any] | None:
         if subject_type == "source":
@@ -175,26 +332,37 @@ class _Regrade:
                     out.add(r.id)
         return out
 
-    def claims(self, subjects: Sequence[str], *, by_source: str | None = None
-               ) -> list[ClaimGrade]:
+    def claims(self, subjects: Sequence[str], *, by_source: str | None = None,
+               keys: Sequence[str] = ()) -> list[ClaimGrade]:
         """Grades of the claims of ``subjects`` (or of every readable document of the
-        source ``by_source``) over every readable report of them."""
+        source ``by_source``, or the claims ``keys``) over every readable report of them."""
         c, d = t.claim_documents, t.documents
-        if by_source is not None:
-            keys = set(self.conn.execute(
+        wanted: set[str]
+        if keys:
+            wanted = set(keys)
+        elif by_source is not None:
+            wanted = set(self.conn.execute(
                 sa.select(c.c.key).distinct().join(d, d.c.id == c.c.document_id)
                 .where(d.c.source_id == by_source,
                        self.store._readable(d, self.audience))).scalars())
         else:
-            keys = set()
+            wanted = set()
             for chunk in chunks(list(subjects)):
-                keys.update(self.conn.execute(sa.select(c.c.key).where(
+                wanted.update(self.conn.execute(sa.select(c.c.key).where(
                     c.c.document_id.in_(list(chunk)))).scalars())
         reports: list[Any] = []
-        for chunk in chunks(sorted(keys)):
+        for chunk in chunks(sorted(wanted)):
             reports += self.conn.execute(sa.select(c).where(c.c.key.in_(list(chunk)))).all()
         readable = self._readable_docs([r.document_id for r in reports])
         reports = [r for r in reports if r.document_id in readable]
+        # a relationship claim is seen only through a report whose mention and ends the
+        # reader may read (allsource.verify.evidence), as verify marks the stored grades
+        related = [r.document_id for r in reports if r.key.startswith(RELATION_PREFIX)]
+        if related:
+            marks = relation_markings(self.conn, CLAIM_RELATIONSHIPS, related)
+            reports = [r for r in reports if not r.key.startswith(RELATION_PREFIX) or (
+                (r.document_id, r.key) in marks
+                and can_release(marks[(r.document_id, r.key)], self.audience))]
         if not reports:
             return []
         meta = self._claim_meta(sorted({r.key for r in reports}))
@@ -251,7 +419,12 @@ class _Regrade:
     def source(self, source_id: str) -> tuple[Reliability, dict[str, Any]]:
         """The source's effective reliability for this reader, with its explanation: the
         stored one when the reader may read all it rests on, else recomputed from the
-        source's readable claims."""
+        source's readable claims (once per regrading)."""
+        if source_id not in self._sources:
+            self._sources[source_id] = self._source(source_id)
+        return self._sources[source_id]
+
+    def _source(self, source_id: str) -> tuple[Reliability, dict[str, Any]]:
         g = t.grades
         row = self.conn.execute(sa.select(g).where(g.c.subject_type == "source",
                                                    g.c.subject_id == source_id)).first()

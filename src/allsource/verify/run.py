@@ -29,6 +29,7 @@ from allsource.model.admiralty import Credibility, Reliability
 from allsource.model.markings import Marking
 from allsource.store import schema as t
 from allsource.store.sql import chunks, utc_now
+from allsource.verify.evidence import relation_markings
 from allsource.verify.grading import ClaimGrade, ClaimReport, grade_claims, track_records
 from allsource.verify.independence import Report, outlet_of
 
@@ -215,6 +216,9 @@ def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
         say(f"reading {len(need_text)} texts for independence checks")
         texts = _texts(conn, need_text)
         overrides = active_overrides(conn)
+        # a relationship claim's report also rests on its mention and its ends' evidence
+        # (allsource.verify.evidence), so a grade never shows a claim a reader may not see
+        relation_marks = relation_markings(conn, CLAIM_RELATIONSHIPS)
 
     def report(doc_id: str) -> Report:
         doc = docs[doc_id]
@@ -233,7 +237,9 @@ def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
     story_marking = {story: combined(docs[d].marking for d in members if d in docs)
                      for story, members in story_docs.items()}
     key_marking = {key: combined([*(docs[d].marking for d in ds),
-                                  *(story_marking[story_of[d]] for d in ds if d in story_of)])
+                                  *(story_marking[story_of[d]] for d in ds if d in story_of),
+                                  *(relation_marks[(d, key)] for d in ds
+                                    if (d, key) in relation_marks)])
                    for key, ds in reports_per_key.items()}
     source_keys: dict[str, set[str]] = defaultdict(set)
     for doc, key, *_ in raw:

@@ -19,6 +19,7 @@ from allsource.store import derived
 from allsource.store import schema as t
 from allsource.store.sql import aware, chunks
 from allsource.store.story_views import StoryView, stories_of_documents
+from allsource.verify.audience import ReaderGrades
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -213,7 +214,7 @@ class WindowFacts:
 def window_facts(store: SqlStore, doc_ids: Sequence[str], audience: Audience) -> WindowFacts:
     """Topics (sectors), countries, readable entities and document credibility of ``doc_ids``,
     read in bulk: one query per facet over chunked ``IN`` lists."""
-    a, m, o, g = t.stage_annotations, t.mentions, t.objects, t.grades
+    a, m, o = t.stage_annotations, t.mentions, t.objects
     ids = list(dict.fromkeys(doc_ids))
     facts = WindowFacts({}, {}, {}, {}, {})
     with store.engine.connect() as conn:
@@ -243,11 +244,9 @@ def window_facts(store: SqlStore, doc_ids: Sequence[str], audience: Audience) ->
                 if can_release(Marking.from_columns(dict(row._mapping)), audience):
                     facts.entities.setdefault(row.document_id, set()).add(row.id)
                     facts.entity_names[row.id] = row.name
-        for part in chunks(ids):
-            for doc, cred in conn.execute(
-                    sa.select(g.c.subject_id, g.c.credibility)
-                    .where(g.c.subject_type == "document", g.c.subject_id.in_(list(part)),
-                           g.c.credibility.is_not(None), released(g, audience))):
-                # only grades resting on what the reader may read (allsource.verify.audience)
-                facts.credibility[doc] = int(cred)
+        # each grade as this reader sees it: stored, or recomputed from what they may read
+        # where the stored one rests on something they may not (allsource.verify.audience)
+        for doc, grade in ReaderGrades(store, conn, audience).documents(ids).items():
+            if grade["credibility"] is not None:
+                facts.credibility[doc] = int(grade["credibility"])
     return facts

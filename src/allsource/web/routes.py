@@ -24,8 +24,9 @@ from allsource.analyze import timeline as timeline_mod
 from allsource.analyze.timeline import TimelineFilter
 from allsource.api.deps import audience_of, get_store
 from allsource.assess import alerts as alerts_mod
-from allsource.assess import risk_run
+from allsource.assess import risk_run, risk_views
 from allsource.assess import watchlists as watchlists_mod
+from allsource.config import Settings
 from allsource.errors import AllsourceError
 from allsource.model.markings import Audience, can_release
 from allsource.store import aliases, audit_scope, cases, logins, sessions, users, verdicts
@@ -418,19 +419,24 @@ def stored_object(request: Request, store: StoreDep, object_id: str) -> Response
     if canonical and store.get(canonical, viewer.audience) is not None:
         # a collected object joined to its entity: the entity's page is the one to read
         return RedirectResponse(f"/objects/{quote(canonical, safe='')}", status_code=303)
-    return _page("object.html", viewer, **_entity_context(store, viewer, view), message=None)
+    return _page("object.html", viewer,
+                 **_entity_context(store, viewer, view, request.app.state.settings),
+                 message=None)
 
 
-def _entity_context(store: SqlStore, viewer: Viewer, view: dict[str, Any]) -> dict[str, Any]:
+def _entity_context(store: SqlStore, viewer: Viewer, view: dict[str, Any],
+                    settings: Settings) -> dict[str, Any]:
     """What an object page shows beyond the stored view: alias statements, mentions per
-    month, related objects by kind and the risk score (nothing extra for relationships)."""
+    month, related objects by kind and the risk score as the viewer sees it
+    (:mod:`allsource.assess.risk_views`; nothing extra for relationships)."""
     if view["record"] != "object":
         return {"obj": view, "statements": [], "months": [], "peak": 0, "entities": [],
                 "observables": [], "techniques": [], "risk": None, "risk_lines": []}
     oid, aud = view["id"], viewer.audience
     months = queries.mention_months(store, oid, aud)
     related = queries.related_objects(store, oid, aud)
-    scores = risk_run.find_scores(store, oid, audience=aud, limit=1)
+    found = risk_views.page_scores(store, [oid], aud, settings).get(oid)
+    scores = [found] if found is not None else []
     return {
         "obj": view, "statements": aliases.statements(store, oid), "months": months,
         "peak": max((n for _, n in months), default=0),
@@ -494,7 +500,8 @@ def undo_alias(request: Request, store: StoreDep, object_id: str,
                      reason=reason or "undone in the workspace")
     except AllsourceError as exc:
         return _page("object.html", viewer, code=400,
-                     **_entity_context(store, viewer, view), message=str(exc))
+                     **_entity_context(store, viewer, view, request.app.state.settings),
+                     message=str(exc))
     return RedirectResponse(f"/objects/{quote(object_id, safe='')}", status_code=303)
 
 

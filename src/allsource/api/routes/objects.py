@@ -17,7 +17,8 @@ from allsource.api.deps import AudienceDep, StoreDep
 from allsource.api.errors import ApiError, not_found
 from allsource.api.pagination import Page, PageDep, SortKeys, order_by, page, sort_param
 from allsource.api.schemas import ObjectPublic, ObjectSummary, RelationshipPublic, RiskPublic
-from allsource.assess.risk_run import find_scores
+from allsource.assess.risk_run import StoredRisk
+from allsource.assess.risk_views import page_scores
 from allsource.model.markings import Audience, Marking
 from allsource.store import derived
 from allsource.store import schema as t
@@ -45,14 +46,19 @@ def _aliases(stix: dict[str, Any], name: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _risk(store: SqlStore, object_id: str, audience: Audience) -> RiskPublic | None:
-    scores = [s for s in find_scores(store, object_id, audience=audience)
-              if s.risk.subject_id == object_id]
-    if not scores:
+def _risk(found: StoredRisk | None) -> RiskPublic | None:
+    if found is None:
         return None
-    d = scores[0].as_dict()
+    d = found.as_dict()
     return RiskPublic(score=d["score"], score100=d["score100"], likelihood=d["likelihood"],
                       impact=d["impact"], expired=d["expired"], computed_at=d["computed_at"])
+
+
+def _risks(request: Request, store: SqlStore, ids: Sequence[str], audience: Audience
+           ) -> dict[str, StoredRisk]:
+    """The page's risk scores as the caller sees them, in one batch: a stored score resting
+    on evidence they may not read is recomputed from what they may (assess.risk_views)."""
+    return page_scores(store, ids, audience, request.app.state.settings)
 
 
 def _list_objects(request: Request, store: SqlStore, audience: Audience, params: Any,
@@ -75,6 +81,7 @@ def _list_objects(request: Request, store: SqlStore, audience: Audience, params:
         shown = {r.id: derived.reader_marking(store, conn, _o, r.id, audience) for r in rows}
         seen = {r.id: derived.first_seen(store, conn, _o, r.id, audience)
                 for r in rows if shown[r.id] is not None}
+    risks = _risks(request, store, [r.id for r in rows if shown[r.id] is not None], audience)
     items = []
     for r in rows:
         marking = shown[r.id]
@@ -84,12 +91,12 @@ def _list_objects(request: Request, store: SqlStore, audience: Audience, params:
             items.append(ObjectSummary(
                 id=r.id, type=r.type, name=r.name, aliases=_aliases(stix, r.name),
                 created_at=aware(seen[r.id]), marking=marking.as_dict(),  # type: ignore[arg-type]
-                risk=_risk(store, r.id, audience)))
+                risk=_risk(risks.get(r.id))))
     return page(request, items, total, params)
 
 
-def _get_object(store: SqlStore, object_id: str, audience: Audience, types: Sequence[str],
-                what: str) -> ObjectPublic:
+def _get_object(request: Request, store: SqlStore, object_id: str, audience: Audience,
+                types: Sequence[str], what: str) -> ObjectPublic:
     view = store.get(object_id, audience)
     if view is None or view.get("record") != "object" or view["type"] not in types:
         raise not_found(what, object_id)
@@ -97,7 +104,8 @@ def _get_object(store: SqlStore, object_id: str, audience: Audience, types: Sequ
         created = derived.first_seen(store, conn, _o, object_id, audience)
     return ObjectPublic(**view, aliases=_aliases(view["stix"] or {}, view["name"]),
                         created_at=aware(created),  # type: ignore[arg-type]
-                        risk=_risk(store, object_id, audience))
+                        risk=_risk(_risks(request, store, [object_id], audience)
+                                   .get(object_id)))
 
 
 ObjectSort = Annotated[SortKeys, Depends(sort_param(list(OBJECT_SORTS), "name"))]
@@ -114,9 +122,10 @@ def list_entities(request: Request, store: StoreDep, audience: AudienceDep, para
 
 
 @router.get("/entities/{object_id}", response_model=ObjectPublic)
-def get_entity(object_id: str, store: StoreDep, audience: AudienceDep) -> ObjectPublic:
+def get_entity(request: Request, object_id: str, store: StoreDep, audience: AudienceDep
+               ) -> ObjectPublic:
     """One entity with its aliases, risk, the documents mentioning it and its relationships."""
-    return _get_object(store, object_id, audience, ENTITY_TYPES, "entity")
+    return _get_object(request, store, object_id, audience, ENTITY_TYPES, "entity")
 
 
 @router.get("/observables", response_model=Page[ObjectSummary])
@@ -129,8 +138,9 @@ def list_observables(request: Request, store: StoreDep, audience: AudienceDep,
 
 
 @router.get("/observables/{object_id}", response_model=ObjectPublic)
-def get_observable(object_id: str, store: StoreDep, audience: AudienceDep) -> ObjectPublic:
-    return _get_object(store, object_id, audience, OBSERVABLE_TYPES, "observable")
+def get_observable(request: Request, object_id: str, store: StoreDep, audience: AudienceDep
+                   ) -> ObjectPublic:
+    return _get_object(request, store, object_id, audience, OBSERVABLE_TYPES, "observable")
 
 
 def _names(store: SqlStore, ids: set[str], audience: Audience) -> dict[str, str]:
