@@ -70,3 +70,25 @@ def test_keygen_refuses_to_overwrite_the_key(cli: Run, tmp_path: Path) -> None:
     assert "public key" in made.stdout
     again = cli("audit", "keygen", check=2)
     assert "never overwritten" in again.stderr
+
+
+def test_cli_searches_and_reads_leave_events(cli: Run, tmp_path: Path) -> None:
+    cli("init")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "r.txt").write_text("Wiper staged through a contractor account.\n")
+    cli("ingest", str(tmp_path / "in"), "--tlp", "amber")
+    hits = as_json(cli("search", "contractor", "--json"))
+    assert isinstance(hits, dict) and hits["total"] == 1
+    doc = hits["hits"][0]["id"]
+    cli("show", doc)
+    cli("show", "no-such-id", check=2)  # nothing read, nothing recorded
+    events = as_json(cli("audit", "log", "--json"))
+    assert isinstance(events, list)
+    got = [(e["action"], e["target"], e["count"], e["tlp"]) for e in reversed(events)
+           if e["action"] in ("search", "read")]
+    import hashlib
+
+    digest = hashlib.sha256(b"contractor").hexdigest()
+    assert got == [("search", "q:" + digest[:16], 1, 0), ("read", doc, 1, 2)]
+    assert "contractor" not in repr(events)
+    assert as_json(cli("audit", "verify", "--json"))["ok"] is True  # type: ignore[index]

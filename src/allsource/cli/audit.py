@@ -7,12 +7,15 @@ head can be kept somewhere the database's administrators cannot write — a tick
 transparency log — and handed back later to ``verify --anchor``.
 
 Every command run by the local operator is audited as ``cli:<os user>``: user and token
-commands as ``permission``, others as ``write`` when they change data (:func:`cli_scope`).
+commands as ``permission``, others as ``write`` when they change data (:func:`cli_scope`);
+``search``, ``show`` and ``grade`` leave a ``search`` or ``read`` event (:func:`record_read`)
+before they print, as the API's reads do — the query as a SHA-256, never its text.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +62,25 @@ def cli_scope(ctx: typer.Context) -> None:
     action: audit.Action = "permission" if command in _PERMISSION_COMMANDS else "write"
     ctx.with_resource(audit_scope.scope(audit_scope.cli_actor(), action,
                                         " ".join(words or [command])))
+
+
+def record_read(action: audit.Action, target: str, *, count: int = 1,
+                **detail: Any) -> None:
+    """Append the ``read``/``search`` event of a command that shows stored content, in its
+    own transaction, before the content is printed: a search's ``target`` is its query,
+    kept as ``q:<first 16 hex of its SHA-256>`` (the full digest in ``detail``); a read's
+    target carries its marking."""
+    tlp, classification, compartments = 0, 0, ""
+    if action == "search":
+        digest = hashlib.sha256(target.encode("utf-8", "surrogatepass")).hexdigest()
+        target, detail = "q:" + digest[:16], {**detail, "query_sha256": digest}
+    with state.store.engine.begin() as conn:
+        if action == "read":
+            tlp, classification, compartments = audit.marking_of(conn, target)
+        audit_scope.append(conn, AuditEvent(
+            actor=audit_scope.cli_actor(), action=action, target=target, tlp=tlp,
+            classification=classification, compartments=compartments, count=count,
+            detail={"command": " ".join(sys.argv[1:2]), **detail}))
 
 
 def ensure_key(path: Path) -> AuditKey | None:

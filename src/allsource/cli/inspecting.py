@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from allsource.cli.audit import record_read
 from allsource.cli.common import (
     console,
     parse_when,
@@ -73,6 +74,7 @@ def search(
 ) -> None:
     """Full-text search over collected documents, ranked, with highlighted snippets."""
     result = run_search(query, source, type_, since, until, limit, offset)
+    record_read("search", query, count=result.total)
     if json_:
         print_json({"query": query, "total": result.total, "took_ms": round(result.took_ms, 2),
                     "hits": [{**asdict(h), "snippet": snippet_html(h.snippet)}
@@ -87,6 +89,7 @@ def show(object_id: Annotated[str, typer.Argument(help="A document, object or so
     view = state.store.get(object_id, Audience.owner())
     if view is None:
         raise InputError(f"nothing stored with ID {object_id!r}")
+    record_read("read", str(view.get("id") or object_id))
     if json_:
         print_json(view)
         return

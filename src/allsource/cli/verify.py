@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from allsource.cli.audit import record_read
 from allsource.cli.common import console, print_json, state
 from allsource.errors import InputError
 from allsource.model.admiralty import Credibility, Grade, Reliability
@@ -73,6 +74,7 @@ def grade(subject: Annotated[str, typer.Argument(
     if found is None:
         raise InputError(f"no grade for {subject!r}: run `allsource verify` first, or check "
                          "the id (documents without claims are not graded)")
+    record_read("read", str(found["subject_id"]), kind=f"grade of a {found['subject_type']}")
     e = found["explanation"]
     if stix:
         print_json(_graded_stix(found))
