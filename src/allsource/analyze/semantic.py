@@ -33,13 +33,14 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from allsource.analyze.vector_index import VectorIndex, top
 from allsource.errors import InputError
 from allsource.model.markings import Audience
 from allsource.process.topics import MODEL_DIR, default_embedder, document_text
 from allsource.store import schema as t
 from allsource.store.embeddings import embedding_version, write_embeddings
+from allsource.store.idlists import ids_in
 from allsource.store.query import SearchQuery, SearchResult
-from allsource.store.sql import chunks
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -80,14 +81,14 @@ class _Index:
     version: int
     ids: list[str]
     position: dict[str, int]
-    matrix: np.ndarray
+    vectors: VectorIndex
 
 
 _CACHE: dict[str, _Index] = {}
 
 
 def _index(store: SqlStore, conn: Connection) -> _Index:
-    """The store's matrix, reloaded only when the model's version moved (see the module doc
+    """The store's vectors, reloaded only when the model's version moved (see the module doc
     of :mod:`allsource.store.embeddings` for why the version is read before the rows)."""
     version = embedding_version(conn, MODEL)
     cached = _CACHE.get(store.safe_url)
@@ -104,54 +105,48 @@ def _index(store: SqlStore, conn: Connection) -> _Index:
     # float32 once here, not per query: BLAS has no float16 product
     matrix = (np.frombuffer(b"".join(parts), dtype=np.float16).reshape(len(ids), dim)
               .astype(np.float32) if ids else np.zeros((0, dim), dtype=np.float32))
+    del parts
+    vectors, perm = VectorIndex.build(matrix)
+    ids = [ids[i] for i in perm]
     index = _CACHE[store.safe_url] = _Index(version, ids, {d: i for i, d in enumerate(ids)},
-                                            matrix)
+                                            vectors)
     return index
-
-
-def top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` highest scores, best first (a partial sort: O(n + k log k))."""
-    if k <= 0:
-        return np.zeros(0, dtype=np.intp)
-    if k >= len(scores):
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, k - 1)[:k]
-    return part[np.argsort(-scores[part], kind="stable")]
 
 
 def _passing(conn: Connection, ids: Sequence[str],
              conds: list[sa.ColumnElement[bool]]) -> set[str]:
+    if not ids:
+        return set()
     d = t.documents
-    found: set[str] = set()
-    for chunk in chunks(list(ids)):
-        found.update(conn.execute(sa.select(d.c.id).where(d.c.id.in_(list(chunk)), *conds))
-                     .scalars())
-    return found
+    return set(conn.execute(sa.select(d.c.id).where(ids_in(d.c.id, ids, conn.dialect.name),
+                                                    *conds)).scalars())
 
 
-def _ranked(conn: Connection, index: _Index, scores: np.ndarray, want: int,
+def _ranked(conn: Connection, index: _Index, vector: np.ndarray, want: int,
             conds: list[sa.ColumnElement[bool]]) -> list[tuple[str, float]]:
     """The best ``want`` documents passing ``conds``, best first (see the module doc)."""
     ids, n = index.ids, len(index.ids)
     checked: set[str] = set()
     passing: set[str] = set()
     for size in (want, want * WIDEN):
-        order = top(scores, min(n, size))
-        fresh = [ids[i] for i in order if ids[i] not in checked]
+        found, scores = index.vectors.search(vector, min(n, size))
+        fresh = [ids[i] for i in found if ids[i] not in checked]
         checked.update(fresh)
         passing |= _passing(conn, fresh, conds)
-        chosen = [(ids[i], float(scores[i])) for i in order if ids[i] in passing][:want]
-        if len(chosen) == want or len(order) == n:
+        chosen = [(ids[i], float(s)) for i, s in zip(found, scores, strict=True)
+                  if ids[i] in passing][:want]
+        if len(chosen) == want or len(found) == n:
             return chosen
-    # many of the best are filtered out: rank only what passes
+    # many of the best are filtered out: rank only what passes (an exact scan)
     mask = np.zeros(n, dtype=bool)
     d = t.documents
     for doc in conn.execute(sa.select(d.c.id).where(*conds)).scalars():
         at = index.position.get(doc)
         if at is not None:
             mask[at] = True
-    masked = np.where(mask, scores, -np.inf)
-    return [(ids[i], float(scores[i])) for i in top(masked, min(n, want)) if mask[i]]
+    every = index.vectors.scores(vector)
+    masked = np.where(mask, every, -np.inf)
+    return [(ids[i], float(every[i])) for i in top(masked, min(n, want)) if mask[i]]
 
 
 def semantic_search(store: SqlStore, query: SearchQuery, audience: Audience) -> SearchResult:
@@ -166,35 +161,32 @@ def semantic_search(store: SqlStore, query: SearchQuery, audience: Audience) -> 
         if not index.ids:
             return SearchResult([], 0, (time.perf_counter() - started) * 1000)
         vector = default_embedder().encode([text])[0].astype(np.float32)
-        scores = index.matrix @ vector
         source_ids = store._resolve_sources(conn, query.sources, audience)
         conds = store._filters(d, query, source_ids, audience)
-        chosen = _ranked(conn, index, scores, (query.offset + query.limit) * OVERSAMPLE, conds)
+        chosen = _ranked(conn, index, vector, (query.offset + query.limit) * OVERSAMPLE, conds)
         page = dict(chosen[query.offset:query.offset + query.limit])
         # a sealed text is cut after decryption (substr of a token would be ciphertext)
         snippet = (d.c.text if store.keys.encrypted
                    else sa.func.substr(d.c.text, 1, SNIPPET_CHARS).label("snippet"))
-        rows: list[Any] = []
-        for chunk in chunks(list(page)):
-            rows += conn.execute(
-                sa.select(d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
-                          d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
-                          d.c.compartments, d.c.releasability, snippet)
-                .where(d.c.id.in_(list(chunk)), *conds)).all()
+        rows = list(conn.execute(
+            sa.select(d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
+                      d.c.collected_at, d.c.source_id, d.c.tlp, snippet)
+            .where(ids_in(d.c.id, list(page), conn.dialect.name), *conds)).all()) if page else []
         rows.sort(key=lambda r: -page[r.id])
         return store._result(conn, [_Scored(r, page[r.id]) for r in rows], len(chosen),
                              audience, started, score_sign=1.0)
 
 
 class _Scored:
-    """A row with its cosine as ``score``, shaped like the full-text search rows."""
+    """A row with its cosine as ``score``, shaped like the full-text search rows (plain
+    attributes: :meth:`SqlStore._result` reads each several times)."""
+
+    __slots__ = ("collected_at", "id", "kind", "published_at", "score", "snippet",
+                 "source_id", "title", "tlp", "url")
 
     def __init__(self, row: Any, score: float) -> None:
-        self._row = row
-        self.score = score
-        self._mapping = row._mapping
-        if "text" in row._mapping:
-            self.snippet = row.text[:SNIPPET_CHARS]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, name)
+        self.id, self.kind, self.title, self.url = row.id, row.kind, row.title, row.url
+        self.published_at, self.collected_at = row.published_at, row.collected_at
+        self.source_id, self.tlp, self.score = row.source_id, row.tlp, score
+        self.snippet = (row.text[:SNIPPET_CHARS] if "text" in row._mapping
+                        else row.snippet)
