@@ -183,13 +183,12 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
                  .where(near.in_(ids) if len(ids) > 1 else near == ids[0]))
             if evidence is not None:
                 q = q.where(evidence)
-            rows = (_existing_ends(conn, q, far, left) if audience.unrestricted else None)
-            if rows is None:
-                rows = conn.execute(
-                    q.join(o, o.c.id == far)
-                    .where(derived.visible(store, r, audience, released),
-                           derived.visible(store, o, audience, released))
-                    .limit(left + 1)).all()
+            kept = _existing_ends(conn, q, far, left) if audience.unrestricted else None
+            rows = kept if kept is not None else conn.execute(
+                q.join(o, o.c.id == far)
+                .where(derived.visible(store, r, audience, released),
+                       derived.visible(store, o, audience, released))
+                .limit(left + 1)).all()
             if len(rows) > left:
                 rows, hood.truncated = rows[:left], True
             _add(hood, rows, dist, audience, outgoing=near is r.c.source_ref)
@@ -202,7 +201,7 @@ def _existing_ends(conn: Connection, q: sa.Select[Any], far: sa.Column[Any], lef
     objects' key once per row in relationship order cost twice as much at 60,000 rows).
     ``None`` when the cap was reached and rows were dropped: only the join then knows which
     rows the cap keeps."""
-    rows = conn.execute(q.limit(left + 1)).all()
+    rows = list(conn.execute(q.limit(left + 1)).all())
     at = 3 if far is t.relationships.c.target_ref else 2
     ends = sorted({row[at] for row in rows})
     if not ends:
