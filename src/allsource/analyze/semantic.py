@@ -5,11 +5,14 @@ Mechanism. :func:`index_embeddings` embeds every document that has no vector yet
 static model the ``topics`` stage uses (title + the start of the body; see
 :mod:`allsource.process.topics`) and stores it as float16 bytes in ``document_embeddings``
 (512 bytes a document) — incremental, run by ``allsource process`` after the stages.
-:func:`semantic_search` embeds the query and scores every stored vector with one matrix
-product. The matrix is kept per store as float32 (BLAS has no float16 product) and checked
-against the model's version counter (:mod:`allsource.store.embeddings`: one primary-key read,
-bumped in the same transaction as every embedding write) — never by counting or scanning the
-vectors — and reloaded when another writer, in this process or another, changed them.
+:func:`semantic_search` embeds the query and finds the nearest stored vectors
+(:mod:`allsource.analyze.vector_index`: one exact matrix product below 250,000 vectors, an
+inverted file above). The vectors are kept per store as float32 (BLAS has no float16
+product) and checked against the model's version counter (:mod:`allsource.store.embeddings`:
+one primary-key read, bumped in the same transaction as every embedding write) — never by
+counting or scanning the vectors — and reloaded when another writer, in this process or
+another, changed them. A reload reads every vector again (and rebuilds the inverted file):
+a store that embeds new documents every few seconds pays that once per change.
 
 Filters and markings. Only documents the reader may see, and that pass the query's filters
 (sources, kinds, time), are ranked: hidden documents close to the query neither appear nor
@@ -18,8 +21,9 @@ SQL by id (``documents`` with the store's own filters); when every one passes �
 — they are the answer. When some are filtered out, a second, four times larger slice is
 checked, and if that still leaves the page short, the ids of every document passing the
 filters are read and the scores of the others masked before ranking again. Either way the
-result is the best ``want`` passing documents by score, the same as masking first; only the
-page's rows (with their snippets) are then read back, again through the filters.
+result is the best ``want`` passing documents by score, the same as masking first (with the
+inverted file: among the rows its probed groups hold; the masked fallback is an exact scan);
+only the page's rows (with their snippets) are then read back, again through the filters.
 """
 
 from __future__ import annotations
