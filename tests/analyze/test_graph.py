@@ -286,3 +286,27 @@ def _objects(store: SqlStore) -> list[tuple[str, str]]:
     with store.engine.connect() as conn:
         return [(r.id, r.name) for r in conn.execute(
             t.objects.select().order_by(t.objects.c.name))]
+
+
+def test_relationships_to_objects_not_stored_are_left_out(store: SqlStore,
+                                                          graph: Graph) -> None:
+    """A relationship whose far end is only a reference (no stored object) is not drawn, for
+    the owner as for a reader — also when the fetch cap is reached, where the rows kept are
+    those of existing ends."""
+    ghost = obj("malware", "Ghost")  # never written
+    dangling = rel("uses", graph.actor, ghost)
+    src = Source(name="feed2", kind="rss", location="http://example.test/feed2")
+    store.add_source(src)
+    store.write_batch(src, [Collected(_doc("ghost report", NEW), [], [dangling],
+                                      [Mention(dangling.id, "relations@1", 0, 5)])], [], None)
+    for audience in (Audience.owner(), READER):
+        view = neighbourhood(store, graph.actor.id, audience=audience)
+        assert view is not None and ghost.id not in ids(view)
+        assert graph.malware[1].id in ids(view)
+    whole = neighbourhood(store, graph.actor.id, audience=Audience.owner())
+    assert whole is not None
+    total = whole.summary["relationships_total"]
+    capped = neighbourhood(store, graph.actor.id, audience=Audience.owner(),
+                           fetch_limit=total - 1)
+    assert capped is not None and ghost.id not in ids(capped)
+    assert capped.summary["truncated"] and capped.summary["relationships_total"] == total - 1

@@ -6,9 +6,17 @@ Texts: passages of ``benchmarks/data/topics.jsonl`` (origin of each in that file
 
 from __future__ import annotations
 
-from allsource.analyze.semantic import index_embeddings, semantic_search
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from allsource.analyze.semantic import OVERSAMPLE, index_embeddings, semantic_search
+from allsource.config import Settings
 from allsource.model.markings import TLP, Audience, Marking
 from allsource.model.records import Collected, Document, Source
+from allsource.store import open_store
 from allsource.store.query import SearchQuery
 from allsource.store.sql import SqlStore
 from tests.process.test_topics import ROWS
@@ -77,3 +85,93 @@ def test_hidden_documents_do_not_crowd_out_readable_ones(store: SqlStore) -> Non
     # the owner does see the copies first
     owner_hits = semantic_search(store, query, Audience.owner()).hits
     assert owner_hits[0].id in {c.id for c in copies}
+
+
+def _statements(store: SqlStore, run: Callable[[], object]) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_write_from_another_store_instance_is_seen(store: SqlStore,
+                                                     settings: Settings) -> None:
+    """The in-memory matrix is checked against the version counter, not against anything
+    this process did: vectors written through another store instance (as another process
+    would) show up on the next query."""
+    docs = _store(store)
+    index_embeddings(store)
+    query = SearchQuery(text="tremor destroyed buildings, rescuers search rubble", limit=20)
+    owner = Audience.owner()
+    before = {h.id for h in semantic_search(store, query, owner).hits}
+    assert before == {d.id for d in docs.values()}
+    url = store.engine.url.render_as_string(hide_password=False)
+    other = open_store(settings.model_copy(update={"database_url": url}))
+    try:
+        late = Document.build(kind="article", title="Aftershock", text=ROWS[QUAKES[0]]["text"]
+                              + " An aftershock followed.")
+        other.write_batch(Source("desk", "rss", "https://desk.example/feed"),
+                          [Collected(late)], [], None)
+        assert index_embeddings(other) == 1
+    finally:
+        other.close()
+    after = {h.id for h in semantic_search(store, query, owner).hits}
+    assert after == before | {late.id}
+
+
+def test_a_warm_query_reads_the_version_not_the_vectors(store: SqlStore) -> None:
+    """Proven by the statements run: once loaded, a query reads the model's version (one
+    primary-key lookup) and never touches ``document_embeddings``; and it runs the same
+    number of statements whatever the number of stored vectors."""
+    _store(store)
+    index_embeddings(store)
+    owner = Audience.owner()
+    query = SearchQuery(text="tremor destroyed buildings, rescuers search rubble", limit=3)
+    semantic_search(store, query, owner)  # loads the matrix
+    warm = _statements(store, lambda: semantic_search(store, query, owner))
+    assert not [s for s in warm if "document_embeddings" in s]
+    assert len([s for s in warm if "embedding_versions" in s]) == 1
+    more = Source("more", "rss", "https://more.example/feed")
+    store.add_source(more)
+    store.write_batch(more, [Collected(Document.build(
+        kind="article", title=f"{ROWS[i]['title']} {n}", text=f"{ROWS[i]['text']} {n}"))
+        for i in OTHERS for n in range(8)], [], None)
+    index_embeddings(store)
+    reload = _statements(store, lambda: semantic_search(store, query, owner))
+    assert [s for s in reload if "FROM document_embeddings" in s]  # the version moved
+    again = _statements(store, lambda: semantic_search(store, query, owner))
+    assert len(again) == len(warm)
+    assert not [s for s in again if "document_embeddings" in s]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 4])
+def test_a_reader_gets_the_best_readable_documents(store: SqlStore, limit: int) -> None:
+    """Whether the first candidates pass, a wider slice is needed, or every readable id is
+    read to mask the rest, the reader's ranking is the owner's ranking with the hidden
+    documents taken out (many hidden copies sit closest to the query)."""
+    docs = _store(store)
+    vault = Source("vault-3", "rss", "https://vault3.example/feed")
+    store.add_source(vault)
+    hidden = [Document.build(kind="article", title=f"{ROWS[i]['title']} ({n})",
+                             text=f"{ROWS[i]['text']} Copy {n}.",
+                             marking=Marking(compartments=frozenset({"QUAKE"})))
+              for i in QUAKES for n in range(10)]
+    store.write_batch(vault, [Collected(c) for c in hidden], [], None)
+    index_embeddings(store)
+    text = "tremor destroyed buildings, rescuers search rubble"
+    everything = semantic_search(store, SearchQuery(text=text, limit=100),
+                                 Audience.owner()).hits
+    assert everything[0].id in {c.id for c in hidden}
+    reader = Audience(max_tlp=TLP.AMBER)
+    readable = [h.id for h in everything if h.id not in {c.id for c in hidden}
+                and h.id != docs[QUAKES[2]].id]
+    got = semantic_search(store, SearchQuery(text=text, limit=limit), reader)
+    assert [h.id for h in got.hits] == readable[:limit]
+    assert got.total == min(len(readable), limit * OVERSAMPLE)

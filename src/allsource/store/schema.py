@@ -639,3 +639,13 @@ audit_head = sa.Table(
 for _table in (mentions, grades, claim_grades, case_events):
     for _column in marking_columns():
         _table.append_column(_column)
+
+# --- search by meaning: a version per embedding model (0022, issue 11) -----------------------
+#: bumped in the same transaction as every write or delete of that model's rows in
+#: ``document_embeddings`` (see :mod:`allsource.store.embeddings`), so a reader checks its
+#: in-memory matrix with one primary-key read instead of counting the table
+embedding_versions = sa.Table(
+    "embedding_versions", metadata,
+    sa.Column("model", sa.String(40), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
