@@ -73,7 +73,6 @@ from allsource.process.gazetteer import (
     default_cache_dir,
     load_or_build,
 )
-from allsource.store import aliases as statements
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -451,6 +450,10 @@ def store_gazetteer(store: SqlStore) -> tuple[Gazetteer, Overrides]:
     gazetteer's own statements are recorded in the store on the way (a no-op when they are
     already there), and stored entity objects whose resolution changed are brought up to date
     (the processing writer only adds objects it has not stored yet)."""
+    # imported here: workers run the stage without a store, and SQLAlchemy/Alembic would
+    # otherwise cost each of them most of its start-up
+    from allsource.store import aliases as statements
+
     overrides = statements.overrides(store)
     gazetteer = gazetteer_for(overrides)
     statements.record(store, gazetteer.entities)
