@@ -27,7 +27,9 @@ from allsource.process.base import Work
 
 class Engine(Protocol):
     workers: int
+    #: seconds per stage; CPU seconds per stage (summed over the processes that ran it)
     times: dict[str, float]
+    cpu_times: dict[str, float]
 
     def run(self, batch: list[Work]) -> list[Work]: ...
     def start(self, batch: list[Work]) -> Callable[[], list[Work]]: ...

@@ -37,6 +37,8 @@ class ProcessResult:
     failures: int = 0
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds per stage, over every process that ran it
+    stage_cpu: dict[str, float] = field(default_factory=dict)
 
     def merge(self, other: ProcessResult) -> None:
         """Add another pass's figures (per-source pipelines run as several passes)."""
@@ -46,6 +48,8 @@ class ProcessResult:
         self.seconds += other.seconds
         for name, secs in other.stage_seconds.items():
             self.stage_seconds[name] = self.stage_seconds.get(name, 0.0) + secs
+        for name, secs in other.stage_cpu.items():
+            self.stage_cpu[name] = self.stage_cpu.get(name, 0.0) + secs
 
     @property
     def docs_per_second(self) -> float:
@@ -102,6 +106,7 @@ def process_store(store: SqlStore, pipeline: Pipeline, engine: Engine, *,
             progress(result.documents, total)
     result.seconds = time.perf_counter() - started
     result.stage_seconds = dict(engine.times)
+    result.stage_cpu = dict(engine.cpu_times)
     if result.documents:
         finished_at = datetime.now(UTC)
         for name, version in versions.items():
