@@ -62,9 +62,10 @@ from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
+from allsource.model.names import fold_document
 from allsource.model.records import StixObject
 from allsource.model.resolution import STIX_TYPES, Overrides, Pair, ResolvedEntity
-from allsource.process.aliases import alias_key, alias_shape, fold
+from allsource.process.aliases import alias_key, alias_shape
 from allsource.process.ambiguity import PLACE, STRONG, THREAT_TYPES
 from allsource.process.gazetteer import (
     GazetteerData,
@@ -310,7 +311,7 @@ class Gazetteer:
         candidates: list[_Found] = []
         held: list[_Found] = []  # guarded names opening a sentence
         terms: list[tuple[int, int, int]] = []  # (start, end, points) of support terms
-        for last, (length, options, points) in self._automaton.iter(f" {fold(text)} "):
+        for last, (length, options, points) in self._automaton.iter(f" {fold_document(text)} "):
             start, end = last - length + 1, last - 1
             if points:
                 terms.append((start, end, points))
