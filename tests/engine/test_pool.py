@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from allsource.engine.inline import InlineEngine
-from allsource.engine.pool import PoolEngine
+from allsource.engine.pool import PoolEngine, worker_stages
 from allsource.engine.rounds import dumps, loads, split
 from allsource.model.markings import TLP, Marking
 from allsource.process.base import Work
@@ -143,3 +143,20 @@ def test_split_keeps_order_and_balances() -> None:
     assert [len(p) for p in parts] == [3, 2, 2]
     assert [w for p in parts for w in p] == items
     assert split(items[:1], 4) == [items[:1]]
+
+
+def test_a_worker_imports_no_store_code() -> None:
+    """Workers get the default pipeline's parallel stage classes by reference; importing
+    them must not pull in the store (SQLAlchemy, Alembic) or the collectors' HTTP client,
+    the bulk of a worker's start-up before those imports were made lazy."""
+    import subprocess
+    import sys
+
+    classes, _ = worker_stages(build_pipeline())
+    blob = pickle.dumps(classes)
+    probe = ("import pickle, sys; pickle.loads(sys.stdin.buffer.read()); "
+             "print(sorted(m for m in ('sqlalchemy', 'alembic', 'httpx', 'allsource.store', "
+             "'allsource.collect.base', 'allsource.config') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], input=blob, capture_output=True,
+                         check=True).stdout.decode().strip()
+    assert len(classes) >= 7 and out == "[]"

@@ -81,3 +81,23 @@ def test_a_namesake_place_is_no_victim_in_the_pipeline() -> None:
                if r.relationship_type == "targets"}
     assert ("Cuba", "Ukraine") in targets
     assert ("Cuba", "Cuba") not in targets
+
+
+def test_objects_are_placed_per_sentence_in_mention_order_as_a_scan_would() -> None:
+    from allsource.process.stages.relations import _per_sentence
+
+    objs = [StixObject(id=f"malware--{i}", type="malware", name=f"m{i}", stix={})
+            for i in range(6)]
+    # mention order is not position order; one position falls between sentences
+    placed = [(40, objs[0]), (3, objs[1]), (41, objs[2]), (25, objs[3]), (0, objs[4]),
+              (12, objs[5])]
+
+    def scan(sentences: list[tuple[int, int]]) -> list[list[StixObject]]:
+        return [[o for pos, o in placed if s <= pos < e] for s, e in sentences]
+
+    apart = [(0, 10), (12, 24), (30, 45)]
+    assert _per_sentence(apart, placed) == scan(apart) == [
+        [objs[1], objs[4]], [objs[5]], [objs[0], objs[2]]]
+    overlapping = [(0, 30), (20, 45)]  # not what the splitter makes, still handled
+    assert _per_sentence(overlapping, placed) == scan(overlapping)
+    assert _per_sentence([(5, 2), (0, 41)], placed) == scan([(5, 2), (0, 41)])

@@ -24,14 +24,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
 
 from allsource.collect.base import Collector, StoredItem, is_url
-from allsource.collect.misp_galaxy_map import cluster_entity, cluster_refs, cluster_text
+from allsource.collect.misp_galaxy_map import (
+    cluster_entity,
+    cluster_refs,
+    cluster_text,
+    clusters_dir,
+)
 from allsource.errors import InputError, SourceError
 from allsource.hookspecs import hookimpl
 from allsource.model.ids import canonical_json, sha256_hex
@@ -48,15 +52,6 @@ from allsource.model.records import (
 EXTRACTOR = "galaxy"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _CLUSTER_REF = "#cluster"
-
-
-def clusters_dir() -> Path | None:
-    """The ``clusters`` folder of the installed ``pymispgalaxies`` package, if any."""
-    spec = find_spec("pymispgalaxies")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "data/misp-galaxy/clusters"
-    return folder if folder.is_dir() else None
 
 
 def galaxy_names() -> list[str]:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 from allsource.model.ids import minted_id
@@ -60,6 +62,15 @@ _MALWARE_TYPES = {"ransomware": "ransomware", "rat": "remote-access-trojan", "bo
 _HAS_ALIASES = frozenset({"intrusion-set", "malware", "tool", "attack-pattern", "campaign",
                           "threat-actor", "infrastructure"})
 _GALAXY_TAG = re.compile(r'^misp-galaxy:([^=]+)="(.*)"$', re.DOTALL)
+
+
+def clusters_dir() -> Path | None:
+    """The ``clusters`` folder of the installed ``pymispgalaxies`` package, if any."""
+    spec = find_spec("pymispgalaxies")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data/misp-galaxy/clusters"
+    return folder if folder.is_dir() else None
 
 
 def stix_type_for(galaxy_type: str) -> str:

@@ -90,6 +90,7 @@ class DaskEngine:
     def __init__(self, pipeline: Pipeline, address: str | None = None, workers: int = 2) -> None:
         self.pipeline = pipeline
         self.times: dict[str, float] = defaultdict(float)
+        self.cpu_times: dict[str, float] = defaultdict(float)
         self.cluster: LocalCluster | None = None
         for stage in pipeline.stages:
             if stage.sequential:
@@ -125,7 +126,8 @@ class DaskEngine:
     def start(self, batch: list[Work]) -> Callable[[], list[Work]]:
         """Send ``batch`` to the workers; returns the function that finishes it here (see
         :func:`~allsource.engine.rounds.start_rounds`)."""
-        return start_rounds(self.pipeline, batch, self.workers, self.times, self._submit)
+        return start_rounds(self.pipeline, batch, self.workers, self.times, self._submit,
+                            self.cpu_times)
 
     def _submit(self, names: list[str], chunks: list[bytes]) -> Callable[[], list[bytes]]:
         futures = [self.client.submit(_run_phase, self.plugin, names, chunk, pure=False)

@@ -79,6 +79,7 @@ class PoolEngine:
             for _ in range(workers):  # start them now: they load while we fetch a batch
                 self.pool.submit(_ready)
         self.times: dict[str, float] = defaultdict(float)
+        self.cpu_times: dict[str, float] = defaultdict(float)
         gc.freeze()
 
     def run(self, batch: list[Work]) -> list[Work]:
@@ -87,7 +88,8 @@ class PoolEngine:
     def start(self, batch: list[Work]) -> Callable[[], list[Work]]:
         """Send ``batch`` to the workers; returns the function that finishes it here (see
         :func:`~allsource.engine.rounds.start_rounds`)."""
-        return start_rounds(self.pipeline, batch, self.chunks, self.times, self._submit)
+        return start_rounds(self.pipeline, batch, self.chunks, self.times, self._submit,
+                            self.cpu_times)
 
     def _submit(self, names: list[str], chunks: list[bytes]) -> Callable[[], list[bytes]]:
         futures: list[Future[bytes]] = [self.pool.submit(_run, names, c) for c in chunks]

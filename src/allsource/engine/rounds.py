@@ -62,6 +62,8 @@ class ChunkResult:
     #: how many of the stages finished (all of them unless ``error``)
     done: int
     error: BaseException | None = None
+    #: CPU seconds per stage (the worker's thread)
+    cpu: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def _lengths(work: Work) -> _Lengths:
@@ -130,10 +132,11 @@ def run_chunk(stages: Sequence[Stage], chunk: bytes) -> bytes:
     with paused_gc():
         works: list[Work] = pickle.loads(chunk)
         times: dict[str, float] = {}
+        cpu: dict[str, float] = {}
         marks: list[list[_Lengths]] = [[] for _ in works]
         done, error = 0, None
         for stage in stages:
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.thread_time()
             try:
                 stage.process(works)
             except Exception as exc:
@@ -141,12 +144,13 @@ def run_chunk(stages: Sequence[Stage], chunk: bytes) -> bytes:
                 break
             finally:
                 times[stage.name] = times.get(stage.name, 0.0) + time.perf_counter() - started
+                cpu[stage.name] = cpu.get(stage.name, 0.0) + time.thread_time() - used
             for mark, work in zip(marks, works, strict=True):
                 mark.append(_lengths(work))
             done += 1
         states: list[_State] = [(w.annotations, w.objects, w.relationships, w.mentions,
                                  w.errors, w.scratch) for w in works]
-        return dumps(ChunkResult(states, marks, times, done, error))
+        return dumps(ChunkResult(states, marks, times, done, error, cpu))
 
 
 def _portable(exc: Exception) -> BaseException:
@@ -174,56 +178,62 @@ def split(batch: list[Work], parts: int) -> list[list[Work]]:
 
 
 def start_rounds(pipeline: Pipeline, batch: list[Work], chunks: int,
-                 times: dict[str, float], submit: Submit) -> Callable[[], list[Work]]:
+                 times: dict[str, float], submit: Submit,
+                 cpu: dict[str, float] | None = None) -> Callable[[], list[Work]]:
     """Send ``batch`` on its first worker trip (``chunks`` chunks) and run the early
     ``precompute`` steps; returns the function that finishes the batch — waits, splices,
     runs the sequential stages and any further rounds — and returns it. Nothing before
     that function touches the store, so a caller may do other work (e.g. write the previous
-    batch) while the workers compute."""
+    batch) while the workers compute. ``cpu`` collects CPU seconds per stage, here and on
+    the workers."""
+    cpu = {} if cpu is None else cpu
     rounds = pipeline.rounds()
     with paused_gc():
-        first = _start_round(rounds[0], batch, chunks, times, submit) if rounds else None
+        first = _start_round(rounds[0], batch, chunks, times, submit, cpu) if rounds else None
 
     def finish() -> list[Work]:
         with paused_gc():
             if first is not None:
                 first()
             for rnd in rounds[1:]:
-                _start_round(rnd, batch, chunks, times, submit)()
+                _start_round(rnd, batch, chunks, times, submit, cpu)()
         return batch
 
     return finish
 
 
 def _start_round(rnd: Round, batch: list[Work], chunks: int, times: dict[str, float],
-                 submit: Submit) -> Callable[[], None]:
+                 submit: Submit, cpu: dict[str, float]) -> Callable[[], None]:
     if not rnd.parallel:  # only sequential stages: nothing to send, all done in finish
-        return lambda: run_stages([s for _, s in rnd.sequential], batch, times)
+        return lambda: run_stages([s for _, s in rnd.sequential], batch, times, cpu)
     parts = split(batch, chunks)
     before = [_lengths(w) for w in batch]
     wait = submit([s.name for s in rnd.parallel], [dumps(p) for p in parts])
     added: dict[str, list[list[str]]] = {}  # per early stage, per work: its scratch keys
     try:
         for stage in rnd.early:
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.thread_time()
             sizes = [len(w.scratch) for w in batch]
             stage.precompute(batch)  # type: ignore[attr-defined]
             added[stage.name] = [list(islice(w.scratch, n, None))
                                  for w, n in zip(batch, sizes, strict=True)]
             times[stage.name] = times.get(stage.name, 0.0) + time.perf_counter() - started
+            cpu[stage.name] = cpu.get(stage.name, 0.0) + time.thread_time() - used
     except BaseException:
         with contextlib.suppress(Exception):
             wait()  # let the trip finish: no task of this batch outlives it
         raise
-    return lambda: _splice(rnd, batch, before, added, [loads(r) for r in wait()], times)
+    return lambda: _splice(rnd, batch, before, added, [loads(r) for r in wait()], times, cpu)
 
 
 def _splice(rnd: Round, batch: list[Work], before: list[_Lengths],
             added: dict[str, list[list[str]]], results: list[ChunkResult],
-            times: dict[str, float]) -> None:
+            times: dict[str, float], cpu: dict[str, float]) -> None:
     for result in results:
         for name, seconds in result.times.items():
             times[name] = times.get(name, 0.0) + seconds
+        for name, seconds in result.cpu.items():
+            cpu[name] = cpu.get(name, 0.0) + seconds
     states = [s for r in results for s in r.states]
     marks = [m for r in results for m in r.marks]
     failed = [r for r in results if r.error is not None]
@@ -244,7 +254,7 @@ def _splice(rnd: Round, batch: list[Work], before: list[_Lengths],
         _apply(batch, states, at(cut), at(stage_cut), extras, first)
         cut, first = stage_cut, False
         if stage is not None:
-            run_stages([stage], batch, times)
+            run_stages([stage], batch, times, cpu)
     if not failed:
         return
     # the stages before the failing one, and what the failing one did before it raised

@@ -14,8 +14,9 @@ lives here, below both (:mod:`allsource.process.aliases` decides how names are m
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-__all__ = ["alias_key", "alias_shape", "fold"]
+__all__ = ["alias_key", "alias_shape", "fold", "fold_document"]
 
 _NON_WORD = re.compile(r"\W")
 _ASCII_FOLD = bytes(
@@ -37,6 +38,22 @@ def fold(text: str) -> str:
     if low.isascii():
         return low.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
     return _NON_WORD.sub(" ", low)
+
+
+#: documents up to this many characters are remembered by :func:`fold_document`
+FOLD_MEMO_CHARS = 32_768
+
+
+def fold_document(text: str) -> str:
+    """:func:`fold` of a document's text, remembered for the last 256 documents of up to
+    :data:`FOLD_MEMO_CHARS` characters: the entities and places stages fold the same text
+    one after the other, and folding text that is not pure ASCII is a regex pass."""
+    return _fold_memo(text) if len(text) <= FOLD_MEMO_CHARS else fold(text)
+
+
+@lru_cache(maxsize=256)
+def _fold_memo(text: str) -> str:
+    return fold(text)
 
 
 def alias_key(name: str) -> str:

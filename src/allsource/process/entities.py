@@ -63,9 +63,10 @@ from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
+from allsource.model.names import fold_document
 from allsource.model.records import StixObject
 from allsource.model.resolution import STIX_TYPES, Overrides, Pair, ResolvedEntity
-from allsource.process.aliases import alias_key, alias_shape, fold
+from allsource.process.aliases import alias_key, alias_shape
 from allsource.process.ambiguity import PLACE, STRONG, THREAT_TYPES
 from allsource.process.gazetteer import (
     GazetteerData,
@@ -74,7 +75,6 @@ from allsource.process.gazetteer import (
     default_cache_dir,
     load_or_build,
 )
-from allsource.store import aliases as statements
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -327,7 +327,7 @@ class Gazetteer:
         candidates: list[_Found] = []
         held: list[_Found] = []  # guarded names opening a sentence
         terms: list[tuple[int, int, int]] = []  # (start, end, points) of support terms
-        for last, (length, options, points) in self._automaton.iter(f" {fold(text)} "):
+        for last, (length, options, points) in self._automaton.iter(f" {fold_document(text)} "):
             start, end = last - length + 1, last - 1
             if points:
                 terms.append((start, end, points))
@@ -472,6 +472,10 @@ def store_gazetteer(store: SqlStore) -> tuple[Gazetteer, Overrides]:
     gazetteer's own statements are recorded in the store on the way (a no-op when they are
     already there), and stored entity objects whose resolution changed are brought up to date
     (the processing writer only adds objects it has not stored yet)."""
+    # imported here: workers run the stage without a store, and SQLAlchemy/Alembic would
+    # otherwise cost each of them most of its start-up
+    from allsource.store import aliases as statements
+
     overrides = statements.overrides(store)
     gazetteer = gazetteer_for(overrides)
     statements.record(store, gazetteer.entities)

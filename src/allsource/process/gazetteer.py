@@ -70,8 +70,7 @@ from typing import Any
 
 import orjson
 
-from allsource.collect.galaxy import clusters_dir
-from allsource.collect.misp_galaxy_map import cluster_aliases, entity_id
+from allsource.collect.misp_galaxy_map import cluster_aliases, clusters_dir, entity_id
 from allsource.model.resolution import (
     ANALYST,
     AliasLink,

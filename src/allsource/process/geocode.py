@@ -84,8 +84,9 @@ from typing import Any
 import ahocorasick
 import orjson
 
+from allsource.model.names import fold_document
 from allsource.process import geonames
-from allsource.process.aliases import VERY_COMMON_RANK, alias_key, fold, word_ranks
+from allsource.process.aliases import VERY_COMMON_RANK, alias_key, word_ranks
 from allsource.process.gazetteer import default_cache_dir
 from allsource.process.geonames import (
     ABBREVIATIONS,
@@ -327,7 +328,7 @@ class Geocoder:
 
     def _occurrences(self, text: str) -> list[tuple[int, int, KeyEntry]]:
         found: list[tuple[int, int, KeyEntry]] = []
-        for last, (length, entry) in self._automaton.iter(f" {fold(text)} "):
+        for last, (length, entry) in self._automaton.iter(f" {fold_document(text)} "):
             start, end = last - length + 1, last - 1
             surface = text[start:end]
             if entry[1] and not surface.replace(".", "").replace(" ", "").isupper():

@@ -6,30 +6,28 @@ stopped, handles only new documents the next time, and redoes everything a stage
 after that stage's version changes. Each batch's results are written in one transaction
 (see :mod:`allsource.store.processing`). A stage that raises on a batch does not stop the
 run: the batch is retried one document at a time, and a document the stage still fails on
-gets the error recorded as that stage's result (shown by ``allsource show``).
+gets the error recorded as that stage's result (shown by ``allsource show``). With a
+multi-process engine the next batch computes on the workers while this process finishes and
+writes the current one, and due documents are read only as fast as batches are finished
+(:mod:`allsource.process.flow`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from allsource.process.base import Work
+from allsource.process.flow import Engine, overlapped, run_guarded
 from allsource.process.pipeline import Pipeline
 from allsource.store.base import RunRecord
 from allsource.store.processing import DocumentRow, count_due, documents_due, write_results
 from allsource.store.sql import SqlStore, new_run_id
 
-
-class Engine(Protocol):
-    workers: int
-    times: dict[str, float]
-
-    def run(self, batch: list[Work]) -> list[Work]: ...
-    def close(self) -> None: ...
+__all__ = ["Engine", "ProcessResult", "process_store", "run_guarded", "to_work"]
 
 
 @dataclass(slots=True)
@@ -39,6 +37,8 @@ class ProcessResult:
     failures: int = 0
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds per stage, over every process that ran it
+    stage_cpu: dict[str, float] = field(default_factory=dict)
 
     def merge(self, other: ProcessResult) -> None:
         """Add another pass's figures (per-source pipelines run as several passes)."""
@@ -48,6 +48,8 @@ class ProcessResult:
         self.seconds += other.seconds
         for name, secs in other.stage_seconds.items():
             self.stage_seconds[name] = self.stage_seconds.get(name, 0.0) + secs
+        for name, secs in other.stage_cpu.items():
+            self.stage_cpu[name] = self.stage_cpu.get(name, 0.0) + secs
 
     @property
     def docs_per_second(self) -> float:
@@ -78,15 +80,18 @@ def process_store(store: SqlStore, pipeline: Pipeline, engine: Engine, *,
     result = ProcessResult()
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    after = 0
     errors: dict[str, list[str]] = {name: [] for name in versions}
     failed: dict[str, int] = dict.fromkeys(versions, 0)
-    while True:
-        rows = documents_due(store, versions, after_seq=after, limit=batch_size, **filters)
-        if not rows:
-            break
-        after = rows[-1].seq
-        works = run_guarded(engine, [to_work(r) for r in rows])
+
+    def due() -> Iterator[list[Work]]:
+        after = 0
+        while rows := documents_due(store, versions, after_seq=after, limit=batch_size,
+                                    **filters):
+            after = rows[-1].seq
+            yield [to_work(r) for r in rows]
+
+    # the next batch computes on the workers while this one is finished and written here
+    for works in overlapped(engine, due()):
         result.objects += write_results(store, works, versions)
         result.documents += len(works)
         result.failures += sum(1 for w in works if w.errors)
@@ -101,6 +106,7 @@ def process_store(store: SqlStore, pipeline: Pipeline, engine: Engine, *,
             progress(result.documents, total)
     result.seconds = time.perf_counter() - started
     result.stage_seconds = dict(engine.times)
+    result.stage_cpu = dict(engine.cpu_times)
     if result.documents:
         finished_at = datetime.now(UTC)
         for name, version in versions.items():
@@ -114,25 +120,3 @@ def process_store(store: SqlStore, pipeline: Pipeline, engine: Engine, *,
                         "sources": list(source_ids)},
                 errors=errors[name]))
     return result
-
-
-def run_guarded(engine: Engine, batch: list[Work]) -> list[Work]:
-    """Run a batch; if a stage raises, retry document by document and record the error on
-    the documents that still fail, so one bad document never stops the run."""
-    try:
-        return engine.run(batch)
-    except Exception:
-        out = []
-        for work in batch:
-            fresh = Work(id=work.id, title=work.title, text=work.text, kind=work.kind,
-                         content_hash=work.content_hash, marking=work.marking,
-                         source_id=work.source_id, published_at=work.published_at)
-            try:
-                out.extend(engine.run([fresh]))
-            except Exception as exc:
-                fresh.errors["pipeline"] = f"{type(exc).__name__}: {exc}"[:500]
-                fresh.objects.clear()
-                fresh.mentions.clear()
-                fresh.relationships.clear()
-                out.append(fresh)
-        return out

@@ -306,9 +306,10 @@ class SqlStore(ABC):
         into plain tuples."""
         sql, columns, processors = self._insert_plan(table)
         rows = self.keys.seal_rows(table, rows)
-        params = [tuple(value if (proc := processors[i]) is None or value is None
-                        else proc(value)
-                        for i, value in enumerate(row.get(c) for c in columns))
+        plan = list(zip(columns, processors, strict=True))
+        # one list comprehension per row, no nested generators: this loop runs once per value
+        params = [tuple([value if (value := row.get(c)) is None or proc is None
+                         else proc(value) for c, proc in plan])
                   for row in rows]
         conn.exec_driver_sql(sql, params)
 

@@ -50,7 +50,6 @@ from allsource.process.entities import (
     store_gazetteer,
 )
 from allsource.process.stages.relations import OBSERVABLES
-from allsource.store import verdicts
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -75,6 +74,8 @@ class EntitiesStage(Stage):
             if overrides:
                 self.options["aliases"] = overrides.as_json()
         if "verdicts" not in self.options:
+            from allsource.store import verdicts  # here: workers never import the store
+
             found = verdicts.overrides(store)
             if found:
                 self.options["verdicts"] = found

@@ -23,7 +23,9 @@ independent sources) decides later how much to believe it.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import ClassVar
 
 from allsource.hookspecs import hookimpl
@@ -100,8 +102,9 @@ class RelationsStage(Stage):
                   if m.start is not None and m.object_id in objects]
         text = work.full_text
         out: list[tuple[Relationship, tuple[int, int]]] = []
-        for start, end in _sentences(work):
-            inside = {o.id: o for pos, o in placed if start <= pos < end}
+        sentences = _sentences(work)
+        for (start, end), here in zip(sentences, _per_sentence(sentences, placed), strict=True):
+            inside = {o.id: o for o in here}
             if len(inside) < 2:
                 continue
             actors = [o for o in inside.values() if o.type in ACTORS]
@@ -117,6 +120,23 @@ class RelationsStage(Stage):
             out += [(relationship("related-to", o, t, "co-occurrence"), span)
                     for o in observables for t in software + actors if distinct(o, t)]
         return out
+
+
+def _per_sentence(sentences: list[tuple[int, int]], placed: list[tuple[int, StixObject]]
+                  ) -> list[list[StixObject]]:
+    """Per sentence, the objects placed in it, in ``placed`` order: one pass when the
+    sentences are sorted and do not overlap (as the sentence splitter makes them), else a
+    scan per sentence."""
+    starts = [s for s, _ in sentences]
+    if (any(s > e for s, e in sentences)
+            or any(a[1] > b[0] for a, b in pairwise(sentences))):
+        return [[o for pos, o in placed if s <= pos < e] for s, e in sentences]
+    out: list[list[StixObject]] = [[] for _ in sentences]
+    for pos, obj in placed:
+        i = bisect_right(starts, pos) - 1
+        if i >= 0 and pos < sentences[i][1]:
+            out[i].append(obj)
+    return out
 
 
 @hookimpl
