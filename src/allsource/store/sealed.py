@@ -20,6 +20,7 @@ load keys created since (another process may have started a new one).
 
 from __future__ import annotations
 
+import uuid
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,7 @@ from allsource.store import crypto
 SEP = "\x1e"
 
 _KEYS: dict[str, crypto.DataKey] = {}
+_BY_RAW: dict[bytes, crypto.DataKey] = {}  # the same keys by their 16-byte id (reads)
 _LOADERS: weakref.WeakSet[Any] = weakref.WeakSet()
 NO_KEY_HINT = ("set ALLSOURCE_ENCRYPTION_KEY_FILE (or ALLSOURCE_ENCRYPTION_KEY) to the "
                "store's key")
@@ -41,6 +43,7 @@ NO_KEY_HINT = ("set ALLSOURCE_ENCRYPTION_KEY_FILE (or ALLSOURCE_ENCRYPTION_KEY) 
 
 def register(key: crypto.DataKey) -> None:
     _KEYS[key.id] = key
+    _BY_RAW[key.raw_id] = key
 
 
 def add_loader(ring: Any) -> None:
@@ -50,7 +53,9 @@ def add_loader(ring: Any) -> None:
 
 def forget(key_ids: set[str]) -> None:
     for key_id in key_ids:
-        _KEYS.pop(key_id, None)
+        key = _KEYS.pop(key_id, None)
+        if key is not None:
+            _BY_RAW.pop(key.raw_id, None)
 
 
 def remove_loader(ring: Any) -> None:
@@ -74,8 +79,12 @@ def aad(column: str, row_key: str) -> bytes:
 
 
 def open_token(column: str, row_key: str, token: str) -> str:
-    key = lookup(crypto.token_key_id(token))
-    return crypto.open_text(key, token, aad(column, row_key), f"{column} of {row_key}")
+    raw = crypto.decode_token(token)  # once: the key id and the content come from it
+    key = _BY_RAW.get(crypto.raw_key_id(raw))
+    if key is None:
+        key = lookup(str(uuid.UUID(bytes=crypto.raw_key_id(raw))))
+    return crypto.open_sealed(key, raw, aad(column, row_key), f"{column} of {row_key}"
+                              ).decode("utf-8", "surrogatepass")
 
 
 def _row_key_expr(colexpr: Any, row_key: tuple[str, ...]) -> Any:

@@ -477,9 +477,8 @@ class SqlStore(ABC):
         ids = [r.id for r in rows]
         texts: dict[str, str] = dict(conn.execute(
             sa.select(d.c.id, d.c.text).where(d.c.id.in_(ids))).all()) if ids else {}
-        stems = blind.query_stems(parsed)
-        return [SnippetRow(r, blind.snippet(r.title, texts.get(r.id, ""), stems, HL_START,
-                                            HL_END), r.score) for r in rows]
+        cut = blind.Highlighter(blind.query_stems(parsed), HL_START, HL_END).cut
+        return [SnippetRow(r, cut(r.title, texts.get(r.id, "")), r.score) for r in rows]
 
     def _source_names(self, conn: Connection, audience: Audience | None = None
                       ) -> dict[str, str]:
