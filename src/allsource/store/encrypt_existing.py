@@ -69,9 +69,12 @@ def _when(table: sa.Table) -> tuple[str, tuple[str, ...]] | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _plain(column: sa.Column[object], raw: str | None) -> tuple[bool, object]:
-    """(whether the stored ``raw`` text is a value still in plain text, that value)."""
-    if raw is None:
+def _plain(column: sa.Column[object], row: dict[str, Any]) -> tuple[bool, object]:
+    """(whether the row's stored text of ``column`` is a value still in plain text that
+    should be sealed, that value)."""
+    raw = row[column.name]
+    when = getattr(column.type, "when", None)
+    if raw is None or (when is not None and row.get(when[0]) not in when[1]):
         return False, None
     if isinstance(column.type, SealedJSON):
         value = orjson.loads(raw)
@@ -108,7 +111,7 @@ def _rewrite(store: SqlStore, conn: Connection, table: sa.Table,
     for row in rows:
         m = dict(row._mapping)
         plain = {c.name: value for c in columns
-                 for is_plain, value in [_plain(c, m[c.name])] if is_plain}
+                 for is_plain, value in [_plain(c, m)] if is_plain}
         if not plain:
             continue
         ident = {k: v for k, v in m.items() if k not in {c.name for c in columns}}
