@@ -9,11 +9,11 @@ tokens. Plain blob files are then rewritten sealed, each atomically (temporary f
 
 Then every other table with sealed columns (``Sealed``/``SealedJSON`` in ``store/schema.py``:
 claims, graded claims, risk scores, watchlist hits, alerts and their hits, events and
-deliveries, case evidence and events) is read in primary-key order, 500 rows at a time, as
-stored (cast to text, so tokens are not opened), and the rows with a value still in plain
-text are rewritten sealed, bound to their row — one transaction per batch, so a rerun skips
-what is sealed already. Rows a ``when`` condition leaves in clear (e.g. annotations of
-stages other than ``claims``) are not read.
+deliveries, case evidence and events) is read in primary-key order, 500 rows at a time
+(each page after the last key of the one before), as stored (cast to text, so tokens are not
+opened), and the rows with a value still in plain text are rewritten sealed, bound to their
+row — one transaction per batch, so a rerun skips what is sealed already. Rows a ``when``
+condition leaves in clear (e.g. annotations of stages other than ``claims``) are not read.
 
 Old copies of the plain text outlive the rewrite: SQLite keeps freed pages and FTS5 keeps
 deleted words in old index segments, PostgreSQL keeps dead row versions. The command ends by
@@ -85,21 +85,23 @@ def _plain(column: sa.Column[object], row: dict[str, Any]) -> tuple[bool, object
 def _seal_table(store: SqlStore, table: sa.Table) -> int:
     columns = _sealed_columns(table)
     keys = list(table.primary_key.columns)
-    when = _when(table)
-    extra = [table.c[when[0]]] if when is not None and when[0] not in table.primary_key.columns \
-        else []
+    whens = {w[0] for c in columns if (w := getattr(c.type, "when", None)) is not None}
+    extra = [table.c[name] for name in sorted(whens) if name not in table.primary_key.columns]
     stmt = sa.select(*keys, *extra, *[sa.cast(c, sa.Text).label(c.name) for c in columns])
+    when = _when(table)
     if when is not None:
         stmt = stmt.where(table.c[when[0]].in_(when[1]))
-    stmt = stmt.order_by(*keys)
-    done = offset = 0
-    while True:
+    stmt = stmt.order_by(*keys).limit(BATCH)
+    done = 0
+    last: tuple[Any, ...] | None = None
+    while True:  # keyset pages: each batch starts after the last key of the one before
+        page = stmt if last is None else stmt.where(sa.tuple_(*keys) > sa.tuple_(*last))
         store.keys.prepare()
         with store.engine.begin() as conn:
-            rows = conn.execute(stmt.offset(offset).limit(BATCH)).all()
+            rows = conn.execute(page).all()
             if not rows:
                 break
-            offset += len(rows)
+            last = tuple(rows[-1]._mapping[k.name] for k in keys)
             done += _rewrite(store, conn, table, columns, keys, rows)
     return done
 
