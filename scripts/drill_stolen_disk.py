@@ -2,11 +2,16 @@
 protected documents?
 
 The drill ingests TLP:RED documents that carry known phrases and distinctive made-up words
-through the real CLI (``allsource ingest`` then ``allsource process``), copies what a thief
-would take — the SQLite file with its ``-wal``/``-shm`` (or the PostgreSQL data directory after
-a ``CHECKPOINT``) and the blob folder, never the key file — and searches every copied byte for
-each phrase and word: as stored, case-folded, in UTF-16 (either byte order), and inside every
-PostgreSQL ``pglz``-compressed datum it can find. It reports each find with its file and offset.
+through the real CLI (``allsource ingest`` then ``allsource process``), with a watchlist whose
+keywords match them (so hits, alerts, alert events and webhook deliveries quote them), then
+grades and scores them (``verify``, ``risk score``), cites one in a case (its title becomes the
+evidence's description) and delivers the alerts to a webhook on loopback; it copies what a
+thief would take — the SQLite file with its ``-wal``/``-shm`` (or the PostgreSQL data
+directory after a ``CHECKPOINT``) and the blob folder, never the key file — and searches every
+copied byte for each phrase and word: as stored, case-folded, in UTF-16 (either byte order),
+and inside every PostgreSQL ``pglz``-compressed datum it can find. It reports each find with
+its file and offset, and names the ``table.column`` holding it (:func:`columns_holding`,
+reading the copy — or, for PostgreSQL, the database — through SQL without the key).
 
 ``--plain`` runs the same drill on a store without a key: there the finds must be many, which
 shows the search would see plain text if it were there (the test runs both).
@@ -22,12 +27,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 #: distinctive words: made up, so they can only come from the drill's documents
@@ -39,6 +48,9 @@ PHRASES = [
     "duskwhistle will stand down the relay on friday",
     "minister thornvale met the quillfeather contact in the old harbour",
 ]
+#: what the drill's watchlist watches: plain words of the documents, none of the needles (a
+#: watchlist's own terms are the analyst's, stored in clear)
+KEYWORDS = ["field report", "shipping agents"]
 
 
 def _copy_if_there(src: str, dst: str) -> None:
@@ -56,6 +68,7 @@ def documents() -> dict[str, str]:
             f"{word.capitalize()} field report {i}\n\n"
             f"Sources say {phrase}. The {other} file was reopened after the meeting, and "
             f"analysts linked the {word} network to two shipping agents. "
+            f"The report names APT28 as its sponsor. "
             f"{phrase.capitalize()}, according to a second account.\n")
     filler = " ".join(f"The {w} channel stayed active through the week." for w in WORDS)
     docs["long-report.txt"] = ("Marrowgate long report\n\n"
@@ -66,6 +79,9 @@ def documents() -> dict[str, str]:
 @dataclass
 class Finds:
     hits: list[tuple[str, str, int, str]] = field(default_factory=list)
+    derived: dict[str, int] = field(default_factory=dict)
+    columns: dict[str, set[str]] = field(default_factory=dict)
+    webhook_payloads: list[dict[str, object]] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
     compressed_datums: int = 0
@@ -155,11 +171,86 @@ def scan(root: Path, finds: Finds) -> None:
                     finds.add(needle, rel, -1, "pglz datum")
 
 
-def _cli(env: dict[str, str], cwd: Path, *args: str) -> None:
+def columns_holding(url: str) -> dict[str, set[str]]:
+    """``table.column`` → the needles its stored values contain (case-folded), read from the
+    database as SQL sees it, without the key: names where the byte scan's finds come from."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    found: dict[str, set[str]] = {}
+    try:
+        meta = sa.MetaData()
+        meta.reflect(engine)
+        with engine.connect() as conn:
+            for table in meta.sorted_tables:
+                for column in table.columns:
+                    if isinstance(column.type, sa.LargeBinary):
+                        continue
+                    text = sa.func.lower(sa.cast(column, sa.Text))
+                    for needle in _needles():
+                        if conn.execute(sa.select(sa.literal(1)).select_from(table)
+                                        .where(text.contains(needle, autoescape=True))
+                                        .limit(1)).first():
+                            found.setdefault(f"{table.name}.{column.name}", set()).add(needle)
+    finally:
+        engine.dispose()
+    return found
+
+
+def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     proc = subprocess.run([sys.executable, "-m", "allsource", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
     if proc.returncode not in (0, 1):  # 1: something quarantined, still a run
         raise RuntimeError(f"allsource {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict[str, object]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def webhook() -> Iterator[tuple[str, list[dict[str, object]]]]:
+    """A webhook receiver on loopback: its URL and the payloads it received."""
+    received: list[dict[str, object]] = []
+    handler = type("Hook", (_Hook,), {"received": received})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _derived(env: dict[str, str], work: Path, hook_url: str) -> dict[str, int]:
+    """Grade, score, alert, deliver and cite the documents: what quotes them beyond the
+    documents table. Returns how many of each the store then held (the drill's own check
+    that there was something to find)."""
+    _cli(env, work, "verify")
+    _cli(env, work, "risk", "score")
+    hits = json.loads(_cli(env, work, "watchlist", "hits", "--json", "--limit", "500"))
+    alerts = json.loads(_cli(env, work, "alerts", "list", "--json"))
+    case = json.loads(_cli(env, work, "case", "new", "Drill case", "--tlp", "red", "--json"))
+    doc_id = sorted(h["document_id"] for h in hits)[0]
+    _cli(env, work, "case", "evidence", case["id"], "--document", doc_id)
+    hook_env = {**env, "ALLSOURCE_ALERT_WEBHOOKS": json.dumps([hook_url]),
+                "ALLSOURCE_ALERT_WEBHOOK_ALLOW_PRIVATE": "true",
+                "ALLSOURCE_ALERT_MAX_TLP": "red"}
+    _cli(hook_env, work, "alerts", "deliver")
+    if alerts:
+        _cli(env, work, "alerts", "ack", alerts[0]["id"])
+    return {"watchlist_hits": len(hits), "alerts": len(alerts)}
 
 
 def drill(work: Path, *, plain: bool = False, database_url: str | None = None,
@@ -181,8 +272,12 @@ def drill(work: Path, *, plain: bool = False, database_url: str | None = None,
     else:
         env["ALLSOURCE_ENCRYPTION_KEY_FILE"] = str(key_dir / "allsource.key")
         _cli(env, work, "init")
+    _cli(env, work, "watchlist", "add", "Drill watch", *(
+        arg for k in KEYWORDS for arg in ("--keyword", k)), "--severity", "high")
     _cli(env, work, "ingest", str(inbox), "--tlp", "red")
     _cli(env, work, "process")
+    with webhook() as (hook_url, received):
+        derived = _derived(env, work, hook_url)
     stolen = work / "stolen"
     if pg_data_dir is not None:
         import psycopg
@@ -200,8 +295,12 @@ def drill(work: Path, *, plain: bool = False, database_url: str | None = None,
             shutil.copy2(p, stolen / "db" / p.name)
     shutil.copytree(store_dir / "blobs", stolen / "blobs")
     assert not any(p.name.endswith(".key") for p in stolen.rglob("*"))
-    finds = Finds()
+    finds = Finds(derived=derived, webhook_payloads=list(received))
     scan(stolen, finds)
+    if database_url is not None:
+        finds.columns = columns_holding(database_url)
+    else:
+        finds.columns = columns_holding(f"sqlite:///{stolen / 'db' / 'allsource.db'}")
     return finds
 
 
@@ -219,6 +318,10 @@ def main() -> int:
     print(f"{backend}, {mode}: scanned {finds.files} files, {finds.bytes:,} bytes, "
           f"{finds.compressed_datums} pglz datums; {len(_needles())} needles; "
           f"{len(finds.hits)} finds")
+    print(f"  derived rows: {finds.derived}; webhook payloads received: "
+          f"{len(finds.webhook_payloads)}")
+    print(f"  columns holding needles ({len(finds.columns)}): "
+          + (", ".join(sorted(finds.columns)) or "none"))
     for needle, path, offset, how in finds.hits[:20]:
         print(f"  {needle!r} in {path} at {offset} ({how})")
     return 0 if bool(finds.hits) == args.plain else 1

@@ -5,12 +5,14 @@ unless ``ALLSOURCE_REQUIRE_POSTGRES=1`` (set by ``make test`` and CI), where it 
 
 from __future__ import annotations
 
+import base64
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from allsource.collect.base import CollectContext
 from allsource.config import Settings, load_settings
@@ -86,6 +88,24 @@ def store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[SqlSto
     url = server.create_database(name)
     pg_settings = settings.model_copy(update={"database_url": url})
     s = open_store(pg_settings)
+    yield s
+    s.close()
+    server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sealed_store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[SqlStore]:
+    """A migrated, empty, encrypted store on each backend (a random key in its settings)."""
+    keyed = settings.model_copy(update={
+        "encryption_key": SecretStr(base64.b64encode(os.urandom(32)).decode())})
+    if request.param == "sqlite":
+        s = open_store(keyed)
+        yield s
+        s.close()
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = "t_" + uuid.uuid4().hex[:12]
+    s = open_store(keyed.model_copy(update={"database_url": server.create_database(name)}))
     yield s
     s.close()
     server.drop_database(name)

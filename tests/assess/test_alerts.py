@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from allsource.assess import alerts as al
 from allsource.assess.alerts import AlertDraft, Severity, raise_alerts
 from allsource.engine.inline import InlineEngine
-from allsource.errors import InputError
+from allsource.errors import InputError, StoreError
 from allsource.model.markings import TLP, Audience, Classification, Marking
 from allsource.model.records import Collected, Document, Source
 from allsource.model.stories import Member
@@ -311,3 +311,83 @@ def test_an_alert_names_its_story_as_the_reader_sees_it(store: SqlStore) -> None
     assert one is not None and one.story_id == clear.id
     [owner] = al.list_alerts(store)
     assert owner.story_id == red.id
+
+
+# --- encryption at rest ------------------------------------------------------------------
+
+QUOTE = "Minister met the courier at the old harbour"
+
+
+def _raw(store: SqlStore, sql: str) -> list[tuple[object, ...]]:
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(sql))]
+
+
+def _sealed_alert_story(store: SqlStore) -> tuple[str, list[str]]:
+    """An alert quoting a document's title, merged, escalated, noted and acknowledged."""
+    first, second = _docs(store, ORIGINAL, OTHER)
+    details = {"watchlist": "wl", "hits": [{"matched": "courier", "evidence": "text"}]}
+    [alert_id] = raise_alerts(store, [AlertDraft(
+        kind="watchlist", severity=Severity.LOW, title=f"wl: courier in “{QUOTE}”",
+        group_key="watchlist:wl-9", details=details)], now=T0)
+    raise_alerts(store, [AlertDraft(
+        kind="watchlist", severity=Severity.HIGH, title=f"wl: courier in “{QUOTE} (2)”",
+        group_key="watchlist:wl-9", details=details)], now=T0 + timedelta(hours=1))
+    al.add_note(store, alert_id, f"checked {QUOTE}", actor="ana")
+    al.acknowledge(store, alert_id, actor="ana")
+    return alert_id, [first, second]
+
+
+def test_an_encrypted_store_seals_what_alerts_quote(sealed_store: SqlStore) -> None:
+    store = sealed_store
+    alert_id, _ = _sealed_alert_story(store)
+    # on disk: tokens only, in every column that quotes the document
+    for sql in ("SELECT title, CAST(details AS TEXT) FROM alerts",
+                "SELECT title, CAST(details AS TEXT) FROM alert_hits",
+                "SELECT comment FROM alert_events WHERE comment <> ''"):
+        rows = _raw(store, sql)
+        assert rows
+        for row in rows:
+            for value in row:
+                assert QUOTE not in str(value) and "courier" not in str(value)
+                assert "as1." in str(value)
+    # read back through the normal paths, as written
+    alert = al.get_alert(store, alert_id)
+    assert alert is not None and alert.title == f"wl: courier in “{QUOTE}”"
+    assert alert.severity == Severity.HIGH and alert.occurrences == 2  # merged, escalated
+    assert alert.details["hits"][0]["matched"] == "courier"
+    assert [a.title for a in al.list_alerts(store)] == [alert.title]
+    events = al.alert_events(store, alert_id)
+    assert [e.action for e in events] == ["raised", "escalated", "noted", "acknowledged"]
+    assert events[0].comment == alert.title
+    assert events[1].comment == f"low → high: wl: courier in “{QUOTE} (2)”"
+    assert events[2].comment == f"checked {QUOTE}"
+    assert [h["title"] for h in al.alert_hits(store, alert_id)] == [
+        alert.title, f"wl: courier in “{QUOTE} (2)”"]
+
+
+def test_a_sealed_alert_title_copied_to_another_alert_does_not_open(
+        sealed_store: SqlStore) -> None:
+    store = sealed_store
+    first = raise_alerts(store, [_hit("doc-a", key="g:1")], now=T0)[0]
+    second = raise_alerts(store, [_hit("doc-b", key="g:2")], now=T0)[0]
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alerts SET title = (SELECT title FROM alerts WHERE id = :a)"
+                             " WHERE id = :b"), {"a": first, "b": second})
+        conn.execute(sa.text("UPDATE alert_events SET comment = (SELECT min(comment) FROM "
+                             "alert_events WHERE alert_id = :a) WHERE alert_id = :b"),
+                     {"a": first, "b": second})
+    with pytest.raises(StoreError):
+        al.get_alert(store, second)
+    with pytest.raises(StoreError):
+        al.alert_events(store, second)
+    alert = al.get_alert(store, first)
+    assert alert is not None and alert.title == "APT28 named in doc-a"
+
+
+def test_a_plaintext_store_keeps_alerts_in_clear(store: SqlStore) -> None:
+    alert_id, _ = _sealed_alert_story(store)
+    assert _raw(store, "SELECT title FROM alerts") == [(f"wl: courier in “{QUOTE}”",)]
+    assert (f"checked {QUOTE}",) in _raw(store, "SELECT comment FROM alert_events")
+    alert = al.get_alert(store, alert_id)
+    assert alert is not None and alert.details["hits"][0]["matched"] == "courier"

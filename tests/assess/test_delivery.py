@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from allsource.assess import alerts as al
@@ -35,6 +36,7 @@ from allsource.config import Settings, load_settings
 from allsource.errors import ConfigError
 from allsource.model.markings import TLP, Marking
 from allsource.store import open_store
+from allsource.store import schema as t
 from allsource.store.sql import SqlStore
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -314,3 +316,28 @@ def test_alert_settings_from_environment_and_config_file(
     monkeypatch.delenv("ALLSOURCE_ALERT_WEBHOOKS")
     with pytest.raises(ConfigError, match="alert_max_tlp"):
         load_settings(alert_max_tlp="purple")
+
+
+def test_an_encrypted_store_seals_payloads_and_sends_them_as_they_read(
+        sealed_store: SqlStore, settings: Settings, receivers: list[Receiver]) -> None:
+    store = sealed_store
+    receiver = Receiver()
+    receivers.append(receiver)
+    cfg = _settings(settings, store, alert_webhooks=[receiver.url])
+    quote = "the courier crossed at the old harbour"
+    [alert_id] = raise_alerts(store, [AlertDraft(
+        kind="watchlist", severity=Severity.HIGH, title=f"wl: courier in “{quote}”",
+        group_key="watchlist:wl-1", details={"hits": [{"matched": "Courier"}]})], now=T0)
+    report = deliver_pending(store, cfg, now=T0)
+    assert (report.queued, report.sent) == (1, 1)
+    with store.engine.connect() as conn:
+        [raw] = conn.execute(sa.text("SELECT CAST(payload AS TEXT) FROM alert_deliveries")).all()
+    assert "courier" not in raw[0].lower() and raw[0].startswith('"as1.')
+    [request] = receiver.requests
+    alert = request["body"]["alert"]
+    assert alert["id"] == alert_id and alert["title"] == f"wl: courier in “{quote}”"
+    assert alert["details"] == {"hits": [{"matched": "Courier"}]}
+    # the body is the stored payload, opened: a retry would send the same bytes
+    with store.engine.connect() as conn:
+        [payload] = conn.execute(sa.select(t.alert_deliveries.c.payload)).scalars()
+    assert payload == request["body"]

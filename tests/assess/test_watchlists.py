@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import sqlalchemy as sa
 
 from allsource.assess import watchlists as wl
 from allsource.assess.alerts import list_alerts
@@ -359,3 +360,29 @@ def test_a_new_watchlist_is_marked_at_its_creators_ceiling(store: SqlStore) -> N
     green = Audience(max_tlp=TLP.GREEN)
     assert [w.name for w in wl.list_watchlists(store) if can_release(w.marking, green)] == [
         "shared"]
+
+
+def test_an_encrypted_store_seals_what_hits_quote(sealed_store: SqlStore) -> None:
+    store = sealed_store
+    watchlist, _ = wl.save_watchlist(store, "grid", severity=4)
+    wl.add_terms(store, watchlist, [wl.entity_spec("Voodoo Bear", default_gazetteer()),
+                                    wl.keyword_spec("power grid")])
+    [ukraine] = _ingest(store, {"Grid attack": UKRAINE_2016})
+    assert _process(store) == 1
+    with store.engine.connect() as conn:
+        raw = conn.execute(sa.text("SELECT matched, evidence FROM watchlist_hits")).all()
+        alert_titles = conn.execute(sa.text("SELECT title FROM alerts")).scalars().all()
+    assert len(raw) == 2 and all(v.startswith("as1.") for row in raw for v in row)
+    assert len(alert_titles) == 1 and "Grid attack" not in alert_titles[0]
+    hits = {h.kind: h for h in wl.list_hits(store)}
+    keyword, entity = hits["keyword"], hits["entity"]
+    assert keyword.span is not None and keyword.matched in UKRAINE_2016
+    assert keyword.matched.lower() == "power grid" and keyword.evidence == "text"
+    assert (entity.matched, entity.title) == ("Sandworm Team", "Grid attack")
+    assert "--" in entity.evidence  # the matched object's id, as on a plaintext store
+    [alert] = list_alerts(store)
+    assert alert.documents == (ukraine,) and alert.title.endswith("in “Grid attack”")
+    assert {h["matched"] for h in alert.details["hits"]} == {"Sandworm Team", keyword.matched}
+    # reprocessing reads the sealed hits back to skip them: nothing new
+    assert _process(store, everything=True) == 1
+    assert len(wl.list_hits(store)) == 2 and [a.occurrences for a in list_alerts(store)] == [1]

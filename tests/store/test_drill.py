@@ -1,6 +1,8 @@
 """The stolen-disk drill (scripts/drill_stolen_disk.py) on SQLite and PostgreSQL: a copy of the
-store's files without the key holds none of the protected documents' phrases or words, while
-the same drill on a store without a key finds them (so the search would see plain text)."""
+store's files without the key holds none of the protected documents' phrases or words — in
+the documents nor in what quotes them (watchlist hits, alerts, their events and webhook
+deliveries, risk scores, case evidence) — while the same drill on a store without a key finds
+them (so the search would see plain text)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -26,6 +29,22 @@ def _drill() -> ModuleType:
     return module
 
 
+#: columns the control run must find the needles in: the documents and what quotes them
+QUOTING = {"documents.title", "documents.text", "alerts.title", "alert_hits.title",
+           "alert_events.comment", "alert_deliveries.payload", "case_evidence.description"}
+
+
+def _check_derived(finds: Any) -> None:
+    """The drill made what quotes documents, and the webhook got the alerts as they read."""
+    assert finds.derived["watchlist_hits"] >= 4 and finds.derived["alerts"] >= 4
+    payloads = finds.webhook_payloads
+    assert len(payloads) == finds.derived["alerts"]
+    # each alert's title quotes its document's title (opened before it was sent)
+    titles = sorted(p["alert"]["title"] for p in payloads)
+    assert any("“Quillfeather field report 0”" in t for t in titles), titles
+    assert all(p["alert"]["details"]["hits"][0]["matched"] for p in payloads)
+
+
 def test_pglz_decompression_matches_the_format() -> None:
     drill = _drill()
     # literal "abc", then a match of length 6 at distance 3: "abcabcabc"
@@ -38,11 +57,14 @@ def test_pglz_decompression_matches_the_format() -> None:
 def test_drill_sqlite(tmp_path: Path, plain: bool) -> None:
     finds = _drill().drill(tmp_path / "work", plain=plain)
     assert finds.files >= 3 and finds.bytes > 0
+    _check_derived(finds)
     if plain:
         assert {h[0] for h in finds.hits} >= {"quillfeather", "ostravenko"}
         assert any(h[1].startswith("db/") for h in finds.hits)
+        assert set(finds.columns) >= QUOTING
     else:
         assert finds.hits == []
+        assert finds.columns == {}
 
 
 @pytest.mark.postgres
@@ -56,8 +78,11 @@ def test_drill_postgres(tmp_path: Path, pg_server: PgServer, plain: bool) -> Non
     finally:
         pg_server.drop_database(name)
     assert finds.files > 100  # the whole data directory was copied
+    _check_derived(finds)
     if plain:
         assert {h[0] for h in finds.hits} >= {"quillfeather", "ostravenko"}
         assert any(h[1].startswith("pgdata/") for h in finds.hits)
+        assert set(finds.columns) >= QUOTING
     else:
         assert finds.hits == []
+        assert finds.columns == {}

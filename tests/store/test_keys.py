@@ -8,19 +8,27 @@ import base64
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
+from allsource.assess.alerts import (
+    AlertDraft,
+    Severity,
+    alert_events,
+    get_alert,
+    raise_alerts,
+)
 from allsource.config import Settings
 from allsource.errors import ConfigError, InputError, StoreError
 from allsource.model.markings import Audience, Marking
 from allsource.model.records import Collected, Document, Source
-from allsource.store import open_store
+from allsource.store import cases, open_store
 from allsource.store import schema as t
-from allsource.store.encrypt_existing import encrypt_existing
+from allsource.store.encrypt_existing import encrypt_existing, plain_rows
 from allsource.store.keys import LocalKek, create_key_file
 from allsource.store.query import SearchQuery
 from allsource.store.sql import HL_END, HL_START, SqlStore
@@ -335,3 +343,87 @@ def test_a_kms_plugin_wraps_the_data_keys(settings: Settings) -> None:
             open_store(settings.model_copy(update={"encryption_kms": "nope"}))
     finally:
         pm.unregister(plugin)
+
+
+def _docs() -> list[Document]:
+    """The documents :func:`_fill` stores (IDs are deterministic)."""
+    return [Document.build(kind="attack-pattern", title=ti, text=x) for ti, x in TEXTS]
+
+
+def _derived(store: SqlStore, doc: Document) -> tuple[str, str]:
+    """An alert, a watchlist hit, a risk score and a case citing ``doc``: what quotes it."""
+    [alert_id] = raise_alerts(store, [AlertDraft(
+        kind="watchlist", severity=Severity.HIGH, title=f"wl: dump in “{doc.title}”",
+        group_key="watchlist:w", document_id=doc.id, details={"hits": [{"matched": "dump"}]})])
+    with store.engine.begin() as conn:
+        store._bulk_insert(conn, t.watchlist_hits, [{
+            "term_id": 1, "document_id": doc.id, "watchlist_id": "w", "matched": "Dumped",
+            "span_start": 0, "span_end": 6, "evidence": "text", "occurrences": 1,
+            "via": "process", "created_at": datetime(2024, 5, 1), **Marking().to_columns()}])
+        store._bulk_insert(conn, t.risk_scores, [{
+            "subject_type": "indicator", "subject_id": "indicator--1", "name": "1.2.3.4",
+            "kind": "ipv4", "score": 0.5, "likelihood": 0.5, "impact": 0.5,
+            "components": {"credibility": f"best-graded: {doc.id} ({doc.title})"},
+            "last_seen": None, "expires_at": None, "computed_at": datetime(2024, 5, 1),
+            **Marking().to_columns()}])
+    case = cases.create_case(store, "Dumps", owner="ana")
+    evidence = cases.add_evidence(store, case.id, actor="ana", document_id=doc.id)
+    cases.update_evidence(store, case.id, evidence.id, actor="ana",
+                          description=f"{doc.title}, second look")
+    return alert_id, case.id
+
+
+def test_encrypt_existing_seals_what_quotes_documents(backend: Settings) -> None:
+    plain = _open(backend, None)
+    _fill(plain)
+    doc = _docs()[1]
+    alert_id, case_id = _derived(plain, doc)
+    plain.close()
+
+    store = _open(backend, _key())
+    before = plain_rows(store)
+    assert before == {"alerts": 1, "alert_hits": 1, "alert_events": 1, "case_evidence": 1,
+                      "case_events": 1, "risk_scores": 1, "watchlist_hits": 1}
+    done = encrypt_existing(store)
+    assert done.rows == before and plain_rows(store) == {}
+    assert encrypt_existing(store).rows == {}  # resumable: nothing left
+    with store.engine.connect() as conn:
+        for sql in ("SELECT title FROM alerts", "SELECT comment FROM alert_events",
+                    "SELECT matched FROM watchlist_hits",
+                    "SELECT CAST(components AS TEXT) FROM risk_scores",
+                    "SELECT description FROM case_evidence",
+                    "SELECT CAST(details AS TEXT) FROM case_events "
+                    "WHERE action = 'evidence-updated'"):
+            values = conn.execute(sa.text(sql)).scalars().all()
+            assert values and all("Dump" not in v and "as1." in v for v in values), sql
+    # read back as written, through the usual functions
+    alert = get_alert(store, alert_id)
+    assert alert is not None and alert.title == f"wl: dump in “{doc.title}”"
+    assert [e.comment for e in alert_events(store, alert_id)] == [alert.title]
+    [evidence] = cases.list_evidence(store, case_id)
+    assert evidence.description == f"{doc.title}, second look"
+    updated = [e for e in cases.case_events(store, case_id) if e.action == "evidence-updated"]
+    assert updated[0].details["description"] == evidence.description
+    with store.engine.connect() as conn:
+        hit = conn.execute(sa.select(t.watchlist_hits.c.matched)).scalar_one()
+        components = conn.execute(sa.select(t.risk_scores.c.components)).scalar_one()
+    assert hit == "Dumped" and doc.title in components["credibility"]
+    store.close()
+
+
+def test_derived_rows_are_sealed_when_written_and_bound_to_their_row(
+        backend: Settings) -> None:
+    store = _open(backend, _key())
+    _fill(store)
+    docs = _docs()
+    _derived(store, docs[0])
+    second, _ = _derived(store, docs[1])
+    assert plain_rows(store) == {}
+    with store.engine.begin() as conn:  # a thief with write access swaps two ciphertexts
+        conn.execute(sa.text("UPDATE case_evidence SET description = (SELECT min(description)"
+                             " FROM case_evidence)"))
+    with pytest.raises(StoreError):
+        for case in cases.list_cases(store)[0]:
+            cases.list_evidence(store, case.id)
+    assert get_alert(store, second) is not None
+    store.close()

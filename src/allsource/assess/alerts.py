@@ -14,7 +14,11 @@ A draft without a story is scoped by its document, and one without either by its
 * An alert's severity is the highest of its hits; its marking is the most restrictive
   combination of its hits' markings and its documents' stored markings.
 * Every change is an ``alert_events`` row (raised, escalated, acknowledged, assigned, noted,
-  closed, reopened) with actor, comment and the state after it. "raised" and "escalated"
+  closed, reopened) with actor, comment and the state after it.
+* On an encrypted store an alert's title and details, its hits' titles and details and its
+  events' comments are sealed (:mod:`allsource.store.sealed`): a watchlist alert quotes its
+  document's title. Writes go through the store's key ring (``seal_rows``; an event's
+  comment is bound to its id, known once inserted: ``insert_with_id``). "raised" and "escalated"
   events are written with ``notify`` set, in the same transaction as the alert: they are the
   outbox the delivery worker (:mod:`allsource.assess.delivery`) fans out to webhooks and
   e-mail, so a notification is never lost between the write and the send.
@@ -42,6 +46,7 @@ from allsource.store.sql import aware, chunks, naive_utc, utc_now
 from allsource.store.story_views import stories_by_stored_id
 
 if TYPE_CHECKING:
+    from allsource.store.keys import KeyRing
     from allsource.store.sql import SqlStore
 
 __all__ = [
@@ -180,10 +185,11 @@ def raise_alerts(store: SqlStore, drafts: Sequence[AlertDraft], *,
         return []
     when = naive_utc(now) or utc_now()
     for attempt in range(1, _RETRIES + 1):
+        store.keys.prepare()  # outside the transaction (see KeyRing.prepare)
         try:
             with store.engine.begin() as conn:
                 write_lock(conn)
-                return _raise(conn, drafts, when)
+                return _raise(conn, store.keys, drafts, when)
         except sa.exc.DBAPIError as exc:
             # Another writer opened the same scope's alert first (a key conflict), or wrote
             # to SQLite after this transaction's first read (busy snapshot): redo the batch,
@@ -222,7 +228,8 @@ def _scope(group_key: str, story_id: str | None, document_id: str | None) -> str
     return f"{group_key}|"
 
 
-def _raise(conn: Connection, drafts: Sequence[AlertDraft], now: datetime) -> list[str]:
+def _raise(conn: Connection, keys: KeyRing, drafts: Sequence[AlertDraft], now: datetime
+           ) -> list[str]:
     doc_ids = sorted({d.document_id for d in drafts if d.document_id})
     stories = _lookup(conn, t.story_members.c.document_id, t.story_members.c.story_id, doc_ids)
     doc_markings = _document_markings(conn, doc_ids)
@@ -241,11 +248,11 @@ def _raise(conn: Connection, drafts: Sequence[AlertDraft], now: datetime) -> lis
         marking = draft.marking
         if draft.document_id in doc_markings:
             marking = marking.combine(doc_markings[draft.document_id])
-        ids.append(_merge(conn, draft, scope, story, key, marking, now))
+        ids.append(_merge(conn, keys, draft, scope, story, key, marking, now))
     return ids
 
 
-def _merge(conn: Connection, draft: AlertDraft, scope: str, story: str | None,
+def _merge(conn: Connection, keys: KeyRing, draft: AlertDraft, scope: str, story: str | None,
            key: str | None, marking: Marking, now: datetime) -> str:
     a = t.alerts
     row = conn.execute(sa.select(a).where(a.c.scope == scope, a.c.status != "closed")
@@ -255,12 +262,12 @@ def _merge(conn: Connection, draft: AlertDraft, scope: str, story: str | None,
                                .where(a.c.scope == scope)).scalar_one()
         alert_id = minted_id(ALERT_TYPE, f"{scope}#{earlier}")
         documents = [draft.document_id] if draft.document_id else []
-        conn.execute(a.insert().values(
+        conn.execute(a.insert(), keys.seal_rows(a, [dict(
             id=alert_id, kind=draft.kind, severity=int(draft.severity), title=draft.title[:2000],
             group_key=draft.group_key, scope=scope, story_id=story, status="open",
             assignee=None, documents=documents, occurrences=1, details=draft.details,
-            created_at=now, updated_at=now, closed_at=None, **marking.to_columns()))
-        _event(conn, alert_id, "raised", SYSTEM_ACTOR, draft.title[:2000],
+            created_at=now, updated_at=now, closed_at=None, **marking.to_columns())]))
+        _event(conn, keys, alert_id, "raised", SYSTEM_ACTOR, draft.title[:2000],
                draft.severity, "open", None, now, notify=True)
         occurrence = 1
     else:
@@ -281,13 +288,13 @@ def _merge(conn: Connection, draft: AlertDraft, scope: str, story: str | None,
             queued = conn.execute(sa.select(e.c.id).where(
                 e.c.alert_id == alert_id, e.c.notify.is_(True), e.c.dispatched_at.is_(None))
                 .limit(1)).first()
-            _event(conn, alert_id, "escalated", SYSTEM_ACTOR,
+            _event(conn, keys, alert_id, "escalated", SYSTEM_ACTOR,
                    f"{Severity(row.severity).label} → {severity.label}: {draft.title}"[:2000],
                    severity, row.status, row.assignee, now, notify=queued is None)
-    conn.execute(t.alert_hits.insert().values(
+    conn.execute(t.alert_hits.insert(), keys.seal_rows(t.alert_hits, [dict(
         alert_id=alert_id, hit_key=key or f"#{occurrence}", scope=scope,
         document_id=draft.document_id, severity=int(draft.severity), title=draft.title[:2000],
-        details=draft.details, created_at=now))
+        details=draft.details, created_at=now)]))
     return str(alert_id)
 
 
@@ -310,10 +317,10 @@ def _document_markings(conn: Connection, doc_ids: Sequence[str]) -> dict[str, Ma
     return found
 
 
-def _event(conn: Connection, alert_id: str, action: str, actor: str, comment: str,
-           severity: Severity, status: str, assignee: str | None, now: datetime, *,
-           notify: bool = False) -> None:
-    conn.execute(t.alert_events.insert().values(
+def _event(conn: Connection, keys: KeyRing, alert_id: str, action: str, actor: str,
+           comment: str, severity: Severity, status: str, assignee: str | None, now: datetime,
+           *, notify: bool = False) -> None:
+    keys.insert_with_id(conn, t.alert_events, dict(
         alert_id=alert_id, action=action, actor=actor[:120], comment=comment,
         severity=int(severity), status=status, assignee=assignee, created_at=now,
         notify=notify, dispatched_at=None))
@@ -453,6 +460,7 @@ def _change(store: SqlStore, alert_id: str, action: str, actor: str, comment: st
     full = resolve_alert_id(store, alert_id, audience)
     when = naive_utc(now) or utc_now()
     a = t.alerts
+    store.keys.prepare()
     with store.engine.begin() as conn:
         write_lock(conn)
         row = conn.execute(sa.select(a).where(a.c.id == full).with_for_update()).first()
@@ -471,7 +479,7 @@ def _change(store: SqlStore, alert_id: str, action: str, actor: str, comment: st
         conn.execute(a.update().where(a.c.id == full).values(updated_at=when, **values))
         changed = conn.execute(sa.select(a).where(a.c.id == full)).one()
         after = _from_row(changed)
-        _event(conn, full, action, actor, comment, after.severity, after.status,
+        _event(conn, store.keys, full, action, actor, comment, after.severity, after.status,
                after.assignee, when)
     return after
 

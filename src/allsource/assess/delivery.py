@@ -12,7 +12,8 @@ run from cron, ``allsource alerts deliver --watch`` or any scheduler:
    The payload is frozen here, so every retry sends the same body; an alert whose marking is
    above what alert channels may receive (``alert_max_tlp``, unclassified, no compartments,
    no releasability groups — checked with :func:`can_release`) is sent as a notice that names
-   only its id, kind and severity.
+   only its id, kind and severity. On an encrypted store the frozen payload is sealed
+   (:mod:`allsource.store.sealed`, bound to the delivery's id) and opened when it is sent.
 2. **Sending.** A due delivery is first *claimed* (a conditional update pushing its
    ``next_attempt_at`` past the send timeout), so two workers do not send it at once and a
    worker that dies mid-send leaves it to be retried once the claim lapses. A webhook is a
@@ -177,6 +178,7 @@ def _fan_out(store: SqlStore, settings: Settings, now: datetime, report: Deliver
     floor = Severity.parse(settings.alert_min_severity)
     audience = _channel_audience(settings)
     e, a = t.alert_events, t.alerts
+    store.keys.prepare()  # outside the transaction (see KeyRing.prepare)
     with store.engine.begin() as conn:
         write_lock(conn)
         events = conn.execute(
@@ -205,18 +207,18 @@ def _fan_out(store: SqlStore, settings: Settings, now: datetime, report: Deliver
                     "attempts": 0, "next_attempt_at": now, "last_error": None,
                     "created_at": now, "sent_at": None})
         if rows:
-            report.queued = _insert_new(conn, rows)
+            report.queued = _insert_new(store, conn, rows)
         conn.execute(e.update().where(e.c.id.in_([ev.event_id for ev in events]))
                      .values(dispatched_at=now))
 
 
-def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
+def _insert_new(store: SqlStore, conn: Connection, rows: list[dict[str, Any]]) -> int:
     d = t.alert_deliveries
     existing = set(conn.execute(sa.select(d.c.id).where(d.c.id.in_([r["id"] for r in rows])))
                    .scalars())
     new = [r for r in rows if r["id"] not in existing]
     if new:
-        conn.execute(d.insert(), new)
+        conn.execute(d.insert(), store.keys.seal_rows(d, new))
     return len(new)
 
 

@@ -808,6 +808,7 @@ def deliver(store: SqlStore, found: Sequence[tuple[DocumentRef, Sequence[Hit]]],
             drafts.append(_draft(wl, doc, wl_hits))
     alerts = raise_alerts(store, drafts) if drafts else []
     if rows:
+        store.keys.prepare()  # matched and evidence are sealed on an encrypted store
         with store.engine.begin() as conn:
             store._bulk_insert(conn, h, rows)
     return Delivered(len(rows), len({r["document_id"] for r in rows}), alerts)

@@ -14,7 +14,7 @@ import typer
 
 from allsource.cli.common import console, print_json, state
 from allsource.errors import ConfigError
-from allsource.store.encrypt_existing import encrypt_existing
+from allsource.store.encrypt_existing import encrypt_existing, plain_rows
 from allsource.store.keys import create_key_file, read_key_file
 
 keys_app = typer.Typer(help="Encryption at rest: key file, status, rotation.",
@@ -55,11 +55,13 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     st = store.keys.status()
     blobs = store.blobs.digests() if store.blobs.root.is_dir() else []
     plain_blobs = sum(1 for d in blobs if not store.blobs.is_sealed(d))
+    plain_derived = plain_rows(store) if st.encrypted else {}
     out = {"encrypted": st.encrypted, "key_id": st.kek_id, "key_origin": st.kek_origin,
            "data_keys": st.data_keys, "wrapped_by": st.wrapped_by,
            "sealed_documents": st.sealed_documents,
            "plaintext_documents": st.plaintext_documents,
-           "blobs": len(blobs), "plaintext_blobs": plain_blobs}
+           "blobs": len(blobs), "plaintext_blobs": plain_blobs,
+           "plaintext_rows": plain_derived}
     if as_json:
         print_json(out)
         return
@@ -74,7 +76,10 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     console.print(f"documents: {st.sealed_documents} sealed, {st.plaintext_documents} in "
                   f"plain text; blobs: {len(blobs) - plain_blobs} sealed, {plain_blobs} in "
                   "plain text")
-    if st.plaintext_documents or plain_blobs:
+    if plain_derived:
+        console.print("derived rows in plain text (alerts, hits, claims …): " + ", ".join(
+            f"{name} {n}" for name, n in sorted(plain_derived.items())))
+    if st.plaintext_documents or plain_blobs or plain_derived:
         console.print("run [cyan]allsource keys encrypt-existing[/cyan] to seal the rest")
 
 
@@ -117,4 +122,6 @@ def encrypt_existing_cmd() -> None:
     store = state.store
     done = encrypt_existing(store, progress=lambda n: console.print(f"sealed {n} documents…")
                             if n % 5000 == 0 else None)
-    console.print(f"sealed {done.documents} documents and {done.blobs} blobs")
+    console.print(f"sealed {done.documents} documents and {done.blobs} blobs"
+                  + ("; rows " + ", ".join(f"{name} {n}" for name, n in sorted(done.rows.items()))
+                     if done.rows else ""))

@@ -13,6 +13,11 @@ not graded (yet); None for an unlinked note, which the matrix weights as 1.0. Gr
 those the reader sees (:class:`allsource.verify.audience.ReaderGrades`): a stored grade
 resting on something they may not read is recomputed from what they may read.
 
+On an encrypted store an evidence item's description (a linked document's title by default)
+is sealed (:mod:`allsource.store.sealed`), and so is the new description an
+``evidence-updated`` event logs; case titles, questions, hypotheses and ratings' notes are the
+analysts' own words and stay in clear.
+
 Hypotheses and evidence are referred to by id, by a unique id prefix of at least 6
 characters, or by their label within the case: ``H1``, ``H2`` … and ``E1``, ``E2`` … in
 list order.
@@ -36,6 +41,7 @@ from allsource.store.access import readable
 from allsource.store.sql import aware, naive_utc, utc_now
 
 if TYPE_CHECKING:
+    from allsource.store.keys import KeyRing
     from allsource.store.sql import SqlStore
     from allsource.verify.audience import ReaderGrades
 
@@ -181,10 +187,12 @@ def _new_id(kind: str) -> str:
 
 
 def _event(conn: Connection, case_id: str, actor: str, action: str, now: datetime,
-           marked: Marking | None = None, **details: Any) -> None:
+           marked: Marking | None = None, sealer: KeyRing | None = None,
+           **details: Any) -> None:
     """Log an event, marked as what it reveals: the case as it now stands (``marked``
     when the case row is gone) and the document it names, so lowering a case later does
-    not open its earlier entries (see :func:`case_events`)."""
+    not open its earlier entries (see :func:`case_events`). Events whose details are
+    sealed (``evidence-updated``) are written through ``sealer``, the store's key ring."""
     marking = marked
     if marking is None:
         row = conn.execute(sa.select(t.cases.c.tlp, t.cases.c.classification,
@@ -198,9 +206,12 @@ def _event(conn: Connection, case_id: str, actor: str, action: str, now: datetim
                            .where(d.c.id == details["document_id"])).first()
         if doc is not None:
             marking = marking.combine(Marking.from_columns(dict(doc._mapping)))
-    conn.execute(t.case_events.insert().values(case_id=case_id, actor=actor, action=action,
-                                               details=details, created_at=now,
-                                               **marking.to_columns()))
+    event: dict[str, Any] = dict(case_id=case_id, actor=actor, action=action, details=details,
+                                 created_at=now, **marking.to_columns())
+    if sealer is not None:
+        sealer.insert_with_id(conn, t.case_events, event)
+    else:
+        conn.execute(t.case_events.insert().values(**event))
 
 
 def _case_from(row: sa.Row[Any]) -> Case:
@@ -564,6 +575,7 @@ def add_evidence(store: SqlStore, ref: str, *, actor: str, description: str = ""
     rel = _relevance(relevance)
     _credibility(credibility)
     ev, d = t.case_evidence, t.documents
+    store.keys.prepare()  # the description is sealed on an encrypted store
     with store.engine.begin() as conn:
         _write_lock(conn)
         row = _resolve_case(conn, ref, audience)
@@ -589,11 +601,11 @@ def add_evidence(store: SqlStore, ref: str, *, actor: str, description: str = ""
             if not description.strip():
                 description = claim_key + (f" = {claim_value}" if claim_value else "")
         ev_id = _new_id(EVIDENCE_TYPE)
-        conn.execute(ev.insert().values(
+        conn.execute(ev.insert(), store.keys.seal_rows(ev, [dict(
             id=ev_id, case_id=row.id, position=_next_position(conn, ev, row.id),
             document_id=document_id, claim_key=claim_key, claim_value=claim_value,
             description=_text(description, "evidence description"), credibility=credibility,
-            relevance=rel.value, created_at=when))
+            relevance=rel.value, created_at=when)]))
         _touch(conn, row.id, when)
         _event(conn, row.id, actor, "evidence-added", when, evidence_id=ev_id,
                document_id=document_id, claim_key=claim_key)
@@ -620,15 +632,18 @@ def update_evidence(store: SqlStore, ref: str, evidence: str, *, actor: str,
         values["credibility"] = _credibility(credibility)
     if relevance is not None:
         values["relevance"] = _relevance(relevance).value
+    store.keys.prepare()
     with store.engine.begin() as conn:
         _write_lock(conn)
         row = _resolve_case(conn, ref, audience or Audience.owner())
         _writable(row)
         ev_id = _resolve_member(conn, ev, row.id, evidence, "E", "evidence")
         if values:
-            conn.execute(ev.update().where(ev.c.id == ev_id).values(**values))
+            conn.execute(ev.update().where(ev.c.id == ev_id).values(
+                **store.keys.seal_values(ev, {"id": ev_id}, values)))
             _touch(conn, row.id, when)
-            _event(conn, row.id, actor, "evidence-updated", when, evidence_id=ev_id, **values)
+            _event(conn, row.id, actor, "evidence-updated", when, sealer=store.keys,
+                   evidence_id=ev_id, **values)
         return next(x for x in _evidence(store, conn, row.id, audience) if x.id == ev_id)
 
 

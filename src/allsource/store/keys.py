@@ -32,7 +32,7 @@ import hmac
 import os
 import stat
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -303,6 +303,30 @@ class KeyRing:
             out.append(new)
         return out
 
+    def seal_values(self, table: sa.Table, row_key: Mapping[str, Any],
+                    values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` of an UPDATE of one row of ``table`` with its sealed columns sealed;
+        ``row_key`` holds the row's key columns (and a ``when`` column, if one applies)."""
+        if not self.active:
+            return values
+        sealed_row = self.seal_rows(table, [{**row_key, **values}])[0]
+        return {name: sealed_row[name] for name in values}
+
+    def insert_with_id(self, conn: Connection, table: sa.Table, row: dict[str, Any]) -> int:
+        """Insert ``row`` into a table whose sealed columns are bound to an autoincremented
+        ``id``, and return that id. On an encrypted store the INSERT carries blanks in the
+        sealed columns and an UPDATE then writes the values sealed for the id the database
+        gave, so no plain copy is ever written (not even in a dead row version)."""
+        if not self.active:
+            return _inserted_id(conn.execute(table.insert().values(**row)))
+        names = [c.name for c in table.columns
+                 if c.name in row and isinstance(c.type, sealed.Sealed | sealed.SealedJSON)]
+        blanks = {n: "" if isinstance(table.c[n].type, sealed.Sealed) else {} for n in names}
+        new_id = _inserted_id(conn.execute(table.insert().values(**{**row, **blanks})))
+        conn.execute(table.update().where(table.c.id == new_id).values(
+            **self.seal_values(table, {**row, "id": new_id}, {n: row[n] for n in names})))
+        return new_id
+
     @property
     def active(self) -> bool:
         """Whether new writes are sealed."""
@@ -344,6 +368,12 @@ class KeyRing:
                          data_keys=sum(by_kek.values()), wrapped_by=by_kek,
                          plaintext_documents=int(plain),
                          sealed_documents=int(total) - int(plain))
+
+
+def _inserted_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _now() -> datetime:

@@ -233,7 +233,8 @@ alerts = sa.Table(
     sa.Column("id", sa.String(120), primary_key=True),
     sa.Column("kind", sa.String(60), nullable=False, index=True),
     sa.Column("severity", sa.SmallInteger, nullable=False, index=True),
-    sa.Column("title", sa.Text, nullable=False),
+    # (0025) a watchlist alert's title and hits quote its document: sealed when encrypted
+    sa.Column("title", Sealed("alerts.title"), nullable=False),
     sa.Column("group_key", sa.Text, nullable=False),
     sa.Column("scope", sa.Text, nullable=False, index=True),
     sa.Column("story_id", sa.String(80)),
@@ -241,7 +242,7 @@ alerts = sa.Table(
     sa.Column("assignee", sa.String(120)),
     sa.Column("documents", JSONType, nullable=False),
     sa.Column("occurrences", sa.Integer, nullable=False),
-    sa.Column("details", JSONType, nullable=False),
+    sa.Column("details", SealedJSON("alerts.details", "id"), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False, index=True),
     sa.Column("closed_at", sa.DateTime),
@@ -255,8 +256,10 @@ alert_hits = sa.Table(
     sa.Column("scope", sa.Text, nullable=False),
     sa.Column("document_id", sa.String(80)),
     sa.Column("severity", sa.SmallInteger, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("details", JSONType, nullable=False),
+    # (0025) sealed when encrypted, bound to (alert_id, hit_key)
+    sa.Column("title", Sealed("alert_hits.title", ("alert_id", "hit_key")), nullable=False),
+    sa.Column("details", SealedJSON("alert_hits.details", ("alert_id", "hit_key")),
+              nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
@@ -266,7 +269,9 @@ alert_events = sa.Table(
     sa.Column("alert_id", sa.String(120), nullable=False, index=True),
     sa.Column("action", sa.String(30), nullable=False),
     sa.Column("actor", sa.String(120), nullable=False),
-    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    # (0025) "raised"/"escalated" copy the alert's title; notes may quote it: sealed when
+    # encrypted (written by KeyRing.insert_with_id, bound to the event's id)
+    sa.Column("comment", Sealed("alert_events.comment"), nullable=False, server_default=""),
     sa.Column("severity", sa.SmallInteger, nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("assignee", sa.String(120)),
@@ -282,7 +287,8 @@ alert_deliveries = sa.Table(
     sa.Column("event_id", sa.Integer, nullable=False),
     sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("target", sa.Text, nullable=False),
-    sa.Column("payload", JSONType, nullable=False),
+    # (0025) the alert as sent (title, hits): sealed when encrypted
+    sa.Column("payload", SealedJSON("alert_deliveries.payload", "id"), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", sa.DateTime, nullable=False),
@@ -325,10 +331,14 @@ watchlist_hits = sa.Table(
     sa.Column("term_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("document_id", sa.String(80), primary_key=True, index=True),
     sa.Column("watchlist_id", sa.String(80), nullable=False, index=True),
-    sa.Column("matched", sa.Text, nullable=False),
+    # (0025) the document's words that matched, and the evidence: sealed when encrypted
+    # (evidence widened from String(160) to hold a token)
+    sa.Column("matched", Sealed("watchlist_hits.matched", ("term_id", "document_id")),
+              nullable=False),
     sa.Column("span_start", sa.Integer),
     sa.Column("span_end", sa.Integer),
-    sa.Column("evidence", sa.String(160), nullable=False, server_default=""),
+    sa.Column("evidence", Sealed("watchlist_hits.evidence", ("term_id", "document_id")),
+              nullable=False, server_default=""),
     sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
     sa.Column("via", sa.String(20), nullable=False, server_default="process"),
     sa.Column("created_at", sa.DateTime, nullable=False, index=True),
@@ -414,7 +424,9 @@ risk_scores = sa.Table(
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("likelihood", sa.Float, nullable=False),
     sa.Column("impact", sa.Float, nullable=False),
-    sa.Column("components", JSONType, nullable=False),
+    # (0025) components name the reporting documents with their titles: sealed
+    sa.Column("components", SealedJSON("risk_scores.components", ("subject_type", "subject_id")),
+              nullable=False),
     sa.Column("last_seen", sa.DateTime),
     sa.Column("expires_at", sa.DateTime),
     sa.Column("computed_at", sa.DateTime, nullable=False),
@@ -480,7 +492,8 @@ case_evidence = sa.Table(
     sa.Column("document_id", sa.String(80)),
     sa.Column("claim_key", sa.String(300)),
     sa.Column("claim_value", sa.String(200)),
-    sa.Column("description", sa.Text, nullable=False),
+    # (0025) a linked document's title by default: sealed when encrypted
+    sa.Column("description", Sealed("case_evidence.description"), nullable=False),
     sa.Column("credibility", sa.SmallInteger),
     sa.Column("relevance", sa.String(10), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
@@ -501,7 +514,9 @@ case_events = sa.Table(
     sa.Column("case_id", sa.String(80), nullable=False, index=True),
     sa.Column("actor", sa.String(120), nullable=False),
     sa.Column("action", sa.String(40), nullable=False),
-    sa.Column("details", JSONType, nullable=False),
+    # (0025) an evidence update logs the new description: sealed like the description
+    sa.Column("details", SealedJSON("case_events.details", "id",
+                                    when=("action", ("evidence-updated",))), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
