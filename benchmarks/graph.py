@@ -116,9 +116,14 @@ def generate(store: SqlStore, relationships: int, hubs: int) -> dict[str, Any]:
              "compartments": "", "releasability": ""} for n in range(DOCUMENTS)]
     grades = [{"subject_type": "document", "subject_id": d["id"], "reliability": "C",
                "credibility": rng.randint(1, 6), "corroboration": 0, "explanation": {},
-               "computed_at": now} for d in docs]
+               "computed_at": now, "tlp": 0, "classification": 0, "compartments": "",
+               "releasability": ""} for d in docs]
+    # a mention carries its evidence's marking: the relationship's, combined with the
+    # (TLP:CLEAR) report's (allsource.store.derived)
     mentions = [{"object_id": r["id"], "document_id": docs[rng.randrange(DOCUMENTS)]["id"],
-                 "extractor": "relations@1", "span_start": 0, "span_end": 10} for r in rels]
+                 "extractor": "relations@1", "span_start": 0, "span_end": 10,
+                 "tlp": r["tlp"], "classification": 0, "compartments": "",
+                 "releasability": ""} for r in rels]
     with store.engine.begin() as conn:
         for table, rows in ((t.objects, objects), (t.relationships, rels),
                             (t.documents, docs), (t.grades, grades), (t.mentions, mentions)):

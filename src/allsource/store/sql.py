@@ -47,7 +47,7 @@ from allsource.store.access import readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
 from allsource.store.keys import KeyEncryptionKey, KeyRing
-from allsource.store.query import ParsedQuery, SearchHit, SearchQuery, SearchResult
+from allsource.store.query import ParsedQuery, SearchHit, SearchQuery, SearchResult, parse
 from allsource.store.story_views import reader_annotations, stories_of_documents, story_ref
 
 HL_START = "\ue000"
@@ -428,6 +428,31 @@ class SqlStore(ABC):
         with self.engine.connect() as conn:
             source_ids = self._resolve_sources(conn, query.sources, audience)
             return self._search(conn, query, source_ids, audience)
+
+    def add_snippets(self, text: str, hits: Sequence[SearchHit], audience: Audience) -> None:
+        """Cut the excerpts of ``hits`` (from a search for ``text`` made with
+        ``snippets=False``) in place: a caller that ranks a wide window cuts only the ones it
+        shows. Only documents ``audience`` may read are read."""
+        if not hits:
+            return
+        parsed = parse(text)
+        d = t.documents
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(d.c.seq, d.c.id, d.c.title, d.c.text).where(
+                d.c.id.in_([h.id for h in hits]), self._readable(d, audience))).all()
+            cut = self._cut_snippets(conn, parsed, rows)
+        for h in hits:
+            h.snippet = cut.get(h.id, "")
+
+    def _cut_snippets(self, conn: Connection, parsed: ParsedQuery, rows: Sequence[Any]
+                      ) -> dict[str, str]:
+        """Excerpts ``{id: snippet}`` of ``rows`` (``seq``, ``id``, ``title``, ``text``, read
+        through the columns' decryption) for the query. Here: cut from the text by the blind
+        index's word stems (store/blind.py), as an encrypted store must; backends override it
+        for plain stores with their engine's own excerpts."""
+        stems = blind.query_stems(parsed)
+        return {r.id: blind.snippet(r.title, r.text or "", stems, HL_START, HL_END)
+                for r in rows}
 
     def _filters(self, d: Any, query: SearchQuery, source_ids: list[str],
                  audience: Audience) -> list[sa.ColumnElement[bool]]:

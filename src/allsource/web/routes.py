@@ -315,7 +315,9 @@ def search(request: Request, store: StoreDep,
                                "total": 0, "pages": 0, "error": None, "took_ms": 0.0,
                                "sample": FACET_SAMPLE, "mode": mode}
     if q.strip():
-        window = {"since": _day(since), "until": _day(until), "limit": FACET_SAMPLE}
+        # excerpts are cut below for the page shown, not for the whole window
+        window = {"since": _day(since), "until": _day(until), "limit": FACET_SAMPLE,
+                  "snippets": mode == "semantic"}
         try:
             run = _semantic_for(store) if mode == "semantic" else store.search
             everything = run(SearchQuery(q, **window), viewer.audience)  # type: ignore[arg-type]
@@ -334,8 +336,11 @@ def search(request: Request, store: StoreDep,
                 total = len(hits)
             audit_scope.note(count=total)
             groups = _group(hits, queries.stories_of(store, [h.id for h in hits]))
+            shown = groups[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+            if mode != "semantic":
+                store.add_snippets(q, [g.lead for g in shown], viewer.audience)
             context.update(
-                groups=groups[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
+                groups=shown,
                 pages=max(1, -(-len(groups) // PAGE_SIZE)), total=total,
                 facets=_facets(everything.hits, facts,
                                {"source": sources, "kind": kinds, **extra}),
