@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from allsource.api import API_PREFIX
+from allsource.store import fts_rank, postgres
 from tests.api.conftest import World
 
 V = API_PREFIX
@@ -37,3 +38,18 @@ def test_excerpts_only_for_the_page_returned(world: World,
     assert all(v["snippet"] for v in group["variants"])
     # the rest of the window was ranked and counted, not excerpted
     assert first["total_hits"] == 3 and len(shown) < 3
+    assert first["total_hits_exact"] is True
+
+
+def test_total_hits_says_when_it_is_a_lower_bound(world: World,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the store's caps lowered below the 3 matches, ``total_hits`` is the cap and
+    ``total_hits_exact`` is false; the audit event keeps the figure."""
+    for module in (fts_rank, postgres):
+        monkeypatch.setattr(module, "RANK_CANDIDATES", 2)
+        monkeypatch.setattr(module, "MAX_COUNT", 2)
+    capped = world.client.get(V + "/search", params={"q": "spearphishing"},
+                              headers=world.admin).json()
+    assert (capped["total_hits"], capped["total_hits_exact"]) == (2, False)
+    one = world.client.get(V + "/search", params={"q": "ministry"}, headers=world.admin).json()
+    assert (one["total_hits"], one["total_hits_exact"]) == (1, True)

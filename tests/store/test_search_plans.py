@@ -157,6 +157,29 @@ def test_bounded_ranking_pages_through_every_readable_match_once(
     assert len(seen) == len(set(seen))
 
 
+def test_counts_beyond_the_cap_say_they_are_a_lower_bound(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A count that reaches the cap is reported as not exact (also past the last page); one
+    below it is exact. On PostgreSQL a phrase checked on a full set of word candidates only
+    is a lower bound too; SQLite checks every phrase match, so its count stays exact."""
+    _fill(store)  # 12 documents say "adversaries", 4 of them "spearphishing"
+    for module in (fts_rank, postgres):
+        monkeypatch.setattr(module, "RANK_CANDIDATES", 6)
+        monkeypatch.setattr(module, "MAX_COUNT", 5)
+    broad = store.search(SearchQuery("adversaries", limit=3), OWNER)
+    assert (broad.total, broad.total_exact) == (5, False)
+    beyond = store.search(SearchQuery("adversaries", limit=3, offset=40), OWNER)
+    assert (beyond.hits, beyond.total, beyond.total_exact) == ([], 5, False)
+    narrow = store.search(SearchQuery("spearphishing"), OWNER)
+    assert (narrow.total, narrow.total_exact) == (4, True)
+    # 8 GREEN-readable "adversaries" documents: still more than the cap for that reader
+    assert not store.search(SearchQuery("adversaries"), GREEN).total_exact
+    # the two words co-occur in 8 documents, the phrase in none
+    phrase = store.search(SearchQuery('"adversaries systems"'), OWNER)
+    assert phrase.total == 0
+    assert phrase.total_exact is (store.dialect_name == "sqlite")
+
+
 def test_same_hits_as_a_full_bm25_sort_below_the_bound(store: SqlStore) -> None:
     if store.dialect_name != "sqlite":
         pytest.skip("bm25 is SQLite's")

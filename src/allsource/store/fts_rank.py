@@ -20,7 +20,8 @@ the expensive part of its evaluation, is expanded once::
 Marking and filter conditions stay in the candidate statement (joined to ``documents`` only
 when there are any), so candidates, pages and counts are of readable rows only — nothing is
 over-fetched and re-checked after a ``LIMIT``. The count is the number of candidates, capped at
-``MAX_COUNT`` (``RANK_CANDIDATES`` ≥ ``MAX_COUNT``, so the capped count is exact).
+``MAX_COUNT`` (``RANK_CANDIDATES`` ≥ ``MAX_COUNT``, so a count below the cap is exact); a count
+that reaches the cap is reported as not exact (a lower bound), never as the figure.
 
 Pages past the candidates continue with the older matches, newest first (the order is
 candidates by score, then the rest by age), so paging through every match — as watchlists
@@ -60,9 +61,10 @@ def _matches(match: str, filters: Sequence[sa.ColumnElement[bool]]) -> sa.Select
 
 
 def ranked_page(conn: Connection, match: str, filters: Sequence[sa.ColumnElement[bool]],
-                limit: int, offset: int) -> tuple[list[tuple[int, float]], int]:
-    """``([(seq, bm25), …], total)``: the page ``offset``..``offset + limit`` of the matches
-    (bm25 is lower-is-better) and their count capped at ``MAX_COUNT``."""
+                limit: int, offset: int) -> tuple[list[tuple[int, float]], int, bool]:
+    """``([(seq, bm25), …], total, exact)``: the page ``offset``..``offset + limit`` of the
+    matches (bm25 is lower-is-better), their count capped at ``MAX_COUNT``, and whether that
+    count is exact (``False``: more matches than the cap)."""
     cand = _matches(match, filters).limit(RANK_CANDIDATES).cte("cand")
     stmt = (sa.select(cand.c.seq, cand.c.score, sa.func.count().over().label("n"),
                       sa.func.min(cand.c.seq).over().label("oldest"))
@@ -80,4 +82,5 @@ def ranked_page(conn: Connection, match: str, filters: Sequence[sa.ColumnElement
         rest = (_matches(match, filters).where(_FTS.c.rowid < oldest)
                 .limit(offset + limit - max(offset, RANK_CANDIDATES)).offset(start))
         page += [(int(r.seq), float(r.score)) for r in conn.execute(rest)]
-    return page, min(n, MAX_COUNT)
+    # n is exact below RANK_CANDIDATES (≥ MAX_COUNT), so it is the whole figure up to the cap
+    return page, min(n, MAX_COUNT), n <= MAX_COUNT and n < RANK_CANDIDATES

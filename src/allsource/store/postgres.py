@@ -4,9 +4,11 @@
 Ranking a match means reading its tsvector (about 1.9 KB at 1.5 KB of text, kept out of line
 by TOAST), so a word that matches most of a large store would be ranked across all of it. The
 store ranks at most ``RANK_CANDIDATES`` matches — the first ones the GIN index yields, in table
-order — and reports counts capped at ``MAX_COUNT`` (``RANK_CANDIDATES`` ≥ ``MAX_COUNT``, so a
-capped count is exact): queries matching fewer documents (the useful ones) rank exactly as a
-full sort would; broader ones rank a bounded sample instead of stalling. Candidates always
+order — and reports counts capped at ``MAX_COUNT``; a count is exact only while the
+candidates did not fill up (fewer than ``RANK_CANDIDATES``) and it is at most ``MAX_COUNT``,
+otherwise the result says it is a lower bound (``SearchResult.total_exact``). Queries matching
+fewer documents (the useful ones) rank exactly as a full sort would; broader ones rank a
+bounded sample instead of stalling. Candidates always
 come from the GIN index (``enable_seqscan`` is off for the search statement): the planner
 would otherwise expect to find them sooner by reading the table in order and recheck every
 row's tsvector on the way.
@@ -92,7 +94,9 @@ class PostgresStore(SqlStore):
                 .limit(RANK_CANDIDATES).cte("cand").prefix_with("MATERIALIZED",
                                                                 dialect="postgresql"))
         hits = sa.select(cand.c.seq, cand.c.score).where(cand.c.score.is_not(None)).subquery()
-        stmt = (sa.select(hits.c.seq, hits.c.score, sa.func.count().over().label("n"))
+        n_cand = sa.select(sa.func.count()).select_from(cand).scalar_subquery()
+        stmt = (sa.select(hits.c.seq, hits.c.score, sa.func.count().over().label("n"),
+                          n_cand.label("n_cand"))
                 .order_by(hits.c.score.desc(), hits.c.seq)
                 .limit(query.limit).offset(query.offset))
         try:
@@ -100,10 +104,11 @@ class PostgresStore(SqlStore):
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             page = conn.execute(stmt).all()
             if page:
-                total = min(int(page[0].n), MAX_COUNT)
+                n, n_candidates = int(page[0].n), int(page[0].n_cand)
             else:  # past the last page, or nothing matched: count the matches on their own
-                total = min(int(conn.execute(sa.select(sa.func.count()).select_from(hits))
-                                .scalar_one()), MAX_COUNT)
+                found = conn.execute(sa.select(sa.func.count(cand.c.score), sa.func.count())
+                                     .select_from(cand)).one()
+                n, n_candidates = int(found[0]), int(found[1])
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
         seqs = [r.seq for r in page]
@@ -118,7 +123,10 @@ class PostgresStore(SqlStore):
         snippets = self._cut_snippets(conn, parsed, docs) if query.snippets else {}
         rows: list[Any] = [SnippetRow(by_seq[r.seq], snippets.get(by_seq[r.seq].id, ""),
                                       float(r.score)) for r in page if r.seq in by_seq]
-        return self._result(conn, rows, total, audience, started, score_sign=1.0)
+        # a full candidate set may leave matches out (and phrases unchecked): a lower bound
+        exact = n_candidates < RANK_CANDIDATES and n <= MAX_COUNT
+        return self._result(conn, rows, min(n, MAX_COUNT), audience, started, score_sign=1.0,
+                            total_exact=exact)
 
     def _tsquery(self, conn: Connection, parsed: q.ParsedQuery, words_only: bool = False,
                  param: str = "q") -> tuple[str, dict[str, str]]:

@@ -76,8 +76,13 @@ class SearchHit:
 @dataclass(slots=True)
 class SearchResult:
     hits: list[SearchHit]
+    #: how many documents matched — capped by the store (``total_exact`` says whether it is
+    #: the whole figure or a lower bound)
     total: int
     took_ms: float
+    #: ``False`` when ``total`` is a lower bound: the count reached the store's cap, or (on
+    #: PostgreSQL) a phrase was checked on a bounded set of candidates only
+    total_exact: bool = True
 
 
 def _clean_word(word: str) -> str:

@@ -470,7 +470,8 @@ class SqlStore(ABC):
         return conds
 
     def _result(self, conn: Connection, rows: Sequence[Any], total: int,
-                audience: Audience, started: float, score_sign: float) -> SearchResult:
+                audience: Audience, started: float, score_sign: float,
+                total_exact: bool = True) -> SearchResult:
         """Hits from search rows (already filtered by :meth:`_readable`); scores
         higher-is-better (``score_sign`` flips SQLite's lower-is-better bm25)."""
         names = self._source_names(conn, audience)
@@ -481,7 +482,8 @@ class SqlStore(ABC):
                           source=names.get(r.source_id, ""), tlp=TLP(r.tlp).label)
                 for r in rows]
         return SearchResult(hits=hits, total=total,
-                            took_ms=(time.perf_counter() - started) * 1000)
+                            took_ms=(time.perf_counter() - started) * 1000,
+                            total_exact=total_exact)
 
     # -- search on an encrypted store (store/blind.py) ---------------------------------------
     def _blind_query(self, conn: Connection, parsed: ParsedQuery

@@ -75,7 +75,8 @@ class SqliteStore(SqlStore):
                       and query.since is None and query.until is None)
         filters = [] if unfiltered else self._filters(t.documents, query, source_ids, audience)
         try:
-            page, total = fts_rank.ranked_page(conn, match, filters, query.limit, query.offset)
+            page, total, exact = fts_rank.ranked_page(conn, match, filters, query.limit,
+                                                      query.offset)
         except sa.exc.OperationalError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
         d = t.documents
@@ -92,7 +93,8 @@ class SqliteStore(SqlStore):
                     else {})
         rows: list[Any] = [SnippetRow(by_seq[seq], snippets.get(by_seq[seq].id, ""), score)
                            for seq, score in page if seq in by_seq]
-        return self._result(conn, rows, total, audience, started, score_sign=-1.0)
+        return self._result(conn, rows, total, audience, started, score_sign=-1.0,
+                            total_exact=exact)
 
     def _cut_snippets(self, conn: Connection, parsed: q.ParsedQuery, rows: Sequence[Any],
                       match: str | None = None) -> dict[str, str]:

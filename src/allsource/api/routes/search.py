@@ -3,7 +3,8 @@
 The store ranks the best ``WINDOW`` hits; this groups them by story (``story_members``), so
 ten copies of one wire report make one row listing its copies, ranked by its best copy.
 Paging and the source/kind facets are over that window (``total_hits`` says how many
-documents matched in all). Excerpts are cut only for the hits of the page returned, not for
+documents matched in all, up to the store's cap; ``total_hits_exact`` is ``False`` when it is
+a lower bound). Excerpts are cut only for the hits of the page returned, not for
 the whole window (``snippets=False``, then :meth:`SqlStore.add_snippets`).
 """
 
@@ -75,6 +76,7 @@ def search(
     envelope = page(request, window, len(ranked), params)
     return SearchPage(
         **envelope.model_dump(exclude={"items"}), items=window, query=q,
-        total_hits=result.total, window=WINDOW, took_ms=round(result.took_ms, 2),
+        total_hits=result.total, total_hits_exact=result.total_exact, window=WINDOW,
+        took_ms=round(result.took_ms, 2),
         facets={"source": dict(Counter(h.source for h in hits).most_common()),
                 "kind": dict(Counter(h.kind for h in hits).most_common())})
