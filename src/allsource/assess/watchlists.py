@@ -71,7 +71,6 @@ from allsource.model.types import clean
 from allsource.process.aliases import alias_key, fold
 from allsource.process.observables import extract_observables
 from allsource.store import schema as t
-from allsource.store.query import SearchQuery
 from allsource.store.sql import aware, chunks, utc_now
 
 if TYPE_CHECKING:
@@ -870,23 +869,19 @@ def backfill(store: SqlStore, watchlist: Watchlist, terms: Sequence[Term]) -> De
 
 
 def _search_candidates(store: SqlStore, keywords: Sequence[Term]) -> set[str]:
-    """Documents the full-text index finds each keyword in, as a phrase."""
+    """Every document the full-text index finds each keyword in, as a phrase: unranked and
+    uncapped (:meth:`SqlStore.matching_ids`, keyset pages), unlike search, which ranks and
+    counts a bounded set of candidates."""
     out: set[str] = set()
     for term in keywords:
         phrase = " ".join(re.sub(r'["*]', " ", term.value).split())
         if not phrase:
             continue
-        offset = 0
-        while True:
-            try:
-                result = store.search(SearchQuery(text=f'"{phrase}"', limit=_PAGE,
-                                                  offset=offset), Audience.owner())
-            except InputError:
-                break
-            out.update(hit.id for hit in result.hits)
-            if len(result.hits) < _PAGE:
-                break
-            offset += _PAGE
+        try:
+            for page in store.matching_ids(f'"{phrase}"', Audience.owner(), _PAGE):
+                out.update(page)
+        except InputError:
+            continue
     return out
 
 

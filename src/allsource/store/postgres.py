@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from allsource.errors import StoreError
 from allsource.model.markings import Audience
+from allsource.store import match_pages
 from allsource.store import query as q
 from allsource.store import schema as t
 from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps
@@ -127,6 +128,12 @@ class PostgresStore(SqlStore):
         exact = n_candidates < RANK_CANDIDATES and n <= MAX_COUNT
         return self._result(conn, rows, min(n, MAX_COUNT), audience, started, score_sign=1.0,
                             total_exact=exact)
+
+    def _match_page(self, conn: Connection, parsed: q.ParsedQuery, audience: Audience,
+                    after: int | None, limit: int) -> sa.Select[Any]:
+        tsq, params = self._tsquery(conn, parsed)
+        return match_pages.tsquery_page(sa.text(tsq).bindparams(**params),
+                                        self._readable(t.documents, audience), after, limit)
 
     def _tsquery(self, conn: Connection, parsed: q.ParsedQuery, words_only: bool = False,
                  param: str = "q") -> tuple[str, dict[str, str]]:

@@ -41,7 +41,7 @@ from allsource.errors import SourceError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
-from allsource.store import blind, derived
+from allsource.store import blind, derived, match_pages
 from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
@@ -428,6 +428,29 @@ class SqlStore(ABC):
         with self.engine.connect() as conn:
             source_ids = self._resolve_sources(conn, query.sources, audience)
             return self._search(conn, query, source_ids, audience)
+
+    def matching_ids(self, text: str, audience: Audience,
+                     page_size: int = match_pages.PAGE_SIZE) -> Iterator[list[str]]:
+        """The ids of EVERY document matching ``text`` that ``audience`` may read, unranked
+        and uncapped, a page of at most ``page_size`` at a time in storage order — for callers
+        that need all matches, not the best ones (store/match_pages.py). Raises
+        :class:`InputError` for a query the syntax refuses."""
+        parsed = parse(text)
+
+        def fetch(after: int | None, limit: int) -> Sequence[Any]:
+            with self.engine.connect() as conn:
+                try:
+                    return conn.execute(self._match_page(conn, parsed, audience, after,
+                                                         limit)).all()
+                except sa.exc.DBAPIError as exc:
+                    raise StoreError(f"search failed: {exc.orig}") from exc
+
+        return match_pages.pages(fetch, page_size)
+
+    @abstractmethod
+    def _match_page(self, conn: Connection, parsed: ParsedQuery, audience: Audience,
+                    after: int | None, limit: int) -> sa.Select[Any]:
+        """The statement of one page of :meth:`matching_ids` (backends compile the query)."""
 
     def add_snippets(self, text: str, hits: Sequence[SearchHit], audience: Audience) -> None:
         """Cut the excerpts of ``hits`` (from a search for ``text`` made with

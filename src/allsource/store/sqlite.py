@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from allsource.errors import StoreError
 from allsource.model.markings import Audience
-from allsource.store import excerpts, fts_rank
+from allsource.store import excerpts, fts_rank, match_pages
 from allsource.store import query as q
 from allsource.store import schema as t
 from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps
@@ -63,14 +63,7 @@ class SqliteStore(SqlStore):
                 audience: Audience) -> q.SearchResult:
         started = time.perf_counter()
         parsed = q.parse(query.text)
-        sealed = self.keys.encrypted
-        if sealed:
-            hashed, plain_left = self._blind_query(conn, parsed)
-            match = q.to_fts5(hashed)
-            if plain_left:
-                match = f"({q.to_fts5(parsed)}) OR ({match})"
-        else:
-            match = q.to_fts5(parsed)
+        match = self._fts_match(conn, parsed)
         unfiltered = (audience.unrestricted and not source_ids and not query.kinds
                       and query.since is None and query.until is None)
         filters = [] if unfiltered else self._filters(t.documents, query, source_ids, audience)
@@ -95,6 +88,20 @@ class SqliteStore(SqlStore):
                            for seq, score in page if seq in by_seq]
         return self._result(conn, rows, total, audience, started, score_sign=-1.0,
                             total_exact=exact)
+
+    def _fts_match(self, conn: Connection, parsed: q.ParsedQuery) -> str:
+        """The query as an FTS5 expression; on an encrypted store hashed for the blind index
+        (and also plain while rows written in plain text remain)."""
+        if not self.keys.encrypted:
+            return q.to_fts5(parsed)
+        hashed, plain_left = self._blind_query(conn, parsed)
+        match = q.to_fts5(hashed)
+        return f"({q.to_fts5(parsed)}) OR ({match})" if plain_left else match
+
+    def _match_page(self, conn: Connection, parsed: q.ParsedQuery, audience: Audience,
+                    after: int | None, limit: int) -> sa.Select[Any]:
+        return match_pages.fts5_page(self._fts_match(conn, parsed),
+                                     self._readable(t.documents, audience), after, limit)
 
     def _cut_snippets(self, conn: Connection, parsed: q.ParsedQuery, rows: Sequence[Any],
                       match: str | None = None) -> dict[str, str]:
