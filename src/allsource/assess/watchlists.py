@@ -44,9 +44,10 @@ processed, records new hits in ``watchlist_hits`` (unique per term and document,
 reprocessing adds nothing) and raises one alert per watchlist and document through
 :func:`allsource.assess.alerts.raise_alerts`, grouped there per story. A term added later
 applies to documents processed from then on; :func:`backfill` applies it to the documents
-already processed by looking them up — full-text search for keywords, stored mentions and
-objects for entities, observables and places, stored topic results for sectors — not by
-reading every text again.
+already processed by looking them up — every full-text match of a keyword (unranked and
+uncapped: :meth:`SqlStore.matching_ids`, not ranked search, which stops at its caps), stored
+mentions and objects for entities, observables and places, stored topic results for sectors —
+not by reading every text again.
 """
 
 from __future__ import annotations
@@ -842,7 +843,7 @@ def hit_counts(store: SqlStore) -> dict[str, tuple[int, datetime | None]]:
 
 # --- backfill ------------------------------------------------------------------------------
 
-#: FTS candidates read per page when backfilling a keyword
+#: full-text matches read per page (one keyset statement) when backfilling a keyword
 _PAGE = 500
 
 

@@ -24,8 +24,9 @@ over-fetched and re-checked after a ``LIMIT``. The count is the number of candid
 that reaches the cap is reported as not exact (a lower bound), never as the figure.
 
 Pages past the candidates continue with the older matches, newest first (the order is
-candidates by score, then the rest by age), so paging through every match — as watchlists
-do — still sees each exactly once.
+candidates by score, then the rest by age), so paging through every match still sees each
+exactly once. Callers that need every match (watchlist backfill) walk them unranked instead
+(store/match_pages.py).
 """
 
 from __future__ import annotations
