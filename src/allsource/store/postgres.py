@@ -125,9 +125,9 @@ class PostgresStore(SqlStore):
         rows: list[Any] = [SnippetRow(by_seq[r.seq], snippets.get(by_seq[r.seq].id, ""),
                                       float(r.score)) for r in page if r.seq in by_seq]
         # a full candidate set may leave matches out (and phrases unchecked): a lower bound
-        exact = n_candidates < RANK_CANDIDATES and n <= MAX_COUNT
+        counted_all = n_candidates < RANK_CANDIDATES and n <= MAX_COUNT
         return self._result(conn, rows, min(n, MAX_COUNT), audience, started, score_sign=1.0,
-                            total_exact=exact)
+                            total_exact=counted_all)
 
     def _match_page(self, conn: Connection, parsed: q.ParsedQuery, audience: Audience,
                     after: int | None, limit: int) -> sa.Select[Any]:
