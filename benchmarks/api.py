@@ -147,15 +147,19 @@ def add_entity_mentions(store: SqlStore, seed: int) -> int:
     """One or two mentions per generated object in random corpus documents."""
     rng = random.Random(seed + 7)
     with store.engine.connect() as conn:
-        docs = list(conn.execute(sa.select(t.documents.c.id).where(
-            t.documents.c.source_id != "bench")).scalars())
-        objs = list(conn.execute(sa.select(t.objects.c.id)).scalars())
+        docs = [tuple(r) for r in conn.execute(sa.select(t.documents.c.id, t.documents.c.tlp)
+                                               .where(t.documents.c.source_id != "bench"))]
+        objs = [tuple(r) for r in conn.execute(sa.select(t.objects.c.id, t.objects.c.tlp))]
     rows = []
-    for oid in objs:
-        for d in rng.sample(docs, min(len(docs), 1 + (rng.random() < 0.5))):
+    for oid, otlp in objs:
+        for d, dtlp in rng.sample(docs, min(len(docs), 1 + (rng.random() < 0.5))):
             start = rng.randrange(0, 400)
+            # a mention carries its evidence's marking: the object's combined with its
+            # document's (allsource.store.derived)
             rows.append({"object_id": oid, "document_id": d, "extractor": "api-bench@1",
-                         "span_start": start, "span_end": start + 12})
+                         "span_start": start, "span_end": start + 12,
+                         "tlp": max(otlp, dtlp), "classification": 0, "compartments": "",
+                         "releasability": ""})
     with store.engine.begin() as conn:
         for i in range(0, len(rows), 50_000):
             store._bulk_insert(conn, t.mentions, rows[i:i + 50_000])

@@ -618,6 +618,7 @@ class SearchFigures:
     mean_hits: float
     zero_hit_queries: int
     slowest: list[tuple[str, float]]
+    by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def time_queries(label: str, backend: str, queries: list[tuple[str, str]],
@@ -640,7 +641,8 @@ def time_queries(label: str, backend: str, queries: list[tuple[str, str]],
     return SearchFigures(backend, label, latency_summary(ms),
                          {k: round(percentile(sorted(v), 99), 3) for k, v in by_kind.items()},
                          round(statistics.fmean(hits), 2), sum(1 for h in hits if h == 0),
-                         sorted(timed, key=lambda t: -t[1])[:10])
+                         sorted(timed, key=lambda t: -t[1])[:10],
+                         {k: latency_summary(v) for k, v in by_kind.items()})
 
 
 def allsource_search(store: SqlStore, backend: str, queries: list[tuple[str, str]]
@@ -997,6 +999,12 @@ def print_report(report: Report) -> None:
     for s in report.search:
         print(f"{s['backend']} / {s['path'].split(' (')[0]}: p99 by query kind "
               f"{s['by_kind_p99_ms']}; slowest {s['slowest'][:5]}")
+    print("\n| backend | search path | query kind | queries | p50 ms | p95 ms | p99 ms |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for s in report.search:
+        for kind, lat in sorted(s.get("by_kind", {}).items()):
+            print(f"| {s['backend']} | {s['path'].split(' (')[0]} | {kind} | "
+                  f"{lat['queries']} | {lat['p50_ms']} | {lat['p95_ms']} | {lat['p99_ms']} |")
     if report.ratios:
         print("\n| backend | measure | batch | allsource | baseline | allsource / baseline |")
         print("|---|---|---:|---:|---:|---:|")

@@ -28,6 +28,7 @@ from allsource.process.geocode import default_geocoder
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.process.topics import TOPICS
+from allsource.store import fts_rank, postgres
 from allsource.store.processing import annotations_of
 from allsource.store.sql import SqlStore
 
@@ -322,6 +323,35 @@ def test_new_terms_apply_forward_and_backfill_reaches_processed_documents(
     assert found[advisory, "observable"].matched == "203.0.113.45"
     assert wl.backfill(store, watchlist, terms).hits == 0
     assert len(list_alerts(store)) == 4
+
+
+def test_backfill_finds_every_keyword_match_beyond_the_search_caps(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Search ranks and counts at most 2 matches here; the backfill still reaches all 8
+    documents that say the keyword, reading them in pages of at most 3 (counted)."""
+    for module in (fts_rank, postgres):
+        monkeypatch.setattr(module, "RANK_CANDIDATES", 2)
+        monkeypatch.setattr(module, "MAX_COUNT", 2)
+    monkeypatch.setattr(wl, "_PAGE", 3)
+    pages: list[int] = []
+    original = store.matching_ids
+
+    def counting(text: str, audience: Audience, page_size: int = 1000):  # type: ignore[no-untyped-def]
+        for page in original(text, audience, page_size):
+            pages.append(len(page))
+            yield page
+
+    monkeypatch.setattr(store, "matching_ids", counting)
+    grid = _ingest(store, {f"Outage {i}": f"Operators saw the power grid fail in region {i}."
+                           for i in range(8)})
+    _ingest(store, {"Other": "A gridlock of power users in the region."})
+    assert _process(store) == 9
+    watchlist, _ = wl.save_watchlist(store, "grid")
+    [(term, _)] = wl.add_terms(store, watchlist, [wl.keyword_spec("power grid")])
+    result = wl.backfill(store, watchlist, [term])
+    assert result.documents == 8
+    assert sorted(h.document_id for h in wl.list_hits(store)) == sorted(grid)
+    assert pages == [3, 3, 2]
 
 
 def test_hits_carry_the_document_marking(store: SqlStore) -> None:

@@ -42,7 +42,7 @@ def test_init_source_lifecycle_and_json(cli: Run, tmp_path: Path) -> None:
     assert shown["documents"] == 2 and shown["last_run"]["status"] == "ok"  # type: ignore[index]
 
     hits = as_json(cli("search", "credentials", "--json"))
-    assert hits["total"] == 1  # type: ignore[index]
+    assert hits["total"] == 1 and hits["total_exact"] is True  # type: ignore[index]
     hit = hits["hits"][0]  # type: ignore[index]
     assert "<mark>" in hit["snippet"] and hit["tlp"] == "TLP:AMBER"
     doc = as_json(cli("show", hit["id"], "--json"))

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
+from allsource.store import fts_rank
 from allsource.web.highlight import Segment, segments
 from allsource.web.security import CSP
 from tests.web.conftest import (
@@ -134,6 +135,17 @@ def test_search_escapes_and_groups_by_story(admin: httpx.Client) -> None:
     assert "4 more in this story" in html
     assert "{{7*7}}" in html and ">49<" not in html
     assert 'data-facet="source"' in html and "xss-desk" in html
+
+
+def test_search_count_beyond_the_cap_is_shown_as_a_lower_bound(
+        admin: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    exact = re.search(r"([\d,]+)(\+?) matching documents",
+                      admin.get("/search", params={"q": "firewalls"}).text)
+    assert exact is not None and exact.group(2) == "" and int(exact.group(1)) > 2
+    monkeypatch.setattr(fts_rank, "RANK_CANDIDATES", 2)
+    monkeypatch.setattr(fts_rank, "MAX_COUNT", 2)
+    capped = admin.get("/search", params={"q": "firewalls"}).text
+    assert "2+ matching documents" in capped
 
 
 def test_search_facets_filter(admin: httpx.Client, workspace: Workspace) -> None:

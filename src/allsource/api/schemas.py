@@ -160,7 +160,12 @@ class SearchPage(BaseModel):
     offset: int
     next: str | None = None
     query: str
-    total_hits: int
+    total_hits: int = Field(description=(
+        "How many documents matched, capped by the store (1,000); see total_hits_exact."))
+    total_hits_exact: bool = Field(default=True, description=(
+        "False when total_hits is a lower bound: more documents matched than the store "
+        "counts (shown as \"1,000+\"), or a phrase was checked on a bounded set of "
+        "candidates only."))
     window: int
     took_ms: float
     facets: dict[str, dict[str, int]]

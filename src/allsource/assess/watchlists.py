@@ -44,9 +44,10 @@ processed, records new hits in ``watchlist_hits`` (unique per term and document,
 reprocessing adds nothing) and raises one alert per watchlist and document through
 :func:`allsource.assess.alerts.raise_alerts`, grouped there per story. A term added later
 applies to documents processed from then on; :func:`backfill` applies it to the documents
-already processed by looking them up — full-text search for keywords, stored mentions and
-objects for entities, observables and places, stored topic results for sectors — not by
-reading every text again.
+already processed by looking them up — every full-text match of a keyword (unranked and
+uncapped: :meth:`SqlStore.matching_ids`, not ranked search, which stops at its caps), stored
+mentions and objects for entities, observables and places, stored topic results for sectors —
+not by reading every text again.
 """
 
 from __future__ import annotations
@@ -72,7 +73,6 @@ from allsource.model.types import clean
 from allsource.process.aliases import alias_key, fold
 from allsource.process.observables import extract_observables
 from allsource.store import schema as t
-from allsource.store.query import SearchQuery
 from allsource.store.sql import aware, chunks, utc_now
 
 if TYPE_CHECKING:
@@ -880,7 +880,7 @@ def hit_counts(store: SqlStore) -> dict[str, tuple[int, datetime | None]]:
 
 # --- backfill ------------------------------------------------------------------------------
 
-#: FTS candidates read per page when backfilling a keyword
+#: full-text matches read per page (one keyset statement) when backfilling a keyword
 _PAGE = 500
 
 
@@ -907,23 +907,19 @@ def backfill(store: SqlStore, watchlist: Watchlist, terms: Sequence[Term]) -> De
 
 
 def _search_candidates(store: SqlStore, keywords: Sequence[Term]) -> set[str]:
-    """Documents the full-text index finds each keyword in, as a phrase."""
+    """Every document the full-text index finds each keyword in, as a phrase: unranked and
+    uncapped (:meth:`SqlStore.matching_ids`, keyset pages), unlike search, which ranks and
+    counts a bounded set of candidates."""
     out: set[str] = set()
     for term in keywords:
         phrase = " ".join(re.sub(r'["*]', " ", term.value).split())
         if not phrase:
             continue
-        offset = 0
-        while True:
-            try:
-                result = store.search(SearchQuery(text=f'"{phrase}"', limit=_PAGE,
-                                                  offset=offset), Audience.owner())
-            except InputError:
-                break
-            out.update(hit.id for hit in result.hits)
-            if len(result.hits) < _PAGE:
-                break
-            offset += _PAGE
+        try:
+            for page in store.matching_ids(f'"{phrase}"', Audience.owner(), _PAGE):
+                out.update(page)
+        except InputError:
+            continue
     return out
 
 

@@ -48,8 +48,8 @@ def run_search(text: str, source: list[str] | None = None, kind: list[str] | Non
 
 
 def print_hits(result: SearchResult, title: str) -> None:
-    more = "+" if result.total >= 1000 else ""
-    console.print(f"[bold]{escape(title)}[/bold] — {result.total}{more} match(es), "
+    more = "" if result.total_exact else "+"  # the store's count stopped at its cap
+    console.print(f"[bold]{escape(title)}[/bold] — {result.total:,}{more} match(es), "
                   f"{result.took_ms:.1f} ms")
     for i, hit in enumerate(result.hits, 1):
         when = (hit.published_at or hit.collected_at).date().isoformat()
@@ -76,7 +76,8 @@ def search(
     result = run_search(query, source, type_, since, until, limit, offset)
     record_read("search", query, count=result.total)
     if json_:
-        print_json({"query": query, "total": result.total, "took_ms": round(result.took_ms, 2),
+        print_json({"query": query, "total": result.total, "total_exact": result.total_exact,
+                    "took_ms": round(result.took_ms, 2),
                     "hits": [{**asdict(h), "snippet": snippet_html(h.snippet)}
                              for h in result.hits]})
         return

@@ -1,11 +1,27 @@
 """PostgreSQL store: generated ``tsvector`` (title weighted A, text B) with a GIN index,
-``ts_rank_cd`` ranking and ``ts_headline`` snippets computed only for the returned page.
+``ts_rank_cd`` ranking and ``ts_headline`` snippets computed only for the rows shown.
 
-Ranking a match means reading its (compressed) tsvector, so a word that matches most of a
-large store would be ranked across all of it. The store ranks at most ``RANK_CANDIDATES``
-matches — the first ones the GIN index yields, in table order — and reports counts capped at
-``MAX_COUNT``: queries matching fewer documents (the useful ones) rank exactly as SQLite's
-bm25 path does; broader ones rank a bounded sample instead of stalling.
+Ranking a match means reading its tsvector (about 1.9 KB at 1.5 KB of text, kept out of line
+by TOAST), so a word that matches most of a large store would be ranked across all of it. The
+store ranks at most ``RANK_CANDIDATES`` matches — the first ones the GIN index yields, in table
+order — and reports counts capped at ``MAX_COUNT``; a count is exact only while the
+candidates did not fill up (fewer than ``RANK_CANDIDATES``) and it is at most ``MAX_COUNT``,
+otherwise the result says it is a lower bound (``SearchResult.total_exact``). Queries matching
+fewer documents (the useful ones) rank exactly as a full sort would; broader ones rank a
+bounded sample instead of stalling. Candidates always
+come from the GIN index (``enable_seqscan`` is off for the search statement): the planner
+would otherwise expect to find them sooner by reading the table in order and recheck every
+row's tsvector on the way.
+
+**Phrases.** GIN stores no word positions, so ``tsv @@ 'a <-> b'`` is answered by fetching
+every row holding both words and reading its tsvector; for two common words that is most of
+the store (``"files execution"``: 53,000 rows at 100,000 documents, 964 of them the phrase).
+The candidates of a query with a phrase are therefore the rows holding all the phrase's words
+(``plainto_tsquery``, answered by the index alone), at most ``RANK_CANDIDATES`` of them, and
+the phrase is checked, and ranked, on those only. Its count then says how many of those
+candidates hold the phrase: exact while the words co-occur in fewer than ``RANK_CANDIDATES``
+readable rows, a lower bound beyond (stock PostgreSQL has no positional index; the RUM
+extension would have one, at a cost on every write).
 
 On an encrypted store ``tsv`` holds keyed-hash tokens under the ``simple`` configuration
 (store/blind.py, migration 0020): the query is hashed the same way, and snippets are cut from
@@ -15,6 +31,7 @@ decrypted text instead of ``ts_headline``.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -24,13 +41,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from allsource.errors import StoreError
 from allsource.model.markings import Audience
+from allsource.store import match_pages
 from allsource.store import query as q
 from allsource.store import schema as t
-from allsource.store.sql import HL_END, HL_START, SqlStore, json_dumps
+from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps
 
 MAX_COUNT = 1000
-#: how many matches are ranked at most (in table order) for one query
-RANK_CANDIDATES = 5000
+#: how many matches are ranked at most (in table order) for one query; reading a tsvector
+#: costs ~10 µs, so this bounds ranking to ~10 ms
+RANK_CANDIDATES = 1000
 _HEADLINE_OPTS = (f"StartSel={HL_START}, StopSel={HL_END}, MaxWords=30, MinWords=10, "
                   "MaxFragments=2, FragmentDelimiter=\" … \"")
 
@@ -59,48 +78,87 @@ class PostgresStore(SqlStore):
                 audience: Audience) -> q.SearchResult:
         started = time.perf_counter()
         parsed = q.parse(query.text)
-        sealed = self.keys.encrypted
-        if sealed:
-            hashed, plain_left = self._blind_query(conn, parsed)
-            tsq, params = q.to_tsquery_sql(hashed, config="simple", param="h")
-            if plain_left:
-                plain, plain_params = q.to_tsquery_sql(parsed)
-                tsq, params = f"({plain} || {tsq})", {**params, **plain_params}
-        else:
-            tsq, params = q.to_tsquery_sql(parsed)
+        tsq, params = self._tsquery(conn, parsed)
         d = t.documents
-        tsquery = sa.text(tsq).bindparams(**params)
-        conds = [sa.literal_column("documents.tsv").op("@@")(tsquery),
-                 *self._filters(d, query, source_ids, audience)]
-        # Rank at most RANK_CANDIDATES matches (see the module docstring): reading every
-        # match's tsvector for ts_rank_cd is what makes broad words slow.
-        cand = (sa.select(d.c.seq).where(*conds).limit(RANK_CANDIDATES)
-                .cte("cand").prefix_with("MATERIALIZED", dialect="postgresql"))
-        score = sa.func.ts_rank_cd(sa.literal_column("documents.tsv"), tsquery).label("score")
-        page = (sa.select(d.c.id, d.c.kind, d.c.title, d.c.text, d.c.url, d.c.published_at,
-                          d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
-                          d.c.compartments, d.c.releasability, score,
-                          sa.func.count().over().label("total"))
-                .join(cand, cand.c.seq == d.c.seq)
-                .order_by(sa.desc("score"), d.c.seq)
-                .limit(query.limit).offset(query.offset).subquery())
-        headline = sa.func.ts_headline(
-            sa.literal("english", sa.String).cast(postgresql.REGCONFIG),
-            page.c.title + " — " + sa.func.left(page.c.text, 20000), tsquery,
-            sa.literal(_HEADLINE_OPTS)).label("snippet")
-        cols = [c for c in page.c if c.name != "text"]
-        if sealed:  # the snippet is cut from decrypted text below
-            headline = sa.literal("").label("snippet")
-        stmt = sa.select(*cols, headline).order_by(page.c.score.desc(), page.c.id)
+        exact = sa.text(tsq).bindparams(**params)
+        tsv: sa.ColumnElement[Any] = sa.literal_column("documents.tsv")
+        filters = self._filters(d, query, source_ids, audience)
+        if not q.has_phrase(parsed):  # the index answers the query itself
+            score: sa.ColumnElement[Any] = sa.func.ts_rank_cd(tsv, exact)
+            cand_where = [tsv.op("@@")(exact), *filters]
+        else:  # word-AND candidates from the index, the phrase checked on those only
+            words, word_params = self._tsquery(conn, parsed, words_only=True, param="w")
+            loose = sa.text(words).bindparams(**word_params)
+            score = sa.case((tsv.op("@@")(exact), sa.func.ts_rank_cd(tsv, exact)))
+            cand_where = [tsv.op("@@")(loose), *filters]
+        cand = (sa.select(d.c.seq, score.label("score")).where(*cand_where)
+                .limit(RANK_CANDIDATES).cte("cand").prefix_with("MATERIALIZED",
+                                                                dialect="postgresql"))
+        hits = sa.select(cand.c.seq, cand.c.score).where(cand.c.score.is_not(None)).subquery()
+        n_cand = sa.select(sa.func.count()).select_from(cand).scalar_subquery()
+        stmt = (sa.select(hits.c.seq, hits.c.score, sa.func.count().over().label("n"),
+                          n_cand.label("n_cand"))
+                .order_by(hits.c.score.desc(), hits.c.seq)
+                .limit(query.limit).offset(query.offset))
         try:
-            rows = conn.execute(stmt).all()
-            if rows:
-                total = min(int(rows[0].total), MAX_COUNT)
-            else:  # past the last page, or nothing matched: count the candidates
-                total = min(int(conn.execute(sa.select(sa.func.count()).select_from(cand))
-                                .scalar_one()), MAX_COUNT)
+            # candidates come from the GIN index, never from a scan of every row's tsvector
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            page = conn.execute(stmt).all()
+            if page:
+                n, n_candidates = int(page[0].n), int(page[0].n_cand)
+            else:  # past the last page, or nothing matched: count the matches on their own
+                found = conn.execute(sa.select(sa.func.count(cand.c.score), sa.func.count())
+                                     .select_from(cand)).one()
+                n, n_candidates = int(found[0]), int(found[1])
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
-        if sealed:
-            rows = self._sealed_snippets(conn, rows, parsed)
-        return self._result(conn, rows, int(total), audience, started, score_sign=1.0)
+        seqs = [r.seq for r in page]
+        cols = [d.c.seq, d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
+                d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
+                d.c.compartments, d.c.releasability]
+        if query.snippets and self.keys.encrypted:
+            cols.append(d.c.text)  # excerpts of an encrypted store come from its text
+        by_seq = {r.seq: r for r in conn.execute(sa.select(*cols).where(d.c.seq.in_(seqs)))
+                  } if seqs else {}
+        docs = [by_seq[seq] for seq in seqs if seq in by_seq]
+        snippets = self._cut_snippets(conn, parsed, docs) if query.snippets else {}
+        rows: list[Any] = [SnippetRow(by_seq[r.seq], snippets.get(by_seq[r.seq].id, ""),
+                                      float(r.score)) for r in page if r.seq in by_seq]
+        # a full candidate set may leave matches out (and phrases unchecked): a lower bound
+        counted_all = n_candidates < RANK_CANDIDATES and n <= MAX_COUNT
+        return self._result(conn, rows, min(n, MAX_COUNT), audience, started, score_sign=1.0,
+                            total_exact=counted_all)
+
+    def _match_page(self, conn: Connection, parsed: q.ParsedQuery, audience: Audience,
+                    after: int | None, limit: int) -> sa.Select[Any]:
+        tsq, params = self._tsquery(conn, parsed)
+        return match_pages.tsquery_page(sa.text(tsq).bindparams(**params),
+                                        self._readable(t.documents, audience), after, limit)
+
+    def _tsquery(self, conn: Connection, parsed: q.ParsedQuery, words_only: bool = False,
+                 param: str = "q") -> tuple[str, dict[str, str]]:
+        """The query as tsquery SQL; on an encrypted store hashed for the blind index (and
+        also plain while rows written in plain text remain)."""
+        if not self.keys.encrypted:
+            return q.to_tsquery_sql(parsed, param=param, words_only=words_only)
+        hashed, plain_left = self._blind_query(conn, parsed)
+        tsq, params = q.to_tsquery_sql(hashed, config="simple", param="h" + param,
+                                       words_only=words_only)
+        if plain_left:
+            plain, plain_params = q.to_tsquery_sql(parsed, param=param, words_only=words_only)
+            tsq, params = f"({plain} || {tsq})", {**params, **plain_params}
+        return tsq, params
+
+    def _cut_snippets(self, conn: Connection, parsed: q.ParsedQuery, rows: Sequence[Any]
+                      ) -> dict[str, str]:
+        """``ts_headline`` of the rows shown (an encrypted store's come from its text)."""
+        if self.keys.encrypted or not rows:
+            return super()._cut_snippets(conn, parsed, rows) if rows else {}
+        tsq, params = q.to_tsquery_sql(parsed)
+        d = t.documents
+        headline = sa.func.ts_headline(
+            sa.literal("english", sa.String).cast(postgresql.REGCONFIG),
+            d.c.title + " — " + sa.func.left(d.c.text, 20000), sa.text(tsq).bindparams(**params),
+            sa.literal(_HEADLINE_OPTS))
+        return dict(conn.execute(sa.select(d.c.id, headline).where(
+            d.c.id.in_([r.id for r in rows]))).all())

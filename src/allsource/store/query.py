@@ -3,11 +3,15 @@
 The syntax is the web-search style analysts already know (and PostgreSQL's
 ``websearch_to_tsquery`` understands): words are ANDed, ``"quoted phrases"`` match in order,
 ``OR`` between two terms makes an alternative (binding tighter than AND), ``-word`` excludes,
-and ``word*`` matches a prefix. The user's text is never pasted into a query language: the
-SQLite compiler quotes every term as an FTS5 string, and the PostgreSQL compiler binds each
-term as a parameter to ``phraseto_tsquery``/``to_tsquery`` — so operators, quotes or SQL in the
-input cannot change the query's structure.
-"""
+and ``word*`` matches a prefix of at least ``MIN_PREFIX_CHARS`` letters or digits (counted in
+the last word of the term, as the indexes split ``long-r*`` into ``long`` and ``r*``): both
+engines expand a prefix by reading every indexed word that starts with it, so a one-letter
+prefix reads most of the index — it is refused with a clear error.
+
+The user's text is never pasted into a query language: the SQLite compiler quotes every term
+as an FTS5 string, and the PostgreSQL compiler binds each term as a parameter to
+``phraseto_tsquery``/``to_tsquery`` — so operators, quotes or SQL in the input cannot change
+the query's structure."""
 
 from __future__ import annotations
 
@@ -19,8 +23,12 @@ from allsource.errors import InputError
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
+#: letters or digits a prefix (``word*``) needs in its last word
+MIN_PREFIX_CHARS = 2
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+# what both full-text indexes count as one word: letters and digits (``_`` separates)
+_INDEX_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,9 @@ class SearchQuery:
     until: datetime | None = None
     limit: int = 20
     offset: int = 0
+    #: cut an excerpt for every hit; ``False`` leaves them empty, for callers that rank a
+    #: wide window and show a page of it (``SqlStore.add_snippets`` then cuts the shown ones)
+    snippets: bool = True
 
 
 @dataclass(slots=True)
@@ -65,8 +76,13 @@ class SearchHit:
 @dataclass(slots=True)
 class SearchResult:
     hits: list[SearchHit]
+    #: how many documents matched — capped by the store (``total_exact`` says whether it is
+    #: the whole figure or a lower bound)
     total: int
     took_ms: float
+    #: ``False`` when ``total`` is a lower bound: the count reached the store's cap, or (on
+    #: PostgreSQL) a phrase was checked on a bounded set of candidates only
+    total_exact: bool = True
 
 
 def _clean_word(word: str) -> str:
@@ -92,6 +108,11 @@ def parse(text: str) -> ParsedQuery:
         cleaned = _clean_word(raw.rstrip("*"))
         if not cleaned:
             continue
+        if prefix:
+            words = _INDEX_WORD.findall(cleaned)
+            if not words or len(words[-1]) < MIN_PREFIX_CHARS:
+                raise InputError(f"a prefix needs at least {MIN_PREFIX_CHARS} letters or "
+                                 f"digits before the '*' ({raw!r})")
         count += 1
         if count > MAX_TERMS:
             raise InputError(f"query has too many terms (more than {MAX_TERMS})")
@@ -106,6 +127,12 @@ def parse(text: str) -> ParsedQuery:
     if not all_of:
         raise InputError("the query needs at least one word to search for")
     return ParsedQuery(all_of, none_of)
+
+
+def has_phrase(q: ParsedQuery) -> bool:
+    """Whether a wanted term is a phrase (two words or more, as the indexes split words)."""
+    return any(not t.prefix and len(_INDEX_WORD.findall(t.text)) > 1
+               for group in q.all_of for t in group)
 
 
 def to_fts5(q: ParsedQuery) -> str:
@@ -125,24 +152,27 @@ def to_fts5(q: ParsedQuery) -> str:
     return expr
 
 
-def to_tsquery_sql(q: ParsedQuery, config: str = "english", param: str = "q"
-                   ) -> tuple[str, dict[str, str]]:
+def to_tsquery_sql(q: ParsedQuery, config: str = "english", param: str = "q",
+                   words_only: bool = False) -> tuple[str, dict[str, str]]:
     """Compile to a PostgreSQL tsquery expression with every term a bound parameter (named
-    ``param`` + a number)."""
+    ``param`` + a number). ``words_only`` asks for the words of each wanted phrase ANDed
+    instead (``plainto_tsquery``): a query every phrase match also matches, which a GIN index
+    answers without reading any row's positions; excluded phrases stay phrases, so the
+    result is still a superset of the exact query's matches."""
     params: dict[str, str] = {}
 
-    def term(t: Term) -> str:
+    def term(t: Term, exact: bool = True) -> str:
         name = f"{param}{len(params)}"
         if t.prefix:
             # quote_literal keeps the word one lexeme; ':*' makes it a prefix match.
             params[name] = t.text
             return f"to_tsquery('{config}', quote_literal(:{name}) || ':*')"
         params[name] = t.text
-        return f"phraseto_tsquery('{config}', :{name})"
+        return f"{'phraseto' if exact else 'plainto'}_tsquery('{config}', :{name})"
 
     parts = []
     for group in q.all_of:
-        alts = [term(t) for t in group]
+        alts = [term(t, exact=not words_only) for t in group]
         parts.append(alts[0] if len(alts) == 1 else "(" + " || ".join(alts) + ")")
     expr = " && ".join(parts)
     for t in q.none_of:

@@ -41,13 +41,13 @@ from allsource.errors import SourceError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
-from allsource.store import blind, derived
+from allsource.store import blind, derived, match_pages
 from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
 from allsource.store.keys import KeyEncryptionKey, KeyRing
-from allsource.store.query import ParsedQuery, SearchHit, SearchQuery, SearchResult
+from allsource.store.query import ParsedQuery, SearchHit, SearchQuery, SearchResult, parse
 from allsource.store.story_views import reader_annotations, stories_of_documents, story_ref
 
 HL_START = "\ue000"
@@ -430,6 +430,54 @@ class SqlStore(ABC):
             source_ids = self._resolve_sources(conn, query.sources, audience)
             return self._search(conn, query, source_ids, audience)
 
+    def matching_ids(self, text: str, audience: Audience,
+                     page_size: int = match_pages.PAGE_SIZE) -> Iterator[list[str]]:
+        """The ids of EVERY document matching ``text`` that ``audience`` may read, unranked
+        and uncapped, a page of at most ``page_size`` at a time in storage order — for callers
+        that need all matches, not the best ones (store/match_pages.py). Raises
+        :class:`InputError` for a query the syntax refuses."""
+        parsed = parse(text)
+
+        def fetch(after: int | None, limit: int) -> Sequence[Any]:
+            with self.engine.connect() as conn:
+                try:
+                    return conn.execute(self._match_page(conn, parsed, audience, after,
+                                                         limit)).all()
+                except sa.exc.DBAPIError as exc:
+                    raise StoreError(f"search failed: {exc.orig}") from exc
+
+        return match_pages.pages(fetch, page_size)
+
+    @abstractmethod
+    def _match_page(self, conn: Connection, parsed: ParsedQuery, audience: Audience,
+                    after: int | None, limit: int) -> sa.Select[Any]:
+        """The statement of one page of :meth:`matching_ids` (backends compile the query)."""
+
+    def add_snippets(self, text: str, hits: Sequence[SearchHit], audience: Audience) -> None:
+        """Cut the excerpts of ``hits`` (from a search for ``text`` made with
+        ``snippets=False``) in place: a caller that ranks a wide window cuts only the ones it
+        shows. Only documents ``audience`` may read are read."""
+        if not hits:
+            return
+        parsed = parse(text)
+        d = t.documents
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(d.c.seq, d.c.id, d.c.title, d.c.text).where(
+                d.c.id.in_([h.id for h in hits]), self._readable(d, audience))).all()
+            cut = self._cut_snippets(conn, parsed, rows)
+        for h in hits:
+            h.snippet = cut.get(h.id, "")
+
+    def _cut_snippets(self, conn: Connection, parsed: ParsedQuery, rows: Sequence[Any]
+                      ) -> dict[str, str]:
+        """Excerpts ``{id: snippet}`` of ``rows`` (``seq``, ``id``, ``title``, ``text``, read
+        through the columns' decryption) for the query. Here: cut from the text by the blind
+        index's word stems (store/blind.py), as an encrypted store must; backends override it
+        for plain stores with their engine's own excerpts."""
+        stems = blind.query_stems(parsed)
+        return {r.id: blind.snippet(r.title, r.text or "", stems, HL_START, HL_END)
+                for r in rows}
+
     def _filters(self, d: Any, query: SearchQuery, source_ids: list[str],
                  audience: Audience) -> list[sa.ColumnElement[bool]]:
         conds: list[sa.ColumnElement[bool]] = [self._readable(d, audience)]
@@ -446,7 +494,8 @@ class SqlStore(ABC):
         return conds
 
     def _result(self, conn: Connection, rows: Sequence[Any], total: int,
-                audience: Audience, started: float, score_sign: float) -> SearchResult:
+                audience: Audience, started: float, score_sign: float,
+                total_exact: bool = True) -> SearchResult:
         """Hits from search rows (already filtered by :meth:`_readable`); scores
         higher-is-better (``score_sign`` flips SQLite's lower-is-better bm25)."""
         names = self._source_names(conn, audience)
@@ -457,7 +506,8 @@ class SqlStore(ABC):
                           source=names.get(r.source_id, ""), tlp=TLP(r.tlp).label)
                 for r in rows]
         return SearchResult(hits=hits, total=total,
-                            took_ms=(time.perf_counter() - started) * 1000)
+                            took_ms=(time.perf_counter() - started) * 1000,
+                            total_exact=total_exact)
 
     # -- search on an encrypted store (store/blind.py) ---------------------------------------
     def _blind_query(self, conn: Connection, parsed: ParsedQuery

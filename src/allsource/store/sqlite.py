@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from allsource.errors import StoreError
 from allsource.model.markings import Audience
+from allsource.store import excerpts, fts_rank, match_pages
 from allsource.store import query as q
 from allsource.store import schema as t
 from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps
-
-MAX_COUNT = 1000
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -63,79 +63,56 @@ class SqliteStore(SqlStore):
                 audience: Audience) -> q.SearchResult:
         started = time.perf_counter()
         parsed = q.parse(query.text)
-        sealed = self.keys.encrypted
-        if sealed:
-            hashed, plain_left = self._blind_query(conn, parsed)
-            match = q.to_fts5(hashed)
-            if plain_left:
-                match = f"({q.to_fts5(parsed)}) OR ({match})"
-        else:
-            match = q.to_fts5(parsed)
+        match = self._fts_match(conn, parsed)
         unfiltered = (audience.unrestricted and not source_ids and not query.kinds
                       and query.since is None and query.until is None)
-        if unfiltered:
-            return self._search_ranked_first(conn, match, query, audience, started,
-                                             parsed if sealed else None)
-        d = t.documents
-        fts = sa.table("documents_fts", sa.column("rowid"))
-        fts_col: sa.ColumnElement[Any] = sa.literal_column("documents_fts")
-        fts_match: sa.ColumnElement[bool] = fts_col.op("MATCH", return_type=sa.Boolean)(
-            sa.bindparam("match", match))
-        conds = [fts_match, *self._filters(d, query, source_ids, audience)]
-        snippet = (sa.literal("").label("snippet") if sealed else
-                   sa.func.snippet(fts_col, -1, HL_START, HL_END, "…", 24).label("snippet"))
-        score: sa.Label[Any] = sa.literal_column("bm25(documents_fts, 10.0, 1.0)").label("score")
-        stmt = (sa.select(d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
-                          d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
-                          d.c.compartments, d.c.releasability, snippet, score)
-                .select_from(fts.join(d, d.c.seq == fts.c.rowid))
-                .where(*conds).order_by(sa.text("score")).limit(query.limit)
-                .offset(query.offset))
+        filters = [] if unfiltered else self._filters(t.documents, query, source_ids, audience)
         try:
-            rows = conn.execute(stmt).all()
-            total = conn.execute(
-                sa.select(sa.func.count()).select_from(
-                    sa.select(sa.literal(1)).select_from(fts.join(d, d.c.seq == fts.c.rowid))
-                    .where(*conds).limit(MAX_COUNT).subquery())).scalar_one()
+            page, total, exact = fts_rank.ranked_page(conn, match, filters, query.limit,
+                                                      query.offset)
         except sa.exc.OperationalError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
-        if sealed:
-            rows = self._sealed_snippets(conn, rows, parsed)
-        return self._result(conn, rows, int(total), audience, started, score_sign=-1.0)
+        d = t.documents
+        seqs = [seq for seq, _ in page]
+        cols = [d.c.seq, d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
+                d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
+                d.c.compartments, d.c.releasability]
+        if query.snippets:  # the text is read only to cut excerpts from
+            cols.append(d.c.text)
+        by_seq = {r.seq: r for r in conn.execute(sa.select(*cols).where(d.c.seq.in_(seqs)))
+                  } if seqs else {}
+        docs = [by_seq[seq] for seq in seqs if seq in by_seq]
+        snippets = (self._cut_snippets(conn, parsed, docs, match) if query.snippets
+                    else {})
+        rows: list[Any] = [SnippetRow(by_seq[seq], snippets.get(by_seq[seq].id, ""), score)
+                           for seq, score in page if seq in by_seq]
+        return self._result(conn, rows, total, audience, started, score_sign=-1.0,
+                            total_exact=exact)
 
-    def _search_ranked_first(self, conn: Connection, match: str, query: q.SearchQuery,
-                             audience: Audience, started: float,
-                             sealed: q.ParsedQuery | None = None) -> q.SearchResult:
-        """Without filters, FTS5 ranks and limits on its own (``ORDER BY rank`` is the
-        configured bm25), so only the returned page is joined to ``documents`` and only its
-        rows get snippets — broad words matching most of the store stay fast."""
-        try:
-            page = conn.exec_driver_sql(
-                "SELECT rowid, rank FROM documents_fts WHERE documents_fts MATCH ? "
-                "ORDER BY rank LIMIT ? OFFSET ?", (match, query.limit, query.offset)).all()
-            total = conn.exec_driver_sql(
-                "SELECT count(*) FROM (SELECT 1 FROM documents_fts WHERE documents_fts "
-                f"MATCH ? LIMIT {MAX_COUNT})", (match,)).scalar_one()
-            if not page:
-                return q.SearchResult([], int(total), (time.perf_counter() - started) * 1000)
-            seqs = [r[0] for r in page]
-            marks = ",".join("?" * len(seqs))
-            snippets: dict[int, str] = {} if sealed else dict(conn.exec_driver_sql(
-                "SELECT rowid, snippet(documents_fts, -1, ?, ?, '…', 24) FROM documents_fts "
-                f"WHERE documents_fts MATCH ? AND rowid IN ({marks})",
-                (HL_START, HL_END, match, *seqs)).all())
-        except sa.exc.OperationalError as exc:
-            raise StoreError(f"search failed: {exc.orig}") from exc
-        d = t.documents
-        by_seq = {r.seq: r for r in conn.execute(
-            sa.select(d.c.seq, d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
-                      d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
-                      d.c.compartments, d.c.releasability).where(d.c.seq.in_(seqs)))}
-        rows: list[Any] = [SnippetRow(by_seq[seq], snippets.get(seq, ""), rank)
-                           for seq, rank in page if seq in by_seq]
-        if sealed:
-            rows = self._sealed_snippets(conn, rows, sealed)
-        return self._result(conn, rows, int(total), audience, started, score_sign=-1.0)
+    def _fts_match(self, conn: Connection, parsed: q.ParsedQuery) -> str:
+        """The query as an FTS5 expression; on an encrypted store hashed for the blind index
+        (and also plain while rows written in plain text remain)."""
+        if not self.keys.encrypted:
+            return q.to_fts5(parsed)
+        hashed, plain_left = self._blind_query(conn, parsed)
+        match = q.to_fts5(hashed)
+        return f"({q.to_fts5(parsed)}) OR ({match})" if plain_left else match
+
+    def _match_page(self, conn: Connection, parsed: q.ParsedQuery, audience: Audience,
+                    after: int | None, limit: int) -> sa.Select[Any]:
+        return match_pages.fts5_page(self._fts_match(conn, parsed),
+                                     self._readable(t.documents, audience), after, limit)
+
+    def _cut_snippets(self, conn: Connection, parsed: q.ParsedQuery, rows: Sequence[Any],
+                      match: str | None = None) -> dict[str, str]:
+        """FTS5's own ``snippet()`` for the rows shown, from a scratch index of just those rows
+        (store/excerpts.py); an encrypted store's index holds hashes, so its excerpts are cut
+        from the decrypted text instead."""
+        if self.keys.encrypted:
+            return super()._cut_snippets(conn, parsed, rows)
+        cut = excerpts.fts5_snippets(match or q.to_fts5(parsed),
+                                     [(r.seq, r.title, r.text) for r in rows], HL_START, HL_END)
+        return {r.id: cut.get(r.seq, "") for r in rows}
 
 
 def _private_files(path: Path) -> None:

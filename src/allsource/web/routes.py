@@ -313,10 +313,13 @@ def search(request: Request, store: StoreDep,
     context: dict[str, Any] = {"q": q, "sources": sources, "kinds": kinds, "since": since,
                                "until": until, "page": page, "groups": [], "facets": [],
                                "hidden": hidden,
-                               "total": 0, "pages": 0, "error": None, "took_ms": 0.0,
+                               "total": 0, "total_exact": True, "pages": 0, "error": None,
+                               "took_ms": 0.0,
                                "sample": FACET_SAMPLE, "mode": mode}
     if q.strip():
-        window = {"since": _day(since), "until": _day(until), "limit": FACET_SAMPLE}
+        # excerpts are cut below for the page shown, not for the whole window
+        window = {"since": _day(since), "until": _day(until), "limit": FACET_SAMPLE,
+                  "snippets": mode == "semantic"}
         try:
             run = _semantic_for(store) if mode == "semantic" else store.search
             everything = run(SearchQuery(q, **window), viewer.audience)  # type: ignore[arg-type]
@@ -329,15 +332,20 @@ def search(request: Request, store: StoreDep,
             facts = queries.window_facts(
                 store, [h.id for h in everything.hits] + [h.id for h in filtered.hits],
                 viewer.audience)
-            hits, total = filtered.hits, filtered.total
+            hits, total, exact = filtered.hits, filtered.total, filtered.total_exact
             if any(extra.values()):
                 hits = [h for h in hits if _keep(h, facts, extra)]
+                # counted in the window only: a lower bound unless it held every match
+                exact = exact and filtered.total <= len(filtered.hits)
                 total = len(hits)
             audit_scope.note(count=total)
             groups = _group(hits, queries.stories_of(store, [h.id for h in hits]))
+            shown = groups[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+            if mode != "semantic":
+                store.add_snippets(q, [g.lead for g in shown], viewer.audience)
             context.update(
-                groups=groups[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
-                pages=max(1, -(-len(groups) // PAGE_SIZE)), total=total,
+                groups=shown,
+                pages=max(1, -(-len(groups) // PAGE_SIZE)), total=total, total_exact=exact,
                 facets=_facets(everything.hits, facts,
                                {"source": sources, "kind": kinds, **extra}),
                 took_ms=filtered.took_ms)

@@ -3,7 +3,9 @@
 The store ranks the best ``WINDOW`` hits; this groups them by story (``story_members``), so
 ten copies of one wire report make one row listing its copies, ranked by its best copy.
 Paging and the source/kind facets are over that window (``total_hits`` says how many
-documents matched in all).
+documents matched in all, up to the store's cap; ``total_hits_exact`` is ``False`` when it is
+a lower bound). Excerpts are cut only for the hits of the page returned, not for
+the whole window (``snippets=False``, then :meth:`SqlStore.add_snippets`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fastapi import APIRouter, Query, Request
 from allsource.api.deps import AudienceDep, StoreDep, utc
 from allsource.api.pagination import PageDep, page
 from allsource.api.schemas import SearchHitPublic, SearchPage, StoryGroup
-from allsource.store.query import SearchQuery
+from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.story_views import stories_of_documents
 
 router = APIRouter(prefix="/search", tags=["search"])
@@ -41,7 +43,7 @@ def search(
 ) -> SearchPage:
     """Documents matching ``q``, grouped by story, best first."""
     query = SearchQuery(text=q, sources=source or [], kinds=kind or [], since=utc(since),
-                        until=utc(until), limit=WINDOW)
+                        until=utc(until), limit=WINDOW, snippets=False)
     if mode == "semantic":
         from allsource.analyze.semantic import semantic_search
 
@@ -52,26 +54,29 @@ def search(
     # stories as the caller sees them: public ID and size from readable members only
     with store.engine.connect() as conn:
         story_of = stories_of_documents(conn, store, [h.id for h in hits], audience)
-    groups: dict[str, list[SearchHitPublic]] = {}
+    grouped: dict[str, list[SearchHit]] = {}
     for h in hits:
-        public = SearchHitPublic(id=h.id, kind=h.kind, title=h.title, snippet=h.snippet,
-                                 score=h.score, url=h.url, source=h.source,
-                                 published_at=h.published_at, collected_at=h.collected_at,
-                                 tlp=h.tlp)
         view = story_of.get(h.id)
-        groups.setdefault(view.id if view else h.id, []).append(public)
-    rows = []
-    for members in groups.values():
-        best = max(members, key=lambda x: x.score)
+        grouped.setdefault(view.id if view else h.id, []).append(h)
+    ranked = sorted(grouped.values(), key=lambda members: -max(x.score for x in members))
+    shown = ranked[params.offset:params.offset + params.limit]
+    if mode != "semantic":  # excerpts for the page returned only
+        store.add_snippets(q, [h for members in shown for h in members], audience)
+    window = []
+    for members in shown:
+        public = [SearchHitPublic(id=h.id, kind=h.kind, title=h.title, snippet=h.snippet,
+                                  score=h.score, url=h.url, source=h.source,
+                                  published_at=h.published_at, collected_at=h.collected_at,
+                                  tlp=h.tlp) for h in members]
+        best = max(public, key=lambda x: x.score)
         view = story_of.get(best.id)
-        rows.append(StoryGroup(story_id=view.id if view else None, score=best.score,
-                               story_documents=view.size if view else 1, best=best,
-                               variants=members))
-    rows.sort(key=lambda g: -g.score)
-    window = rows[params.offset:params.offset + params.limit]
-    envelope = page(request, window, len(rows), params)
+        window.append(StoryGroup(story_id=view.id if view else None, score=best.score,
+                                 story_documents=view.size if view else 1, best=best,
+                                 variants=public))
+    envelope = page(request, window, len(ranked), params)
     return SearchPage(
         **envelope.model_dump(exclude={"items"}), items=window, query=q,
-        total_hits=result.total, window=WINDOW, took_ms=round(result.took_ms, 2),
+        total_hits=result.total, total_hits_exact=result.total_exact, window=WINDOW,
+        took_ms=round(result.took_ms, 2),
         facets={"source": dict(Counter(h.source for h in hits).most_common()),
                 "kind": dict(Counter(h.kind for h in hits).most_common())})
