@@ -5,24 +5,15 @@ document's, and stored grades the most restrictive marking until ``verify`` runs
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from allsource.model.markings import TLP, Marking
 from allsource.model.records import Collected, Document, Mention, Source, StixObject
 from allsource.store import cases as cs
 from allsource.store import schema as t
-from allsource.store.sql import _MIGRATIONS, SqlStore, utc_now
+from allsource.store.sql import SqlStore, utc_now
+from tests.store.migrating import alembic
 
 IP = "ipv4-addr--6a3c1e3e-0d0a-5b8e-9d0f-1f2e3d4c5b6a"
-
-
-def _alembic(store: SqlStore, action: str, target: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, action)(cfg, target)
 
 
 def test_existing_rows_are_marked_conservatively(store: SqlStore) -> None:
@@ -42,8 +33,8 @@ def test_existing_rows_are_marked_conservatively(store: SqlStore) -> None:
             subject_type="document", subject_id=clear.id, reliability="B", credibility=2,
             corroboration=1, explanation={}, computed_at=utc_now()))
 
-    _alembic(store, "downgrade", "0020")
-    _alembic(store, "upgrade", "head")
+    alembic(store, "downgrade", "0020")
+    alembic(store, "upgrade", "head")
 
     with store.engine.connect() as conn:
         ments = {r.document_id: Marking.from_columns(dict(r._mapping))
@@ -69,8 +60,8 @@ def test_a_lowered_case_keeps_its_earlier_events_closed(store: SqlStore) -> None
     cs.delete_evidence(store, case.id, ev.id, actor="ana")
     cs.update_case(store, case.id, actor="ana", marking=Marking())
 
-    _alembic(store, "downgrade", "0020")
-    _alembic(store, "upgrade", "head")
+    alembic(store, "downgrade", "0020")
+    alembic(store, "upgrade", "head")
 
     with store.engine.connect() as conn:
         tlps = {Marking.from_columns(dict(r._mapping)).tlp

@@ -7,19 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from allsource.store import schema as t
-from allsource.store.sql import _MIGRATIONS, SqlStore
-
-
-def _alembic(store: SqlStore, action: str, target: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, action)(cfg, target)
+from allsource.store.sql import SqlStore
+from tests.store.migrating import alembic
 
 
 def _hit(store: SqlStore, term_id: int, evidence: str) -> None:
@@ -39,10 +30,10 @@ def _evidence_type(store: SqlStore) -> sa.types.TypeEngine[object]:
 
 
 def test_evidence_is_widened_and_back(store: SqlStore) -> None:
-    _alembic(store, "downgrade", "0024")
+    alembic(store, "downgrade", "0024")
     assert getattr(_evidence_type(store), "length", None) == 160
     _hit(store, 1, "text")
-    _alembic(store, "upgrade", "head")
+    alembic(store, "upgrade", "head")
     assert getattr(_evidence_type(store), "length", None) is None
     _hit(store, 2, "as1." + "x" * 400)  # a sealed evidence's length
     with store.engine.connect() as conn:
@@ -52,9 +43,9 @@ def test_evidence_is_widened_and_back(store: SqlStore) -> None:
         # the index on document_id survived SQLite's rebuild of the table
         indexes = {i["name"] for i in sa.inspect(conn).get_indexes("watchlist_hits")}
         assert "ix_watchlist_hits_document_id" in indexes
-    _alembic(store, "downgrade", "0024")
+    alembic(store, "downgrade", "0024")
     with store.engine.connect() as conn:
         kept = conn.execute(sa.text("SELECT term_id, evidence FROM watchlist_hits "
                                     "ORDER BY term_id")).all()
     assert [tuple(r) for r in kept] == [(1, "text"), (2, "")]
-    _alembic(store, "upgrade", "head")
+    alembic(store, "upgrade", "head")

@@ -6,21 +6,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from allsource.assess import watchlists as wl
 from allsource.model.markings import TLP, Audience, Marking
 from allsource.store import schema as t
-from allsource.store.sql import _MIGRATIONS, SqlStore
-
-
-def _alembic(store: SqlStore, action: str, target: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, action)(cfg, target)
+from allsource.store.sql import SqlStore
+from tests.store.migrating import alembic
 
 
 def _copy(store: SqlStore, of: wl.Watchlist) -> None:
@@ -34,10 +25,10 @@ def _copy(store: SqlStore, of: wl.Watchlist) -> None:
 def test_names_stop_being_unique_store_wide(store: SqlStore) -> None:
     first, _ = wl.save_watchlist(store, "grid", creator=Audience.owner())
     wl.add_terms(store, first, [wl.keyword_spec("wiper")])
-    _alembic(store, "downgrade", "0023")
+    alembic(store, "downgrade", "0023")
     with pytest.raises(sa.exc.IntegrityError):
         _copy(store, first)
-    _alembic(store, "upgrade", "head")
+    alembic(store, "upgrade", "head")
 
     kept = wl.get_watchlist(store, first.id)
     assert kept is not None and [x.value for x in kept.terms] == ["wiper"]
