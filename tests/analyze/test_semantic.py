@@ -7,10 +7,8 @@ Texts: passages of ``benchmarks/data/topics.jsonl`` (origin of each in that file
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from allsource.analyze.semantic import OVERSAMPLE, index_embeddings, semantic_search
 from allsource.config import Settings
@@ -20,6 +18,7 @@ from allsource.store import open_store
 from allsource.store.query import SearchQuery
 from allsource.store.sql import SqlStore
 from tests.process.test_topics import ROWS
+from tests.statements import statements
 
 QUAKES = ["t043", "t044", "t115"]  # earthquakes
 OTHERS = ["t001", "t007", "t027", "t045", "t098"]  # ransomware, cyber, disease, supply
@@ -88,16 +87,8 @@ def test_hidden_documents_do_not_crowd_out_readable_ones(store: SqlStore) -> Non
 
 
 def _statements(store: SqlStore, run: Callable[[], object]) -> list[str]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", record)
-    try:
+    with statements(store) as seen:
         run()
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", record)
     return seen
 
 

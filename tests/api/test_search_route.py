@@ -3,38 +3,29 @@ only (counted, on both backends)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from allsource.api import API_PREFIX
 from allsource.store import fts_rank, postgres
 from tests.api.conftest import World
+from tests.store.searching import excerpted
 
 V = API_PREFIX
 
 
 def test_excerpts_only_for_the_page_returned(world: World,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    store = world.store
-    cut: list[str] = []
-    original = store._cut_snippets
-
-    def counting(conn: Any, parsed: Any, rows: Any, *args: Any) -> dict[str, str]:
-        cut.extend(r.id for r in rows)
-        return original(conn, parsed, rows, *args)
-
-    monkeypatch.setattr(store, "_cut_snippets", counting)
-    everything = world.client.get(V + "/search", params={"q": "spearphishing"},
-                                  headers=world.admin).json()
-    assert everything["total_hits"] == 3 and everything["total"] == 2
-    assert len(cut) == 3  # every hit of the window is shown
-    cut.clear()
-    first = world.client.get(V + "/search", params={"q": "spearphishing", "limit": 1},
-                             headers=world.admin).json()
-    [group] = first["items"]
-    shown = {v["id"] for v in group["variants"]}
-    assert sorted(cut) == sorted(shown) and first["total"] == 2
+    with excerpted(world.store, monkeypatch) as cut:
+        everything = world.client.get(V + "/search", params={"q": "spearphishing"},
+                                      headers=world.admin).json()
+        assert everything["total_hits"] == 3 and everything["total"] == 2
+        assert len(cut) == 3  # every hit of the window is shown
+        cut.clear()
+        first = world.client.get(V + "/search", params={"q": "spearphishing", "limit": 1},
+                                 headers=world.admin).json()
+        [group] = first["items"]
+        shown = {v["id"] for v in group["variants"]}
+        assert sorted(cut) == sorted(shown) and first["total"] == 2
     assert all(v["snippet"] for v in group["variants"])
     # the rest of the window was ranked and counted, not excerpted
     assert first["total_hits"] == 3 and len(shown) < 3

@@ -4,8 +4,6 @@ instance on the same database reads the new value, and a read is one primary-key
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import sqlalchemy as sa
 
@@ -14,6 +12,7 @@ from allsource.store import open_store
 from allsource.store import schema as t
 from allsource.store.embeddings import delete_embeddings, embedding_version, write_embeddings
 from allsource.store.sql import SqlStore
+from tests.statements import statements
 
 VEC = bytes(8)
 
@@ -77,17 +76,8 @@ def test_another_instance_sees_the_bump(store: SqlStore, settings: Settings) -> 
 def test_reading_the_version_is_one_primary_key_lookup(store: SqlStore) -> None:
     with store.engine.begin() as conn:
         write_embeddings(conn, "m", [(f"doc-{i}", VEC) for i in range(50)])
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", record)
-    try:
-        with store.engine.connect() as conn:
-            assert embedding_version(conn, "m") == 1
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", record)
+    with statements(store) as seen, store.engine.connect() as conn:
+        assert embedding_version(conn, "m") == 1
     ours = [s for s in seen if "embedding" in s]
     assert len(ours) == 1 and "document_embeddings" not in ours[0]
     assert "embedding_versions.model =" in ours[0] and "count(" not in ours[0].lower()

@@ -4,80 +4,27 @@ and short prefixes refused. Bounds are proven by counting statements and excerpt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from allsource.errors import InputError
-from allsource.model.markings import TLP, Audience, Marking
+from allsource.model.markings import TLP, Audience
 from allsource.model.records import Collected, Document, Source
 from allsource.store import fts_rank, postgres
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import HL_START, SqlStore
+from tests.statements import statements
+from tests.store.searching import excerpted, fill
 
 OWNER = Audience.owner()
 GREEN = Audience(max_tlp=TLP.GREEN)
 
-# ATT&CK v15 sentences (T1566.001, T1003, T1486), as in tests/store/test_store.py
-SENTENCES = [
-    "Adversaries may send spearphishing emails with a malicious attachment in an attempt to "
-    "gain access to victim systems.",
-    "Adversaries may attempt to dump credentials to obtain account login and credential "
-    "material, normally in the form of a hash or a clear text password.",
-    "Adversaries may encrypt data on target systems or on large numbers of systems in a "
-    "network to interrupt availability to system and network resources.",
-]
-
-
-def _fill(store: SqlStore, n: int = 12) -> list[Document]:
-    """``n`` documents that all say "adversaries" (every third one is TLP:RED)."""
-    src = Source(name="src", kind="files", location="/tmp/x")
-    store.add_source(src)
-    docs = [Document.build(kind="report", title=f"Report {i}",
-                           text=f"{SENTENCES[i % 3]} Case {i}.",
-                           marking=Marking(tlp=TLP.RED if i % 3 == 2 else TLP.CLEAR))
-            for i in range(n)]
-    for d in docs:  # one batch each: stored (and numbered) oldest first
-        store.write_batch(src, [Collected(d)], [], None)
-    return docs
-
-
-@contextmanager
-def _statements(store: SqlStore) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", record)
-
-
-@contextmanager
-def _excerpted(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The ids of the rows the store cut an excerpt for."""
-    cut: list[str] = []
-    original = store._cut_snippets
-
-    def counting(conn: Any, parsed: Any, rows: Any, *args: Any) -> dict[str, str]:
-        cut.extend(r.id for r in rows)
-        return original(conn, parsed, rows, *args)
-
-    monkeypatch.setattr(store, "_cut_snippets", counting)
-    yield cut
-
 
 def test_excerpts_only_for_the_rows_shown(store: SqlStore,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    _fill(store)
-    with _excerpted(store, monkeypatch) as cut:
+    fill(store)
+    with excerpted(store, monkeypatch) as cut:
         page = store.search(SearchQuery("adversaries", limit=5), OWNER)
         assert len(page.hits) == 5 and len(cut) == 5
         assert all(HL_START in h.snippet for h in page.hits)
@@ -94,7 +41,7 @@ def test_excerpts_only_for_the_rows_shown(store: SqlStore,
 
 
 def test_add_snippets_reads_only_what_the_reader_may_read(store: SqlStore) -> None:
-    docs = _fill(store, 3)
+    docs = fill(store, 3)
     red = docs[2]
     hit = SearchHit(id=red.id, kind="report", title="", snippet="", score=0.0, url=None,
                     published_at=None, collected_at=datetime.now(UTC), source="src",
@@ -108,8 +55,8 @@ def test_add_snippets_reads_only_what_the_reader_may_read(store: SqlStore) -> No
 def test_one_ranking_statement_per_search(store: SqlStore) -> None:
     """A prefix is expanded by the engine once per statement that matches it: the search
     ranks, counts and pages in one such statement (and excerpts come from elsewhere)."""
-    _fill(store)
-    with _statements(store) as seen:
+    fill(store)
+    with statements(store) as seen:
         res = store.search(SearchQuery("adversar* credentials", limit=3), OWNER)
     assert res.total == 4 and len(res.hits) == 3
     marker = "MATCH" if store.dialect_name == "sqlite" else "@@"
@@ -137,7 +84,7 @@ def test_bounded_ranking_pages_through_every_readable_match_once(
         store: SqlStore, monkeypatch: pytest.MonkeyPatch, reader: Audience) -> None:
     """With only 4 candidates ranked (3 counted), paging still reaches every match the reader
     may read exactly once, and counts never include what they may not read."""
-    docs = _fill(store)
+    docs = fill(store)
     for module in (fts_rank, postgres):
         monkeypatch.setattr(module, "RANK_CANDIDATES", 4)
         monkeypatch.setattr(module, "MAX_COUNT", 3)
@@ -162,7 +109,7 @@ def test_counts_beyond_the_cap_say_they_are_a_lower_bound(
     """A count that reaches the cap is reported as not exact (also past the last page); one
     below it is exact. On PostgreSQL a phrase checked on a full set of word candidates only
     is a lower bound too; SQLite checks every phrase match, so its count stays exact."""
-    _fill(store)  # 12 documents say "adversaries", 4 of them "spearphishing"
+    fill(store)  # 12 documents say "adversaries", 4 of them "spearphishing"
     for module in (fts_rank, postgres):
         monkeypatch.setattr(module, "RANK_CANDIDATES", 6)
         monkeypatch.setattr(module, "MAX_COUNT", 5)
@@ -183,7 +130,7 @@ def test_counts_beyond_the_cap_say_they_are_a_lower_bound(
 def test_same_hits_as_a_full_bm25_sort_below_the_bound(store: SqlStore) -> None:
     if store.dialect_name != "sqlite":
         pytest.skip("bm25 is SQLite's")
-    _fill(store)
+    fill(store)
     res = store.search(SearchQuery("adversaries OR credentials", limit=12), OWNER)
     with store.engine.connect() as conn:
         ref = [r[0] for r in conn.exec_driver_sql(
@@ -200,6 +147,6 @@ def test_one_letter_prefixes_are_refused(store: SqlStore, text: str) -> None:
 
 
 def test_two_letter_prefixes_still_work(store: SqlStore) -> None:
-    _fill(store, 3)
+    fill(store, 3)
     assert store.search(SearchQuery("cr*"), OWNER).total == 1
     assert store.search(SearchQuery("ta* OR lo*"), OWNER).total == 2
