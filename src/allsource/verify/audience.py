@@ -73,6 +73,7 @@ from allsource.verify.run import (
     _subject_row,
     _texts,
     active_overrides,
+    effective_reliability,
     source_names,
 )
 
@@ -433,13 +434,4 @@ class _Regrade:
         grades = self.claims([], by_source=source_id)
         record = track_records(grades, {source_id: self.names.get(source_id, source_id)}
                                )[source_id]
-        computed, _ = record.reliability()
-        explanation = record.explanation()
-        overrides = active_overrides(self.conn)
-        effective = computed
-        if source_id in overrides:
-            explanation["override"] = overrides[source_id]
-            if overrides[source_id]["reliability"]:
-                effective = Reliability.parse(overrides[source_id]["reliability"])
-        explanation["effective"] = effective.value
-        return effective, explanation
+        return effective_reliability(record, active_overrides(self.conn).get(source_id))

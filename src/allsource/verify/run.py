@@ -30,7 +30,13 @@ from allsource.model.markings import Marking
 from allsource.store import schema as t
 from allsource.store.sql import chunks, utc_now
 from allsource.verify.evidence import relation_markings
-from allsource.verify.grading import ClaimGrade, ClaimReport, grade_claims, track_records
+from allsource.verify.grading import (
+    ClaimGrade,
+    ClaimReport,
+    SourceRecord,
+    grade_claims,
+    track_records,
+)
 from allsource.verify.independence import Report, outlet_of
 
 if TYPE_CHECKING:
@@ -192,6 +198,21 @@ def active_overrides(conn: sa.Connection) -> dict[str, dict[str, Any]]:
     return out
 
 
+def effective_reliability(record: SourceRecord, override: dict[str, Any] | None
+                          ) -> tuple[Reliability, dict[str, Any]]:
+    """A source's reliability from its track record, with an analyst's active override (if
+    any) applied, and the explanation that says both."""
+    computed, _ = record.reliability()
+    explanation = record.explanation()
+    effective = computed
+    if override is not None:
+        explanation["override"] = override
+        if override["reliability"]:
+            effective = Reliability.parse(override["reliability"])
+    explanation["effective"] = effective.value
+    return effective, explanation
+
+
 def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
                  ) -> VerifyResult:
     started = time.perf_counter()
@@ -252,14 +273,7 @@ def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
     reliability: dict[str, Reliability] = {}
     source_rows = []
     for sid, rec in records.items():
-        computed, _ = rec.reliability()
-        explanation = rec.explanation()
-        effective = computed
-        if sid in overrides:
-            explanation["override"] = overrides[sid]
-            if overrides[sid]["reliability"]:
-                effective = Reliability.parse(overrides[sid]["reliability"])
-        explanation["effective"] = effective.value
+        effective, explanation = effective_reliability(rec, overrides.get(sid))
         reliability[sid] = effective
         source_rows.append(("source", sid, effective.value, None, int(rec.confirmations),
                             explanation, source_marking.get(sid, Marking())))
