@@ -22,7 +22,6 @@ full digest in ``detail``): the log must not become a second copy of what reader
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from allsource.api.deps import UserDep
 from allsource.api.errors import error_response
 from allsource.model.markings import TLP
 from allsource.store import audit_scope
-from allsource.store.audit import Action, AuditEvent, marking_of
+from allsource.store.audit import Action, AuditEvent, marking_of, query_digest
 from allsource.store.audit_scope import Scope
 from allsource.store.sql import SqlStore
 
@@ -90,7 +89,7 @@ def classify(method: str, path: str, query: str = "") -> Route | None:
         text = parse_qs(query).get("q", [""])[0]
         if not text.strip():
             return None
-        return Route("search", "q:" + hashlib.sha256(text.encode()).hexdigest()[:16])
+        return Route("search", "q:" + query_digest(text)[:16])
     return None
 
 
@@ -118,7 +117,7 @@ class AuditMiddleware:
         detail: dict[str, Any] = {"route": f"{scope['method']} {scope['path']}"}
         if route.action == "search":
             query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
-            detail["query_sha256"] = hashlib.sha256(query["q"][0].encode()).hexdigest()
+            detail["query_sha256"] = query_digest(query["q"][0])
         form = bytearray()
 
         async def receive_form() -> Message:

@@ -15,7 +15,6 @@ before they print, as the API's reads do — the query as a SHA-256, never its t
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -72,7 +71,7 @@ def record_read(action: audit.Action, target: str, *, count: int = 1,
     target carries its marking."""
     tlp, classification, compartments = 0, 0, ""
     if action == "search":
-        digest = hashlib.sha256(target.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = audit.query_digest(target)
         target, detail = "q:" + digest[:16], {**detail, "query_sha256": digest}
     with state.store.engine.begin() as conn:
         if action == "read":

@@ -194,6 +194,13 @@ def recent(conn: Connection, limit: int = 50, *, actor: str | None = None,
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
+def query_digest(text: str) -> str:
+    """SHA-256 (hex) of a search's query text: what the trail keeps instead of the text. A
+    search event's target is ``q:`` and its first 16 hex digits, the whole digest in its
+    detail as ``query_sha256``."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def marking_of(conn: Connection, object_id: str) -> tuple[int, int, str]:
     """(tlp, classification, compartments) of a stored document, object or relationship;
     zeros when there is none (then nothing marked was read)."""
