@@ -67,6 +67,7 @@ for extra in (REPO, BENCH):
         sys.path.insert(0, str(extra))
 
 import ingest as ingest_bench  # noqa: E402  (benchmarks/ingest.py: corpus + ingest)
+from proctree import tree_cpu_seconds, tree_peak_rss_mib  # noqa: E402
 
 from allsource.analyze.graph import neighbourhood  # noqa: E402
 from allsource.api.routes.search import WINDOW  # noqa: E402
@@ -220,52 +221,6 @@ def start_server(meta: dict[str, Any], port: int, log_path: Path, workers: int =
         time.sleep(0.3)
     proc.terminate()
     raise SystemExit("server did not become ready within 120 s")
-
-
-def _stat(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (the server's uvicorn workers)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    tree, todo = [pid], [pid]
-    while todo:
-        parent = todo.pop()
-        kids = [p for p, pp in parents.items() if pp == parent]
-        tree += kids
-        todo += kids
-    return tree
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds of the server process and its workers."""
-    total = 0
-    for p in process_tree(pid):
-        try:
-            fields = _stat(p)
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid: int) -> float:
-    """Peak resident memory summed over the server's processes."""
-    peak = 0
-    for p in process_tree(pid):
-        try:
-            lines = Path(f"/proc/{p}/status").read_text().splitlines()
-        except OSError:
-            continue
-        peak += sum(int(x.split()[1]) for x in lines if x.startswith("VmHWM:"))
-    return round(peak / 1024, 1)
 
 
 # ── requests ─────────────────────────────────────────────────────────────────────────────────
@@ -633,10 +588,10 @@ def main(argv: list[str] | None = None) -> int:
         rep["sequential_errors"] = seq.errors
         weights = {"search": 0.40, "entity": 0.30, "document": 0.30 - args.graph_share,
                    "graph": args.graph_share}
-        cpu0 = cpu_seconds(proc.pid)
+        cpu0 = tree_cpu_seconds(proc.pid)
         log(f"load: {args.clients} clients for {args.seconds} s")
         res = load(base, headers, work_load, args.clients, args.seconds, weights, args.seed)
-        cpu = round(cpu_seconds(proc.pid) - cpu0, 1)
+        cpu = round(tree_cpu_seconds(proc.pid) - cpu0, 1)
         endpoints = {}
         for e in ENDPOINTS:
             endpoints[e] = {**summary(res.ms[e]), "errors": res.errors[e],
@@ -648,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
                        "weights": weights, "endpoints": endpoints, "server_cpu_s": cpu,
                        "server_cpu_share": cpu / res.seconds}
         log(f"load: {endpoints['all']}")
-        rep["server_rss_mib"] = rss_mib(proc.pid)
+        rep["server_rss_mib"] = tree_peak_rss_mib(proc.pid)
         rep["first_errors"] = seq.first_errors + res.first_errors
         rep["total_errors"] = sum(seq.errors.values()) + sum(res.errors.values())
         gc.collect()

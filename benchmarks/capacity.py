@@ -48,6 +48,7 @@ for extra in (REPO, REPO / "benchmarks"):
 
 import sqlalchemy as sa  # noqa: E402
 from encryption_overhead import corpus  # noqa: E402
+from proctree import tree_cpu_seconds  # noqa: E402
 
 from allsource.collect.base import CollectContext  # noqa: E402
 from allsource.collect.runner import run_source  # noqa: E402
@@ -82,36 +83,17 @@ class TimedEngine(InlineEngine):
         return batch
 
 
-def _tree_cpu(root_pid: int) -> float:
-    """CPU seconds of ``root_pid`` and its descendants (the PostgreSQL server)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                parents[int(entry.name)] = int(stat[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    total, todo = 0.0, [root_pid]
-    while todo:
-        pid = todo.pop()
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(stat[11]) + int(stat[12]) + int(stat[13]) + int(stat[14]))
-        todo += [p for p, pp in parents.items() if pp == pid]
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 @contextmanager
 def cpu_meter(server_pid: int | None) -> Iterator[dict[str, float]]:
     """CPU seconds spent inside the block: this process, and the server's processes."""
+    def server() -> float:
+        return tree_cpu_seconds(server_pid, reaped=True) if server_pid else 0.0
+
     out: dict[str, float] = {}
-    mine, theirs = time.process_time(), _tree_cpu(server_pid) if server_pid else 0.0
+    mine, theirs = time.process_time(), server()
     yield out
     out["client"] = time.process_time() - mine
-    out["server"] = (_tree_cpu(server_pid) - theirs) if server_pid else 0.0
+    out["server"] = server() - theirs
 
 
 def _dir_bytes(path: Path) -> int:
