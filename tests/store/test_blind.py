@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from allsource.errors import InputError
 from allsource.store.blind import (
@@ -12,6 +16,7 @@ from allsource.store.blind import (
     query_stems,
     snippet,
     stem,
+    words,
 )
 from allsource.store.query import parse
 
@@ -67,6 +72,28 @@ def test_tokens_keep_the_format_existing_stores_were_indexed_with() -> None:
         expected = ("k" + "".join(alphabet[(n >> s) & 31] for s in range(43, 2, -5))
                     + str(n & 7))
         assert idx.token(word) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=200)
+       | st.text(max_size=200))
+def test_words_are_what_the_word_pattern_finds(text: str) -> None:
+    """The ASCII route (translate + split) and the pattern agree on any text."""
+    assert words(text) == re.findall(r"\w+", text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=1, max_size=80), st.text(min_size=1, max_size=30))
+def test_tokens_are_hmac_sha256_of_the_stem_for_any_key_and_word(key: bytes, word: str) -> None:
+    """The prepared pad states give what ``hmac`` gives, keys longer than a block included."""
+    import base64
+    import hashlib
+    import hmac
+
+    digest = hmac.new(key, stem(word).encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+    expected = ("k" + base64.b32hexencode(digest[:6])[:9].decode().lower()
+                + str(digest[5] & 7))
+    assert BlindIndex(key).token(word) == expected
 
 
 def test_one_highlighter_cuts_every_hit_of_a_query_like_single_snippets() -> None:
