@@ -201,13 +201,14 @@ def _search_figures(body: bytes) -> tuple[int, int]:
         return 0, 0
     if not isinstance(data, dict):
         return 0, 0
+    labels = {str(hit.get("tlp", "clear")) for group in data.get("items") or []
+              for hit in [group.get("best") or {}, *(group.get("variants") or [])]}
     tlp = 0
-    for group in data.get("items") or []:
-        for hit in [group.get("best") or {}, *(group.get("variants") or [])]:
-            try:
-                tlp = max(tlp, int(TLP.parse(str(hit.get("tlp", "clear")))))
-            except ValueError:
-                continue
+    for label in labels:  # a handful of distinct labels, not one parse per hit
+        try:
+            tlp = max(tlp, int(TLP.parse(label)))
+        except ValueError:
+            continue
     total = data.get("total_hits")
     return (int(total) if isinstance(total, int) else 0), tlp
 

@@ -32,6 +32,7 @@ filtered at all. A relationship also needs both its ends visible
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,9 +55,19 @@ def _names(names: frozenset[str]) -> list[str]:
 
 def readable(table: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
     """``WHERE`` condition: the rows of ``table`` (any table or alias with the four marking
-    columns) that :func:`~allsource.model.markings.can_release` releases to ``audience``."""
+    columns) that :func:`~allsource.model.markings.can_release` releases to ``audience``.
+
+    The expression is built once per table and audience and then shared (SQLAlchemy
+    expressions are immutable): a reader with compartments and groups costs a few dozen
+    expression objects, and building them for every statement of every request was a tenth
+    of a restricted reader's search."""
     if audience.unrestricted:
         return sa.true()
+    return _restricted(table, audience)
+
+
+@functools.lru_cache(maxsize=512)
+def _restricted(table: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
     c = table.c
     mine = _names(audience.compartments)
     if mine:

@@ -44,7 +44,7 @@ from allsource.model.markings import Audience
 from allsource.store import match_pages
 from allsource.store import query as q
 from allsource.store import schema as t
-from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps
+from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps, title_column
 
 MAX_COUNT = 1000
 #: how many matches are ranked at most (in table order) for one query; reading a tsvector
@@ -113,7 +113,7 @@ class PostgresStore(SqlStore):
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
         seqs = [r.seq for r in page]
-        cols = [d.c.seq, d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
+        cols = [d.c.seq, d.c.id, d.c.kind, title_column(query), d.c.url, d.c.published_at,
                 d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
                 d.c.compartments, d.c.releasability]
         if query.snippets and self.keys.encrypted:

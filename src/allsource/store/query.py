@@ -57,6 +57,10 @@ class SearchQuery:
     #: cut an excerpt for every hit; ``False`` leaves them empty, for callers that rank a
     #: wide window and show a page of it (``SqlStore.add_snippets`` then cuts the shown ones)
     snippets: bool = True
+    #: read every hit's title; ``False`` leaves them empty too (``add_snippets`` fills the
+    #: shown ones): an encrypted store decrypts a title per hit, and a caller ranking a
+    #: 200-hit window to show 20 needs only the shown ones
+    titles: bool = True
 
 
 @dataclass(slots=True)

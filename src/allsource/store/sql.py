@@ -151,6 +151,7 @@ class SqlStore(ABC):
         self.keys = KeyRing(self.engine, kek)
         self.blobs = BlobStore(blob_dir, self.keys)
         self._plans: dict[str, tuple[str, list[str], list[Any]]] = {}
+        self._all_blind = False  # no plain-text row left in an encrypted store's index
 
     # -- set-up ---------------------------------------------------------------------------
     @abstractmethod
@@ -455,8 +456,9 @@ class SqlStore(ABC):
 
     def add_snippets(self, text: str, hits: Sequence[SearchHit], audience: Audience) -> None:
         """Cut the excerpts of ``hits`` (from a search for ``text`` made with
-        ``snippets=False``) in place: a caller that ranks a wide window cuts only the ones it
-        shows. Only documents ``audience`` may read are read."""
+        ``snippets=False``) in place, and fill the titles a search with ``titles=False`` left
+        empty: a caller that ranks a wide window cuts only the ones it shows. Only documents
+        ``audience`` may read are read."""
         if not hits:
             return
         parsed = parse(text)
@@ -465,8 +467,10 @@ class SqlStore(ABC):
             rows = conn.execute(sa.select(d.c.seq, d.c.id, d.c.title, d.c.text).where(
                 d.c.id.in_([h.id for h in hits]), self._readable(d, audience))).all()
             cut = self._cut_snippets(conn, parsed, rows)
+        titles = {r.id: r.title for r in rows}
         for h in hits:
             h.snippet = cut.get(h.id, "")
+            h.title = h.title or titles.get(h.id) or ""
 
     def _cut_snippets(self, conn: Connection, parsed: ParsedQuery, rows: Sequence[Any]
                       ) -> dict[str, str]:
@@ -474,9 +478,8 @@ class SqlStore(ABC):
         through the columns' decryption) for the query. Here: cut from the text by the blind
         index's word stems (store/blind.py), as an encrypted store must; backends override it
         for plain stores with their engine's own excerpts."""
-        stems = blind.query_stems(parsed)
-        return {r.id: blind.snippet(r.title, r.text or "", stems, HL_START, HL_END)
-                for r in rows}
+        cut = blind.Highlighter(blind.query_stems(parsed), HL_START, HL_END).cut
+        return {r.id: cut(r.title, r.text or "") for r in rows}
 
     def _filters(self, d: Any, query: SearchQuery, source_ids: list[str],
                  audience: Audience) -> list[sa.ColumnElement[bool]]:
@@ -515,8 +518,14 @@ class SqlStore(ABC):
         """The query hashed for the blind index, and whether rows written in plain text
         remain (they are matched by the plain query too, until ``keys encrypt-existing``)."""
         hashed = self.keys.blind().query(parsed)
+        if self._all_blind:
+            return hashed, False
         plain_left = conn.execute(sa.select(t.documents.c.seq).where(
             t.documents.c.index_text.is_(None)).limit(1)).first() is not None
+        # an encrypted store never writes a plain row again (KeyRing.require), so once none
+        # is left this stays true: later searches skip the check, a scan on a store without
+        # plain rows (no index finds "none left" faster than reading every row)
+        self._all_blind = not plain_left
         return hashed, plain_left
 
     def _sealed_snippets(self, conn: Connection, rows: Sequence[Any], parsed: ParsedQuery
@@ -716,6 +725,14 @@ class SqlStore(ABC):
             for chunk in chunks(ids):
                 conn.execute(t.quarantine.update().where(t.quarantine.c.id.in_(chunk)).values(
                     status=status, attempts=t.quarantine.c.attempts + 1))
+
+
+def title_column(query: SearchQuery) -> sa.ColumnElement[Any]:
+    """The documents' title for a search's hits, or an empty one when the caller fills the
+    shown hits' titles later (``SearchQuery.titles``)."""
+    if query.titles:
+        return t.documents.c.title
+    return sa.literal("", sa.Text).label("title")
 
 
 class SnippetRow:

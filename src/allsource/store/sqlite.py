@@ -24,7 +24,7 @@ from allsource.model.markings import Audience
 from allsource.store import excerpts, fts_rank, match_pages
 from allsource.store import query as q
 from allsource.store import schema as t
-from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps
+from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps, title_column
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -74,7 +74,7 @@ class SqliteStore(SqlStore):
             raise StoreError(f"search failed: {exc.orig}") from exc
         d = t.documents
         seqs = [seq for seq, _ in page]
-        cols = [d.c.seq, d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
+        cols = [d.c.seq, d.c.id, d.c.kind, title_column(query), d.c.url, d.c.published_at,
                 d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
                 d.c.compartments, d.c.releasability]
         if query.snippets:  # the text is read only to cut excerpts from

@@ -4,8 +4,9 @@ The store ranks the best ``WINDOW`` hits; this groups them by story (``story_mem
 ten copies of one wire report make one row listing its copies, ranked by its best copy.
 Paging and the source/kind facets are over that window (``total_hits`` says how many
 documents matched in all, up to the store's cap; ``total_hits_exact`` is ``False`` when it is
-a lower bound). Excerpts are cut only for the hits of the page returned, not for
-the whole window (``snippets=False``, then :meth:`SqlStore.add_snippets`).
+a lower bound). Excerpts are cut, and titles read, only for the hits of the page returned,
+not for the whole window (``snippets=False, titles=False``, then
+:meth:`SqlStore.add_snippets`): an encrypted store decrypts each title it reads.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def search(
 ) -> SearchPage:
     """Documents matching ``q``, grouped by story, best first."""
     query = SearchQuery(text=q, sources=source or [], kinds=kind or [], since=utc(since),
-                        until=utc(until), limit=WINDOW, snippets=False)
+                        until=utc(until), limit=WINDOW, snippets=False,
+                        titles=mode == "semantic")
     if mode == "semantic":
         from allsource.analyze.semantic import semantic_search
 
