@@ -170,7 +170,7 @@ def communities(store: SqlStore, node: str) -> tuple[int, int, float, float]:
                   audience=Audience.owner(), comentions=False, fetch_limit=10**7)
     assert hood is not None
     g = nx.Graph()
-    g.add_edges_from((s, d) for s, d, _, _ in hood.edges.values())
+    g.add_edges_from((s, d) for _, _, s, d in hood.edges.values())
     t0 = time.perf_counter()
     nx.community.louvain_communities(g, seed=SEED)
     louvain = time.perf_counter() - t0
