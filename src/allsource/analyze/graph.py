@@ -181,14 +181,15 @@ def evidence_filter(store: SqlStore, object_id: sa.ColumnElement[Any], *,
 class _Hood:
     """The fetched neighbourhood: node → distance, edges by relationship ID (the fetched
     row ``(id, type, source, target)`` itself, not a copy), the weight of those that are not
-    1 (co-mentions), and for each second-hop node how many relationships tie it to each
-    first-hop node."""
+    1 (co-mentions), and for each second-hop node the first-hop nodes it is tied to, once
+    per relationship (the pairs ``tie_far[i]``, ``tie_near[i]``)."""
 
     center: str
     distance: dict[str, int] = field(default_factory=dict)
     edges: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
     weights: dict[str, int] = field(default_factory=dict)
-    ties: Counter[tuple[str, str]] = field(default_factory=Counter)
+    tie_far: list[str] = field(default_factory=list)
+    tie_near: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     truncated: bool = False
 
@@ -202,9 +203,11 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
          evidence: Callable[[Sequence[str]], sa.ColumnElement[bool] | None],
          audience: Audience, limit: int) -> None:
     r, o = t.relationships, t.objects
-    # the owner reads everything: the join only checks that the far object exists, from the
+    # the owner reads everything: only the far object's existence is checked, from the
     # primary-key index alone; others see a relationship and an object through a mention
     # they may read (allsource.store.derived; ``released`` is all of can_release in SQL)
+    seen_r = derived.visible(store, r, audience, released)
+    seen_o = derived.visible(store, o, audience, released)
     for ids in chunks(frontier):
         for near, far in ((r.c.source_ref, r.c.target_ref), (r.c.target_ref, r.c.source_ref)):
             left = limit - len(hood.edges)
@@ -215,31 +218,31 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
                  .where(near.in_(ids) if len(ids) > 1 else near == ids[0]))
             if (cond := evidence(ids)) is not None:
                 q = q.where(cond)
-            kept = _existing_ends(conn, q, far, left) if audience.unrestricted else None
+            q = q.where(seen_r)
+            kept = _shown_ends(conn, q, far, left, seen_o)
             rows = kept if kept is not None else conn.execute(
-                q.join(o, o.c.id == far)
-                .where(derived.visible(store, r, audience, released),
-                       derived.visible(store, o, audience, released))
-                .limit(left + 1)).all()
+                q.join(o, o.c.id == far).where(seen_o).limit(left + 1)).all()
             if len(rows) > left:
                 rows, hood.truncated = rows[:left], True
             _add(hood, rows, dist, audience, outgoing=near is r.c.source_ref)
 
 
-def _existing_ends(conn: Connection, q: sa.Select[Any], far: sa.Column[Any], left: int
-                   ) -> list[Any] | None:
-    """The rows of ``q`` whose far end is a stored object, as the join with ``objects``
-    would give them, but checking the distinct far ends in one sorted pass (probing the
-    objects' key once per row in relationship order cost twice as much at 60,000 rows).
-    The statement returns the ends that are *not* stored — usually none, so the 55,000
-    existing ids are not copied back out of the database. ``None`` when the cap was reached
-    and rows were dropped: only the join then knows which rows the cap keeps."""
+def _shown_ends(conn: Connection, q: sa.Select[Any], far: sa.Column[Any], left: int,
+                shown: sa.ColumnElement[bool]) -> list[Any] | None:
+    """The rows of ``q`` whose far end is a stored object that ``shown`` (SQL on
+    ``objects``: the audience's visibility) keeps, as the join with ``objects`` would give
+    them, but judging each distinct far end once, in one sorted pass (probing and judging
+    the object once per row, in relationship order, cost twice as much at 60,000 rows). The
+    statement returns the ends that are *not* shown — usually few, so the 55,000 others are
+    not copied back out of the database. ``None`` when the cap was reached and rows were
+    dropped: only the join then knows which rows the cap keeps."""
     rows = conn.execute(q.limit(left + 1)).all()
     at = 3 if far is t.relationships.c.target_ref else 2
-    ends = sorted(set(map(itemgetter(at), rows)))
+    # distinct ends in row order keep the index's sorted runs, which the sort then merges
+    ends = sorted(dict.fromkeys(map(itemgetter(at), rows)))
     if not ends:
         return rows
-    missing = set(conn.execute(_missing_objects(ends, conn.dialect.name)).scalars())
+    missing = set(conn.execute(_hidden_objects(ends, conn.dialect.name, shown)).scalars())
     if not missing:
         return rows
     if len(rows) > left:
@@ -247,17 +250,18 @@ def _existing_ends(conn: Connection, q: sa.Select[Any], far: sa.Column[Any], lef
     return [row for row in rows if row[at] not in missing]
 
 
-def _missing_objects(ids: Sequence[str], dialect: str) -> sa.Select[Any]:
-    """SQL: those of ``ids`` that are not the key of a stored object (one index probe each,
-    in the order given)."""
+def _hidden_objects(ids: Sequence[str], dialect: str, shown: sa.ColumnElement[bool]
+                    ) -> sa.Select[Any]:
+    """SQL: those of ``ids`` that are not the key of a stored object that ``shown`` keeps
+    (one index probe each, in the order given)."""
     o = t.objects
     if dialect == "postgresql":
         each = sa.func.unnest(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.String))
-                              ).table_valued("value")
+                              ).table_valued("value").render_derived()
     else:
         each = sa.func.json_each(sa.bindparam(None, orjson.dumps(list(ids)).decode(),
                                               type_=sa.String)).table_valued("value")
-    return sa.select(each.c.value).where(~sa.exists().where(o.c.id == each.c.value))
+    return sa.select(each.c.value).where(~sa.exists().where(o.c.id == each.c.value, shown))
 
 
 def _add(hood: _Hood, rows: Sequence[Any], dist: int, audience: Audience, *,
@@ -280,8 +284,9 @@ def _add(hood: _Hood, rows: Sequence[Any], dist: int, audience: Audience, *,
                                          keep))
     if dist > 1:
         here = map(operator.eq, map(distance.__getitem__, fars), itertools.repeat(dist))
-        hood.ties.update(itertools.compress(zip(fars, nears, strict=True),
-                                            map(operator.and_, keep, here)))
+        tied = list(map(operator.and_, keep, here))
+        hood.tie_far.extend(itertools.compress(fars, tied))
+        hood.tie_near.extend(itertools.compress(nears, tied))
 
 
 def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: datetime | None,
@@ -378,18 +383,23 @@ def _degrees(hood: _Hood) -> Counter[str]:
 
 def _anchors(hood: _Hood, deg: Counter[str]) -> dict[str, str]:
     """Each second-hop node's strongest first-hop neighbour (most relationships, then the
-    higher degree, then the smaller ID). Each tie gets one integer key, smaller for a
-    stronger neighbour: the first-hop neighbours are ranked once (degree, then ID), and a
-    key is ``rank - ties × len(ranks)``; the ties sorted by falling key then leave each
-    node's strongest neighbour last, which is the one ``dict`` keeps."""
-    ties = hood.ties
-    pairs = list(ties)
-    rank = {near: i for i, near in enumerate(sorted(set(map(itemgetter(1), pairs)),
-                                                    key=lambda n: (-deg[n], n)))}
-    keys = list(map(operator.sub, map(rank.__getitem__, map(itemgetter(1), pairs)),
-                    map(operator.mul, ties.values(), itertools.repeat(len(rank)))))
-    order = sorted(range(len(pairs)), key=keys.__getitem__, reverse=True)
-    return dict(map(pairs.__getitem__, order))
+    higher degree, then the smaller ID). Most second-hop nodes are tied to one first-hop
+    node by one relationship: those take it as it comes (C-level passes); only the nodes
+    with several ties are compared, one at a time."""
+    anchors = dict(zip(hood.tie_far, hood.tie_near, strict=True))
+    several = {far for far, n in Counter(hood.tie_far).items() if n > 1}
+    if not several:
+        return anchors
+    counted = Counter(itertools.compress(zip(hood.tie_far, hood.tie_near, strict=True),
+                                         map(several.__contains__, hood.tie_far)))
+    best: dict[str, tuple[int, int, str]] = {}
+    for (far, near), n in counted.items():
+        score = (n, deg[near], near)
+        old = best.get(far)
+        if old is None or score[:2] > old[:2] or (score[:2] == old[:2] and near < old[2]):
+            best[far] = score
+    anchors.update((far, score[2]) for far, score in best.items())
+    return anchors
 
 
 def _split(group: _Group, hood: _Hood, anchors: dict[str, str]) -> list[_Group]:
