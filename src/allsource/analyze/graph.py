@@ -1,12 +1,18 @@
 """Graph neighbourhoods: expand from one object, and summarise server-side when the
 neighbourhood is bigger than a browser can draw.
 
-Fetching. Adjacency comes from ``relationships`` joined to ``objects`` for the far end, in
-bulk: one query per direction for the first hop, and one per direction and 500 frontier IDs
-for the second (both ends indexed), never one query per node. Marking filters are SQL
-(:func:`released`: the whole release rule), so nothing the audience may not read is fetched
-or counted. For the owner the join
-only proves the object exists, from the primary-key index alone. A node's type is the prefix
+Fetching. Adjacency comes from ``relationships`` in bulk: one query per direction for the
+first hop, and one per direction and 500 frontier IDs for the second, never one query per
+node; the indexes of migration 0026 hold the four columns read (``id, relationship_type,
+source_ref, target_ref``), so the owner's reads touch no table row. Marking filters are SQL
+(:func:`released`: the whole release rule; for other readers each relationship is visible
+through a readable mention, :mod:`allsource.store.derived`), so nothing the audience may not
+read is fetched or counted. The far end must be a stored object the audience may see:
+instead of joining ``objects`` per row, one statement judges each distinct far end once, in
+sorted order, and returns those that fail (usually none; with the cap reached and rows
+dropped, the join decides). Rows are then recorded column-wise (C-level ``map``/``zip``/
+``compress`` passes, not one Python step per row), with the garbage collector paused (see
+:func:`_collector_paused`). A node's type is the prefix
 of its STIX ID (``malware--…``); names are read only for the nodes the answer shows. A depth-2
 neighbourhood holds the relationships that touch a node at distance 0 or 1; relationships
 between two nodes at distance 2 would need a third hop and are not fetched. ``fetch_limit``
@@ -218,50 +224,64 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
                  .where(near.in_(ids) if len(ids) > 1 else near == ids[0]))
             if (cond := evidence(ids)) is not None:
                 q = q.where(cond)
-            q = q.where(seen_r)
-            kept = _shown_ends(conn, q, far, left, seen_o)
+            checks = [_Check(3 if far is r.c.target_ref else 2, o, seen_o)]
+            if not audience.unrestricted:
+                checks.append(_Check(0, r, seen_r))
+            kept = _judged(conn, q, left, checks)
             rows = kept if kept is not None else conn.execute(
-                q.join(o, o.c.id == far).where(seen_o).limit(left + 1)).all()
+                q.join(o, o.c.id == far).where(seen_r, seen_o).limit(left + 1)).all()
             if len(rows) > left:
                 rows, hood.truncated = rows[:left], True
             _add(hood, rows, dist, audience, outgoing=near is r.c.source_ref)
 
 
-def _shown_ends(conn: Connection, q: sa.Select[Any], far: sa.Column[Any], left: int,
-                shown: sa.ColumnElement[bool]) -> list[Any] | None:
-    """The rows of ``q`` whose far end is a stored object that ``shown`` (SQL on
-    ``objects``: the audience's visibility) keeps, as the join with ``objects`` would give
-    them, but judging each distinct far end once, in one sorted pass (probing and judging
-    the object once per row, in relationship order, cost twice as much at 60,000 rows). The
-    statement returns the ends that are *not* shown — usually few, so the 55,000 others are
-    not copied back out of the database. ``None`` when the cap was reached and rows were
-    dropped: only the join then knows which rows the cap keeps."""
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """Rows keep only if ``row[at]`` is the ``id`` of a row of ``table`` that ``shown`` (SQL
+    on ``table``) keeps."""
+
+    at: int
+    table: sa.Table
+    shown: sa.ColumnElement[bool]
+
+
+def _judged(conn: Connection, q: sa.Select[Any], left: int, checks: Sequence[_Check]
+            ) -> list[Any] | None:
+    """The rows of ``q`` that pass ``checks``, as a join with each check's table would give
+    them, but judging each distinct value once, in one sorted pass (probing and judging the
+    far object once per row, in relationship order, cost twice as much at 60,000 rows; a
+    reader's per-row visibility of the relationship, sorted, is cheaper too, its mentions
+    being stored in ``object_id`` order). Each statement returns the values that *fail* —
+    usually few, so the others are not copied back out of the database. ``None`` when the
+    cap was reached and rows were dropped: only the join then knows which rows the cap
+    keeps."""
     rows = conn.execute(q.limit(left + 1)).all()
-    at = 3 if far is t.relationships.c.target_ref else 2
-    # distinct ends in row order keep the index's sorted runs, which the sort then merges
-    ends = sorted(dict.fromkeys(map(itemgetter(at), rows)))
-    if not ends:
-        return rows
-    missing = set(conn.execute(_hidden_objects(ends, conn.dialect.name, shown)).scalars())
-    if not missing:
+    failing: list[tuple[int, set[str]]] = []
+    for check in checks:
+        # distinct values in row order keep the index's sorted runs, which the sort merges
+        values = sorted(dict.fromkeys(map(itemgetter(check.at), rows)))
+        if values and (bad := set(conn.execute(
+                _failing(values, check, conn.dialect.name)).scalars())):
+            failing.append((check.at, bad))
+    if not failing:
         return rows
     if len(rows) > left:
         return None
-    return [row for row in rows if row[at] not in missing]
+    return [row for row in rows if all(row[at] not in bad for at, bad in failing)]
 
 
-def _hidden_objects(ids: Sequence[str], dialect: str, shown: sa.ColumnElement[bool]
-                    ) -> sa.Select[Any]:
-    """SQL: those of ``ids`` that are not the key of a stored object that ``shown`` keeps
-    (one index probe each, in the order given)."""
-    o = t.objects
+def _failing(ids: Sequence[str], check: _Check, dialect: str) -> sa.Select[Any]:
+    """SQL: those of ``ids`` that are not the ``id`` of a row of the check's table that its
+    condition keeps (one index probe each, in the order given)."""
     if dialect == "postgresql":
         each = sa.func.unnest(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.String))
                               ).table_valued("value").render_derived()
     else:
         each = sa.func.json_each(sa.bindparam(None, orjson.dumps(list(ids)).decode(),
                                               type_=sa.String)).table_valued("value")
-    return sa.select(each.c.value).where(~sa.exists().where(o.c.id == each.c.value, shown))
+    table = check.table
+    return sa.select(each.c.value).where(
+        ~sa.exists().where(table.c.id == each.c.value, check.shown))
 
 
 def _add(hood: _Hood, rows: Sequence[Any], dist: int, audience: Audience, *,
@@ -566,7 +586,7 @@ def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while a neighbourhood is built. Reading one
     allocates a few hundred thousand rows, tuples and lists, none of them in a cycle, and
     each 700 allocations start a collection that walks the young objects — and every few
-    of those, the whole heap: about a third of an owner's call on 57,000 nodes. Reference
+    of those, the whole heap: a quarter of an owner's call on 57,000 nodes. Reference
     counting still frees everything; the collector is switched back on (if it was on) at
     the end, and a collection that would have run then runs at the next allocations."""
     was = gc.isenabled()
