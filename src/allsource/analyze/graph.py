@@ -255,7 +255,7 @@ def _judged(conn: Connection, q: sa.Select[Any], left: int, checks: Sequence[_Ch
     usually few, so the others are not copied back out of the database. ``None`` when the
     cap was reached and rows were dropped: only the join then knows which rows the cap
     keeps."""
-    rows = conn.execute(q.limit(left + 1)).all()
+    rows = list(conn.execute(q.limit(left + 1)).all())
     failing: list[tuple[int, set[str]]] = []
     for check in checks:
         # distinct values in row order keep the index's sorted runs, which the sort merges
@@ -438,8 +438,8 @@ def _partition(hood: _Hood, budget: int, deg: Counter[str]) -> list[_Group]:
     by_type: dict[tuple[str, int], list[str]] = defaultdict(list)
     dist = hood.distance
     nodes = list(itertools.compress(dist, dist.values()))  # all but the centre
-    types = map(itemgetter(0), map(str.partition, nodes, itertools.repeat("--")))
-    for key, node in zip(zip(types, map(dist.__getitem__, nodes), strict=True), nodes,
+    kinds = map(itemgetter(0), map(str.partition, nodes, itertools.repeat("--")))
+    for key, node in zip(zip(kinds, map(dist.__getitem__, nodes), strict=True), nodes,
                          strict=True):
         by_type[key].append(node)
     types = sorted(by_type.items(), key=lambda kv: (-len(kv[1]), kv[0]))
