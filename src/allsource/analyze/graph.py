@@ -224,64 +224,49 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
                  .where(near.in_(ids) if len(ids) > 1 else near == ids[0]))
             if (cond := evidence(ids)) is not None:
                 q = q.where(cond)
-            checks = [_Check(3 if far is r.c.target_ref else 2, o, seen_o)]
-            if not audience.unrestricted:
-                checks.append(_Check(0, r, seen_r))
-            kept = _judged(conn, q, left, checks)
+            q = q.where(seen_r)
+            kept = _shown_ends(conn, q, 3 if far is r.c.target_ref else 2, left, seen_o)
             rows = kept if kept is not None else conn.execute(
-                q.join(o, o.c.id == far).where(seen_r, seen_o).limit(left + 1)).all()
+                q.join(o, o.c.id == far).where(seen_o).limit(left + 1)).all()
             if len(rows) > left:
                 rows, hood.truncated = rows[:left], True
             _add(hood, rows, dist, audience, outgoing=near is r.c.source_ref)
 
 
-@dataclass(frozen=True, slots=True)
-class _Check:
-    """Rows keep only if ``row[at]`` is the ``id`` of a row of ``table`` that ``shown`` (SQL
-    on ``table``) keeps."""
-
-    at: int
-    table: sa.Table
-    shown: sa.ColumnElement[bool]
-
-
-def _judged(conn: Connection, q: sa.Select[Any], left: int, checks: Sequence[_Check]
-            ) -> list[Any] | None:
-    """The rows of ``q`` that pass ``checks``, as a join with each check's table would give
-    them, but judging each distinct value once, in one sorted pass (probing and judging the
-    far object once per row, in relationship order, cost twice as much at 60,000 rows; a
-    reader's per-row visibility of the relationship, sorted, is cheaper too, its mentions
-    being stored in ``object_id`` order). Each statement returns the values that *fail* —
-    usually few, so the others are not copied back out of the database. ``None`` when the
-    cap was reached and rows were dropped: only the join then knows which rows the cap
-    keeps."""
+def _shown_ends(conn: Connection, q: sa.Select[Any], at: int, left: int,
+                shown: sa.ColumnElement[bool]) -> list[Any] | None:
+    """The rows of ``q`` whose far end (``row[at]``) is a stored object that ``shown`` (SQL
+    on ``objects``: the audience's visibility) keeps, as the join with ``objects`` would give
+    them, but judging each distinct far end once, in one sorted pass (probing and judging the
+    object once per row, in relationship order, cost twice as much at 60,000 rows). The
+    statement returns the ends that *fail* — usually few, so the 55,000 others are not copied
+    back out of the database. ``None`` when the cap was reached and rows were dropped: only
+    the join then knows which rows the cap keeps."""
     rows = list(conn.execute(q.limit(left + 1)).all())
-    failing: list[tuple[int, set[str]]] = []
-    for check in checks:
-        # distinct values in row order keep the index's sorted runs, which the sort merges
-        values = sorted(dict.fromkeys(map(itemgetter(check.at), rows)))
-        if values and (bad := set(conn.execute(
-                _failing(values, check, conn.dialect.name)).scalars())):
-            failing.append((check.at, bad))
+    # distinct ends in row order keep the index's sorted runs, which the sort then merges
+    ends = sorted(dict.fromkeys(map(itemgetter(at), rows)))
+    if not ends:
+        return rows
+    failing = set(conn.execute(_failing(ends, shown, conn.dialect.name)).scalars())
     if not failing:
         return rows
     if len(rows) > left:
         return None
-    return [row for row in rows if all(row[at] not in bad for at, bad in failing)]
+    return [row for row in rows if row[at] not in failing]
 
 
-def _failing(ids: Sequence[str], check: _Check, dialect: str) -> sa.Select[Any]:
-    """SQL: those of ``ids`` that are not the ``id`` of a row of the check's table that its
-    condition keeps (one index probe each, in the order given)."""
+def _failing(ids: Sequence[str], shown: sa.ColumnElement[bool], dialect: str
+             ) -> sa.Select[Any]:
+    """SQL: those of ``ids`` that are not the key of a stored object that ``shown`` keeps
+    (one index probe each, in the order given)."""
+    o = t.objects
     if dialect == "postgresql":
         each = sa.func.unnest(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.String))
                               ).table_valued("value").render_derived()
     else:
         each = sa.func.json_each(sa.bindparam(None, orjson.dumps(list(ids)).decode(),
                                               type_=sa.String)).table_valued("value")
-    table = check.table
-    return sa.select(each.c.value).where(
-        ~sa.exists().where(table.c.id == each.c.value, check.shown))
+    return sa.select(each.c.value).where(~sa.exists().where(o.c.id == each.c.value, shown))
 
 
 def _add(hood: _Hood, rows: Sequence[Any], dist: int, audience: Audience, *,
