@@ -100,8 +100,9 @@ relationships = sa.Table(
     "relationships", metadata,
     sa.Column("id", sa.String(120), primary_key=True),
     sa.Column("relationship_type", sa.String(80), nullable=False),
-    sa.Column("source_ref", sa.String(120), nullable=False, index=True),
-    sa.Column("target_ref", sa.String(120), nullable=False, index=True),
+    # indexed with the other ends (0026, below)
+    sa.Column("source_ref", sa.String(120), nullable=False),
+    sa.Column("target_ref", sa.String(120), nullable=False),
     sa.Column("stix", JSONType, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     *marking_columns(),
@@ -664,3 +665,11 @@ embedding_versions = sa.Table(
     sa.Column("model", sa.String(40), primary_key=True),
     sa.Column("version", sa.BigInteger, nullable=False),
 )
+
+# --- graph neighbourhoods read relationships from an index alone (0026, issue 11) ------------
+#: each replaces the single-column index on its first column: ``analyze.graph`` reads the
+#: four columns of every relationship touching a frontier without visiting the table
+sa.Index("ix_relationships_source_ends", relationships.c.source_ref, relationships.c.target_ref,
+         relationships.c.relationship_type, relationships.c.id)
+sa.Index("ix_relationships_target_ends", relationships.c.target_ref, relationships.c.source_ref,
+         relationships.c.relationship_type, relationships.c.id)
