@@ -271,12 +271,12 @@ def _splice(rnd: Round, batch: list[Work], before: list[_Lengths],
     # none for a stage: a stage uses its entries only when every document has one)
     extras: list[dict[str, Any]] = [{} for _ in batch]
     added: dict[str, list[list[str]]] = {}  # per early stage, per work: its scratch keys
-    for stage in rnd.early:
-        per_chunk = [r.early.get(stage.name) for r in results]
+    for pre in rnd.early:
+        per_chunk = [r.early.get(pre.name) for r in results]
         if any(p is None for p in per_chunk):
             continue
         entries = [e for p in per_chunk for e in p]  # type: ignore[union-attr]
-        added[stage.name] = [list(e) for e in entries]
+        added[pre.name] = [list(e) for e in entries]
         for extra, entry in zip(extras, entries, strict=True):
             extra.update(entry)
     cut, first = 0, True
