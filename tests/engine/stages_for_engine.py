@@ -35,7 +35,7 @@ class Lengths(Stage):
 
 class Sequencer(Stage):
     """Numbers documents across batches (state in options); marks where the text
-    was measured (by precompute, in the parent, or by process)."""
+    was measured (by precompute, on a worker, or by process)."""
 
     name = "sequencer"
     order = 20
@@ -51,6 +51,8 @@ class Sequencer(Stage):
             spaces = w.scratch.pop(self.name, None)
             if spaces is None:
                 spaces = w.full_text.count(" ")
+            else:  # how many documents came with their precomputed count
+                self.options["precomputed"] = self.options.get("precomputed", 0) + 1
             w.annotations[self.name] = {"position": seen + i, "spaces": spaces}
             _note(self.name, w, seen + i)
         self.options["seen"] = seen + len(batch)

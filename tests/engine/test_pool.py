@@ -94,6 +94,22 @@ def test_pool_equals_inline_over_several_batches(
     assert set(pool.times) == set(inline.times)
 
 
+@pytest.mark.parametrize("engines", [["lengths", "sequencer", "words"]], indirect=True)
+def test_the_workers_precompute_for_a_sequential_stage(
+        engines: tuple[InlineEngine, PoolEngine]) -> None:
+    """The early stage's precompute runs on the workers (never here: this process keeps
+    the ordered part only), and every document reaches the stage with its entry."""
+    inline, pool = engines
+
+    def not_here(batch: list[Work]) -> None:
+        raise AssertionError("precompute ran in the parent process")
+
+    _sequencer(pool).precompute = not_here  # type: ignore[method-assign]
+    assert _state(pool.run(_works(22))) == _state(inline.run(_works(22)))
+    assert _sequencer(pool).options["precomputed"] == 22
+    assert "precomputed" not in _sequencer(inline).options  # inline: the stage does it all
+
+
 @pytest.mark.parametrize("engines", [["lengths", "fail_early", "sequencer", "words"]],
                          indirect=True)
 def test_a_failure_before_a_sequential_stage_stops_it_as_inline(

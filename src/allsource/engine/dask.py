@@ -34,7 +34,7 @@ from typing import Any
 
 from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
-from allsource.engine.pool import worker_stages
+from allsource.engine.pool import chosen, worker_stages
 from allsource.engine.rounds import run_chunk, start_rounds
 from allsource.process.base import Stage, Work
 from allsource.process.pipeline import Pipeline, build_pipeline
@@ -75,12 +75,13 @@ class _PipelinePlugin(WorkerPlugin):
         self.lock = threading.Lock()
 
 
-def _run_phase(plugin: str, stage_names: list[str], chunk: bytes) -> bytes:
+def _run_phase(plugin: str, stage_names: list[str], early_names: list[str],
+               chunk: bytes) -> bytes:
     held = get_worker().plugins[plugin]
     assert isinstance(held, _PipelinePlugin) and held.pipeline is not None, "no pipeline"
-    wanted = set(stage_names)
+    stages, early = chosen(held.pipeline, stage_names, early_names)
     with held.lock:
-        return run_chunk([s for s in held.pipeline.stages if s.name in wanted], chunk)
+        return run_chunk(stages, chunk, early)
 
 
 class DaskEngine:
@@ -129,9 +130,10 @@ class DaskEngine:
         return start_rounds(self.pipeline, batch, self.workers, self.times, self._submit,
                             self.cpu_times)
 
-    def _submit(self, names: list[str], chunks: list[bytes]) -> Callable[[], list[bytes]]:
-        futures = [self.client.submit(_run_phase, self.plugin, names, chunk, pure=False)
-                   for chunk in chunks]
+    def _submit(self, names: list[str], early: list[str], chunks: list[bytes]
+                ) -> Callable[[], list[bytes]]:
+        futures = [self.client.submit(_run_phase, self.plugin, names, early, chunk,
+                                      pure=False) for chunk in chunks]
 
         def wait() -> list[bytes]:
             try:

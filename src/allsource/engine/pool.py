@@ -43,18 +43,32 @@ def _ready() -> None:
     """A no-op task: submitting one per worker starts the workers."""
 
 
-def _run(stage_names: list[str], chunk: bytes) -> bytes:
+def _run(stage_names: list[str], early_names: list[str], chunk: bytes) -> bytes:
     assert _WORKER is not None, "worker not initialised"
-    wanted = set(stage_names)
-    return run_chunk([s for s in _WORKER.stages if s.name in wanted], chunk)
+    stages, early = chosen(_WORKER, stage_names, early_names)
+    return run_chunk(stages, chunk, early)
+
+
+def chosen(pipeline: Pipeline, stage_names: list[str], early_names: list[str]
+           ) -> tuple[list[Stage], list[Stage]]:
+    """A worker's stages named by a trip: the parallel ones, and the early sequential ones
+    whose ``precompute`` it runs (both in pipeline order)."""
+    wanted, early = set(stage_names), set(early_names)
+    return ([s for s in pipeline.stages if s.name in wanted],
+            [s for s in pipeline.stages if s.name in early])
 
 
 def worker_stages(pipeline: Pipeline) -> tuple[dict[str, type[Stage]], list[str]]:
-    """The classes a worker needs (the parallel stages and what they require) and the names
-    of the parallel stages: classes pickle by reference, so a worker imports only these."""
+    """The classes a worker needs (the parallel stages and what they require, and the
+    sequential stages it precomputes for) and the names of the stages it builds: classes
+    pickle by reference, so a worker imports only these."""
     needs = pipeline.requirements()
     names = [s.name for s in pipeline.stages if not s.sequential]
+    early = {s.name for rnd in pipeline.rounds() for s in rnd.early}
     wanted = set(names).union(*(needs[n] for n in names))
+    if names:  # a worker with parallel stages also precomputes for the early ones
+        names += [s.name for s in pipeline.stages if s.name in early]
+        wanted |= early.union(*(needs[n] for n in early))
     return {s.name: type(s) for s in pipeline.stages if s.name in wanted}, names
 
 
@@ -91,8 +105,10 @@ class PoolEngine:
         return start_rounds(self.pipeline, batch, self.chunks, self.times, self._submit,
                             self.cpu_times)
 
-    def _submit(self, names: list[str], chunks: list[bytes]) -> Callable[[], list[bytes]]:
-        futures: list[Future[bytes]] = [self.pool.submit(_run, names, c) for c in chunks]
+    def _submit(self, names: list[str], early: list[str], chunks: list[bytes]
+                ) -> Callable[[], list[bytes]]:
+        futures: list[Future[bytes]] = [self.pool.submit(_run, names, early, c)
+                                        for c in chunks]
 
         def wait() -> list[bytes]:
             try:

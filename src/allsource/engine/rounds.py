@@ -2,12 +2,21 @@
 
 Per round, the batch is cut into chunks; each chunk travels to a worker (pickled here,
 before anything else touches the batch) and runs all of the round's parallel stages there
-in one go; meanwhile this process runs the ``precompute`` step of the round's early
-sequential stages (e.g. the MinHash sketches of ``stories``). Then, per document, the
-workers' output is put back stage segment by stage segment, and each sequential stage runs
-here, on the whole batch, at its place in the pipeline — so every list and dict of every
-:class:`Work` ends up in the order the inline engine gives. :func:`start_rounds` splits
-this in two: sending (nothing touches the store) and finishing.
+in one go, then the ``precompute`` step of the round's early sequential stages (e.g. the
+MinHash sketches of ``stories``: pure text work that reads no store), whose scratch entries
+travel back apart from the stages' output. Then, per document, the workers' output is put
+back stage segment by stage segment, the precomputed entries are added to the scratch, and
+each sequential stage runs here, on the whole batch, at its place in the pipeline — so
+every list and dict of every :class:`Work` ends up in the order the inline engine gives,
+and this process (which also writes every batch) keeps only the ordered, store-bound part
+of a sequential stage. :func:`start_rounds` splits this in two: sending (nothing touches
+the store) and finishing.
+
+A precompute step is an optimisation, never a requirement: a sequential stage does the
+work itself for documents without its entry (as it does under the inline engine). So a
+worker whose parallel stages failed skips the precompute, and one whose precompute raises
+drops what it added: the stage, run here, then meets the same input and fails (or not)
+exactly as the inline engine would.
 
 Failures follow the inline engine too: if a worker's stage raises, the sequential stages
 ordered before the first failing stage (the earliest in pipeline order, over all chunks)
@@ -22,7 +31,6 @@ is, and the segment between two marks is that stage's output.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import pickle
@@ -44,9 +52,10 @@ _FIELDS = ("annotations", "objects", "relationships", "mentions", "errors", "scr
 _Lengths = tuple[int, int, int, int, int, int]
 _State = tuple[dict[str, Any], list[Any], list[Any], list[Any], dict[str, str], dict[str, Any]]
 
-#: runs the named parallel stages over pickled chunks elsewhere; returns a function that
-#: waits for the pickled :class:`ChunkResult` of every chunk, in chunk order
-Submit = Callable[[list[str], list[bytes]], Callable[[], list[bytes]]]
+#: runs the named parallel stages (then the named early stages' precompute) over pickled
+#: chunks elsewhere; returns a function that waits for the pickled :class:`ChunkResult` of
+#: every chunk, in chunk order
+Submit = Callable[[list[str], list[str], list[bytes]], Callable[[], list[bytes]]]
 
 
 @dataclass(slots=True)
@@ -64,6 +73,8 @@ class ChunkResult:
     error: BaseException | None = None
     #: CPU seconds per stage (the worker's thread)
     cpu: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: per early stage that precomputed: per work, the scratch entries it added
+    early: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
 
 
 def _lengths(work: Work) -> _Lengths:
@@ -126,9 +137,10 @@ def loads(data: bytes) -> Any:
         return pickle.loads(data)
 
 
-def run_chunk(stages: Sequence[Stage], chunk: bytes) -> bytes:
-    """Worker side: run ``stages`` in order over the pickled chunk; a stage's exception is
-    sent back (with the worker's traceback as a note), not raised."""
+def run_chunk(stages: Sequence[Stage], chunk: bytes, early: Sequence[Stage] = ()) -> bytes:
+    """Worker side: run ``stages`` in order over the pickled chunk, then the ``precompute``
+    of the ``early`` sequential stages; a stage's exception is sent back (with the worker's
+    traceback as a note), not raised."""
     with paused_gc():
         works: list[Work] = pickle.loads(chunk)
         times: dict[str, float] = {}
@@ -150,7 +162,31 @@ def run_chunk(stages: Sequence[Stage], chunk: bytes) -> bytes:
             done += 1
         states: list[_State] = [(w.annotations, w.objects, w.relationships, w.mentions,
                                  w.errors, w.scratch) for w in works]
-        return dumps(ChunkResult(states, marks, times, done, error, cpu))
+        pre = _precompute(early, works, times, cpu) if error is None else {}
+        return dumps(ChunkResult(states, marks, times, done, error, cpu, pre))
+
+
+def _precompute(stages: Sequence[Stage], works: list[Work], times: dict[str, float],
+                cpu: dict[str, float]) -> dict[str, list[dict[str, Any]]]:
+    """Each early stage's ``precompute`` over ``works``; per stage, per work, the scratch
+    entries it added (taken out of the scratch: they travel apart from the stages' output).
+    A step that raises leaves nothing: its stage then does the work itself, in order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for stage in stages:
+        started, used = time.perf_counter(), time.thread_time()
+        sizes = [len(w.scratch) for w in works]
+        try:
+            stage.precompute(works)  # type: ignore[attr-defined]
+            failed = False
+        except Exception:  # the stage meets the same input in order, and fails there
+            failed = True
+        added = [{key: w.scratch.pop(key) for key in list(islice(w.scratch, n, None))}
+                 for w, n in zip(works, sizes, strict=True)]
+        if not failed:
+            out[stage.name] = added
+        times[stage.name] = times.get(stage.name, 0.0) + time.perf_counter() - started
+        cpu[stage.name] = cpu.get(stage.name, 0.0) + time.thread_time() - used
+    return out
 
 
 def _portable(exc: Exception) -> BaseException:
@@ -208,27 +244,14 @@ def _start_round(rnd: Round, batch: list[Work], chunks: int, times: dict[str, fl
         return lambda: run_stages([s for _, s in rnd.sequential], batch, times, cpu)
     parts = split(batch, chunks)
     before = [_lengths(w) for w in batch]
-    wait = submit([s.name for s in rnd.parallel], [dumps(p) for p in parts])
-    added: dict[str, list[list[str]]] = {}  # per early stage, per work: its scratch keys
-    try:
-        for stage in rnd.early:
-            started, used = time.perf_counter(), time.thread_time()
-            sizes = [len(w.scratch) for w in batch]
-            stage.precompute(batch)  # type: ignore[attr-defined]
-            added[stage.name] = [list(islice(w.scratch, n, None))
-                                 for w, n in zip(batch, sizes, strict=True)]
-            times[stage.name] = times.get(stage.name, 0.0) + time.perf_counter() - started
-            cpu[stage.name] = cpu.get(stage.name, 0.0) + time.thread_time() - used
-    except BaseException:
-        with contextlib.suppress(Exception):
-            wait()  # let the trip finish: no task of this batch outlives it
-        raise
-    return lambda: _splice(rnd, batch, before, added, [loads(r) for r in wait()], times, cpu)
+    wait = submit([s.name for s in rnd.parallel], [s.name for s in rnd.early],
+                  [dumps(p) for p in parts])
+    return lambda: _splice(rnd, batch, before, [loads(r) for r in wait()], times, cpu)
 
 
 def _splice(rnd: Round, batch: list[Work], before: list[_Lengths],
-            added: dict[str, list[list[str]]], results: list[ChunkResult],
-            times: dict[str, float], cpu: dict[str, float]) -> None:
+            results: list[ChunkResult], times: dict[str, float], cpu: dict[str, float]
+            ) -> None:
     for result in results:
         for name, seconds in result.times.items():
             times[name] = times.get(name, 0.0) + seconds
@@ -244,9 +267,18 @@ def _splice(rnd: Round, batch: list[Work], before: list[_Lengths],
         return [start if cut == 0 else mark[cut - 1] for start, mark in zip(before, marks,
                                                                              strict=True)]
 
-    # extra scratch the early stages' precompute added here during the trip
-    extras = [dict(islice(w.scratch.items(), b[5], None)) for w, b in zip(batch, before,
-                                                                        strict=True)]
+    # the scratch entries the early stages' precompute added on the workers (all chunks, or
+    # none for a stage: a stage uses its entries only when every document has one)
+    extras: list[dict[str, Any]] = [{} for _ in batch]
+    added: dict[str, list[list[str]]] = {}  # per early stage, per work: its scratch keys
+    for pre in rnd.early:
+        per_chunk = [r.early.get(pre.name) for r in results]
+        if any(p is None for p in per_chunk):
+            continue
+        entries = [e for p in per_chunk for e in p]  # type: ignore[union-attr]
+        added[pre.name] = [list(e) for e in entries]
+        for extra, entry in zip(extras, entries, strict=True):
+            extra.update(entry)
     cut, first = 0, True
     for stage_cut, stage in [*rnd.sequential, (len(rnd.parallel), None)]:
         if stage_cut > stop:

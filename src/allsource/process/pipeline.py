@@ -33,8 +33,8 @@ class Round:
     """One trip to the workers. ``parallel`` run there, in pipeline order; each ``(cut,
     stage)`` of ``sequential`` runs here, after the trip, once the results of the first
     ``cut`` parallel stages are in (its place in the pipeline), on the whole batch and in
-    pipeline order. ``early`` are the sequential stages with a ``precompute`` step that may
-    run here during the trip: they require nothing the round computes."""
+    pipeline order. ``early`` are the sequential stages with a ``precompute`` step that the
+    workers run on the same trip: they require nothing the round computes."""
 
     parallel: tuple[Stage, ...]
     sequential: tuple[tuple[int, Stage], ...] = ()

@@ -131,8 +131,8 @@ def write_results(store: SqlStore, works: Iterable[Work], versions: dict[str, st
                 t.stage_annotations.c.stage.in_(list(versions))))
         if ments:
             store._bulk_insert(conn, t.mentions, list(ments.values()))
-        conn.execute(t.stage_annotations.insert(), store.keys.seal_rows(t.stage_annotations,
-                                                                        notes))
+        # through the driver too (sealed there): the rows were deleted just above
+        store._bulk_insert(conn, t.stage_annotations, notes)
     return new
 
 

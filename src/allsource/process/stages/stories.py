@@ -14,10 +14,11 @@ they get ``{"skipped": …}`` instead.
 
 The text work (tokens, MinHash, band keys) reads no store: :meth:`~StoriesStage.precompute`
 does it on its own (a :class:`~allsource.process.dedup.Sketch` per document)
-and keeps it in ``work.scratch["stories"]``: a multi-process engine runs it here while the
-workers run the parallel stages; :meth:`~StoriesStage.process` then does only the ordered,
-store-bound part for the documents that have a sketch (and everything for those that have
-none, as the inline engine runs it).
+and keeps it in ``work.scratch["stories"]``: a multi-process engine runs it on the workers,
+on the same trip as the parallel stages, so the parent process (which also writes every
+batch) is left with the ordered, store-bound part: :meth:`~StoriesStage.process` does only
+that for the documents that have a sketch (and everything for those that have none, as the
+inline engine runs it).
 """
 
 from __future__ import annotations
