@@ -43,6 +43,16 @@ def top(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-scores[part], kind="stable")]
 
 
+def _best(scores: np.ndarray, k: int, mask: np.ndarray | None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of ``scores`` (only where ``mask`` is true), best first, with scores."""
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+        k = min(k, int(np.count_nonzero(mask)))
+    best = top(scores, k)
+    return best, scores[best]
+
+
 def _nearest(rows: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     out = np.empty(len(rows), dtype=np.intp)
     for start in range(0, len(rows), _BLOCK):
@@ -95,25 +105,28 @@ class VectorIndex:
     def exact(self) -> bool:
         return self.centroids is None
 
-    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(row positions, cosines) of up to ``k`` nearest rows, best first."""
+    def search(self, vector: np.ndarray, k: int, *, mask: np.ndarray | None = None,
+               probe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(row positions, cosines) of up to ``k`` nearest rows, best first; with ``mask`` (a
+        boolean per row), only among the rows it keeps. ``probe``: groups probed (default
+        ``PROBE``; ignored by the exact scan)."""
         if self.centroids is None or self.bounds is None:
-            scores = self.matrix @ vector
-            best = top(scores, k)
-            return best, scores[best]
+            return _best(self.matrix @ vector, k, mask)
         bounds = self.bounds
         groups = top(self.centroids @ vector, len(self.centroids))
-        probe = PROBE
+        probe = PROBE if probe is None else max(1, probe)
         while True:
             chosen = groups[:probe]
-            if int((bounds[chosen + 1] - bounds[chosen]).sum()) >= k or probe >= len(groups):
-                break
+            held = int((bounds[chosen + 1] - bounds[chosen]).sum())
+            if held >= k or probe >= len(groups):
+                rows = np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in chosen])
+                scores = np.concatenate([self.matrix[bounds[g]:bounds[g + 1]] @ vector
+                                         for g in chosen])
+                best, kept = _best(scores, k, None if mask is None else mask[rows])
+                # a mask may leave the probed groups short: probe more, as for a small group
+                if len(best) >= k or probe >= len(groups):
+                    return rows[best], kept
             probe *= 2
-        rows = np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in chosen])
-        scores = np.concatenate([self.matrix[bounds[g]:bounds[g + 1]] @ vector
-                                 for g in chosen])
-        best = top(scores, k)
-        return rows[best], scores[best]
 
     def scores(self, vector: np.ndarray) -> np.ndarray:
         """Every row's cosine (exact; for ranking under a mask)."""
