@@ -189,7 +189,7 @@ def test_a_warm_reader_query_reads_only_the_page_through_the_access_rule(
     reader = Audience(max_tlp=TLP.AMBER)
     semantic_search(store, SearchQuery(QUERY, limit=2), reader)
     for limit in (1, 2, 8):
-        warm = _statements(store, lambda n=limit: semantic_search(  # type: ignore[misc]
+        warm = _statements(store, lambda n=limit: semantic_search(
             store, SearchQuery(QUERY, limit=n), reader))
         reads = [s for s in warm if "FROM documents" in s]
         assert len(reads) == 1 and "documents.tlp <=" in reads[0], warm

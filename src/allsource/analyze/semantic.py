@@ -19,10 +19,11 @@ Markings. Only documents the reader may see are ranked: hidden documents close t
 neither appear nor change how many readable ones come back. The markings loaded with the
 vectors give, per audience, a boolean mask of the rows :func:`can_release` releases to it (one
 decision per distinct marking, cached until a counter moves), and the ranking runs under that
-mask in numpy. The database still decides: the page's rows are read through the same SQL
-access rule (:func:`allsource.store.access.readable`) as every other read, and if it drops any
-of them (a marking tightened after the counters were read, a document gone) the answer is
-recomputed by the checked path below, in SQL. ``total`` is how many of the best
+mask in numpy. The database still decides: the page's rows (by primary key: each vector is
+loaded with its document's ``seq``) are read through the same SQL access rule
+(:func:`allsource.store.access.readable`) as every other read, and if it drops any of them (a
+marking tightened after the counters were read, a document gone) the answer is recomputed by
+the checked path below, in SQL. ``total`` is how many of the best
 ``(offset + limit) × OVERSAMPLE`` candidates the reader may read: with current counters the
 mask is exactly the SQL rule, so it is the same count the database would give.
 
@@ -107,6 +108,8 @@ class _Index:
     ids: list[str]
     position: dict[str, int]
     vectors: VectorIndex
+    #: per row, its document's ``seq`` (the page is read by primary key, not by id)
+    seqs: np.ndarray
     #: per row, its marking's position in ``markings``
     codes: np.ndarray
     markings: list[Marking]
@@ -142,15 +145,17 @@ def _index(store: SqlStore, conn: Connection) -> _Index:
         return cached
     e, d = t.document_embeddings, t.documents
     ids: list[str] = []
+    seqs: list[int] = []
     parts: list[bytes] = []
     code_of: dict[tuple[int, int, str, str], int] = {}
     codes: list[int] = []
     # a vector whose document is gone is not loaded: it could never be shown
     for row in conn.execution_options(yield_per=5000).execute(
-            sa.select(e.c.document_id, e.c.vector, d.c.tlp, d.c.classification,
+            sa.select(e.c.document_id, e.c.vector, d.c.seq, d.c.tlp, d.c.classification,
                       d.c.compartments, d.c.releasability)
             .select_from(e.join(d, d.c.id == e.c.document_id)).where(e.c.model == MODEL)):
         ids.append(row.document_id)
+        seqs.append(row.seq)
         parts.append(bytes(row.vector))
         key = (row.tlp, row.classification, row.compartments, row.releasability)
         codes.append(code_of.setdefault(key, len(code_of)))
@@ -166,7 +171,8 @@ def _index(store: SqlStore, conn: Connection) -> _Index:
                 for k in code_of]
     index = _CACHE[store.safe_url] = _Index(
         version, ids, {doc: i for i, doc in enumerate(ids)}, vectors,
-        np.asarray(codes, dtype=np.int32)[perm], markings)
+        np.asarray(seqs, dtype=np.int64)[perm], np.asarray(codes, dtype=np.int32)[perm],
+        markings)
     return index
 
 
@@ -208,19 +214,21 @@ def _checked(conn: Connection, index: _Index, vector: np.ndarray, want: int,
     return [(ids[i], float(every[i])) for i in top(masked, min(n, want)) if allowed[i]]
 
 
-def _page(store: SqlStore, conn: Connection, page: dict[str, float],
+def _page(store: SqlStore, conn: Connection, which: sa.ColumnElement[bool],
           conds: list[sa.ColumnElement[bool]], snippets: bool) -> list[Any]:
-    """The rows of ``page``'s ids that pass ``conds`` (the access rule among them)."""
-    if not page:
-        return []
+    """The rows ``which`` selects that pass ``conds`` (the access rule among them)."""
     d = t.documents
     cols: list[Any] = [d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at,
                        d.c.collected_at, d.c.source_id, d.c.tlp]
     if snippets:  # a sealed text is cut after decryption (substr of a token is ciphertext)
         cols.append(d.c.text if store.keys.encrypted
                     else sa.func.substr(d.c.text, 1, SNIPPET_CHARS).label("text"))
-    return list(conn.execute(sa.select(*cols).where(
-        ids_in(d.c.id, list(page), conn.dialect.name), *conds)).all())
+    return list(conn.execute(sa.select(*cols).where(which, *conds)).all())
+
+
+def _by_seq(conn: Connection, index: _Index, positions: Sequence[int]
+            ) -> sa.ColumnElement[bool]:
+    return ids_in(t.documents.c.seq, index.seqs[positions].tolist(), conn.dialect.name)
 
 
 def semantic_search(store: SqlStore, query: SearchQuery, audience: Audience) -> SearchResult:
@@ -240,19 +248,25 @@ def semantic_search(store: SqlStore, query: SearchQuery, audience: Audience) -> 
         filtered = bool(source_ids or query.kinds or query.since or query.until)
         mask = index.readable(audience)
         want = min(len(index.ids), (query.offset + query.limit) * OVERSAMPLE)
+        cut = slice(query.offset, query.offset + query.limit)
         if filtered:
             chosen = _checked(conn, index, vector, want, mask, conds)
+            total, page = len(chosen), dict(chosen[cut])
+            positions = [index.position[doc] for doc in page]
         else:  # the mask is the access rule; the page read below applies it again in SQL
             found, scores = index.vectors.search(vector, want, mask=mask)
-            ids = index.ids
-            chosen = [(ids[i], s) for i, s in zip(found.tolist(), scores.tolist(), strict=True)]
-        page = dict(chosen[query.offset:query.offset + query.limit])
-        rows = _page(store, conn, page, conds, query.snippets)
+            total, positions = len(found), found[cut].tolist()
+            page = dict(zip([index.ids[i] for i in positions], scores[cut].tolist(),
+                            strict=True))
+        rows = _page(store, conn, _by_seq(conn, index, positions), conds,
+                     query.snippets) if page else []
         if len(rows) < len(page) and not filtered:
             # the database refused a row the loaded markings allowed: decide in SQL
             chosen = _checked(conn, index, vector, want, mask, conds)
-            page = dict(chosen[query.offset:query.offset + query.limit])
-            rows = _page(store, conn, page, conds, query.snippets)
+            total, page = len(chosen), dict(chosen[cut])
+            positions = [index.position[doc] for doc in page]
+            rows = _page(store, conn, _by_seq(conn, index, positions), conds,
+                         query.snippets) if page else []
         names = store._source_names(conn, audience)
     rows.sort(key=lambda r: -page[r.id])
     hits = [SearchHit(id=r.id, kind=r.kind, title=r.title,
@@ -262,7 +276,7 @@ def semantic_search(store: SqlStore, query: SearchQuery, audience: Audience) -> 
                       collected_at=aware(r.collected_at),  # type: ignore[arg-type]
                       source=names.get(r.source_id, ""), tlp=_LABELS[r.tlp])
             for r in rows]
-    return SearchResult(hits=hits, total=len(chosen),
+    return SearchResult(hits=hits, total=total,
                         took_ms=(time.perf_counter() - started) * 1000)
 
 
@@ -273,8 +287,9 @@ def add_snippets(store: SqlStore, hits: Sequence[SearchHit], audience: Audience)
         return
     d = t.documents
     with store.engine.connect() as conn:
-        found = {r.id: _snippet(r.text) for r in _page(
-            store, conn, {h.id: h.score for h in hits}, [store._readable(d, audience)], True)}
+        which = ids_in(d.c.id, [h.id for h in hits], conn.dialect.name)
+        found = {r.id: _snippet(r.text)
+                 for r in _page(store, conn, which, [store._readable(d, audience)], True)}
     for h in hits:
         h.snippet = found.get(h.id, "")
 
