@@ -174,6 +174,10 @@ def test_a_reader_gets_the_best_readable_documents(store: SqlStore, limit: int) 
     got = semantic_search(store, SearchQuery(text=text, limit=limit), reader)
     assert [h.id for h in got.hits] == readable[:limit]
     assert got.total == min(len(readable), limit * OVERSAMPLE)
+    # with a filter the candidates are checked in SQL (the mask only narrows them)
+    desk = {docs[i].id for i in QUAKES[:2] + OTHERS}
+    only = semantic_search(store, SearchQuery(text=text, sources=["desk"], limit=limit), reader)
+    assert [h.id for h in only.hits] == [i for i in readable if i in desk][:limit]
 
 
 QUERY = "tremor destroyed buildings, rescuers search rubble"

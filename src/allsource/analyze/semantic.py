@@ -194,13 +194,15 @@ def _checked(conn: Connection, index: _Index, vector: np.ndarray, want: int,
     checked: set[str] = set()
     passing: set[str] = set()
     for size in (want, want * WIDEN):
-        found, scores = index.vectors.search(vector, min(n, size), mask=mask)
+        asked = min(n, size)
+        found, scores = index.vectors.search(vector, asked, mask=mask)
         fresh = [ids[i] for i in found if ids[i] not in checked]
         checked.update(fresh)
         passing |= _passing(conn, fresh, conds)
         chosen = [(ids[i], float(s)) for i, s in zip(found, scores, strict=True)
                   if ids[i] in passing][:want]
-        if len(chosen) == want or len(found) == n:
+        # fewer found than asked: the mask left no other candidate (every one was checked)
+        if len(chosen) == want or len(found) < asked or len(found) == n:
             return chosen
     # many of the best are filtered out: rank only what passes (an exact scan)
     allowed = np.zeros(n, dtype=bool)
