@@ -98,7 +98,8 @@ def queries(n: int, seed: int) -> list[str]:
 def summary(ms: list[float]) -> dict[str, float]:
     s = sorted(ms)
     return {"n": len(s), "p50": round(pct(s, 50), 1), "p95": round(pct(s, 95), 1),
-            "p99": round(pct(s, 99), 1), "max": round(s[-1], 1)}
+            "p99": round(pct(s, 99), 1), "max": round(s[-1], 1),
+            "mean": round(sum(s) / len(s), 1)}
 
 
 def stored_matrix(store: SqlStore) -> tuple[list[str], np.ndarray]:
@@ -119,22 +120,29 @@ def store_run(store: SqlStore, texts: list[str]) -> dict[str, Any]:
     semantic.semantic_search(store, SearchQuery(text=texts[0], limit=LIMIT), owner)
     first = (time.perf_counter() - t0) * 1000
     ids, matrix = stored_matrix(store)  # the baseline's own copy of the same vectors
-    times: dict[str, list[float]] = {"baseline": [], "owner": [], "reader": []}
-    cpu0 = time.process_time()
-    for text in texts:
-        t0 = time.perf_counter()
+    runs = {"owner": (owner, True), "reader": (reader, True),
+            "owner, no snippets": (owner, False)}
+    times: dict[str, list[float]] = {"baseline": [], **{name: [] for name in runs}}
+    cpu: dict[str, list[float]] = {name: [] for name in times}
+    for audience, _ in runs.values():  # warm: masks, statement caches
+        semantic.semantic_search(store, SearchQuery(text=texts[0], limit=LIMIT), audience)
+    for text in texts:  # interleaved query by query: the same load for each
+        c0, t0 = time.process_time(), time.perf_counter()
         v = embedder.encode([text])[0].astype(np.float32)
         order = np.argsort(-(matrix @ v))[:LIMIT]
         [ids[i] for i in order]
         times["baseline"].append((time.perf_counter() - t0) * 1000)
-        for name, audience in (("owner", owner), ("reader", reader)):
-            t0 = time.perf_counter()
-            res = semantic.semantic_search(store, SearchQuery(text=text, limit=LIMIT), audience)
+        cpu["baseline"].append((time.process_time() - c0) * 1000)
+        for name, (audience, snippets) in runs.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            res = semantic.semantic_search(
+                store, SearchQuery(text=text, limit=LIMIT, snippets=snippets), audience)
             times[name].append((time.perf_counter() - t0) * 1000)
+            cpu[name].append((time.process_time() - c0) * 1000)
             assert len(res.hits) == min(LIMIT, len(ids))
     return {"vectors": len(ids), "first_query_ms": round(first, 1),
-            "cpu_s": round(time.process_time() - cpu0, 1),
-            **{k: summary(v) for k, v in times.items()}}
+            **{k: summary(v) for k, v in times.items()},
+            "cpu": {k: summary(v) for k, v in cpu.items()}}
 
 
 def ivf(matrix: np.ndarray) -> tuple[vector_index.VectorIndex, np.ndarray, float]:
@@ -150,14 +158,41 @@ def _lists(index: vector_index.VectorIndex) -> int:
 
 
 def recall_at_10(index: vector_index.VectorIndex, perm: np.ndarray, matrix: np.ndarray,
-                 qs: np.ndarray, k: int) -> float:
+                 qs: np.ndarray, k: int, probe: int | None = None) -> float:
     """Share of the exact 10 nearest found among the index's first 10 of ``k``."""
     hits = 0
     for v in qs:
         truth = set(vector_index.top(matrix @ v, 10).tolist())
-        found, _ = index.search(v, k)
+        found, _ = index.search(v, k, probe=probe)
         hits += len(truth & {int(perm[i]) for i in found[:10]})
     return round(hits / (10 * len(qs)), 4)
+
+
+def probe_curve(index: vector_index.VectorIndex, perm: np.ndarray, matrix: np.ndarray,
+                qs: np.ndarray, probes: list[int]) -> list[dict[str, Any]]:
+    """Recall@10 and the search's own latency (best 1,000) for each number of probed
+    groups; the exact scan (product + argpartition) timed in the same loop."""
+    want = LIMIT * semantic.OVERSAMPLE
+    out = []
+    for probe in probes:
+        exact, approx = [], []
+        for v in qs:
+            t0 = time.perf_counter()
+            vector_index.top(matrix @ v, want)
+            exact.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            index.search(v, want, probe=probe)
+            approx.append((time.perf_counter() - t0) * 1000)
+        out.append({"probe": probe, "share_of_groups": round(_probed_share(index, probe), 3),
+                    "recall_at_10": recall_at_10(index, perm, matrix, qs, want, probe),
+                    "ivf": summary(approx), "exact": summary(exact)})
+    return out
+
+
+def _probed_share(index: vector_index.VectorIndex, probe: int) -> float:
+    """Share of the groups probed (groups differ in size: the rows read vary by query)."""
+    n_lists = _lists(index)
+    return min(1.0, probe / n_lists) if n_lists else 1.0
 
 
 def scale_run(n: int, dim: int, n_queries: int, seed: int) -> dict[str, Any]:
@@ -204,13 +239,50 @@ def bbc_recall() -> dict[str, Any]:
             "recall_at_10": recall_at_10(index, perm, matrix, qs, LIMIT * semantic.OVERSAMPLE)}
 
 
-def real_recall(store: SqlStore, texts: list[str]) -> dict[str, Any]:
+def real_recall(store: SqlStore, texts: list[str], probes: list[int]) -> dict[str, Any]:
     _, matrix = stored_matrix(store)
     qs = np.asarray(default_embedder().encode(texts), np.float32)
     index, perm, build_s = ivf(matrix)
     return {"vectors": len(matrix), "build_s": round(build_s, 1),
             "lists": _lists(index),
-            "recall_at_10": recall_at_10(index, perm, matrix, qs, LIMIT * semantic.OVERSAMPLE)}
+            "recall_at_10": recall_at_10(index, perm, matrix, qs, LIMIT * semantic.OVERSAMPLE),
+            "curve": probe_curve(index, perm, matrix, qs, probes)}
+
+
+def real_scale_matrix(n: int, seed: int, work: Path) -> np.ndarray:
+    """``n`` documents from ``ingest.py``'s generator (real sentences recombined; a seed of
+    its own, so none is a copy of the store's), embedded as ``index_embeddings`` does and kept
+    as float16 in ``work`` (reused) — text never written, only vectors."""
+    import random
+
+    from allsource.process.topics import document_text
+
+    path = work / f"real-vectors-{n}-{seed}.npy"
+    if path.exists():
+        log(f"reusing {path}")
+        return np.load(path).astype(np.float32)
+    pools = ingest_bench.load_pools()
+    rng = random.Random(seed)
+    embedder = default_embedder()
+    out = np.empty((n, embedder.dim), dtype=np.float16)
+    for start in range(0, n, 10_000):
+        docs = [ingest_bench.make_document(rng, pools, i)
+                for i in range(start, min(n, start + 10_000))]
+        out[start:start + len(docs)] = embedder.encode(
+            [document_text(d["title"], d["text"]) for d in docs])
+        if start % 100_000 == 0:
+            log(f"embedded {start + len(docs):,}/{n:,} recombined real-text documents")
+    np.save(path, out)
+    return out.astype(np.float32)
+
+
+def real_scale_run(n: int, seed: int, work: Path, texts: list[str], probes: list[int]
+                   ) -> dict[str, Any]:
+    matrix = real_scale_matrix(n, seed + 1, work)
+    qs = np.asarray(default_embedder().encode(texts), np.float32)
+    index, perm, build_s = ivf(matrix)
+    return {"vectors": len(matrix), "build_s": round(build_s, 1), "lists": _lists(index),
+            "curve": probe_curve(index, perm, matrix, qs, probes)}
 
 
 def main() -> int:
@@ -224,6 +296,11 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, required=True, help="store folder (reused)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip", nargs="*", default=[], choices=["store", "scale", "recall"])
+    ap.add_argument("--scale-real", type=int, default=0, help=(
+        "recombined real-text documents embedded in memory for the recall/latency curve at "
+        "scale (0: skip)"))
+    ap.add_argument("--probes", type=int, nargs="*", default=[16, 32, 48, 64, 96, 128, 192],
+                    help="groups probed for the recall/latency curve on the real vectors")
     args = ap.parse_args()
     if args.quick:
         args.docs, args.scale, args.queries = 5_000, 100_000, 100
@@ -236,16 +313,36 @@ def main() -> int:
         if "store" not in args.skip:
             rep = store_run(store, texts)
             print(f"\n## {rep['vectors']:,} stored vectors, {len(texts)} queries, limit {LIMIT}"
-                  f" (first query {rep['first_query_ms']} ms: loads the matrix; CPU "
-                  f"{rep['cpu_s']} s)\n\n| run | p50 ms | p95 ms | p99 ms | max ms |\n"
-                  "|---|---:|---:|---:|---:|")
-            for name in ("baseline", "owner", "reader"):
-                s = rep[name]
-                print(f"| {name} | {s['p50']} | {s['p95']} | {s['p99']} | {s['max']} |")
+                  f" (first query {rep['first_query_ms']} ms: loads the matrix); load "
+                  f"{os.getloadavg()}\n\n| run | wall p50 ms | p95 | p99 | max | "
+                  "CPU/query mean ms | CPU p95 |\n|---|---:|---:|---:|---:|---:|---:|")
+            for name in ("baseline", "owner", "reader", "owner, no snippets"):
+                s, c = rep[name], rep["cpu"][name]
+                print(f"| {name} | {s['p50']} | {s['p95']} | {s['p99']} | {s['max']} | "
+                      f"{c['mean']} | {c['p95']} |")
         if "recall" not in args.skip:
-            print(f"\nANN recall@10 on the store's real-text embeddings: "
-                  f"{real_recall(store, texts)}")
+            rec = real_recall(store, texts, args.probes)
+            print(f"\nANN on the store's real-text embeddings: {rec['vectors']:,} vectors, "
+                  f"{rec['lists']} groups, built in {rec['build_s']} s; recall@10 at PROBE="
+                  f"{vector_index.PROBE}: {rec['recall_at_10']}\n\n| probed groups | share "
+                  "of groups | recall@10 | IVF p50 ms | IVF p95 ms | exact p50 ms | exact p95 "
+                  "ms |\n|---:|---:|---:|---:|---:|---:|---:|")
+            for row in rec["curve"]:
+                print(f"| {row['probe']} | {row['share_of_groups']} | {row['recall_at_10']} | "
+                      f"{row['ivf']['p50']} | {row['ivf']['p95']} | {row['exact']['p50']} | "
+                      f"{row['exact']['p95']} |")
             print(f"ANN recall@10 on BBC News (held out): {bbc_recall()}")
+        if args.scale_real:
+            rec = real_scale_run(args.scale_real, args.seed, args.workdir, texts, args.probes)
+            print(f"\n## {rec['vectors']:,} recombined real-text vectors (not the store's), "
+                  f"{rec['lists']} groups, built in {rec['build_s']} s; {len(texts)} "
+                  f"queries; load {os.getloadavg()}\n\n| probed groups | share of groups | "
+                  "recall@10 | IVF p50 ms | IVF p95 ms | IVF p99 ms | exact p50 ms | exact p95 ms "
+                  "|\n|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for row in rec["curve"]:
+                print(f"| {row['probe']} | {row['share_of_groups']} | {row['recall_at_10']} | "
+                      f"{row['ivf']['p50']} | {row['ivf']['p95']} | {row['ivf']['p99']} | "
+                      f"{row['exact']['p50']} | {row['exact']['p95']} |")
     finally:
         store.close()
     if args.scale and "scale" not in args.skip:

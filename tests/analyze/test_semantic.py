@@ -10,11 +10,19 @@ from collections.abc import Callable
 
 import pytest
 
-from allsource.analyze.semantic import OVERSAMPLE, index_embeddings, semantic_search
+from allsource.analyze.semantic import (
+    OVERSAMPLE,
+    SNIPPET_CHARS,
+    add_snippets,
+    index_embeddings,
+    semantic_search,
+)
 from allsource.config import Settings
 from allsource.model.markings import TLP, Audience, Marking
 from allsource.model.records import Collected, Document, Source
 from allsource.store import open_store
+from allsource.store import schema as t
+from allsource.store.embeddings import MARKINGS, bump_version
 from allsource.store.query import SearchQuery
 from allsource.store.sql import SqlStore
 from tests.process.test_topics import ROWS
@@ -166,3 +174,88 @@ def test_a_reader_gets_the_best_readable_documents(store: SqlStore, limit: int) 
     got = semantic_search(store, SearchQuery(text=text, limit=limit), reader)
     assert [h.id for h in got.hits] == readable[:limit]
     assert got.total == min(len(readable), limit * OVERSAMPLE)
+    # with a filter the candidates are checked in SQL (the mask only narrows them)
+    desk = {docs[i].id for i in QUAKES[:2] + OTHERS}
+    only = semantic_search(store, SearchQuery(text=text, sources=["desk"], limit=limit), reader)
+    assert [h.id for h in only.hits] == [i for i in readable if i in desk][:limit]
+
+
+QUERY = "tremor destroyed buildings, rescuers search rubble"
+
+
+def test_a_warm_reader_query_reads_only_the_page_through_the_access_rule(
+        store: SqlStore) -> None:
+    """Without filters, a reader's ranking is masked in memory by the loaded markings: a warm
+    query sends one statement to ``documents`` — the page, through the SQL access rule — and
+    no id check of every candidate; the same number of statements whatever the limit."""
+    _store(store)
+    index_embeddings(store)
+    reader = Audience(max_tlp=TLP.AMBER)
+    semantic_search(store, SearchQuery(QUERY, limit=2), reader)
+    for limit in (1, 2, 8):
+        warm = _statements(store, lambda n=limit: semantic_search(
+            store, SearchQuery(QUERY, limit=n), reader))
+        reads = [s for s in warm if "FROM documents" in s]
+        assert len(reads) == 1 and "documents.tlp <=" in reads[0], warm
+        assert len(warm) == 3  # counters, page, source names
+
+
+def _best_readable(store: SqlStore, hidden: set[str], n: int) -> list[str]:
+    everything = semantic_search(store, SearchQuery(QUERY, limit=100), Audience.owner()).hits
+    return [h.id for h in everything if h.id not in hidden][:n]
+
+
+def test_a_marking_tightened_behind_the_cache_is_still_enforced(store: SqlStore) -> None:
+    """The masks are only a first cut: the database re-checks the page. A document raised to
+    TLP:RED without the markings counter moving (a stale mask) is not shown, and the page is
+    the best readable documents, ranked again through SQL."""
+    docs = _store(store)
+    index_embeddings(store)
+    reader = Audience(max_tlp=TLP.AMBER)
+    query = SearchQuery(QUERY, limit=3)
+    first = semantic_search(store, query, reader).hits[0].id
+    with store.engine.begin() as conn:
+        conn.execute(t.documents.update().where(t.documents.c.id == first)
+                     .values(tlp=int(TLP.RED)))
+    got = semantic_search(store, query, reader)
+    expected = _best_readable(store, {first, docs[QUAKES[2]].id}, 3)
+    assert [h.id for h in got.hits] == expected
+    assert got.total == len(docs) - 2
+
+
+def test_a_markings_rewrite_reloads_the_masks(store: SqlStore) -> None:
+    """A rewrite of documents' markings (as ``rebuild`` does) bumps the markings counter: the
+    next query reloads the markings, so the document leaves both the page and the total."""
+    docs = _store(store)
+    index_embeddings(store)
+    reader = Audience(max_tlp=TLP.AMBER)
+    query = SearchQuery(QUERY, limit=2)  # 10 candidates: more than are stored
+    before = semantic_search(store, query, reader)
+    first = before.hits[0].id
+    with store.engine.begin() as conn:
+        conn.execute(t.documents.update().where(t.documents.c.id == first)
+                     .values(tlp=int(TLP.RED)))
+        bump_version(conn, MARKINGS)
+    seen = _statements(store, lambda: semantic_search(store, query, reader))
+    assert [s for s in seen if "FROM document_embeddings" in s]  # reloaded
+    after = semantic_search(store, query, reader)
+    assert [h.id for h in after.hits] == _best_readable(store, {first, docs[QUAKES[2]].id}, 2)
+    assert after.total == before.total - 1 == len(docs) - 2
+
+
+def test_snippets_only_when_asked(store: SqlStore) -> None:
+    """A wide window without excerpts does not read the texts; ``add_snippets`` cuts those of
+    the hits shown, and only for documents the reader may read."""
+    docs = _store(store)
+    index_embeddings(store)
+    owner = Audience.owner()
+    bare = _statements(store, lambda: semantic_search(
+        store, SearchQuery(QUERY, limit=10, snippets=False), owner))
+    assert not [s for s in bare if "documents.text" in s]
+    hits = semantic_search(store, SearchQuery(QUERY, limit=10, snippets=False), owner).hits
+    assert hits and all(h.snippet == "" for h in hits)
+    add_snippets(store, hits, Audience(max_tlp=TLP.AMBER))
+    for h in hits:
+        doc = next(d for d in docs.values() if d.id == h.id)
+        hidden = doc.id == docs[QUAKES[2]].id
+        assert h.snippet == ("" if hidden else doc.text[:SNIPPET_CHARS])

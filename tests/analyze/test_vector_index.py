@@ -60,3 +60,42 @@ def test_a_query_asking_for_more_than_the_probed_groups_hold_probes_more() -> No
     index, _ = VectorIndex.build(matrix, ivf_min=0)
     found, _ = index.search(matrix[0], 2900)
     assert len(found) == 2900 and len(set(found.tolist())) == 2900
+
+
+def test_probing_every_group_is_the_exact_answer() -> None:
+    matrix = _clustered(3000)
+    index, perm = VectorIndex.build(matrix, ivf_min=0)
+    assert index.centroids is not None
+    for q in matrix[[3, 500, 2999]]:
+        found, _ = index.search(q, 40, probe=len(index.centroids))
+        assert list(perm[found]) == list(top(matrix @ q, 40))
+
+
+def test_a_mask_ranks_only_the_rows_it_keeps() -> None:
+    """With a mask, the answer is the best kept rows (exact scan, and the inverted file
+    probing every group); a mask keeping fewer than ``k`` rows returns just those."""
+    matrix = _clustered(3000)
+    keep = np.random.default_rng(5).random(3000) < 0.3
+    q = matrix[11]
+    expected = list(top(np.where(keep, matrix @ q, -np.inf), 50))
+    for ivf_min in (10_000, 0):
+        index, perm = VectorIndex.build(matrix, ivf_min=ivf_min)
+        found, scores = index.search(q, 50, mask=keep[perm], probe=10_000)
+        assert list(perm[found]) == expected
+        assert np.allclose(scores, (matrix @ q)[expected])
+    few = np.zeros(3000, dtype=bool)
+    few[[4, 40, 400]] = True
+    found, _ = VectorIndex.build(matrix, ivf_min=10_000)[0].search(q, 50, mask=few)
+    assert sorted(found.tolist()) == [4, 40, 400]
+
+
+def test_a_mask_that_leaves_the_probed_groups_short_probes_more() -> None:
+    """One probed group rarely holds 100 of 100 scattered kept rows: the search probes more
+    groups until it has ``k`` of them (here: every kept row)."""
+    matrix = _clustered(3000)
+    index, perm = VectorIndex.build(matrix, ivf_min=0)
+    kept = np.random.default_rng(6).choice(3000, 100, replace=False)
+    keep = np.zeros(3000, dtype=bool)
+    keep[kept] = True
+    found, _ = index.search(matrix[0], 100, mask=keep[perm], probe=1)
+    assert sorted(perm[found].tolist()) == sorted(kept.tolist())

@@ -169,6 +169,7 @@ def test_search_by_meaning(world: World, store: SqlStore) -> None:
     best = res["items"][0]["best"]
     assert best["id"] in {world.original.id, world.copy.id}
     assert -1.0 <= best["score"] <= 1.0
+    assert best["snippet"]  # cut for the page shown, not for the whole window
     bad = world.client.get(V + "/search", params={"q": "x", "mode": "vibes"},
                            headers=world.admin)
     _error(bad, 422)

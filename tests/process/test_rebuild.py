@@ -30,6 +30,7 @@ from allsource.process.runner import process_store
 from allsource.store import open_store
 from allsource.store import schema as t
 from allsource.store.blobs import BlobStore
+from allsource.store.embeddings import MARKINGS, versions
 from allsource.store.sql import SqlStore
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -317,12 +318,19 @@ def test_markings_never_loosen(store: SqlStore, settings: Settings) -> None:
         with store.engine.connect() as conn:
             return set(conn.execute(sa.select(t.documents.c.tlp)).scalars())
 
+    def markings_version() -> int:
+        with store.engine.connect() as conn:
+            return versions(conn, MARKINGS)[0]
+
+    v0 = markings_version()
     set_tlp(TLP.CLEAR)  # the source's default is lowered: stored documents stay AMBER
     assert _rebuild(store, settings, "files").changed == 0
     assert tlps() == {int(TLP.AMBER)}
+    assert markings_version() == v0  # nothing rewritten: in-memory markings stay valid
     set_tlp(TLP.RED)  # raised: they follow
     assert _rebuild(store, settings, "files").changed == store.count("documents")
     assert tlps() == {int(TLP.RED)}
+    assert markings_version() > v0  # ... and copies of the old markings reload
 
 
 def test_documents_of_a_removed_source_are_reported_not_rebuilt(

@@ -8,11 +8,15 @@ Inverted file (IVF). Above ``IVF_MIN`` rows, the rows are grouped around ``√n`
 by spherical k-means (Lloyd's iterations on a sample of 64 rows per centroid, centroids kept at
 unit length so "nearest" is the highest cosine) and the matrix is stored grouped by centroid,
 so each group is one contiguous slice. A query scores the centroids, then only the rows of the
-``PROBE`` nearest groups (about ``PROBE/√n`` of the matrix, 3 % at 1M), exactly; if those hold
+``PROBE`` nearest groups (about ``PROBE/√n`` of the matrix, 13 % at 1M), exactly; if those hold
 fewer than ``k`` rows it probes twice as many groups, and so on. It is approximate: a true
 neighbour in a group whose centroid is not among the nearest is missed. ``benchmarks/semantic.py``
-measures its recall@10 against the exact scan on real embeddings. Plain numpy, no extra
-dependency: building at 1M rows is a few BLAS products (seconds), not a graph construction.
+measures its recall@10 against the exact scan on real embeddings, for a range of ``probe``
+values (a keyword of :meth:`VectorIndex.search`). A ``mask`` (one boolean per row: the rows a
+reader may see) is applied to the probed rows' scores before the partial sort; if the probed
+groups then hold fewer than ``k`` kept rows, more groups are probed as for small groups.
+Plain numpy, no extra dependency: building at 1M rows is a few BLAS products (seconds), not a
+graph construction.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ __all__ = ["IVF_MIN", "PROBE", "VectorIndex", "top"]
 
 #: from this many rows on, the inverted file replaces the exact scan
 IVF_MIN = 250_000
-#: groups probed per query (more: better recall, slower)
-PROBE = 48
+#: groups probed per query (more: better recall, slower): the smallest of 16–256 giving
+#: recall@10 ≥ 0.95 on the benchmark's 120,000 real-text vectors (346 groups; 48 gave 0.876,
+#: 96 gave 0.948, 128 gives 0.970 — benchmarks/RESULTS.md, "semantic.py, wt-sem")
+PROBE = 128
 #: Lloyd's iterations, and sample rows per centroid for them
 ITERATIONS = 8
 SAMPLE_PER_LIST = 64
@@ -41,6 +47,16 @@ def top(scores: np.ndarray, k: int) -> np.ndarray:
         return np.argsort(-scores, kind="stable")
     part = np.argpartition(-scores, k - 1)[:k]
     return part[np.argsort(-scores[part], kind="stable")]
+
+
+def _best(scores: np.ndarray, k: int, mask: np.ndarray | None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of ``scores`` (only where ``mask`` is true), best first, with scores."""
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+        k = min(k, int(np.count_nonzero(mask)))
+    best = top(scores, k)
+    return best, scores[best]
 
 
 def _nearest(rows: np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -95,25 +111,28 @@ class VectorIndex:
     def exact(self) -> bool:
         return self.centroids is None
 
-    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(row positions, cosines) of up to ``k`` nearest rows, best first."""
+    def search(self, vector: np.ndarray, k: int, *, mask: np.ndarray | None = None,
+               probe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(row positions, cosines) of up to ``k`` nearest rows, best first; with ``mask`` (a
+        boolean per row), only among the rows it keeps. ``probe``: groups probed (default
+        ``PROBE``; ignored by the exact scan)."""
         if self.centroids is None or self.bounds is None:
-            scores = self.matrix @ vector
-            best = top(scores, k)
-            return best, scores[best]
+            return _best(self.matrix @ vector, k, mask)
         bounds = self.bounds
         groups = top(self.centroids @ vector, len(self.centroids))
-        probe = PROBE
+        probe = PROBE if probe is None else max(1, probe)
         while True:
             chosen = groups[:probe]
-            if int((bounds[chosen + 1] - bounds[chosen]).sum()) >= k or probe >= len(groups):
-                break
+            held = int((bounds[chosen + 1] - bounds[chosen]).sum())
+            if held >= k or probe >= len(groups):
+                rows = np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in chosen])
+                scores = np.concatenate([self.matrix[bounds[g]:bounds[g + 1]] @ vector
+                                         for g in chosen])
+                best, kept = _best(scores, k, None if mask is None else mask[rows])
+                # a mask may leave the probed groups short: probe more, as for a small group
+                if len(best) >= k or probe >= len(groups):
+                    return rows[best], kept
             probe *= 2
-        rows = np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in chosen])
-        scores = np.concatenate([self.matrix[bounds[g]:bounds[g + 1]] @ vector
-                                 for g in chosen])
-        best = top(scores, k)
-        return rows[best], scores[best]
 
     def scores(self, vector: np.ndarray) -> np.ndarray:
         """Every row's cosine (exact; for ranking under a mask)."""

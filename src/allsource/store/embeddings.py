@@ -13,6 +13,10 @@ lock) serialise, so two writers never produce the same number, and it commits or
 with the rows it describes. A reader reads the version *before* the rows: a write committed
 between the two reads is then in the loaded rows under the older number, so the next query
 reloads once more — never the other way round (new number, old rows).
+
+The same table holds one more counter, :data:`MARKINGS`, for the marking columns of
+``documents``: search by meaning keeps each vector's marking beside it to filter by audience
+in memory before the database re-checks the page (see :mod:`allsource.analyze.semantic`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,13 @@ from sqlalchemy.engine import Connection
 from allsource.store import schema as t
 from allsource.store.sql import chunks
 
-__all__ = ["bump_version", "delete_embeddings", "embedding_version", "write_embeddings"]
+__all__ = ["MARKINGS", "bump_version", "delete_embeddings", "embedding_version", "versions",
+           "write_embeddings"]
+
+#: not a model: the counter bumped whenever a stored document's marking columns change (only
+#: :mod:`allsource.store.rebuild` rewrites them; documents are otherwise written once), so a
+#: reader that keeps the markings of its vectors in memory checks them the same way
+MARKINGS = "documents.markings"
 
 
 def embedding_version(conn: Connection, model: str) -> int:
@@ -34,6 +44,14 @@ def embedding_version(conn: Connection, model: str) -> int:
     v = t.embedding_versions
     found = conn.execute(sa.select(v.c.version).where(v.c.model == model)).scalar()
     return int(found or 0)
+
+
+def versions(conn: Connection, *models: str) -> tuple[int, ...]:
+    """The versions of ``models``, in order (0 for one never written), in one statement."""
+    v = t.embedding_versions
+    found = dict(conn.execute(sa.select(v.c.model, v.c.version)
+                              .where(v.c.model.in_(models))).all())
+    return tuple(int(found.get(m) or 0) for m in models)
 
 
 def bump_version(conn: Connection, model: str) -> None:

@@ -20,12 +20,13 @@ from sqlalchemy.dialects import postgresql
 __all__ = ["ids_in"]
 
 
-def ids_in(column: sa.ColumnElement[Any], ids: Sequence[str], dialect: str
+def ids_in(column: sa.ColumnElement[Any], ids: Sequence[str] | Sequence[int], dialect: str
            ) -> sa.ColumnElement[bool]:
-    """SQL: ``column`` is one of ``ids`` (``dialect``: the engine's dialect name)."""
+    """SQL: ``column`` is one of ``ids`` (``dialect``: the engine's dialect name); ``ids`` are
+    strings, or integers for an integer column such as ``documents.seq``."""
     if dialect == "postgresql":
-        return column == sa.any_(sa.bindparam(None, list(ids),
-                                              type_=postgresql.ARRAY(sa.String)))
+        item = sa.BigInteger() if ids and isinstance(ids[0], int) else sa.String()
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(item)))
     each = sa.func.json_each(sa.bindparam(None, orjson.dumps(list(ids)).decode(),
                                           type_=sa.String)).table_valued("value")
     return column.in_(sa.select(each.c.value))

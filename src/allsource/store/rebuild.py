@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 from allsource.model.markings import Marking
 from allsource.model.records import Collected, Document
 from allsource.store import schema as t
+from allsource.store.embeddings import MARKINGS, bump_version
 from allsource.store.sql import add_rows, chunks, json_dumps, naive_utc, utc_now
 
 if TYPE_CHECKING:
@@ -184,6 +185,8 @@ def replace_documents(store: SqlStore, pairs: Sequence[tuple[StoredDocument, Col
             conn.execute(d.update().where(d.c.id == sa.bindparam("_id"))
                          .values({name: sa.bindparam(f"v_{name}") for name in _REWRITTEN}),
                          updates)
+            # markings may have tightened: in-memory copies of them reload (store/embeddings)
+            bump_version(conn, MARKINGS)
         _upsert(store, conn, t.objects, objs, ("type", "name", "stix"))
         _upsert(store, conn, t.relationships, rels,
                 ("relationship_type", "source_ref", "target_ref", "stix"))

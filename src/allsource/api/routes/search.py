@@ -62,7 +62,12 @@ def search(
         grouped.setdefault(view.id if view else h.id, []).append(h)
     ranked = sorted(grouped.values(), key=lambda members: -max(x.score for x in members))
     shown = ranked[params.offset:params.offset + params.limit]
-    if mode != "semantic":  # excerpts for the page returned only
+    # excerpts for the page returned only
+    if mode == "semantic":
+        from allsource.analyze.semantic import add_snippets
+
+        add_snippets(store, [h for members in shown for h in members], audience)
+    else:
         store.add_snippets(q, [h for members in shown for h in members], audience)
     window = []
     for members in shown:
