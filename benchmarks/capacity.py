@@ -53,7 +53,8 @@ from proctree import tree_cpu_seconds  # noqa: E402
 from allsource.collect.base import CollectContext  # noqa: E402
 from allsource.collect.runner import run_source  # noqa: E402
 from allsource.config import Settings, load_settings  # noqa: E402
-from allsource.engine.inline import InlineEngine, paused_gc  # noqa: E402
+from allsource.engine.inline import InlineEngine  # noqa: E402
+from allsource.gcpause import paused_gc  # noqa: E402
 from allsource.model.records import Source  # noqa: E402
 from allsource.process.base import Work  # noqa: E402
 from allsource.process.pipeline import build_pipeline  # noqa: E402

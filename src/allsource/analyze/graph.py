@@ -50,13 +50,11 @@ one centre, follows its actual branches.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import itertools
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -68,6 +66,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from allsource.errors import InputError
+from allsource.gcpause import paused_gc
 from allsource.model.markings import Audience
 from allsource.store import derived
 from allsource.store import schema as t
@@ -556,7 +555,7 @@ def neighbourhood(store: SqlStore, node_id: str, *, depth: int = 1,
         raise InputError(f"max_nodes must be between 2 and {MAX_NODES}")
     if min_credibility is not None and not 1 <= min_credibility <= 6:
         raise InputError("min_credibility must be an Admiralty credibility from 1 to 6")
-    with _collector_paused():
+    with paused_gc():
         hood = _fetch(store, node_id, depth=depth, since=since, until=until,
                       min_credibility=min_credibility, audience=audience,
                       comentions=comentions, fetch_limit=fetch_limit)
@@ -564,23 +563,6 @@ def neighbourhood(store: SqlStore, node_id: str, *, depth: int = 1,
             return None
         return _summarise(store, hood, max_nodes,
                           max_edges if max_edges is not None else 4 * max_nodes)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a neighbourhood is built. Reading one
-    allocates a few hundred thousand rows, tuples and lists, none of them in a cycle, and
-    each 700 allocations start a collection that walks the young objects — and every few
-    of those, the whole heap: a quarter of an owner's call on 57,000 nodes. Reference
-    counting still frees everything; the collector is switched back on (if it was on) at
-    the end, and a collection that would have run then runs at the next allocations."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _summarise(store: SqlStore, hood: _Hood, max_nodes: int, cap: int) -> GraphView:

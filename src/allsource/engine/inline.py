@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
+from allsource.gcpause import paused_gc
 from allsource.process.base import Stage, Work
 from allsource.process.pipeline import Pipeline
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection inside (it resumes after): a batch allocates hundreds
-    of thousands of objects, few of them in cycles, and the collections they trigger cost
-    5–10 % of the stages' time and a third of (un)pickling a batch."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def run_stages(stages: tuple[Stage, ...] | list[Stage], batch: list[Work],

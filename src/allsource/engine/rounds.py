@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from allsource.engine.inline import paused_gc, run_stages
+from allsource.engine.inline import run_stages
+from allsource.gcpause import paused_gc
 from allsource.model.markings import Marking
 from allsource.model.records import Mention, Relationship, StixObject
 from allsource.process.base import Stage, Work
