@@ -19,7 +19,9 @@ What this gives up, documented in the README:
 
 * prefix search (``word*``): the hash of a stem says nothing about its prefixes, so an
   encrypted store refuses it with a one-line error;
-* PostgreSQL's English stop-word list (``the``, ``of`` … are indexed like other words);
+* PostgreSQL's English stop-word list in the index (``the``, ``of`` … are indexed like other
+  words; on PostgreSQL the *query* still drops terms made only of stop words, as the plain
+  store's ``english`` configuration does: store/postgres.py ``without_stop_terms``);
 * secrecy of *frequencies*: equal words give equal tokens, so someone holding a copy of the
   index sees how often an unknown token occurs and which documents share it — not what it
   says, and without the index key they cannot hash a guess to test it.
