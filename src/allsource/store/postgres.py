@@ -47,7 +47,7 @@ from allsource.model.markings import Audience
 from allsource.store import blind, match_pages
 from allsource.store import query as q
 from allsource.store import schema as t
-from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps, title_column
+from allsource.store.sql import HL_END, HL_START, SqlStore, json_dumps
 from allsource.store.stopwords import ENGLISH
 
 MAX_COUNT = 1000
@@ -140,18 +140,11 @@ class PostgresStore(SqlStore):
             conn.exec_driver_sql("SET LOCAL enable_seqscan = on")
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
-        seqs = [r.seq for r in page]
-        cols = [d.c.seq, d.c.id, d.c.kind, title_column(query), d.c.url, d.c.published_at,
-                d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
-                d.c.compartments, d.c.releasability]
-        if query.snippets and self.keys.encrypted:
-            cols.append(d.c.text)  # excerpts of an encrypted store come from its text
-        by_seq = {r.seq: r for r in conn.execute(sa.select(*cols).where(d.c.seq.in_(seqs)))
-                  } if seqs else {}
-        docs = [by_seq[seq] for seq in seqs if seq in by_seq]
-        snippets = self._cut_snippets(conn, parsed, docs) if query.snippets else {}
-        rows: list[Any] = [SnippetRow(by_seq[r.seq], snippets.get(by_seq[r.seq].id, ""),
-                                      float(r.score)) for r in page if r.seq in by_seq]
+        # a plain store's excerpts are ts_headline's (the server reads the text); an
+        # encrypted store's are cut from its decrypted text
+        rows = self._page_rows(conn, query, [(r.seq, float(r.score)) for r in page],
+                               with_text=self.keys.encrypted,
+                               cut=lambda shown: self._cut_snippets(conn, parsed, shown))
         # a full candidate set may leave matches out (and phrases unchecked): a lower bound
         counted_all = n_candidates < RANK_CANDIDATES and n <= MAX_COUNT
         return self._result(conn, rows, min(n, MAX_COUNT), audience, started, score_sign=1.0,

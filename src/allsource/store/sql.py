@@ -26,7 +26,7 @@ import re
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -509,6 +509,27 @@ class SqlStore(ABC):
         cut = blind.Highlighter(blind.query_stems(parsed), HL_START, HL_END).cut
         return {r.id: cut(r.title, r.text or "") for r in rows}
 
+    def _page_rows(self, conn: Connection, query: SearchQuery,
+                   page: Sequence[tuple[int, float]], *, with_text: bool,
+                   cut: Callable[[Sequence[Any]], dict[str, str]]) -> list[Any]:
+        """The rows of a ranked page (``(seq, score)`` pairs, best first) for
+        :meth:`_result`: one read of ``documents`` by ``seq`` — the title only when the query
+        wants titles (``SearchQuery.titles``), the text only when excerpts are cut from it
+        (``with_text``) — and the excerpts from ``cut`` when the query asks for them."""
+        d = t.documents
+        seqs = [seq for seq, _ in page]
+        title = d.c.title if query.titles else sa.literal("", sa.Text).label("title")
+        cols = [d.c.seq, d.c.id, d.c.kind, title, d.c.url, d.c.published_at,
+                d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
+                d.c.compartments, d.c.releasability]
+        if query.snippets and with_text:
+            cols.append(d.c.text)
+        by_seq = {r.seq: r for r in conn.execute(sa.select(*cols).where(d.c.seq.in_(seqs)))
+                  } if seqs else {}
+        snippets = cut([by_seq[s] for s in seqs if s in by_seq]) if query.snippets else {}
+        return [SnippetRow(by_seq[seq], snippets.get(by_seq[seq].id, ""), score)
+                for seq, score in page if seq in by_seq]
+
     def _filters(self, d: Any, query: SearchQuery, source_ids: list[str],
                  audience: Audience) -> list[sa.ColumnElement[bool]]:
         conds: list[sa.ColumnElement[bool]] = [self._readable(d, audience)]
@@ -555,17 +576,6 @@ class SqlStore(ABC):
         # plain rows (no index finds "none left" faster than reading every row)
         self._all_blind = not plain_left
         return hashed, plain_left
-
-    def _sealed_snippets(self, conn: Connection, rows: Sequence[Any], parsed: ParsedQuery
-                         ) -> list[Any]:
-        """Snippets cut from the decrypted text of the returned page (the index holds only
-        hashes)."""
-        d = t.documents
-        ids = [r.id for r in rows]
-        texts: dict[str, str] = dict(conn.execute(
-            sa.select(d.c.id, d.c.text).where(d.c.id.in_(ids))).all()) if ids else {}
-        cut = blind.Highlighter(blind.query_stems(parsed), HL_START, HL_END).cut
-        return [SnippetRow(r, cut(r.title, texts.get(r.id, "")), r.score) for r in rows]
 
     def _source_names(self, conn: Connection, audience: Audience | None = None
                       ) -> dict[str, str]:
@@ -753,14 +763,6 @@ class SqlStore(ABC):
             for chunk in chunks(ids):
                 conn.execute(t.quarantine.update().where(t.quarantine.c.id.in_(chunk)).values(
                     status=status, attempts=t.quarantine.c.attempts + 1))
-
-
-def title_column(query: SearchQuery) -> sa.ColumnElement[Any]:
-    """The documents' title for a search's hits, or an empty one when the caller fills the
-    shown hits' titles later (``SearchQuery.titles``)."""
-    if query.titles:
-        return t.documents.c.title
-    return sa.literal("", sa.Text).label("title")
 
 
 class SnippetRow:

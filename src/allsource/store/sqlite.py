@@ -24,7 +24,7 @@ from allsource.model.markings import Audience
 from allsource.store import excerpts, fts_rank, match_pages
 from allsource.store import query as q
 from allsource.store import schema as t
-from allsource.store.sql import HL_END, HL_START, SnippetRow, SqlStore, json_dumps, title_column
+from allsource.store.sql import HL_END, HL_START, SqlStore, json_dumps
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -72,20 +72,9 @@ class SqliteStore(SqlStore):
                                                       query.offset)
         except sa.exc.OperationalError as exc:
             raise StoreError(f"search failed: {exc.orig}") from exc
-        d = t.documents
-        seqs = [seq for seq, _ in page]
-        cols = [d.c.seq, d.c.id, d.c.kind, title_column(query), d.c.url, d.c.published_at,
-                d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
-                d.c.compartments, d.c.releasability]
-        if query.snippets:  # the text is read only to cut excerpts from
-            cols.append(d.c.text)
-        by_seq = {r.seq: r for r in conn.execute(sa.select(*cols).where(d.c.seq.in_(seqs)))
-                  } if seqs else {}
-        docs = [by_seq[seq] for seq in seqs if seq in by_seq]
-        snippets = (self._cut_snippets(conn, parsed, docs, match) if query.snippets
-                    else {})
-        rows: list[Any] = [SnippetRow(by_seq[seq], snippets.get(by_seq[seq].id, ""), score)
-                           for seq, score in page if seq in by_seq]
+        # excerpts come from the shown rows' text (a scratch FTS5 index, or decrypted text)
+        rows = self._page_rows(conn, query, page, with_text=True,
+                               cut=lambda shown: self._cut_snippets(conn, parsed, shown, match))
         return self._result(conn, rows, total, audience, started, score_sign=-1.0,
                             total_exact=exact)
 
