@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import stix2
+from hypothesis import given
+from hypothesis import strategies as st
 
-from allsource.model.ids import document_id, sco_id
+from allsource.model.ids import ALLSOURCE_NS, STIX_SCO_NS, document_id, sco_id, uuid5_str
 from allsource.model.records import Document
 from allsource.model.types import clean, get_type, observable
 from allsource.model.types.identifiers import AttackID
@@ -100,3 +104,9 @@ def test_an_attack_id_names_an_object_of_its_own_type(value: str, stix_type: str
     obj = AttackID().stix(value)
     assert obj["type"] == stix_type and obj["id"].startswith(stix_type + "--")
     assert obj["external_references"] == [{"source_name": "mitre-attack", "external_id": value}]
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",))))
+def test_uuid5_str_is_the_standard_librarys_uuid5(name: str) -> None:
+    for namespace in (ALLSOURCE_NS, STIX_SCO_NS, uuid.NAMESPACE_URL):
+        assert uuid5_str(namespace, name) == str(uuid.uuid5(namespace, name))

@@ -12,6 +12,7 @@ AMBER+STRICT < RED), never string order.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -89,13 +90,8 @@ class Marking:
         )
 
     def to_columns(self) -> dict[str, object]:
-        """The marking as store columns."""
-        return {
-            "tlp": int(self.tlp),
-            "classification": int(self.classification),
-            "compartments": ",".join(sorted(self.compartments)),
-            "releasability": ",".join(sorted(self.releasability)),
-        }
+        """The marking as store columns (a fresh dict: callers add to it)."""
+        return dict(_columns(self))
 
     @classmethod
     def from_columns(cls, row: dict[str, object]) -> Marking:
@@ -164,3 +160,12 @@ TLP_BY_MARKING_ID: dict[str, TLP] = {
     **{v: k for k, v in TLP1_MARKING_IDS.items()},
     **{v: k for k, v in TLP2_MARKING_IDS.items()},
 }
+
+
+@functools.lru_cache(maxsize=1024)
+def _columns(marking: Marking) -> tuple[tuple[str, object], ...]:
+    """:meth:`Marking.to_columns`, computed once per distinct marking: ingest asks for every
+    document's and mention's columns, and a store holds a handful of distinct markings."""
+    return (("tlp", int(marking.tlp)), ("classification", int(marking.classification)),
+            ("compartments", ",".join(sorted(marking.compartments))),
+            ("releasability", ",".join(sorted(marking.releasability))))

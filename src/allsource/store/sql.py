@@ -333,12 +333,20 @@ class SqlStore(ABC):
         if not procs:
             params: list[tuple[Any, ...]] = [tuple(map(row.get, columns)) for row in rows]
         else:
+            # a batch's rows share their stamps (``collected_at``, ``created_at``, a
+            # sighting's ``first_seen`` are one ``now`` object) and most of their empty JSON:
+            # a value that *is* the previous row's is converted once
+            last: list[tuple[Any, Any]] = [(None, None)] * len(procs)
             params = []
             for row in rows:
                 values = list(map(row.get, columns))
-                for i, proc in procs:
+                for j, (i, proc) in enumerate(procs):
                     if (value := values[i]) is not None:
-                        values[i] = proc(value)
+                        seen, out = last[j]
+                        if value is not seen:
+                            out = proc(value)
+                            last[j] = (value, out)
+                        values[i] = out
                 params.append(tuple(values))
         conn.exec_driver_sql(sql, params)
 
