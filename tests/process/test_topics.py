@@ -194,16 +194,3 @@ def test_a_model_stored_before_no_sector_and_secondary_decides_as_it_did() -> No
                  if row[i] >= 0.36 and row[i] >= row.max() - model.margin} for row in cos]
     assert [{t for t, _ in row} for row in model.assign(x)] == expected
     assert any(expected) and not all(expected)
-
-
-def test_calibrated_offsets_shift_only_their_own_thresholds() -> None:
-    from allsource.process.topics import SECTOR_OFFSETS, zero_shot_model
-
-    plain = zero_shot_model(offsets={})
-    shifted = zero_shot_model(offsets={"crime": 0.05})
-    delta = shifted.thresholds - plain.thresholds
-    crime = plain.topics.index("crime")
-    assert abs(float(delta[crime]) - 0.05) < 1e-6
-    assert np.abs(np.delete(delta, crime)).max() < 1e-6
-    expected = np.array([SECTOR_OFFSETS.get(t, 0.0) for t in plain.topics])
-    assert np.allclose(default_model().thresholds - plain.thresholds, expected, atol=1e-6)

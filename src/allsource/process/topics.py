@@ -17,9 +17,7 @@ Mechanism:
   topic (cosine minus threshold) is assigned once it clears its threshold — unless a
   learned topic already claims the document; a further topic must clear its threshold by
   ``secondary`` more and lie within ``margin`` of the best (multi-label, but a generic
-  similarity to everything does not label a document with everything). Each threshold
-  also carries a per-sector offset fitted from coarsely labelled public news
-  (:data:`SECTOR_OFFSETS`, :mod:`allsource.process.topic_calibration`). Every zero-shot
+  similarity to everything does not label a document with everything). Every zero-shot
   topic must also beat the document's cosine to each *no-sector* prototype
   (:data:`NO_SECTOR`: sport, entertainment, culture), so a football report is not forced
   into the nearest sector. The reported score maps the cosine through a logistic curve
@@ -281,16 +279,6 @@ ZERO_SHOT_THRESHOLD = ZERO_SHOT_FLOOR + ZERO_SHOT_SECONDARY
 BACKGROUND_WEIGHT = 0.25
 #: logistic slope of zero-shot scores: a cosine 0.05 above the threshold scores ~0.84
 ZERO_SHOT_TEMPERATURE = 0.03
-#: per sector, an offset added to its threshold, fitted from coarsely labelled public news
-#: (the dev halves of benchmarks/topics_news.py's two corpora) by
-#: :func:`allsource.process.topic_calibration.fit_offsets`; printed by
-#: ``benchmarks/topics_calibrate.py``. Fitted raise-only (precision before recall: an
-#: offset may make a sector harder to assign, never easier). Crime's prototype led on
-#: political and business reports that mention a court, so crime needs a closer match.
-SECTOR_OFFSETS: dict[str, float] = {
-    "political": 0.0, "military": 0.0, "economic": 0.001, "cyber": 0.005, "terrorism": 0.0,
-    "crime": 0.038, "supply-chain": 0.002, "health-disaster": 0.0, "technology": 0.0,
-}
 
 
 def background_bias(prototypes: np.ndarray, background: np.ndarray,
@@ -310,20 +298,14 @@ def zero_shot_model(embedder: Embedder | None = None,
                     margin: float = ZERO_SHOT_MARGIN,
                     secondary: float = ZERO_SHOT_SECONDARY,
                     no_sector: Sequence[str] = NO_SECTOR,
-                    weight: float = BACKGROUND_WEIGHT,
-                    offsets: dict[str, float] | None = None) -> TopicModel:
-    """The zero-shot model of ``topics``' descriptions. Each threshold is ``threshold``
-    plus the background bias plus the topic's calibrated offset (``offsets``, default
-    :data:`SECTOR_OFFSETS`; a topic without one gets 0)."""
+                    weight: float = BACKGROUND_WEIGHT) -> TopicModel:
     embedder = embedder or default_embedder()
     topics = topics or TOPICS
-    offsets = SECTOR_OFFSETS if offsets is None else offsets
     prototypes = _unit(np.stack([embedder.encode(list(descs)).mean(axis=0) for descs in
                                  topics.values()]))
     bias = background_bias(prototypes, embedder.background(), weight)
-    shift = np.array([offsets.get(t, 0.0) for t in topics], dtype=np.float32)
     return TopicModel(topics=list(topics), prototypes=prototypes,
-                      thresholds=(threshold + bias + shift).astype(np.float32),
+                      thresholds=(threshold + bias).astype(np.float32),
                       temperatures=np.full(len(topics), ZERO_SHOT_TEMPERATURE,
                                            dtype=np.float32),
                       margin=margin, secondary=secondary,

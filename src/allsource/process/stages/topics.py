@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 class TopicsStage(Stage):
     name: ClassVar[str] = "topics"
     #: 2: background-biased thresholds, no-sector prototypes, the best topic at a low floor
-    #: 3: per-sector threshold offsets fitted on public labelled news (SECTOR_OFFSETS)
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "2"
     description: ClassVar[str] = "topic/sector classification (static embeddings + labels)"
     order: ClassVar[int] = 55
 
