@@ -42,8 +42,9 @@ class Settings(BaseSettings):
     user_agent: str = "allsource/0.1 (+https://github.com/allsource)"
     file_roots: list[Path] | None = Field(default=None, description=(
         "Folders local sources (files, feed files, bundles …) may read (environment: a JSON "
-        "list); default: the user's home, the working directory, the system temp folder, the "
-        "installed Python packages and samples_dir."))
+        "list, or folders separated by the path separator, ':' on POSIX); default: the "
+        "user's home, the working directory, the system temp folder, the installed Python "
+        "packages and samples_dir."))
     samples_dir: Path | None = Field(default=None,
                                      description="Optional folder of shared real samples.")
     # ner stage (opt-in: `allsource process --stage ner`)
@@ -111,6 +112,15 @@ class Settings(BaseSettings):
     alert_max_tlp: str = Field(
         default="TLP:AMBER+STRICT",
         description="Highest TLP sent to alert channels; above it, only a notice is sent.")
+
+    @field_validator("file_roots", mode="before")
+    @classmethod
+    def _folders(cls, value: object) -> object:
+        # the store's refusal says "add its folder to ALLSOURCE_FILE_ROOTS": a bare folder
+        # (or several, PATH-style) must work there, not only a JSON list
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
 
     @field_validator("alert_min_severity", "alert_smtp_security", mode="before")
     @classmethod

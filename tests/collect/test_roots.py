@@ -92,3 +92,14 @@ def test_a_run_refuses_a_source_added_before_the_roots_narrowed(
     result = run_source(store, source, ctx)
     assert result.status == "failed" and "outside the folders" in result.errors[0]
     assert store.count("documents") == 0
+
+
+@pytest.mark.parametrize("raw", ["{a}", "{a}:{b}", '["{a}", "{b}"]'])
+def test_the_environment_names_roots_as_folders_or_a_json_list(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, raw: str) -> None:
+    from allsource.config import load_settings
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    monkeypatch.setenv("ALLSOURCE_FILE_ROOTS", raw.format(a=a, b=b))
+    roots = load_settings().file_roots
+    assert roots == ([a] if raw == "{a}" else [a, b])
