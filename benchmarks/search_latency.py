@@ -10,11 +10,15 @@ the baselines are ingest.py's statements run on the store's own tables (SQLite: 
 --workdir DIR`` keeps (``sqlite:///DIR/api.db``) or one filled by ``allsource ingest``.
 
     python benchmarks/search_latency.py sqlite:///tmp/api/api.db [--audience amber] [--queries N]
+
+``--statements`` also times every SQL statement allsource's searches send (SQLAlchemy cursor
+events) and prints the milliseconds per query each statement shape costs, largest first.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import math
 import re
 import sqlite3
@@ -22,6 +26,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -75,6 +82,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--audience", choices=["owner", "amber"], default="owner",
                     help="amber: a TLP:AMBER reader, so marking conditions are in the SQL")
+    ap.add_argument("--statements", action="store_true",
+                    help="also print the SQL time per query of each statement shape")
     args = ap.parse_args()
     aud = Audience.owner() if args.audience == "owner" else Audience(max_tlp=TLP.AMBER)
     store = open_store(load_settings(database_url=args.url, blob_dir=args.blobs))
@@ -96,6 +105,8 @@ def main() -> None:
             res[name].append((kind, text, (time.perf_counter() - w0) * 1000,
                               (time.thread_time() - c0) * 1000))
     load1 = Path("/proc/loadavg").read_text().split()[:3]
+    if args.statements:
+        statement_times(store, ours, queries)
     print(f"# {args.url.split('://')[0]} audience={args.audience} queries={len(queries)} "
           f"load start {load0} end {load1}")
     print("| path | kind | p50 | p95 | p99 | max | CPU p50 | CPU p99 |\n|---|---|---:|---:|---:|"
@@ -108,6 +119,32 @@ def main() -> None:
                   f"{w[-1]:.1f} | {pct(c, 50):.1f} | {pct(c, 99):.1f} |")
         slow = sorted(rows, key=lambda r: -r[2])[:6]
         print(f"slowest {name}: {[(r[1], round(r[2], 1)) for r in slow]}")
+
+
+def statement_times(store: Any, ours: Callable[[str], int],
+                    queries: list[tuple[str, str]]) -> None:
+    """Run the queries again through allsource alone, timing each statement it sends."""
+    spent: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
+    began: list[float] = [0.0]
+
+    def before(*_: Any) -> None:
+        began[0] = time.perf_counter()
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        entry = spent[" ".join(statement.split())[:90]]
+        entry[0] += 1
+        entry[1] += time.perf_counter() - began[0]
+
+    sa.event.listen(store.engine, "before_cursor_execute", before)
+    sa.event.listen(store.engine, "after_cursor_execute", after)
+    for _, text in queries:
+        ours(text)
+    sa.event.remove(store.engine, "before_cursor_execute", before)
+    sa.event.remove(store.engine, "after_cursor_execute", after)
+    n = len(queries)
+    print(f"SQL per query, {n} queries: {sum(v[1] for v in spent.values()) * 1000 / n:.2f} ms")
+    for shape, (count, secs) in sorted(spent.items(), key=lambda kv: -kv[1][1])[:12]:
+        print(f"  {secs * 1000 / n:6.2f} ms/query  {int(count):5d}×  {shape}")
 
 
 if __name__ == "__main__":
