@@ -86,14 +86,18 @@ def clean_names(names: Iterable[str], what: str) -> list[str]:
 
 def memberships(conn: Connection, user_ids: Iterable[str]
                 ) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
-    """``user id → (compartments, groups)`` for the given users (one query per table)."""
+    """``user id → (compartments, groups)`` for the given users (one statement)."""
     ids = sorted(set(user_ids))
     found: dict[str, tuple[set[str], set[str]]] = {i: (set(), set()) for i in ids}
     if ids:
-        for slot, table in enumerate((t.user_compartments, t.user_groups)):
-            for uid, name in conn.execute(sa.select(table.c.user_id, table.c.name)
-                                          .where(table.c.user_id.in_(ids))):
-                found[uid][slot].add(name)
+        c, g = t.user_compartments, t.user_groups
+        both = sa.union_all(
+            sa.select(sa.literal(0).label("slot"), c.c.user_id, c.c.name)
+            .where(c.c.user_id.in_(ids)),
+            sa.select(sa.literal(1).label("slot"), g.c.user_id, g.c.name)
+            .where(g.c.user_id.in_(ids)))
+        for slot, uid, name in conn.execute(both):
+            found[uid][slot].add(name)
     return {i: (frozenset(c), frozenset(g)) for i, (c, g) in found.items()}
 
 

@@ -19,10 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from allsource.errors import InputError
-from allsource.store import schema as t
 from allsource.store import users
 
 if TYPE_CHECKING:
@@ -71,14 +68,9 @@ class Grant:
 def authenticate_scoped(store: SqlStore, secret: str, *,
                         now: datetime | None = None) -> Grant | None:
     """:func:`allsource.store.users.authenticate`, plus the token's id and scopes."""
-    user = users.authenticate(store, secret, now=now)
-    if user is None:
+    found = users.authenticate_token(store, secret, now=now)
+    if found is None:
         return None
-    k = t.api_tokens
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(k.c.id, k.c.scopes)
-                           .where(k.c.token_hash == users.hash_token(secret))).first()
-    if row is None:  # revoked and deleted between the two reads
-        return None
-    return Grant(user=user, token_id=row.id,
-                 scopes=tuple(s for s in SCOPES if s in row.scopes.split(",")))
+    user, token_id, scopes = found
+    return Grant(user=user, token_id=token_id,
+                 scopes=tuple(s for s in SCOPES if s in scopes.split(",")))

@@ -215,6 +215,15 @@ def revoke_token(store: SqlStore, token_id: str) -> bool:
 
 def authenticate(store: SqlStore, secret: str, *, now: datetime | None = None) -> User | None:
     """The enabled user whose live (not revoked, not expired) token this is, else None."""
+    found = authenticate_token(store, secret, now=now)
+    return None if found is None else found[0]
+
+
+def authenticate_token(store: SqlStore, secret: str, *, now: datetime | None = None
+                       ) -> tuple[User, str, str] | None:
+    """:func:`authenticate`, with the token's id and its comma-separated scopes: the token,
+    its user and the user's memberships read on one connection (every API request pays for
+    this, so it is two statements, not four on three connections)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     k, u = t.api_tokens, t.users
@@ -222,17 +231,17 @@ def authenticate(store: SqlStore, secret: str, *, now: datetime | None = None) -
     with store.engine.connect() as conn:
         row = conn.execute(
             sa.select(k.c.id.label("token_id"), k.c.expires_at, k.c.revoked,
-                      k.c.last_used_at, u)
+                      k.c.last_used_at, k.c.scopes.label("token_scopes"), u)
             .join(u, u.c.id == k.c.user_id).where(k.c.token_hash == hash_token(secret))).first()
-    if row is None or row.revoked or row.disabled:
-        return None
-    if row.expires_at is not None and row.expires_at <= when:
-        return None
+        if row is None or row.revoked or row.disabled:
+            return None
+        if row.expires_at is not None and row.expires_at <= when:
+            return None
+        user = _users(conn, [row])[0]
     if row.last_used_at is None or when - row.last_used_at >= _TOUCH_EVERY:
         with store.engine.begin() as conn:
             conn.execute(k.update().where(k.c.id == row.token_id).values(last_used_at=when))
-    with store.engine.connect() as conn:
-        return _users(conn, [row])[0]
+    return user, row.token_id, row.token_scopes
 
 
 def has_admin(store: SqlStore) -> bool:
