@@ -14,7 +14,7 @@ from allsource.engine.inline import InlineEngine
 from allsource.engine.pool import PoolEngine
 from allsource.model.records import Collected, Document, Source
 from allsource.process.base import Stage, Work
-from allsource.process.flow import overlapped
+from allsource.process.flow import AHEAD, overlapped
 from allsource.process.pipeline import build_pipeline
 from allsource.store.processing import annotations_of
 from allsource.store.sql import SqlStore
@@ -116,8 +116,8 @@ def test_throttled_processing_slows_reading_and_drops_nothing(
 
     def counting_write(store: SqlStore, works: list[Work], versions: Any) -> int:
         writes.append(len(works))
-        # reading is never more than the batch being written plus one batch ahead
-        assert sum(reads) <= sum(writes) + size
+        # reading is never more than the batch being written plus AHEAD batches
+        assert sum(reads) <= sum(writes) + AHEAD * size
         return real_write(store, works, versions)
 
     monkeypatch.setattr(runner, "documents_due", counting_due)
@@ -136,5 +136,5 @@ def test_throttled_processing_slows_reading_and_drops_nothing(
     stored = [annotations_of(store, i) for i in store.document_ids()]
     assert sorted(a["throttle"]["at"] for a in stored) == sorted(
         k for k in range(1, total // size + 1) for _ in range(size))
-    # while the slow stage ran on batch k, at most batch k + 1 had been read
-    assert seen_reads == [min(size * (k + 2), total) for k in range(total // size)]
+    # while the slow stage ran on batch k, at most batch k + AHEAD had been read
+    assert seen_reads == [min(size * (k + 1 + AHEAD), total) for k in range(total // size)]

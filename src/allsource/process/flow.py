@@ -8,6 +8,11 @@ nothing before that function touches the store (:func:`allsource.engine.rounds.
 start_rounds`). So the store-bound, ordered part of the pipeline no longer leaves the
 workers idle; with the inline engine nothing overlaps and the result is the same.
 
+The runner keeps two batches ahead (:data:`AHEAD`): the parent's share of a batch is not
+even (a write that triggers a WAL checkpoint costs several times the usual one), and with
+one batch ahead the workers wait whenever the parent's batch takes longer than theirs; the
+second absorbs that, at the memory cost of one more batch of documents.
+
 Backpressure is the same mechanism read the other way: the iterator is advanced only when
 fewer than ``ahead + 1`` batches are in flight, so when processing falls behind, the
 producer (reading due documents, or a collector feeding documents) is simply not asked for
@@ -24,6 +29,9 @@ from typing import Protocol
 
 from allsource.process.base import Work
 
+#: batches started beyond the one being finished (see the module docstring)
+AHEAD = 2
+
 
 class Engine(Protocol):
     workers: int
@@ -36,7 +44,7 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-def overlapped(engine: Engine, batches: Iterable[list[Work]], ahead: int = 1
+def overlapped(engine: Engine, batches: Iterable[list[Work]], ahead: int = AHEAD
                ) -> Iterator[list[Work]]:
     """Each batch of ``batches`` after the engine ran it (failures retried per document),
     in order, with at most ``ahead`` further batches started meanwhile."""

@@ -19,6 +19,11 @@ on the same trip as the parallel stages, so the parent process (which also write
 batch) is left with the ordered, store-bound part: :meth:`~StoriesStage.process` does only
 that for the documents that have a sketch (and everything for those that have none, as the
 inline engine runs it).
+
+The index itself is read from the store once per run and then kept in memory
+(:class:`~allsource.store.stories.RunTables`): a batch reads no story table and writes
+each once, so this process's share does not grow with the store. Option ``memory_rows``
+bounds that copy (band rows; past it the stage looks up in SQL per batch, as before).
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from allsource.errors import InputError
 from allsource.hookspecs import hookimpl
 from allsource.process.base import Stage, Work
-from allsource.process.dedup import Sketch, Sketcher, StoryIndex
+from allsource.process.dedup import BandStore, MemberStore, Sketch, Sketcher, StoryIndex
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
+    from allsource.store.stories import RunTables
 
 DEFAULT_THRESHOLD = 0.6
+_UNLOADED: Any = object()  # the run's tables are read at its first batch
 NARRATIVE_KINDS = frozenset({"article", "report", "file", "record", "misp-event", "note",
                              "email", "document"})
 
@@ -49,6 +56,17 @@ class StoriesStage(Stage):
                  store: SqlStore | None = None) -> None:
         super().__init__(options, store)
         self._sketcher: Sketcher | None = None
+        self._tables: RunTables | None = _UNLOADED
+
+    def setup(self) -> None:
+        """A run starts (each engine sets its stages up): the index is read again at its
+        first batch."""
+        self._tables = _UNLOADED
+
+    def _max_rows(self) -> int:
+        from allsource.store.stories import MAX_ROWS
+
+        return int(self.options.get("memory_rows", MAX_ROWS))
 
     def _threshold(self) -> float:
         return float(self.options.get("threshold", DEFAULT_THRESHOLD))
@@ -71,7 +89,7 @@ class StoriesStage(Stage):
     def process(self, batch: list[Work]) -> None:
         if self.store is None:
             raise InputError("the stories stage needs the store (run `allsource process`)")
-        from allsource.store.stories import SqlBandStore, SqlMemberStore
+        from allsource.store.stories import RunTables, SqlBandStore, SqlMemberStore
 
         kinds = self._kinds()
         todo = [w for w in batch if w.kind in kinds]
@@ -86,13 +104,22 @@ class StoriesStage(Stage):
         sketches = [s for w in todo if isinstance(s := w.scratch.pop(self.name, None), Sketch)
                     and s.doc_id == w.id]
         with self.store.engine.begin() as conn:
-            index = StoryIndex(SqlBandStore(self.store, conn), SqlMemberStore(self.store, conn),
-                               threshold=self._threshold())
+            if self._tables is _UNLOADED:
+                self._tables = RunTables.load(conn, self._max_rows())
+            tables = self._tables
+            if tables is None:  # too big to keep in memory: look up in SQL per batch
+                bands: BandStore = SqlBandStore(self.store, conn)
+                members: MemberStore = SqlMemberStore(self.store, conn)
+            else:
+                bands, members = run_stores = tables.stores(self.store, conn)
+            index = StoryIndex(bands, members, threshold=self._threshold())
             if len(sketches) == len(todo):
                 assignments = index.assign_sketches(sketches)
             else:
                 assignments = index.assign_batch(
                     [(w.id, w.full_text, w.content_hash or None) for w in todo])
+        if tables is not None and not tables.commit(*run_stores):
+            self._tables = None
         for work, a in zip(todo, assignments, strict=True):
             work.annotations[self.name] = {
                 "story_id": a.story_id, "canonical_id": a.canonical_id,
