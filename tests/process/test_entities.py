@@ -66,6 +66,21 @@ def test_common_words_need_their_case_and_not_a_sentence_start(g: Gazetteer) -> 
 THREATS = frozenset({"threat-actor", "malware", "tool", "campaign"})
 
 
+def test_a_common_word_opening_a_sentence_is_the_name_with_cyber_context(g: Gazetteer) -> None:
+    """ATT&CK's procedure examples open with the name: "Empire can …". Alone in its text,
+    such a word counts only with support nearby, like an ambiguous name."""
+    text = "Empire can use PowerShell to run its payloads."
+    found, _ = g.scan(text)
+    [match] = [m for m in found if m.type in THREATS]
+    assert (match.surface, match.name, match.type) == ("Empire", "Empire", "tool")
+    assert entities_module.OPENS_SENTENCE in match.why and "'powershell'" in match.why
+    old = Gazetteer(g.data, context=False)  # the rules before: the sentence start loses it
+    assert [m for m in old.find(text) if m.type in THREATS] == []
+    found, refused = g.scan("Empire State Building lights turned blue for the final.")
+    assert [m for m in found if m.type in THREATS] == []
+    assert [(m.surface, m.why.endswith("no support")) for m in refused] == [("Empire", True)]
+
+
 def _threats(g: Gazetteer, text: str) -> list[str]:
     return [m.surface for m in g.find(text) if m.type in THREATS]
 

@@ -11,8 +11,10 @@ over the text reports every whole-word occurrence, overlapping ones included.
 Each occurrence is then checked against the key's options, best first (the gazetteer ranks
 them): a case-sensitive name needs one of its listed shapes at that spot ("Net" the tool, not
 "net"); the first option that fits names the entity. A *guarded* name (a common English word
-such as "Equation") that opens a sentence counts only if the same entity is also named
-mid-sentence elsewhere in the text (one sense per discourse). Finally the leftmost, then
+such as "Equation") that opens a sentence counts if the same entity is also named
+mid-sentence elsewhere in the text (one sense per discourse), or else like an ambiguous name,
+where cyber context nearby vouches for it ("Empire can use PowerShell …", not "Empire State
+Building"). Finally the leftmost, then
 longest, non-overlapping occurrences win: "Cobalt Strike" beats "Cobalt".
 
 Ambiguous names need support. A threat name that also names something else — a word, a place,
@@ -93,6 +95,10 @@ OBSERVABLE = "an observable"
 LOCATIVE = frozenset({"in", "from", "near", "at", "across", "throughout", "outside", "around",
                       "within"})
 DISTINCTIVE = "distinctive name"
+#: Why a guarded name (an everyday word) opening a sentence, and not named mid-sentence in the
+#: text, needs support like an ambiguous name: "Empire can …" next to "PowerShell" is the tool,
+#: "Empire State Building …" is not.
+OPENS_SENTENCE = "an everyday word opening a sentence"
 NOT_CHECKED = "not a threat name"
 
 
@@ -342,11 +348,14 @@ class Gazetteer:
                     (held if guarded else candidates).append(
                         (start, -end, option[0], doubt, option[4],
                          self._fallback(text, start, end, options[n + 1:])
-                         if self.context and (doubt or option[4]) else -1))
+                         if self.context and (doubt or option[4] or guarded) else -1))
                     break
         if held:  # one sense per discourse: named mid-sentence elsewhere, so a name here too
             named = {c[2] for c in candidates}
             candidates += [c for c in held if c[2] in named]
+            if self.context:  # else the word opening a sentence is a name only with support
+                candidates += [(*c[:3], f"{c[3]}; {OPENS_SENTENCE}" if c[3] else OPENS_SENTENCE,
+                                *c[4:]) for c in held if c[2] not in named]
         if not self.context:
             return self._select(text, [(*c[:3], "") for c in candidates]), []
         matches, refusals = self._vouch(text, candidates, terms, support)
