@@ -107,9 +107,9 @@ def test_an_ambiguous_name_is_kept_with_cyber_context_and_says_why(g: Gazetteer)
 
 
 def test_refused_mentions_are_reported_with_the_reason(g: Gazetteer) -> None:
-    found, refused = g.scan("Beijing welcomed the Milan visit.")
+    found, refused = g.scan("Cuba welcomed the Milan visit.")
     assert all(m.type not in THREATS for m in found)
-    assert {m.surface for m in refused} == {"Beijing", "Milan"}
+    assert {m.surface for m in refused} == {"Cuba", "Milan"}
     assert all(m.why.endswith("no support") for m in refused)
 
 
@@ -132,6 +132,22 @@ def test_a_common_word_after_a_pronoun_or_modal_is_a_verb(g: Gazetteer) -> None:
     assert "'you Play' reads as a verb" in verb.why
     found, _ = g.scan("Affiliates switched to Play after the takedown, deploying ransomware.")
     assert [m.surface for m in found if m.type in THREATS] == ["Play"]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("The loader calls System.Reflection.Assembly.Load from PowerShell.", "Assembly"),
+    ("KillDisk registers a service named Plug-And-Play Support, like other malware.", "Play"),
+])
+def test_an_ambiguous_name_inside_an_identifier_or_compound_is_not_the_threat(
+        g: Gazetteer, text: str, name: str) -> None:
+    found, refused = g.scan(text)
+    assert name not in [m.surface for m in found if m.type in THREATS]
+    [why] = [m.why for m in refused if m.surface == name]
+    assert entities_module.IDENTIFIER in why
+    # the same name standing alone, with the same context, is kept
+    alone = text.replace("Plug-And-Play Support", "Play").replace(
+        "System.Reflection.Assembly.Load", "the Play ransomware")
+    assert "Play" in [m.surface for m in g.find(alone) if m.type in THREATS]
 
 
 def test_the_name_with_its_qualifier_needs_no_context(g: Gazetteer) -> None:

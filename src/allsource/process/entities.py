@@ -29,7 +29,9 @@ observable the caller found (IP, hash, …). So "the Cuba ransomware" stands, "C
 match" does not. A name with its qualifier needs nothing ("August Stealer"), nor a common-word
 name written in capitals as its source lists it ("HIDDEN COBRA"). A name that is
 also a place and follows a locative preposition is the place ("offices in Milan"); a common
-word after a pronoun or modal is a verb ("if you Play …", whatever the context). Once a name
+word after a pronoun or modal is a verb ("if you Play …", whatever the context); an ambiguous
+or rare name glued into a longer token by a dot or hyphen is part of an identifier or compound
+("System.Reflection.Assembly.Load", "Mega.co.nz", "Plug-And-Play"). Once a name
 is vouched for, its other mentions in the text count too (one sense per discourse). A
 distinctive name that general English still uses, rarely ("Calisto", "Ryuk"), needs
 :data:`DOCUMENT_SUPPORT` point anywhere in the text. When a name is refused, its other sense
@@ -100,6 +102,8 @@ DISTINCTIVE = "distinctive name"
 #: "Empire State Building …" is not.
 OPENS_SENTENCE = "an everyday word opening a sentence"
 NOT_CHECKED = "not a threat name"
+#: Why an ambiguous or rare name glued into a longer token is not the threat.
+IDENTIFIER = "reads as part of an identifier or a compound word"
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +248,22 @@ def _after_subject(text: str, start: int) -> str:
     before = text[max(0, start - 12):start].replace("\u2019", "'").split()
     word = before[-1].lower() if before else ""
     return word if word in VERB_OPENERS else ""
+
+
+def _glued(text: str, start: int, end: int) -> str:
+    """The neighbour that makes ``start:end`` one part of a dotted identifier or a compound
+    word — "Reflection.Assembly", "Mega.co", "django.views", "Plug-And-Play" — else ``""``."""
+    if start >= 2 and text[start - 1] in ".-" and text[start - 2].isalnum():
+        i = start - 1
+        while i > max(0, start - _WORD_AROUND) and not text[i - 1].isspace():
+            i -= 1
+        return text[i:end]
+    if end + 1 < len(text) and text[end] == "." and text[end + 1].isalnum():
+        i = end + 1
+        while i < min(len(text), end + _WORD_AROUND) and text[i].isalnum():
+            i += 1
+        return text[start:i]
+    return ""
 
 
 def _doubt(text: str, start: int, end: int, option: Option) -> str:
@@ -394,26 +414,32 @@ class Gazetteer:
             elif not doubt and not rare:
                 kept.append((start, neg_end, index, DISTINCTIVE))
             elif not doubt:
-                why = f"rare: {rare}; " + (document or "no cyber context in the text")
-                (kept if document else doubted_refused).append((start, neg_end, index, why))
-                if not document and other >= 0:
+                glued = _glued(text, start, -neg_end)
+                why = f"rare: {rare}; " + (f"'{glued}' {IDENTIFIER}" if glued else
+                                           document or "no cyber context in the text")
+                (kept if document and not glued else doubted_refused).append(
+                    (start, neg_end, index, why))
+                if (glued or not document) and other >= 0:
                     kept.append((start, neg_end, other, NOT_CHECKED))
             else:
                 place = PLACE in doubt and _after_locative(text, start)
                 verb = "common word" in doubt and _after_subject(text, start)
-                why = "" if place or verb else self._support(text, points, positions, start,
-                                                             -neg_end)
+                glued = _glued(text, start, -neg_end)
+                why = "" if place or verb or glued else self._support(
+                    text, points, positions, start, -neg_end)
                 if place:
                     doubt += f"; '{place} {text[start:-neg_end]}' reads as the place"
                 elif verb:
                     doubt += f"; '{verb} {text[start:-neg_end]}' reads as a verb"
+                elif glued:
+                    doubt += f"; '{glued}' {IDENTIFIER}"
                 if why:
                     vouched.setdefault(index, start)
                 doubted.append(((start, neg_end, index, f"ambiguous: {doubt}; "), why, other))
         refused = doubted_refused
         for (start, neg_end, index, doubt), why, other in doubted:
             if (not why and index in vouched and "reads as the place" not in doubt
-                    and "reads as a verb" not in doubt):
+                    and "reads as a verb" not in doubt and IDENTIFIER not in doubt):
                 # one sense per discourse
                 why = f"accepted: the same name has cyber context at offset {vouched[index]}"
             (kept if why else refused).append((start, neg_end, index, doubt + (why or
