@@ -181,6 +181,15 @@ def test_the_baseline_matcher_keeps_the_old_rules(g: Gazetteer) -> None:
     assert all(m.why == "" for m in old.find("Cuba won the match."))
 
 
+@pytest.mark.parametrize("name", ["P.A.S. Webshell", "AES-NI: April Edition"])
+def test_a_name_whose_punctuation_leaves_two_spaces_is_found_as_written(
+        g: Gazetteer, name: str) -> None:
+    text = f"Analysts saw {name} on the server."
+    [match] = [m for m in g.find(text) if m.type in THREATS]
+    assert match.surface == name and text[match.start:match.end] == name
+    assert match.entity_id == g.resolve(name).id  # type: ignore[union-attr]
+
+
 def test_longest_match_wins(g: Gazetteer) -> None:
     found = g.find("They deployed Cobalt Strike beacons.")
     assert [(m.surface, m.name) for m in found] == [("Cobalt Strike", "Cobalt Strike")]

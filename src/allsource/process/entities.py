@@ -5,7 +5,9 @@ Mechanism. The text is *folded* (:func:`allsource.process.aliases.fold`: lowerca
 characters to spaces, same length, so offsets carry over) and padded with a space at each end.
 Every matchable name key is added to one Aho–Corasick automaton (``pyahocorasick``) with a space
 on both sides, so a key can only match whole words: "APT2" never matches inside "APT28", nor
-"Ryuk" inside "Ryukyu", and "Fancy-Bear", "FANCY BEAR" and "Fancy Bear" are one key. One pass
+"Ryuk" inside "Ryukyu", and "Fancy-Bear", "FANCY BEAR" and "Fancy Bear" are one key. A name
+whose punctuation leaves a run of spaces when folded ("P.A.S. Webshell") is also added as it
+folds, so it is found as written. One pass
 over the text reports every whole-word occurrence, overlapping ones included.
 
 Each occurrence is then checked against the key's options, best first (the gazetteer ranks
@@ -67,12 +69,13 @@ from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
-from allsource.model.names import fold_document
+from allsource.model.names import fold, fold_document
 from allsource.model.records import StixObject
 from allsource.model.resolution import STIX_TYPES, Overrides, Pair, ResolvedEntity
 from allsource.process.aliases import alias_key, alias_shape
 from allsource.process.ambiguity import PLACE, STRONG, THREAT_TYPES
 from allsource.process.gazetteer import (
+    MATCH_RULES,
     GazetteerData,
     Option,
     build_data,
@@ -123,6 +126,22 @@ _Candidate = tuple[int, int, int, str]
 #: (start, -end, entity index, why the name may mean something else or "", why it is rare or "",
 #: the index of a place or sector the name also denotes, or -1)
 _Found = tuple[int, int, int, str, str, int]
+
+
+def _spaced_keys(data: GazetteerData) -> dict[str, str]:
+    """Folded spellings of matchable names whose punctuation leaves runs of spaces —
+    "P.A.S. Webshell" folds to ``p a s  webshell``, "Akira (ELF)" to ``akira  elf`` — each
+    with its key (single spaces): a text writes the name as listed, and the folded text keeps
+    every separator."""
+    out: dict[str, str] = {}
+    for entity in data.entities:
+        for link in entity.links:
+            if link.rule in MATCH_RULES or link.rule.startswith("derived:"):
+                key = alias_key(link.alias)
+                spelling = fold(link.alias).strip()
+                if spelling != key and key in data.patterns:
+                    out.setdefault(spelling, key)
+    return out
 
 
 def _at_sentence_start(text: str, start: int) -> bool:
@@ -301,15 +320,22 @@ class Gazetteer:
                 self._by_key.setdefault(alias_key(link.alias), entity)
         self._threat = [e.type in THREAT_TYPES for e in self.entities]
         self._sector = [e.type == "sector" for e in self.entities]
-        self._automaton = self._compile(data.patterns, data.terms if context else {})
+        self._automaton = self._compile(data.patterns, data.terms if context else {},
+                                        _spaced_keys(data))
 
     @staticmethod
-    def _compile(patterns: dict[str, list[Option]], terms: dict[str, int]) -> Any:
-        """Keys → (padded length, options, support points: 0 for a name)."""
+    def _compile(patterns: dict[str, list[Option]], terms: dict[str, int],
+                 spaced: dict[str, str]) -> Any:
+        """Keys → (padded length, options, support points: 0 for a name); ``spaced``: more
+        spellings of keys (see :func:`_spaced_keys`)."""
         automaton = ahocorasick.Automaton()
         for key, options in patterns.items():
             padded = f" {key} "
             automaton.add_word(padded, (len(padded), tuple(options), 0))
+        for spelling, key in spaced.items():
+            padded = f" {spelling} "
+            if padded not in automaton:
+                automaton.add_word(padded, (len(padded), tuple(patterns[key]), 0))
         for term, points in terms.items():  # terms that are name keys were left out
             padded = f" {term} "
             if padded not in automaton:

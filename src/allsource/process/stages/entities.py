@@ -66,7 +66,8 @@ class EntitiesStage(Stage):
     # 4: a sector word inside an organisation's name ("Financial Times") is no sector;
     # 5: a common-word name after a pronoun or modal is a verb ("if you Play …");
     # 6: a common-word name opening a sentence counts with cyber context ("Empire can …");
-    # field terms used unlinked by ATT&CK, ambiguous shortened names, glued tokens refused
+    # field terms used unlinked by ATT&CK, ambiguous shortened names, glued tokens refused;
+    # names like "P.A.S. Webshell" found as written
     description: ClassVar[str] = "gazetteer entities with alias resolution"
     order: ClassVar[int] = 40
 
