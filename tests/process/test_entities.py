@@ -66,6 +66,21 @@ def test_common_words_need_their_case_and_not_a_sentence_start(g: Gazetteer) -> 
 THREATS = frozenset({"threat-actor", "malware", "tool", "campaign"})
 
 
+def test_a_common_word_opening_a_sentence_is_the_name_with_cyber_context(g: Gazetteer) -> None:
+    """ATT&CK's procedure examples open with the name: "Empire can …". Alone in its text,
+    such a word counts only with support nearby, like an ambiguous name."""
+    text = "Empire can use PowerShell to run its payloads."
+    found, _ = g.scan(text)
+    [match] = [m for m in found if m.type in THREATS]
+    assert (match.surface, match.name, match.type) == ("Empire", "Empire", "tool")
+    assert entities_module.OPENS_SENTENCE in match.why and "'powershell'" in match.why
+    old = Gazetteer(g.data, context=False)  # the rules before: the sentence start loses it
+    assert [m for m in old.find(text) if m.type in THREATS] == []
+    found, refused = g.scan("Empire State Building lights turned blue for the final.")
+    assert [m for m in found if m.type in THREATS] == []
+    assert [(m.surface, m.why.endswith("no support")) for m in refused] == [("Empire", True)]
+
+
 def _threats(g: Gazetteer, text: str) -> list[str]:
     return [m.surface for m in g.find(text) if m.type in THREATS]
 
@@ -92,9 +107,9 @@ def test_an_ambiguous_name_is_kept_with_cyber_context_and_says_why(g: Gazetteer)
 
 
 def test_refused_mentions_are_reported_with_the_reason(g: Gazetteer) -> None:
-    found, refused = g.scan("Beijing welcomed the Milan visit.")
+    found, refused = g.scan("Cuba welcomed the Milan visit.")
     assert all(m.type not in THREATS for m in found)
-    assert {m.surface for m in refused} == {"Beijing", "Milan"}
+    assert {m.surface for m in refused} == {"Cuba", "Milan"}
     assert all(m.why.endswith("no support") for m in refused)
 
 
@@ -117,6 +132,22 @@ def test_a_common_word_after_a_pronoun_or_modal_is_a_verb(g: Gazetteer) -> None:
     assert "'you Play' reads as a verb" in verb.why
     found, _ = g.scan("Affiliates switched to Play after the takedown, deploying ransomware.")
     assert [m.surface for m in found if m.type in THREATS] == ["Play"]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("The loader calls System.Reflection.Assembly.Load from PowerShell.", "Assembly"),
+    ("KillDisk registers a service named Plug-And-Play Support, like other malware.", "Play"),
+])
+def test_an_ambiguous_name_inside_an_identifier_or_compound_is_not_the_threat(
+        g: Gazetteer, text: str, name: str) -> None:
+    found, refused = g.scan(text)
+    assert name not in [m.surface for m in found if m.type in THREATS]
+    [why] = [m.why for m in refused if m.surface == name]
+    assert entities_module.IDENTIFIER in why
+    # the same name standing alone, with the same context, is kept
+    alone = text.replace("Plug-And-Play Support", "Play").replace(
+        "System.Reflection.Assembly.Load", "the Play ransomware")
+    assert "Play" in [m.surface for m in g.find(alone) if m.type in THREATS]
 
 
 def test_the_name_with_its_qualifier_needs_no_context(g: Gazetteer) -> None:
@@ -148,6 +179,15 @@ def test_the_baseline_matcher_keeps_the_old_rules(g: Gazetteer) -> None:
     old = Gazetteer(g.data, context=False)
     assert [m.surface for m in old.find("Cuba won the match.") if m.type in THREATS] == ["Cuba"]
     assert all(m.why == "" for m in old.find("Cuba won the match."))
+
+
+@pytest.mark.parametrize("name", ["P.A.S. Webshell", "AES-NI: April Edition"])
+def test_a_name_whose_punctuation_leaves_two_spaces_is_found_as_written(
+        g: Gazetteer, name: str) -> None:
+    text = f"Analysts saw {name} on the server."
+    [match] = [m for m in g.find(text) if m.type in THREATS]
+    assert match.surface == name and text[match.start:match.end] == name
+    assert match.entity_id == g.resolve(name).id  # type: ignore[union-attr]
 
 
 def test_longest_match_wins(g: Gazetteer) -> None:

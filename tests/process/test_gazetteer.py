@@ -14,7 +14,14 @@ from allsource.collect.misp_galaxy_map import cluster_entity
 from allsource.model import resolution as res
 from allsource.model.markings import Marking
 from allsource.process import gazetteer as gz
-from allsource.process.aliases import AliasPolicy, Mode, alias_key, alias_shape, fold
+from allsource.process.aliases import (
+    AliasPolicy,
+    Mode,
+    alias_key,
+    alias_shape,
+    fold,
+    unlinked_terms,
+)
 from allsource.process.entities import Gazetteer
 
 APT28 = "intrusion-set--bef4c620-0787-42a8-a96d-b7eb6e85917c"  # ATT&CK G0007
@@ -76,6 +83,45 @@ def test_domain_terms_are_dropped_unless_attack_names_them() -> None:
     assert policy.mode("zlib", "malware")[0] is Mode.DROP
     assert policy.mode("Gauss", "malware")[0] is Mode.FOLD  # a name, not vocabulary
     assert policy.mode("Outlook", "malware", curated=True)[0] is not Mode.DROP
+
+
+def test_a_name_the_prose_uses_outside_a_link_is_a_term_of_the_field() -> None:
+    prose = ["Adversaries may compress data with zlib or abuse the Autorun feature.",
+             "[Mimikatz](https://attack.mitre.org/software/S0002) dumps credentials, "
+             "(Citation: Gauss report) see https://example.com/Turla"]
+    keys = ["zlib", "autorun", "mimikatz", "gauss", "turla", "emotet"]
+    assert unlinked_terms(keys, prose) == {"zlib", "autorun"}  # linked or cited: a name
+    policy = AliasPolicy(field_terms={"zlib", "autorun", "tasklist"})
+    assert policy.mode("Autorun", "malware")[0] is Mode.DROP  # only MISP lists it
+    assert policy.mode("ZLib", "malware", curated=True)[0] is Mode.CASED  # ATT&CK's backdoor
+    assert policy.mode("tasklist", "tool", curated=True)[0] is not Mode.DROP  # a tool is meant
+    assert AliasPolicy().mode("Autorun", "malware")[0] is Mode.FOLD  # without the prose
+
+
+def test_the_installed_attack_prose_makes_library_and_feature_names_terms(
+        data: gz.GazetteerData) -> None:
+    g = Gazetteer(data)
+    assert g.find("The sample compresses its data with zlib before sending it to the C2.") == []
+    assert [m.name for m in g.find("ZLib is a backdoor with a C2 channel.")] == ["ZLib"]
+    assert [m for m in g.find("It spreads with the Windows Autorun feature, like malware.")
+            if m.type == "malware"] == []
+
+
+def test_a_shortened_name_that_is_ambiguous_alone_is_not_matched(
+        data: gz.GazetteerData) -> None:
+    """"Monero" is derived from "Monero Miner" by dropping a category word; alone it is the
+    coin, even in text about malware."""
+    g = Gazetteer(data)
+    assert [m.surface for m in g.find("The malware dropped XMRig to mine Monero.")
+            if m.type == "malware"] == ["XMRig"]
+    assert [m.name for m in g.find("The Monero Miner was installed by the malware.")
+            if m.type == "malware"] == ["Monero Miner"]
+    # "Beijing" of ATT&CK's "Beijing Group" (Elderwood): the city, whatever the context
+    assert [m for m in g.find("Beijing used a backdoor and PowerShell to steal data.")
+            if m.type == "threat-actor"] == []
+    assert [m.name for m in g.find("The Beijing Group used a backdoor and PowerShell.")
+            if m.type == "threat-actor"] == ["Elderwood"]
+    assert data.stats["derived name left out: ambiguous alone"] > 0
 
 
 # --- merge rules on hand-made records --------------------------------------------------------

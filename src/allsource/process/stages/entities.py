@@ -62,9 +62,12 @@ MAX_EXPLAINED = 200
 
 class EntitiesStage(Stage):
     name: ClassVar[str] = "entities"
-    version: ClassVar[str] = "5"  # 2: ATT&CK v18.1, one mention per title, verdicts; 3: context;
+    version: ClassVar[str] = "6"  # 2: ATT&CK v18.1, one mention per title, verdicts; 3: context;
     # 4: a sector word inside an organisation's name ("Financial Times") is no sector;
-    # 5: a common-word name after a pronoun or modal is a verb ("if you Play …")
+    # 5: a common-word name after a pronoun or modal is a verb ("if you Play …");
+    # 6: a common-word name opening a sentence counts with cyber context ("Empire can …");
+    # field terms used unlinked by ATT&CK, ambiguous shortened names, glued tokens refused;
+    # names like "P.A.S. Webshell" found as written
     description: ClassVar[str] = "gazetteer entities with alias resolution"
     order: ClassVar[int] = 40
 
