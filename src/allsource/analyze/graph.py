@@ -53,13 +53,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import operator
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -372,66 +372,149 @@ def _labels(store: SqlStore, hood: _Hood, ids: Iterable[str]) -> None:
 
 # -- summarising ---------------------------------------------------------------------------------
 @dataclass(slots=True)
+class _Coded:
+    """The fetched neighbourhood in integer codes, so the summary runs as numpy passes
+    rather than per-node Python steps: node ``i`` is ``ids[i]`` (discovery order, the centre
+    is 0), and the arrays hold each node's distance, degree, type (an index into ``types``)
+    and strongest first-hop neighbour, and each edge's ends, type (into ``kinds``) and
+    weight."""
+
+    ids: list[str]
+    dist: Any
+    deg: Any
+    types: list[str]
+    type_of: Any
+    anchor: Any
+    src: Any
+    dst: Any
+    kinds: list[str]
+    kind: Any
+    weight: Any
+
+
+def _codes(values: Iterable[str], code: dict[str, int], count: int) -> Any:
+    return np.fromiter(map(code.__getitem__, values), np.int64, count)
+
+
+def _coded(hood: _Hood) -> _Coded:
+    ids = list(hood.distance)
+    n = len(ids)
+    code = dict(zip(ids, range(n), strict=True))
+    rows = list(hood.edges.values())
+    m = len(rows)
+    src = _codes(map(itemgetter(2), rows), code, m)
+    dst = _codes(map(itemgetter(3), rows), code, m)
+    kinds = list(dict.fromkeys(map(itemgetter(1), rows)))
+    kind = _codes(map(itemgetter(1), rows), dict(zip(kinds, range(len(kinds)), strict=True)), m)
+    weight = np.ones(m, np.int64)
+    if hood.weights:
+        at = dict(zip(hood.edges, range(m), strict=True))
+        for rid, w in hood.weights.items():
+            weight[at[rid]] = w
+    # a node's degree counts the relationships it ends, whatever they weigh
+    deg = np.bincount(src, minlength=n) + np.bincount(dst, minlength=n)
+    names = list(map(itemgetter(0), map(str.partition, ids, itertools.repeat("--"))))
+    types = list(dict.fromkeys(names))
+    type_of = _codes(names, dict(zip(types, range(len(types)), strict=True)), n)
+    return _Coded(ids=ids, dist=np.fromiter(hood.distance.values(), np.int64, n), deg=deg,
+                  types=types, type_of=type_of,
+                  anchor=_anchors(hood, code, ids, deg), src=src, dst=dst, kinds=kinds,
+                  kind=kind, weight=weight)
+
+
+def _runs(keys: Any) -> tuple[Any, Any]:
+    """Where the runs of equal values of the sorted ``keys`` start, and end."""
+    if not len(keys):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return starts, np.r_[starts[1:], len(keys)]
+
+
+def _anchors(hood: _Hood, code: dict[str, int], ids: list[str], deg: Any) -> Any:
+    """Each second-hop node's strongest first-hop neighbour (most relationships, then the
+    higher degree, then the smaller ID); every other node is its own. The (second-hop,
+    first-hop) ties are counted once per pair, then one lexicographic sort ranks each node's
+    candidates; only the few first-hop candidates are ranked by ID."""
+    n = len(ids)
+    anchor = np.arange(n)
+    if not hood.tie_far:
+        return anchor
+    far = _codes(hood.tie_far, code, len(hood.tie_far))
+    near = _codes(hood.tie_near, code, len(hood.tie_near))
+    pairs, count = np.unique(far * n + near, return_counts=True)
+    far, near = np.divmod(pairs, n)
+    candidates = np.unique(near).tolist()
+    by_id = np.zeros(n, np.int64)
+    by_id[sorted(candidates, key=ids.__getitem__)] = np.arange(len(candidates))
+    order = np.lexsort((by_id[near], -deg[near], -count, far))
+    far, near = far[order], near[order]
+    first, _ = _runs(far)
+    anchor[far[first]] = near[first]
+    return anchor
+
+
+@dataclass(slots=True)
 class _Group:
     type: str
-    members: list[str]
+    members: Any  # node codes, in discovery order (or ranked, for a split's rest)
     level: int  # 0: a type; 1: a type via one neighbour; 2: final (no further split)
-    anchor: str | None = None
+    anchor: int | None = None
     rest: bool = False
 
 
-def _degrees(hood: _Hood) -> Counter[str]:
-    edges = hood.edges.values()
-    return Counter(itertools.chain(map(itemgetter(2), edges), map(itemgetter(3), edges)))
+def _split(group: _Group, c: _Coded, cap: int) -> list[_Group]:
+    """``group``'s parts, largest first (then the highest degree, then the smallest ID), at
+    most ``cap``: what does not fit is one final "other" group. A type at distance 2 splits
+    by strongest neighbour (into objects at once when one neighbour holds them all), any
+    other group into objects."""
+    ms = group.members
+    starts = ends = None
+    if group.level == 0 and c.dist[ms[0]] > 1:
+        order = np.argsort(c.anchor[ms], kind="stable")  # keeps discovery order inside
+        ms = ms[order]
+        starts, ends = _runs(c.anchor[ms])
+        if len(starts) == 1:
+            ms = group.members
+    if starts is None or len(starts) == 1:
+        starts = np.arange(len(ms))
+        ends = starts + 1
+    sizes = ends - starts
+    top = np.maximum.reduceat(c.deg[ms], starts)
+    names = list(map(c.ids.__getitem__, ms.tolist()))
+    least = names if len(starts) == len(ms) else [min(names[a:b]) for a, b in
+                                                   zip(starts.tolist(), ends.tolist(),
+                                                       strict=True)]
+    ranked = [i for *_, i in sorted(zip((-sizes).tolist(), (-top).tolist(), least,
+                                        range(len(starts)), strict=True))]
+    single = len(starts) == len(ms)
+    keep = ranked if len(ranked) <= cap else ranked[:cap - 1]
+    parts = []
+    for i in keep:
+        part = ms[starts[i]:ends[i]]
+        many = len(part) > 1
+        parts.append(_Group(group.type, part, 1 if many else 2,
+                            anchor=int(c.anchor[part[0]]) if many else None))
+    if len(keep) < len(ranked):
+        left = ranked[len(keep):]
+        rest = (ms[left] if single else
+                np.concatenate([ms[starts[i]:ends[i]] for i in left]))
+        parts.append(_Group(group.type, rest, 2, group.anchor, True))
+    return parts
 
 
-def _anchors(hood: _Hood, deg: Counter[str]) -> dict[str, str]:
-    """Each second-hop node's strongest first-hop neighbour (most relationships, then the
-    higher degree, then the smaller ID). Most second-hop nodes are tied to one first-hop
-    node by one relationship: those take it as it comes (C-level passes); only the nodes
-    with several ties are compared, one at a time."""
-    anchors = dict(zip(hood.tie_far, hood.tie_near, strict=True))
-    several = {far for far, n in Counter(hood.tie_far).items() if n > 1}
-    if not several:
-        return anchors
-    counted = Counter(itertools.compress(zip(hood.tie_far, hood.tie_near, strict=True),
-                                         map(several.__contains__, hood.tie_far)))
-    best: dict[str, tuple[int, int, str]] = {}
-    for (far, near), n in counted.items():
-        score = (n, deg[near], near)
-        old = best.get(far)
-        if old is None or score[:2] > old[:2] or (score[:2] == old[:2] and near < old[2]):
-            best[far] = score
-    anchors.update((far, score[2]) for far, score in best.items())
-    return anchors
-
-
-def _split(group: _Group, hood: _Hood, anchors: dict[str, str]) -> list[_Group]:
-    if group.level == 0 and hood.distance[group.members[0]] > 1:
-        parts: dict[str, list[str]] = defaultdict(list)
-        for key, m in zip(map(anchors.get, group.members, group.members), group.members,
-                          strict=True):
-            parts[key].append(m)
-        return [_Group(group.type, ms, 1 if len(ms) > 1 else 2, anchor=key if len(ms) > 1
-                       else None) for key, ms in parts.items()]
-    return [_Group(group.type, [m], 2) for m in group.members]
-
-
-def _partition(hood: _Hood, budget: int, deg: Counter[str]) -> list[_Group]:
+def _partition(c: _Coded, budget: int) -> list[_Group]:
     """Greedy split of the non-centre nodes into at most ``budget`` groups (see module doc)."""
-    by_type: dict[tuple[str, int], list[str]] = defaultdict(list)
-    dist = hood.distance
-    nodes = list(itertools.compress(dist, dist.values()))  # all but the centre
-    kinds = map(itemgetter(0), map(str.partition, nodes, itertools.repeat("--")))
-    for key, node in zip(zip(kinds, map(dist.__getitem__, nodes), strict=True), nodes,
-                         strict=True):
-        by_type[key].append(node)
-    types = sorted(by_type.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    groups = [_Group(kind, ms, 0) for (kind, _), ms in types[:budget]]
+    nodes = np.flatnonzero(c.dist)  # all but the centre, in discovery order
+    key = c.type_of[nodes] * 3 + c.dist[nodes]
+    order = np.argsort(key, kind="stable")
+    nodes, key = nodes[order], key[order]
+    starts, ends = _runs(key)
+    types = sorted(((-(b - a), c.types[k // 3], k % 3, a, b) for a, b, k in
+                    zip(starts.tolist(), ends.tolist(), key[starts].tolist(), strict=True)))
+    groups = [_Group(kind, nodes[a:b], 0) for _, kind, _, a, b in types[:budget]]
     if len(types) > budget:
-        rest = [m for _, ms in types[budget - 1:] for m in ms]
+        rest = np.concatenate([nodes[a:b] for *_, a, b in types[budget - 1:]])
         groups = [*groups[:budget - 1], _Group("mixed", rest, 2, rest=True)]
-    anchors = _anchors(hood, deg)
     final: list[_Group] = []
     heap: list[tuple[int, int, _Group]] = []
     seq = 0
@@ -448,16 +531,8 @@ def _partition(hood: _Hood, budget: int, deg: Counter[str]) -> list[_Group]:
         if free <= 0 or (group.level == 1 and len(group.members) - 1 > free):
             final.append(group)  # a neighbour's group opens whole or not at all
             continue
-        parts = _split(group, hood, anchors)
-        if len(parts) == 1:  # one neighbour holds them all: next split is into objects
-            parts = _split(parts[0], hood, anchors)
-        parts.sort(key=lambda p: (-len(p.members), -max(map(deg.__getitem__, p.members)),
-                                  min(p.members)))
-        allowed = min(len(parts), max(1, free // (len(heap) + 1)) + 1)
-        if allowed < len(parts):
-            rest = [m for p in parts[allowed - 1:] for m in p.members]
-            parts = [*parts[:allowed - 1], _Group(group.type, rest, 2, group.anchor, True)]
-        for p in parts:
+        # each split takes at most its fair share of what is left
+        for p in _split(group, c, max(1, free // (len(heap) + 1)) + 1):
             if p.level < 2 and len(p.members) > 1:
                 heapq.heappush(heap, (-len(p.members), seq, p))
                 seq += 1
@@ -466,75 +541,85 @@ def _partition(hood: _Hood, budget: int, deg: Counter[str]) -> list[_Group]:
     return final
 
 
-def _cluster_label(group: _Group, hood: _Hood) -> str:
+def _cluster_label(group: _Group, hood: _Hood, c: _Coded) -> str:
     label = f"{len(group.members)} {group.type}"
     if group.anchor is not None:
-        label += f" via {hood.labels.get(group.anchor, group.anchor)}"
+        anchor = c.ids[group.anchor]
+        label += f" via {hood.labels.get(anchor, anchor)}"
     return label + (" (other)" if group.rest else "")
 
 
-def _top(members: list[str], deg: Counter[str]) -> list[str]:
-    """The ``SAMPLE`` members of highest degree (then smallest ID), comparing ``(-degree,
-    id)`` tuples built in C rather than calling a key function per member."""
-    ranked = heapq.nsmallest(SAMPLE, zip(map(operator.neg, map(deg.__getitem__, members)),
-                                         members, strict=True))
-    return [m for _, m in ranked]
+def _top(members: Any, c: _Coded) -> list[str]:
+    """The ``SAMPLE`` members of highest degree (then smallest ID): those at least as high
+    as the ``SAMPLE``-th degree are the only candidates."""
+    deg = c.deg[members]
+    if len(members) > SAMPLE:
+        keep = deg >= np.partition(deg, len(deg) - SAMPLE)[len(deg) - SAMPLE]
+        members, deg = members[keep], deg[keep]
+    return [m for _, m in heapq.nsmallest(SAMPLE, zip((-deg).tolist(),
+                                                      map(c.ids.__getitem__,
+                                                          members.tolist()),
+                                                      strict=True))]
 
 
-def _view(store: SqlStore, hood: _Hood, groups: list[_Group], deg: Counter[str],
-          max_edges: int, summarised: bool) -> GraphView:
-    dist = hood.distance
-    nearest = {id(g): min(map(dist.__getitem__, g.members)) for g in groups}
-    ordered = sorted(groups, key=lambda g: (nearest[id(g)], -len(g.members), g.type,
-                                            g.members[0]))
-    samples = {id(g): _top(g.members, deg) for g in ordered if len(g.members) > 1 or g.rest}
+def _view(store: SqlStore, hood: _Hood, c: _Coded, groups: list[_Group], max_edges: int,
+          summarised: bool) -> GraphView:
+    ids, deg = c.ids, c.deg
+    nearest = [int(c.dist[g.members].min()) for g in groups]
+    ordered = [g for *_, g in sorted(
+        ((near, -len(g.members), g.type, ids[g.members[0]], g) for near, g in
+         zip(nearest, groups, strict=True)), key=lambda k: k[:4])]
+    samples = {id(g): _top(g.members, c) for g in ordered if len(g.members) > 1 or g.rest}
     _labels(store, hood, itertools.chain(
-        (g.members[0] for g in ordered if id(g) not in samples),
-        (g.anchor for g in ordered if g.anchor is not None),
+        (ids[g.members[0]] for g in ordered if id(g) not in samples),
+        (ids[g.anchor] for g in ordered if g.anchor is not None),
         itertools.chain.from_iterable(samples.values())))
     label = hood.labels
-    node_of: dict[str, str] = {hood.center: hood.center}
+    shown = [hood.center]
+    node_of = np.zeros(len(ids), np.int64)  # node code → index in ``shown`` (centre: 0)
     nodes = [GraphNode(hood.center, label[hood.center], object_type(hood.center),
-                       degree=deg[hood.center])]
+                       degree=int(deg[0]))]
     for i, g in enumerate(ordered):
+        node_of[g.members] = len(shown)
         top = samples.get(id(g))
         if top is None:
-            m = g.members[0]
-            node_of[m] = m
-            nodes.append(GraphNode(m, label.get(m, m), object_type(m), distance=dist[m],
-                                   degree=deg[m]))
+            m = ids[g.members[0]]
+            shown.append(m)
+            nodes.append(GraphNode(m, label.get(m, m), object_type(m),
+                                   distance=int(c.dist[g.members[0]]),
+                                   degree=int(deg[g.members[0]])))
             continue
         cid = f"cluster:{i}"
-        node_of.update(zip(g.members, itertools.repeat(cid)))
+        shown.append(cid)
         nodes.append(GraphNode(
-            cid, _cluster_label(g, hood), g.type, count=len(g.members), kind="cluster",
-            distance=nearest[id(g)], degree=sum(map(deg.__getitem__, g.members)),
+            cid, _cluster_label(g, hood, c), g.type, count=len(g.members), kind="cluster",
+            distance=int(c.dist[g.members].min()), degree=int(deg[g.members].sum()),
             members_sample=[{"id": m, "label": label.get(m, m), "type": object_type(m)}
                             for m in top]))
-    # every relationship weighs 1: count the (shown source, shown target, type) triples in
-    # one C-level pass, then add what the few heavier edges (co-mentions) weigh more
-    rows = hood.edges.values()
-    a = list(map(node_of.__getitem__, map(itemgetter(2), rows)))
-    b = list(map(node_of.__getitem__, map(itemgetter(3), rows)))
-    inside = list(map(operator.eq, a, b))
-    weights = Counter(itertools.compress(zip(a, b, map(itemgetter(1), rows), strict=True),
-                                         map(operator.not_, inside)))
-    internal = sum(inside)
-    for rid, weight in hood.weights.items():
-        _, kind, src, dst = hood.edges[rid]
-        if (x := node_of[src]) == (y := node_of[dst]):
-            internal += weight - 1
-        else:
-            weights[(x, y, kind)] += weight - 1
-    ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
-    edges = [GraphEdge(a, b, kind, w) for (a, b, kind), w in ranked[:max_edges]]
+    # relationships between two shown nodes, counted per (source, target, type) with their
+    # weights (1, or shared documents for co-mentions) in one numpy pass
+    a, b = node_of[c.src], node_of[c.dst]
+    inside = a == b
+    out = ~inside
+    width, kinds = len(shown), len(c.kinds)
+    triples, where = np.unique((a[out] * width + b[out]) * kinds + c.kind[out],
+                               return_inverse=True)
+    weights = np.bincount(where.reshape(-1), weights=c.weight[out],
+                          minlength=len(triples)).round().astype(np.int64)
+    pair, kind = np.divmod(triples, kinds)
+    x, y = np.divmod(pair, width)
+    ranked = sorted(zip((-weights).tolist(), map(shown.__getitem__, x.tolist()),
+                        map(shown.__getitem__, y.tolist()), map(c.kinds.__getitem__,
+                                                                kind.tolist()), strict=True))
+    edges = [GraphEdge(s, d, k, -w) for w, s, d, k in ranked[:max_edges]]
     clusters = [n for n in nodes if n.kind == "cluster"]
     summary = {
         "nodes_total": len(hood.distance), "relationships_total": len(hood.edges),
         "nodes_shown": len(nodes), "clusters": len(clusters),
         "objects_in_clusters": sum(n.count for n in clusters),
         "edges_shown": len(edges), "edges_dropped": max(0, len(ranked) - max_edges),
-        "relationships_inside_clusters": internal, "truncated": hood.truncated,
+        "relationships_inside_clusters": int(c.weight[inside].sum()),
+        "truncated": hood.truncated,
         "grouping": "type, then strongest neighbour" if summarised else None,
     }
     return GraphView(hood.center, nodes, edges, summarised, summary)
@@ -566,8 +651,9 @@ def neighbourhood(store: SqlStore, node_id: str, *, depth: int = 1,
 
 
 def _summarise(store: SqlStore, hood: _Hood, max_nodes: int, cap: int) -> GraphView:
-    deg = _degrees(hood)
+    c = _coded(hood)
     if len(hood.distance) <= max_nodes:
-        groups = [_Group(object_type(n), [n], 2) for n in hood.distance if n != hood.center]
-        return _view(store, hood, groups, deg, cap, summarised=False)
-    return _view(store, hood, _partition(hood, max_nodes - 1, deg), deg, cap, summarised=True)
+        groups = [_Group(c.types[c.type_of[i]], np.array([i]), 2)
+                  for i in range(1, len(c.ids))]
+        return _view(store, hood, c, groups, cap, summarised=False)
+    return _view(store, hood, c, _partition(c, max_nodes - 1), cap, summarised=True)
