@@ -164,13 +164,14 @@ def naive(store: SqlStore, node: str) -> int:
 
 def communities(store: SqlStore, node: str) -> tuple[int, int, float, float]:
     """Louvain and label-propagation time over the fetched depth-2 neighbourhood."""
-    from allsource.analyze.graph import _fetch
+    from allsource.analyze.graph import _coded, _fetch
 
     hood = _fetch(store, node, depth=2, since=None, until=None, min_credibility=None,
                   audience=Audience.owner(), comentions=False, fetch_limit=10**7)
     assert hood is not None
+    coded = _coded(hood)
     g = nx.Graph()
-    g.add_edges_from((s, d) for _, _, s, d in hood.edges.values())
+    g.add_edges_from(zip(coded.src.tolist(), coded.dst.tolist(), strict=True))
     t0 = time.perf_counter()
     nx.community.louvain_communities(g, seed=SEED)
     louvain = time.perf_counter() - t0

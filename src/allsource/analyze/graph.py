@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -184,19 +183,46 @@ def evidence_filter(store: SqlStore, object_id: sa.ColumnElement[Any], *,
 # -- fetching ------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class _Hood:
-    """The fetched neighbourhood: node → distance, edges by relationship ID (the fetched
-    row ``(id, type, source, target)`` itself, not a copy), the weight of those that are not
-    1 (co-mentions), and for each second-hop node the first-hop nodes it is tied to, once
-    per relationship (the pairs ``tie_far[i]``, ``tie_near[i]``)."""
+    """The fetched neighbourhood, recorded in integer codes as it arrives: ``code`` numbers
+    the nodes in discovery order (the centre is 0) and ``dist`` holds each one's distance;
+    each fetch adds arrays of its new edges' end codes, type codes (``kinds``) and weights
+    (1, or shared documents for co-mentions), and the second hop the (far, near) ends of
+    its edges, from which :func:`_anchors` takes the ties of second-hop nodes. ``seen``
+    holds the relationship IDs recorded (a relationship can be fetched twice)."""
 
     center: str
-    distance: dict[str, int] = field(default_factory=dict)
-    edges: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
-    weights: dict[str, int] = field(default_factory=dict)
-    tie_far: list[str] = field(default_factory=list)
-    tie_near: list[str] = field(default_factory=list)
+    code: dict[str, int] = field(default_factory=dict)
+    dist: list[int] = field(default_factory=list)
+    seen: dict[str, None] = field(default_factory=dict)
+    kinds: dict[str, int] = field(default_factory=dict)
+    src: list[Any] = field(default_factory=list)
+    dst: list[Any] = field(default_factory=list)
+    kind: list[Any] = field(default_factory=list)
+    weight: list[Any] = field(default_factory=list)
+    tie_far: list[Any] = field(default_factory=list)
+    tie_near: list[Any] = field(default_factory=list)
+    edges: int = 0
     labels: dict[str, str] = field(default_factory=dict)
     truncated: bool = False
+
+    def nodes(self, names: Iterable[str], dist: int) -> Any:
+        """The codes of ``names``; those not met before get the next codes, at ``dist``."""
+        code, before = self.code, len(self.code)
+        # dict.update consumes the filter lazily, so a name repeated in ``names`` is new once
+        code.update(zip(itertools.filterfalse(code.__contains__, names),
+                        itertools.count(before)))
+        self.dist.extend(itertools.repeat(dist, len(code) - before))
+        return code
+
+    def record(self, src: Any, dst: Any, kinds: Sequence[str], weight: Any) -> None:
+        kind = self.kinds
+        kind.update(zip(itertools.filterfalse(kind.__contains__, kinds),
+                        itertools.count(len(kind))))
+        self.src.append(src)
+        self.dst.append(dst)
+        self.kind.append(_codes(kinds, kind, len(kinds)))
+        self.weight.append(weight)
+        self.edges += len(src)
 
 
 def object_type(object_id: str) -> str:
@@ -215,7 +241,7 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
     seen_o = derived.visible(store, o, audience, released)
     for ids in chunks(frontier):
         for near, far in ((r.c.source_ref, r.c.target_ref), (r.c.target_ref, r.c.source_ref)):
-            left = limit - len(hood.edges)
+            left = limit - hood.edges
             if left <= 0:
                 hood.truncated = True
                 return
@@ -270,27 +296,26 @@ def _failing(ids: Sequence[str], shown: sa.ColumnElement[bool], dialect: str
 
 def _add(hood: _Hood, rows: Sequence[Any], dist: int, audience: Audience, *,
          outgoing: bool) -> None:
-    """Record fetched rows ``(id, type, source, target)``. Column-wise with C-level
-    iterators rather than one Python step per row: the first row that reaches a node fixes
-    its distance (a row's near end is always known already, so a self-loop fixes nothing),
-    a relationship is kept once, self-loops are no edges, and a second-hop node counts its
-    ties to each first-hop node."""
+    """Record fetched rows ``(id, type, source, target)``, column-wise with C-level and
+    numpy passes rather than one Python step per row: the first row that reaches a node
+    fixes its distance and code (a row's near end is always known already, so a self-loop
+    fixes nothing), a relationship is kept once, self-loops are no edges, and a second-hop
+    node keeps a tie to the first-hop node of each of its relationships."""
     if not rows:
         return
-    srcs, dsts = list(map(itemgetter(2), rows)), list(map(itemgetter(3), rows))
-    nears, fars = (srcs, dsts) if outgoing else (dsts, srcs)
-    distance = hood.distance
-    distance.update(zip(itertools.filterfalse(distance.__contains__, fars),
-                        itertools.repeat(dist)))
-    keep = list(map(operator.ne, fars, nears))
-    # a relationship fetched twice is the same row: updating keeps its first place
-    hood.edges.update(itertools.compress(zip(map(itemgetter(0), rows), rows, strict=True),
-                                         keep))
-    if dist > 1:
-        here = map(operator.eq, map(distance.__getitem__, fars), itertools.repeat(dist))
-        tied = list(map(operator.and_, keep, here))
-        hood.tie_far.extend(itertools.compress(fars, tied))
-        hood.tie_near.extend(itertools.compress(nears, tied))
+    rid, kinds, srcs, dsts = zip(*rows, strict=True)
+    code = hood.nodes(dsts if outgoing else srcs, dist)
+    n = len(rows)
+    src, dst = _codes(srcs, code, n), _codes(dsts, code, n)
+    # a relationship fetched twice is the same row: the first fetch recorded it
+    keep = (src != dst) & ~np.fromiter(map(hood.seen.__contains__, rid), bool, n)
+    hood.seen.update(dict.fromkeys(itertools.compress(rid, keep.tolist())))
+    hood.record(src[keep], dst[keep], list(itertools.compress(kinds, keep.tolist())),
+                np.ones(int(keep.sum()), np.int64))
+    if dist > 1:  # a tie if the far end is a second-hop node (see _anchors)
+        far, near = (dst, src) if outgoing else (src, dst)
+        hood.tie_far.append(far[keep])
+        hood.tie_near.append(near[keep])
 
 
 def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: datetime | None,
@@ -314,11 +339,11 @@ def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: dateti
         sa.select(o.c.id, shared)
         .select_from(src).where(*conds).group_by(o.c.id)
         .order_by(shared.desc(), o.c.id).limit(limit)).all()
-    for oid, n in rows:
-        hood.distance.setdefault(oid, 1)
-        rid = f"co-mentioned:{oid}"
-        hood.edges[rid] = (rid, "co-mentioned", hood.center, oid)
-        hood.weights[rid] = int(n)
+    if rows:
+        code = hood.nodes([oid for oid, _ in rows], 1)
+        hood.record(np.zeros(len(rows), np.int64), _codes((oid for oid, _ in rows), code,
+                                                          len(rows)),
+                    ["co-mentioned"] * len(rows), np.array([int(n) for _, n in rows]))
 
 
 def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
@@ -347,14 +372,15 @@ def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
                                   derived.visible(store, o, audience, released))).first()
         if row is None:
             return None
-        hood = _Hood(center=node_id, distance={node_id: 0}, labels={node_id: row[0]})
+        hood = _Hood(center=node_id, labels={node_id: row[0]})
+        hood.nodes([node_id], 0)
         _hop(store, conn, hood, [node_id], 1, evidence, audience, fetch_limit)
         if comentions:
             _comentions(store, conn, hood, since=since, until=until,
                         min_credibility=min_credibility, audience=audience, grades=grades,
                         limit=COMENTION_LIMIT)
         if depth == 2 and not hood.truncated:
-            first = sorted(n for n, dist in hood.distance.items() if dist == 1)
+            first = sorted(itertools.compress(hood.code, (d == 1 for d in hood.dist)))
             _hop(store, conn, hood, first, 2, evidence, audience, fetch_limit)
     return hood
 
@@ -396,30 +422,23 @@ def _codes(values: Iterable[str], code: dict[str, int], count: int) -> Any:
     return np.fromiter(map(code.__getitem__, values), np.int64, count)
 
 
+def _joined(parts: list[Any]) -> Any:
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
 def _coded(hood: _Hood) -> _Coded:
-    ids = list(hood.distance)
+    ids = list(hood.code)
     n = len(ids)
-    code = dict(zip(ids, range(n), strict=True))
-    rows = list(hood.edges.values())
-    m = len(rows)
-    src = _codes(map(itemgetter(2), rows), code, m)
-    dst = _codes(map(itemgetter(3), rows), code, m)
-    kinds = list(dict.fromkeys(map(itemgetter(1), rows)))
-    kind = _codes(map(itemgetter(1), rows), dict(zip(kinds, range(len(kinds)), strict=True)), m)
-    weight = np.ones(m, np.int64)
-    if hood.weights:
-        at = dict(zip(hood.edges, range(m), strict=True))
-        for rid, w in hood.weights.items():
-            weight[at[rid]] = w
+    src, dst = _joined(hood.src), _joined(hood.dst)
     # a node's degree counts the relationships it ends, whatever they weigh
     deg = np.bincount(src, minlength=n) + np.bincount(dst, minlength=n)
     names = list(map(itemgetter(0), map(str.partition, ids, itertools.repeat("--"))))
     types = list(dict.fromkeys(names))
     type_of = _codes(names, dict(zip(types, range(len(types)), strict=True)), n)
-    return _Coded(ids=ids, dist=np.fromiter(hood.distance.values(), np.int64, n), deg=deg,
-                  types=types, type_of=type_of,
-                  anchor=_anchors(hood, code, ids, deg), src=src, dst=dst, kinds=kinds,
-                  kind=kind, weight=weight)
+    return _Coded(ids=ids, dist=np.asarray(hood.dist, np.int64), deg=deg, types=types,
+                  type_of=type_of, anchor=_anchors(hood, ids, deg), src=src, dst=dst,
+                  kinds=list(hood.kinds), kind=_joined(hood.kind),
+                  weight=_joined(hood.weight))
 
 
 def _runs(keys: Any) -> tuple[Any, Any]:
@@ -430,17 +449,20 @@ def _runs(keys: Any) -> tuple[Any, Any]:
     return starts, np.r_[starts[1:], len(keys)]
 
 
-def _anchors(hood: _Hood, code: dict[str, int], ids: list[str], deg: Any) -> Any:
+def _anchors(hood: _Hood, ids: list[str], deg: Any) -> Any:
     """Each second-hop node's strongest first-hop neighbour (most relationships, then the
     higher degree, then the smaller ID); every other node is its own. The (second-hop,
     first-hop) ties are counted once per pair, then one lexicographic sort ranks each node's
     candidates; only the few first-hop candidates are ranked by ID."""
     n = len(ids)
     anchor = np.arange(n)
-    if not hood.tie_far:
+    far, near = _joined(hood.tie_far), _joined(hood.tie_near)
+    # a node's distance is fixed when it is first met: the second-hop rows whose far end
+    # was met at the second hop are its ties
+    tied = np.asarray(hood.dist)[far] == 2
+    far, near = far[tied], near[tied]
+    if not len(far):
         return anchor
-    far = _codes(hood.tie_far, code, len(hood.tie_far))
-    near = _codes(hood.tie_near, code, len(hood.tie_near))
     pairs, count = np.unique(far * n + near, return_counts=True)
     far, near = np.divmod(pairs, n)
     candidates = np.unique(near).tolist()
@@ -614,7 +636,7 @@ def _view(store: SqlStore, hood: _Hood, c: _Coded, groups: list[_Group], max_edg
     edges = [GraphEdge(s, d, k, -w) for w, s, d, k in ranked[:max_edges]]
     clusters = [n for n in nodes if n.kind == "cluster"]
     summary = {
-        "nodes_total": len(hood.distance), "relationships_total": len(hood.edges),
+        "nodes_total": len(hood.code), "relationships_total": hood.edges,
         "nodes_shown": len(nodes), "clusters": len(clusters),
         "objects_in_clusters": sum(n.count for n in clusters),
         "edges_shown": len(edges), "edges_dropped": max(0, len(ranked) - max_edges),
@@ -652,7 +674,7 @@ def neighbourhood(store: SqlStore, node_id: str, *, depth: int = 1,
 
 def _summarise(store: SqlStore, hood: _Hood, max_nodes: int, cap: int) -> GraphView:
     c = _coded(hood)
-    if len(hood.distance) <= max_nodes:
+    if len(hood.code) <= max_nodes:
         groups = [_Group(c.types[c.type_of[i]], np.array([i]), 2)
                   for i in range(1, len(c.ids))]
         return _view(store, hood, c, groups, cap, summarised=False)
