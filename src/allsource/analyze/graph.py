@@ -80,6 +80,7 @@ FETCH_LIMIT = 400_000
 COMENTION_LIMIT = 500
 SAMPLE = 5
 _LABEL = 200
+_CHUNK = 500  # IDs per ``IN (…)`` list
 
 
 @dataclass(slots=True)
@@ -232,14 +233,15 @@ def object_type(object_id: str) -> str:
 
 def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str], dist: int,
          evidence: Callable[[Sequence[str]], sa.ColumnElement[bool] | None],
-         audience: Audience, limit: int) -> None:
+         audience: Audience, limit: int, *, last: bool) -> None:
     r, o = t.relationships, t.objects
     # the owner reads everything: only the far object's existence is checked, from the
     # primary-key index alone; others see a relationship and an object through a mention
     # they may read (allsource.store.derived; ``released`` is all of can_release in SQL)
     seen_r = derived.visible(store, r, audience, released)
     seen_o = derived.visible(store, o, audience, released)
-    for ids in chunks(frontier):
+    start = len(hood.code)
+    for ids in chunks(frontier, _CHUNK):
         for near, far in ((r.c.source_ref, r.c.target_ref), (r.c.target_ref, r.c.source_ref)):
             left = limit - hood.edges
             if left <= 0:
@@ -255,7 +257,7 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
                 q.join(o, o.c.id == far).where(seen_o).limit(left + 1)).all()
             if len(rows) > left:
                 rows, hood.truncated = rows[:left], True
-            _add(hood, rows, dist, audience, outgoing=near is r.c.source_ref)
+            _add(hood, rows, dist, start, outgoing=near is r.c.source_ref, last=last)
 
 
 def _shown_ends(conn: Connection, q: sa.Select[Any], at: int, left: int,
@@ -294,26 +296,40 @@ def _failing(ids: Sequence[str], shown: sa.ColumnElement[bool], dialect: str
     return sa.select(each.c.value).where(~sa.exists().where(o.c.id == each.c.value, shown))
 
 
-def _add(hood: _Hood, rows: Sequence[Any], dist: int, audience: Audience, *,
-         outgoing: bool) -> None:
+def _add(hood: _Hood, rows: Sequence[Any], dist: int, start: int, *, outgoing: bool,
+         last: bool) -> None:
     """Record fetched rows ``(id, type, source, target)``, column-wise with C-level and
     numpy passes rather than one Python step per row: the first row that reaches a node
     fixes its distance and code (a row's near end is always known already, so a self-loop
     fixes nothing), a relationship is kept once, self-loops are no edges, and a second-hop
-    node keeps a tie to the first-hop node of each of its relationships."""
+    node keeps a tie to the first-hop node of each of its relationships.
+
+    A relationship is fetched again only from its other end, so only when both ends are in
+    a frontier: when its far end was met before this hop (a code below ``start``, the node
+    count when the hop began), or at this hop and another hop follows. Only those rows are
+    looked up in, and added to, ``hood.seen`` (at the second hop of 57,000 nodes, 2,000 of
+    63,000)."""
     if not rows:
         return
-    rid, kinds, srcs, dsts = zip(*rows, strict=True)
-    code = hood.nodes(dsts if outgoing else srcs, dist)
     n = len(rows)
+    srcs, dsts = list(map(itemgetter(2), rows)), list(map(itemgetter(3), rows))
+    code = hood.nodes(dsts if outgoing else srcs, dist)
     src, dst = _codes(srcs, code, n), _codes(dsts, code, n)
-    # a relationship fetched twice is the same row: the first fetch recorded it
-    keep = (src != dst) & ~np.fromiter(map(hood.seen.__contains__, rid), bool, n)
-    hood.seen.update(dict.fromkeys(itertools.compress(rid, keep.tolist())))
-    hood.record(src[keep], dst[keep], list(itertools.compress(kinds, keep.tolist())),
+    far, near = (dst, src) if outgoing else (src, dst)
+    keep = src != dst
+    known = keep & (far < start)
+    if known.any():
+        at = np.flatnonzero(known)
+        again = np.fromiter(map(hood.seen.__contains__, map(itemgetter(0), map(
+            rows.__getitem__, at.tolist()))), bool, len(at))
+        keep[at[again]] = False
+    track = keep if not last else keep & (far < start)
+    hood.seen.update(dict.fromkeys(map(itemgetter(0), map(rows.__getitem__,
+                                                          np.flatnonzero(track).tolist()))))
+    hood.record(src[keep], dst[keep], list(itertools.compress(map(itemgetter(1), rows),
+                                                              keep.tolist())),
                 np.ones(int(keep.sum()), np.int64))
     if dist > 1:  # a tie if the far end is a second-hop node (see _anchors)
-        far, near = (dst, src) if outgoing else (src, dst)
         hood.tie_far.append(far[keep])
         hood.tie_near.append(near[keep])
 
@@ -374,14 +390,15 @@ def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
             return None
         hood = _Hood(center=node_id, labels={node_id: row[0]})
         hood.nodes([node_id], 0)
-        _hop(store, conn, hood, [node_id], 1, evidence, audience, fetch_limit)
+        _hop(store, conn, hood, [node_id], 1, evidence, audience, fetch_limit,
+             last=depth == 1)
         if comentions:
             _comentions(store, conn, hood, since=since, until=until,
                         min_credibility=min_credibility, audience=audience, grades=grades,
                         limit=COMENTION_LIMIT)
         if depth == 2 and not hood.truncated:
             first = sorted(itertools.compress(hood.code, (d == 1 for d in hood.dist)))
-            _hop(store, conn, hood, first, 2, evidence, audience, fetch_limit)
+            _hop(store, conn, hood, first, 2, evidence, audience, fetch_limit, last=True)
     return hood
 
 
@@ -390,7 +407,7 @@ def _labels(store: SqlStore, hood: _Hood, ids: Iterable[str]) -> None:
     o = t.objects
     wanted = sorted(set(ids) - hood.labels.keys())
     with store.engine.connect() as conn:
-        for chunk in chunks(wanted):
+        for chunk in chunks(wanted, _CHUNK):
             hood.labels.update((r[0], r[1]) for r in conn.execute(
                 sa.select(o.c.id, sa.func.substr(o.c.name, 1, _LABEL))
                 .where(o.c.id.in_(chunk))))
