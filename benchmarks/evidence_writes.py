@@ -9,7 +9,8 @@ Documents are ``benchmarks/ingest.py``'s recombined real text (ATT&CK, MISP gala
 entity and IOC stages would). ``benchmarks/ingest.py`` itself writes documents only (its
 ``files`` collector extracts nothing), so it sees the documents index but not the mentions one.
 
-Run: ``python benchmarks/evidence_writes.py --docs 20000 0026 head 0026 head``.
+Run: ``python benchmarks/evidence_writes.py --docs 20000 0026 head 0026 head`` (``--drop
+ix_mentions_object_marking``: head without that index; ``--mentions 0``: documents only).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=20_000)
     ap.add_argument("--mentions", type=int, default=8, help="mentions per document")
     ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--drop", action="append", default=[],
+                    help="an index dropped after migrating (repeatable): head without it")
     args = ap.parse_args()
     rng = random.Random(SEED)
     pools = ingest.load_pools()
@@ -65,6 +68,10 @@ def main() -> None:
                                          blob_dir=folder / "blobs"))
         if rev != "head":
             alembic(store, "downgrade", rev)
+        else:
+            with store.engine.begin() as conn:
+                for name in args.drop:
+                    conn.exec_driver_sql(f"DROP INDEX {name}")
         src = Source(name="bench", kind="files", location=str(folder))
         store.add_source(src)
         c0, w0 = time.process_time(), time.perf_counter()

@@ -6,14 +6,26 @@ first hop, and one per direction and 500 frontier IDs for the second, never one 
 node; the indexes of migration 0026 hold the four columns read (``id, relationship_type,
 source_ref, target_ref``), so the owner's reads touch no table row. Marking filters are SQL
 (:func:`released`: the whole release rule; for other readers each relationship is visible
-through a readable mention, :mod:`allsource.store.derived`), so nothing the audience may not
-read is fetched or counted. The far end must be a stored object the audience may see:
-instead of joining ``objects`` per row, one statement judges each distinct far end once, in
-sorted order, and returns those that fail (usually none; with the cap reached and rows
-dropped, the join decides). Rows are then recorded column-wise (C-level ``map``/``zip``/
-``compress`` passes, not one Python step per row), with the garbage collector paused (see
-:func:`_collector_paused`). A node's type is the prefix
-of its STIX ID (``malware--…``); names are read only for the nodes the answer shows. A depth-2
+through a readable mention in a readable document, :mod:`allsource.store.derived`, checked
+from migration 0027's index on mentions), so nothing the audience may not read is fetched or
+counted. The far end must be a stored object the audience may see: instead of joining
+``objects`` per row, one statement judges each distinct far end once, in sorted order, and
+returns those that fail (usually none; with the cap reached and rows dropped, the join
+decides).
+
+Integer codes. Fetched rows are recorded column-wise (C-level ``map``/``compress`` passes,
+not one Python step per row), with the garbage collector paused
+(:func:`allsource.gcpause.paused_gc`): each node gets an integer code when first met (in
+discovery order; the centre is 0) and each fetch appends numpy arrays of its edges' end and
+type codes, so the summary — degrees (``bincount``), each second-hop node's strongest
+neighbour (one ``lexsort``), the partition (stable ``argsort`` runs) and the edge counts
+between shown nodes (``unique``) — runs as array passes over 57,000 nodes instead of
+dictionaries of 45-character IDs; IDs are compared as strings only where the rules break
+ties by them (a few hundred candidates). Only the relationships whose both ends lie in a
+frontier can be fetched twice, so only their IDs are looked up to count them once.
+
+A node's type is the prefix of its STIX ID (``malware--…``); names are read only for the nodes
+the answer shows. A depth-2
 neighbourhood holds the relationships that touch a node at distance 0 or 1; relationships
 between two nodes at distance 2 would need a third hop and are not fetched. ``fetch_limit``
 caps the relationships read (``summary["truncated"]``). Optionally the objects co-mentioned
