@@ -674,11 +674,9 @@ sa.Index("ix_relationships_source_ends", relationships.c.source_ref, relationshi
 sa.Index("ix_relationships_target_ends", relationships.c.target_ref, relationships.c.source_ref,
          relationships.c.relationship_type, relationships.c.id)
 
-# --- a reader's evidence check reads indexes alone (0027, issue 11) --------------------------
-#: ``derived.visible`` asks, per row, for a readable mention in a readable document: these
-#: hold the mention's and the document's marking next to their keys
+# --- a reader's evidence check reads a mention from an index alone (0027, issue 11) -------------
+#: ``derived.visible`` asks, per row, for a readable mention in a readable document: this
+#: holds the mention's marking and document next to the object's ID
 sa.Index("ix_mentions_object_marking", mentions.c.object_id, mentions.c.tlp,
          mentions.c.classification, mentions.c.compartments, mentions.c.releasability,
          mentions.c.document_id)
-sa.Index("ix_documents_id_marking", documents.c.id, documents.c.tlp, documents.c.classification,
-         documents.c.compartments, documents.c.releasability)
