@@ -519,16 +519,14 @@ def _split(group: _Group, c: _Coded, cap: int) -> list[_Group]:
     by strongest neighbour (into objects at once when one neighbour holds them all), any
     other group into objects."""
     ms = group.members
-    starts = ends = None
+    starts: Any = np.arange(len(ms))
+    ends: Any = starts + 1
     if group.level == 0 and c.dist[ms[0]] > 1:
-        order = np.argsort(c.anchor[ms], kind="stable")  # keeps discovery order inside
-        ms = ms[order]
-        starts, ends = _runs(c.anchor[ms])
-        if len(starts) == 1:
-            ms = group.members
-    if starts is None or len(starts) == 1:
-        starts = np.arange(len(ms))
-        ends = starts + 1
+        # a stable sort keeps discovery order inside each neighbour's run
+        grouped = ms[np.argsort(c.anchor[ms], kind="stable")]
+        first, last = _runs(c.anchor[grouped])
+        if len(first) > 1:
+            ms, starts, ends = grouped, first, last
     sizes = ends - starts
     top = np.maximum.reduceat(c.deg[ms], starts)
     names = list(map(c.ids.__getitem__, ms.tolist()))
