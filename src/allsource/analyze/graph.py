@@ -6,14 +6,26 @@ first hop, and one per direction and 500 frontier IDs for the second, never one 
 node; the indexes of migration 0026 hold the four columns read (``id, relationship_type,
 source_ref, target_ref``), so the owner's reads touch no table row. Marking filters are SQL
 (:func:`released`: the whole release rule; for other readers each relationship is visible
-through a readable mention, :mod:`allsource.store.derived`), so nothing the audience may not
-read is fetched or counted. The far end must be a stored object the audience may see:
-instead of joining ``objects`` per row, one statement judges each distinct far end once, in
-sorted order, and returns those that fail (usually none; with the cap reached and rows
-dropped, the join decides). Rows are then recorded column-wise (C-level ``map``/``zip``/
-``compress`` passes, not one Python step per row), with the garbage collector paused (see
-:func:`_collector_paused`). A node's type is the prefix
-of its STIX ID (``malware--…``); names are read only for the nodes the answer shows. A depth-2
+through a readable mention in a readable document, :mod:`allsource.store.derived`, checked
+from migration 0027's index on mentions), so nothing the audience may not read is fetched or
+counted. The far end must be a stored object the audience may see: instead of joining
+``objects`` per row, one statement judges each distinct far end once, in sorted order, and
+returns those that fail (usually none; with the cap reached and rows dropped, the join
+decides).
+
+Integer codes. Fetched rows are recorded column-wise (C-level ``map``/``compress`` passes,
+not one Python step per row), with the garbage collector paused
+(:func:`allsource.gcpause.paused_gc`): each node gets an integer code when first met (in
+discovery order; the centre is 0) and each fetch appends numpy arrays of its edges' end and
+type codes, so the summary — degrees (``bincount``), each second-hop node's strongest
+neighbour (one ``lexsort``), the partition (stable ``argsort`` runs) and the edge counts
+between shown nodes (``unique``) — runs as array passes over 57,000 nodes instead of
+dictionaries of 45-character IDs; IDs are compared as strings only where the rules break
+ties by them (a few hundred candidates). Only the relationships whose both ends lie in a
+frontier can be fetched twice, so only their IDs are looked up to count them once.
+
+A node's type is the prefix of its STIX ID (``malware--…``); names are read only for the nodes
+the answer shows. A depth-2
 neighbourhood holds the relationships that touch a node at distance 0 or 1; relationships
 between two nodes at distance 2 would need a third hop and are not fetched. ``fetch_limit``
 caps the relationships read (``summary["truncated"]``). Optionally the objects co-mentioned
@@ -52,14 +64,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import operator
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -81,6 +92,7 @@ FETCH_LIMIT = 400_000
 COMENTION_LIMIT = 500
 SAMPLE = 5
 _LABEL = 200
+_CHUNK = 500  # IDs per ``IN (…)`` list
 
 
 @dataclass(slots=True)
@@ -184,19 +196,46 @@ def evidence_filter(store: SqlStore, object_id: sa.ColumnElement[Any], *,
 # -- fetching ------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class _Hood:
-    """The fetched neighbourhood: node → distance, edges by relationship ID (the fetched
-    row ``(id, type, source, target)`` itself, not a copy), the weight of those that are not
-    1 (co-mentions), and for each second-hop node the first-hop nodes it is tied to, once
-    per relationship (the pairs ``tie_far[i]``, ``tie_near[i]``)."""
+    """The fetched neighbourhood, recorded in integer codes as it arrives: ``code`` numbers
+    the nodes in discovery order (the centre is 0) and ``dist`` holds each one's distance;
+    each fetch adds arrays of its new edges' end codes, type codes (``kinds``) and weights
+    (1, or shared documents for co-mentions), and the second hop the (far, near) ends of
+    its edges, from which :func:`_anchors` takes the ties of second-hop nodes. ``seen``
+    holds the relationship IDs recorded (a relationship can be fetched twice)."""
 
     center: str
-    distance: dict[str, int] = field(default_factory=dict)
-    edges: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
-    weights: dict[str, int] = field(default_factory=dict)
-    tie_far: list[str] = field(default_factory=list)
-    tie_near: list[str] = field(default_factory=list)
+    code: dict[str, int] = field(default_factory=dict)
+    dist: list[int] = field(default_factory=list)
+    seen: dict[str, None] = field(default_factory=dict)
+    kinds: dict[str, int] = field(default_factory=dict)
+    src: list[Any] = field(default_factory=list)
+    dst: list[Any] = field(default_factory=list)
+    kind: list[Any] = field(default_factory=list)
+    weight: list[Any] = field(default_factory=list)
+    tie_far: list[Any] = field(default_factory=list)
+    tie_near: list[Any] = field(default_factory=list)
+    edges: int = 0
     labels: dict[str, str] = field(default_factory=dict)
     truncated: bool = False
+
+    def nodes(self, names: Iterable[str], dist: int) -> Any:
+        """The codes of ``names``; those not met before get the next codes, at ``dist``."""
+        code, before = self.code, len(self.code)
+        # dict.update consumes the filter lazily, so a name repeated in ``names`` is new once
+        code.update(zip(itertools.filterfalse(code.__contains__, names),
+                        itertools.count(before)))
+        self.dist.extend(itertools.repeat(dist, len(code) - before))
+        return code
+
+    def record(self, src: Any, dst: Any, kinds: Sequence[str], weight: Any) -> None:
+        kind = self.kinds
+        kind.update(zip(itertools.filterfalse(kind.__contains__, kinds),
+                        itertools.count(len(kind))))
+        self.src.append(src)
+        self.dst.append(dst)
+        self.kind.append(_codes(kinds, kind, len(kinds)))
+        self.weight.append(weight)
+        self.edges += len(src)
 
 
 def object_type(object_id: str) -> str:
@@ -206,16 +245,17 @@ def object_type(object_id: str) -> str:
 
 def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str], dist: int,
          evidence: Callable[[Sequence[str]], sa.ColumnElement[bool] | None],
-         audience: Audience, limit: int) -> None:
+         audience: Audience, limit: int, *, last: bool) -> None:
     r, o = t.relationships, t.objects
     # the owner reads everything: only the far object's existence is checked, from the
     # primary-key index alone; others see a relationship and an object through a mention
     # they may read (allsource.store.derived; ``released`` is all of can_release in SQL)
     seen_r = derived.visible(store, r, audience, released)
     seen_o = derived.visible(store, o, audience, released)
-    for ids in chunks(frontier):
+    start = len(hood.code)
+    for ids in chunks(frontier, _CHUNK):
         for near, far in ((r.c.source_ref, r.c.target_ref), (r.c.target_ref, r.c.source_ref)):
-            left = limit - len(hood.edges)
+            left = limit - hood.edges
             if left <= 0:
                 hood.truncated = True
                 return
@@ -229,7 +269,7 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
                 q.join(o, o.c.id == far).where(seen_o).limit(left + 1)).all()
             if len(rows) > left:
                 rows, hood.truncated = rows[:left], True
-            _add(hood, rows, dist, audience, outgoing=near is r.c.source_ref)
+            _add(hood, rows, dist, start, outgoing=near is r.c.source_ref, last=last)
 
 
 def _shown_ends(conn: Connection, q: sa.Select[Any], at: int, left: int,
@@ -268,29 +308,42 @@ def _failing(ids: Sequence[str], shown: sa.ColumnElement[bool], dialect: str
     return sa.select(each.c.value).where(~sa.exists().where(o.c.id == each.c.value, shown))
 
 
-def _add(hood: _Hood, rows: Sequence[Any], dist: int, audience: Audience, *,
-         outgoing: bool) -> None:
-    """Record fetched rows ``(id, type, source, target)``. Column-wise with C-level
-    iterators rather than one Python step per row: the first row that reaches a node fixes
-    its distance (a row's near end is always known already, so a self-loop fixes nothing),
-    a relationship is kept once, self-loops are no edges, and a second-hop node counts its
-    ties to each first-hop node."""
+def _add(hood: _Hood, rows: Sequence[Any], dist: int, start: int, *, outgoing: bool,
+         last: bool) -> None:
+    """Record fetched rows ``(id, type, source, target)``, column-wise with C-level and
+    numpy passes rather than one Python step per row: the first row that reaches a node
+    fixes its distance and code (a row's near end is always known already, so a self-loop
+    fixes nothing), a relationship is kept once, self-loops are no edges, and a second-hop
+    node keeps a tie to the first-hop node of each of its relationships.
+
+    A relationship is fetched again only from its other end, so only when both ends are in
+    a frontier: when its far end was met before this hop (a code below ``start``, the node
+    count when the hop began), or at this hop and another hop follows. Only those rows are
+    looked up in, and added to, ``hood.seen`` (at the second hop of 57,000 nodes, 2,000 of
+    63,000)."""
     if not rows:
         return
+    n = len(rows)
     srcs, dsts = list(map(itemgetter(2), rows)), list(map(itemgetter(3), rows))
-    nears, fars = (srcs, dsts) if outgoing else (dsts, srcs)
-    distance = hood.distance
-    distance.update(zip(itertools.filterfalse(distance.__contains__, fars),
-                        itertools.repeat(dist)))
-    keep = list(map(operator.ne, fars, nears))
-    # a relationship fetched twice is the same row: updating keeps its first place
-    hood.edges.update(itertools.compress(zip(map(itemgetter(0), rows), rows, strict=True),
-                                         keep))
-    if dist > 1:
-        here = map(operator.eq, map(distance.__getitem__, fars), itertools.repeat(dist))
-        tied = list(map(operator.and_, keep, here))
-        hood.tie_far.extend(itertools.compress(fars, tied))
-        hood.tie_near.extend(itertools.compress(nears, tied))
+    code = hood.nodes(dsts if outgoing else srcs, dist)
+    src, dst = _codes(srcs, code, n), _codes(dsts, code, n)
+    far, near = (dst, src) if outgoing else (src, dst)
+    keep = src != dst
+    known = keep & (far < start)
+    if known.any():
+        at = np.flatnonzero(known)
+        again = np.fromiter(map(hood.seen.__contains__, map(itemgetter(0), map(
+            rows.__getitem__, at.tolist()))), bool, len(at))
+        keep[at[again]] = False
+    track = keep if not last else keep & (far < start)
+    hood.seen.update(dict.fromkeys(map(itemgetter(0), map(rows.__getitem__,
+                                                          np.flatnonzero(track).tolist()))))
+    hood.record(src[keep], dst[keep], list(itertools.compress(map(itemgetter(1), rows),
+                                                              keep.tolist())),
+                np.ones(int(keep.sum()), np.int64))
+    if dist > 1:  # a tie if the far end is a second-hop node (see _anchors)
+        hood.tie_far.append(far[keep])
+        hood.tie_near.append(near[keep])
 
 
 def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: datetime | None,
@@ -314,11 +367,11 @@ def _comentions(store: SqlStore, conn: Connection, hood: _Hood, *, since: dateti
         sa.select(o.c.id, shared)
         .select_from(src).where(*conds).group_by(o.c.id)
         .order_by(shared.desc(), o.c.id).limit(limit)).all()
-    for oid, n in rows:
-        hood.distance.setdefault(oid, 1)
-        rid = f"co-mentioned:{oid}"
-        hood.edges[rid] = (rid, "co-mentioned", hood.center, oid)
-        hood.weights[rid] = int(n)
+    if rows:
+        code = hood.nodes([oid for oid, _ in rows], 1)
+        hood.record(np.zeros(len(rows), np.int64), _codes((oid for oid, _ in rows), code,
+                                                          len(rows)),
+                    ["co-mentioned"] * len(rows), np.array([int(n) for _, n in rows]))
 
 
 def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
@@ -347,15 +400,17 @@ def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
                                   derived.visible(store, o, audience, released))).first()
         if row is None:
             return None
-        hood = _Hood(center=node_id, distance={node_id: 0}, labels={node_id: row[0]})
-        _hop(store, conn, hood, [node_id], 1, evidence, audience, fetch_limit)
+        hood = _Hood(center=node_id, labels={node_id: row[0]})
+        hood.nodes([node_id], 0)
+        _hop(store, conn, hood, [node_id], 1, evidence, audience, fetch_limit,
+             last=depth == 1)
         if comentions:
             _comentions(store, conn, hood, since=since, until=until,
                         min_credibility=min_credibility, audience=audience, grades=grades,
                         limit=COMENTION_LIMIT)
         if depth == 2 and not hood.truncated:
-            first = sorted(n for n, dist in hood.distance.items() if dist == 1)
-            _hop(store, conn, hood, first, 2, evidence, audience, fetch_limit)
+            first = sorted(itertools.compress(hood.code, (d == 1 for d in hood.dist)))
+            _hop(store, conn, hood, first, 2, evidence, audience, fetch_limit, last=True)
     return hood
 
 
@@ -364,7 +419,7 @@ def _labels(store: SqlStore, hood: _Hood, ids: Iterable[str]) -> None:
     o = t.objects
     wanted = sorted(set(ids) - hood.labels.keys())
     with store.engine.connect() as conn:
-        for chunk in chunks(wanted):
+        for chunk in chunks(wanted, _CHUNK):
             hood.labels.update((r[0], r[1]) for r in conn.execute(
                 sa.select(o.c.id, sa.func.substr(o.c.name, 1, _LABEL))
                 .where(o.c.id.in_(chunk))))
@@ -372,66 +427,143 @@ def _labels(store: SqlStore, hood: _Hood, ids: Iterable[str]) -> None:
 
 # -- summarising ---------------------------------------------------------------------------------
 @dataclass(slots=True)
+class _Coded:
+    """The fetched neighbourhood in integer codes, so the summary runs as numpy passes
+    rather than per-node Python steps: node ``i`` is ``ids[i]`` (discovery order, the centre
+    is 0), and the arrays hold each node's distance, degree, type (an index into ``types``)
+    and strongest first-hop neighbour, and each edge's ends, type (into ``kinds``) and
+    weight."""
+
+    ids: list[str]
+    dist: Any
+    deg: Any
+    types: list[str]
+    type_of: Any
+    anchor: Any
+    src: Any
+    dst: Any
+    kinds: list[str]
+    kind: Any
+    weight: Any
+
+
+def _codes(values: Iterable[str], code: dict[str, int], count: int) -> Any:
+    return np.fromiter(map(code.__getitem__, values), np.int64, count)
+
+
+def _joined(parts: list[Any]) -> Any:
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def _coded(hood: _Hood) -> _Coded:
+    ids = list(hood.code)
+    n = len(ids)
+    src, dst = _joined(hood.src), _joined(hood.dst)
+    # a node's degree counts the relationships it ends, whatever they weigh
+    deg = np.bincount(src, minlength=n) + np.bincount(dst, minlength=n)
+    names = list(map(itemgetter(0), map(str.partition, ids, itertools.repeat("--"))))
+    types = list(dict.fromkeys(names))
+    type_of = _codes(names, dict(zip(types, range(len(types)), strict=True)), n)
+    return _Coded(ids=ids, dist=np.asarray(hood.dist, np.int64), deg=deg, types=types,
+                  type_of=type_of, anchor=_anchors(hood, ids, deg), src=src, dst=dst,
+                  kinds=list(hood.kinds), kind=_joined(hood.kind),
+                  weight=_joined(hood.weight))
+
+
+def _runs(keys: Any) -> tuple[Any, Any]:
+    """Where the runs of equal values of the sorted ``keys`` start, and end."""
+    if not len(keys):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return starts, np.r_[starts[1:], len(keys)]
+
+
+def _anchors(hood: _Hood, ids: list[str], deg: Any) -> Any:
+    """Each second-hop node's strongest first-hop neighbour (most relationships, then the
+    higher degree, then the smaller ID); every other node is its own. The (second-hop,
+    first-hop) ties are counted once per pair, then one lexicographic sort ranks each node's
+    candidates; only the few first-hop candidates are ranked by ID."""
+    n = len(ids)
+    anchor = np.arange(n)
+    far, near = _joined(hood.tie_far), _joined(hood.tie_near)
+    # a node's distance is fixed when it is first met: the second-hop rows whose far end
+    # was met at the second hop are its ties
+    tied = np.asarray(hood.dist)[far] == 2
+    far, near = far[tied], near[tied]
+    if not len(far):
+        return anchor
+    pairs, count = np.unique(far * n + near, return_counts=True)
+    far, near = np.divmod(pairs, n)
+    candidates = np.unique(near).tolist()
+    by_id = np.zeros(n, np.int64)
+    by_id[sorted(candidates, key=ids.__getitem__)] = np.arange(len(candidates))
+    order = np.lexsort((by_id[near], -deg[near], -count, far))
+    far, near = far[order], near[order]
+    first, _ = _runs(far)
+    anchor[far[first]] = near[first]
+    return anchor
+
+
+@dataclass(slots=True)
 class _Group:
     type: str
-    members: list[str]
+    members: Any  # node codes, in discovery order (or ranked, for a split's rest)
     level: int  # 0: a type; 1: a type via one neighbour; 2: final (no further split)
-    anchor: str | None = None
+    anchor: int | None = None
     rest: bool = False
 
 
-def _degrees(hood: _Hood) -> Counter[str]:
-    edges = hood.edges.values()
-    return Counter(itertools.chain(map(itemgetter(2), edges), map(itemgetter(3), edges)))
+def _split(group: _Group, c: _Coded, cap: int) -> list[_Group]:
+    """``group``'s parts, largest first (then the highest degree, then the smallest ID), at
+    most ``cap``: what does not fit is one final "other" group. A type at distance 2 splits
+    by strongest neighbour (into objects at once when one neighbour holds them all), any
+    other group into objects."""
+    ms = group.members
+    starts: Any = np.arange(len(ms))
+    ends: Any = starts + 1
+    if group.level == 0 and c.dist[ms[0]] > 1:
+        # a stable sort keeps discovery order inside each neighbour's run
+        grouped = ms[np.argsort(c.anchor[ms], kind="stable")]
+        first, last = _runs(c.anchor[grouped])
+        if len(first) > 1:
+            ms, starts, ends = grouped, first, last
+    sizes = ends - starts
+    top = np.maximum.reduceat(c.deg[ms], starts)
+    names = list(map(c.ids.__getitem__, ms.tolist()))
+    least = names if len(starts) == len(ms) else [min(names[a:b]) for a, b in
+                                                   zip(starts.tolist(), ends.tolist(),
+                                                       strict=True)]
+    ranked = [i for *_, i in sorted(zip((-sizes).tolist(), (-top).tolist(), least,
+                                        range(len(starts)), strict=True))]
+    single = len(starts) == len(ms)
+    keep = ranked if len(ranked) <= cap else ranked[:cap - 1]
+    parts = []
+    for i in keep:
+        part = ms[starts[i]:ends[i]]
+        many = len(part) > 1
+        parts.append(_Group(group.type, part, 1 if many else 2,
+                            anchor=int(c.anchor[part[0]]) if many else None))
+    if len(keep) < len(ranked):
+        left = ranked[len(keep):]
+        rest = (ms[left] if single else
+                np.concatenate([ms[starts[i]:ends[i]] for i in left]))
+        parts.append(_Group(group.type, rest, 2, group.anchor, True))
+    return parts
 
 
-def _anchors(hood: _Hood, deg: Counter[str]) -> dict[str, str]:
-    """Each second-hop node's strongest first-hop neighbour (most relationships, then the
-    higher degree, then the smaller ID). Most second-hop nodes are tied to one first-hop
-    node by one relationship: those take it as it comes (C-level passes); only the nodes
-    with several ties are compared, one at a time."""
-    anchors = dict(zip(hood.tie_far, hood.tie_near, strict=True))
-    several = {far for far, n in Counter(hood.tie_far).items() if n > 1}
-    if not several:
-        return anchors
-    counted = Counter(itertools.compress(zip(hood.tie_far, hood.tie_near, strict=True),
-                                         map(several.__contains__, hood.tie_far)))
-    best: dict[str, tuple[int, int, str]] = {}
-    for (far, near), n in counted.items():
-        score = (n, deg[near], near)
-        old = best.get(far)
-        if old is None or score[:2] > old[:2] or (score[:2] == old[:2] and near < old[2]):
-            best[far] = score
-    anchors.update((far, score[2]) for far, score in best.items())
-    return anchors
-
-
-def _split(group: _Group, hood: _Hood, anchors: dict[str, str]) -> list[_Group]:
-    if group.level == 0 and hood.distance[group.members[0]] > 1:
-        parts: dict[str, list[str]] = defaultdict(list)
-        for key, m in zip(map(anchors.get, group.members, group.members), group.members,
-                          strict=True):
-            parts[key].append(m)
-        return [_Group(group.type, ms, 1 if len(ms) > 1 else 2, anchor=key if len(ms) > 1
-                       else None) for key, ms in parts.items()]
-    return [_Group(group.type, [m], 2) for m in group.members]
-
-
-def _partition(hood: _Hood, budget: int, deg: Counter[str]) -> list[_Group]:
+def _partition(c: _Coded, budget: int) -> list[_Group]:
     """Greedy split of the non-centre nodes into at most ``budget`` groups (see module doc)."""
-    by_type: dict[tuple[str, int], list[str]] = defaultdict(list)
-    dist = hood.distance
-    nodes = list(itertools.compress(dist, dist.values()))  # all but the centre
-    kinds = map(itemgetter(0), map(str.partition, nodes, itertools.repeat("--")))
-    for key, node in zip(zip(kinds, map(dist.__getitem__, nodes), strict=True), nodes,
-                         strict=True):
-        by_type[key].append(node)
-    types = sorted(by_type.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    groups = [_Group(kind, ms, 0) for (kind, _), ms in types[:budget]]
+    nodes = np.flatnonzero(c.dist)  # all but the centre, in discovery order
+    key = c.type_of[nodes] * 3 + c.dist[nodes]
+    order = np.argsort(key, kind="stable")
+    nodes, key = nodes[order], key[order]
+    starts, ends = _runs(key)
+    types = sorted(((-(b - a), c.types[k // 3], k % 3, a, b) for a, b, k in
+                    zip(starts.tolist(), ends.tolist(), key[starts].tolist(), strict=True)))
+    groups = [_Group(kind, nodes[a:b], 0) for _, kind, _, a, b in types[:budget]]
     if len(types) > budget:
-        rest = [m for _, ms in types[budget - 1:] for m in ms]
+        rest = np.concatenate([nodes[a:b] for *_, a, b in types[budget - 1:]])
         groups = [*groups[:budget - 1], _Group("mixed", rest, 2, rest=True)]
-    anchors = _anchors(hood, deg)
     final: list[_Group] = []
     heap: list[tuple[int, int, _Group]] = []
     seq = 0
@@ -448,16 +580,8 @@ def _partition(hood: _Hood, budget: int, deg: Counter[str]) -> list[_Group]:
         if free <= 0 or (group.level == 1 and len(group.members) - 1 > free):
             final.append(group)  # a neighbour's group opens whole or not at all
             continue
-        parts = _split(group, hood, anchors)
-        if len(parts) == 1:  # one neighbour holds them all: next split is into objects
-            parts = _split(parts[0], hood, anchors)
-        parts.sort(key=lambda p: (-len(p.members), -max(map(deg.__getitem__, p.members)),
-                                  min(p.members)))
-        allowed = min(len(parts), max(1, free // (len(heap) + 1)) + 1)
-        if allowed < len(parts):
-            rest = [m for p in parts[allowed - 1:] for m in p.members]
-            parts = [*parts[:allowed - 1], _Group(group.type, rest, 2, group.anchor, True)]
-        for p in parts:
+        # each split takes at most its fair share of what is left
+        for p in _split(group, c, max(1, free // (len(heap) + 1)) + 1):
             if p.level < 2 and len(p.members) > 1:
                 heapq.heappush(heap, (-len(p.members), seq, p))
                 seq += 1
@@ -466,75 +590,85 @@ def _partition(hood: _Hood, budget: int, deg: Counter[str]) -> list[_Group]:
     return final
 
 
-def _cluster_label(group: _Group, hood: _Hood) -> str:
+def _cluster_label(group: _Group, hood: _Hood, c: _Coded) -> str:
     label = f"{len(group.members)} {group.type}"
     if group.anchor is not None:
-        label += f" via {hood.labels.get(group.anchor, group.anchor)}"
+        anchor = c.ids[group.anchor]
+        label += f" via {hood.labels.get(anchor, anchor)}"
     return label + (" (other)" if group.rest else "")
 
 
-def _top(members: list[str], deg: Counter[str]) -> list[str]:
-    """The ``SAMPLE`` members of highest degree (then smallest ID), comparing ``(-degree,
-    id)`` tuples built in C rather than calling a key function per member."""
-    ranked = heapq.nsmallest(SAMPLE, zip(map(operator.neg, map(deg.__getitem__, members)),
-                                         members, strict=True))
-    return [m for _, m in ranked]
+def _top(members: Any, c: _Coded) -> list[str]:
+    """The ``SAMPLE`` members of highest degree (then smallest ID): those at least as high
+    as the ``SAMPLE``-th degree are the only candidates."""
+    deg = c.deg[members]
+    if len(members) > SAMPLE:
+        keep = deg >= np.partition(deg, len(deg) - SAMPLE)[len(deg) - SAMPLE]
+        members, deg = members[keep], deg[keep]
+    return [m for _, m in heapq.nsmallest(SAMPLE, zip((-deg).tolist(),
+                                                      map(c.ids.__getitem__,
+                                                          members.tolist()),
+                                                      strict=True))]
 
 
-def _view(store: SqlStore, hood: _Hood, groups: list[_Group], deg: Counter[str],
-          max_edges: int, summarised: bool) -> GraphView:
-    dist = hood.distance
-    nearest = {id(g): min(map(dist.__getitem__, g.members)) for g in groups}
-    ordered = sorted(groups, key=lambda g: (nearest[id(g)], -len(g.members), g.type,
-                                            g.members[0]))
-    samples = {id(g): _top(g.members, deg) for g in ordered if len(g.members) > 1 or g.rest}
+def _view(store: SqlStore, hood: _Hood, c: _Coded, groups: list[_Group], max_edges: int,
+          summarised: bool) -> GraphView:
+    ids, deg = c.ids, c.deg
+    nearest = [int(c.dist[g.members].min()) for g in groups]
+    ordered = [g for *_, g in sorted(
+        ((near, -len(g.members), g.type, ids[g.members[0]], g) for near, g in
+         zip(nearest, groups, strict=True)), key=lambda k: k[:4])]
+    samples = {id(g): _top(g.members, c) for g in ordered if len(g.members) > 1 or g.rest}
     _labels(store, hood, itertools.chain(
-        (g.members[0] for g in ordered if id(g) not in samples),
-        (g.anchor for g in ordered if g.anchor is not None),
+        (ids[g.members[0]] for g in ordered if id(g) not in samples),
+        (ids[g.anchor] for g in ordered if g.anchor is not None),
         itertools.chain.from_iterable(samples.values())))
     label = hood.labels
-    node_of: dict[str, str] = {hood.center: hood.center}
+    shown = [hood.center]
+    node_of = np.zeros(len(ids), np.int64)  # node code → index in ``shown`` (centre: 0)
     nodes = [GraphNode(hood.center, label[hood.center], object_type(hood.center),
-                       degree=deg[hood.center])]
+                       degree=int(deg[0]))]
     for i, g in enumerate(ordered):
+        node_of[g.members] = len(shown)
         top = samples.get(id(g))
         if top is None:
-            m = g.members[0]
-            node_of[m] = m
-            nodes.append(GraphNode(m, label.get(m, m), object_type(m), distance=dist[m],
-                                   degree=deg[m]))
+            m = ids[g.members[0]]
+            shown.append(m)
+            nodes.append(GraphNode(m, label.get(m, m), object_type(m),
+                                   distance=int(c.dist[g.members[0]]),
+                                   degree=int(deg[g.members[0]])))
             continue
         cid = f"cluster:{i}"
-        node_of.update(zip(g.members, itertools.repeat(cid)))
+        shown.append(cid)
         nodes.append(GraphNode(
-            cid, _cluster_label(g, hood), g.type, count=len(g.members), kind="cluster",
-            distance=nearest[id(g)], degree=sum(map(deg.__getitem__, g.members)),
+            cid, _cluster_label(g, hood, c), g.type, count=len(g.members), kind="cluster",
+            distance=int(c.dist[g.members].min()), degree=int(deg[g.members].sum()),
             members_sample=[{"id": m, "label": label.get(m, m), "type": object_type(m)}
                             for m in top]))
-    # every relationship weighs 1: count the (shown source, shown target, type) triples in
-    # one C-level pass, then add what the few heavier edges (co-mentions) weigh more
-    rows = hood.edges.values()
-    a = list(map(node_of.__getitem__, map(itemgetter(2), rows)))
-    b = list(map(node_of.__getitem__, map(itemgetter(3), rows)))
-    inside = list(map(operator.eq, a, b))
-    weights = Counter(itertools.compress(zip(a, b, map(itemgetter(1), rows), strict=True),
-                                         map(operator.not_, inside)))
-    internal = sum(inside)
-    for rid, weight in hood.weights.items():
-        _, kind, src, dst = hood.edges[rid]
-        if (x := node_of[src]) == (y := node_of[dst]):
-            internal += weight - 1
-        else:
-            weights[(x, y, kind)] += weight - 1
-    ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
-    edges = [GraphEdge(a, b, kind, w) for (a, b, kind), w in ranked[:max_edges]]
+    # relationships between two shown nodes, counted per (source, target, type) with their
+    # weights (1, or shared documents for co-mentions) in one numpy pass
+    a, b = node_of[c.src], node_of[c.dst]
+    inside = a == b
+    out = ~inside
+    width, kinds = len(shown), len(c.kinds)
+    triples, where = np.unique((a[out] * width + b[out]) * kinds + c.kind[out],
+                               return_inverse=True)
+    weights = np.bincount(where.reshape(-1), weights=c.weight[out],
+                          minlength=len(triples)).round().astype(np.int64)
+    pair, kind = np.divmod(triples, kinds)
+    x, y = np.divmod(pair, width)
+    ranked = sorted(zip((-weights).tolist(), map(shown.__getitem__, x.tolist()),
+                        map(shown.__getitem__, y.tolist()), map(c.kinds.__getitem__,
+                                                                kind.tolist()), strict=True))
+    edges = [GraphEdge(s, d, k, -w) for w, s, d, k in ranked[:max_edges]]
     clusters = [n for n in nodes if n.kind == "cluster"]
     summary = {
-        "nodes_total": len(hood.distance), "relationships_total": len(hood.edges),
+        "nodes_total": len(hood.code), "relationships_total": hood.edges,
         "nodes_shown": len(nodes), "clusters": len(clusters),
         "objects_in_clusters": sum(n.count for n in clusters),
         "edges_shown": len(edges), "edges_dropped": max(0, len(ranked) - max_edges),
-        "relationships_inside_clusters": internal, "truncated": hood.truncated,
+        "relationships_inside_clusters": int(c.weight[inside].sum()),
+        "truncated": hood.truncated,
         "grouping": "type, then strongest neighbour" if summarised else None,
     }
     return GraphView(hood.center, nodes, edges, summarised, summary)
@@ -566,8 +700,9 @@ def neighbourhood(store: SqlStore, node_id: str, *, depth: int = 1,
 
 
 def _summarise(store: SqlStore, hood: _Hood, max_nodes: int, cap: int) -> GraphView:
-    deg = _degrees(hood)
-    if len(hood.distance) <= max_nodes:
-        groups = [_Group(object_type(n), [n], 2) for n in hood.distance if n != hood.center]
-        return _view(store, hood, groups, deg, cap, summarised=False)
-    return _view(store, hood, _partition(hood, max_nodes - 1, deg), deg, cap, summarised=True)
+    c = _coded(hood)
+    if len(hood.code) <= max_nodes:
+        groups = [_Group(c.types[c.type_of[i]], np.array([i]), 2)
+                  for i in range(1, len(c.ids))]
+        return _view(store, hood, c, groups, cap, summarised=False)
+    return _view(store, hood, c, _partition(c, max_nodes - 1), cap, summarised=True)

@@ -673,3 +673,10 @@ sa.Index("ix_relationships_source_ends", relationships.c.source_ref, relationshi
          relationships.c.relationship_type, relationships.c.id)
 sa.Index("ix_relationships_target_ends", relationships.c.target_ref, relationships.c.source_ref,
          relationships.c.relationship_type, relationships.c.id)
+
+# --- a reader's evidence check reads a mention from an index alone (0027, issue 11) -------------
+#: ``derived.visible`` asks, per row, for a readable mention in a readable document: this
+#: holds the mention's marking and document next to the object's ID
+sa.Index("ix_mentions_object_marking", mentions.c.object_id, mentions.c.tlp,
+         mentions.c.classification, mentions.c.compartments, mentions.c.releasability,
+         mentions.c.document_id)
