@@ -138,3 +138,40 @@ def test_a_document_shows_hits_of_readable_watchlists_only(store: SqlStore,
     assert (note["watchlists"], note["hits"]) == (["open PIR"], hits[1:])
     owner = store.get(clear.id, Audience.owner())
     assert owner is not None and owner["annotations"]["watchlist"]["hits"] == hits
+
+
+def _hub_with(store: SqlStore, n: int) -> str:
+    """An actor that uses ``n`` addresses, all in one CLEAR report; returns the actor's id."""
+    src = Source(f"hub{n}", "rss", f"https://hub{n}.example/rss")
+    store.add_source(src)
+    hub = f"intrusion-set--{n:08d}-0000-4000-8000-000000000000"
+    ips = [f"ipv4-addr--{i:08d}-0000-4000-8000-{n:012d}" for i in range(n)]
+    rels = [Relationship(f"relationship--{i:08d}-0000-4000-8000-{n:012d}", "uses", hub, ip,
+                         {"type": "relationship"}, Marking()) for i, ip in enumerate(ips)]
+    doc = Document.build(kind="report", title=f"Hub {n}", text="a hub report")
+    store.write_batch(src, [Collected(
+        doc, [_obj(hub, "intrusion-set", f"Hub {n}", Marking()),
+              *(_obj(ip, "ipv4-addr", ip, Marking()) for ip in ips)], rels,
+        [Mention(hub, "test"), *(Mention(ip, "test") for ip in ips),
+         *(Mention(r.id, "test") for r in rels)])], [], None)
+    return hub
+
+
+def test_the_owners_view_of_an_object_costs_the_same_whatever_its_relationships(
+        store: SqlStore) -> None:
+    from tests.statements import statements
+
+    sent = {}
+    for n in (3, 40):
+        hub = _hub_with(store, n)
+        with statements(store) as seen:
+            owner = store.get(hub, Audience.owner())
+        sent[n] = len(seen)
+        assert owner is not None and len(owner["relationships"]) == n
+        # a restricted reader still gets each listed relationship re-checked, and the same
+        # list here (every piece of evidence is CLEAR)
+        reader = store.get(hub, CLEAR_READER)
+        assert reader is not None
+        assert [r["id"] for r in reader["relationships"]] == [
+            r["id"] for r in owner["relationships"]]
+    assert sent[40] == sent[3]
