@@ -90,6 +90,15 @@ def is_visible(store: SqlStore, conn: sa.Connection, table: sa.Table, object_id:
     return reader_marking(store, conn, table, object_id, audience) is not None
 
 
+def read_row_visible(store: SqlStore, conn: sa.Connection, table: sa.Table, object_id: str,
+                     audience: Audience) -> bool:
+    """:func:`is_visible` for a row the caller has just read from ``table`` on ``conn``
+    (through :func:`visible`): an unrestricted audience sees every stored row as it is —
+    :func:`reader_marking` returns the row's own marking whenever it exists — so only a
+    restricted reader pays the re-check, one statement per row, in a view listing hundreds."""
+    return audience.unrestricted or is_visible(store, conn, table, object_id, audience)
+
+
 def reader_marking(store: SqlStore, conn: sa.Connection, table: sa.Table, object_id: str,
                    audience: Audience) -> Marking | None:
     """The marking ``audience`` is shown for one object or relationship (see

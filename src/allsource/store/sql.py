@@ -667,11 +667,7 @@ class SqlStore(ABC):
         :mod:`allsource.store.derived`)."""
         m = dict(row._mapping)
         marking = Marking.from_columns(m)
-        # an unrestricted audience sees every stored row as it is (``reader_marking`` returns
-        # the row's own marking whenever the row exists): the per-row re-check, one statement
-        # per object and per listed relationship, is for restricted readers only
-        if not audience.unrestricted and not derived.is_visible(self, conn, table, m["id"],
-                                                                audience):
+        if not derived.read_row_visible(self, conn, table, m["id"], audience):
             return None
         prov = conn.execute(
             sa.select(t.mentions.c.document_id, t.mentions.c.extractor, t.mentions.c.span_start,
@@ -701,8 +697,8 @@ class SqlStore(ABC):
             "relationships": [{"id": r.id, "type": r.relationship_type,
                                "source_ref": r.source_ref, "target_ref": r.target_ref}
                               for r in rels
-                              if audience.unrestricted or derived.is_visible(
-                                  self, conn, t.relationships, r.id, audience)],
+                              if derived.read_row_visible(self, conn, t.relationships,
+                                                          r.id, audience)],
         }
 
     def stats(self, audience: Audience) -> dict[str, Any]:

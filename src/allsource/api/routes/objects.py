@@ -150,7 +150,7 @@ def _names(store: SqlStore, ids: set[str], audience: Audience) -> dict[str, str]
             for r in conn.execute(sa.select(_o.c.id, _o.c.name)
                                   .where(_o.c.id.in_(chunk),
                                          derived.visible(store, _o, audience))):
-                if derived.is_visible(store, conn, _o, r.id, audience):
+                if derived.read_row_visible(store, conn, _o, r.id, audience):
                     out[r.id] = r.name
     return out
 
