@@ -20,6 +20,7 @@ from allsource.assess import risk_views
 from allsource.assess.risk_run import StoredRisk, find_scores, score_store, top_scores
 from allsource.config import Settings
 from allsource.model.markings import TLP, Audience, Marking
+from allsource.model.records import Collected, Document, Source
 from allsource.store import open_store, users
 from allsource.store.sql import SqlStore
 from allsource.verify.run import verify_store
@@ -142,3 +143,35 @@ def test_a_subject_only_hidden_evidence_reports_has_no_risk(
     assert find_scores(store, red.id, audience=CLEAR_READER, settings=settings) == []
     assert find_scores(store, "APT28", audience=Audience(max_tlp=TLP.AMBER),
                        settings=settings) == []
+
+
+def test_a_source_the_reader_may_not_read_is_never_named(
+        store: SqlStore, settings: Settings) -> None:
+    """A source raised to AMBER after its reports were collected as CLEAR: a CLEAR reader
+    reads the reports and the risk they support, but neither the stored explanation (which
+    names the sources) nor a recomputed one may name it or give its id (derived from the
+    name); the owner's names it."""
+    clear = _add(store, "second.example", ORIGINAL, Marking())
+    src = Source("secret-outlet.example", "rss", "https://secret-outlet.example/feed")
+    store.add_source(src)
+    doc = Document.build(kind="article", title="On CHOPSTICK", text=ORIGINAL,
+                         url="https://news.example/chopstick", published_at=WHEN)
+    store.write_batch(src, [Collected(doc)], [], None)
+    src.marking = Marking(tlp=TLP.AMBER)
+    store.update_source(src)
+    _process(store)
+    verify_store(store)
+    score_store(store, settings, now=NOW)
+
+    def said(found: Sequence[StoredRisk]) -> str:
+        return repr([x.as_dict() for x in found])
+
+    assert "secret-outlet.example" in said(top_scores(store, limit=100, include_expired=True,
+                                                      now=NOW))
+    seen = top_scores(store, limit=100, include_expired=True, now=NOW,
+                      audience=CLEAR_READER, settings=settings)
+    assert "second.example" in said(seen) and doc.id in said(seen)
+    assert "secret-outlet" not in said(seen) and src.id not in said(seen)
+    found = find_scores(store, "APT28", audience=CLEAR_READER, settings=settings)
+    assert clear.id in said(found) or doc.id in said(found)
+    assert "secret-outlet" not in said(found) and src.id not in said(found)

@@ -210,3 +210,30 @@ def test_passing_recomputes_each_hidden_candidate_once(store: SqlStore,
         assert [grades.passing(candidates, c) for c in range(1, 7)] == [
             [], [], [clear.id], [clear.id], [clear.id], [clear.id]]
     assert spy.recomputed == [clear.id]  # six filters, one recomputation
+
+
+def test_a_source_the_reader_may_not_read_is_not_named(store: SqlStore) -> None:
+    """Reports collected as CLEAR from a source later raised to AMBER: a CLEAR reader reads
+    them and their grades, which count the report as an independent origin, but never name
+    its source, by name or by ID (derived from the name); the owner's grade names it."""
+    clear = _add(store, "first.example", ORIGINAL, Marking())
+    secret = Source("secret-outlet.example", "rss", "https://secret-outlet.example/feed")
+    store.add_source(secret)
+    doc = Document.build(kind="article", title="On CHOPSTICK", text=INDEPENDENT[0],
+                         url="https://news.example/chopstick", published_at=WHEN)
+    store.write_batch(secret, [Collected(doc)], [], None)
+    secret.marking = Marking(tlp=TLP.AMBER)
+    store.update_source(secret)
+    _process(store)
+    verify_store(store)
+
+    owner = grade_for(store, "document", clear.id, Audience.owner())
+    assert owner is not None and "secret-outlet.example" in orjson.dumps(owner).decode()
+    for subject in (clear.id, doc.id):
+        seen = grade_for(store, "document", subject, CLEAR_READER)
+        assert seen is not None
+        text = orjson.dumps(seen).decode()
+        assert "secret-outlet" not in text and secret.id not in text
+        assert _uses(seen)["independent_origins"] == _uses(owner)["independent_origins"] == 2
+    assert audience_mod.UNNAMED_SOURCE in orjson.dumps(
+        grade_for(store, "document", clear.id, CLEAR_READER)).decode()

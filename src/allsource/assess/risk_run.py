@@ -115,7 +115,7 @@ class _Doc:
 @dataclass(slots=True)
 class _Inputs:
     docs: dict[str, _Doc]
-    source_names: dict[str, str]
+    source_names: Mapping[str, str]  # risk_views: verify.audience.ReaderSourceNames
     doc_credibility: dict[str, int] = field(default_factory=dict)
     doc_corroboration: dict[str, int] = field(default_factory=dict)
     source_reliability: dict[str, str] = field(default_factory=dict)
@@ -150,6 +150,19 @@ def _documents(conn: sa.Connection, marking: Callable[[Any], Marking]) -> dict[s
         assert seen is not None  # collected_at is NOT NULL
         out[r.id] = _Doc(r.source_id, r.title, seen, r.published_at is not None, marking(r))
     return out
+
+
+def _source_markings(inputs: _Inputs, markings: Mapping[str, Marking],
+                     combine: Callable[[Marking, Marking], Marking]) -> None:
+    """Each document's marking raised to its source's: an explanation names the reporting
+    sources, so a score is stored under a marking that covers the sources it names (a source
+    raised to AMBER after its reports were collected as CLEAR stays unnamed to a CLEAR
+    reader, whose score is then recomputed without the name: :mod:`risk_views`,
+    :class:`~allsource.verify.audience.ReaderSourceNames`)."""
+    for doc in inputs.docs.values():
+        raised = markings.get(doc.source_id)
+        if raised is not None and raised != doc.marking:
+            doc.marking = combine(doc.marking, raised)
 
 
 def _grades(conn: sa.Connection, inputs: _Inputs,
@@ -367,7 +380,9 @@ def _score(store: SqlStore, table: dict[str, risk.DecayParams], weights: Mapping
     o, m = t.objects, t.mentions
     with store.engine.connect() as conn:
         say("reading documents and grades")
-        inputs = _Inputs(_documents(conn, marking), {s.id: s.name for s in store.list_sources()})
+        sources = store.list_sources()
+        inputs = _Inputs(_documents(conn, marking), {s.id: s.name for s in sources})
+        _source_markings(inputs, {s.id: s.marking for s in sources}, combine)
         _grades(conn, inputs, marking)
         if priorities:
             say("reading topics and sectors")

@@ -59,7 +59,7 @@ from allsource.model.markings import Audience, Marking, can_release
 from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.sql import aware, chunks
-from allsource.verify.audience import ReaderGrades
+from allsource.verify.audience import ReaderGrades, ReaderSourceNames
 
 if TYPE_CHECKING:
     from allsource.config import Settings
@@ -192,7 +192,7 @@ class _Rescore:
                 assert seen is not None  # collected_at is NOT NULL
                 docs[r.id] = _Doc(r.source_id, r.title, seen, r.published_at is not None,
                                   marking(r))
-        inputs = _Inputs(docs, {s.id: s.name for s in self.store.list_sources()})
+        inputs = _Inputs(docs, ReaderSourceNames(self.store.list_sources(), self.audience))
         for doc, grade in self.grades.documents(doc_ids).items():
             if grade["credibility"] is not None:
                 inputs.doc_credibility[doc] = int(grade["credibility"])

@@ -24,6 +24,14 @@ story, its own claims, its members and its sources' records. Then, per read:
   from its readable claims when its stored record rests on something they may not read. An
   analyst's reliability override is applied as in the stored grade.
 
+**Sources are evidence too.** A grade names outlets, and for most documents the outlet is
+the source's name; ``verify`` raises each document's marking to its source's, so a reader who
+may read a document but not its source (a source raised to AMBER after its reports were
+collected as CLEAR) is regraded, and the regrading names such a source "a source not shown to
+you (n)", numbered in the order the grade first uses it (:class:`ReaderSourceNames`): distinct
+sources stay distinct for independence, and neither the name nor the ID (derived from the
+name) is shown.
+
 The alternative — storing a grade per marking tier — does not fit: readers differ by
 compartments and releasability groups as well as TLP and clearance, so the tiers are the
 subsets of the store's distinct markings, and even by TLP alone it would multiply
@@ -50,7 +58,7 @@ listed then as an ``IN`` list beside the SQL test of the stored grade, :func:`cr
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +86,7 @@ from allsource.verify.run import (
 )
 
 if TYPE_CHECKING:
+    from allsource.model.records import Source
     from allsource.store.sql import SqlStore
 
 
@@ -254,13 +263,49 @@ def credible(document_id: sa.ColumnElement[Any], min_credibility: int, audience:
     return sa.or_(stored, document_id.in_(listed))
 
 
+UNNAMED_SOURCE = "a source not shown to you"
+
+
+class ReaderSourceNames(Mapping[str, str]):
+    """Source ID → the name ``audience`` is shown: the source's own name where they may read
+    the source's marking, else :data:`UNNAMED_SOURCE` numbered in order of first use (so
+    the number counts hidden sources among the evidence shown, never in the store). Every
+    key answers, even an unknown or deleted source's ID: nothing falls back to the ID."""
+
+    def __init__(self, sources: Iterable[Source], audience: Audience) -> None:
+        listed = list(sources)
+        self._names = {s.id: s.name for s in listed if can_release(s.marking, audience)}
+        self._known = [s.id for s in listed]
+        self._hidden: dict[str, str] = {}
+
+    def __getitem__(self, source_id: str) -> str:
+        found = self._names.get(source_id)
+        if found is None:
+            found = self._hidden.get(source_id)
+            if found is None:
+                found = self._hidden[source_id] = f"{UNNAMED_SOURCE} ({len(self._hidden) + 1})"
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._known)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def readable(self, source_id: str) -> bool:
+        """Whether the source's own name is shown."""
+        return source_id in self._names
+
+
 class _Regrade:
     """One read-time regrading over what ``audience`` may read."""
 
     def __init__(self, store: SqlStore, conn: sa.Connection, audience: Audience) -> None:
         self.store, self.conn, self.audience = store, conn, audience
-        self.names = {s.id: s.name for s in store.list_sources()}
-        self.aka = source_names(store)
+        self.names = ReaderSourceNames(store.list_sources(), audience)
+        # the other names a source is known by name it as well: only readable sources'
+        self.aka = {sid: names for sid, names in source_names(store).items()
+                    if self.names.readable(sid)}
         self._sources: dict[str, tuple[Reliability, dict[str, Any]]] = {}
 
     def documents(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -86,10 +86,16 @@ def source_names(store: SqlStore) -> dict[str, tuple[str, ...]]:
     return {src.id: tuple(src.list_option("names")) for src in store.list_sources()}
 
 
-def _documents(conn: sa.Connection, names: dict[str, str],
-               aka: dict[str, tuple[str, ...]], ids: Sequence[str] | None = None
-               ) -> dict[str, _Doc]:
-    """Every document (or those of ``ids``) with its outlet, time and marking."""
+def _documents(conn: sa.Connection, names: Mapping[str, str],
+               aka: dict[str, tuple[str, ...]], ids: Sequence[str] | None = None,
+               source_marking: Mapping[str, Marking] | None = None) -> dict[str, _Doc]:
+    """Every document (or those of ``ids``) with its outlet, time and marking.
+
+    With ``source_marking``, a document's marking is raised to its source's: a grade
+    names the outlet, which for most documents is the source's name, so what rests on a
+    document must also be hidden from a reader who may not read its source (a source raised
+    to AMBER after its reports were collected as CLEAR). Such a reader is regraded with the
+    source unnamed (:mod:`allsource.verify.audience`)."""
     d = t.documents
     out: dict[str, _Doc] = {}
     stmt = sa.select(d.c.id, d.c.source_id, d.c.kind, d.c.url, d.c.published_at,
@@ -106,10 +112,14 @@ def _documents(conn: sa.Connection, names: dict[str, str],
                 outlet = outlet_of(r.url, fallback)
             else:
                 outlet = fallback
+            marking = Marking.from_columns(dict(r._mapping))
+            raised = source_marking.get(r.source_id) if source_marking else None
+            if raised is not None and raised != marking:
+                marking = marking.combine(raised)
             out[r.id] = _Doc(r.id, r.source_id, r.kind, r.url,
                              _aware(r.published_at or r.collected_at), outlet, r.title,
                              aka.get(r.source_id, ()) if outlet == fallback else (),
-                             Marking.from_columns(dict(r._mapping)))
+                             marking)
     return out
 
 
@@ -218,10 +228,12 @@ def verify_store(store: SqlStore, progress: Callable[[str], None] | None = None
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     result = VerifyResult()
-    sources = {s.id: s.name for s in store.list_sources()}
+    listed = store.list_sources()
+    sources = {s.id: s.name for s in listed}
     with store.engine.connect() as conn:
         say("reading documents")
-        docs = _documents(conn, sources, source_names(store))
+        docs = _documents(conn, sources, source_names(store),
+                          source_marking={s.id: s.marking for s in listed})
         story_of = _stories(conn)
         say("reading claims")
         raw: list[tuple[str, str, str, str, str]] = [
