@@ -14,11 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allsource.collect.base import CollectContext, Collector
-from allsource.collect.runner import run_source
+from allsource.collect.runner import _describe, run_source
 from allsource.config import Settings
 from allsource.model.records import Collected, Document, Item, Source
 from allsource.plugins import get_collector
@@ -66,8 +67,18 @@ def test_an_unstorable_item_is_quarantined_and_its_batch_stored(
     assert result.status == "ok"
     assert (result.counts.new, result.counts.quarantined) == (2, 1)
     [entry] = store.list_quarantine("open")
-    assert entry["reason"].startswith("cannot store 'too deep': TypeError")
+    assert entry["reason"].startswith(f"cannot store {entry['item_ref']}: TypeError")
+    # named by its reference, never by its title or text (the quarantine is not sealed)
+    assert "too deep" not in entry["reason"] and "The text of" not in entry["reason"]
     assert store.count("documents") == 2
+
+
+def test_a_statement_error_is_described_without_its_parameters() -> None:
+    exc = sa.exc.StatementError("bind failed", "INSERT INTO documents (text) VALUES (?)",
+                                {"text": "words of a protected report"}, ValueError("bad"))
+    assert "words of a protected report" in str(exc)
+    assert _describe(exc) == "ValueError: bad"
+    assert _describe(KeyError()) == "KeyError"
 
 
 def test_a_collector_bug_fails_its_source_only(store: SqlStore, ctx: CollectContext) -> None:

@@ -109,10 +109,12 @@ class _Batcher:
                 if _store_down(exc):
                     raise
                 doc = item.document
+                ref = doc.blob_ref or doc.id
+                # the reason names the item by its reference, never by its title or text: on
+                # an encrypted store the quarantine table is not sealed (store/sealed.py)
                 self.quarantined.append(QuarantineItem(
-                    reason=f"cannot store {doc.title[:80]!r}: {_describe(exc)}"[:1000],
-                    blob_sha256=doc.blob_sha256 or self.keep(b""),
-                    item_ref=doc.blob_ref or doc.id))
+                    reason=f"cannot store {ref}: {_describe(exc)}"[:1000],
+                    blob_sha256=doc.blob_sha256 or self.keep(b""), item_ref=ref))
         counts.add(self.store.write_batch(self.source, [], self.quarantined, self.checkpoint))
         return counts
 
@@ -124,6 +126,10 @@ def _store_down(exc: Exception) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
+    """The error's type and message. SQLAlchemy's statement errors print the statement's
+    parameters (a document's text among them): only the underlying error is described."""
+    if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
+        exc = exc.orig
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
