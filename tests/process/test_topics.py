@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from allsource.process.topics import (
+    THRESHOLD_OFFSETS,
     TOPICS,
     Label,
     TopicModel,
@@ -21,6 +22,7 @@ from allsource.process.topics import (
     document_text,
     evaluate,
     train,
+    zero_shot_model,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "topics.jsonl"
@@ -109,6 +111,33 @@ def test_labels_on_one_half_improve_the_other_half() -> None:
     assert model.trained  # some topics were learned
 
 
+def test_crime_s_threshold_is_raised_on_top_of_the_background_bias() -> None:
+    plain, raised = zero_shot_model(offsets={}), default_model()
+    assert THRESHOLD_OFFSETS  # the shipped model has an offset to check
+    for i, topic in enumerate(raised.topics):
+        extra = float(raised.thresholds[i] - plain.thresholds[i])
+        assert extra == pytest.approx(THRESHOLD_OFFSETS.get(topic, 0.0), abs=1e-6)
+
+
+def test_which_topics_are_learned_does_not_flip_with_another_topic_s_threshold() -> None:
+    """A built-in topic keeps its learned boundary when it beats its zero-shot decision in
+    the model it will live in. Judged in the all-zero-shot model instead, raising crime's
+    threshold (which changes which documents crime steals) flipped cyber back to
+    zero-shot, and retraining fell below zero-shot on the other half."""
+    ids = sorted(ROWS)
+    dev, test = ids[0::2], ids[1::2]
+    emb = _embed(ids)
+    labels = [Label(i, t, t in ROWS[i]["labels"]) for i in dev for t in TOPICS]
+    held = [Label(i, t, t in ROWS[i]["labels"]) for i in test for t in TOPICS]
+    learned = {}
+    for offsets in ({}, {"crime": 0.02}, THRESHOLD_OFFSETS):
+        base = zero_shot_model(offsets=offsets)
+        model = train(base, labels, {i: emb[i] for i in dev})
+        learned[tuple(offsets.items())] = set(model.trained) - {"crime"}
+        assert evaluate(model, held, emb).f1 > evaluate(base, held, emb).f1
+    assert len({frozenset(v) for v in learned.values()}) == 1
+
+
 def test_model_round_trips_through_json() -> None:
     ids = sorted(ROWS)[:20]
     emb = _embed(ids)
@@ -139,7 +168,7 @@ def test_no_sector_prototypes_keep_sport_and_culture_out_of_the_sectors() -> Non
 
 def test_thresholds_follow_each_prototype_s_closeness_to_the_background() -> None:
     embedder = default_embedder()
-    model = default_model()
+    model = zero_shot_model(offsets={})
     near = model.prototypes @ embedder.background()
     bias = background_bias(model.prototypes, embedder.background())
     assert abs(float(bias.mean())) < 1e-6

@@ -37,7 +37,7 @@ def test_topics_stage_annotates_and_reclassifies_after_retraining(store: SqlStor
     pipeline = build_pipeline(["topics"], store=store)
     assert process_store(store, pipeline, InlineEngine(pipeline)).documents == len(docs)
     note = annotations_of(store, docs["t043"].id)["topics"]
-    assert note["version"] == "2" and note["model"] == "zero-shot"
+    assert note["version"] == "3" and note["model"] == "zero-shot"
     assert set(note["scores"]) == set(TOPICS)
     assert note["topics"][0] == {"topic": "health-disaster",
                                  "score": note["scores"]["health-disaster"]}
@@ -57,7 +57,7 @@ def test_topics_stage_annotates_and_reclassifies_after_retraining(store: SqlStor
                   {docs[i].id: v for i, v in zip(ids, vecs, strict=True)}, embedder)
     labels.save_model(store, model.to_dict(), model.fingerprint(), {}, len(ids), "ana")
     retrained = build_pipeline(["topics"], store=store)
-    assert retrained.versions()["topics"] == f"2+{model.fingerprint()}"
+    assert retrained.versions()["topics"] == f"3+{model.fingerprint()}"
     assert process_store(store, retrained, InlineEngine(retrained)).documents == len(docs)
     assert annotations_of(store, docs["t154"].id)["topics"]["model"] == model.fingerprint()
     assert "natural-disaster" in _topics(store, docs["t154"])
@@ -65,6 +65,6 @@ def test_topics_stage_annotates_and_reclassifies_after_retraining(store: SqlStor
     # rolling back to zero-shot re-classifies again
     labels.activate_model(store, None)
     back = build_pipeline(["topics"], store=store)
-    assert back.versions()["topics"] == "2"
+    assert back.versions()["topics"] == "3"
     assert process_store(store, back, InlineEngine(back)).documents == len(docs)
     assert "natural-disaster" not in _topics(store, docs["t154"])

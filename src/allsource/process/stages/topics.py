@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 class TopicsStage(Stage):
     name: ClassVar[str] = "topics"
     #: 2: background-biased thresholds, no-sector prototypes, the best topic at a low floor
-    version: ClassVar[str] = "2"
+    #: 3: crime's threshold raised (THRESHOLD_OFFSETS)
+    version: ClassVar[str] = "3"
     description: ClassVar[str] = "topic/sector classification (static embeddings + labels)"
     order: ClassVar[int] = 55
 
