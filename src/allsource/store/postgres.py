@@ -11,7 +11,9 @@ fewer documents (the useful ones) rank exactly as a full sort would; broader one
 bounded sample instead of stalling. Candidates always
 come from the GIN index (``enable_seqscan`` is off for the search statement): the planner
 would otherwise expect to find them sooner by reading the table in order and recheck every
-row's tsvector on the way.
+row's tsvector on the way. The exception is a prefix matching a large share of the table,
+whose first candidates are read from the table in order, the same rows the index plan
+would give (store/dense_scan.py).
 
 **Phrases.** GIN stores no word positions, so ``tsv @@ 'a <-> b'`` is answered by fetching
 every row holding both words and reading its tsvector; for two common words that is most of
