@@ -13,6 +13,7 @@ from allsource.store.blind import (
     SNIPPET_WORDS,
     BlindIndex,
     Highlighter,
+    query_prefixes,
     query_stems,
     snippet,
     stem,
@@ -112,3 +113,25 @@ def test_one_highlighter_cuts_every_hit_of_a_query_like_single_snippets() -> Non
     cut = hl.cut(*texts[4])
     assert cut.startswith("…word") and "[controller]" in cut and cut.endswith("…")
     assert len(cut.split()) == SNIPPET_WORDS
+
+
+def test_prefix_terms_mark_their_continuations_after_few_words_stemmed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prefix query's hit is excerpted around its first word that starts with the prefix
+    (as the engines match it: the stem of ``commu`` is a prefix of ``communic``), found by
+    stemming a few words — not every word of a long text, as before prefixes were known."""
+    import allsource.store.blind as blind_module
+
+    stemmed: list[str] = []
+    real = blind_module.stem
+    monkeypatch.setattr(blind_module, "stem", lambda w: stemmed.append(w) or real(w))
+    parsed = parse("commu* credentials")
+    text = "Adversaries may communicate over web protocols. " + "Traffic was blended. " * 800
+    hl = Highlighter(query_stems(parsed), "[", "]", prefixes=query_prefixes(parsed))
+    out = hl.cut("Report", text)
+    assert "[communicate]" in out and "[credentials]" not in out
+    assert len(stemmed) < 20
+    # without the prefixes nothing is marked, and every word was stemmed looking for one
+    stemmed.clear()
+    plain = Highlighter(query_stems(parsed), "[", "]").cut("Report", text)
+    assert "[" not in plain and len(set(stemmed)) >= 6

@@ -176,6 +176,14 @@ def query_stems(parsed: ParsedQuery) -> set[str]:
             for w in _WORD.findall(term.text)}
 
 
+def query_prefixes(parsed: ParsedQuery) -> set[str]:
+    """The stems whose continuations a snippet should mark too: that of the last word of
+    every positive prefix term (``inte*`` → ``int``, as PostgreSQL's English stemmer reads
+    the prefix before matching lexemes that start with it)."""
+    return {stem(words[-1]) for group in parsed.all_of for term in group if term.prefix
+            for words in [_WORD.findall(term.text)] if words}
+
+
 def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"  # what ``\w`` matches
 
@@ -189,12 +197,18 @@ class Highlighter:
     (``heads``) are prepared, and each surface word met is stemmed at most once. The first
     match is found with ``str.find`` of each head in the lower-cased text (C speed), only
     words *starting* with a head are stemmed, and a word-by-word scan is the fallback for
-    stems whose first letters differ from the word's (accents, ``ß``)."""
+    stems whose first letters differ from the word's (accents, ``ß``).
+
+    A word is also marked when its stem starts with one of ``prefixes`` (the query's prefix
+    terms, :func:`query_prefixes`): without that, a prefix query's hits had no marked word,
+    and every hit's 20,000 characters were stemmed word by word in search of one."""
 
     def __init__(self, stems: Iterable[str], start: str, end: str,
-                 words: int = SNIPPET_WORDS) -> None:
+                 words: int = SNIPPET_WORDS, prefixes: Iterable[str] = ()) -> None:
         self.wanted = frozenset(s for s in stems if s)
-        self.heads = sorted({s[:max(1, min(len(s) - 1, 4))] for s in self.wanted})
+        self.prefixes = tuple(sorted({p for p in prefixes if p}))
+        self.heads = sorted({s[:max(1, min(len(s) - 1, 4))]
+                             for s in self.wanted.union(self.prefixes)})
         self.start, self.end, self.words = start, end, words
         self._seen: dict[str, bool] = {}
 
@@ -203,7 +217,10 @@ class Highlighter:
         if found is None:
             if len(self._seen) >= _CACHE_LIMIT:
                 self._seen.clear()
-            found = self._seen[word] = stem(word) in self.wanted
+            stemmed = stem(word)
+            # (``startswith`` of no prefixes is false)
+            found = self._seen[word] = (stemmed in self.wanted
+                                        or stemmed.startswith(self.prefixes))
         return found
 
     def _first(self, body: str) -> int:
@@ -229,7 +246,7 @@ class Highlighter:
     def cut(self, title: str, text: str) -> str:
         words = self.words
         body = f"{title} — {text[:SNIPPET_SCAN_CHARS]}" if title else text[:SNIPPET_SCAN_CHARS]
-        first = self._first(body) if self.wanted else 0
+        first = self._first(body) if self.wanted or self.prefixes else 0
         # the window starts words // 3 words before the match (within 200 characters)
         back = words // 3
         lead = max(0, first - 200)

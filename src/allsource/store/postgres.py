@@ -11,7 +11,9 @@ fewer documents (the useful ones) rank exactly as a full sort would; broader one
 bounded sample instead of stalling. Candidates always
 come from the GIN index (``enable_seqscan`` is off for the search statement): the planner
 would otherwise expect to find them sooner by reading the table in order and recheck every
-row's tsvector on the way.
+row's tsvector on the way. The exception is a prefix matching a large share of the table,
+whose first candidates are read from the table in order, the same rows the index plan
+would give (store/dense_scan.py).
 
 **Phrases.** GIN stores no word positions, so ``tsv @@ 'a <-> b'`` is answered by fetching
 every row holding both words and reading its tsvector; for two common words that is most of
@@ -48,7 +50,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from allsource.errors import StoreError
 from allsource.model.markings import Audience
-from allsource.store import blind, match_pages
+from allsource.store import blind, dense_scan, match_pages
 from allsource.store import query as q
 from allsource.store import schema as t
 from allsource.store.sql import SqlStore, json_dumps
@@ -115,29 +117,50 @@ class PostgresStore(SqlStore):
             loose = sa.text(words).bindparams(**word_params)
             score = sa.case((tsv.op("@@")(exact), sa.func.ts_rank_cd(tsv, exact)))
             cand_where = [tsv.op("@@")(loose), *filters]
-        cand = (sa.select(d.c.seq, score.label("score")).where(*cand_where)
-                .limit(RANK_CANDIDATES).cte("cand").prefix_with("MATERIALIZED",
-                                                                dialect="postgresql"))
-        hits = sa.select(cand.c.seq, cand.c.score).where(cand.c.score.is_not(None)).subquery()
-        n_cand = sa.select(sa.func.count()).select_from(cand).scalar_subquery()
-        stmt = (sa.select(hits.c.seq, hits.c.score, sa.func.count().over().label("n"),
-                          n_cand.label("n_cand"))
-                .order_by(hits.c.score.desc(), hits.c.seq)
-                .limit(query.limit).offset(query.offset))
+
+        def ranked(where: list[sa.ColumnElement[bool]]) -> tuple[list[Any], int, int]:
+            """The page, the number of hits and of candidates, for candidates ``where``."""
+            cand = (sa.select(d.c.seq, score.label("score")).where(*where)
+                    .limit(RANK_CANDIDATES).cte("cand").prefix_with("MATERIALIZED",
+                                                                    dialect="postgresql"))
+            hits = sa.select(cand.c.seq, cand.c.score).where(cand.c.score.is_not(None)
+                                                             ).subquery()
+            n_cand = sa.select(sa.func.count()).select_from(cand).scalar_subquery()
+            stmt = (sa.select(hits.c.seq, hits.c.score, sa.func.count().over().label("n"),
+                              n_cand.label("n_cand"))
+                    .order_by(hits.c.score.desc(), hits.c.seq)
+                    .limit(query.limit).offset(query.offset))
+            page = list(conn.execute(stmt).all())
+            if page:
+                return page, int(page[0].n), int(page[0].n_cand)
+            # past the last page, or nothing matched: count the matches on their own
+            found = conn.execute(sa.select(sa.func.count(cand.c.score), sa.func.count())
+                                 .select_from(cand)).one()
+            return page, int(found[0]), int(found[1])
+
         try:
             # candidates come from the GIN index, never from a scan of every row's tsvector;
             # JIT off: "no seq scan" prices any scan left at 10^10, far above jit_above_cost,
             # and PostgreSQL then compiled every search (and the statements after it) with
-            # LLVM — 100–160 ms of CPU per query for a plan that runs in a few milliseconds
+            # LLVM — 100–160 ms of CPU per query for a plan that runs in a few milliseconds;
+            # no parallel workers: the candidates are the first matches in table order
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             conn.exec_driver_sql("SET LOCAL jit = off")
-            page = conn.execute(stmt).all()
-            if page:
-                n, n_candidates = int(page[0].n), int(page[0].n_cand)
-            else:  # past the last page, or nothing matched: count the matches on their own
-                found = conn.execute(sa.select(sa.func.count(cand.c.score), sa.func.count())
-                                     .select_from(cand)).one()
-                n, n_candidates = int(found[0]), int(found[1])
+            conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+            found: tuple[list[Any], int, int] | None = None
+            # a prefix matching much of the table: its first matches read in table order
+            # (store/dense_scan.py), the same rows the index plan would rank
+            end = (dense_scan.window_end(conn, cand_where, RANK_CANDIDATES)
+                   if q.has_prefix(parsed) else None)
+            if end is not None:
+                conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+                conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
+                found = ranked([*cand_where, dense_scan.before(end)])
+                conn.exec_driver_sql("SET LOCAL enable_bitmapscan = on")
+                conn.exec_driver_sql("SET LOCAL enable_indexscan = on")
+                if found[2] < RANK_CANDIDATES:  # the window held fewer: ask the index
+                    found = None
+            page, n, n_candidates = found if found is not None else ranked(cand_where)
             # the statements after this one (page rows, sources, excerpts) plan as usual
             conn.exec_driver_sql("SET LOCAL enable_seqscan = on")
         except sa.exc.DBAPIError as exc:

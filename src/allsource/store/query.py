@@ -139,6 +139,11 @@ def has_phrase(q: ParsedQuery) -> bool:
                for group in q.all_of for t in group)
 
 
+def has_prefix(q: ParsedQuery) -> bool:
+    """Whether a wanted term is a prefix (``word*``)."""
+    return any(t.prefix for group in q.all_of for t in group)
+
+
 def to_fts5(q: ParsedQuery) -> str:
     """Compile to an FTS5 MATCH expression in which every term is a quoted string."""
 

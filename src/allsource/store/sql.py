@@ -514,7 +514,8 @@ class SqlStore(ABC):
         through the columns' decryption) for the query. Here: cut from the text by the blind
         index's word stems (store/blind.py), as an encrypted store must; backends override it
         for plain stores with their engine's own excerpts."""
-        cut = blind.Highlighter(blind.query_stems(parsed), HL_START, HL_END).cut
+        cut = blind.Highlighter(blind.query_stems(parsed), HL_START, HL_END,
+                                prefixes=blind.query_prefixes(parsed)).cut
         return {r.id: cut(r.title, r.text or "") for r in rows}
 
     def _page_rows(self, conn: Connection, query: SearchQuery,
