@@ -94,7 +94,7 @@ def classify(method: str, path: str, query: str = "") -> Route | None:
     return None
 
 
-def note_api_user(user: UserDep) -> None:
+async def note_api_user(user: UserDep) -> None:
     """API dependency: the authenticated caller is the actor of the request's events."""
     audit_scope.note(actor=user.name)
 
