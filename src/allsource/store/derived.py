@@ -97,7 +97,7 @@ def read_row_visible(store: SqlStore, conn: sa.Connection, table: sa.Table, obje
     """:func:`is_visible` for a row the caller has just read from ``table`` on ``conn``
     (through :func:`visible`): an unrestricted audience sees every stored row as it is —
     :func:`reader_marking` returns the row's own marking whenever it exists — so only a
-    restricted reader pays the re-check, one statement per row, in a view listing hundreds."""
+    restricted reader pays the re-check (for many rows at once: :func:`visible_ids`)."""
     return audience.unrestricted or is_visible(store, conn, table, object_id, audience)
 
 
