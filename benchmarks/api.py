@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import sqlalchemy as sa
@@ -195,11 +196,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(meta: dict[str, Any], port: int, log_path: Path, workers: int = 1
-                 ) -> subprocess.Popen[bytes]:
-    """``allsource serve`` as a user starts it (access log off), on 127.0.0.1:``port``."""
+def start_server(meta: dict[str, Any], port: int, log_path: Path, workers: int = 1,
+                 server_path: str = "") -> subprocess.Popen[bytes]:
+    """``allsource serve`` as a user starts it (access log off), on 127.0.0.1:``port``;
+    ``server_path`` goes first on the server's ``PYTHONPATH`` (another checkout's ``src``
+    for a paired comparison)."""
     out = log_path.open("wb")
     env = {**os.environ, "ALLSOURCE_BLOB_DIR": meta["blob_dir"]}
+    if server_path:
+        env["PYTHONPATH"] = os.pathsep.join(x for x in (server_path, env.get("PYTHONPATH"))
+                                            if x)
     proc = subprocess.Popen([sys.executable, "-m", "allsource", "--database-url", meta["url"],
                              "serve", "--port", str(port), "--workers", str(workers),
                              "--no-access-log"],
@@ -251,6 +257,7 @@ class Results:
     seconds: float = 0.0
     searches: list[tuple[str, float]] = field(default_factory=list)  # (query, ms)
     search20_ms: list[float] = field(default_factory=list)
+    client_cpu_s: float = 0.0  # the load generator's own CPU (this process)
 
     def record(self, endpoint: str, took_ms: float, error: str | None,
                query: str | None = None) -> None:
@@ -334,9 +341,97 @@ async def _load(base: str, headers: dict[str, str], work: Workload, clients: int
     return res
 
 
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection speaking just enough of the protocol for GETs:
+    the light client (``--client raw``). httpx's async client costs the load generator
+    several CPU ms per request, on the same two cores as the server; this writes the
+    request line and headers and reads the status, ``Content-Length`` (or chunked) body."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+        self.host, self.port = host, port
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in
+                            {"Host": f"{host}:{port}", **headers}.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str, params: dict[str, Any]) -> tuple[int, bytes]:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        target = path + ("?" + urlencode(params) if params else "")
+        self.writer.write(f"GET {target} HTTP/1.1\r\n{self.head}\r\n".encode("latin-1"))
+        reader = self.reader
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            self.close()
+            raise ConnectionError("the server closed the connection") from None
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        fields = {k.strip().lower(): v.strip() for k, _, v in
+                  (line.partition(":") for line in lines[1:] if line)}
+        if "content-length" in fields:
+            body = await reader.readexactly(int(fields["content-length"]))
+        elif fields.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+                parts.append(await reader.readexactly(size))
+                await reader.readexactly(2)
+            await reader.readuntil(b"\r\n")
+            body = b"".join(parts)
+        else:
+            body = await reader.read()
+        if fields.get("connection", "").lower() == "close":
+            self.close()
+        return status, body
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def _load_raw(base: str, headers: dict[str, str], work: Workload, clients: int,
+                    seconds: float, weights: dict[str, float], seed: int) -> Results:
+    res = Results()
+    names, cum = list(weights), list(weights.values())
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def one(i: int) -> None:
+        rng = random.Random(seed * 1000 + i)
+        conn = RawConnection(host, int(port), headers)
+        try:
+            while time.perf_counter() < deadline:
+                endpoint = rng.choices(names, cum)[0]
+                path, params = work.request(endpoint, rng)
+                t0 = time.perf_counter()
+                try:
+                    status, body = await asyncio.wait_for(conn.get(path, params), 120)
+                    err = (None if 200 <= status < 300 else
+                           f"HTTP {status} {path}: {body[:200]!r}")
+                except (OSError, TimeoutError, ValueError,
+                        asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+                    conn.close()
+                    err = f"{type(exc).__name__}: {exc!r}"
+                res.record(endpoint, (time.perf_counter() - t0) * 1000, err)
+        finally:
+            conn.close()
+
+    await asyncio.gather(*(one(i) for i in range(clients)))
+    res.seconds = time.perf_counter() - started
+    return res
+
+
 def load(base: str, headers: dict[str, str], work: Workload, clients: int, seconds: float,
-         weights: dict[str, float], seed: int) -> Results:
-    return asyncio.run(_load(base, headers, work, clients, seconds, weights, seed))
+         weights: dict[str, float], seed: int, client: str = "httpx") -> Results:
+    """The load pass with the chosen client (``raw``: :class:`RawConnection`; ``httpx``:
+    one ``httpx.AsyncClient`` pool); the client's own CPU time goes in ``client_cpu_s``."""
+    run = _load_raw if client == "raw" else _load
+    cpu0 = time.process_time()
+    res = asyncio.run(run(base, headers, work, clients, seconds, weights, seed))
+    res.client_cpu_s = time.process_time() - cpu0
+    return res
 
 
 def in_process(meta: dict[str, Any], work: Workload, n: int, graph_n: int, seed: int
@@ -426,7 +521,9 @@ def reproduce(args: argparse.Namespace) -> str:
               "--hubs", str(args.hubs), "--clients", str(args.clients),
               "--workers", str(args.workers), "--seconds",
               str(args.seconds), "--requests", str(args.requests), "--graph-share",
-              str(args.graph_share), "--seed", str(args.seed)]
+              str(args.graph_share), "--client", args.client, "--seed", str(args.seed)]
+    if args.load_only:
+        parts.append("--load-only")
     if args.corpus:
         parts += ["--corpus", str(args.corpus)]
     return shlex.join(parts)
@@ -480,8 +577,10 @@ def print_report(rep: dict[str, Any]) -> None:
         print(f"| {e} | {s['n']} | {s.get('rps')} | {s.get('p50_ms')} | {s.get('p95_ms')} | "
               f"{s.get('p99_ms')} | {s.get('max_ms')} | {s.get('errors')} |")
     print(f"\nserver CPU during load: {ld['server_cpu_s']} s of {ld['seconds']} s wall "
-          f"({ld['server_cpu_share']:.0%} of one core); server peak RSS {rep['server_rss_mib']}"
-          " MiB")
+          f"({ld['server_cpu_share']:.0%} of one core, {ld['server_cpu_ms_per_request']} ms "
+          f"per request); load generator ({ld['client']} client) {ld['client_cpu_s']} s "
+          f"({ld['client_cpu_ms_per_request']} ms per request); server peak RSS "
+          f"{rep['server_rss_mib']} MiB")
     errors = rep["first_errors"]
     print(f"errors: {rep['total_errors']} in total" + ("; first: " if errors else ""))
     for err in errors:
@@ -542,6 +641,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="sequential graph requests per hub (default 3)")
     ap.add_argument("--graph-share", type=float, default=0.01,
                     help="share of graph requests in the load mix (default 0.01)")
+    ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                    help="load generator: raw (a minimal keep-alive HTTP/1.1 client, the "
+                         "default) or httpx (httpx.AsyncClient, the client before 2026-12-07)")
+    ap.add_argument("--server-path", default="",
+                    help="put these paths first on the server's PYTHONPATH (e.g. another "
+                         "checkout's src, to compare two versions in one session)")
+    ap.add_argument("--load-only", action="store_true",
+                    help="skip the sequential pass and the in-process baseline")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--corpus", type=Path, help="JSONL corpus to reuse (as in ingest.py)")
     ap.add_argument("--workdir", type=Path,
@@ -578,19 +685,23 @@ def main(argv: list[str] | None = None) -> int:
         work_load = Workload([text for _, text in pairs], kinds, meta["entity_ids"],
                              meta["document_ids"], meta["hubs"])
         port = free_port()
-        proc = start_server(meta, port, work / "server.log", args.workers)
+        proc = start_server(meta, port, work / "server.log", args.workers, args.server_path)
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {meta['token']}"}
-        rep["graph_sizes"] = graph_sizes(base, headers, meta["hubs"])
         graph_n = args.graph_repeat * len(meta["hubs"])
-        seq = sequential(base, headers, work_load, args.requests, graph_n, args.seed)
+        if args.load_only:
+            rep["graph_sizes"], seq = [], Results()
+        else:
+            rep["graph_sizes"] = graph_sizes(base, headers, meta["hubs"])
+            seq = sequential(base, headers, work_load, args.requests, graph_n, args.seed)
         rep["sequential"] = {e: summary(seq.ms[e]) for e in ENDPOINTS}
         rep["sequential_errors"] = seq.errors
         weights = {"search": 0.40, "entity": 0.30, "document": 0.30 - args.graph_share,
                    "graph": args.graph_share}
         cpu0 = tree_cpu_seconds(proc.pid)
         log(f"load: {args.clients} clients for {args.seconds} s")
-        res = load(base, headers, work_load, args.clients, args.seconds, weights, args.seed)
+        res = load(base, headers, work_load, args.clients, args.seconds, weights, args.seed,
+                   args.client)
         cpu = round(tree_cpu_seconds(proc.pid) - cpu0, 1)
         endpoints = {}
         for e in ENDPOINTS:
@@ -599,16 +710,23 @@ def main(argv: list[str] | None = None) -> int:
         every = [x for e in ENDPOINTS for x in res.ms[e]]
         endpoints["all"] = {**summary(every), "errors": sum(res.errors.values()),
                             "rps": round(len(every) / res.seconds, 1)}
-        rep["load"] = {"clients": args.clients, "seconds": round(res.seconds, 1),
+        done = len(every)
+        rep["load"] = {"clients": args.clients, "client": args.client,
+                       "seconds": round(res.seconds, 1),
                        "weights": weights, "endpoints": endpoints, "server_cpu_s": cpu,
-                       "server_cpu_share": cpu / res.seconds}
+                       "server_cpu_share": cpu / res.seconds,
+                       "server_cpu_ms_per_request": round(cpu * 1000 / max(done, 1), 2),
+                       "client_cpu_s": round(res.client_cpu_s, 1),
+                       "client_cpu_ms_per_request": round(res.client_cpu_s * 1000
+                                                          / max(done, 1), 2)}
         log(f"load: {endpoints['all']}")
         rep["server_rss_mib"] = tree_peak_rss_mib(proc.pid)
         rep["first_errors"] = seq.first_errors + res.first_errors
         rep["total_errors"] = sum(seq.errors.values()) + sum(res.errors.values())
         gc.collect()
         gc.freeze()  # the client's objects must not slow the baseline's collections
-        base_res = in_process(meta, work_load, args.requests, graph_n, args.seed)
+        base_res = (Results() if args.load_only else
+                    in_process(meta, work_load, args.requests, graph_n, args.seed))
         rep["in_process"] = {e: summary(base_res.ms[e]) for e in ENDPOINTS}
         rep["search_by_kind"] = search_by_kind(seq, base_res, kinds)
         rep["in_process_search_limit20"] = summary(base_res.search20_ms)

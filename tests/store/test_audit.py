@@ -4,7 +4,7 @@ verification streams in bounded pages, and concurrent appenders never share a se
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from allsource.config import Settings
 from allsource.model.records import Source
-from allsource.store import audit, audit_scope
+from allsource.store import audit, audit_scope, open_store
 from allsource.store import schema as t
 from allsource.store.audit import AuditEvent, canonical, chain_hash, checkpoint_message
 from allsource.store.audit_keys import AuditKey, generate_key_file, load_key
@@ -319,3 +320,59 @@ def test_any_single_edit_is_named_at_its_row(store: SqlStore, key: AuditKey, seq
         report = verify(conn, trusted_keys=[key.public_hex], page=6)
         conn.rollback()
     assert report.problem is not None and report.problem.seq == seq, (column, report.problem)
+
+
+def _run_of(n: int) -> list[AuditEvent]:
+    at = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    return [AuditEvent(actor=f"user{i % 3}", action="read" if i % 2 else "search",
+                       target=f"doc-{i}", tlp=i % 5, count=i, detail={"i": i},
+                       at=at + timedelta(microseconds=i)) for i in range(n)]
+
+
+def test_a_run_appended_at_once_is_the_chain_of_appending_one_by_one(
+        store: SqlStore, key: AuditKey, settings: Settings, tmp_path: Path) -> None:
+    """``record_many`` writes the rows (seqs, hashes, checkpoints) ``record`` writes one
+    event at a time, in three statements plus one per checkpoint, whatever the run's
+    length."""
+    from tests.statements import statements
+
+    events = _run_of(12)
+    with statements(store) as sent, store.engine.begin() as conn:
+        assert audit.record_many(conn, events[:1], key=key, every=EVERY) == [1]
+        assert audit.record_many(conn, events[1:], key=key, every=EVERY) == list(range(2, 13))
+    assert len(sent) == 3 + (3 + 2)  # the run of 11 crosses two checkpoints (5 and 10)
+    one_by_one = open_store(settings.model_copy(
+        update={"database_url": f"sqlite:///{tmp_path / 'one-by-one.db'}"}))
+    try:
+        with one_by_one.engine.begin() as conn:
+            for e in events:
+                audit.record(conn, e, key=key, every=EVERY)
+        chained = {s: (r["hash"], r["prev_hash"]) for s, r in _rows(one_by_one).items()}
+    finally:
+        one_by_one.close()
+    assert {s: (r["hash"], r["prev_hash"]) for s, r in _rows(store).items()} == chained
+    report = _verify(store, key)
+    assert report.ok, report.problem
+    assert report.head.seq == 12 and report.checkpoints == 2
+
+
+def test_markings_of_many_targets_is_one_statement(store: SqlStore) -> None:
+    """The stored markings of a group of read targets, whatever their number and table; a
+    target stored nowhere is left out."""
+    from allsource.model.markings import TLP, Marking
+    from allsource.model.records import Collected, Document
+    from tests.statements import statements
+
+    src = Source("feed", "rss", "https://feed.example/rss")
+    store.add_source(src)
+    docs = [Document.build(kind="report", title=f"r{i}", text=f"report {i}",
+                           marking=Marking(tlp=TLP.AMBER if i % 2 else TLP.CLEAR))
+            for i in range(5)]
+    store.write_batch(src, [Collected(d, [], [], []) for d in docs], [], None)
+    ids = [d.id for d in docs] + ["tool--nowhere"]
+    with statements(store) as sent, store.engine.connect() as conn:
+        found = audit.markings_of(conn, ids)
+    assert len(sent) == 1
+    assert found == {d.id: (int(d.marking.tlp), 0, "") for d in docs}
+    with store.engine.connect() as conn:
+        assert audit.marking_of(conn, "tool--nowhere") == (0, 0, "")

@@ -175,3 +175,49 @@ def test_the_owners_view_of_an_object_costs_the_same_whatever_its_relationships(
         assert [r["id"] for r in reader["relationships"]] == [
             r["id"] for r in owner["relationships"]]
     assert sent[40] == sent[3]
+
+
+def test_a_restricted_readers_view_costs_the_same_whatever_its_relationships(
+        store: SqlStore) -> None:
+    """The listed relationships are re-checked in one batch, not one statement each."""
+    from tests.statements import statements
+
+    sent = {}
+    for n in (3, 40):
+        hub = _hub_with(store, n)
+        with statements(store) as seen:
+            reader = store.get(hub, CLEAR_READER)
+        sent[n] = len(seen)
+        assert reader is not None and len(reader["relationships"]) == n
+    assert sent[40] == sent[3]
+
+
+def test_the_batched_recheck_matches_the_one_row_recheck(
+        store: SqlStore, docs: tuple[Document, Document]) -> None:
+    """``reader_markings`` over many rows answers as ``reader_marking`` row by row: visible
+    through readable evidence only, hidden when every mention is unreadable, an unmentioned
+    object by its own marking, a missing id absent — for a restricted, a RED and the owner's
+    audience."""
+    from allsource.store import derived
+    from allsource.store import schema as t
+
+    src = Source("refs", "rss", "https://refs.example/rss")
+    store.add_source(src)
+    plain, secret = (f"attack-pattern--{i:08d}-0000-4000-8000-000000000000" for i in (1, 2))
+    store.write_batch(src, [Collected(
+        Document.build(kind="report", title="refs", text="no mentions here"),
+        [_obj(plain, "attack-pattern", "Plain", Marking()),
+         _obj(secret, "attack-pattern", "Secret", RED)], [], [])], [], None)
+    ids = [IP, ACTOR, SECRET_ONLY, plain, secret, "tool--missing"]
+    for audience in (CLEAR_READER, Audience(max_tlp=TLP.RED), Audience.owner()):
+        with store.engine.connect() as conn:
+            batched = derived.reader_markings(store, conn, t.objects, ids, audience)
+            one_by_one = {i: derived.reader_marking(store, conn, t.objects, i, audience)
+                          for i in ids}
+            rels = derived.reader_markings(store, conn, t.relationships, [USES], audience)
+            rel = derived.reader_marking(store, conn, t.relationships, USES, audience)
+        assert batched == {i: m for i, m in one_by_one.items() if m is not None}
+        assert rels == ({USES: rel} if rel is not None else {})
+    with store.engine.connect() as conn:
+        assert set(derived.reader_markings(store, conn, t.objects, ids, CLEAR_READER)) == {
+            IP, plain}

@@ -72,3 +72,22 @@ def _upgrade(store: SqlStore, revision: str) -> None:
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def test_authentication_reads_two_statements_and_a_revoked_token_fails_at_once(
+        store: SqlStore) -> None:
+    """Every API request authenticates: the token with its user, then the user's
+    memberships (the ``last_used_at`` touch at most once a minute); nothing is cached, so
+    revoking works on the next request."""
+    from tests.statements import statements
+
+    user = users.add_user(store, "rita", "reader", compartments=["ops"], groups=["acme"])
+    info, secret = users.create_token(store, user, scopes=("read",))
+    assert tokens.authenticate_scoped(store, secret) is not None  # first use: touched
+    with statements(store) as sent:
+        grant = tokens.authenticate_scoped(store, secret)
+    assert grant is not None and grant.user.compartments == {"ops"}
+    assert grant.user.groups == {"acme"}
+    assert len(sent) == 2
+    assert users.revoke_token(store, info.id)
+    assert tokens.authenticate_scoped(store, secret) is None

@@ -11,7 +11,8 @@ look-up for pages), so no route has to know about auditing:
   **shares** (paths naming export, STIX, bundle, TAXII or share): the middleware holds the
   successful response back, appends the event (the target's marking, the number of hits) and
   only then lets the response go; if the event cannot be written the client gets a 500
-  instead of the content, so nothing is read without a trace;
+  instead of the content, so nothing is read without a trace. Events of requests that finish
+  together are committed in one transaction (:mod:`allsource.api.audit_commit`);
 - **logins** (``POST /login``): ``login`` when the handler lets the user in, ``login_failed``
   (with the submitted user name, if any, and the client address) when it refuses;
   ``POST /logout`` is ``logout``.
@@ -28,14 +29,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-import anyio.to_thread
 import orjson
 
+from allsource.api.audit_commit import committer
 from allsource.api.deps import UserDep
 from allsource.api.errors import error_response
 from allsource.model.markings import TLP
 from allsource.store import audit_scope
-from allsource.store.audit import Action, AuditEvent, marking_of, query_digest
+from allsource.store.audit import Action, AuditEvent, query_digest
 from allsource.store.audit_scope import Scope
 from allsource.store.sql import SqlStore
 
@@ -93,7 +94,7 @@ def classify(method: str, path: str, query: str = "") -> Route | None:
     return None
 
 
-def note_api_user(user: UserDep) -> None:
+async def note_api_user(user: UserDep) -> None:
     """API dependency: the authenticated caller is the actor of the request's events."""
     audit_scope.note(actor=user.name)
 
@@ -146,7 +147,7 @@ class AuditMiddleware:
         event = _event(route, s, status, held, form, scope)
         if event is not None:
             try:
-                await anyio.to_thread.run_sync(_append, store, event)
+                await committer(store).append(event)
             except Exception:
                 response = error_response(500, "the audit trail could not be written")
                 await response(scope, _no_body, send)
@@ -212,13 +213,3 @@ def _search_figures(body: bytes) -> tuple[int, int]:
     total = data.get("total_hits")
     return (int(total) if isinstance(total, int) else 0), tlp
 
-
-def _append(store: SqlStore, event: AuditEvent) -> None:
-    with store.engine.begin() as conn:
-        if event.action == "read":
-            tlp, classification, compartments = marking_of(conn, event.target)
-            event = AuditEvent(actor=event.actor, action=event.action, target=event.target,
-                               tlp=tlp, classification=classification,
-                               compartments=compartments, count=event.count,
-                               detail=event.detail)
-        audit_scope.append(conn, event)

@@ -38,7 +38,9 @@ ANONYMOUS = User(id="anonymous", name="anonymous", role="anonymous",
 bearer = HTTPBearer(auto_error=False, description="An API token: `allsource token create`.")
 
 
-def get_store(request: Request) -> SqlStore:
+async def get_store(request: Request) -> SqlStore:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a hop that costs
+    # more than this look-up (only dependencies that touch the database stay ``def``)
     store: SqlStore = request.app.state.store
     return store
 
@@ -99,7 +101,7 @@ def audience_of(user: User) -> Audience:
     return user.audience
 
 
-def current_audience(user: UserDep) -> Audience:
+async def current_audience(user: UserDep) -> Audience:
     return audience_of(user)
 
 

@@ -38,7 +38,7 @@ class PageParams:
     offset: int = 0
 
 
-def page_params(
+async def page_params(  # async: no worker-thread hop for a dataclass
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-500).")
                      ] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,

@@ -35,10 +35,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from allsource.store.audit import DEFAULT_EVERY, Action, AuditEvent, record
+from allsource.store.audit import DEFAULT_EVERY, Action, AuditEvent, record, record_many
 from allsource.store.audit_keys import AuditKey, load_key
 
-__all__ = ["Scope", "append", "attach", "cli_actor", "current", "note", "scope"]
+__all__ = ["Scope", "append", "append_many", "attach", "cli_actor", "current", "note", "scope"]
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE")
 _BOOKKEEPING = ("audit_", "api_tokens SET last_used_at")
@@ -148,6 +148,15 @@ def append(conn: Connection, event: AuditEvent) -> int:
     if signing is None:
         return record(conn, event, key=None)
     return record(conn, event, key=signing.current_key(), every=signing.every)
+
+
+def append_many(conn: Connection, events: list[AuditEvent]) -> list[int]:
+    """:func:`append` for several events in one transaction (one head bump, one insert:
+    :func:`~allsource.store.audit.record_many`)."""
+    signing = _signing.get(conn.engine)
+    if signing is None:
+        return record_many(conn, events, key=None)
+    return record_many(conn, events, key=signing.current_key(), every=signing.every)
 
 
 def note(**values: Any) -> None:

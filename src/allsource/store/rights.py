@@ -84,19 +84,23 @@ def clean_names(names: Iterable[str], what: str) -> list[str]:
     return sorted(set(out))
 
 
+_C, _G = t.user_compartments, t.user_groups
+_USER_IDS: sa.BindParameter[list[str]] = sa.bindparam("user_ids", expanding=True)
+#: built once: every API request reads its user's memberships (see store/users.py)
+_MEMBERSHIPS = sa.union_all(
+    sa.select(sa.literal(0).label("slot"), _C.c.user_id, _C.c.name)
+    .where(_C.c.user_id.in_(_USER_IDS)),
+    sa.select(sa.literal(1).label("slot"), _G.c.user_id, _G.c.name)
+    .where(_G.c.user_id.in_(_USER_IDS)))
+
+
 def memberships(conn: Connection, user_ids: Iterable[str]
                 ) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     """``user id → (compartments, groups)`` for the given users (one statement)."""
     ids = sorted(set(user_ids))
     found: dict[str, tuple[set[str], set[str]]] = {i: (set(), set()) for i in ids}
-    if ids:
-        c, g = t.user_compartments, t.user_groups
-        both = sa.union_all(
-            sa.select(sa.literal(0).label("slot"), c.c.user_id, c.c.name)
-            .where(c.c.user_id.in_(ids)),
-            sa.select(sa.literal(1).label("slot"), g.c.user_id, g.c.name)
-            .where(g.c.user_id.in_(ids)))
-        for slot, uid, name in conn.execute(both):
+    for i in range(0, len(ids), 400):
+        for slot, uid, name in conn.execute(_MEMBERSHIPS, {"user_ids": ids[i:i + 400]}):
             found[uid][slot].add(name)
     return {i: (frozenset(c), frozenset(g)) for i, (c, g) in found.items()}
 

@@ -683,6 +683,9 @@ class SqlStore(ABC):
             .where(derived.visible(self, t.relationships, audience),
                    derived.ends_visible(self, t.relationships, audience))
             .order_by(t.relationships.c.id).limit(200)).all()
+        # the per-row re-check of the listed relationships, in one batch (derived.py)
+        shown_rels = derived.visible_ids(self, conn, t.relationships, [r.id for r in rels],
+                                         audience)
         return {
             "record": "object" if table is t.objects else "relationship",
             "id": m["id"], "type": m.get("type") or "relationship",
@@ -697,9 +700,7 @@ class SqlStore(ABC):
                            for p in prov if derived.evidence_ok(p, audience)],
             "relationships": [{"id": r.id, "type": r.relationship_type,
                                "source_ref": r.source_ref, "target_ref": r.target_ref}
-                              for r in rels
-                              if derived.read_row_visible(self, conn, t.relationships,
-                                                          r.id, audience)],
+                              for r in rels if r.id in shown_rels],
         }
 
     def stats(self, audience: Audience) -> dict[str, Any]:

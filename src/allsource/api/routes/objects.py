@@ -78,7 +78,8 @@ def _list_objects(request: Request, store: SqlStore, audience: Audience, params:
                                                                   _o.c.id)
                             .limit(params.limit).offset(params.offset)).all()
         # seen through the evidence the caller may read (see allsource.store.derived)
-        shown = {r.id: derived.reader_marking(store, conn, _o, r.id, audience) for r in rows}
+        marks = derived.reader_markings(store, conn, _o, [r.id for r in rows], audience)
+        shown = {r.id: marks.get(r.id) for r in rows}
         seen = {r.id: derived.first_seen(store, conn, _o, r.id, audience)
                 for r in rows if shown[r.id] is not None}
     risks = _risks(request, store, [r.id for r in rows if shown[r.id] is not None], audience)
@@ -147,11 +148,11 @@ def _names(store: SqlStore, ids: set[str], audience: Audience) -> dict[str, str]
     out: dict[str, str] = {}
     with store.engine.connect() as conn:
         for chunk in chunks(sorted(ids)):
-            for r in conn.execute(sa.select(_o.c.id, _o.c.name)
-                                  .where(_o.c.id.in_(chunk),
-                                         derived.visible(store, _o, audience))):
-                if derived.read_row_visible(store, conn, _o, r.id, audience):
-                    out[r.id] = r.name
+            rows = conn.execute(sa.select(_o.c.id, _o.c.name)
+                                .where(_o.c.id.in_(chunk),
+                                       derived.visible(store, _o, audience))).all()
+            shown = derived.visible_ids(store, conn, _o, [r.id for r in rows], audience)
+            out.update((r.id, r.name) for r in rows if r.id in shown)
     return out
 
 
@@ -181,7 +182,8 @@ def list_relationships(
         rows = conn.execute(sa.select(_r).where(*conds).order_by(*order_by(sort, REL_SORTS),
                                                                   _r.c.id)
                             .limit(params.limit).offset(params.offset)).all()
-        shown = {r.id: derived.reader_marking(store, conn, _r, r.id, audience) for r in rows}
+        marks = derived.reader_markings(store, conn, _r, [r.id for r in rows], audience)
+        shown = {r.id: marks.get(r.id) for r in rows}
         seen = {r.id: derived.first_seen(store, conn, _r, r.id, audience)
                 for r in rows if shown[r.id] is not None}
     readable = [r for r in rows if shown[r.id] is not None]
