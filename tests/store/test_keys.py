@@ -84,10 +84,10 @@ def test_sealed_rows_hold_no_plain_text_and_read_back(backend: Settings) -> None
     with store.engine.connect() as conn:
         raw = conn.execute(sa.text("SELECT title, text, index_title, index_text "
                                    "FROM documents")).all()
-    for title, text, _index_title, index_text in raw:
+    for title, text, index_title, index_text in raw:
         assert title.startswith("as1.") and text.startswith("as1.")
-        assert "dump" not in index_text.lower() and "adversaries" not in index_text.lower()
-        assert all(tok.startswith("k") for tok in index_text.split())
+        # the blind tokens are in the full-text index only (test_blind_storage.py)
+        assert index_title == index_text == ""
     doc_id = store.document_ids()[0]
     view = store.get(doc_id, OWNER)
     assert view is not None and view["text"] in {x for _, x in TEXTS}

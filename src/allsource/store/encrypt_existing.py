@@ -2,10 +2,11 @@
 encrypt-existing``).
 
 Documents without blind-index tokens (``index_text IS NULL``) are read in ``seq`` order, 500 at
-a time, and rewritten sealed with their tokens in one transaction per batch, so the command
-can be stopped and run again: it resumes with the rows still in plain text. The FTS5 triggers
-(SQLite) and the generated ``tsv`` column (PostgreSQL) re-index each rewritten row from its
-tokens. Plain blob files are then rewritten sealed, each atomically (temporary file + rename).
+a time, and rewritten sealed in one transaction per batch, so the command can be stopped and
+run again: it resumes with the rows still in plain text. Their tokens go to the full-text
+index only (store/blind_storage.py): on SQLite the trigger removes the plain entries and the
+store adds the tokens; on PostgreSQL the UPDATE writes ``tsv`` from the tokens. Plain blob
+files are then rewritten sealed, each atomically (temporary file + rename).
 
 Then every other table with sealed columns (``Sealed``/``SealedJSON`` in ``store/schema.py``:
 claims, graded claims, risk scores, watchlist hits, alerts and their hits, events and
@@ -34,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from allsource.errors import StoreError
-from allsource.store import crypto
+from allsource.store import blind_storage, crypto
 from allsource.store import schema as t
 from allsource.store.sealed import NO_KEY_HINT, SealedJSON
 from allsource.store.sealed import Sealed as SealedText
@@ -123,6 +124,27 @@ def _rewrite(store: SqlStore, conn: Connection, table: sa.Table,
     return done
 
 
+def _rewrite_documents(store: SqlStore, conn: Connection, rows: list[dict[str, Any]]
+                       ) -> None:
+    """Write sealed documents over their plain rows. Their blind tokens go to the full-text
+    index only (store/blind_storage.py): the SQLite trigger removes the plain entries and the
+    tokens are added here; on PostgreSQL the UPDATE writes ``tsv`` from the tokens, which
+    replaces the plain words."""
+    if store.dialect_name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE documents SET title = %s, text = %s, index_title = %s, index_text = %s, "
+            f"tsv = {blind_storage.pg_tsv_sql('%s')} WHERE seq = %s",
+            [(r["title"], r["text"], r["index_title"], r["index_text"],
+              r[blind_storage.TITLE_TOKENS], r[blind_storage.TEXT_TOKENS], r["seq"])
+             for r in rows])
+        return
+    conn.exec_driver_sql(
+        "UPDATE documents SET title = ?, text = ?, index_title = ?, index_text = ? "
+        "WHERE seq = ?",
+        [(r["title"], r["text"], r["index_title"], r["index_text"], r["seq"]) for r in rows])
+    blind_storage.index_sqlite(conn, rows)
+
+
 def encrypt_existing(store: SqlStore, progress: Callable[[int], object] | None = None
                      ) -> Sealed:
     if not store.keys.active:
@@ -139,11 +161,7 @@ def encrypt_existing(store: SqlStore, progress: Callable[[int], object] | None =
             if not rows:
                 break
             sealed = store.keys.seal_rows(d, [dict(r._mapping) for r in rows])
-            conn.execute(d.update().where(d.c.seq == sa.bindparam("b_seq")).values(
-                title=sa.bindparam("b_title"), text=sa.bindparam("b_text"),
-                index_title=sa.bindparam("b_index_title"),
-                index_text=sa.bindparam("b_index_text")),
-                [{"b_" + k: v for k, v in row.items()} for row in sealed])
+            _rewrite_documents(store, conn, sealed)
             last = rows[-1].seq
         done.documents += len(rows)
         if progress:

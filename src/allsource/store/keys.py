@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Connection, Engine
 
 from allsource.errors import ConfigError, StoreError
-from allsource.store import crypto, sealed
+from allsource.store import blind_storage, crypto, sealed
 from allsource.store import schema as t
 from allsource.store.blind import BlindIndex
 
@@ -279,7 +279,9 @@ class KeyRing:
 
     def seal_rows(self, table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``rows`` of ``table`` with their sealed columns sealed (and, for documents, the
-        blind index columns filled). Rows are copied; values already sealed are kept."""
+        blind tokens under :data:`blind_storage.TITLE_TOKENS`/``TEXT_TOKENS`` for the
+        full-text index, the index columns set to the "not stored" marker). Rows are copied;
+        values already sealed are kept."""
         columns = [c for c in table.columns
                    if isinstance(c.type, sealed.Sealed | sealed.SealedJSON)]
         if not columns or not self.active:
@@ -293,8 +295,11 @@ class KeyRing:
         for row in rows:
             new = dict(row)
             if blind is not None and not crypto.is_token(str(row.get("text") or "")):
-                new["index_title"] = blind.index(str(row.get("title") or ""))
-                new["index_text"] = blind.index(str(row.get("text") or ""))
+                # the tokens go to the full-text index only; the row keeps a marker
+                # (store/blind_storage.py)
+                new[blind_storage.TITLE_TOKENS] = blind.index(str(row.get("title") or ""))
+                new[blind_storage.TEXT_TOKENS] = blind.index(str(row.get("text") or ""))
+                new["index_title"] = new["index_text"] = blind_storage.NOT_STORED
             for name, row_key, when, seal in seals:
                 value = new.get(name)
                 if value is None or (when is not None and new.get(when[0]) not in when[1]):

@@ -1,4 +1,4 @@
-"""PostgreSQL store: generated ``tsvector`` (title weighted A, text B) with a GIN index,
+"""PostgreSQL store: a ``tsvector`` (title weighted A, text B) with a GIN index,
 ``ts_rank_cd`` ranking, and excerpts cut for the rows shown only.
 
 Ranking a match means reading its tsvector (about 1.9 KB at 1.5 KB of text, kept out of line
@@ -26,7 +26,9 @@ readable rows, a lower bound beyond (stock PostgreSQL has no positional index; t
 extension would have one, at a cost on every write).
 
 On an encrypted store ``tsv`` holds keyed-hash tokens under the ``simple`` configuration
-(store/blind.py, migration 0020): the query is hashed the same way. Query terms made only of
+(store/blind.py, migration 0020), written by the store's INSERT from tokens it does not keep
+in the row (store/blind_storage.py, migration 0028; a trigger computes ``tsv`` of plain
+rows): the query is hashed the same way. Query terms made only of
 English stop words are dropped first (:func:`without_stop_terms`), as the plain store's
 ``english`` configuration drops them: "that" alone matches nothing on either, where the
 blind index, which keeps every word, would otherwise rank almost every row for it.

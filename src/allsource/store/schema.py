@@ -599,8 +599,9 @@ data_keys = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("rewrapped_at", sa.DateTime),
 )
-# keyed-hash tokens of a sealed document's title and text (store/blind.py); NULL on rows
-# written in plain text, which the full-text index then reads from title/text as before
+# NULL on rows written in plain text, which the full-text index reads from title/text; ''
+# on sealed rows, whose keyed-hash tokens (store/blind.py) the store writes into the index
+# only (0028, store/blind_storage.py); the token strings on rows sealed before 0028
 documents.append_column(sa.Column("index_title", sa.Text))
 documents.append_column(sa.Column("index_text", sa.Text))
 

@@ -41,7 +41,7 @@ from allsource.errors import SourceError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
-from allsource.store import blind, derived, match_pages
+from allsource.store import blind, blind_storage, derived, match_pages
 from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
@@ -325,8 +325,10 @@ class SqlStore(ABC):
         insert itself, so values go through each column type's own bind processor (the same
         conversion SQLAlchemy applies: JSON via orjson, datetimes in the dialect's format)
         into plain tuples."""
-        sql, columns, processors = self._insert_plan(table)
         rows = self.keys.seal_rows(table, rows)
+        # a sealed document's blind tokens go to the full-text index, not into the row
+        tokens = table is t.documents and blind_storage.carries_tokens(rows)
+        sql, columns, processors = self._insert_plan(table, tokens)
         # the values in C (map of dict.get: None for a missing key), then Python only for
         # the few columns with a processor (none at all for mentions, the most rows)
         procs = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
@@ -349,23 +351,36 @@ class SqlStore(ABC):
                         values[i] = out
                 params.append(tuple(values))
         conn.exec_driver_sql(sql, params)
+        if tokens and self.dialect_name == "sqlite":
+            blind_storage.index_sqlite(conn, rows)
 
-    def _insert_plan(self, table: sa.Table) -> tuple[str, list[str], list[Any]]:
-        plan = self._plans.get(table.name)
+    def _insert_plan(self, table: sa.Table, tokens: bool = False
+                     ) -> tuple[str, list[str], list[Any]]:
+        """The INSERT of ``table``'s columns; with ``tokens`` (sealed documents on
+        PostgreSQL) it also writes ``tsv`` from the rows' blind tokens
+        (store/blind_storage.py)."""
+        name = table.name + ("+tokens" if tokens else "")
+        plan = self._plans.get(name)
         if plan is None:
             dialect = self.engine.dialect
             columns = [c.name for c in table.columns
                        if not (c.primary_key and c.autoincrement is True
                                and isinstance(c.type, sa.Integer)) and c.name != "seq"]
             mark = "?" if dialect.paramstyle == "qmark" else "%s"
-            sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
-                   f"({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING")
+            names, values = list(columns), [mark] * len(columns)
             # the dialect's own type: generic DateTime has no SQLite processor, and the
             # sqlite3 driver's fallback drops ".000000", which then sorts before query
             # parameters that SQLAlchemy formats with microseconds
             processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
                           for c in columns]
-            plan = self._plans[table.name] = (sql, columns, processors)
+            if tokens and self.dialect_name == "postgresql":
+                names.append("tsv")
+                values.append(blind_storage.pg_tsv_sql(mark))
+                columns += [blind_storage.TITLE_TOKENS, blind_storage.TEXT_TOKENS]
+                processors += [None, None]
+            sql = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+                   f"({', '.join(values)}) ON CONFLICT DO NOTHING")
+            plan = self._plans[name] = (sql, columns, processors)
         return plan
 
     def write_batch(self, source: Source, items: list[Collected],

@@ -1,0 +1,75 @@
+"""Where an encrypted store's blind tokens go: into the full-text index only (migration 0028).
+
+Until 0028 a sealed document kept its blind tokens (store/blind.py) twice: as strings in
+``documents.index_title``/``index_text``, from which the SQLite FTS5 triggers and the
+PostgreSQL generated ``tsv`` column built the index, and in that index. The strings are
+about 2.1 times the text's length (11-character tokens and a space per word), so a sealed
+row was the sealed text plus twice the text again: SQLite wrote it across overflow pages,
+PostgreSQL through TOAST, and a benchmark with the hashing replaced by a constant string
+still cost 8–15 % more than a plain store (benchmarks/RESULTS.md). The index needs the
+tokens; nothing reads the stored strings.
+
+So the writer hands the tokens straight to the index and stores only a marker:
+
+* ``index_text`` / ``index_title`` hold :data:`NOT_STORED` (``''``) on a row sealed this way,
+  ``NULL`` on a row in plain text (unchanged: "plain rows left?" and ``keys status`` still
+  ask ``index_text IS NULL``), and the token strings on a row sealed before 0028 that the
+  migration has not converted (none after it: it blanks them, see below);
+* **SQLite**: the insert triggers index only plain and pre-0028 rows; for a row sealed
+  here the store inserts ``(rowid, title tokens, text tokens)`` into ``documents_fts`` itself,
+  in the same transaction (:func:`index_sqlite`: one ``INSERT … SELECT seq … WHERE id = ?``
+  per row, so the rowid the insert gave needs no round trip);
+* **PostgreSQL**: ``tsv`` is an ordinary column (no longer generated). A ``BEFORE INSERT OR
+  UPDATE`` trigger computes it for plain rows (``english``) and pre-0028 token rows
+  (``simple``), and leaves it as written for a row whose ``index_text`` is ``''``: the
+  store's INSERT writes :func:`pg_tsv_sql` of the tokens, passed as parameters.
+
+Migration 0028 converts rows sealed before it without the key: their tokens are already in
+the index, so it sets both strings to ``''`` and the triggers leave the index as it is.
+
+What this gives up: the index entries of a sealed row can no longer be *removed* by a
+trigger (FTS5's ``'delete'`` needs the tokens that were inserted; a PostgreSQL trigger cannot
+recompute them without the key). The store never deletes documents, and the one path that
+rewrites a sealed row's text (``keys encrypt-existing``, plain → sealed) removes the plain
+entries through the trigger (the old row is plain) and adds the tokens here. A future path
+that rewrites or deletes sealed documents must delete their entries itself, recomputing the
+tokens from the decrypted text with the index key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+#: what ``index_title``/``index_text`` hold on a row whose tokens went to the index only
+NOT_STORED = ""
+#: keys of a sealed document row (never columns) carrying its tokens to the index
+TITLE_TOKENS = "_blind_title"
+TEXT_TOKENS = "_blind_text"
+
+_SQLITE_INDEX = ("INSERT INTO documents_fts(rowid, title, text) "
+                 "SELECT seq, ?, ? FROM documents WHERE id = ?")
+
+
+def pg_tsv_sql(mark: str) -> str:
+    """The ``tsv`` of a sealed row from its title and text tokens (two ``mark`` parameters):
+    what the generated column computed from the stored strings before 0028."""
+    return (f"setweight(to_tsvector('simple', coalesce({mark}, '')), 'A') || "
+            f"setweight(to_tsvector('simple', coalesce({mark}, '')), 'B')")
+
+
+def carries_tokens(rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether ``rows`` (documents prepared by ``KeyRing.seal_rows``) carry tokens for the
+    index instead of storing them."""
+    return bool(rows) and TEXT_TOKENS in rows[0]
+
+
+def index_sqlite(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Add the tokens of sealed documents just inserted (or updated) to ``documents_fts``,
+    under each row's ``seq``."""
+    params = [(row[TITLE_TOKENS], row[TEXT_TOKENS], row["id"]) for row in rows
+              if row.get(TEXT_TOKENS) is not None]
+    if params:
+        conn.exec_driver_sql(_SQLITE_INDEX, params)
