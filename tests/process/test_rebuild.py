@@ -27,10 +27,11 @@ from allsource.plugins import collectors
 from allsource.process.pipeline import build_pipeline
 from allsource.process.rebuild import RebuildResult, rebuild_documents
 from allsource.process.runner import process_store
-from allsource.store import open_store
+from allsource.store import crypto, open_store
 from allsource.store import schema as t
 from allsource.store.blobs import BlobStore
 from allsource.store.embeddings import MARKINGS, versions
+from allsource.store.query import SearchQuery
 from allsource.store.sql import SqlStore
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -389,3 +390,33 @@ def test_a_mixed_bundle_rebuilds_to_the_same_part_documents(
         n, 0, 0, 0), result.messages
     assert snapshot(store) == before
     assert [store.get(o["id"], clear) is not None for o in objects] == [False, True, True]
+
+
+def test_a_rebuild_on_an_encrypted_store_keeps_documents_sealed_and_indexed(
+        sealed_store: SqlStore, settings: Settings) -> None:
+    """Rebuilt documents are written sealed, as collected ones are, and the full-text index
+    follows the new text: a word only the buggy parse had stops matching, one only the fix
+    restores matches."""
+    store = sealed_store
+    with _buggy_parsers():
+        _collect(store, settings, _sources())
+    _process(store)
+
+    def found(words: str) -> set[str]:
+        return {h.id for h in store.search(SearchQuery(text=words, limit=100), OWNER).hits}
+
+    [dos_id] = [d for d in store.document_ids()
+                if (v := store.get(d, OWNER)) and v["title"] == "Modify Parameter (T0836)"]
+    assert dos_id in found("alert")  # the buggy HTML cleaning kept a script's text
+    result = _rebuild(store, settings, "feed", "files", "stix")
+    assert result.changed >= 3
+    assert dos_id not in found("alert")
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT title, text FROM documents").all()
+    assert rows and all(crypto.is_token(r.title) and crypto.is_token(r.text) for r in rows)
+    for doc_id in store.document_ids():
+        doc = store.get(doc_id, OWNER)
+        assert doc is not None
+        word = max(re.findall(r"[A-Za-z]{6,}", doc["text"]) or [""], key=len)
+        if word:
+            assert doc_id in found(word), (doc_id, word)

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 
 from allsource.model.markings import Marking
 from allsource.model.records import Collected, Document
+from allsource.store import blind_storage
 from allsource.store import schema as t
 from allsource.store.embeddings import MARKINGS, bump_version
 from allsource.store.sql import add_rows, chunks, json_dumps, naive_utc, utc_now
@@ -59,6 +60,9 @@ class StoredDocument:
     blob_sha256: str | None
     blob_ref: str
     values: dict[str, Any] = field(default_factory=dict)
+    #: what the row's ``index_title``/``index_text`` hold: ``None`` (plain row), ``''``
+    #: (sealed, its tokens in the full-text index only) or token strings (sealed before 0028)
+    indexed: tuple[str | None, str | None] = (None, None)
 
     @property
     def title(self) -> str:
@@ -120,8 +124,8 @@ def blob_groups(store: SqlStore, source_ids: Sequence[str] = ()) -> list[BlobGro
 def stored_documents(store: SqlStore, group: BlobGroup) -> list[StoredDocument]:
     """The documents of one blob group, in insertion order."""
     d = t.documents
-    columns = (d.c.seq, d.c.id, d.c.source_id, d.c.blob_sha256,
-               *[d.c[name] for name in _REWRITTEN])
+    columns = (d.c.seq, d.c.id, d.c.source_id, d.c.blob_sha256, d.c.index_title,
+               d.c.index_text, *[d.c[name] for name in _REWRITTEN])
     out = []
     with store.engine.connect() as conn:
         for chunk in chunks(group.seqs):
@@ -130,7 +134,8 @@ def stored_documents(store: SqlStore, group: BlobGroup) -> list[StoredDocument]:
                 m = r._mapping
                 out.append(StoredDocument(r.seq, r.id, r.source_id, r.blob_sha256,
                                           r.blob_ref or "",
-                                          {name: m[name] for name in _REWRITTEN}))
+                                          {name: m[name] for name in _REWRITTEN},
+                                          (r.index_title, r.index_text)))
     return out
 
 
@@ -169,22 +174,21 @@ def replace_documents(store: SqlStore, pairs: Sequence[tuple[StoredDocument, Col
     objs: dict[str, dict[str, Any]] = {}
     rels: dict[str, dict[str, Any]] = {}
     ments: dict[tuple[str, str, str, int], dict[str, Any]] = {}
-    updates: list[dict[str, Any]] = []
+    changed: list[tuple[StoredDocument, dict[str, Any]]] = []
     for stored, item in pairs:
         add_rows(stored.id, item.objects, item.relationships, item.mentions, now, objs, rels,
                  ments, stored.marking.combine(item.document.marking))
         values = _values(stored, item.document)
         if not _same(stored.values, values):
-            updates.append({"_id": stored.id, **{f"v_{k}": v for k, v in values.items()}})
-    counts.changed = len(updates)
+            changed.append((stored, values))
+    counts.changed = len(changed)
+    if changed and store.keys.active:
+        store.keys.prepare()  # a fresh data key, committed before the batch's transaction
     with store.engine.begin() as conn:
         proposed = _mentioned(conn, ids)
         _drop_derived(conn, ids)
-        if updates:
-            d = t.documents
-            conn.execute(d.update().where(d.c.id == sa.bindparam("_id"))
-                         .values({name: sa.bindparam(f"v_{name}") for name in _REWRITTEN}),
-                         updates)
+        if changed:
+            _rewrite(store, conn, changed)
             # markings may have tightened: in-memory copies of them reload (store/embeddings)
             bump_version(conn, MARKINGS)
         _upsert(store, conn, t.objects, objs, ("type", "name", "stix"))
@@ -194,6 +198,57 @@ def replace_documents(store: SqlStore, pairs: Sequence[tuple[StoredDocument, Col
             store._bulk_insert(conn, t.mentions, list(ments.values()))
         counts.removed = _remove_unmentioned(conn, proposed)
     return counts
+
+
+def _rewrite(store: SqlStore, conn: Connection,
+             changed: Sequence[tuple[StoredDocument, dict[str, Any]]]) -> None:
+    """Write the re-derived columns over the stored rows. On an encrypted store they are
+    sealed as a collected document is (``KeyRing.seal_rows``), and the full-text index follows
+    the new text (store/blind_storage.py): a sealed row's old tokens are in the index only, and
+    no trigger can recompute them, so on SQLite they are deleted here from the decrypted old
+    text (a plain row's old words the update trigger deletes) and the new tokens added; on
+    PostgreSQL the row's ``tsv`` is written from the new tokens."""
+    d = t.documents
+    rows = [{"id": stored.id, "seq": stored.seq, **values} for stored, values in changed]
+    columns: tuple[str, ...] = _REWRITTEN
+    sealing = store.keys.active
+    if sealing:
+        rows = store.keys.seal_rows(d, rows)
+        columns = (*_REWRITTEN, "index_title", "index_text")
+        if store.dialect_name == "sqlite":
+            _unindex_sealed(store, conn, [stored for stored, _ in changed])
+    conn.execute(d.update().where(d.c.id == sa.bindparam("_id"))
+                 .values({name: sa.bindparam(f"v_{name}") for name in columns}),
+                 [{"_id": row["id"], **{f"v_{name}": row[name] for name in columns}}
+                  for row in rows])
+    if not sealing:
+        return
+    if store.dialect_name == "sqlite":
+        blind_storage.index_sqlite(conn, rows)
+    else:
+        conn.exec_driver_sql(
+            f"UPDATE documents SET tsv = {blind_storage.pg_tsv_sql('%s')} WHERE seq = %s",
+            [(row[blind_storage.TITLE_TOKENS], row[blind_storage.TEXT_TOKENS], row["seq"])
+             for row in rows])
+
+
+def _unindex_sealed(store: SqlStore, conn: Connection, docs: Sequence[StoredDocument]
+                    ) -> None:
+    """Delete the FTS5 entries of sealed rows about to be rewritten: FTS5's ``'delete'``
+    takes exactly the values that were indexed, i.e. the tokens of the decrypted old title
+    and text (or, for a row sealed before 0028, its stored token strings)."""
+    blind = store.keys.blind()
+    params = []
+    for doc in docs:
+        title, text = doc.indexed
+        if text is None:
+            continue  # a plain row: the update trigger deletes its words
+        if text == blind_storage.NOT_STORED:
+            title, text = blind.index(doc.title), blind.index(doc.text)
+        params.append((doc.seq, title or "", text))
+    if params:
+        conn.exec_driver_sql("INSERT INTO documents_fts(documents_fts, rowid, title, text) "
+                             "VALUES ('delete', ?, ?, ?)", params)
 
 
 def _mentioned(conn: Connection, doc_ids: Sequence[str]) -> set[str]:
