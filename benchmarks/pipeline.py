@@ -17,6 +17,8 @@ single conventional extraction step.
 
     .venv/bin/python benchmarks/pipeline.py                 # 5,000 documents
     .venv/bin/python benchmarks/pipeline.py --docs 20000 --engines inline,pool:2
+
+Batches are ``allsource process``'s default size (``--batch-size``; 200 before 2026-12-07).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ingest import load_pools, make_document  # noqa: E402
 
 from allsource.config import load_settings  # noqa: E402
 from allsource.model.records import Collected, Document, Source  # noqa: E402
+from allsource.process import runner  # noqa: E402
 from allsource.process.pipeline import build_pipeline  # noqa: E402
 from allsource.process.runner import process_store  # noqa: E402
 from allsource.store import open_store  # noqa: E402
@@ -58,7 +61,7 @@ def build_documents(n: int, seed: int) -> list[Document]:
     return docs
 
 
-def run_allsource(docs: list[Document], spec: str, work: Path, batch_size: int = 200
+def run_allsource(docs: list[Document], spec: str, work: Path, batch_size: int
                   ) -> dict[str, object]:
     kind, _, count = spec.partition(":")
     workers = int(count or 1)
@@ -145,8 +148,8 @@ def main() -> None:
     ap.add_argument("--workers", default=None,
                     help="(older runs) comma list of worker counts: 1 = inline, N = pool:N")
     ap.add_argument("--seed", type=int, default=20241122)
-    ap.add_argument("--batch-size", type=int, default=200,
-                    help="documents per batch (`allsource process --batch-size`)")
+    ap.add_argument("--batch-size", type=int, default=getattr(runner, "BATCH_SIZE", 200),
+                    help="documents per batch (default: `allsource process`'s)")
     args = ap.parse_args()
     engines = ([("inline" if w.strip() == "1" else f"pool:{w.strip()}")
                 for w in args.workers.split(",")] if args.workers
