@@ -31,6 +31,7 @@ HOSTILE = [
     "emoji 👍🏽 family 👨\u200d👩\u200d👧 flag 🇫🇷 — “quotes” … ‘x’",
     "word " * 700,  # past the 512-token truncation
     "a.b,c;d:e!f?g(h)i[j]k{l}m<n>o=p+q-r_s*t&u^v%w$x#y@z~`|\\/'\"",
+    "x[UNK]y, a[PAD]. ([UNK]) é,\u0301a ,\u20dd1 hxxp://evil[.]com/a_b?c=d (Citation: Foo)",
 ]
 
 

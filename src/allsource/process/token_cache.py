@@ -17,7 +17,11 @@ class is 0), or on one whitespace-free word (punctuation split, WordPiece). So t
 ``a + " " + b`` are the ids of ``a`` followed by those of ``b``; a space or a newline is
 whitespace for BERT and never a control character, which is why the cut is made only
 there (other characters such as ``\\x1c`` are whitespace for Python but removed by BERT,
-and stay inside a piece). Truncation is applied to the joined ids exactly as the tokenizer
+and stay inside a piece). BERT also makes every punctuation character a token of its own,
+so an ASCII punctuation character is a piece too ("attack," is "attack" and ","; URLs and
+paths fall apart into known words) — except ``[`` and ``]``: the tokenizer's added tokens
+(``[UNK]``, ``[PAD]``) are found in the raw text before any of this, and must stay whole
+inside a piece. Truncation is applied to the joined ids exactly as the tokenizer
 applies it to one text: the first ``max_length``; a truncated piece is at least that long,
 so cutting it first changes nothing. ``tests/process/test_token_cache.py`` compares the ids
 with the tokenizer's over real and hostile texts.
@@ -41,7 +45,10 @@ __all__ = ["MAX_ENTRIES", "MAX_PIECE", "PieceCache", "PieceIds", "fits"]
 MAX_PIECE: Final = 48
 #: pieces remembered at most; the memory starts afresh past it
 MAX_ENTRIES: Final = 200_000
-_CUT = re.compile(r"[ \n]+")
+# a piece: one ASCII punctuation character but the brackets (see the module docstring), or
+# a run of anything else but spaces and newlines
+_PUNCT = r"!-/:-@\\^_`{-~"
+_PIECE = re.compile(f"[{_PUNCT}]|[^ \n{_PUNCT}]+")
 
 
 def fits(tokenizer: Any) -> bool:
@@ -95,7 +102,7 @@ class PieceCache:
                           ) -> list[PieceIds]:
         if add_special_tokens:  # not how model2vec calls it; the plain tokenizer does that
             raise ValueError("PieceCache encodes without special tokens only")
-        cut = [_CUT.split(text) for text in texts]
+        cut = [_PIECE.findall(text) for text in texts]
         known = self.pieces
         new = {p for pieces in cut for p in pieces if p not in known}
         if new:
