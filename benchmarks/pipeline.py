@@ -17,6 +17,8 @@ single conventional extraction step.
 
     .venv/bin/python benchmarks/pipeline.py                 # 5,000 documents
     .venv/bin/python benchmarks/pipeline.py --docs 20000 --engines inline,pool:2
+
+Batches are ``allsource process``'s default size (``--batch-size``; 200 before 2026-12-07).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ingest import load_pools, make_document  # noqa: E402
 
 from allsource.config import load_settings  # noqa: E402
 from allsource.model.records import Collected, Document, Source  # noqa: E402
+from allsource.process import runner  # noqa: E402
 from allsource.process.pipeline import build_pipeline  # noqa: E402
 from allsource.process.runner import process_store  # noqa: E402
 from allsource.store import open_store  # noqa: E402
@@ -58,7 +61,8 @@ def build_documents(n: int, seed: int) -> list[Document]:
     return docs
 
 
-def run_allsource(docs: list[Document], spec: str, work: Path) -> dict[str, object]:
+def run_allsource(docs: list[Document], spec: str, work: Path, batch_size: int
+                  ) -> dict[str, object]:
     kind, _, count = spec.partition(":")
     workers = int(count or 1)
     settings = load_settings(database_url=f"sqlite:///{work / f'{kind}{workers}.db'}",
@@ -91,7 +95,7 @@ def run_allsource(docs: list[Document], spec: str, work: Path) -> dict[str, obje
         from allsource.engine.inline import InlineEngine
 
         engine = InlineEngine(pipeline)
-    result = process_store(store, pipeline, engine, batch_size=200,  # type: ignore[arg-type]
+    result = process_store(store, pipeline, engine, batch_size=batch_size,  # type: ignore[arg-type]
                            progress=progress)
     wall = time.perf_counter() - started
     after = (result.documents - first[0][0]) / (wall - first[0][1]) if first else 0.0
@@ -144,18 +148,21 @@ def main() -> None:
     ap.add_argument("--workers", default=None,
                     help="(older runs) comma list of worker counts: 1 = inline, N = pool:N")
     ap.add_argument("--seed", type=int, default=20241122)
+    ap.add_argument("--batch-size", type=int, default=getattr(runner, "BATCH_SIZE", 200),
+                    help="documents per batch (default: `allsource process`'s)")
     args = ap.parse_args()
     engines = ([("inline" if w.strip() == "1" else f"pool:{w.strip()}")
                 for w in args.workers.split(",")] if args.workers
                else [e.strip() for e in args.engines.split(",") if e.strip()])
     docs = build_documents(args.docs, args.seed)
     mean_kb = sum(len(d.title) + len(d.text) for d in docs) / len(docs) / 1024
-    print(f"{len(docs)} documents, mean {mean_kb:.2f} KB; load {load()} at start")
+    print(f"{len(docs)} documents, mean {mean_kb:.2f} KB, batches of {args.batch_size}; "
+          f"load {load()} at start")
     baselines = [run_baseline(docs)]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for spec in engines:
-            rows.append(run_allsource(docs, spec, Path(tmp)))
+            rows.append(run_allsource(docs, spec, Path(tmp), args.batch_size))
             print(f"  {spec}: {float(rows[-1]['docs_per_s']):,.0f} docs/s "  # type: ignore[arg-type]
                   f"(load {load()})", flush=True)
     baselines.append(run_baseline(docs))
@@ -194,7 +201,7 @@ def main() -> None:
     print(f"\npeak RSS: this process {own:.0f} MiB, largest worker {children:.0f} MiB")
     print(f"load at the end: {load()}")
     print(f"\nreproduce: python benchmarks/pipeline.py --docs {args.docs} "
-          f"--engines {','.join(engines)} --seed {args.seed}")
+          f"--engines {','.join(engines)} --seed {args.seed} --batch-size {args.batch_size}")
 
 
 def load() -> str:

@@ -392,3 +392,27 @@ def test_shingles_are_capped_and_in_first_seen_order() -> None:
     assert got[:2] == [b"w0 w1 w2", b"w1 w2 w3"]
     assert sh.shingles(["a", "b"]) == [b"a b"] and sh.shingles([]) == []
     assert sh.shingles(["a", "b", "a", "b", "a"], 2) == [b"a b", b"b a"]
+
+
+def test_shingles_are_the_utf8_of_the_joined_words() -> None:
+    """Shingles are joined as bytes: the same as encoding each joined window, for any
+    script, any size, with repeats and past the cap."""
+    rng = random.Random(11)
+    vocab = ["a", "ß", "東", "naïve", "привет", "🙂x", "word", "ǅ", "e\u0301"]
+
+    def plain(words: list[str], size: int) -> list[bytes]:
+        if len(words) <= size:
+            return [" ".join(words).encode()] if words else []
+        out: dict[bytes, None] = {}
+        for i in range(len(words) - size + 1):
+            out[" ".join(words[i:i + size]).encode()] = None
+            if len(out) >= sh.MAX_SHINGLES:
+                break
+        return list(out)
+
+    for n in (0, 1, 2, 3, 4, 50, 500):
+        for size in (1, 2, 3, 5):
+            words = [rng.choice(vocab) for _ in range(n)]
+            assert sh.shingles(words, size) == plain(words, size)
+    capped = [f"{rng.choice(vocab)}{i % 25_000}" for i in range(40_000)]
+    assert sh.shingles(capped) == plain(capped, 3)

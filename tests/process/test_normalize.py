@@ -177,3 +177,24 @@ def test_hostile_input_work_is_linear(name: str) -> None:
     # Counted calls, not seconds (tests/steps.py); where every character is an edit (NFD,
     # CRLF) the work is a few calls per edit.
     assert_linear(HOSTILE[name], clean_text, 100_000, per_char=10)
+
+
+def test_the_stage_stores_each_sentence_mapped_back_to_the_document() -> None:
+    """Spans of clean text are stored as they are, those of changed text mapped back: both
+    are what ``to_original`` gives."""
+    from allsource.process.base import Work
+    from allsource.process.sentences import split_sentences
+    from allsource.process.stages.normalize import NormalizeStage
+
+    texts = ["Clean text. Two sentences here.", "Ctrl\x00 chars\u200b here.\r\n\r\n\r\nNext one.",
+             "Caf\u0065\u0301 ouvert. Le\u00a0matin.", ""]
+    works = [Work(id=str(i), title="Title", text=t, kind="article")
+             for i, t in enumerate(texts)]
+    NormalizeStage().process(works)
+    for work in works:
+        cleaned = clean_text(work.full_text)
+        want = [list(cleaned.to_original(s, e)) for s, e in split_sentences(cleaned.text)]
+        assert work.annotations["normalize"]["sentences"] == want
+        if not cleaned.changed:
+            assert want == [[s, e] for s, e in split_sentences(work.full_text)]
+    assert [clean_text(w.full_text).changed for w in works] == [False, True, True, False]

@@ -27,7 +27,13 @@ from allsource.model.ids import sha256_hex
 from allsource.process.base import Work
 from allsource.process.pipeline import Pipeline, build_pipeline
 from allsource.process.rebuild import RebuildResult, rebuild_documents
-from allsource.process.runner import Engine, ProcessResult, process_store, run_guarded
+from allsource.process.runner import (
+    BATCH_SIZE,
+    Engine,
+    ProcessResult,
+    process_store,
+    run_guarded,
+)
 from allsource.store.sql import SqlStore
 
 
@@ -87,7 +93,7 @@ def process(
                            ] = "auto",
     scheduler: Annotated[str | None, typer.Option(
         help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 200,
+    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = BATCH_SIZE,
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
     """Run the processing stages over stored documents that need them.

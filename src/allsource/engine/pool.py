@@ -31,6 +31,11 @@ _WORKER: Pipeline | None = None
 def _init_worker(classes: dict[str, type[Stage]], names: list[str],
                  options: dict[str, dict[str, Any]]) -> None:
     global _WORKER
+    # one worker per core already: BLAS threads (OpenBLAS's spin on idle) would only
+    # compete with the other workers and the parent (threadpoolctl: scikit-learn's own)
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    threadpool_limits(limits=1)
     _WORKER = build_pipeline(names, options, classes=classes)
     for stage in _WORKER.stages:
         if not stage.sequential:  # sequential stages run in the parent, with the store

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from itertools import islice
 
 __all__ = [
     "BOILERPLATE_MARKERS",
@@ -104,15 +105,18 @@ def shingles(words: list[str], size: int = 3) -> list[bytes]:
         return []
     if len(words) <= size:
         return [" ".join(words).encode()]
-    # the n-grams, without index slicing (zip stops at the shortest: the last full window)
-    windows = zip(*(words[i:] for i in range(size)), strict=False)
+    # the n-grams, without index slicing (zip stops at the shortest: the last full window),
+    # joined as bytes: UTF-8 of a join is the join of the UTF-8s, and each word is encoded
+    # once instead of once per shingle it is in, with no Python-level loop per shingle
+    encoded = list(map(str.encode, words))
+    windows = map(b" ".join, zip(*(encoded[i:] for i in range(size)), strict=False))
     if len(words) - size + 1 <= MAX_SHINGLES:  # the cap cannot bind: no check per n-gram
-        return list(dict.fromkeys(" ".join(w).encode() for w in windows))
+        return list(dict.fromkeys(windows))
+    # capped: take as many windows as there is room for (they add at most that many new
+    # shingles, and an update keeps the first-seen order), until full or none are left
     seen: dict[bytes, None] = {}
-    for window in windows:
-        seen[" ".join(window).encode()] = None
-        if len(seen) >= MAX_SHINGLES:
-            break
+    while (room := MAX_SHINGLES - len(seen)) > 0 and (taken := list(islice(windows, room))):
+        seen.update(dict.fromkeys(taken))
     return list(seen)
 
 

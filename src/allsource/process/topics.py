@@ -6,7 +6,9 @@ Mechanism:
 * **Embeddings.** A document (title + the start of its body) is embedded with a static
   model2vec model distilled from all-MiniLM-L6-v2 and shipped in the package
   (``process/models/minilm-static``, rebuilt by ``scripts/distill_topic_model.py``): a
-  token lookup and a mean, no torch, thousands of documents per second per core.
+  token lookup and a mean, no torch, thousands of documents per second per core. The
+  tokenizer remembers the ids of each word it has seen (:mod:`allsource.process.
+  token_cache`: the same ids, half the stage's CPU).
 * **Zero-shot.** Each topic has a few description sentences (:data:`TOPICS`: facets as
   word lists plus one plain "… news" line); their mean embedding is the topic's
   *prototype*. A document's raw score for a topic is the cosine between its embedding and
@@ -55,6 +57,7 @@ import numpy as np
 import orjson
 
 from allsource.errors import InputError
+from allsource.process.token_cache import PieceCache, fits
 
 MODEL_DIR = Path(__file__).with_name("models") / "minilm-static"
 
@@ -156,6 +159,8 @@ class Embedder:
 
         self.model = StaticModel.from_pretrained(str(path))
         self.dim = int(self.model.dim)
+        if fits(self.model.tokenizer):  # the same ids, each distinct word tokenized once
+            self.model.tokenizer = PieceCache(self.model.tokenizer)  # type: ignore[assignment]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

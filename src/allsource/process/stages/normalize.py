@@ -39,11 +39,13 @@ class NormalizeStage(Stage):
             work.scratch["clean"] = cleaned
             work.scratch["sentences"] = sentences
             work.scratch["language"] = guess.code
+            kept = sentences[:MAX_STORED_SENTENCES]
             work.annotations[self.name] = {
                 "language": guess.code, "language_confidence": round(guess.confidence, 3),
                 "truncated": cleaned.truncated,
-                "sentences": [list(cleaned.to_original(s, e))
-                              for s, e in sentences[:MAX_STORED_SENTENCES]],
+                # cleaning that changed no offset maps every span to itself
+                "sentences": ([list(cleaned.to_original(s, e)) for s, e in kept]
+                              if cleaned.changed else [[s, e] for s, e in kept]),
             }
 
 
