@@ -9,62 +9,30 @@ from __future__ import annotations
 import base64
 import os
 import re
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from pydantic import SecretStr
 
 from allsource.config import Settings
 from allsource.model.markings import Audience
 from allsource.model.records import Collected, Document, Source
-from allsource.store import blind_storage, open_store
+from allsource.store import blind_storage
 from allsource.store import schema as t
 from allsource.store.encrypt_existing import encrypt_existing
 from allsource.store.keys import KeyRing
 from allsource.store.query import SearchQuery
 from allsource.store.sql import SqlStore
-from tests.pgserver import PgServer
 from tests.store.migrating import alembic
+from tests.store.test_keys import TEXTS, _open
 
 OWNER = Audience.owner()
-# Sentences from MITRE ATT&CK technique descriptions (as in test_keys.py).
-TEXTS = [
-    ("Phishing: Spearphishing Attachment",
-     "Adversaries may send spearphishing emails with a malicious attachment in an attempt to "
-     "gain access to victim systems."),
-    ("OS Credential Dumping",
-     "Adversaries may attempt to dump credentials to obtain account login and credential "
-     "material, normally in the form of a hash or a clear text password."),
-    ("Data Encrypted for Impact",
-     "Adversaries may encrypt data on target systems or on large numbers of systems in a "
-     "network to interrupt availability to system and network resources."),
-]
 MORE = ("Exfiltration Over Web Service",
         "Adversaries may use an existing, legitimate external Web service to exfiltrate data "
         "rather than their primary command and control channel.")
 QUERIES = ["credentials", "attempting", '"malicious attachment"', '"attachment malicious"',
            "encrypt OR spearphishing", "adversaries -encrypt", "network", "exfiltrate data"]
 TOKEN = re.compile(r"k[0-9a-v]{9}[0-7]")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
-    """Settings for an empty store on each backend (the store is opened by the test)."""
-    if request.param == "sqlite":
-        yield settings
-        return
-    server: PgServer = request.getfixturevalue("pg_server")
-    name = "t_" + uuid.uuid4().hex[:12]
-    yield settings.model_copy(update={"database_url": server.create_database(name)})
-    server.drop_database(name)
-
-
-def _open(settings: Settings, key: str | None) -> SqlStore:
-    return open_store(settings.model_copy(update={
-        "encryption_key": None if key is None else SecretStr(key)}))
 
 
 def _write(store: SqlStore, texts: list[tuple[str, str]]) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import os
-import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -32,7 +30,6 @@ from allsource.store.encrypt_existing import encrypt_existing, plain_rows
 from allsource.store.keys import LocalKek, create_key_file
 from allsource.store.query import SearchQuery
 from allsource.store.sql import HL_END, HL_START, SqlStore
-from tests.pgserver import PgServer
 
 OWNER = Audience.owner()
 # Sentences from MITRE ATT&CK technique descriptions (as in test_store.py).
@@ -51,18 +48,6 @@ TEXTS = [
 
 def _key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
-    """Settings for an empty store on each backend (the store is opened by the test)."""
-    if request.param == "sqlite":
-        yield settings
-        return
-    server: PgServer = request.getfixturevalue("pg_server")
-    name = "t_" + uuid.uuid4().hex[:12]
-    yield settings.model_copy(update={"database_url": server.create_database(name)})
-    server.drop_database(name)
 
 
 def _open(settings: Settings, key: str | None) -> SqlStore:
