@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 
 from allsource.store import schema as t
 from allsource.store.audit_keys import AuditKey
-from allsource.store.sql import naive_utc, utc_now
+from allsource.store.sql import chunks, naive_utc, utc_now
 
 __all__ = [
     "ACTIONS",
@@ -249,9 +249,9 @@ def markings_of(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, in
     first of documents, objects, relationships; ids stored nowhere are left out."""
     wanted = sorted(set(ids))
     found: dict[str, tuple[int, int, str, int]] = {}
-    for i in range(0, len(wanted), 300):
+    for chunk in chunks(wanted, 300):
         for rank, id_, tlp, classification, compartments in conn.execute(
-                _MARKINGS, {"ids": wanted[i:i + 300]}):
+                _MARKINGS, {"ids": list(chunk)}):
             if id_ not in found or rank < found[id_][3]:
                 found[id_] = (int(tlp), int(classification), str(compartments or ""), rank)
     return {k: v[:3] for k, v in found.items()}

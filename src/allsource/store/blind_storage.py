@@ -29,11 +29,12 @@ the index, so it sets both strings to ``''`` and the triggers leave the index as
 
 What this gives up: the index entries of a sealed row can no longer be *removed* by a
 trigger (FTS5's ``'delete'`` needs the tokens that were inserted; a PostgreSQL trigger cannot
-recompute them without the key). The store never deletes documents, and the one path that
-rewrites a sealed row's text (``keys encrypt-existing``, plain → sealed) removes the plain
-entries through the trigger (the old row is plain) and adds the tokens here. A future path
-that rewrites or deletes sealed documents must delete their entries itself, recomputing the
-tokens from the decrypted text with the index key.
+recompute them without the key). The store never deletes documents. Two paths rewrite a
+document's text, both through :func:`rewrite_sealed`: ``keys encrypt-existing`` (plain →
+sealed: the trigger removes the plain entries) and a rebuild (``allsource process
+--rebuild``: on SQLite it first deletes a sealed row's entries, recomputing the tokens from
+the decrypted old text with the index key). A future path that deletes sealed documents must
+do the same.
 """
 
 from __future__ import annotations
@@ -73,3 +74,24 @@ def index_sqlite(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
               if row.get(TEXT_TOKENS) is not None]
     if params:
         conn.exec_driver_sql(_SQLITE_INDEX, params)
+
+
+def rewrite_sealed(conn: Connection, dialect: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Write sealed documents' title, text and markers over their stored rows (by ``seq``),
+    with their tokens to the index: on PostgreSQL the same UPDATE writes ``tsv``, replacing
+    whatever it held; on SQLite the update trigger deletes a plain row's old words and the
+    tokens are added here. A row that was already sealed has old entries no trigger can
+    delete: the caller deletes them first (``keys encrypt-existing`` rewrites plain rows
+    only; a rebuild deletes them from the decrypted old text, store/rebuild.py)."""
+    if dialect == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE documents SET title = %s, text = %s, index_title = %s, index_text = %s, "
+            f"tsv = {pg_tsv_sql('%s')} WHERE seq = %s",
+            [(r["title"], r["text"], r["index_title"], r["index_text"],
+              r[TITLE_TOKENS], r[TEXT_TOKENS], r["seq"]) for r in rows])
+        return
+    conn.exec_driver_sql(
+        "UPDATE documents SET title = ?, text = ?, index_title = ?, index_text = ? "
+        "WHERE seq = ?",
+        [(r["title"], r["text"], r["index_title"], r["index_text"], r["seq"]) for r in rows])
+    index_sqlite(conn, rows)

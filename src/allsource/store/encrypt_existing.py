@@ -124,27 +124,6 @@ def _rewrite(store: SqlStore, conn: Connection, table: sa.Table,
     return done
 
 
-def _rewrite_documents(store: SqlStore, conn: Connection, rows: list[dict[str, Any]]
-                       ) -> None:
-    """Write sealed documents over their plain rows. Their blind tokens go to the full-text
-    index only (store/blind_storage.py): the SQLite trigger removes the plain entries and the
-    tokens are added here; on PostgreSQL the UPDATE writes ``tsv`` from the tokens, which
-    replaces the plain words."""
-    if store.dialect_name == "postgresql":
-        conn.exec_driver_sql(
-            "UPDATE documents SET title = %s, text = %s, index_title = %s, index_text = %s, "
-            f"tsv = {blind_storage.pg_tsv_sql('%s')} WHERE seq = %s",
-            [(r["title"], r["text"], r["index_title"], r["index_text"],
-              r[blind_storage.TITLE_TOKENS], r[blind_storage.TEXT_TOKENS], r["seq"])
-             for r in rows])
-        return
-    conn.exec_driver_sql(
-        "UPDATE documents SET title = ?, text = ?, index_title = ?, index_text = ? "
-        "WHERE seq = ?",
-        [(r["title"], r["text"], r["index_title"], r["index_text"], r["seq"]) for r in rows])
-    blind_storage.index_sqlite(conn, rows)
-
-
 def encrypt_existing(store: SqlStore, progress: Callable[[int], object] | None = None
                      ) -> Sealed:
     if not store.keys.active:
@@ -161,7 +140,7 @@ def encrypt_existing(store: SqlStore, progress: Callable[[int], object] | None =
             if not rows:
                 break
             sealed = store.keys.seal_rows(d, [dict(r._mapping) for r in rows])
-            _rewrite_documents(store, conn, sealed)
+            blind_storage.rewrite_sealed(conn, store.dialect_name, sealed)
             last = rows[-1].seq
         done.documents += len(rows)
         if progress:

@@ -202,34 +202,24 @@ def replace_documents(store: SqlStore, pairs: Sequence[tuple[StoredDocument, Col
 
 def _rewrite(store: SqlStore, conn: Connection,
              changed: Sequence[tuple[StoredDocument, dict[str, Any]]]) -> None:
-    """Write the re-derived columns over the stored rows. On an encrypted store they are
-    sealed as a collected document is (``KeyRing.seal_rows``), and the full-text index follows
-    the new text (store/blind_storage.py): a sealed row's old tokens are in the index only, and
-    no trigger can recompute them, so on SQLite they are deleted here from the decrypted old
-    text (a plain row's old words the update trigger deletes) and the new tokens added; on
-    PostgreSQL the row's ``tsv`` is written from the new tokens."""
+    """Write the re-derived columns over the stored rows. On an encrypted store title and text
+    are sealed as a collected document's are (``KeyRing.seal_rows``) and written with their
+    tokens to the full-text index (:func:`blind_storage.rewrite_sealed`); on SQLite a sealed
+    row's old tokens are in the index only, where no trigger can delete them, so they are
+    deleted first, from the decrypted old text."""
     d = t.documents
     rows = [{"id": stored.id, "seq": stored.seq, **values} for stored, values in changed]
     columns: tuple[str, ...] = _REWRITTEN
-    sealing = store.keys.active
-    if sealing:
+    if store.keys.active:
         rows = store.keys.seal_rows(d, rows)
-        columns = (*_REWRITTEN, "index_title", "index_text")
         if store.dialect_name == "sqlite":
             _unindex_sealed(store, conn, [stored for stored, _ in changed])
+        blind_storage.rewrite_sealed(conn, store.dialect_name, rows)
+        columns = tuple(name for name in _REWRITTEN if name not in ("title", "text"))
     conn.execute(d.update().where(d.c.id == sa.bindparam("_id"))
                  .values({name: sa.bindparam(f"v_{name}") for name in columns}),
                  [{"_id": row["id"], **{f"v_{name}": row[name] for name in columns}}
                   for row in rows])
-    if not sealing:
-        return
-    if store.dialect_name == "sqlite":
-        blind_storage.index_sqlite(conn, rows)
-    else:
-        conn.exec_driver_sql(
-            f"UPDATE documents SET tsv = {blind_storage.pg_tsv_sql('%s')} WHERE seq = %s",
-            [(row[blind_storage.TITLE_TOKENS], row[blind_storage.TEXT_TOKENS], row["seq"])
-             for row in rows])
 
 
 def _unindex_sealed(store: SqlStore, conn: Connection, docs: Sequence[StoredDocument]
