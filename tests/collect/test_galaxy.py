@@ -14,7 +14,12 @@ from allsource.collect import galaxy as galaxy_module
 from allsource.collect.base import CollectContext
 from allsource.collect.galaxy import GalaxyCollector, clusters_dir
 from allsource.collect.misp import MispCollector
-from allsource.collect.misp_galaxy_map import entity_id
+from allsource.collect.misp_galaxy_map import (
+    cluster_entity,
+    entity_id,
+    remote_admin_product,
+    stix_type_of,
+)
 from allsource.collect.runner import run_source
 from allsource.errors import InputError
 from allsource.model.markings import TLP, Audience, Marking
@@ -128,6 +133,42 @@ def test_cluster_types_map_to_stix(ctx: CollectContext) -> None:
                      if {"source_name": "mitre-attack", "external_id": "T1566"}
                      in v.get("external_references", []))
     assert technique["type"] == "attack-pattern"
+
+
+PRODUCT = ("Acme Desk is a free remote desktop program that you can run portably or install "
+           "like a regular program for support sessions.")
+
+
+@pytest.mark.parametrize(("value", "description", "product"), [
+    ("Acme Desk", PRODUCT, True),
+    ("Acme Desk", "A remote control program.", False),  # too short to vouch for anything
+    ("Acme Desk", PRODUCT + " Criminals use it to steal credentials.", False),
+    ("Acme Desk", PRODUCT.replace("free", "free RAT-like"), False),
+    ("AcmeRAT", PRODUCT, False),
+    ("Acme Desk", "Acme Desk is a full-featured remote administration trojan written in C++ "
+                  "and sold on underground forums since 2016.", False),
+])
+def test_remote_admin_product(value: str, description: str, product: bool) -> None:
+    assert remote_admin_product(value, description) is product
+
+
+def test_a_remote_desktop_product_in_the_rat_galaxy_is_a_tool(ctx: CollectContext) -> None:
+    rats = _entities(_items(ctx, "rat"))
+    for name in ("TeamViewer", "AnyDesk", "Windows Remote Desktop"):
+        assert rats[name]["type"] == "tool", name
+        assert rats[name]["tool_types"] == ["remote-access"]
+        assert rats[name]["id"] == entity_id("rat", name)
+    for name in ("NJRat", "PoisonIvy", "DarkComet", "Back Orifice"):
+        assert rats[name]["type"] == "malware", name
+        assert rats[name]["malware_types"] == ["remote-access-trojan"]
+    # a bare tag carries no description: the installed galaxy's decides, so one id
+    tag = cluster_entity("rat", {"value": "TeamViewer"}, Marking())
+    assert tag is not None and tag.id == rats["TeamViewer"]["id"] and tag.type == "tool"
+    # a cluster the installed galaxy does not know is judged by its own description
+    unknown = cluster_entity("rat", {"value": "Acme Desk", "description": PRODUCT}, Marking())
+    assert unknown is not None and unknown.type == "tool"
+    assert stix_type_of("rat", "Acme Desk") == "malware"  # nothing to go on: the galaxy's type
+    assert stix_type_of("tool", "Acme Desk", "trojan") == "tool"
 
 
 def test_unmapped_galaxy_keeps_its_clusters_as_custom_objects(ctx: CollectContext) -> None:

@@ -12,6 +12,7 @@ import pytest
 from allsource.collect.galaxy import clusters_dir
 from allsource.collect.misp_galaxy_map import cluster_entity
 from allsource.model import resolution as res
+from allsource.model.ids import minted_id
 from allsource.model.markings import Marking
 from allsource.process import gazetteer as gz
 from allsource.process.aliases import (
@@ -267,6 +268,22 @@ def test_ids_agree_with_the_galaxy_collector(data: gz.GazetteerData) -> None:
         stix = cluster_entity(galaxy, cluster, Marking())
         assert stix is not None and stix.id in by_id, (galaxy, value)
         assert by_id[stix.id].type == etype
+
+
+def test_a_remote_desktop_product_is_a_tool_that_keeps_its_former_id(
+        data: gz.GazetteerData) -> None:
+    by_id = _by_id(data)
+    cluster = _misp_cluster("rat", "TeamViewer")
+    stix = cluster_entity("rat", cluster, Marking())
+    assert stix is not None and stix.type == "tool"
+    teamviewer = by_id[stix.id]
+    assert teamviewer.type == "tool"
+    # stores built before the retyping hold the cluster as malware: that id still resolves
+    former = minted_id("malware", "rat:TeamViewer")
+    assert former in teamviewer.member_ids and by_id[former] is teamviewer
+    assert Gazetteer(data).resolve(former) is teamviewer
+    njrat = cluster_entity("rat", _misp_cluster("rat", "NJRat"), Marking())
+    assert njrat is not None and by_id[njrat.id].type == "malware"
 
 
 def test_revoked_attack_objects_join_their_replacement(data: gz.GazetteerData) -> None:

@@ -12,6 +12,16 @@ ATT&CK techniques ``attack-pattern``, sectors ``identity`` (``identity_class: "c
 countries and regions ``location``. Galaxies with no STIX counterpart keep their data as the
 custom ``x-allsource-galaxy-cluster`` object, so nothing is dropped.
 
+One galaxy mixes both: the ``rat`` galaxy lists remote-access trojans next to commercial
+remote-desktop products (TeamViewer, AnyDesk, Windows Remote Desktop). STIX calls legitimate
+software that attackers also use a ``tool``, and typing TeamViewer as malware would flow into
+grades, alerts and partners' feeds. :func:`stix_type_of` decides per cluster, from its
+description (:func:`remote_admin_product`): a description that presents the software as a
+remote access, desktop, control or support program, is long enough for the absence of
+malicious vocabulary to mean something, and says nothing malicious, makes a ``tool`` (with
+``tool_types: ["remote-access"]``). A bare tag carries no description: the installed galaxy's
+description of the same value decides, so a tag and the galaxy file still give one object.
+
 Identity: ``minted_id(stix_type, "<galaxy type>:<value>")``. The same cluster seen in an event
 (block or tag) and in the galaxy file is therefore one object. Synonyms go to ``aliases`` where
 STIX defines that property and to ``x_allsource_aliases`` elsewhere; the cluster's ``meta`` is
@@ -22,9 +32,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from allsource.model.ids import minted_id
 from allsource.model.markings import Marking
@@ -83,8 +96,76 @@ def stix_type_for(galaxy_type: str) -> str:
     return CUSTOM_TYPE
 
 
-def entity_id(galaxy_type: str, value: str) -> str:
-    return minted_id(stix_type_for(galaxy_type), f"{galaxy_type.strip()}:{value.strip()}")
+#: Galaxies whose clusters may be legitimate remote-administration products.
+_REMOTE_ADMIN_GALAXIES = frozenset({"rat"})
+_PRODUCT = re.compile(r"\bremote[ -](?:access|desktop|control|support)\b"
+                      r"|\bVirtual Network Computing\b|\b\w*VNC\b", re.IGNORECASE)
+_MALICIOUS = re.compile(
+    r"\b(?:trojan\w*|malware|malicious\w*|backdoor\w*|attack\w*|hack\w*|steal\w*|keylog\w*"
+    r"|criminal\w*|threat\w*|exploit\w*|infect\w*|bot(?:net)?s?|ransom\w*|victim\w*"
+    r"|adversar\w*|espionage|surveillance\w*|stealth\w*|undetect\w*|spy\w*|evade\w*|evasion"
+    r"|covert\w*|payload\w*|persist\w*|c2|command[- ]and[- ]control|firewall\w*|antivirus"
+    r"|fud|crypter\w*|skid\w*)\b", re.IGNORECASE)
+#: "RAT" in capitals, dotted, or as the end of a word ("NJRat", "jRAT"): a trojan's own word.
+_RAT = re.compile(r"\bR\.?A\.?T\b|RAT\b|rat\b")
+#: Fewer words than this say too little for the absence of malicious vocabulary to count.
+MIN_PRODUCT_WORDS = 12
+
+
+def remote_admin_product(value: str, description: str) -> bool:
+    """Whether a remote-access cluster reads as a legitimate product (see the module
+    docstring): presented as remote access/desktop/control/support software or VNC, in at
+    least :data:`MIN_PRODUCT_WORDS` words, with no malicious vocabulary and no "RAT"."""
+    return (len(description.split()) >= MIN_PRODUCT_WORDS
+            and _PRODUCT.search(description) is not None
+            and _MALICIOUS.search(description) is None
+            and _RAT.search(description) is None and _RAT.search(value) is None)
+
+
+@lru_cache(maxsize=8)
+def _installed_descriptions(galaxy_type: str) -> Mapping[str, str]:
+    """Value → description of the installed galaxy's clusters (empty without the package)."""
+    folder = clusters_dir()
+    path = folder / f"{galaxy_type}.json" if folder is not None else None
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError:
+        return {}
+    out: dict[str, str] = {}
+    for cluster in data.get("values", []) if isinstance(data, dict) else []:
+        value, text = cluster.get("value"), cluster.get("description")
+        if isinstance(value, str) and isinstance(text, str):
+            out.setdefault(value.strip(), text)
+    return out
+
+
+def stix_type_of(galaxy_type: str, value: str, description: object = None) -> str:
+    """The STIX type of one cluster: :func:`stix_type_for` its galaxy, except a legitimate
+    remote-administration product listed in a trojan galaxy, which is a ``tool``. The
+    installed galaxy's description of ``value`` wins over the one given, so every form of a
+    cluster (galaxy file, event block, bare tag) gets one type and one id."""
+    stix_type = stix_type_for(galaxy_type)
+    galaxy_type = galaxy_type.strip()
+    if galaxy_type not in _REMOTE_ADMIN_GALAXIES:
+        return stix_type
+    text = _installed_descriptions(galaxy_type).get(value.strip())
+    if text is None:
+        text = description if isinstance(description, str) else ""
+    return "tool" if remote_admin_product(value.strip(), text) else stix_type
+
+
+def entity_id(galaxy_type: str, value: str, description: object = None) -> str:
+    return minted_id(stix_type_of(galaxy_type, value, description),
+                     f"{galaxy_type.strip()}:{value.strip()}")
+
+
+def former_ids(galaxy_type: str, value: str, description: object = None) -> tuple[str, ...]:
+    """Ids this cluster had before :func:`stix_type_of` retyped it (stores built earlier hold
+    objects under them; the gazetteer lists them as members so they link to the new one)."""
+    old = minted_id(stix_type_for(galaxy_type), f"{galaxy_type.strip()}:{value.strip()}")
+    return () if old == entity_id(galaxy_type, value, description) else (old,)
 
 
 def parse_galaxy_tag(tag: str) -> tuple[str, str] | None:
@@ -167,6 +248,8 @@ def _location(galaxy_type: str, value: str, meta: Mapping[str, Any]) -> dict[str
 
 def _type_properties(stix_type: str, galaxy_type: str, value: str,
                      meta: Mapping[str, Any]) -> dict[str, Any]:
+    if stix_type == "tool" and galaxy_type in _REMOTE_ADMIN_GALAXIES:
+        return {"tool_types": ["remote-access"]}
     if stix_type == "malware":
         props: dict[str, Any] = {"is_family": True}
         if galaxy_type in _MALWARE_TYPES:
@@ -189,12 +272,12 @@ def cluster_entity(galaxy_type: str, cluster: Mapping[str, Any],
     if not isinstance(value, str) or not value.strip() or not galaxy_type.strip():
         return None
     galaxy_type, value = galaxy_type.strip(), value.strip()
-    stix_type = stix_type_for(galaxy_type)
+    description = cluster.get("description")
+    stix_type = stix_type_of(galaxy_type, value, description)
     meta = cluster_meta(cluster)
     stix: dict[str, Any] = {"type": stix_type, "spec_version": "2.1",
-                            "id": entity_id(galaxy_type, value), "name": value}
+                            "id": entity_id(galaxy_type, value, description), "name": value}
     stix.update(_type_properties(stix_type, galaxy_type, value, meta))
-    description = cluster.get("description")
     if isinstance(description, str) and description.strip():
         stix["description"] = description.strip()
     aliases = cluster_aliases(cluster)

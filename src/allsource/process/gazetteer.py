@@ -12,7 +12,10 @@ Sources (read from installed packages; nothing is fetched):
   ``deprecated``: its id and names still resolve, but it is never matched in text nor evidence
   for a merge.
 * MISP galaxies from ``pymispgalaxies`` (:data:`GALAXIES`): ``value`` + ``meta.synonyms``, with
-  the ids the collectors mint (:func:`allsource.collect.misp_galaxy_map.entity_id`).
+  the ids the collectors mint (:func:`allsource.collect.misp_galaxy_map.entity_id`). A
+  remote-desktop product listed in the ``rat`` galaxy (TeamViewer) is a ``tool``, not malware
+  (:func:`~allsource.collect.misp_galaxy_map.stix_type_of`); the malware id earlier stores
+  hold for it stays a member id, so old objects link to the new entity.
 
 Every source record is an :class:`Entry`. A name ending in a qualifier ("Anubis (Android)") or a
 category word ("Lazarus Group", "Cerber Ransomware") also yields the shorter name, marked
@@ -72,7 +75,13 @@ from typing import Any
 
 import orjson
 
-from allsource.collect.misp_galaxy_map import cluster_aliases, clusters_dir, entity_id
+from allsource.collect.misp_galaxy_map import (
+    cluster_aliases,
+    clusters_dir,
+    entity_id,
+    former_ids,
+    stix_type_of,
+)
 from allsource.model.resolution import (
     ANALYST,
     AliasLink,
@@ -94,7 +103,7 @@ from allsource.process.aliases import (
 from allsource.process.ambiguity import THREAT_TYPES, NameSenses, capitals_only, cyber_terms
 from allsource.process.attack_data import Release, attack_id
 
-FORMAT = 6
+FORMAT = 7
 ATTACK_TYPES: Mapping[str, str] = {"intrusion-set": "threat-actor", "malware": "malware",
                                    "tool": "tool", "campaign": "campaign"}
 #: Galaxies read, in canonical-id preference order, with the entity type of their clusters.
@@ -137,6 +146,8 @@ class Entry:
     replaced_by: str = ""
     #: alias keys an analyst withdrew from this record
     void: frozenset[str] = frozenset()
+    #: ids the record had in earlier stores (a cluster since retyped), kept as members
+    former: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -269,9 +280,14 @@ def galaxy_entries(folder: Path, galaxies: Iterable[str] = GALAXIES) -> Iterator
             names = _galaxy_names(galaxy, cluster)
             similar = tuple(r["dest-uuid"] for r in cluster.get("related", [])
                             if r.get("type") == "similar" and isinstance(r.get("dest-uuid"), str))
-            yield Entry(id=entity_id(galaxy, value), type=GALAXIES[galaxy], name=names[0][0],
-                        source=source, collection=f"misp-galaxy:{galaxy}", names=names,
-                        uuid=str(cluster.get("uuid", "")), similar=similar)
+            description = cluster.get("description")
+            kind = GALAXIES[galaxy]
+            if kind == "malware" and stix_type_of(galaxy, value, description) == "tool":
+                kind = "tool"  # a remote-desktop product listed among trojans
+            yield Entry(id=entity_id(galaxy, value, description), type=kind,
+                        name=names[0][0], source=source, collection=f"misp-galaxy:{galaxy}",
+                        names=names, uuid=str(cluster.get("uuid", "")), similar=similar,
+                        former=former_ids(galaxy, value, description))
 
 
 def derived_names(name: str) -> list[tuple[str, str]]:
@@ -427,7 +443,9 @@ def _entity(members: list[Entry], merges: list[AliasLink], heads: Collection[str
               for m in merges]
     return ResolvedEntity(id=head.id, type=head.type, name=head.name,
                           aliases=[a for k, a in aliases.items() if k != head.name.casefold()],
-                          member_ids=[e.id for e in members], links=links)
+                          member_ids=[e.id for e in members] + [f for e in members
+                                                                for f in e.former],
+                          links=links)
 
 
 def resolve_entries(entries: list[Entry], policy: AliasPolicy,
