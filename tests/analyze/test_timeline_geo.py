@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from allsource.analyze.geo import basemap_path, places
+from allsource.analyze.geo import basemap_path, countries, places
 from allsource.analyze.timeline import TimelineFilter, bucket_documents, timeline
 from allsource.errors import InputError, SourceError
 from allsource.model.ids import minted_id
@@ -218,3 +218,79 @@ def test_min_credibility_uses_the_grade_the_reader_sees(
     assert timeline(store, TimelineFilter(min_credibility=1), audience=Audience.owner()
                     ).total == 3
     assert len(spy.batches) == 12
+
+
+# --- filled timelines, report vs collection dates, countries (issue 12, timeline and map) -----
+
+def test_filled_timeline_lists_empty_periods(store: SqlStore, docs: dict[str, Document]) -> None:
+    days = timeline(store, TimelineFilter(), audience=READER, fill=True)
+    assert days.filled and [b.start for b in days.buckets] == [
+        f"2024-03-{d:02d}" for d in range(4, 12)]
+    assert [b.count for b in days.buckets] == [1, 0, 0, 0, 0, 0, 1, 2]
+    assert days.total == 4  # the empty days add nothing
+    weeks = timeline(store, TimelineFilter(), audience=READER, interval="week", fill=True)
+    assert [(b.start, b.count) for b in weeks.buckets] == [("2024-03-04", 2),
+                                                           ("2024-03-11", 2)]
+    src = Source(name="late", kind="rss", location="http://example.test/c")
+    store.add_source(src)
+    store.write_batch(src, [Collected(doc("in May", date(2024, 5, 20)))], [], None)
+    months = timeline(store, TimelineFilter(), audience=READER, interval="month", fill=True)
+    assert [(b.start, b.end, b.count) for b in months.buckets] == [
+        ("2024-03-01", "2024-04-01", 4), ("2024-04-01", "2024-05-01", 0),
+        ("2024-05-01", "2024-06-01", 1)]
+    empty = timeline(store, TimelineFilter(source="late", topic="cyber"), audience=READER,
+                     fill=True)
+    assert empty.buckets == [] and empty.filled
+
+
+def test_a_filled_timeline_is_bounded(store: SqlStore) -> None:
+    """A stray date decades away would make thousands of empty days: the timeline then stays
+    sparse (and says so) rather than listing them."""
+    src = Source(name="feed", kind="rss", location="http://example.test/a")
+    store.add_source(src)
+    store.write_batch(src, [Collected(doc("old", date(1990, 1, 1))),
+                            Collected(doc("new", date(2024, 1, 1)))], [], None)
+    days = timeline(store, TimelineFilter(), audience=OWNER, fill=True)
+    assert not days.filled and len(days.buckets) == 2
+    months = timeline(store, TimelineFilter(), audience=OWNER, interval="month", fill=True)
+    assert months.filled and len(months.buckets) == 34 * 12 + 1
+
+
+def test_report_and_collection_dates_apart(store: SqlStore) -> None:
+    src = Source(name="feed", kind="rss", location="http://example.test/a")
+    store.add_source(src)
+    dated = doc("dated", date(2024, 3, 4))
+    undated = Document.build(kind="article", title="undated", text="undated")
+    store.write_batch(src, [Collected(dated), Collected(undated)], [], None)
+    with store.engine.begin() as conn:  # collected on known days
+        for d, day in ((dated, 20), (undated, 21)):
+            conn.execute(t.documents.update().where(t.documents.c.id == d.id)
+                         .values(collected_at=datetime(2024, 6, day)))
+    either = timeline(store, TimelineFilter(), audience=OWNER)
+    assert {b.start: b.count for b in either.buckets} == {"2024-03-04": 1, "2024-06-21": 1}
+    report = timeline(store, TimelineFilter(basis="report"), audience=OWNER)
+    assert {b.start: b.count for b in report.buckets} == {"2024-03-04": 1}
+    assert report.undated == 1 and report.basis == "report"
+    collected = timeline(store, TimelineFilter(basis="collected"), audience=OWNER)
+    assert {b.start: b.count for b in collected.buckets} == {"2024-06-20": 1, "2024-06-21": 1}
+    page = bucket_documents(store, TimelineFilter(basis="collected"), date(2024, 6, 20),
+                            audience=OWNER)
+    assert [i["id"] for i in page.items] == [dated.id]
+    assert counts(store, TimelineFilter(basis="report", since=datetime(2024, 6, 1)),
+                  OWNER) == {}
+    with pytest.raises(InputError):
+        timeline(store, TimelineFilter(basis="whenever"), audience=OWNER)
+
+
+def test_countries_count_distinct_readable_documents(store: SqlStore,
+                                                     docs: dict[str, Document]) -> None:
+    rows = countries(store, TimelineFilter(), audience=READER)
+    assert [(r["country"], r["iso3"], r["name"], r["documents"]) for r in rows] == [
+        ("FR", "FRA", "France", 3), ("DE", "DEU", "Germany", 1), ("XX", "", "XX", 1)]
+    owner = {r["country"]: r["documents"] for r in countries(store, TimelineFilter(),
+                                                                audience=OWNER)}
+    assert owner["FR"] == 5  # the red and the ops documents too
+    assert [r["country"] for r in countries(store, TimelineFilter(country="de"),
+                                            audience=READER)] == ["DE"]
+    assert countries(store, TimelineFilter(source="wire", country="fr"),
+                     audience=READER)[0]["documents"] == 1

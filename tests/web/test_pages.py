@@ -425,25 +425,6 @@ def test_ach_case_over_forms(admin: httpx.Client, workspace: Workspace) -> None:
     assert admin.get("/cases/case--nope").status_code == 404
 
 
-def test_timeline_page_filters(admin: httpx.Client, workspace: Workspace) -> None:
-    html = admin.get("/timeline").text
-    _no_raw(html)
-    months = re.findall(r'<span class="label">(\d{4}-\d{2}-\d{2})</span>', html)
-    assert months and all(m.endswith("-01") for m in months)
-    weeks = admin.get("/timeline", params={"interval": "week"}).text
-    assert re.search(r'<span class="label">\d{4}-\d{2}-\d{2}</span>', weeks)
-    actor = workspace.entities["actor"]
-    one = admin.get("/timeline", params={"entity": actor}).text
-    _no_raw(one)
-    assert "1 document(s)" in one and "&lt;img src=x onerror=" in one
-    src = admin.get("/timeline", params={"source": "xss-desk"}).text
-    assert "5 document(s)" in src
-    unknown = admin.get("/timeline", params={"source": "<b>nope</b>"})
-    assert unknown.status_code == 200 and 'class="error"' in unknown.text
-    assert "<b>nope</b>" not in unknown.text
-    assert admin.get("/timeline", params={"interval": "year"}).status_code == 422
-
-
 def test_map_page_and_places(admin: httpx.Client, workspace: Workspace) -> None:
     html = admin.get("/map", params={"topic": '"><script>alert(1)</script>'}).text
     _no_raw(html)

@@ -6,7 +6,8 @@ Documents are filtered as for the timeline (:class:`~allsource.analyze.timeline.
 except ``country``, which here selects the places in that country. Counts are of distinct
 readable documents, computed in SQL. The world basemap drawn under the points ships with the
 package (``allsource/web/static/basemap/countries-110m.geojson``, Natural Earth, public
-domain), so the map works offline; :func:`basemap_path` finds it.
+domain), so the map works offline; :func:`basemap_path` finds it. :func:`countries` counts,
+per country, the distinct readable documents that mention a place in it (the map's shading).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from allsource.analyze.countries import country_iso3, country_name
 from allsource.analyze.graph import released
 from allsource.analyze.timeline import TimelineFilter, document_filters
 from allsource.errors import InputError
@@ -23,7 +25,7 @@ from allsource.model.markings import Audience
 from allsource.store import schema as t
 from allsource.store.sql import SqlStore
 
-__all__ = ["basemap_path", "places"]
+__all__ = ["basemap_path", "countries", "places"]
 
 MAX_PLACES = 10_000
 
@@ -82,3 +84,24 @@ def places(store: SqlStore, f: TimelineFilter, *, audience: Audience,
     return {"type": "FeatureCollection", "features": features,
             "properties": {"places": len(features), "limit": limit,
                            "truncated": len(features) == limit}}
+
+
+def countries(store: SqlStore, f: TimelineFilter, *, audience: Audience) -> list[dict[str, Any]]:
+    """Per country (the ISO 3166 alpha-2 ``country`` of the mentioned places), the distinct
+    documents matching ``f`` that mention a place in it, most first — through mentions the
+    reader may read, in documents they may read, counted in SQL. Each row carries the
+    country's name and alpha-3 code (the basemap's key)."""
+    d, m, o = t.documents, t.mentions, t.objects
+    code = o.c.stix["country"].as_string()
+    n = sa.func.count(sa.distinct(m.c.document_id)).label("documents")
+    q = (sa.select(code.label("country"), n)
+         .select_from(m.join(d, d.c.id == m.c.document_id).join(o, o.c.id == m.c.object_id))
+         .where(*document_filters(store, f, audience, country=False), released(m, audience),
+                o.c.type == "location", code.is_not(None))
+         .group_by(code).order_by(n.desc(), code))
+    if f.country:
+        q = q.where(code == f.country.upper())
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [{"country": c, "iso3": country_iso3(c), "name": country_name(c),
+             "documents": int(k)} for c, k in rows if isinstance(c, str) and c.strip()]

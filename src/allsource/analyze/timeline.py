@@ -2,7 +2,11 @@
 month match a filter, and the documents of one bucket, a page at a time.
 
 A document's time is ``published_at``, or ``collected_at`` when the source gave no date (as
-in search). Filters combine with AND: ``entity_id`` (the document mentions the object),
+in search): the ``either`` basis. The ``report`` basis counts report dates only (undated
+documents are left out and counted apart, :attr:`Timeline.undated`), the ``collected`` basis
+collection dates only, so the two can be read apart.
+
+Filters combine with AND: ``entity_id`` (the document mentions the object),
 ``topic`` (the ``topics`` stage assigned it), ``source`` (name or ID; a source that sighted
 it), ``country`` (ISO 3166 alpha-2; it mentions a place in that country), ``kinds``,
 ``[since, until)`` and ``min_credibility`` (Admiralty credibility of the document, 1 = best,
@@ -10,11 +14,13 @@ as the reader sees it: :class:`allsource.verify.audience.ReaderGrades`).
 Counting happens in SQL, with the whole marking decision in SQL too
 (:func:`allsource.analyze.graph.released`), so a count never includes a document the audience
 may not read. Buckets start on the day, on Monday (ISO weeks) or on the 1st of the month, UTC.
+With ``fill``, the periods between the first and the last bucket that hold no document are
+listed too (count 0), so a chart's axis is real time; at most :data:`MAX_FILLED` buckets.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -32,7 +38,12 @@ __all__ = ["Bucket", "DocumentPage", "Timeline", "TimelineFilter", "bucket_docum
            "document_filters", "timeline"]
 
 INTERVALS = ("day", "week", "month")
+#: ``either``: the report date, else the collection date; ``report``: report dates only;
+#: ``collected``: collection dates only
+BASES = ("either", "report", "collected")
 MAX_PAGE = 500
+#: a filled timeline lists at most this many buckets (then it stays sparse)
+MAX_FILLED = 1500
 
 
 @dataclass(slots=True, frozen=True)
@@ -45,6 +56,8 @@ class TimelineFilter:
     since: datetime | None = None
     until: datetime | None = None
     min_credibility: int | None = None
+    #: which date places a document in time (:data:`BASES`)
+    basis: str = "either"
 
 
 @dataclass(slots=True)
@@ -59,6 +72,11 @@ class Timeline:
     interval: str
     buckets: list[Bucket]
     total: int
+    basis: str = "either"
+    #: documents the other filters keep that have no report date (``report`` basis only)
+    undated: int = 0
+    #: whether empty periods are listed (see ``fill``)
+    filled: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,8 +95,15 @@ class DocumentPage:
         return asdict(self)
 
 
-def when() -> sa.ColumnElement[Any]:
+def when(basis: str = "either") -> sa.ColumnElement[Any]:
+    """The date that places a document in time on ``basis`` (:data:`BASES`)."""
     d = t.documents
+    if basis == "report":
+        return d.c.published_at
+    if basis == "collected":
+        return d.c.collected_at
+    if basis != "either":
+        raise InputError(f"dates must be one of {', '.join(BASES)}")
     return sa.func.coalesce(d.c.published_at, d.c.collected_at)
 
 
@@ -122,10 +147,12 @@ def document_filters(store: SqlStore, f: TimelineFilter, audience: Audience, *,
             .correlate(d))
     if f.kinds:
         conds.append(d.c.kind.in_(f.kinds))
+    if f.basis == "report":
+        conds.append(d.c.published_at.is_not(None))
     if f.since is not None:
-        conds.append(when() >= time_bound(store, f.since))
+        conds.append(when(f.basis) >= time_bound(store, f.since))
     if f.until is not None:
-        conds.append(when() < time_bound(store, f.until))
+        conds.append(when(f.basis) < time_bound(store, f.until))
     if f.min_credibility is not None:
         if not 1 <= f.min_credibility <= 6:
             raise InputError("min_credibility must be an Admiralty credibility from 1 to 6")
@@ -139,13 +166,14 @@ def document_filters(store: SqlStore, f: TimelineFilter, audience: Audience, *,
     return conds
 
 
-def _bucket_expr(store: SqlStore, interval: str) -> sa.ColumnElement[Any]:
+def _bucket_expr(store: SqlStore, interval: str, basis: str = "either"
+                 ) -> sa.ColumnElement[Any]:
     if interval not in INTERVALS:
         raise InputError(f"interval must be one of {', '.join(INTERVALS)}")
     if store.engine.dialect.name == "postgresql":
-        return sa.cast(sa.func.date_trunc(interval, when()), sa.Date)
+        return sa.cast(sa.func.date_trunc(interval, when(basis)), sa.Date)
     modifiers = {"day": (), "week": ("-6 days", "weekday 1"), "month": ("start of month",)}
-    return sa.func.date(when(), *modifiers[interval])
+    return sa.func.date(when(basis), *modifiers[interval])
 
 
 def _day(value: Any) -> date:
@@ -163,16 +191,48 @@ def bucket_end(start: date, interval: str) -> date:
 
 
 def timeline(store: SqlStore, f: TimelineFilter, *, audience: Audience,
-             interval: str = "day") -> Timeline:
-    """Documents matching ``f`` per ``interval``, oldest first (empty buckets omitted)."""
-    bucket = _bucket_expr(store, interval).label("bucket")
+             interval: str = "day", fill: bool = False) -> Timeline:
+    """Documents matching ``f`` per ``interval``, oldest first (empty buckets omitted unless
+    ``fill``: see the module docstring)."""
+    when(f.basis)  # an unknown basis is the caller's error, before any statement
+    bucket = _bucket_expr(store, interval, f.basis).label("bucket")
+    conds = document_filters(store, f, audience)
     q = (sa.select(bucket, sa.func.count().label("n")).select_from(t.documents)
-         .where(*document_filters(store, f, audience)).group_by(bucket).order_by(bucket))
+         .where(*conds).group_by(bucket).order_by(bucket))
+    undated = 0
     with store.engine.connect() as conn:
         rows = conn.execute(q).all()
+        if f.basis == "report":
+            d = t.documents
+            others = document_filters(store, replace(f, basis="either", since=None, until=None),
+                                      audience)
+            undated = int(conn.execute(sa.select(sa.func.count()).select_from(d).where(
+                *others, d.c.published_at.is_(None))).scalar_one())
     buckets = [Bucket(_day(b).isoformat(), bucket_end(_day(b), interval).isoformat(), int(n))
                for b, n in rows if b is not None]
-    return Timeline(interval, buckets, sum(b.count for b in buckets))
+    found = Timeline(interval, buckets, sum(b.count for b in buckets), f.basis, undated)
+    return filled(found) if fill else found
+
+
+def filled(found: Timeline) -> Timeline:
+    """``found`` with the empty periods between its first and last bucket listed (count 0),
+    unless that would make more than :data:`MAX_FILLED` buckets."""
+    if not found.buckets:
+        return replace(found, filled=True)
+    first, last = _day(found.buckets[0].start), _day(found.buckets[-1].start)
+    steps = {"day": 1, "week": 7}.get(found.interval)
+    span = ((last - first).days // steps if steps else
+            (last.year - first.year) * 12 + last.month - first.month)
+    if span + 1 > MAX_FILLED:
+        return found
+    counts = {b.start: b.count for b in found.buckets}
+    out: list[Bucket] = []
+    start = first
+    while start <= last:
+        end = bucket_end(start, found.interval)
+        out.append(Bucket(start.isoformat(), end.isoformat(), counts.get(start.isoformat(), 0)))
+        start = end
+    return replace(found, buckets=out, filled=True)
 
 
 def bucket_documents(store: SqlStore, f: TimelineFilter, start: date, *, audience: Audience,
@@ -185,8 +245,9 @@ def bucket_documents(store: SqlStore, f: TimelineFilter, start: date, *, audienc
     end = bucket_end(start, interval)
     lo, hi = datetime(start.year, start.month, start.day), datetime(end.year, end.month, end.day)
     d = t.documents
-    conds = [*document_filters(store, f, audience), when() >= time_bound(store, lo),
-             when() < time_bound(store, hi)]
+    at = when(f.basis)
+    conds = [*document_filters(store, f, audience), at >= time_bound(store, lo),
+             at < time_bound(store, hi)]
     with store.engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(d).where(*conds)
                              ).scalar_one()
@@ -194,7 +255,7 @@ def bucket_documents(store: SqlStore, f: TimelineFilter, start: date, *, audienc
             sa.select(d.c.id, d.c.kind, d.c.title, d.c.url, d.c.published_at, d.c.collected_at,
                       d.c.source_id, d.c.tlp, t.sources.c.name)
             .outerjoin(t.sources, t.sources.c.id == d.c.source_id).where(*conds)
-            .order_by(when().desc(), d.c.id).limit(limit).offset(offset)).all()
+            .order_by(at.desc(), d.c.id).limit(limit).offset(offset)).all()
     items = [{"id": r.id, "kind": r.kind, "title": r.title, "url": r.url,
               "published_at": _iso(r.published_at), "collected_at": _iso(r.collected_at),
               "source": r.name or r.source_id, "tlp": TLP(r.tlp).label} for r in rows]

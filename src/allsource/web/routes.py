@@ -7,7 +7,7 @@ requests are POST forms checked for the session's CSRF token (:mod:`allsource.we
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -21,6 +21,8 @@ from markupsafe import Markup
 
 from allsource.analyze import ach, geo, graph
 from allsource.analyze import timeline as timeline_mod
+from allsource.analyze.countries import country_name
+from allsource.analyze.entity_names import NamedEntity, entities_named, looks_like_id
 from allsource.analyze.timeline import TimelineFilter
 from allsource.api.deps import audience_of, get_store
 from allsource.assess import alerts as alerts_mod
@@ -33,7 +35,7 @@ from allsource.store import aliases, audit_scope, cases, logins, sessions, users
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore, snippet_html
 from allsource.verify.audience import grade_for
-from allsource.web import queries
+from allsource.web import charts, queries
 from allsource.web.highlight import segments
 from allsource.web.security import (
     SESSION_COOKIE,
@@ -726,63 +728,143 @@ def case_rating(request: Request, store: StoreDep, case_id: str,
 
 # --- timeline and map ------------------------------------------------------------------------
 
-def _doc_filter(entity: str, topic: str, source: str, since: str = "",
-                until: str = "") -> TimelineFilter:
-    return TimelineFilter(entity_id=entity.strip() or None, topic=topic.strip() or None,
-                          source=source.strip() or None, since=_day(since), until=_day(until))
+@dataclass(slots=True)
+class _Filters:
+    """The timeline's and the map's filters as the page shows them, with the entity a name
+    or id resolved (``entity_id``) for the reader, or the choices/the error to show."""
+
+    entity: str = ""
+    topic: str = ""
+    source: str = ""
+    country: str = ""
+    dates: str = "either"
+    entity_id: str = ""
+    entity_name: str = ""
+    choices: list[NamedEntity] = field(default_factory=list)
+    error: str = ""
+
+    def query(self, **more: str) -> str:
+        """The query string that reproduces these filters (the resolved id for the entity)."""
+        pairs = {"entity": self.entity_id or self.entity, "topic": self.topic,
+                 "source": self.source, "country": self.country,
+                 "dates": "" if self.dates == "either" else self.dates, **more}
+        return urlencode({k: v for k, v in pairs.items() if v})
+
+    def timeline_filter(self) -> TimelineFilter:
+        return TimelineFilter(entity_id=self.entity_id or None, topic=self.topic or None,
+                              source=self.source or None, country=self.country or None,
+                              basis=self.dates)
+
+
+def _filters(store: SqlStore, audience: Audience, entity: str, topic: str, source: str,
+             country: str, dates: str) -> _Filters:
+    f = _Filters(entity.strip(), topic.strip(), source.strip(), country.strip().upper(), dates)
+    if not f.entity:
+        return f
+    if looks_like_id(f.entity):
+        view = store.get(f.entity, audience)
+        if view is not None:
+            f.entity_id, f.entity_name = f.entity, str(view.get("name") or f.entity)
+            return f
+    else:
+        f.choices = entities_named(store, f.entity, audience)
+        if len(f.choices) == 1:
+            f.entity_id, f.entity_name = f.choices[0].id, f.choices[0].name
+            f.choices = []
+            return f
+        if f.choices:
+            f.error = f"“{f.entity}” names {len(f.choices)} entities: pick one."
+            return f
+    # hidden and missing read the same: no oracle
+    f.error = f"No entity “{f.entity}” that you can see."
+    return f
+
+
+EntityQ = Annotated[str, Query(max_length=200)]
+TopicQ = Annotated[str, Query(max_length=200)]
+SourceQ = Annotated[str, Query(max_length=200)]
+CountryQ = Annotated[str, Query(pattern="^([A-Za-z]{2})?$")]
+DatesQ = Annotated[str, Query(pattern="^(either|report|collected)$")]
 
 
 @router.get("/timeline", response_class=HTMLResponse)
-def timeline_page(request: Request, store: StoreDep,
-                  entity: Annotated[str, Query(max_length=120)] = "",
-                  topic: Annotated[str, Query(max_length=200)] = "",
-                  source: Annotated[str, Query(max_length=200)] = "",
-                  interval: Annotated[str, Query(pattern="^(week|month)$")] = "month"
+def timeline_page(request: Request, store: StoreDep, entity: EntityQ = "", topic: TopicQ = "",
+                  source: SourceQ = "", country: CountryQ = "", dates: DatesQ = "either",
+                  interval: Annotated[str, Query(pattern="^(day|week|month)$")] = "month"
                   ) -> Response:
     viewer = _viewer(request, store)
     if viewer is None:
         return _to_login(request)
-    error, found = None, None
-    try:
-        found = timeline_mod.timeline(store, _doc_filter(entity, topic, source),
-                                      audience=viewer.audience, interval=interval)
-    except AllsourceError as exc:
-        error = str(exc)
+    f = _filters(store, viewer.audience, entity, topic, source, country, dates)
+    found, error = None, f.error
+    if not error:
+        try:
+            found = timeline_mod.timeline(store, f.timeline_filter(), audience=viewer.audience,
+                                          interval=interval, fill=True)
+        except AllsourceError as exc:
+            error = str(exc)
     buckets = found.buckets if found is not None else []
-    entity_name = None
-    if entity.strip():
-        view = store.get(entity.strip(), viewer.audience)
-        entity_name = view.get("name") if view is not None else None
-    return _page("timeline.html", viewer, buckets=buckets,
-                 total=found.total if found is not None else 0,
-                 peak=max((b.count for b in buckets), default=0), error=error,
-                 entity=entity, entity_name=entity_name, topic=topic, source=source,
-                 interval=interval)
+    chart = charts.time_bars(buckets, interval, lambda start: "/timeline/documents?" +
+                             f.query(start=start, interval=interval))
+    return _page("timeline.html", viewer, chart=chart, buckets=buckets, found=found,
+                 error=error, f=f, interval=interval, country_name=country_name,
+                 bucket_label=charts.bucket_label)
 
 
-@router.get("/map", response_class=HTMLResponse)
-def map_page(request: Request, store: StoreDep,
-             entity: Annotated[str, Query(max_length=120)] = "",
-             topic: Annotated[str, Query(max_length=200)] = "",
-             source: Annotated[str, Query(max_length=200)] = "") -> Response:
+@router.get("/timeline/documents", response_class=HTMLResponse)
+def timeline_documents(request: Request, store: StoreDep,
+                       start: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+                       entity: EntityQ = "", topic: TopicQ = "", source: SourceQ = "",
+                       country: CountryQ = "", dates: DatesQ = "either",
+                       interval: Annotated[str, Query(pattern="^(day|week|month)$")] = "month",
+                       offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
+    """The documents of one bucket of the timeline, newest first, a page at a time."""
     viewer = _viewer(request, store)
     if viewer is None:
         return _to_login(request)
-    return _page("map.html", viewer, entity=entity, topic=topic, source=source)
+    f = _filters(store, viewer.audience, entity, topic, source, country, dates)
+    page, error = None, f.error
+    if not error:
+        try:
+            page = timeline_mod.bucket_documents(
+                store, f.timeline_filter(), datetime.fromisoformat(start).date(),
+                audience=viewer.audience, interval=interval, limit=PAGE_SIZE, offset=offset)
+        except (AllsourceError, ValueError) as exc:
+            error = str(exc)
+    return _page("timeline_documents.html", viewer, page=page, error=error, f=f,
+                 interval=interval, start=start, offset=offset, page_size=PAGE_SIZE,
+                 period=charts.bucket_label(start, interval) if not error else start,
+                 country_name=country_name)
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, store: StoreDep, entity: EntityQ = "", topic: TopicQ = "",
+             source: SourceQ = "", country: CountryQ = "", dates: DatesQ = "either"
+             ) -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    f = _filters(store, viewer.audience, entity, topic, source, country, dates)
+    return _page("map.html", viewer, f=f, country_name=country_name)
 
 
 @router.get("/map/data")
-def map_data(request: Request, store: StoreDep,
-             entity: Annotated[str, Query(max_length=120)] = "",
-             topic: Annotated[str, Query(max_length=200)] = "",
-             source: Annotated[str, Query(max_length=200)] = "") -> Response:
-    """Places as GeoJSON for ``static/map.js`` (at most :data:`MAP_MAX_PLACES`)."""
+def map_data(request: Request, store: StoreDep, entity: EntityQ = "", topic: TopicQ = "",
+             source: SourceQ = "", country: CountryQ = "", dates: DatesQ = "either"
+             ) -> Response:
+    """Places as GeoJSON for ``static/map.js`` (at most :data:`MAP_MAX_PLACES`), with the
+    per-country document counts that shade the countries in ``properties.countries``."""
     viewer = _viewer(request, store)
     if viewer is None:
         return JSONResponse({"error": "log in first"}, status_code=401)
+    f = _filters(store, viewer.audience, entity, topic, source, country, dates)
+    if f.error:
+        return JSONResponse({"error": f.error}, status_code=400)
     try:
-        found = geo.places(store, _doc_filter(entity, topic, source),
-                           audience=viewer.audience, limit=MAP_MAX_PLACES)
+        found = geo.places(store, f.timeline_filter(), audience=viewer.audience,
+                           limit=MAP_MAX_PLACES)
+        found["properties"]["countries"] = geo.countries(store, f.timeline_filter(),
+                                                         audience=viewer.audience)
     except AllsourceError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     return JSONResponse(found)
