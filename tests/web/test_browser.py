@@ -73,7 +73,9 @@ def _assert_nothing_ran(pg: object, base_url: str, drawn: int = 0) -> None:
     # no element any payload tried to create exists as an element
     injected = pg.evaluate(  # type: ignore[attr-defined]
         "document.querySelectorAll('main img, main iframe, main math, "
-        "main [onerror], main [onload], main [onmouseover], main [hx-get], main script, "
+        "main [onerror], main [onload], main [onmouseover], main script, "
+        # our one hx-get: the case page's document search for evidence
+        "main [hx-get]:not(#evidence-find), "
         "main svg foreignObject, main svg a:not([href^=\"/\"]), main svg a[href^=\"//\"], "
         "main svg svg').length")
     assert injected == 0
@@ -221,17 +223,34 @@ def test_build_an_ach_matrix(page: object, workspace: Workspace) -> None:
         pg.fill("#hypothesis-title", title)  # type: ignore[attr-defined]
         pg.click("#add-hypothesis button")  # type: ignore[attr-defined]
         pg.wait_for_selector(f"#hyp-H{1 if 'State' in title else 2}")  # type: ignore[attr-defined]
-    pg.fill("#evidence-document", workspace.docs["Links: javascript URL"])  # type: ignore[attr-defined]
+    # evidence: the document is picked from a search, not pasted as an id
+    doc = workspace.docs["Links: javascript URL"]
+    pg.fill("#evidence-find", "javascript URL")  # type: ignore[attr-defined]
+    choice = f'#evidence-choices input[value="{doc}"]'
+    pg.wait_for_selector(choice)  # type: ignore[attr-defined]
+    pg.check(choice)  # type: ignore[attr-defined]
     pg.click("#add-evidence button")  # type: ignore[attr-defined]
     pg.wait_for_selector("#ev-E1")  # type: ignore[attr-defined]
+    assert pg.get_attribute("#ev-E1 a", "href") == f"/documents/{doc}"  # type: ignore[attr-defined]
+    # a rating applies as soon as it is chosen
     cell = '[data-cell="E1-H1"]'
     pg.select_option(f"{cell} select", "II")  # type: ignore[attr-defined]
-    pg.click(f"{cell} button")  # type: ignore[attr-defined]
     pg.wait_for_selector(f"{cell}.r-II")  # type: ignore[attr-defined]
     assert pg.inner_text("#score-H2").startswith("0.00")  # type: ignore[attr-defined]
     assert not pg.inner_text("#score-H1").startswith("0.00")  # type: ignore[attr-defined]
     assert "Most likely: H2" in pg.inner_text("#matrix-summary")  # type: ignore[attr-defined]
     assert "<script>" in pg.inner_text("#hyp-H1")  # type: ignore[attr-defined]
+    _assert_nothing_ran(pg, workspace.base_url)
+    # closed, the case takes no changes; its history says who did what, in words
+    pg.click("#case-status button")  # type: ignore[attr-defined]
+    pg.wait_for_selector("#case-status input[value=open]", state="attached")  # type: ignore[attr-defined]
+    assert pg.locator("#add-evidence").count() == 0  # type: ignore[attr-defined]
+    history = pg.inner_text("#history")  # type: ignore[attr-defined]
+    assert "closed the case" in history and "rated E1" in history and "against H1" in history
+    assert "added evidence E1" in history and "--" not in history  # names, no ids
+    pg.click("#case-status button")  # type: ignore[attr-defined]
+    pg.wait_for_selector("#add-evidence")  # type: ignore[attr-defined]
+    assert "reopened the case" in pg.inner_text("#history")  # type: ignore[attr-defined]
     _assert_nothing_ran(pg, workspace.base_url)
     assert pg.errors == []  # type: ignore[attr-defined]
 

@@ -7,7 +7,7 @@ requests are POST forms checked for the session's CSRF token (:mod:`allsource.we
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -35,7 +35,7 @@ from allsource.store import aliases, audit_scope, cases, logins, sessions, users
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore, snippet_html
 from allsource.verify.audience import grade_for
-from allsource.web import charts, queries
+from allsource.web import case_history, charts, queries
 from allsource.web.highlight import segments
 from allsource.web.security import (
     SESSION_COOKIE,
@@ -658,18 +658,77 @@ def _case_context(store: SqlStore, viewer: Viewer, case_id: str) -> dict[str, An
     return {"ws": ws, "result": result, "ratings": RATINGS,
             "scores": {h.id: h for h in result.hypotheses},
             "analysis": {e.id: e for e in result.evidence},
-            "labels": {h.id: h.label for h in ws.hypotheses}}
+            "labels": {h.id: h.label for h in ws.hypotheses},
+            "history": _case_history(store, viewer, ws), "found": None, "find": ""}
+
+
+def _case_history(store: SqlStore, viewer: Viewer, ws: cases.Workspace
+                  ) -> list[case_history.HistoryLine]:
+    """The case's trail in words; a document an event names is linked only while the
+    reader may still open it (its marking may have been raised since)."""
+    lines = case_history.history(ws, cases.case_events(store, ws.case.id, viewer.audience))
+    docs = {line.document_id for line in lines if line.document_id}
+    readable = {d for d in docs if store.get(d, viewer.audience) is not None}
+    return [line if line.document_id in readable or not line.document_id
+            else replace(line, document_id=None) for line in lines]
+
+
+def _evidence_candidates(store: SqlStore, viewer: Viewer, text: str) -> list[SearchHit]:
+    """Documents the reader may cite as evidence: the best full-text matches of ``text``."""
+    if not text.strip():
+        return []
+    try:
+        found = store.search(SearchQuery(text, limit=EVIDENCE_CHOICES, snippets=False),
+                             viewer.audience)
+    except AllsourceError:
+        return []
+    return list(found.hits)
+
+
+EVIDENCE_CHOICES = 8
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, store: StoreDep, case_id: str) -> Response:
+def case_page(request: Request, store: StoreDep, case_id: str,
+              find: Annotated[str, Query(max_length=500)] = "") -> Response:
     viewer = _viewer(request, store)
     if viewer is None:
         return _to_login(request)
     context = _case_context(store, viewer, case_id)
     if context is None:
         return _not_found(viewer)
+    if find.strip():  # the evidence form's document search, without script
+        context.update(find=find, found=_evidence_candidates(store, viewer, find))
     return _page("case.html", viewer, message=None, **context)
+
+
+@router.get("/cases/{case_id}/evidence-search", response_class=HTMLResponse)
+def case_evidence_search(request: Request, store: StoreDep, case_id: str,
+                         find: Annotated[str, Query(max_length=500)] = "") -> Response:
+    """The documents to pick as evidence (an htmx fragment of the evidence form)."""
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    if _case_context(store, viewer, case_id) is None:
+        return _not_found(viewer)
+    return _page("_evidence_choices.html", viewer, find=find,
+                 found=_evidence_candidates(store, viewer, find))
+
+
+@router.post("/cases/{case_id}/status", response_class=HTMLResponse)
+def case_status(request: Request, store: StoreDep, case_id: str,
+                csrf: Annotated[str, Form(max_length=200)] = "",
+                status: Annotated[str, Form(pattern="^(open|closed)$")] = "closed") -> Response:
+    """Close or reopen a case (a closed case takes no changes until it is reopened)."""
+    viewer = _writer(request, store, csrf, lambda v: _read_only(v, "close or reopen cases"))
+    if not isinstance(viewer, Viewer):
+        return viewer
+    try:
+        cases.update_case(store, case_id, actor=viewer.user.name, audience=viewer.audience,
+                          status=status)
+    except AllsourceError:
+        return _not_found(viewer)
+    return RedirectResponse(f"/cases/{quote(case_id, safe='')}", status_code=303)
 
 
 def _case_write(request: Request, store: SqlStore, case_id: str, csrf: str,
@@ -813,7 +872,7 @@ def timeline_page(request: Request, store: StoreDep, entity: EntityQ = "", topic
 
 @router.get("/timeline/documents", response_class=HTMLResponse)
 def timeline_documents(request: Request, store: StoreDep,
-                       start: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+                       start: Annotated[str, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = "",
                        entity: EntityQ = "", topic: TopicQ = "", source: SourceQ = "",
                        country: CountryQ = "", dates: DatesQ = "either",
                        interval: Annotated[str, Query(pattern="^(day|week|month)$")] = "month",
@@ -823,7 +882,7 @@ def timeline_documents(request: Request, store: StoreDep,
     if viewer is None:
         return _to_login(request)
     f = _filters(store, viewer.audience, entity, topic, source, country, dates)
-    page, error = None, f.error
+    page, error = None, f.error or ("" if start else "Choose a period on the timeline.")
     if not error:
         try:
             page = timeline_mod.bucket_documents(
@@ -833,7 +892,8 @@ def timeline_documents(request: Request, store: StoreDep,
             error = str(exc)
     return _page("timeline_documents.html", viewer, page=page, error=error, f=f,
                  interval=interval, start=start, offset=offset, page_size=PAGE_SIZE,
-                 period=charts.bucket_label(start, interval) if not error else start,
+                 period=charts.bucket_label(start, interval) if start and not error
+                 else "a period",
                  country_name=country_name)
 
 
