@@ -131,6 +131,7 @@ def test_alert_triage_round_trip(world: World) -> None:
     _error(c.post(url + "/ack", json={}, headers=world.reader), 403, "forbidden")
     acked = c.post(url + "/ack", json={"comment": "looking"}, headers=world.admin).json()
     assert acked["status"] == "acknowledged" and acked["events"][-1]["actor"] == "ana"
+    users.add_user(world.store, "bob", "analyst")
     c.post(url + "/assign", json={"assignee": "bob"}, headers=world.admin)
     closed = c.post(url + "/close", json={}, headers=world.admin).json()
     assert closed["status"] == "closed" and closed["assignee"] == "bob"

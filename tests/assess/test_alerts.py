@@ -22,6 +22,7 @@ from allsource.model.stories import Member
 from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.store import schema as t
+from allsource.store import users
 from allsource.store.sql import SqlStore
 from allsource.store.stories import SqlMemberStore
 
@@ -179,6 +180,9 @@ def test_triage_is_recorded_with_who_when_and_why(store: SqlStore) -> None:
     acked = al.acknowledge(store, short, actor="ana", comment="looking", now=T0)
     assert acked.status == "acknowledged"
     assert al.acknowledge(store, alert_id, actor="ana").status == "acknowledged"  # no-op
+    users.add_user(store, "bob", "analyst")
+    with pytest.raises(InputError, match="no user 'mallory' who may triage"):
+        al.assign(store, alert_id, "mallory", actor="ana")
     assert al.assign(store, alert_id, "bob", actor="ana", now=T0).assignee == "bob"
     al.add_note(store, alert_id, "phoned the vendor", actor="bob", now=T0)
     closed = al.close(store, alert_id, actor="bob", comment="patched", now=T0)
@@ -212,6 +216,7 @@ def test_listing_filters(store: SqlStore) -> None:
         AlertDraft(kind="warning", severity=Severity.CRITICAL, title="surge", group_key="w:1",
                    document_id=d2),
         _hit(d3, Severity.LOW)])
+    users.add_user(store, "bob", "analyst")
     al.assign(store, watch, "bob", actor="ana")
     al.close(store, low, actor="ana")
 
@@ -391,3 +396,33 @@ def test_a_plaintext_store_keeps_alerts_in_clear(store: SqlStore) -> None:
     assert (f"checked {QUOTE}",) in _raw(store, "SELECT comment FROM alert_events")
     alert = al.get_alert(store, alert_id)
     assert alert is not None and alert.details["hits"][0]["matched"] == "courier"
+
+
+def test_pages_count_exactly_what_the_reader_may_read(store: SqlStore) -> None:
+    """Totals and per-status counts come from SQL with the whole access rule, so a page of a
+    restricted reader is neither short nor padded by alerts they may not read."""
+    docs = _docs(store, *(f"report number {i}" for i in range(60)))
+    ids = raise_alerts(store, [_hit(d, Severity.HIGH if i % 2 else Severity.LOW,
+                                    key=f"watchlist:wl-{i % 3}") for i, d in enumerate(docs)])
+    [ops] = _docs(store, "ops report", marking=Marking(compartments=frozenset({"ops"})))
+    secret = raise_alerts(store, [_hit(ops, Severity.HIGH, key="watchlist:wl-0")])
+    al.close(store, ids[0], actor="ana")
+    users.add_user(store, "bob", "analyst")
+    al.assign(store, ids[1], "bob", actor="ana")
+    reader = Audience(max_tlp=TLP.AMBER, clearance=Classification.UNCLASSIFIED)
+    first = al.alert_page(store, audience=reader, limit=25)
+    assert first.total == 59 and len(first.alerts) == 25
+    assert first.by_status == {"open": 59, "acknowledged": 0, "closed": 1}
+    rest = [al.alert_page(store, audience=reader, limit=25, offset=o).alerts for o in (25, 50)]
+    seen = [a.id for a in first.alerts + rest[0] + rest[1]]
+    assert len(seen) == len(set(seen)) == 59 and secret[0] not in seen
+    owner = al.alert_page(store, status=None, audience=Audience.owner(), limit=500)
+    assert owner.total == 62 - 1 and secret[0] in {a.id for a in owner.alerts}
+    assert al.alert_page(store, status=None, watchlist="wl-0", audience=reader).total == 20
+    assert al.alert_page(store, severity=Severity.HIGH, audience=reader).total == 30
+    assert [a.id for a in al.alert_page(store, assignee="bob", audience=reader).alerts] == [
+        ids[1]]
+    assert al.alert_page(store, assignee="", audience=reader).total == 58
+    with pytest.raises(InputError):
+        al.alert_page(store, status="snoozed", audience=reader)
+    assert al.assignees(store) == ["bob"]

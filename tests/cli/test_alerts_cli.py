@@ -14,7 +14,7 @@ import pytest
 
 from allsource.assess.alerts import AlertDraft, Severity, raise_alerts
 from allsource.config import load_settings
-from allsource.store import open_store
+from allsource.store import open_store, users
 from tests.cli.conftest import Run, as_json
 
 
@@ -24,6 +24,7 @@ def alert_ids(tmp_path: Path) -> list[str]:
     store = open_store(load_settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}",
                                      blob_dir=tmp_path / "blobs"))
     try:
+        users.add_user(store, "bob", "analyst")  # alerts go to users who may triage
         return raise_alerts(store, [
             AlertDraft(kind="watchlist", severity=Severity.HIGH, title="APT28 named in report",
                        group_key="watchlist:apt28", details={"term": "APT28"}),

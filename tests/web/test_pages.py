@@ -275,6 +275,8 @@ def test_alert_triage_needs_csrf_and_role(admin: httpx.Client, workspace: Worksp
                    headers={"Origin": "https://evil.example"})
     assert r.status_code == 403
     r = admin.post(f"/alerts/{second}/assign", data={"csrf": _csrf(page), "assignee": "bob"})
+    assert r.status_code == 400  # not a user who may triage
+    r = admin.post(f"/alerts/{second}/assign", data={"csrf": _csrf(page), "assignee": "admin"})
     assert r.status_code == 303
     with _client(workspace) as reader:
         _login(reader, workspace.reader_token)

@@ -42,6 +42,8 @@ from allsource.errors import InputError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import Audience, Marking, can_release
 from allsource.store import schema as t
+from allsource.store import users
+from allsource.store.access import readable
 from allsource.store.sql import aware, chunks, naive_utc, utc_now
 from allsource.store.story_views import stories_by_stored_id
 
@@ -370,6 +372,65 @@ def list_alerts(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
                                       if can_release(alert.marking, audience)], audience)
 
 
+@dataclass(slots=True)
+class AlertPage:
+    """One page of alerts, with how many match and how many each status holds."""
+
+    alerts: list[Alert]
+    total: int
+    limit: int
+    offset: int
+    #: status → alerts matching the other filters (the tabs' counts)
+    by_status: dict[str, int]
+
+
+def _filters(store: SqlStore, audience: Audience, *, severity: Severity | None,
+             kind: str | None, watchlist: str | None, assignee: str | None
+             ) -> list[sa.ColumnElement[bool]]:
+    a = t.alerts
+    conds: list[sa.ColumnElement[bool]] = [readable(a, audience)]
+    if severity is not None:
+        conds.append(a.c.severity >= int(severity))
+    if kind:
+        conds.append(a.c.kind == kind)
+    if watchlist:
+        conds.append(a.c.group_key == f"watchlist:{watchlist}")
+    if assignee is not None:
+        conds.append(a.c.assignee.is_(None) if assignee == "" else a.c.assignee == assignee)
+    return conds
+
+
+def alert_page(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
+               severity: Severity | None = None, kind: str | None = None,
+               watchlist: str | None = None, assignee: str | None = None,
+               audience: Audience | None = None, limit: int = 50, offset: int = 0
+               ) -> AlertPage:
+    """A page of the alerts ``audience`` may read, most severe and most recently changed
+    first, with the whole access rule in SQL so the total and the per-status counts are
+    exact (``watchlist``: a watchlist id; ``assignee``: a name, ``""`` for unassigned)."""
+    audience = audience or Audience.owner()
+    if not 1 <= limit <= 500 or offset < 0:
+        raise InputError("limit must be 1–500 and offset ≥ 0")
+    wanted = None if status is None else [status] if isinstance(status, str) else list(status)
+    for s in wanted or ():
+        if s not in STATUSES:
+            raise InputError(f"unknown alert status {s!r}: use {', '.join(STATUSES)}")
+    a = t.alerts
+    conds = _filters(store, audience, severity=severity, kind=kind, watchlist=watchlist,
+                     assignee=assignee)
+    shown = [*conds, a.c.status.in_(wanted)] if wanted is not None else conds
+    with store.engine.connect() as conn:
+        counts = {s: int(n) for s, n in conn.execute(
+            sa.select(a.c.status, sa.func.count()).where(*conds).group_by(a.c.status))}
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(a).where(*shown))
+                    .scalar_one())
+        rows = conn.execute(sa.select(a).where(*shown).order_by(
+            a.c.severity.desc(), a.c.updated_at.desc(), a.c.id).limit(limit).offset(offset)
+        ).all()
+        found = _as_seen(conn, store, [_from_row(r) for r in rows], audience)
+    return AlertPage(found, total, limit, offset, {s: counts.get(s, 0) for s in STATUSES})
+
+
 def _as_seen(conn: Connection, store: SqlStore, alerts: list[Alert],
              audience: Audience) -> list[Alert]:
     """Alerts with their story named as ``audience`` sees it (the stored story ID is its
@@ -503,10 +564,23 @@ def acknowledge(store: SqlStore, alert_id: str, *, actor: str, comment: str = ""
                    status="acknowledged")
 
 
+#: roles whose users may be given alerts (the ones that may triage them)
+ASSIGNABLE_ROLES = ("admin", "analyst")
+
+
+def assignees(store: SqlStore) -> list[str]:
+    """The names alerts may be assigned to: enabled users who may triage, by name."""
+    return sorted(u.name for u in users.list_users(store)
+                  if not u.disabled and u.role in ASSIGNABLE_ROLES)
+
+
 def assign(store: SqlStore, alert_id: str, assignee: str, *, actor: str, comment: str = "",
            audience: Audience | None = None, now: datetime | None = None) -> Alert:
-    """Give the alert to ``assignee`` (an empty name unassigns it)."""
+    """Give the alert to ``assignee``, an enabled user who may triage (an empty name
+    unassigns it); any other name is an :class:`InputError` that names the choices."""
     who = " ".join(assignee.split())[:120] or None
+    if who is not None and who not in assignees(store):
+        raise InputError(f"no user {who!r} who may triage alerts (see `allsource user list`)")
     return _change(store, alert_id, "assigned", actor, comment, audience, now, assignee=who)
 
 

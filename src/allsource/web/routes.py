@@ -517,17 +517,128 @@ def undo_alias(request: Request, store: StoreDep, object_id: str,
 
 # --- alerts ----------------------------------------------------------------------------------
 
+ALERT_PAGE = 50
+AlertStatusQ = Annotated[str, Query(pattern="^(active|open|acknowledged|closed|all)$")]
+
+
+def _alert_statuses(status: str) -> str | tuple[str, ...] | None:
+    return {"active": alerts_mod.ACTIVE, "all": None}.get(status, status)
+
+
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts(request: Request, store: StoreDep,
-           status: Annotated[str, Query(pattern="^(active|open|acknowledged|closed|all)$")]
-           = "active") -> Response:
+def alerts(request: Request, store: StoreDep, status: AlertStatusQ = "active",
+           severity: Annotated[str, Query(pattern="^(|low|medium|high|critical)$")] = "",
+           watchlist: Annotated[str, Query(max_length=120)] = "",
+           kind: Annotated[str, Query(max_length=60)] = "",
+           assignee: Annotated[str, Query(max_length=120)] = "",
+           page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    """Alerts a page at a time, filtered by watchlist, kind, severity (at least) and assignee
+    (``-`` for unassigned), with the count of each status on its tab and bulk triage."""
     viewer = _viewer(request, store)
     if viewer is None:
         return _to_login(request)
-    wanted: str | tuple[str, ...] | None = {"active": alerts_mod.ACTIVE, "all": None}.get(
-        status, status)
-    found = alerts_mod.list_alerts(store, status=wanted, audience=viewer.audience)
-    return _page("alerts.html", viewer, alerts=found, status=status, message=None)
+    lists = [w for w in watchlists_mod.list_watchlists(store)
+             if can_release(w.marking, viewer.audience)]
+    level = alerts_mod.Severity[severity.upper()] if severity else None
+    found = alerts_mod.alert_page(
+        store, status=_alert_statuses(status), severity=level, kind=kind or None,
+        watchlist=watchlist or None, assignee="" if assignee == "-" else assignee or None,
+        audience=viewer.audience, limit=ALERT_PAGE, offset=(page - 1) * ALERT_PAGE)
+    counts = dict(found.by_status)
+    counts["active"] = sum(counts[s] for s in alerts_mod.ACTIVE)
+    counts["all"] = sum(found.by_status.values())
+    filters = {"severity": severity, "watchlist": watchlist, "kind": kind,
+               "assignee": assignee}
+
+    def link(**change: Any) -> str:
+        params = {"status": status, **filters, "page": "", **change}
+        return "/alerts?" + urlencode({k: v for k, v in params.items() if v})
+
+    return _page("alerts.html", viewer, alerts=found.alerts, found=found, status=status,
+                 counts=counts, filters=filters, watchlists=lists, link=link,
+                 assignees=alerts_mod.assignees(store), page=page,
+                 pages=max(1, -(-found.total // ALERT_PAGE)), message=None,
+                 back=link(page=str(page) if page > 1 else ""))
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_page(request: Request, store: StoreDep, alert_id: str) -> Response:
+    """One alert: its hits and documents (those the reader may read), its audit trail and
+    notes, and its triage forms."""
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    alert = alerts_mod.get_alert(store, alert_id, viewer.audience)
+    if alert is None:
+        return _not_found(viewer)
+    docs = {d: store.get(d, viewer.audience) for d in alert.documents}
+    hits = [h for h in alerts_mod.alert_hits(store, alert.id)
+            if not h["document_id"] or docs.get(h["document_id"]) is not None]
+    watchlist = None
+    if alert.kind == "watchlist" and alert.group_key.startswith("watchlist:"):
+        wanted = alert.group_key.removeprefix("watchlist:")
+        watchlist = next((w for w in watchlists_mod.list_watchlists(store)
+                          if w.id == wanted and can_release(w.marking, viewer.audience)), None)
+    return _page("alert.html", viewer, alert=alert, hits=hits, watchlist=watchlist,
+                 documents=[(d, v) for d, v in docs.items() if v is not None],
+                 events=alerts_mod.alert_events(store, alert.id),
+                 assignees=alerts_mod.assignees(store), message=None)
+
+
+@router.post("/alerts/{alert_id}/note", response_class=HTMLResponse)
+def note_alert(request: Request, store: StoreDep, alert_id: str,
+               csrf: Annotated[str, Form(max_length=200)] = "",
+               note: Annotated[str, Form(max_length=10_000)] = "") -> Response:
+    viewer = _writer(request, store, csrf, lambda v: _page(
+        "error.html", v, code=403, message="Your role may read alerts but not triage them."))
+    if not isinstance(viewer, Viewer):
+        return viewer
+    try:
+        alerts_mod.add_note(store, alert_id, note, actor=viewer.user.name,
+                            audience=viewer.audience)
+    except AllsourceError as exc:
+        return _page("error.html", viewer, code=400, message=str(exc))
+    return RedirectResponse(f"/alerts/{quote(alert_id, safe='')}", status_code=303)
+
+
+@router.post("/alerts/bulk", response_class=HTMLResponse)
+def bulk_alerts(request: Request, store: StoreDep,
+                csrf: Annotated[str, Form(max_length=200)] = "",
+                ids: Annotated[list[str] | None, Form()] = None,
+                action: Annotated[str, Form(pattern="^(ack|close|assign)$")] = "ack",
+                assignee: Annotated[str, Form(max_length=120)] = "",
+                back: Annotated[str, Form(max_length=2000)] = "/alerts") -> Response:
+    """Acknowledge, close or assign the checked alerts (at most :data:`ALERT_PAGE`), each
+    as the single-alert forms would; the ones that fail are named."""
+    viewer = _writer(request, store, csrf, lambda v: _page(
+        "error.html", v, code=403, message="Your role may read alerts but not triage them."))
+    if not isinstance(viewer, Viewer):
+        return viewer
+    chosen = list(dict.fromkeys(ids or []))[:ALERT_PAGE]
+    if not chosen:
+        return _page("error.html", viewer, code=400, message="Tick the alerts to change first.")
+    failed: list[str] = []
+    for alert_id in chosen:
+        try:
+            _apply(store, viewer, alert_id, action, assignee)
+        except AllsourceError as exc:
+            failed.append(str(exc))
+    if failed:
+        return _page("error.html", viewer, code=400,
+                     message=f"{len(chosen) - len(failed)} of {len(chosen)} changed; "
+                             + "; ".join(failed[:5]))
+    target = back if back.startswith("/alerts") and _safe_next(back) == back else "/alerts"
+    return RedirectResponse(target, status_code=303)
+
+
+def _apply(store: SqlStore, viewer: Viewer, alert_id: str, action: str, assignee: str
+           ) -> alerts_mod.Alert:
+    actor, aud = viewer.user.name, viewer.audience
+    if action == "ack":
+        return alerts_mod.acknowledge(store, alert_id, actor=actor, audience=aud)
+    if action == "close":
+        return alerts_mod.close(store, alert_id, actor=actor, audience=aud)
+    return alerts_mod.assign(store, alert_id, assignee, actor=actor, audience=aud)
 
 
 def _triage(request: Request, store: StoreDep, alert_id: str, csrf: str, action: str,
@@ -536,19 +647,14 @@ def _triage(request: Request, store: StoreDep, alert_id: str, csrf: str, action:
         "error.html", v, code=403, message="Your role may read alerts but not triage them."))
     if not isinstance(viewer, Viewer):
         return viewer
-    actor, aud = viewer.user.name, viewer.audience
     try:
-        if action == "ack":
-            alert = alerts_mod.acknowledge(store, alert_id, actor=actor, audience=aud)
-        elif action == "close":
-            alert = alerts_mod.close(store, alert_id, actor=actor, audience=aud)
-        else:
-            alert = alerts_mod.assign(store, alert_id, assignee, actor=actor, audience=aud)
+        alert = _apply(store, viewer, alert_id, action, assignee)
     except AllsourceError as exc:
         return _page("error.html", viewer, code=400, message=str(exc))
     if request.headers.get("hx-request") == "true":
-        return _page("alert_row.html", viewer, alert=alert)
-    return RedirectResponse("/alerts", status_code=303)
+        return _page("alert_row.html", viewer, alert=alert,
+                     assignees=alerts_mod.assignees(store))
+    return RedirectResponse(f"/alerts/{quote(alert.id, safe='')}", status_code=303)
 
 
 @router.post("/alerts/{alert_id}/ack", response_class=HTMLResponse)
