@@ -426,3 +426,17 @@ def test_pages_count_exactly_what_the_reader_may_read(store: SqlStore) -> None:
     with pytest.raises(InputError):
         al.alert_page(store, status="snoozed", audience=reader)
     assert al.assignees(store) == ["bob"]
+
+
+def test_volume_counts_alerts_raised_per_period(store: SqlStore) -> None:
+    d1, d2, d3 = _docs(store, "first", "second", "third")
+    raise_alerts(store, [_hit(d1)], now=T0)
+    raise_alerts(store, [_hit(d2), _hit(d3, key="watchlist:wl-2")], now=T0 + timedelta(days=21))
+    [ops] = _docs(store, "ops", marking=Marking(compartments=frozenset({"ops"})))
+    raise_alerts(store, [_hit(ops)], now=T0 + timedelta(days=7))
+    reader = Audience(max_tlp=TLP.AMBER, clearance=Classification.UNCLASSIFIED)
+    weeks = al.alert_volume(store, audience=reader)
+    assert [b.count for b in weeks] == [1, 0, 0, 2]  # the compartmented one is not counted
+    assert [b.count for b in al.alert_volume(store, audience=Audience.owner())] == [1, 1, 0, 2]
+    assert sum(b.count for b in al.alert_volume(store, watchlist="wl-2", audience=reader)) == 1
+    assert [b.count for b in al.alert_volume(store, audience=reader, interval="day")][0] == 1

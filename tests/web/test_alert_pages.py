@@ -34,6 +34,8 @@ def test_tabs_count_and_filters_narrow(admin: httpx.Client, workspace: Workspace
     _raise(workspace, 2, kind="insider")
     page = admin.get("/alerts").text
     _no_raw(page)
+    assert '<figure class="chart drawing" id="alert-volume">' in page
+    assert re.search(r'aria-label="Alerts raised per (week|month)"', page)
     counts = dict(re.findall(r">(active|open|acknowledged|closed|all) \((\d+)\)<", page))
     assert set(counts) == {"active", "open", "acknowledged", "closed", "all"}
     assert int(counts["active"]) == int(counts["open"]) + int(counts["acknowledged"])

@@ -21,7 +21,7 @@ listed too (count 0), so a chart's axis is real time; at most :data:`MAX_FILLED`
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -30,20 +30,19 @@ import sqlalchemy as sa
 from allsource.analyze.graph import released, time_bound
 from allsource.errors import InputError, SourceError
 from allsource.model.markings import TLP, Audience
+from allsource.model.periods import INTERVALS, MAX_FILLED, Bucket, bucket_end, fill
 from allsource.store import schema as t
+from allsource.store.periods import period_start
 from allsource.store.sql import SqlStore, aware
 from allsource.verify.audience import ReaderGrades, credible
 
-__all__ = ["Bucket", "DocumentPage", "Timeline", "TimelineFilter", "bucket_documents",
-           "document_filters", "timeline"]
+__all__ = ["INTERVALS", "MAX_FILLED", "Bucket", "DocumentPage", "Timeline", "TimelineFilter",
+           "bucket_documents", "bucket_end", "document_filters", "filled", "timeline"]
 
-INTERVALS = ("day", "week", "month")
 #: ``either``: the report date, else the collection date; ``report``: report dates only;
 #: ``collected``: collection dates only
 BASES = ("either", "report", "collected")
 MAX_PAGE = 500
-#: a filled timeline lists at most this many buckets (then it stays sparse)
-MAX_FILLED = 1500
 
 
 @dataclass(slots=True, frozen=True)
@@ -58,13 +57,6 @@ class TimelineFilter:
     min_credibility: int | None = None
     #: which date places a document in time (:data:`BASES`)
     basis: str = "either"
-
-
-@dataclass(slots=True)
-class Bucket:
-    start: str
-    end: str
-    count: int
 
 
 @dataclass(slots=True)
@@ -168,26 +160,13 @@ def document_filters(store: SqlStore, f: TimelineFilter, audience: Audience, *,
 
 def _bucket_expr(store: SqlStore, interval: str, basis: str = "either"
                  ) -> sa.ColumnElement[Any]:
-    if interval not in INTERVALS:
-        raise InputError(f"interval must be one of {', '.join(INTERVALS)}")
-    if store.engine.dialect.name == "postgresql":
-        return sa.cast(sa.func.date_trunc(interval, when(basis)), sa.Date)
-    modifiers = {"day": (), "week": ("-6 days", "weekday 1"), "month": ("start of month",)}
-    return sa.func.date(when(basis), *modifiers[interval])
+    return period_start(store.engine.dialect.name, when(basis), interval)
 
 
 def _day(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
     return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def bucket_end(start: date, interval: str) -> date:
-    if interval == "day":
-        return start + timedelta(days=1)
-    if interval == "week":
-        return start + timedelta(days=7)
-    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
 
 
 def timeline(store: SqlStore, f: TimelineFilter, *, audience: Audience,
@@ -216,23 +195,9 @@ def timeline(store: SqlStore, f: TimelineFilter, *, audience: Audience,
 
 def filled(found: Timeline) -> Timeline:
     """``found`` with the empty periods between its first and last bucket listed (count 0),
-    unless that would make more than :data:`MAX_FILLED` buckets."""
-    if not found.buckets:
-        return replace(found, filled=True)
-    first, last = _day(found.buckets[0].start), _day(found.buckets[-1].start)
-    steps = {"day": 1, "week": 7}.get(found.interval)
-    span = ((last - first).days // steps if steps else
-            (last.year - first.year) * 12 + last.month - first.month)
-    if span + 1 > MAX_FILLED:
-        return found
-    counts = {b.start: b.count for b in found.buckets}
-    out: list[Bucket] = []
-    start = first
-    while start <= last:
-        end = bucket_end(start, found.interval)
-        out.append(Bucket(start.isoformat(), end.isoformat(), counts.get(start.isoformat(), 0)))
-        start = end
-    return replace(found, buckets=out, filled=True)
+    unless that would make more than :data:`~allsource.model.periods.MAX_FILLED` buckets."""
+    buckets = fill(found.buckets, found.interval)
+    return found if buckets is None else replace(found, buckets=buckets, filled=True)
 
 
 def bucket_documents(store: SqlStore, f: TimelineFilter, start: date, *, audience: Audience,

@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +41,11 @@ from sqlalchemy.engine import Connection
 from allsource.errors import InputError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import Audience, Marking, can_release
+from allsource.model.periods import Bucket, bucket_end, fill
 from allsource.store import schema as t
 from allsource.store import users
 from allsource.store.access import readable
+from allsource.store.periods import period_start
 from allsource.store.sql import aware, chunks, naive_utc, utc_now
 from allsource.store.story_views import stories_by_stored_id
 
@@ -429,6 +431,30 @@ def alert_page(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
         ).all()
         found = _as_seen(conn, store, [_from_row(r) for r in rows], audience)
     return AlertPage(found, total, limit, offset, {s: counts.get(s, 0) for s in STATUSES})
+
+
+def alert_volume(store: SqlStore, *, severity: Severity | None = None, kind: str | None = None,
+                 watchlist: str | None = None, assignee: str | None = None,
+                 audience: Audience | None = None, interval: str = "week") -> list[Bucket]:
+    """How many alerts (any status) matching the filters of :func:`alert_page` were raised
+    per ``interval``, oldest first, empty periods included (sparse beyond
+    :data:`~allsource.model.periods.MAX_FILLED` periods); counted in SQL under the whole
+    access rule."""
+    a = t.alerts
+    conds = _filters(store, audience or Audience.owner(), severity=severity, kind=kind,
+                     watchlist=watchlist, assignee=assignee)
+    period = period_start(store.engine.dialect.name, a.c.created_at, interval).label("period")
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(period, sa.func.count()).where(*conds)
+                            .group_by(period).order_by(period)).all()
+    buckets = []
+    for start, n in rows:
+        if start is None:
+            continue
+        day = start if isinstance(start, date) else date.fromisoformat(str(start))
+        buckets.append(Bucket(day.isoformat(), bucket_end(day, interval).isoformat(), int(n)))
+    filled = fill(buckets, interval)
+    return buckets if filled is None else filled
 
 
 def _as_seen(conn: Connection, store: SqlStore, alerts: list[Alert],

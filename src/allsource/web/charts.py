@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from allsource.analyze.timeline import Bucket
+from allsource.model.periods import Bucket
 
 __all__ = ["Bar", "Chart", "Tick", "bucket_label", "time_bars"]
 
@@ -93,9 +93,10 @@ def _x_labels(days: Sequence[date], interval: str) -> list[tuple[int, str]]:
     return marks[::step]
 
 
-def time_bars(buckets: Sequence[Bucket], interval: str, href: Callable[[str], str]) -> Chart:
+def time_bars(buckets: Sequence[Bucket], interval: str,
+              href: Callable[[str], str] | None = None, unit: str = "document(s)") -> Chart:
     """The chart of ``buckets`` (oldest first); ``href`` gives a bucket's link from its
-    start day."""
+    start day (none: the bars are not links); ``unit`` names what is counted."""
     chart = Chart()
     if not buckets:
         return chart
@@ -114,8 +115,8 @@ def time_bars(buckets: Sequence[Bucket], interval: str, href: Callable[[str], st
         chart.bars.append(Bar(round(chart.left + i * slot + (slot - width) / 2, 2),
                               round(chart.bottom - h, 2), round(width, 2),
                               round(h, 2), n,
-                              f"{bucket_label(start, interval)}: {n:,} document(s)",
-                              href(start)))
+                              f"{bucket_label(start, interval)}: {n:,} {unit}",
+                              href(start) if href is not None else ""))
     chart.y_ticks = [Tick(round(chart.bottom - plot_h * v / top_value, 2), f"{v:,}")
                      for v in range(0, top_value + 1, step)]
     days = [date.fromisoformat(s) for s in starts]

@@ -518,6 +518,8 @@ def undo_alias(request: Request, store: StoreDep, object_id: str,
 # --- alerts ----------------------------------------------------------------------------------
 
 ALERT_PAGE = 50
+#: the alert-volume chart counts per week up to this many weeks, per month beyond
+ALERT_VOLUME_WEEKS = 104
 AlertStatusQ = Annotated[str, Query(pattern="^(active|open|acknowledged|closed|all)$")]
 
 
@@ -546,6 +548,14 @@ def alerts(request: Request, store: StoreDep, status: AlertStatusQ = "active",
         audience=viewer.audience, limit=ALERT_PAGE, offset=(page - 1) * ALERT_PAGE)
     counts = dict(found.by_status)
     counts["active"] = sum(counts[s] for s in alerts_mod.ACTIVE)
+    volume_interval, volume = "week", []
+    for volume_interval in ("week", "month"):  # months once weeks would be thin slivers
+        volume = alerts_mod.alert_volume(
+            store, severity=level, kind=kind or None, watchlist=watchlist or None,
+            assignee="" if assignee == "-" else assignee or None, audience=viewer.audience,
+            interval=volume_interval)
+        if len(volume) <= ALERT_VOLUME_WEEKS:
+            break
     counts["all"] = sum(found.by_status.values())
     filters = {"severity": severity, "watchlist": watchlist, "kind": kind,
                "assignee": assignee}
@@ -555,6 +565,8 @@ def alerts(request: Request, store: StoreDep, status: AlertStatusQ = "active",
         return "/alerts?" + urlencode({k: v for k, v in params.items() if v})
 
     return _page("alerts.html", viewer, alerts=found.alerts, found=found, status=status,
+                 volume=charts.time_bars(volume, volume_interval, unit="alert(s)"),
+                 volume_interval=volume_interval,
                  counts=counts, filters=filters, watchlists=lists, link=link,
                  assignees=alerts_mod.assignees(store), page=page,
                  pages=max(1, -(-found.total // ALERT_PAGE)), message=None,
