@@ -53,6 +53,7 @@
 
   function draw(world, places) {
     var svg = el("svg", {viewBox: "0 0 " + W + " " + H, width: "100%", role: "img",
+                         "aria-label": "World map of the mentioned places (listed below)",
                          "class": "map-svg drawn"});
     svg.appendChild(el("rect", {x: 0, y: 0, width: W, height: H, "class": "sea"}));
     var land = el("g", {"class": "land"});
