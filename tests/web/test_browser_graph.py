@@ -199,6 +199,16 @@ def _rows(pg: Any) -> list[str]:
                                    "els => els.map(e => e.getAttribute('data-id'))")
 
 
+def _until(pg: Any, done: Any, tries: int = 300) -> None:
+    """Polls ``done`` (the page's CSP forbids the eval that wait_for_function needs)."""
+    for _ in range(tries):
+        if pg.evaluate("document.getElementById('graph').getAttribute('aria-busy')") \
+                == "false" and done():
+            return
+        pg.wait_for_timeout(100)
+    raise AssertionError("the graph did not reach the expected state")
+
+
 def _wait_idle(pg: Any, center: str) -> None:
     pg.wait_for_selector(f'#graph[data-center="{center}"][aria-busy="false"]')
 
@@ -242,7 +252,8 @@ def test_explore_by_keyboard_expand_back_and_export(
     before = len(_rows(pg))
     cluster.first.click()
     pg.wait_for_selector('#graph[aria-busy="false"]')
-    assert len(_rows(pg)) > before
+    opened = len(_rows(pg))
+    assert opened > before
     # re-centre, then Back returns to the previous centre with its expansion
     pg.wait_for_selector('#graph[aria-busy="false"]')
     pg.click(f'#graph-nodes tr[data-id="{shown}"] button:text-is("Centre")')
@@ -253,7 +264,11 @@ def test_explore_by_keyboard_expand_back_and_export(
     pg.wait_for_selector(far)  # the expansion is replayed
     _wait_idle(pg, hub)
     assert pg.inner_text("#graph-title") == "Graph hub <b>group</b>"
-    pg.go_back()
+    assert len(_rows(pg)) == opened
+    pg.go_back()  # before the cluster was opened
+    _until(pg, lambda: len(_rows(pg)) == before)
+    assert world["far"] in _rows(pg)
+    pg.go_back()  # before the expansion
     pg.wait_for_selector(far, state="detached")
     _wait_idle(pg, hub)
     assert hub in _rows(pg) and world["far"] not in _rows(pg)

@@ -13,8 +13,8 @@ the first proposal came from a document they may not read), under the marking th
 Stored objects keep the STIX their source sent, which may be partial (an entity the gazetteer
 proposed holds a name and little else), so each one is completed to a valid STIX 2.1 object:
 ``spec_version``, ``created``/``modified`` for domain objects (from the store's timestamp when
-missing), the name as ``value`` for cyber observables that lack one, and properties that STIX
-reserves (``created_by_ref``, markings, extensions naming definitions not in the bundle) cut,
+missing), the name as ``value`` for cyber observables that lack one, ``is_family`` for malware
+(the named families the store holds), and properties that STIX reserves (``created_by_ref``, markings, extensions naming definitions not in the bundle) cut,
 since their targets are not part of the selection.
 """
 
@@ -77,6 +77,10 @@ def _complete(stix: dict[str, Any], row_id: str, name: str, created: datetime | 
         out.setdefault("modified", out["created"])
         if kind not in ("relationship", "sighting"):
             out.setdefault("name", name)
+        if kind == "malware":
+            # required by STIX 2.1; what the store holds without it are named families
+            # (MISP galaxy and ATT&CK software entries, gazetteer proposals)
+            out.setdefault("is_family", True)
     out["object_marking_refs"] = [_TLP2[marking.tlp]]
     return out
 

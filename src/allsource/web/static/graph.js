@@ -60,6 +60,8 @@
     "mixed": ["Mixed types", "#616161", "ellipse"]
   };
   var OTHER = ["Other", "#616161", "ellipse"];
+  var SLOT = 122;  // px of width per node label (text-max-width plus a gap)
+  var ROW = 66;    // px between rows of the block layout
   function kind(type) { return TYPES[type] || OTHER; }
 
   /* Cytoscape adds a <style> to the page unless one with this id exists; the CSP would
@@ -72,7 +74,6 @@
 
   var cy = window.cytoscape({
     container: box,
-    wheelSensitivity: 0.3,
     minZoom: 0.1,
     maxZoom: 4,
     boxSelectionEnabled: true,
@@ -83,11 +84,12 @@
         "width": "data(size)", "height": "data(size)",
         "label": "data(short)", "font-size": 11, "color": "#1b1f24",
         "text-valign": "bottom", "text-margin-y": 4, "text-wrap": "ellipsis",
-        "text-max-width": "130px", "text-background-color": "#ffffff",
+        "text-max-width": "110px", "text-background-color": "#ffffff",
         "text-background-opacity": 0.85, "text-background-padding": "1px",
-        "min-zoomed-font-size": 7, "border-width": 2, "border-color": "#ffffff"}},
+        "min-zoomed-font-size": 5, "border-width": 2, "border-color": "#ffffff"}},
       {selector: "node.center", style: {"border-width": 4, "border-color": "#14263d",
-                                         "font-weight": "bold", "font-size": 13}},
+                                         "font-weight": "bold", "font-size": 13,
+                                         "text-max-width": "260px"}},
       {selector: "node.cluster", style: {"border-width": 6, "border-style": "double",
                                           "border-color": "#1b1f24",
                                           "background-opacity": 0.75}},
@@ -98,10 +100,16 @@
       {selector: "edge", style: {
         "width": "data(width)", "line-color": "#8b97a3", "curve-style": "bezier",
         "target-arrow-shape": "triangle", "target-arrow-color": "#8b97a3",
-        "arrow-scale": 0.8, "label": "data(label)", "font-size": 9, "color": "#3d4650",
-        "text-rotation": "autorotate", "text-background-color": "#ffffff",
+        "arrow-scale": 0.8, "font-size": 9, "color": "#3d4650",
+        // the type is written near the target end: edges fan out from a node, and their
+        // midpoints crowd near it while their ends are spread out
+        "target-label": "data(label)", "target-text-offset": 34,
+        "target-text-rotation": "autorotate", "source-text-offset": 34,
+        "source-text-rotation": "autorotate", "text-background-color": "#ffffff",
         "text-background-opacity": 0.9, "text-background-padding": "1px",
-        "min-zoomed-font-size": 8}},
+        "min-zoomed-font-size": 6}},
+      {selector: "edge[far = 'source']", style: {"target-label": "",
+                                                  "source-label": "data(label)"}},
       {selector: "edge:selected", style: {"line-color": "#f9a825",
                                            "target-arrow-color": "#f9a825"}}
     ]
@@ -150,13 +158,14 @@
     var k = kind(n.type);
     var cluster = n.kind === "cluster";
     var id = cluster ? clusterId(owner, n.type) : n.id;
-    var label = cluster ? n.label : (n.label || n.id);
+    var label = cluster ? "+" + n.count + " " + kind(n.type)[0].toLowerCase() :
+      (n.label || n.id);
     return {
       id: id, label: label, short: short(label, 32), type: n.type, colour: k[1],
       shape: k[2], kind: cluster ? "cluster" : "object", owner: owner,
       count: n.count || 1, degree: n.degree || 0, offset: 0,
       left: cluster ? n.count : 0,
-      size: cluster ? Math.min(64, 26 + 5 * Math.sqrt(n.count)) :
+      size: cluster ? Math.min(46, 26 + 3 * Math.sqrt(n.count)) :
         Math.min(40, 20 + 3 * Math.sqrt(n.degree || 0))
     };
   }
@@ -172,9 +181,18 @@
       map[n.id] = d.id;
       return cy.getElementById(d.id).empty();
     });
-    fresh.forEach(function (n, i) {
-      var angle = 2 * Math.PI * i / Math.max(1, fresh.length);
-      var r = 80 + 4 * fresh.length;
+    // new nodes on rings around the node they were reached from, each ring holding as
+    // many as their labels leave room for (SLOT pixels of arc each)
+    var ring = 0, onRing = 0, r = 0, cap = 0;
+    fresh.forEach(function (n) {
+      if (onRing >= cap) {
+        ring += 1;
+        onRing = 0;
+        r = 90 + 70 * (ring - 1);
+        cap = Math.max(6, Math.floor(2 * Math.PI * r / SLOT));
+      }
+      var angle = 2 * Math.PI * onRing / Math.min(cap, fresh.length) + ring * 0.4;
+      onRing += 1;
       var el = cy.add({group: "nodes", data: nodeData(n, owner),
                        position: {x: at.x + r * Math.cos(angle), y: at.y + r * Math.sin(angle)}});
       added = added.union(el);
@@ -186,22 +204,52 @@
           cy.getElementById(t).empty()) { return; }
       cy.add({group: "edges", data: {
         id: id, source: s, target: t, type: e.type, weight: e.weight,
+        far: t === owner ? "source" : "target",
         label: e.type + (e.weight > 1 ? " \u00d7" + e.weight : ""),
         width: Math.min(6, 1 + Math.log(e.weight || 1))}});
     });
     return added;
   }
 
+  /* The first view: the centre above a block of its neighbours in rows, ordered by type
+     then degree (Maltego's "block" layout). Every label gets a SLOT-wide cell, so none
+     overlaps another, and the edge labels, half-way along edges fanning out from the
+     centre, land on a grid half as dense. Columns follow the canvas's shape. */
+  function blockLayout(center) {
+    var others = cy.nodes().not(center).sort(function (a, b) {
+      return (a.data("kind") === "cluster") - (b.data("kind") === "cluster") ||
+        (a.data("type") < b.data("type") ? -1 : a.data("type") > b.data("type") ? 1 : 0) ||
+        (b.data("degree") - a.data("degree")) || (a.data("label") < b.data("label") ? -1 : 1);
+    });
+    var n = others.length;
+    var w = Math.max(300, box.clientWidth), h = Math.max(300, box.clientHeight);
+    var cols = Math.max(3, Math.floor((w - 40) / SLOT));
+    var rows = Math.ceil(n / cols);
+    // more columns when the rows would overflow the height: zooming out beats scrolling
+    while (rows > 1 && ROW * rows + 130 > h * (cols * SLOT + 40) / w) {
+      cols += 1;
+      rows = Math.ceil(n / cols);
+    }
+    center.position({x: 0, y: 0});
+    others.forEach(function (node, i) {
+      var row = Math.floor(i / cols), col = i % cols;
+      var inRow = Math.min(cols, n - row * cols);
+      node.position({x: (col - (inRow - 1) / 2) * SLOT, y: 110 + row * ROW});
+    });
+    cy.fit(undefined, 24);
+    if (cy.zoom() > 1.3) { cy.zoom(1.3); cy.center(); }
+  }
+
   function arrange(fresh, fit) {
-    var old = cy.nodes().not(fresh);
-    if (fresh.nonempty() && old.nonempty()) { old.lock(); }
-    var layout = cy.layout({name: "cose", animate: false, randomize: false, fit: !!fit,
-                            padding: 30, nodeDimensionsIncludeLabels: true,
-                            idealEdgeLength: function () { return 110; },
-                            nodeRepulsion: function () { return 9000; },
-                            nodeOverlap: 20, componentSpacing: 80, numIter: 1500});
-    layout.run();
-    old.unlock();
+    if (fit) {
+      cy.layout({name: "cose", animate: false, randomize: false, fit: true, padding: 24,
+                 nodeDimensionsIncludeLabels: true,
+                 idealEdgeLength: function () { return 120; },
+                 nodeRepulsion: function () { return 12000; },
+                 nodeOverlap: 20, componentSpacing: 80, numIter: 1500}).run();
+    } else if (fresh.nonempty()) {
+      cy.animate({fit: {eles: fresh.closedNeighborhood(), padding: 40}, duration: 200});
+    }
   }
 
   /* --- the steps --------------------------------------------------------------------- */
@@ -214,12 +262,7 @@
         c.addClass("center expanded");
         c.position({x: 0, y: 0});
         var others = fresh.not(c);
-        // a first arrangement on rings around the centre, refined by the force layout
-        cy.layout({name: "concentric", fit: false, avoidOverlap: true,
-                   nodeDimensionsIncludeLabels: true, minNodeSpacing: 14,
-                   concentric: function (n) { return n.hasClass("center") ? 2 : 1; },
-                   levelWidth: function () { return 1; }}).run();
-        arrange(cy.collection(), true);
+        blockLayout(c);
         box.setAttribute("data-center", view.center);
         title.textContent = c.data("label");
         title.setAttribute("href", "/objects/" + encodeURIComponent(view.center));
@@ -253,7 +296,7 @@
           cl.data("offset", offset + view.summary.returned);
           if (left <= 0) { cl.remove(); } else {
             cl.data("left", left);
-            cl.data("label", left + " more " + kind(type)[0].toLowerCase());
+            cl.data("label", "+" + left + " " + kind(type)[0].toLowerCase());
             cl.data("short", cl.data("label"));
           }
         }
