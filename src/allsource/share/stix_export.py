@@ -13,9 +13,9 @@ the first proposal came from a document they may not read), under the marking th
 Stored objects keep the STIX their source sent, which may be partial (an entity the gazetteer
 proposed holds a name and little else), so each one is completed to a valid STIX 2.1 object:
 ``spec_version``, ``created``/``modified`` for domain objects (from the store's timestamp when
-missing), the name as ``value`` for cyber observables that lack one, ``is_family`` for malware
-(the named families the store holds), and properties that STIX reserves (``created_by_ref``, markings, extensions naming definitions not in the bundle) cut,
-since their targets are not part of the selection.
+missing), the name as ``value`` for cyber observables that lack one, ``is_family`` for
+malware (the named families the store holds), and the properties that point at objects the
+bundle does not carry (``created_by_ref``, markings, extensions) cut.
 """
 
 from __future__ import annotations

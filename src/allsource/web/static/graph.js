@@ -181,20 +181,17 @@
       map[n.id] = d.id;
       return cy.getElementById(d.id).empty();
     });
-    // new nodes on rings around the node they were reached from, each ring holding as
-    // many as their labels leave room for (SLOT pixels of arc each)
-    var ring = 0, onRing = 0, r = 0, cap = 0;
-    fresh.forEach(function (n) {
-      if (onRing >= cap) {
-        ring += 1;
-        onRing = 0;
-        r = 90 + 70 * (ring - 1);
-        cap = Math.max(6, Math.floor(2 * Math.PI * r / SLOT));
-      }
-      var angle = 2 * Math.PI * onRing / Math.min(cap, fresh.length) + ring * 0.4;
-      onRing += 1;
+    // new nodes go in a block of rows under everything drawn, centred below the node they
+    // were reached from: one SLOT-wide cell per label, so nothing lands on what is there
+    var bb = cy.nodes().boundingBox({includeLabels: true});
+    var top = cy.nodes().empty() ? 0 : bb.y2 + 70;
+    var cols = Math.max(4, Math.min(fresh.length, Math.floor(Math.max(bb.w, 600) / SLOT)));
+    fresh.forEach(function (n, i) {
+      var row = Math.floor(i / cols), col = i % cols;
+      var inRow = Math.min(cols, fresh.length - row * cols);
       var el = cy.add({group: "nodes", data: nodeData(n, owner),
-                       position: {x: at.x + r * Math.cos(angle), y: at.y + r * Math.sin(angle)}});
+                       position: {x: at.x + (col - (inRow - 1) / 2) * SLOT,
+                                  y: top + row * ROW}});
       added = added.union(el);
     });
     view.edges.forEach(function (e) {
