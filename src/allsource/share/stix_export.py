@@ -15,13 +15,16 @@ proposed holds a name and little else), so each one is completed to a valid STIX
 ``spec_version``, ``created``/``modified`` for domain objects (from the store's timestamp when
 missing), the name as ``value`` for cyber observables that lack one, ``is_family`` for
 malware (the named families the store holds), and the properties that point at objects the
-bundle does not carry (``created_by_ref``, markings, extensions) cut.
+bundle does not carry (``created_by_ref``, markings, extensions) cut. An object that still
+cannot be valid (a location with neither region, country nor coordinates) is left out, with
+its relationships, and named in :attr:`Export.left_out`.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +36,7 @@ from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.sql import SqlStore, chunks
 
-__all__ = ["MAX_SELECTION", "selection_bundle"]
+__all__ = ["MAX_SELECTION", "Export", "selection_bundle"]
 
 MAX_SELECTION = 2000
 #: STIX cyber-observable types (no created/modified/name; identified by their value)
@@ -85,15 +88,31 @@ def _complete(stix: dict[str, Any], row_id: str, name: str, created: datetime | 
     return out
 
 
-def selection_bundle(store: SqlStore, ids: Sequence[str], audience: Audience
-                     ) -> dict[str, Any]:
+def _expressible(obj: dict[str, Any]) -> bool:
+    """Whether the completed object can be valid STIX 2.1: a location needs a region, a
+    country or coordinates, which nothing else the store holds could supply."""
+    if obj["type"] == "location":
+        return bool(obj.get("region") or obj.get("country") or (
+            "latitude" in obj and "longitude" in obj))
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """The bundle, and the readable objects left out because they cannot be valid STIX."""
+
+    bundle: dict[str, Any]
+    left_out: list[str]
+
+
+def selection_bundle(store: SqlStore, ids: Sequence[str], audience: Audience) -> Export:
     """A STIX 2.1 bundle of the objects among ``ids`` that ``audience`` may see, and the
     visible relationships between them (at most :data:`MAX_SELECTION` ids are read)."""
     wanted = sorted(set(ids))[:MAX_SELECTION]
     o, r = t.objects, t.relationships
     objects: list[dict[str, Any]] = []
     with store.engine.connect() as conn:
-        rows = []
+        rows: list[Any] = []
         for chunk in chunks(wanted, 500):
             rows += conn.execute(sa.select(o.c.id, o.c.name, o.c.stix, o.c.created_at)
                                  .where(o.c.id.in_(chunk),
@@ -101,7 +120,7 @@ def selection_bundle(store: SqlStore, ids: Sequence[str], audience: Audience
         shown = derived.reader_markings(store, conn, o, [row.id for row in rows], audience)
         kept = [row for row in rows if row.id in shown]
         present = {row.id for row in kept}
-        rels = []
+        rels: list[Any] = []
         for chunk in chunks(sorted(present), 500):
             rels += conn.execute(
                 sa.select(r.c.id, r.c.relationship_type, r.c.source_ref, r.c.target_ref,
@@ -111,15 +130,21 @@ def selection_bundle(store: SqlStore, ids: Sequence[str], audience: Audience
         rels = [x for x in rels if x.target_ref in present]
         rel_marks = derived.reader_markings(store, conn, r, [x.id for x in rels], audience)
         own = derived.reader_markings(store, conn, o, list(present), Audience.owner())
+    left_out = []
     for row in kept:
         stix = derived.shown_stix(dict(row.stix or {}), own[row.id], audience) or {}
-        objects.append(_complete(stix, row.id, row.name, row.created_at, shown[row.id]))
+        obj = _complete(stix, row.id, row.name, row.created_at, shown[row.id])
+        if _expressible(obj):
+            objects.append(obj)
+        else:
+            left_out.append(row.id)
     for x in rels:
-        if x.id not in rel_marks:
+        if x.id not in rel_marks or x.source_ref in left_out or x.target_ref in left_out:
             continue
         stix = {k: v for k, v in dict(x.stix or {}).items()
                 if k in ("description", "start_time", "stop_time", "confidence")}
         stix.update(relationship_type=x.relationship_type, source_ref=x.source_ref,
                     target_ref=x.target_ref)
         objects.append(_complete(stix, x.id, "", x.created_at, rel_marks[x.id]))
-    return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
+    return Export({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects},
+                  left_out)

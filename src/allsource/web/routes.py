@@ -658,9 +658,10 @@ def graph_export_stix(request: Request, store: StoreDep,
     if not csrf_ok(request, viewer.session, csrf):
         return JSONResponse({"error": "the form expired: reload the page"}, status_code=403)
     chosen = [i for i in (ids or [])[:stix_export.MAX_SELECTION] if len(i) <= 120]
-    bundle = stix_export.selection_bundle(store, chosen, viewer.audience)
-    return JSONResponse(bundle, media_type="application/stix+json;version=2.1", headers={
-        "Content-Disposition": 'attachment; filename="allsource-selection.json"'})
+    found = stix_export.selection_bundle(store, chosen, viewer.audience)
+    return JSONResponse(found.bundle, media_type="application/stix+json;version=2.1", headers={
+        "Content-Disposition": 'attachment; filename="allsource-selection.json"',
+        "X-Allsource-Left-Out": str(len(found.left_out))})
 
 
 # --- ACH cases -------------------------------------------------------------------------------

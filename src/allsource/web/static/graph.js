@@ -698,11 +698,14 @@
                                  headers: {"Accept": "application/stix+json"}})
       .then(function (r) {
         if (!r.ok) { throw new Error("export refused (" + r.status + ")"); }
-        return r.blob();
+        var left = parseInt(r.headers.get("X-Allsource-Left-Out") || "0", 10);
+        return r.blob().then(function (blob) { return {blob: blob, left: left}; });
       })
-      .then(function (blob) {
-        download(blob, fileName("stix.json"));
-        say("STIX bundle of " + chosen.length + " selected object(s) exported.");
+      .then(function (res) {
+        download(res.blob, fileName("stix.json"));
+        say("STIX bundle of " + chosen.length + " selected object(s) exported" +
+            (res.left ? "; " + res.left + " left out (a place without a country, region " +
+             "or coordinates cannot be valid STIX)." : "."));
       })
       .catch(function (err) { say("Could not export: " + err.message); });
   });
