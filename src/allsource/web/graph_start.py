@@ -5,7 +5,8 @@ A name finds an object two ways, both under the reader's access rule
 entities (``alias_key`` is indexed, so "Fancy Bear" finds the intrusion set it is an alias
 of), and by the start of the stored name, case-insensitive (a scan of ``objects.name``,
 capped by ``limit``). Relationship-like rows are not objects here; the matches are ordered by
-how well they match (alias or exact name first, then shorter names).
+how well they match (alias or exact name first, then shorter names). An object collected for
+a canonical entity (``canonical_id`` set) is not listed: its entity is.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def find_objects(store: SqlStore, q: str, audience: Audience, limit: int = 20) -
     if not q:
         return []
     o, a = t.objects, t.alias_statements
-    seen = derived.visible(store, o, audience, readable)
+    # an object collected for a canonical entity is shown as that entity, once
+    seen = sa.and_(o.c.canonical_id.is_(None), derived.visible(store, o, audience, readable))
     escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     with store.engine.connect() as conn:
         by_alias = conn.execute(
