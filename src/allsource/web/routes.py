@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from allsource.analyze import ach, geo, graph
+from allsource.analyze import ach, geo, graph, graph_members
 from allsource.analyze import timeline as timeline_mod
 from allsource.analyze.countries import country_name
 from allsource.analyze.entity_names import NamedEntity, entities_named, looks_like_id
@@ -31,11 +31,12 @@ from allsource.assess import watchlists as watchlists_mod
 from allsource.config import Settings
 from allsource.errors import AllsourceError
 from allsource.model.markings import Audience, can_release
+from allsource.share import stix_export
 from allsource.store import aliases, audit_scope, cases, logins, sessions, users, verdicts
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore, snippet_html
 from allsource.verify.audience import grade_for
-from allsource.web import case_history, charts, queries
+from allsource.web import case_history, charts, graph_start, queries
 from allsource.web.highlight import segments
 from allsource.web.security import (
     SESSION_COOKIE,
@@ -102,7 +103,15 @@ def _viewer(request: Request, store: SqlStore) -> Viewer | None:
     return Viewer(user, audience_of(user), session)
 
 
+#: the navigation entry each page belongs to (marked ``aria-current`` in base.html)
+NAV_SECTIONS = {"search.html": "search", "alerts.html": "alerts", "cases.html": "cases",
+                "case.html": "cases", "timeline.html": "timeline", "map.html": "map",
+                "watchlists.html": "watchlists", "graph.html": "graph",
+                "graph_start.html": "graph"}
+
+
 def _page(name: str, viewer: Viewer | None, code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("nav_section", NAV_SECTIONS.get(name, ""))
     html = _env().get_template(name).render(viewer=viewer, **context)
     return HTMLResponse(html, status_code=code)
 
@@ -691,12 +700,23 @@ def assign_alert(request: Request, store: StoreDep, alert_id: str,
 # --- graph explorer --------------------------------------------------------------------------
 
 GRAPH_MAX_NODES = 60
+GRAPH_PAGE = 40  # members added per click on a cluster
 
 
 def _graph_filters(since: str, until: str, min_credibility: str
                    ) -> tuple[datetime | None, datetime | None, int | None]:
     cred = int(min_credibility) if min_credibility.isdigit() else None
     return _day(since), _day(until), cred if cred is not None and 1 <= cred <= 6 else None
+
+
+@router.get("/graph", response_class=HTMLResponse)
+def graph_start_page(request: Request, store: StoreDep,
+                     q: Annotated[str, Query(max_length=200)] = "") -> Response:
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return _to_login(request)
+    return _page("graph_start.html", viewer, q=q,
+                 matches=graph_start.find_objects(store, q, viewer.audience))
 
 
 @router.get("/graph/{object_id}", response_class=HTMLResponse)
@@ -711,29 +731,57 @@ def graph_page(request: Request, store: StoreDep, object_id: str,
     if view is None or view.get("record") != "object":
         return _not_found(viewer)
     return _page("graph.html", viewer, obj=view, since=since, until=until,
-                 min_credibility=min_credibility, max_nodes=GRAPH_MAX_NODES)
+                 min_credibility=min_credibility, max_nodes=GRAPH_MAX_NODES,
+                 page_size=GRAPH_PAGE)
 
 
 @router.get("/graph/{object_id}/data")
 def graph_data(request: Request, store: StoreDep, object_id: str,
                since: Annotated[str, Query(max_length=10)] = "",
                until: Annotated[str, Query(max_length=10)] = "",
-               min_credibility: Annotated[str, Query(max_length=1)] = "") -> Response:
+               min_credibility: Annotated[str, Query(max_length=1)] = "",
+               cluster: Annotated[str, Query(max_length=80)] = "",
+               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
     """The neighbourhood as JSON for ``static/graph.js``: never more than
-    :data:`GRAPH_MAX_NODES` nodes (the rest is summarised into clusters)."""
+    :data:`GRAPH_MAX_NODES` nodes (the rest is summarised into clusters). With ``cluster``
+    (a cluster's type), the next :data:`GRAPH_PAGE` members of that cluster after
+    ``offset`` (:mod:`allsource.analyze.graph_members`)."""
     viewer = _viewer(request, store)
     if viewer is None:
         return JSONResponse({"error": "log in first"}, status_code=401)
     start, end, cred = _graph_filters(since, until, min_credibility)
     try:
-        found = graph.neighbourhood(store, object_id, depth=1, since=start, until=end,
-                                    min_credibility=cred, audience=viewer.audience,
-                                    max_nodes=GRAPH_MAX_NODES)
+        if cluster:
+            found = graph_members.members(store, object_id, type=cluster, offset=offset,
+                                          limit=GRAPH_PAGE, since=start, until=end,
+                                          min_credibility=cred, audience=viewer.audience)
+        else:
+            found = graph.neighbourhood(store, object_id, depth=1, since=start, until=end,
+                                        min_credibility=cred, audience=viewer.audience,
+                                        max_nodes=GRAPH_MAX_NODES)
     except AllsourceError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     if found is None:
         return JSONResponse({"error": "not found"}, status_code=404)
     return JSONResponse(found.as_dict())
+
+
+@router.post("/graph/export/stix")
+def graph_export_stix(request: Request, store: StoreDep,
+                      csrf: Annotated[str, Form(max_length=200)] = "",
+                      ids: Annotated[list[str] | None, Form()] = None) -> Response:
+    """The selected objects as a STIX 2.1 bundle (a download), holding only what the
+    viewer may read (:func:`allsource.share.stix_export.selection_bundle`)."""
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return JSONResponse({"error": "log in first"}, status_code=401)
+    if not csrf_ok(request, viewer.session, csrf):
+        return JSONResponse({"error": "the form expired: reload the page"}, status_code=403)
+    chosen = [i for i in (ids or [])[:stix_export.MAX_SELECTION] if len(i) <= 120]
+    found = stix_export.selection_bundle(store, chosen, viewer.audience)
+    return JSONResponse(found.bundle, media_type="application/stix+json;version=2.1", headers={
+        "Content-Disposition": 'attachment; filename="allsource-selection.json"',
+        "X-Allsource-Left-Out": str(len(found.left_out))})
 
 
 # --- ACH cases -------------------------------------------------------------------------------

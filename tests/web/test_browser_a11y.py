@@ -1,0 +1,89 @@
+"""WCAG 2.1 AA in the browser: every workspace page, loaded in headless Chromium on the test
+workspace and judged by axe-core (the copy bundled with the ``axe-playwright-python``
+package of the dev extra, so nothing is fetched at test time), has no violation of serious or
+critical impact. Pages that draw with scripts are judged once drawn. axe accepts a placeholder
+as an input's name (its ``label`` rule), so inputs named only by placeholders pass here; a
+real ``<label>`` is still what the workspace gives its own inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from allsource.store import cases
+from tests.web import test_browser
+from tests.web.conftest import Workspace
+from tests.web.test_browser import CHROMIUM, _login
+
+# the browser fixtures of test_browser.py, shared
+browser = test_browser.browser
+page = test_browser.page
+
+axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
+
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING = ("serious", "critical")
+
+
+#: (page id, path template, selector to wait for once the page has drawn)
+PAGES = [
+    pytest.param("login", "/login", "#token", id="login"),
+    pytest.param("search-start", "/search", "#q", id="search-start"),
+    pytest.param("search", "/search?q=firewalls", "li.story", id="search"),
+    pytest.param("graph-start", "/graph?q=a", "#graph-q", id="graph-start"),
+    pytest.param("graph", "/graph/{actor}", "#graph-nodes tbody tr", id="graph"),
+    pytest.param("cases", "/cases", "h1", id="cases"),
+    pytest.param("timeline", "/timeline", "h1", id="timeline"),
+    pytest.param("map", "/map", "#map svg", id="map"),
+    pytest.param("alerts", "/alerts", "h1", id="alerts"),
+    pytest.param("object", "/objects/{actor}", "h1", id="object"),
+    pytest.param("document", "/documents/{doc}", "#doc-text", id="document"),
+    pytest.param("watchlists", "/watchlists", "h1", id="watchlists"),
+    pytest.param("case", "/cases/{case}", "h1", id="case"),
+]
+
+
+@pytest.fixture(scope="module")
+def case_id(workspace: Workspace) -> str:
+    return cases.create_case(workspace.store, "Who is behind the C2?", owner="admin",
+                             question="Which group runs 203.0.113.45?").id
+
+
+def _violations(pg: Any) -> list[dict[str, Any]]:
+    results = axe_sync.Axe().run(pg, options={
+        "runOnly": {"type": "tag", "values": WCAG_AA}, "resultTypes": ["violations"]})
+    return [v for v in results.response["violations"] if v.get("impact") in BLOCKING]
+
+
+def _describe(found: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{v['id']} ({v['impact']}): " + ", ".join(
+        str(n.get("target")) for n in v["nodes"][:4]) for v in found)
+
+
+@pytest.mark.parametrize(("name", "path", "ready"), PAGES)
+def test_no_serious_or_critical_violations(page: Any, workspace: Workspace, case_id: str,
+                                           name: str, path: str, ready: str) -> None:
+    pg = page
+    if name != "login":
+        _login(pg, workspace)
+    doc = next(i for title, i in workspace.docs.items() if title.startswith("Template inj"))
+    pg.goto(path.format(actor=workspace.entities["actor"], doc=doc, case=case_id))
+    pg.wait_for_selector(ready)
+    found = _violations(pg)
+    assert found == [], _describe(found)
+    assert pg.errors == []
+
+
+def test_the_check_can_fail(page: Any, workspace: Workspace) -> None:
+    """Control: a page with an unlabelled input and an empty link is reported."""
+    pg = page
+    pg.goto("/login")
+    pg.evaluate("""() => {
+        const main = document.querySelector('main');
+        const i = document.createElement('input'); i.type = 'text'; main.appendChild(i);
+        const a = document.createElement('a'); a.href = '/x'; main.appendChild(a);
+    }""")
+    ids = {v["id"] for v in _violations(pg)}
+    assert {"label", "link-name"} <= ids
