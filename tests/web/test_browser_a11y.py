@@ -7,6 +7,7 @@ real ``<label>`` is still what the workspace gives its own inputs."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -42,6 +43,10 @@ PAGES = [
     pytest.param("document", "/documents/{doc}", "#doc-text", id="document"),
     pytest.param("watchlists", "/watchlists", "h1", id="watchlists"),
     pytest.param("case", "/cases/{case}", "h1", id="case"),
+    pytest.param("case-find", "/cases/{case}?find=javascript", "#evidence-choices", id="case-find"),
+    pytest.param("timeline-documents", "/timeline/documents?start={month}&interval=month",
+                 "h1", id="timeline-documents"),
+    pytest.param("alert", "/alerts/{alert}", "#alert-title", id="alert"),
 ]
 
 
@@ -69,7 +74,9 @@ def test_no_serious_or_critical_violations(page: Any, workspace: Workspace, case
     if name != "login":
         _login(pg, workspace)
     doc = next(i for title, i in workspace.docs.items() if title.startswith("Template inj"))
-    pg.goto(path.format(actor=workspace.entities["actor"], doc=doc, case=case_id))
+    month = datetime.now(UTC).date().replace(day=1).isoformat()
+    pg.goto(path.format(actor=workspace.entities["actor"], doc=doc, case=case_id, month=month,
+                        alert=workspace.alert_ids[0]))
     pg.wait_for_selector(ready)
     found = _violations(pg)
     assert found == [], _describe(found)
