@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from allsource.cli.common import console, parse_duration, print_json, state
+from allsource.cli.source_checks import check_source_location
 from allsource.collect.roots import check_location
 from allsource.errors import InputError, SourceError
 from allsource.model.markings import TLP, Classification, Marking
@@ -90,8 +91,10 @@ def add(
     option: Annotated[list[str] | None, typer.Option(
         "--option", "-o", help="Collector option key=value (repeatable).")] = None,
 ) -> None:
-    """Add a source."""
+    """Add a source. The location is checked now (an existing file or folder, an http(s)
+    URL, a galaxy name: what KIND reads); nothing is stored when it does not fit."""
     cls = get_collector(kind)
+    check_source_location(kind, location)
     check_location(state.settings, location)
     if not name.strip() or len(name) > 200:
         raise SourceError("a source name must be 1–200 characters")

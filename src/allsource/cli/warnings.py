@@ -66,7 +66,9 @@ def run(
         "--no-alerts", help="Store warnings without raising alerts.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Warn where a day's activity departs from its baseline; store and alert what is new."""
+    """Warn where a day's activity departs from its baseline; store and alert what is new.
+
+    Without --date it evaluates yesterday (UTC), the last whole day, and says so."""
     from allsource.assess.early_warning import CountParams, ToneParams
     from allsource.assess.warnings_run import parse_day, run_warnings
 
@@ -81,6 +83,9 @@ def run(
         return
     span = (f"{summary.first_day}" if summary.first_day == summary.last_day
             else f"{summary.first_day}..{summary.last_day}")
+    if day is None:
+        console.print(f"evaluating up to {when} (yesterday, UTC: the default; choose the day "
+                      "with --date YYYY-MM-DD)")
     console.print(f"{span}: {summary.series} series, {len(summary.new)} new warning(s), "
                   f"{summary.already} already stored, {len(summary.alert_ids)} alert(s) "
                   f"raised ({summary.seconds:.2f} s)")
