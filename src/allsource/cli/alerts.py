@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -97,7 +98,9 @@ def list_(
     if ids:
         print_ids(a.id for a in rows)
         return
-    console.print(_alerts_table(rows, status, wide))
+    table = _alerts_table(rows, status, wide)
+    # --wide on a narrow terminal: lay the table out for 160 columns (for `less -S` or a file)
+    (Console(width=max(console.width, 160)) if wide else console).print(table)
 
 
 # (column, shown below 120 columns): a narrow terminal keeps what triage needs and the title,
@@ -124,8 +127,9 @@ def _alerts_table(rows: list[al.Alert], status: str, wide: bool) -> Table:
         cells = {"id": a.short_id, "severity": _severity(a), "status": a.status,
                  "kind": escape(a.kind), "title": escape(a.title[:90]),
                  "hits": str(a.occurrences), "docs": str(len(a.documents)),
-                 "assignee": escape(a.assignee or ""), "tlp": a.marking.tlp.label,
-                 "updated": _when(a.updated_at) if every else _day(a.updated_at)}
+                 "assignee": escape(a.assignee or ""),
+                 "tlp": a.marking.tlp.label.removeprefix("TLP:"),
+                 "updated": _when(a.updated_at) if wide else _day(a.updated_at)}
         table.add_row(*(cells[col] for col in shown))
     return table
 

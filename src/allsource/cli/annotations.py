@@ -2,7 +2,7 @@
 
 Each processing stage leaves a small JSON note on a document (``{"language": "en",
 "language_confidence": 0.994, "sentences": [[0, 77], …]}``). Printed as Python's ``repr`` it
-is a wall of brackets; here every note becomes one line, ``normalize: language en ·
+is a wall of brackets; here every note becomes one line, ``normalize (v1): language en ·
 language confidence 0.994 · truncated no · sentences 3``: keys lose their underscores, booleans
 read yes/no, counts by type read ``cve 1, sha256 1``, lists of offsets are counted rather than
 printed, and empty values are left out. The entity stage's per-mention reasons (``why``,
@@ -43,8 +43,12 @@ def _value(value: Any) -> str:
 
 
 def _record(row: Mapping[str, Any]) -> str:
-    """A list item such as ``{"topic": "cyber", "score": 0.8}`` → ``cyber 0.8``."""
-    return " ".join(_scalar(v) for v in row.values() if not isinstance(v, list | dict))
+    """A list item: ``{"topic": "cyber", "score": 0.8}`` → ``cyber 0.8``; a longer one keeps
+    its keys, ``(watchlist demo; term Fancy Bear; matched APT28)``."""
+    values = {k: v for k, v in row.items() if not isinstance(v, list | dict) and not _empty(v)}
+    if len(values) <= 2:
+        return " ".join(_scalar(v) for v in values.values())
+    return "(" + "; ".join(f"{k.replace('_', ' ')} {_scalar(v)}" for k, v in values.items()) + ")"
 
 
 def _empty(value: Any) -> bool:
@@ -57,8 +61,9 @@ def annotation_line(stage: str, note: Any) -> str:
     if not isinstance(note, Mapping):
         return f"{stage}: {_value(note)}"
     parts = [f"{key.replace('_', ' ')} {_value(value)}" for key, value in note.items()
-             if key not in EXPLANATION_KEYS and not _empty(value)]
-    return f"{stage}: {' · '.join(parts) if parts else 'nothing'}"
+             if key not in EXPLANATION_KEYS and key != "version" and not _empty(value)]
+    version = f" (v{note['version']})" if "version" in note else ""
+    return f"{stage}{version}: {' · '.join(parts) if parts else 'nothing'}"
 
 
 def explanations(note: Any, key: str) -> dict[tuple[int, int], str]:

@@ -114,3 +114,9 @@ def print_ids(ids: Iterable[str]) -> None:
 def narrow() -> bool:
     """Whether the terminal is too narrow for every column of a wide table (< 120)."""
     return console.width < 120
+
+
+def say(markup: str) -> None:
+    """One line of output that runs on rather than being folded or cut by Rich (the terminal
+    wraps it), so ids, hashes and URLs stay whole and copyable at any width."""
+    console.print(markup, soft_wrap=True, highlight=False)

@@ -17,6 +17,9 @@ from rich.markup import escape
 
 from allsource.cli.common import console
 
+#: places shown for an object found at several places in one document
+MAX_EVIDENCE = 3
+
 
 def _spans(spans: Sequence[Sequence[int]]) -> str:
     shown = ", ".join(f"{s[0]}–{s[1]}" for s in spans[:5])
@@ -41,26 +44,33 @@ def print_found(objects: Sequence[Mapping[str, Any]],
             detail.append(f"geonames:{o['geonameid']} "
                           f"({o['latitude']:.4f}, {o['longitude']:.4f})")
         _print("    [dim]" + escape(" · ".join(d for d in detail if d)) + "[/dim]")
-        why = [reasons[s] for s in spans if s in reasons]  # type: ignore[index]
+        why = [reasons[s] for s in spans if s in reasons]
         if why:
             _print(f"    why: {escape(why[0])}")
 
 
 def print_objects(objects: Sequence[Mapping[str, Any]], full_text: str,
                   reasons: Mapping[tuple[int, int], str], limit: int = 50) -> None:
-    """``show``'s objects of a document: type, name, extractor; the evidence around the span;
-    why a threat name was accepted; the full id on its own line."""
-    console.print(f"[bold]objects[/bold] ({len(objects)}"
-                  + (f", first {limit} shown" if len(objects) > limit else "") + ")")
-    for o in objects[:limit]:
+    """``show``'s objects of a document: type, name, extractor; the evidence around each
+    place it was found (an object found at several places is one block with up to
+    ``MAX_EVIDENCE`` of them); why a threat name was accepted; the full id on its own line."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for o in objects:
+        groups.setdefault((o["id"], o["extractor"]), []).append(o)
+    blocks = list(groups.values())
+    console.print(f"[bold]objects[/bold] ({len(blocks)}"
+                  + (f", first {limit} shown" if len(blocks) > limit else "") + ")")
+    for found in blocks[:limit]:
+        o = found[0]
         _print(f"  [bold]{escape(o['type'])}[/bold]  {escape(str(o['name']))}  "
-               f"[dim]{escape(o['extractor'])}[/dim]")
-        span = o.get("span")
-        if span and span[1] <= len(full_text):
+               f"[dim]{escape(o['extractor'])}[/dim]"
+               + (f"  ({len(found)} places)" if len(found) > 1 else ""))
+        for one in found[:MAX_EVIDENCE]:
+            span = one.get("span")
+            if not span or span[1] > len(full_text):
+                continue
             evidence = full_text[max(0, span[0] - 30):span[1] + 30].replace("\n", " ")
-            _print(f"    “{escape(evidence)}”")
             reason = (reasons.get((span[0], span[1]), "")
-                      if o["extractor"].startswith("entities@") else "")
-            if reason:
-                _print(f"    why: {escape(reason)}")
+                      if one["extractor"].startswith("entities@") else "")
+            _print(f"    “{escape(evidence)}”" + (f" — {escape(reason)}" if reason else ""))
         _print(f"    [dim]id[/dim] {o['id']}")

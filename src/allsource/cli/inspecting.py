@@ -20,6 +20,7 @@ from allsource.cli.common import (
     parse_when,
     print_ids,
     print_json,
+    say,
     snippet_markup,
     state,
 )
@@ -149,23 +150,22 @@ def _print_document(view: dict[str, Any]) -> None:
             f"{view['published_at'] or '?'} · collected {view['collected_at']}")
     body = escape(view["text"][:3000]) + ("…" if len(view["text"]) > 3000 else "")
     console.print(Panel(body, title=escape(view["title"][:100]), subtitle=meta))
-    line = {"soft_wrap": True, "highlight": False}
-    console.print(f"id {view['id']}", **line)
+    say(f"id {view['id']}")
     if view["url"]:
-        console.print(f"url {escape(view['url'])}", **line)
+        say(f"url {escape(view['url'])}")
     for s in view["sightings"]:
-        console.print(f"seen in [bold]{escape(s['source'] or s['source_id'])}[/bold] "
-                      f"at {s['first_seen']}", **line)
+        say(f"seen in [bold]{escape(s['source'] or s['source_id'])}[/bold] "
+                      f"at {s['first_seen']}")
     if view.get("story"):
         st = view["story"]
         similarity = ("?" if st["similarity"] is None  # matched a hidden document
                       else f"{st['similarity']:.2f}")
-        console.print(f"story of {st['documents']} document(s), similarity {similarity}: "
-                      f"{st['id']}", **line)
-        console.print(f"  canonical document {st['canonical_document_id']}", **line)
+        say(f"story of {st['documents']} document(s), similarity {similarity}: "
+                      f"{st['id']}")
+        say(f"  canonical document {st['canonical_document_id']}")
     annotations = view.get("annotations") or {}
     for stage, note in annotations.items():
-        console.print(escape(annotation_line(stage, note)), **line)
+        say(escape(annotation_line(stage, note)))
     full = f"{view['title']}\n{view['text']}"
     if view["objects"]:
         print_objects(view["objects"], full, explanations(annotations.get("entities"), "why"))
@@ -173,26 +173,24 @@ def _print_document(view: dict[str, Any]) -> None:
     if refused:
         console.print(f"[bold]threat names refused[/bold] ({len(refused)})")
         for (start, end), reason in list(refused.items())[:30]:
-            console.print(f"  “{escape(full[start:end])}” at {start}–{end}: "
-                          f"{escape(reason)}", **line)
+            say(f"  “{escape(full[start:end])}” at {start}–{end}: "
+                          f"{escape(reason)}")
 
 
 def _print_object(view: dict[str, Any]) -> None:
-    line = {"soft_wrap": True, "highlight": False}
-    console.print(f"[bold]{escape(str(view['name']))}[/bold] ({view['type']})", **line)
-    console.print(f"id {view['id']}", **line)
+    say(f"[bold]{escape(str(view['name']))}[/bold] ({view['type']})")
+    say(f"id {view['id']}")
     marking = view.get("marking")
     if isinstance(marking, dict):
-        console.print("marking " + " · ".join(
-            f"{k} {_marking_value(v)}" for k, v in marking.items() if v not in (None, [], "")),
-            **line)
+        say("marking " + " · ".join(f"{k} {_marking_value(v)}" for k, v in marking.items()
+                                    if v not in (None, [], "")))
     provenance = view.get("provenance", [])
     if provenance:
         console.print(f"[bold]found in[/bold] ({len(provenance)})")
     for p in provenance:
-        console.print(f"  [bold]{escape(p['title'][:80])}[/bold] via {p['extractor']} "
-                      f"({escape(p['source'] or '?')})", **line)
-        console.print(f"    [dim]document[/dim] {p['document_id']}", **line)
+        say(f"  [bold]{escape(p['title'][:80])}[/bold] via {p['extractor']} "
+            f"({escape(p['source'] or '?')})")
+        say(f"    [dim]document[/dim] {p['document_id']}")
     relationships = view.get("relationships", [])
     if relationships:
         console.print(f"[bold]relationships[/bold] ({len(relationships)}"
@@ -206,9 +204,9 @@ def _print_object(view: dict[str, Any]) -> None:
         label = known.get(other)
         name = f"{escape(label.name)} ({label.type})" if label else other
         arrow = f"{r['type']} →" if outgoing else f"← {r['type']}"
-        console.print(f"  {arrow} [bold]{name}[/bold]", **line)
+        say(f"  {arrow} [bold]{name}[/bold]")
         if label:
-            console.print(f"    [dim]id[/dim] {other}", **line)
+            say(f"    [dim]id[/dim] {other}")
 
 
 def _marking_value(value: Any) -> str:
