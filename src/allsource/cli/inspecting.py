@@ -184,13 +184,18 @@ def _print_object(view: dict[str, Any]) -> None:
     if isinstance(marking, dict):
         say("marking " + " · ".join(f"{k} {_marking_value(v)}" for k, v in marking.items()
                                     if v not in (None, [], "")))
-    provenance = view.get("provenance", [])
-    if provenance:
-        console.print(f"[bold]found in[/bold] ({len(provenance)})")
-    for p in provenance:
-        say(f"  [bold]{escape(p['title'][:80])}[/bold] via {p['extractor']} "
-            f"({escape(p['source'] or '?')})")
-        say(f"    [dim]document[/dim] {p['document_id']}")
+    # one line per document and extractor (a document naming it four times is one line)
+    found_in: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in view.get("provenance", []):
+        found_in.setdefault((p["document_id"], p["extractor"]), []).append(p)
+    if found_in:
+        console.print(f"[bold]found in[/bold] ({len(found_in)})")
+    for (document_id, extractor), seen in found_in.items():
+        p = seen[0]
+        times = f", {len(seen)}×" if len(seen) > 1 else ""
+        say(f"  [bold]{escape(p['title'][:80])}[/bold] ({escape(p['source'] or '?')}, "
+            f"{extractor}{times})")
+        say(f"    [dim]document[/dim] {document_id}")
     relationships = view.get("relationships", [])
     if relationships:
         console.print(f"[bold]relationships[/bold] ({len(relationships)}"

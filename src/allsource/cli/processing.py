@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from allsource.cli.annotations import annotation_line, explanations
-from allsource.cli.common import console, err_console, parse_when, print_json, state
+from allsource.cli.common import console, err_console, parse_when, print_json, say, state
 from allsource.cli.found import print_found
 from allsource.collect.inputs import read_file
 from allsource.engine.inline import InlineEngine
@@ -343,7 +343,7 @@ def extract(
             chosen = ", ".join(f"{t['topic']} {t['score']:.2f}" for t in note["topics"])
             console.print(f"[bold]topics[/bold]: {chosen or 'none above 0.5'}")
             continue
-        console.print(escape(annotation_line(stage_name, note)), highlight=False)
+        say(escape(annotation_line(stage_name, note)))
     reasons = explanations(work.annotations.get("entities"), "why")
     if view["objects"]:
         print_found(view["objects"], reasons)
