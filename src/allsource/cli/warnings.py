@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from allsource.cli.common import console, print_json, state
+from allsource.cli.common import console, print_json, say, state
 from allsource.errors import InputError
 
 if TYPE_CHECKING:
@@ -84,8 +84,8 @@ def run(
     span = (f"{summary.first_day}" if summary.first_day == summary.last_day
             else f"{summary.first_day}..{summary.last_day}")
     if day is None:
-        console.print(f"evaluating up to {when} (yesterday, UTC: the default; choose the day "
-                      "with --date YYYY-MM-DD)")
+        say(f"evaluating {'up to ' if days > 1 else ''}{when} (yesterday, UTC, the default; "
+            "--date picks another day)")
     console.print(f"{span}: {summary.series} series, {len(summary.new)} new warning(s), "
                   f"{summary.already} already stored, {len(summary.alert_ids)} alert(s) "
                   f"raised ({summary.seconds:.2f} s)")
