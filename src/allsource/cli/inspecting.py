@@ -26,6 +26,7 @@ from allsource.cli.common import (
 )
 from allsource.cli.found import print_objects
 from allsource.cli.query_hints import DASH_HINT, operator_mistake
+from allsource.cli.tables import Column, WideOpt, fitted, print_table
 from allsource.collect.runner import retry_quarantined
 from allsource.errors import InputError
 from allsource.model.markings import Audience
@@ -241,6 +242,7 @@ def stats(json_: JsonOpt = False) -> None:
 def quarantine_list(
     all_: Annotated[bool, typer.Option("--all", help="Include resolved items.")] = False,
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    wide: WideOpt = False,
     ids: IdsOpt = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -257,12 +259,13 @@ def quarantine_list(
     if not items:
         console.print("quarantine is empty")
         return
-    table = Table("id", "source", "item", "reason", "status", "attempts")
-    for q in items:
-        table.add_row(q["id"].split("--")[-1][:8], escape(q["source"] or "?"),
-                      escape(q["item_ref"][-60:]), escape(q["reason"][:120]), q["status"],
-                      str(q["attempts"]))
-    console.print(table)
+    columns = (Column("id"), Column("source"), Column("item", keep=False),
+               Column("reason", flex=True), Column("status"),
+               Column("attempts", keep=False, justify="right"))
+    rows = [{"id": q["id"].split("--")[-1][:8], "source": escape(q["source"] or "?"),
+             "item": escape(q["item_ref"][-60:]), "reason": escape(q["reason"][:120]),
+             "status": q["status"], "attempts": str(q["attempts"])} for q in items]
+    print_table(fitted(columns, rows, wide=wide, more="--wide or --json"), wide)
 
 
 @quarantine_app.command("retry")
