@@ -15,7 +15,7 @@ import pytest
 from allsource.assess.alerts import AlertDraft, Severity, raise_alerts
 from allsource.config import load_settings
 from allsource.store import open_store, users
-from tests.cli.conftest import Run, as_json
+from tests.cli.conftest import Run, Term, as_json
 
 
 @pytest.fixture
@@ -138,3 +138,51 @@ def test_deliver_fails_with_exit_1_when_the_receiver_is_down(
     shown = as_json(cli("alerts", "show", alert_ids[0], "--json"))
     [d] = shown["deliveries"]  # type: ignore[index]
     assert d["status"] == "pending" and d["attempts"] == 1 and d["last_error"]
+
+
+def _long_title_alerts(tmp_path: Path) -> list[str]:
+    store = open_store(load_settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}",
+                                     blob_dir=tmp_path / "blobs"))
+    try:
+        return raise_alerts(store, [
+            AlertDraft(kind="watchlist", severity=Severity.HIGH,
+                       title="APT28 named in a report on the Ukrainian power grid",
+                       group_key="watchlist:apt28", details={"term": "APT28", "hits": 2}),
+            AlertDraft(kind="warning", severity=Severity.MEDIUM,
+                       title="Surge in ransomware reporting", group_key="warning:ransomware")])
+    finally:
+        store.close()
+
+
+def test_list_keeps_the_title_at_80_columns(term: Term, tmp_path: Path) -> None:
+    watch, warn = _long_title_alerts(tmp_path)
+    out = term("alerts", "list").out
+    assert all(len(line) <= 80 for line in out.splitlines())
+    text = " ".join(" ".join(line.strip("│ ").split()) for line in out.splitlines())
+    for words in ("APT28 named in a report", "Surge in ransomware"):
+        assert all(w in text for w in words.split())
+    header = next(line for line in out.splitlines() if "severity" in line)
+    assert [c.strip() for c in header.strip("┃").split("┃")] == [
+        "id", "severity", "status", "title", "updated"]
+    assert "left out at this width: --wide" in text
+    # at 120 columns every column fits, none is cut
+    wide = term("alerts", "list", columns=120).out
+    assert all(len(line) <= 120 for line in wide.splitlines()) and "…" not in wide
+    header = next(line for line in wide.splitlines() if "severity" in line)
+    assert [c.strip() for c in header.strip("┃").split("┃")] == [
+        "id", "severity", "status", "kind", "title", "hits", "docs", "assignee", "tlp",
+        "updated"]
+    assert "left out" not in wide
+    # --ids: the full ids, one per line; --wide: every column on a narrow terminal
+    assert term("alerts", "list", "--ids").out.splitlines() == [watch, warn]
+    assert "assignee" in term("alerts", "list", "--wide").out
+
+
+def test_show_at_80_columns_has_whole_ids_and_readable_details(term: Term,
+                                                               tmp_path: Path) -> None:
+    watch, _ = _long_title_alerts(tmp_path)
+    out = term("alerts", "show", _short(watch)).out
+    lines = out.splitlines()
+    assert f"id {watch}" in lines
+    assert "details: term APT28 · hits 2" in lines
+    assert "{'" not in out

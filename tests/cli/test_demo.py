@@ -82,3 +82,21 @@ def _each_thing_once(db: Path) -> None:
     twice = {key: ids for key, ids in groups.items() if len(ids) > 1}
     assert not twice, sorted(twice.items())[:20]
     assert not listed_twice, listed_twice
+
+
+def test_the_demo_prints_the_searches_it_runs() -> None:
+    """Each command the demo prints, read back by the real argument parser, is the search
+    it runs: the same text, source and kind filters and limit."""
+    import shlex
+
+    from typer.main import get_command
+
+    from allsource.cli import app, demo
+
+    search = get_command(app).commands["search"]  # type: ignore[attr-defined]
+    for text, sources, kinds in demo.EXAMPLE_SEARCHES:
+        words = shlex.split(demo.search_command(text, sources, kinds))
+        assert words[:2] == ["allsource", "search"]
+        params = search.make_context("search", words[2:]).params
+        assert (params["query"], params["source"] or [], params["type_"] or [],
+                params["limit"]) == (text, sources, kinds, demo.DEMO_SEARCH_LIMIT)

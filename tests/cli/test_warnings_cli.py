@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.cli.conftest import Run, as_json
+from tests.cli.conftest import Run, Term, as_json
 
 START = date(2017, 5, 1)  # a Monday
 SURGE = START + timedelta(days=63)  # Monday 2017-07-03
@@ -103,3 +103,14 @@ def test_cli_families_match_the_baseline() -> None:
     from allsource.cli import warnings
 
     assert warnings.FAMILIES == baseline.FAMILIES
+
+
+def test_run_says_it_evaluates_yesterday(term: Term) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    out = term("warn", "run", "--no-alerts").out
+    assert out.splitlines()[0] == (f"evaluating {yesterday} (yesterday, UTC, the default; "
+                                   "--date picks another day)")
+    assert "evaluating" not in term("warn", "run", "--date", str(yesterday), "--no-alerts").out
+    assert "yesterday" in " ".join(term("warn", "run", "--help", columns=120).out.split())

@@ -133,7 +133,8 @@ def main() -> None:
     except AllsourceError as exc:
         if state.debug:
             raise
-        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        # soft_wrap: one line however long (the terminal wraps it), never cut or re-flowed
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

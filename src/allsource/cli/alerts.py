@@ -9,12 +9,22 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from allsource.assess import alerts as al
 from allsource.assess import delivery
-from allsource.cli.common import console, parse_duration, print_json, state
+from allsource.cli.annotations import annotation_line
+from allsource.cli.common import (
+    IdsOpt,
+    console,
+    narrow,
+    parse_duration,
+    print_ids,
+    print_json,
+    state,
+)
 from allsource.errors import InputError
 
 alerts_app = typer.Typer(help="Alerts from watchlists and early warning: triage and delivery.",
@@ -64,9 +74,13 @@ def list_(
     assignee: Annotated[str | None, typer.Option(help="Only alerts assigned to this user.")
                         ] = None,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 200,
+    wide: Annotated[bool, typer.Option(
+        "--wide", help="Every column, also on a terminal narrower than 120 columns.")] = False,
+    ids: IdsOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Alerts, most severe and most recently changed first."""
+    """Alerts, most severe and most recently changed first. Below 120 columns the table keeps
+    id, severity, status, title and time (--wide for all); --ids or --json give full ids."""
     if status not in _STATUS_CHOICES:
         raise InputError(f"unknown --status {status!r}: use {', '.join(_STATUS_CHOICES)}")
     if not 1 <= limit <= 10_000:
@@ -81,15 +95,47 @@ def list_(
     if json_:
         print_json([a.as_dict() for a in rows])
         return
-    table = Table(title=f"{len(rows)} alert(s) — {status}")
-    for col in ("id", "severity", "status", "kind", "title", "hits", "docs", "assignee",
-                "tlp", "updated"):
-        table.add_column(col, no_wrap=col != "title")
+    if ids:
+        print_ids(a.id for a in rows)
+        return
+    table = _alerts_table(rows, status, wide)
+    # --wide on a narrow terminal: lay the table out for 160 columns (for `less -S` or a file)
+    (Console(width=max(console.width, 160)) if wide else console).print(table)
+
+
+# (column, shown below 120 columns): a narrow terminal keeps what triage needs and the title,
+# which takes the remaining width and wraps; the counts, kind, TLP and assignee come back at
+# 120 columns, or with --wide
+_ALERT_COLUMNS = (("id", True), ("severity", True), ("status", True), ("kind", False),
+                  ("title", True), ("hits", False), ("docs", False), ("assignee", False),
+                  ("tlp", False), ("updated", True))
+
+
+def _alerts_table(rows: list[al.Alert], status: str, wide: bool) -> Table:
+    every = wide or not narrow()
+    shown = [col for col, essential in _ALERT_COLUMNS if every or essential]
+    left_out = [col for col, _ in _ALERT_COLUMNS if col not in shown]
+    table = Table(title=f"{len(rows)} alert(s) — {status}",
+                  caption=(f"{', '.join(left_out)} left out at this width: --wide, or "
+                           "`alerts show ID`" if left_out else None))
+    for col in shown:
+        if col == "title":
+            table.add_column(col, ratio=1, min_width=20, overflow="fold")
+        else:
+            table.add_column(col, no_wrap=True)
     for a in rows:
-        table.add_row(a.short_id, _severity(a), a.status, escape(a.kind),
-                      escape(a.title[:90]), str(a.occurrences), str(len(a.documents)),
-                      escape(a.assignee or ""), a.marking.tlp.label, _when(a.updated_at))
-    console.print(table)
+        cells = {"id": a.short_id, "severity": _severity(a), "status": a.status,
+                 "kind": escape(a.kind), "title": escape(a.title[:90]),
+                 "hits": str(a.occurrences), "docs": str(len(a.documents)),
+                 "assignee": escape(a.assignee or ""),
+                 "tlp": a.marking.tlp.label.removeprefix("TLP:"),
+                 "updated": _when(a.updated_at) if wide else _day(a.updated_at)}
+        table.add_row(*(cells[col] for col in shown))
+    return table
+
+
+def _day(dt: datetime | None) -> str:
+    return dt.strftime("%m-%d %H:%M") if dt else ""
 
 
 def _alert(ref: str) -> al.Alert:
@@ -112,20 +158,23 @@ def show(alert_id: IdArg, json_: JsonOpt = False) -> None:
                     "deliveries": [d.as_dict() for d in sends]})
         return
     console.print(f"[bold]{escape(a.title)}[/bold]")
-    console.print(f"{a.id}  {_severity(a)} · {a.status} · {escape(a.kind)} · "
+    console.print(f"id {a.id}", soft_wrap=True, highlight=False)
+    console.print(f"{_severity(a)} · {a.status} · {escape(a.kind)} · "
                   f"{a.marking.tlp.label} · assignee {escape(a.assignee or '-')}")
     console.print(f"group {escape(a.group_key)} · story {a.story_id or '-'} · "
                   f"{a.occurrences} hit(s) · raised {_when(a.created_at)}"
                   + (f" · closed {_when(a.closed_at)}" if a.closed_at else ""))
     if a.details:
-        console.print(f"details: {escape(str(a.details))}")
-    table = Table(title="hits")
-    for col in ("when", "severity", "document", "title"):
-        table.add_column(col)
+        console.print(escape(annotation_line("details", a.details)), soft_wrap=True,
+                      highlight=False)
+    # one hit per block: the document id on a line of its own, whole at any width
+    console.print(f"[bold]hits[/bold] ({len(hits)})")
     for h in hits:
-        table.add_row(h["created_at"][:16].replace("T", " "), h["severity"],
-                      h["document_id"] or "", escape(h["title"][:90]))
-    console.print(table)
+        console.print(f"  {h['created_at'][:16].replace('T', ' ')}  {h['severity']}  "
+                      f"{escape(h['title'][:90])}", soft_wrap=True, highlight=False)
+        if h["document_id"]:
+            console.print(f"    [dim]document[/dim] {h['document_id']}", soft_wrap=True,
+                          highlight=False)
     table = Table(title="audit trail")
     for col in ("when", "action", "by", "status", "assignee", "comment"):
         table.add_column(col)

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from allsource.cli.common import console, print_json, state
+from allsource.cli.common import IdsOpt, console, print_ids, print_json, state
 from allsource.errors import InputError
 from allsource.model.resolution import ResolvedEntity
 from allsource.process.entities import Gazetteer, store_gazetteer
@@ -158,11 +158,15 @@ def merge(entity: EntityArg,
 @aliases_app.command("list")
 def list_(undone: Annotated[bool, typer.Option("--undone", help="Only undone statements.")
                             ] = False,
-          json_: JsonOpt = False) -> None:
-    """What analysts did: their merges and undone statements (latest first)."""
+          ids: IdsOpt = False, json_: JsonOpt = False) -> None:
+    """What analysts did: their merges and undone statements (latest first; short ids,
+    --ids or --json: full ids)."""
     rows = statements.undone(state.store) if undone else statements.analyst_log(state.store)
     if json_:
         print_json([s.as_dict() for s in rows])
+        return
+    if ids:
+        print_ids(s.id for s in rows)
         return
     if not rows:
         console.print("no undone alias statements" if undone else "no analyst statements")

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from allsource.analyze import ach
 from allsource.analyze.ach import AchResult, Rating
-from allsource.cli.common import console, print_json, state
+from allsource.cli.common import IdsOpt, console, print_ids, print_json, state
 from allsource.errors import InputError
 from allsource.model.markings import TLP, Marking
 from allsource.store import cases as cs
@@ -74,12 +74,16 @@ def new(
 @case_app.command("list")
 def list_(
     status: Annotated[str | None, typer.Option(help="open or closed (default: all).")] = None,
+    ids: IdsOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Cases, most recently changed first."""
+    """Cases, most recently changed first (short ids; --ids or --json: full ids)."""
     found, _ = cs.list_cases(state.store, status=status, limit=10_000)
     if json_:
         print_json([c.as_dict() for c in found])
+        return
+    if ids:
+        print_ids(c.id for c in found)
         return
     table = Table(title=f"{len(found)} case(s)")
     for col in ("id", "status", "title", "owner", "tlp", "updated"):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+import typer
 from rich.console import Console
 from rich.markup import escape
 
@@ -98,3 +100,23 @@ def parse_duration(text: str) -> int:
     if not m:
         raise InputError(f"cannot read interval {text!r}: use e.g. 900, 15m, 1h or 1d")
     return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+IdsOpt = Annotated[bool, typer.Option(
+    "--ids", help="Print only the full ids, one per line (for scripts and copying).")]
+
+
+def print_ids(ids: Iterable[str]) -> None:
+    """Full ids one per line, no markup or wrapping (``--ids``)."""
+    sys.stdout.write("".join(f"{i}\n" for i in ids))
+
+
+def narrow() -> bool:
+    """Whether the terminal is too narrow for every column of a wide table (< 120)."""
+    return console.width < 120
+
+
+def say(markup: str) -> None:
+    """One line of output that runs on rather than being folded or cut by Rich (the terminal
+    wraps it), so ids, hashes and URLs stay whole and copyable at any width."""
+    console.print(markup, soft_wrap=True, highlight=False)

@@ -4,6 +4,7 @@ shared samples folder when present), then print what was collected and a few sea
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from datetime import date
 from importlib.util import find_spec
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from allsource.cli.collecting import run_with_progress, summary_table
@@ -37,8 +39,23 @@ EXAMPLE_SEARCHES: list[tuple[str, list[str], list[str]]] = [
 ]
 
 
+DEMO_SEARCH_LIMIT = 3
+
+
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
+
+
+def search_command(text: str, sources: list[str], kinds: list[str],
+                   limit: int = DEMO_SEARCH_LIMIT) -> str:
+    """The ``allsource search`` command line that runs exactly this search, to copy."""
+    words = ["allsource", "search", text]
+    for name in sources:
+        words += ["--source", name]
+    for kind in kinds:
+        words += ["--type", kind]
+    words += ["--limit", str(limit)]
+    return shlex.join(words)
 
 
 def demo_sources() -> list[Source]:
@@ -117,8 +134,11 @@ def demo(
             if any(name not in known for name in only_sources):
                 continue
             console.rule()
-            print_hits(run_search(text, only_sources, kinds, limit=3),
-                       f"allsource search {text!r}")
+            # the command printed is the search run, filters and limit included
+            console.print(f"[cyan]$ {escape(search_command(text, only_sources, kinds))}[/cyan]",
+                          soft_wrap=True, highlight=False)
+            print_hits(run_search(text, only_sources, kinds, limit=DEMO_SEARCH_LIMIT),
+                       "results")
     console.rule()
     console.print("try: [cyan]allsource search 'lateral movement' --type attack-pattern[/cyan], "
                   "[cyan]allsource stats[/cyan], [cyan]allsource show ID[/cyan], "

@@ -9,28 +9,53 @@ import typer
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from typer.core import TyperCommand
 
+from allsource.cli import names
+from allsource.cli.annotations import annotation_line, explanations
 from allsource.cli.audit import record_read
 from allsource.cli.common import (
+    IdsOpt,
     console,
     parse_when,
+    print_ids,
     print_json,
+    say,
     snippet_markup,
     state,
 )
+from allsource.cli.found import print_objects
+from allsource.cli.query_hints import DASH_HINT, operator_mistake
+from allsource.cli.tables import Column, WideOpt, fitted, print_table
 from allsource.collect.runner import retry_quarantined
 from allsource.errors import InputError
 from allsource.model.markings import Audience
 from allsource.store.query import SearchQuery, SearchResult
 from allsource.store.sql import snippet_html
 
+try:  # typer >= 0.29 parses with its own copy of click
+    from typer._click.exceptions import NoSuchOption
+except ImportError:  # pragma: no cover - older typer on plain click
+    from click.exceptions import NoSuchOption  # type: ignore[assignment]
+
 quarantine_app = typer.Typer(help="Inspect and retry quarantined items.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
+class _SearchCommand(TyperCommand):
+    """``search`` whose "no such option" error says how to search for a leading ``-word``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except NoSuchOption as exc:
+            exc.message = f"{exc.message}; {DASH_HINT}"
+            raise
+
+
 def register(app: typer.Typer) -> None:
-    app.command("search")(search)
+    app.command("search", cls=_SearchCommand)(search)
     app.command("show")(show)
     app.command("stats")(stats)
     app.add_typer(quarantine_app, name="quarantine")
@@ -41,6 +66,8 @@ def run_search(text: str, source: list[str] | None = None, kind: list[str] | Non
                offset: int = 0) -> SearchResult:
     if not 1 <= limit <= 1000:
         raise InputError("--limit must be between 1 and 1000")
+    if (mistake := operator_mistake(text)) is not None:
+        raise InputError(mistake)
     query = SearchQuery(text=text, sources=source or [], kinds=kind or [],
                         since=parse_when(since), until=parse_when(until), limit=limit,
                         offset=offset)
@@ -60,7 +87,10 @@ def print_hits(result: SearchResult, title: str) -> None:
 
 
 def search(
-    query: Annotated[str, typer.Argument(help='Words, "phrases", OR, -exclude, prefix*.')],
+    query: Annotated[str, typer.Argument(help=(
+        'Words (all must match), "phrases", a OR b, -exclude, prefix*. Only upper-case OR is '
+        "an operator: lower-case or/and/not and AND/NOT between words stop with a hint. Put "
+        "a query that starts with - after --: allsource search -- '-ukraine apt28'."))],
     source: Annotated[list[str] | None, typer.Option(help="Only from this source (repeatable).")
                       ] = None,
     type_: Annotated[list[str] | None, typer.Option(
@@ -84,13 +114,19 @@ def search(
     print_hits(result, f"search: {query}")
 
 
-def show(object_id: Annotated[str, typer.Argument(help="A document, object or source ID.")],
+def show(ref: Annotated[str, typer.Argument(
+        help="A document, object, relationship or source id, or a name or alias "
+             "(APT28, 'Fancy Bear', attack-enterprise).")],
          json_: JsonOpt = False) -> None:
-    """Show a document (with its sightings and objects) or an object (with provenance)."""
-    view = state.store.get(object_id, Audience.owner())
+    """Show a document (with its sightings and objects), an object or entity (with its
+    provenance and relationships, by name), or a source."""
+    store = state.store
+    view = store.get(ref, Audience.owner())
+    if view is None and (named := names.resolve(store, ref)) is not None:
+        view = store.get(named, Audience.owner())
     if view is None:
-        raise InputError(f"nothing stored with ID {object_id!r}")
-    record_read("read", str(view.get("id") or object_id))
+        raise InputError(f"nothing stored with the id or name {ref!r}")
+    record_read("read", str(view.get("id") or ref))
     if json_:
         print_json(view)
         return
@@ -99,69 +135,88 @@ def show(object_id: Annotated[str, typer.Argument(help="A document, object or so
 
 def _print_view(view: dict[str, Any]) -> None:
     if view["record"] == "document":
-        meta = (f"{view['kind']} · {view['marking']['tlp']} · published "
-                f"{view['published_at'] or '?'} · collected {view['collected_at']}")
-        body = escape(view["text"][:3000]) + ("…" if len(view["text"]) > 3000 else "")
-        console.print(Panel(body, title=escape(view["title"][:100]), subtitle=meta))
-        if view["url"]:
-            console.print(f"url: {escape(view['url'])}")
-        for s in view["sightings"]:
-            console.print(f"seen in [bold]{escape(s['source'] or s['source_id'])}[/bold] "
-                          f"at {s['first_seen']}")
-        if view.get("story"):
-            st = view["story"]
-            similarity = ("?" if st["similarity"] is None  # matched a hidden document
-                          else f"{st['similarity']:.2f}")
-            console.print(f"story {st['id']}: {st['documents']} document(s); canonical "
-                          f"{st['canonical_document_id']}, similarity {similarity}")
-        annotations = view.get("annotations") or {}
-        for stage, note in annotations.items():
-            if isinstance(note, dict):  # per-mention explanations are shown with the objects
-                note = {k: v for k, v in note.items() if k not in ("why", "refused")}
-            console.print(f"[bold]{stage}[/bold] {escape(str(note))[:300]}")
-        why = _explanations(annotations.get("entities"), "why")
-        if view["objects"]:
-            table = Table("type", "name", "extractor", "evidence", "why", "id", title="objects")
-            full = f"{view['title']}\n{view['text']}"
-            for o in view["objects"][:50]:
-                span = o.get("span")
-                evidence = (escape(full[max(0, span[0] - 30):span[1] + 30].replace("\n", " "))
-                            if span and span[1] <= len(full) else "")
-                reason = (why.get((span[0], span[1]), "")
-                          if span and o["extractor"].startswith("entities@") else "")
-                table.add_row(o["type"], escape(o["name"][:80]), o["extractor"], evidence,
-                              escape(reason), o["id"])
-            console.print(table)
-        refused = _explanations(annotations.get("entities"), "refused")
-        if refused:
-            table = Table("span", "name", "why not", title="threat names refused")
-            for (start, end), reason in list(refused.items())[:30]:
-                table.add_row(f"{start}–{end}", escape(_view_text(view, start, end)),
-                              escape(reason))
-            console.print(table)
-        return
-    console.print(f"[bold]{escape(str(view['name']))}[/bold] ({view['type']}) {view['id']}")
-    console.print(f"marking: {view.get('marking')}")
+        _print_document(view)
+    elif view["record"] == "source":
+        console.print(f"[bold]{escape(view['name'])}[/bold] — source ({escape(view['kind'])}"
+                      f", {view['marking']['tlp']}) → {escape(view['location'])}",
+                      soft_wrap=True)
+        console.print(f"id {view['id']}", soft_wrap=True, highlight=False)
+        console.print(f"more: [cyan]allsource source show {escape(view['name'])}[/cyan]")
+    else:
+        _print_object(view)
+
+
+def _print_document(view: dict[str, Any]) -> None:
+    meta = (f"{view['kind']} · {view['marking']['tlp']} · published "
+            f"{view['published_at'] or '?'} · collected {view['collected_at']}")
+    body = escape(view["text"][:3000]) + ("…" if len(view["text"]) > 3000 else "")
+    console.print(Panel(body, title=escape(view["title"][:100]), subtitle=meta))
+    say(f"id {view['id']}")
+    if view["url"]:
+        say(f"url {escape(view['url'])}")
+    for s in view["sightings"]:
+        say(f"seen in [bold]{escape(s['source'] or s['source_id'])}[/bold] "
+                      f"at {s['first_seen']}")
+    if view.get("story"):
+        st = view["story"]
+        similarity = ("?" if st["similarity"] is None  # matched a hidden document
+                      else f"{st['similarity']:.2f}")
+        say(f"story of {st['documents']} document(s), similarity {similarity}: "
+                      f"{st['id']}")
+        say(f"  canonical document {st['canonical_document_id']}")
+    annotations = view.get("annotations") or {}
+    for stage, note in annotations.items():
+        say(escape(annotation_line(stage, note)))
+    full = f"{view['title']}\n{view['text']}"
+    if view["objects"]:
+        print_objects(view["objects"], full, explanations(annotations.get("entities"), "why"))
+    refused = explanations(annotations.get("entities"), "refused")
+    if refused:
+        console.print(f"[bold]threat names refused[/bold] ({len(refused)})")
+        for (start, end), reason in list(refused.items())[:30]:
+            say(f"  “{escape(full[start:end])}” at {start}–{end}: "
+                          f"{escape(reason)}")
+
+
+def _print_object(view: dict[str, Any]) -> None:
+    say(f"[bold]{escape(str(view['name']))}[/bold] ({view['type']})")
+    say(f"id {view['id']}")
+    marking = view.get("marking")
+    if isinstance(marking, dict):
+        say("marking " + " · ".join(f"{k} {_marking_value(v)}" for k, v in marking.items()
+                                    if v not in (None, [], "")))
+    # one line per document and extractor (a document naming it four times is one line)
+    found_in: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for p in view.get("provenance", []):
-        console.print(f"  from [bold]{escape(p['title'][:80])}[/bold] via {p['extractor']} "
-                      f"({escape(p['source'] or '?')}) {p['document_id']}")
-    for r in view.get("relationships", [])[:30]:
-        console.print(f"  {r['source_ref']} —{r['type']}→ {r['target_ref']}")
+        found_in.setdefault((p["document_id"], p["extractor"]), []).append(p)
+    if found_in:
+        console.print(f"[bold]found in[/bold] ({len(found_in)})")
+    for (document_id, extractor), seen in found_in.items():
+        p = seen[0]
+        times = f", {len(seen)}×" if len(seen) > 1 else ""
+        say(f"  [bold]{escape(p['title'][:80])}[/bold] ({escape(p['source'] or '?')}, "
+            f"{extractor}{times})")
+        say(f"    [dim]document[/dim] {document_id}")
+    relationships = view.get("relationships", [])
+    if relationships:
+        console.print(f"[bold]relationships[/bold] ({len(relationships)}"
+                      + (", first 30 shown" if len(relationships) > 30 else "") + ")")
+    shown = relationships[:30]
+    known = names.labels(state.store, [r[end] for r in shown
+                                       for end in ("source_ref", "target_ref")])
+    for r in shown:  # this object at one end: name the other, with its id on its own line
+        outgoing = r["source_ref"] == view["id"]
+        other = r["target_ref"] if outgoing else r["source_ref"]
+        label = known.get(other)
+        name = f"{escape(label.name)} ({label.type})" if label else other
+        arrow = f"{r['type']} →" if outgoing else f"← {r['type']}"
+        say(f"  {arrow} [bold]{name}[/bold]")
+        if label:
+            say(f"    [dim]id[/dim] {other}")
 
 
-def _explanations(note: Any, key: str) -> dict[tuple[int, int], str]:
-    """(start, end) → reason, from the ``entities`` stage's ``why``/``refused`` lists."""
-    rows = note.get(key) if isinstance(note, dict) else None
-    out: dict[tuple[int, int], str] = {}
-    for row in rows if isinstance(rows, list) else []:
-        if isinstance(row, list) and len(row) == 4 and all(isinstance(x, int) for x in row[:2]):
-            out[(row[0], row[1])] = f"{row[2]}: {row[3]}" if key == "refused" else str(row[3])
-    return out
-
-
-def _view_text(view: dict[str, Any], start: int, end: int) -> str:
-    """The words at ``start:end`` of a document view (offsets into title + newline + text)."""
-    return f"{view['title']}\n{view['text']}"[start:end]
+def _marking_value(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def stats(json_: JsonOpt = False) -> None:
@@ -187,24 +242,30 @@ def stats(json_: JsonOpt = False) -> None:
 def quarantine_list(
     all_: Annotated[bool, typer.Option("--all", help="Include resolved items.")] = False,
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    wide: WideOpt = False,
+    ids: IdsOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """List quarantined items with their reasons."""
+    """List quarantined items with their reasons (short ids; --ids or --json: full ids)."""
     store = state.store
     source_id = state.source(source).id if source else None
     items = store.list_quarantine(None if all_ else "open", source_id)
     if json_:
         print_json(items)
         return
+    if ids:
+        print_ids(q["id"] for q in items)
+        return
     if not items:
         console.print("quarantine is empty")
         return
-    table = Table("id", "source", "item", "reason", "status", "attempts")
-    for q in items:
-        table.add_row(q["id"].split("--")[-1][:8], escape(q["source"] or "?"),
-                      escape(q["item_ref"][-60:]), escape(q["reason"][:120]), q["status"],
-                      str(q["attempts"]))
-    console.print(table)
+    columns = (Column("id"), Column("source"), Column("item", keep=False),
+               Column("reason", flex=True), Column("status"),
+               Column("attempts", keep=False, justify="right"))
+    rows = [{"id": q["id"].split("--")[-1][:8], "source": escape(q["source"] or "?"),
+             "item": escape(q["item_ref"][-60:]), "reason": escape(q["reason"][:120]),
+             "status": q["status"], "attempts": str(q["attempts"])} for q in items]
+    print_table(fitted(columns, rows, wide=wide, more="--wide or --json"), wide)
 
 
 @quarantine_app.command("retry")

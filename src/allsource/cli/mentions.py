@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from allsource.cli.aliases import AnalystOpt, JsonOpt, ReasonOpt, _analyst, _resolve
-from allsource.cli.common import console, print_json, state
+from allsource.cli.common import IdsOpt, console, print_ids, print_json, state
 from allsource.errors import InputError
 from allsource.process.entities import store_gazetteer
 from allsource.store import verdicts
@@ -76,8 +76,9 @@ def list_(document: Annotated[str | None, typer.Option("--document", help="Only 
                                                                       "this entity.")] = None,
           undone: Annotated[bool, typer.Option("--undone", help="Include undone verdicts.")]
           = False,
-          json_: JsonOpt = False) -> None:
-    """Analysts' verdicts on mentions, the latest first."""
+          ids: IdsOpt = False, json_: JsonOpt = False) -> None:
+    """Analysts' verdicts on mentions, the latest first (short ids; --ids or --json: full
+    ids)."""
     store = state.store
     entity_id = None
     if entity:
@@ -86,6 +87,9 @@ def list_(document: Annotated[str | None, typer.Option("--document", help="Only 
                                   undone=undone)
     if json_:
         print_json([v.as_dict() for v in rows])
+        return
+    if ids:
+        print_ids(v.id for v in rows)
         return
     if not rows:
         console.print("no verdicts")

@@ -19,7 +19,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from allsource.cli.common import console, err_console, parse_when, print_json, state
+from allsource.cli.annotations import annotation_line, explanations
+from allsource.cli.common import console, err_console, parse_when, print_json, say, state
+from allsource.cli.found import print_found
 from allsource.collect.inputs import read_file
 from allsource.engine.inline import InlineEngine
 from allsource.errors import InputError
@@ -341,15 +343,9 @@ def extract(
             chosen = ", ".join(f"{t['topic']} {t['score']:.2f}" for t in note["topics"])
             console.print(f"[bold]topics[/bold]: {chosen or 'none above 0.5'}")
             continue
-        console.print(f"[bold]{stage_name}[/bold]: {escape(str(note))[:300]}")
+        say(escape(annotation_line(stage_name, note)))
+    reasons = explanations(work.annotations.get("entities"), "why")
     if view["objects"]:
-        table = Table("type", "value", "extractor", "spans")
-        for o in view["objects"]:
-            value = o["name"][:80]
-            if o["type"] == "location" and o.get("latitude") is not None:
-                value += f" (geonames:{o['geonameid']}, {o['latitude']:.4f},{o['longitude']:.4f})"
-            table.add_row(o["value_type"] or o["type"], escape(value),
-                          o["extractor"] or "", str(o["spans"][:3]))
-        console.print(table)
+        print_found(view["objects"], reasons)
     else:
         console.print("nothing found")

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from allsource.assess.risk import SUBJECT_TYPES
 from allsource.assess.risk_run import StoredRisk, find_scores, score_store, top_scores
-from allsource.cli.common import console, parse_when, print_json, state
+from allsource.cli.common import IdsOpt, console, parse_when, print_ids, print_json, state
+from allsource.cli.tables import Column, WideOpt, fitted, print_table
 from allsource.errors import InputError
 
 risk_app = typer.Typer(help="Risk scores: likelihood × impact, explained, with decay.",
@@ -34,21 +35,27 @@ def _kind(kind: str | None) -> str | None:
     return value
 
 
-def _table(title: str, found: list[StoredRisk]) -> Table:
-    table = Table(title=title)
-    for col in ("risk", "kind", "name", "likelihood", "impact", "last seen", "expires", "id"):
-        table.add_column(col, justify="right" if col in ("risk", "likelihood", "impact")
-                         else "left", overflow="fold" if col in ("name", "id") else "ellipsis")
+# no id column: a 50-character id squeezes every other column; `risk show NAME` takes the
+# name shown, and --ids/--json give the ids
+_COLUMNS = (Column("risk", justify="right"), Column("kind"), Column("name", flex=True),
+            Column("likelihood", keep=False, justify="right"),
+            Column("impact", keep=False, justify="right"), Column("last seen"),
+            Column("expires", keep=False))
+
+
+def _table(title: str, found: list[StoredRisk], wide: bool = False) -> Table:
+    rows = []
     for x in found:
         r = x.risk
         expires = "-" if r.expires_at is None else f"{r.expires_at:%Y-%m-%d}"
         if r.impact.warninglists:
             expires += " (warninglisted)"
-        table.add_row(str(r.score100), r.kind, escape(r.name[:80]), f"{r.likelihood.value:.2f}",
-                      f"{r.impact.value:.2f}",
-                      "-" if r.last_seen is None else f"{r.last_seen:%Y-%m-%d}", expires,
-                      escape(r.subject_id))
-    return table
+        rows.append({"risk": str(r.score100), "kind": r.kind, "name": escape(r.name[:80]),
+                     "likelihood": f"{r.likelihood.value:.2f}",
+                     "impact": f"{r.impact.value:.2f}",
+                     "last seen": "-" if r.last_seen is None else f"{r.last_seen:%Y-%m-%d}",
+                     "expires": expires})
+    return fitted(_COLUMNS, rows, title=title, wide=wide, more="--wide, or `risk show NAME`")
 
 
 @risk_app.command("score")
@@ -85,17 +92,23 @@ def top_cmd(
     limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 20,
     expired: Annotated[bool, typer.Option(
         "--expired", help="Include indicators that have expired.")] = False,
+    wide: WideOpt = False,
+    ids: IdsOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """The highest stored risk scores (run `allsource risk score` first)."""
+    """The highest stored risk scores (run `allsource risk score` first); --ids or --json
+    give the scored things' ids."""
     found = top_scores(state.store, kind=_kind(kind), limit=limit, include_expired=expired)
     if json_:
         print_json([x.as_dict() for x in found])
         return
+    if ids:
+        print_ids(x.risk.subject_id for x in found)
+        return
     if not found:
         console.print("no risk scores: run `allsource risk score` first")
         return
-    console.print(_table("highest risk", found))
+    print_table(_table("highest risk", found, wide), wide)
 
 
 @risk_app.command("show")

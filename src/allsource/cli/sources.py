@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from allsource.cli.common import console, parse_duration, print_json, state
+from allsource.cli.source_checks import check_source_location
+from allsource.cli.tables import Column, WideOpt, fitted, print_table
 from allsource.collect.roots import check_location
 from allsource.errors import InputError, SourceError
 from allsource.model.markings import TLP, Classification, Marking
@@ -90,8 +93,10 @@ def add(
     option: Annotated[list[str] | None, typer.Option(
         "--option", "-o", help="Collector option key=value (repeatable).")] = None,
 ) -> None:
-    """Add a source."""
+    """Add a source. The location is checked now (an existing file or folder, an http(s)
+    URL, a galaxy name: what KIND reads); nothing is stored when it does not fit."""
     cls = get_collector(kind)
+    check_source_location(kind, location)
     check_location(state.settings, location)
     if not name.strip() or len(name) > 200:
         raise SourceError("a source name must be 1–200 characters")
@@ -119,8 +124,9 @@ def source_view(source: Source, status: dict[str, Any] | None = None) -> dict[st
 
 @source_app.command("list")
 def list_(json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")
-                          ] = False) -> None:
-    """List configured sources with their last collection status."""
+                          ] = False, wide: WideOpt = False) -> None:
+    """List configured sources with their last collection status (its details: `source
+    show NAME`)."""
     store = state.store
     views = [source_view(s, store.source_status(s.id)) for s in store.list_sources()]
     if json_:
@@ -129,13 +135,25 @@ def list_(json_: Annotated[bool, typer.Option("--json", help="Machine-readable o
     if not views:
         console.print("no sources yet: [cyan]allsource source add NAME KIND LOCATION[/cyan]")
         return
-    table = Table("name", "kind", "location", "TLP", "every", "documents", "quarantined",
-                  "last run")
-    for v in views:
-        table.add_row(v["name"], v["kind"], v["location"], v["marking"]["tlp"],
-                      f"{v['schedule_seconds']}s", str(v["documents"]), str(v["quarantined"]),
-                      v["last_status"] or "never")
-    console.print(table)
+    columns = (Column("name"), Column("kind"), Column("location", flex=True),
+               Column("TLP", keep=False), Column("every", keep=False),
+               Column("documents", justify="right"), Column("quarantined", keep=False,
+                                                            justify="right"),
+               Column("last run"))
+    rows = [{"name": escape(v["name"]), "kind": v["kind"], "location": escape(v["location"]),
+             "TLP": v["marking"]["tlp"].removeprefix("TLP:"),
+             "every": _every(v["schedule_seconds"]), "documents": f"{v['documents']:,}",
+             "quarantined": str(v["quarantined"]),
+             # the status word; its counts are in `source show`
+             "last run": (v["last_status"] or "never").partition(":")[0]} for v in views]
+    print_table(fitted(columns, rows, wide=wide, more="--wide, or `source show NAME`"), wide)
+
+
+def _every(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 @source_app.command("show")

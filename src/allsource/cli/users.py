@@ -20,9 +20,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from allsource.cli.common import console, parse_duration, print_json, state
+from allsource.cli.tables import Column, WideOpt, fitted, print_table
 from allsource.errors import InputError
 from allsource.model.markings import TLP, Classification
 from allsource.store import credentials, logins, rights, sessions, throttle, tokens, users
@@ -306,19 +308,24 @@ def create(user: str,
 
 @token_app.command("list")
 def list_(json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")
-                          ] = False) -> None:
+                          ] = False, wide: WideOpt = False) -> None:
     """List tokens (never their secrets)."""
     found = users.list_tokens(state.store)
     if json_:
         print_json([tok.as_dict() for tok in found])
         return
-    table = Table("id", "user", "name", "scopes", "created", "last used", "expires", "revoked")
+    columns = (Column("id"), Column("user"), Column("name", flex=True),
+               Column("scopes", keep=False), Column("created", keep=False),
+               Column("last used"), Column("expires", keep=False), Column("revoked"))
+    rows = []
     for tok in found:
         d = tok.as_dict()
-        table.add_row(tok.id, tok.user, tok.name, ",".join(tok.scopes), d["created_at"][:19],
-                      (d["last_used_at"] or "never")[:19], (d["expires_at"] or "never")[:19],
-                      "yes" if tok.revoked else "")
-    console.print(table)
+        rows.append({"id": tok.id, "user": escape(tok.user), "name": escape(tok.name),
+                     "scopes": ",".join(tok.scopes), "created": d["created_at"][:10],
+                     "last used": (d["last_used_at"] or "never")[:10],
+                     "expires": (d["expires_at"] or "never")[:10],
+                     "revoked": "yes" if tok.revoked else ""})
+    print_table(fitted(columns, rows, wide=wide), wide)
 
 
 @token_app.command("revoke")

@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from allsource.cli.common import console, print_json, state
+from allsource.cli.common import console, print_json, say, state
+from allsource.cli.tables import Column, WideOpt, fitted, print_table
 from allsource.errors import InputError
 
 if TYPE_CHECKING:
@@ -66,7 +67,9 @@ def run(
         "--no-alerts", help="Store warnings without raising alerts.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Warn where a day's activity departs from its baseline; store and alert what is new."""
+    """Warn where a day's activity departs from its baseline; store and alert what is new.
+
+    Without --date it evaluates yesterday (UTC), the last whole day, and says so."""
     from allsource.assess.early_warning import CountParams, ToneParams
     from allsource.assess.warnings_run import parse_day, run_warnings
 
@@ -81,6 +84,9 @@ def run(
         return
     span = (f"{summary.first_day}" if summary.first_day == summary.last_day
             else f"{summary.first_day}..{summary.last_day}")
+    if day is None:
+        say(f"evaluating {'up to ' if days > 1 else ''}{when} (yesterday, UTC, the default; "
+            "--date picks another day)")
     console.print(f"{span}: {summary.series} series, {len(summary.new)} new warning(s), "
                   f"{summary.already} already stored, {len(summary.alert_ids)} alert(s) "
                   f"raised ({summary.seconds:.2f} s)")
@@ -155,9 +161,10 @@ def list_cmd(
                                               )] = None,
     key: KeyOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 50,
+    wide: WideOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Stored warnings, newest first."""
+    """Stored warnings, newest first (the alert's short id; --json: full ids)."""
     from allsource.assess.warnings_run import list_warnings, parse_day
 
     found = list_warnings(state.store, since=parse_day(since) if since else None,
@@ -168,11 +175,11 @@ def list_cmd(
     if not found:
         console.print("no warnings")
         return
-    table = Table()
-    for col in ("day", "key", "observed", "expected", "score", "method", "alert"):
-        table.add_column(col)
-    for w in found:
-        table.add_row(w.day.isoformat(), escape(f"{w.key} {_name(w)}".strip()),
-                      f"{w.observed:g}", f"{w.expected:.2f}", f"{w.score:.3g}", w.method,
-                      (w.alert_id or "-").rsplit("--", 1)[-1][:8])
-    console.print(table)
+    columns = (Column("day"), Column("key", flex=True), Column("observed", justify="right"),
+               Column("expected", justify="right"), Column("score", keep=False),
+               Column("method", keep=False), Column("alert"))
+    rows = [{"day": w.day.isoformat(), "key": escape(f"{w.key} {_name(w)}".strip()),
+             "observed": f"{w.observed:g}", "expected": f"{w.expected:.2f}",
+             "score": f"{w.score:.3g}", "method": w.method,
+             "alert": (w.alert_id or "-").rsplit("--", 1)[-1][:8]} for w in found]
+    print_table(fitted(columns, rows, wide=wide, more="--wide or --json"), wide)

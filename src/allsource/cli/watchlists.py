@@ -18,7 +18,8 @@ from rich.table import Table
 
 from allsource.assess import watchlists as wl
 from allsource.assess.alerts import Severity
-from allsource.cli.common import console, print_json, state
+from allsource.cli.common import console, print_ids, print_json, state
+from allsource.cli.tables import Column, WideOpt, fitted, print_table
 from allsource.errors import InputError
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def add(
 
 
 @watchlist_app.command("list")
-def list_(json_: JsonOpt = False) -> None:
+def list_(wide: WideOpt = False, json_: JsonOpt = False) -> None:
     """Every watchlist, with its terms and hits counted."""
     store = state.store
     counts = wl.hit_counts(store)
@@ -182,23 +183,29 @@ def list_(json_: JsonOpt = False) -> None:
     if json_:
         print_json(rows)
         return
-    table = Table("name", "severity", "enabled", "terms", "hits", "last hit", "owner", "TLP",
-                  title=f"{len(rows)} watchlists")
-    for r in rows:
-        table.add_row(escape(str(r["name"])), str(r["severity"]), "yes" if r["enabled"] else "no",
-                      str(r["terms"]), str(r["hits"]), str(r["last_hit"] or "")[:16],
-                      escape(str(r["owner"])), str(r["tlp"]))
-    console.print(table)
+    columns = (Column("name", flex=True), Column("severity"), Column("enabled", keep=False),
+               Column("terms", justify="right"), Column("hits", justify="right"),
+               Column("last hit"), Column("owner", keep=False), Column("TLP", keep=False))
+    cells = [{"name": escape(str(r["name"])), "severity": str(r["severity"]),
+              "enabled": "yes" if r["enabled"] else "no", "terms": str(r["terms"]),
+              "hits": f"{r['hits']:,}", "last hit": str(r["last_hit"] or "")[:10],
+              "owner": escape(str(r["owner"])), "TLP": str(r["tlp"]).removeprefix("TLP:")}
+             for r in rows]
+    print_table(fitted(columns, cells, title=f"{len(rows)} watchlists", wide=wide), wide)
 
 
-def _hits_table(hits: list[wl.StoredHit], title: str) -> Table:
-    table = Table("when", "watchlist", "term", "matched", "document", title=title)
-    for h in hits:
-        doc = f"{h.title[:50]} ({h.document_id})" if h.title else h.document_id
-        table.add_row(h.created_at.strftime("%Y-%m-%d %H:%M"), escape(h.watchlist),
-                      escape(f"[{h.term_id}] {h.kind}: {h.term}"), escape(h.matched[:60]),
-                      escape(doc))
-    return table
+# the document by its title (its id is cut by any table at 80 columns: --ids, --json)
+_HIT_COLUMNS = (Column("when"), Column("watchlist", keep=False), Column("term", keep=False),
+                Column("matched"), Column("document", flex=True))
+
+
+def _hits_table(hits: list[wl.StoredHit], title: str, wide: bool = False) -> Table:
+    rows = [{"when": h.created_at.strftime("%Y-%m-%d %H:%M"), "watchlist": escape(h.watchlist),
+             "term": escape(f"[{h.term_id}] {h.kind}: {h.term}"),
+             "matched": escape(h.matched[:40]),
+             "document": escape(h.title[:80] if h.title else h.document_id)} for h in hits]
+    return fitted(_HIT_COLUMNS, rows, title=title, wide=wide,
+                  more="--wide; document ids: --ids")
 
 
 @watchlist_app.command("show")
@@ -254,6 +261,9 @@ def remove(
 def hits(
     name: Annotated[str | None, typer.Argument(help="Only this watchlist.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
+    wide: WideOpt = False,
+    ids: Annotated[bool, typer.Option(
+        "--ids", help="Print only the hit documents' full ids, one per line.")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Recorded hits, newest first."""
@@ -261,4 +271,7 @@ def hits(
     if json_:
         print_json([h.as_json() for h in found])
         return
-    console.print(_hits_table(found, f"{len(found)} watchlist hits"))
+    if ids:
+        print_ids(h.document_id for h in found)
+        return
+    print_table(_hits_table(found, f"{len(found)} watchlist hits", wide), wide)
