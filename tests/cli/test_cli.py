@@ -131,7 +131,9 @@ def test_process_show_and_extract(cli: Run, tmp_path: Path) -> None:
     assert any(w.startswith("ambiguous: every word of 'Fancy Bear' is a common word; "
                             "accepted: cyber context") for w in why), why
     shown = cli("show", hit["id"]).stdout
-    assert "evidence" in shown and "why" in shown and "distinctive" in shown
+    # each mention's evidence quoted, with why the name was accepted after it
+    assert any(line.startswith("    “") and "APT28" in line
+               and line.endswith("— distinctive name") for line in shown.splitlines())
 
     got = as_json(cli("extract", str(folder / "apt28.txt"), "--json"))
     assert any(o["name"] == "APT28" for o in got["objects"])  # type: ignore[index]
