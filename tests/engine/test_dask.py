@@ -158,11 +158,14 @@ def _blas_threads() -> list[int]:
     return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
 
 
-def test_workers_blas_is_limited_to_their_task_threads() -> None:
+def test_workers_blas_is_limited_to_their_task_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the nanny's environment (a worker started otherwise), OpenBLAS would run one
     thread per core next to the other workers; the engine's plugin limits it."""
     import dask
 
+    # a nanny that started earlier in this process left its settings in os.environ
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
         cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                host="127.0.0.1", scheduler_port=0, dashboard_address=None)
