@@ -149,3 +149,37 @@ def test_spliced_sequential_stages_and_failures_match_inline(scheduler: str) -> 
     finally:
         engine.close()
         inline.close()
+
+
+def _blas_threads() -> list[int]:
+    import numpy  # noqa: F401  # loads OpenBLAS, the BLAS the stages' numpy uses
+    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
+
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_workers_blas_is_limited_to_their_task_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the nanny's environment (a worker started otherwise), OpenBLAS would run one
+    thread per core next to the other workers; the engine's plugin limits it."""
+    import dask
+
+    # a nanny that started earlier in this process left its settings in os.environ
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", scheduler_port=0, dashboard_address=None)
+    try:
+        with Client(cluster) as client:
+            [before] = client.run(_blas_threads).values()
+            if not before or max(before) < 2:
+                pytest.skip("OpenBLAS runs one thread here already (one core)")
+            engine = DaskEngine(build_pipeline(["words"], classes=ALL),
+                                address=cluster.scheduler_address)
+            try:
+                [after] = client.run(_blas_threads).values()
+            finally:
+                engine.close()
+    finally:
+        cluster.close()
+    assert after and set(after) == {1}

@@ -176,3 +176,18 @@ def test_a_worker_imports_no_store_code() -> None:
     out = subprocess.run([sys.executable, "-c", probe], input=blob, capture_output=True,
                          check=True).stdout.decode().strip()
     assert len(classes) >= 7 and out == "[]"
+
+
+@pytest.mark.parametrize("kind", ["inline", "pool"])
+def test_stage_cpu_counts_the_threads_a_stage_waits_for(kind: str) -> None:
+    """A stage alone in its process is charged its process's CPU: what a helper thread (a
+    native library's pool) used for it counts, which this thread's clock would miss."""
+    pipeline = build_pipeline(["helpers"], classes=ALL)
+    engine = InlineEngine(pipeline) if kind == "inline" else PoolEngine(pipeline, workers=2)
+    try:
+        out = engine.run(_works(8))
+    finally:
+        engine.close()
+    helped = sum(w.annotations["helpers"]["cpu"] for w in out)
+    assert helped > 0.01  # the helper threads did measurable work
+    assert engine.cpu_times["helpers"] >= 0.9 * helped

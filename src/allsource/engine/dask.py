@@ -12,7 +12,8 @@ given by its scheduler address.
 * A :class:`_PipelinePlugin` (a Dask worker plugin, registered under a name unique to this
   engine) builds the pipeline's parallel stages once per worker and sets them up, so models
   load once per worker, not per batch, and a worker that joins later gets them too. A lock
-  serialises stage runs within a worker, so workers with several threads stay correct.
+  serialises stage runs within a worker, so workers with several threads stay correct. The
+  plugin also limits the worker's BLAS pools to its task threads (one on a local cluster).
 * The schedule is :func:`allsource.engine.rounds.start_rounds`, as for the pool: one trip per
   round (the default pipeline is one round), the batch cut into one chunk per worker, the
   chunks gathered in submission order and sequential stages spliced in here at their place,
@@ -53,6 +54,13 @@ class _PipelinePlugin(WorkerPlugin):
         self.lock = threading.Lock()
 
     def setup(self, worker: Any) -> None:
+        # BLAS threads to the worker's task threads, as the pool pins its workers to one:
+        # a local cluster's nanny sets the same through the environment, but a worker
+        # started without one (or a cluster configured otherwise) would let OpenBLAS spin
+        # a thread per core next to the other workers (threadpoolctl: scikit-learn's own)
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+        threadpool_limits(limits=max(1, int(getattr(worker, "nthreads", 1) or 1)))
         pipeline = build_pipeline(self.names, self.options, classes=self.classes)
         for stage in pipeline.stages:
             if not stage.sequential:  # sequential stages run in the parent, with the store

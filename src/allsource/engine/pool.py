@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -51,7 +52,8 @@ def _ready() -> None:
 def _run(stage_names: list[str], early_names: list[str], chunk: bytes) -> bytes:
     assert _WORKER is not None, "worker not initialised"
     stages, early = chosen(_WORKER, stage_names, early_names)
-    return run_chunk(stages, chunk, early)
+    # a worker runs one chunk at a time and nothing else: its process clock is the stages'
+    return run_chunk(stages, chunk, early, time.process_time)
 
 
 def chosen(pipeline: Pipeline, stage_names: list[str], early_names: list[str]

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from allsource.engine.inline import run_stages
+from allsource.engine.inline import Clock, run_stages
 from allsource.gcpause import paused_gc
 from allsource.model.markings import Marking
 from allsource.model.records import Mention, Relationship, StixObject
@@ -138,10 +138,12 @@ def loads(data: bytes) -> Any:
         return pickle.loads(data)
 
 
-def run_chunk(stages: Sequence[Stage], chunk: bytes, early: Sequence[Stage] = ()) -> bytes:
+def run_chunk(stages: Sequence[Stage], chunk: bytes, early: Sequence[Stage] = (),
+              clock: Clock = time.thread_time) -> bytes:
     """Worker side: run ``stages`` in order over the pickled chunk, then the ``precompute``
     of the ``early`` sequential stages; a stage's exception is sent back (with the worker's
-    traceback as a note), not raised."""
+    traceback as a note), not raised. ``clock`` reads the CPU seconds per stage (see
+    :func:`~allsource.engine.inline.run_stages`)."""
     with paused_gc():
         works: list[Work] = pickle.loads(chunk)
         times: dict[str, float] = {}
@@ -149,7 +151,7 @@ def run_chunk(stages: Sequence[Stage], chunk: bytes, early: Sequence[Stage] = ()
         marks: list[list[_Lengths]] = [[] for _ in works]
         done, error = 0, None
         for stage in stages:
-            started, used = time.perf_counter(), time.thread_time()
+            started, used = time.perf_counter(), clock()
             try:
                 stage.process(works)
             except Exception as exc:
@@ -157,24 +159,24 @@ def run_chunk(stages: Sequence[Stage], chunk: bytes, early: Sequence[Stage] = ()
                 break
             finally:
                 times[stage.name] = times.get(stage.name, 0.0) + time.perf_counter() - started
-                cpu[stage.name] = cpu.get(stage.name, 0.0) + time.thread_time() - used
+                cpu[stage.name] = cpu.get(stage.name, 0.0) + clock() - used
             for mark, work in zip(marks, works, strict=True):
                 mark.append(_lengths(work))
             done += 1
         states: list[_State] = [(w.annotations, w.objects, w.relationships, w.mentions,
                                  w.errors, w.scratch) for w in works]
-        pre = _precompute(early, works, times, cpu) if error is None else {}
+        pre = _precompute(early, works, times, cpu, clock) if error is None else {}
         return dumps(ChunkResult(states, marks, times, done, error, cpu, pre))
 
 
 def _precompute(stages: Sequence[Stage], works: list[Work], times: dict[str, float],
-                cpu: dict[str, float]) -> dict[str, list[dict[str, Any]]]:
+                cpu: dict[str, float], clock: Clock) -> dict[str, list[dict[str, Any]]]:
     """Each early stage's ``precompute`` over ``works``; per stage, per work, the scratch
     entries it added (taken out of the scratch: they travel apart from the stages' output).
     A step that raises leaves nothing: its stage then does the work itself, in order."""
     out: dict[str, list[dict[str, Any]]] = {}
     for stage in stages:
-        started, used = time.perf_counter(), time.thread_time()
+        started, used = time.perf_counter(), clock()
         sizes = [len(w.scratch) for w in works]
         try:
             stage.precompute(works)  # type: ignore[attr-defined]
@@ -186,7 +188,7 @@ def _precompute(stages: Sequence[Stage], works: list[Work], times: dict[str, flo
         if not failed:
             out[stage.name] = added
         times[stage.name] = times.get(stage.name, 0.0) + time.perf_counter() - started
-        cpu[stage.name] = cpu.get(stage.name, 0.0) + time.thread_time() - used
+        cpu[stage.name] = cpu.get(stage.name, 0.0) + clock() - used
     return out
 
 
