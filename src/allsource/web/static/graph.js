@@ -667,7 +667,12 @@
       out.push('<line x1="' + a.x.toFixed(1) + '" y1="' + a.y.toFixed(1) + '" x2="' +
                b.x.toFixed(1) + '" y2="' + b.y.toFixed(1) + '" stroke="#8b97a3" stroke-width="' +
                e.data("width") + '"/>');
-      out.push('<text x="' + ((a.x + b.x) / 2).toFixed(1) + '" y="' + ((a.y + b.y) / 2).toFixed(1) +
+      // as on the canvas: the type written 34 px from the far end
+      var far = e.data("far") === "source" ? a : b, near = far === a ? b : a;
+      var len = Math.max(1, Math.hypot(near.x - far.x, near.y - far.y));
+      var k = Math.min(0.5, 34 / len);
+      out.push('<text x="' + (far.x + (near.x - far.x) * k).toFixed(1) + '" y="' +
+               (far.y + (near.y - far.y) * k - 2).toFixed(1) +
                '" font-size="9" fill="#3d4650" text-anchor="middle">' + xml(e.data("label")) +
                "</text>");
     });
@@ -676,7 +681,8 @@
       var p = n.position();
       out.push('<g data-type="' + xml(n.data("type")) + '">' + svgShape(n) +
                '<text x="' + p.x.toFixed(1) + '" y="' + (p.y + n.data("size") / 2 + 13).toFixed(1) +
-               '" font-size="11" fill="#1b1f24" text-anchor="middle">' + xml(n.data("short")) +
+               '" font-size="11" fill="#1b1f24" text-anchor="middle">' +
+               xml(n.hasClass("center") ? n.data("short") : short(n.data("label"), 18)) +
                "</text></g>");
     });
     out.push("</g></svg>");
