@@ -319,12 +319,30 @@ def test_entity_page_shows_aliases_timeline_related_and_risk(
     assert "misp-galaxy &lt;b&gt;threat-actor&lt;/b&gt; v1" in html
     assert 'id="risk"' in html and re.search(r"Risk \d+/100", html)
     assert "&lt;script&gt;window.__xss.push(&#39;risk-" in html
-    assert re.search(r'<ol class="bars">\s*<li><span class="label">\d{4}-\d{2}</span>', html)
-    related = html.split('id="related"')[1].split('id="observables"')[0]
-    assert "&lt;svg onload=" in related and "uses" in related
-    assert "203.0.113.45" in html.split('id="observables"')[1]
-    assert "Phishing &lt;script&gt;" in html.split('id="techniques"')[1]
+    # mentions over time: a server-drawn SVG chart with its table
+    chart = html.split('id="mentions-timeline"')[1].split("</section>")[0]
+    assert '<svg class="chart"' in chart and re.search(r"<title>\d{4}-\d{2}: 1</title>", chart)
+    # relationships grouped by type, the other end by name, never by id
+    rels = html.split('id="relationships"')[1].split('id="techniques"')[0]
+    assert "uses · malware" in rels and "&lt;svg onload=" in rels
+    assert workspace.entities["malware"] not in rels.replace(
+        f'href="/objects/{workspace.entities["malware"]}"', "")
+    assert "uses · techniques" in rels
+    matrix = html.split('id="techniques"')[1].split("</section>")[0]
+    assert "Phishing &lt;script&gt;" in matrix
+    # the IP is co-mentioned (not linked to the actor), so it is listed once, there
+    assert "203.0.113.45" in html.split('id="observables"')[1].split("</section>")[0]
+    assert html.count("&lt;svg onload=") == 1  # the malware is not repeated as co-mentioned
     assert f'href="/graph/{actor}"' in html
+    assert f'href="/timeline?entity={actor}"' in html and f'href="/map?entity={actor}"' in html
+    # the alias is a chip; the statements (with undo) are behind a disclosure
+    chips = html.split('id="aliases-chips"')[1].split("</div>")[0]
+    assert "&lt;iframe src=javascript:" in chips
+    assert re.search(r'<section id="aliases">\s*<details>', html)
+    # ids are secondary: the page's own id in a "copy id" detail, no other id as text
+    assert f'<code class="id">{actor}</code>' in html
+    text = re.sub(r"<[^>]+>", " ", html.replace(f'<code class="id">{actor}</code>', ""))
+    assert not re.search(r"[a-z-]+--[0-9a-f]{8}-", text)
     # the entity's own name cannot be undone; the alias can
     assert html.count("Undo this alias") == 1
 
