@@ -62,7 +62,9 @@ KIND_LABELS = {
     "campaign": "campaigns", "location": "places", "identity": "organisations and sectors",
     "vulnerability": "vulnerabilities", "indicator": "indicators",
     "course-of-action": "mitigations", "x-mitre-data-component": "data components",
-    "infrastructure": "infrastructure", "report": "reports"}
+    "infrastructure": "infrastructure", "report": "reports", "url": "URLs",
+    "domain-name": "domains", "ipv4-addr": "IP addresses", "ipv6-addr": "IP addresses",
+    "file": "files", "email-addr": "email addresses", "x-mitre-data-source": "data sources"}
 CREDIBILITY_MEANINGS = {1: "confirmed", 2: "probably true", 3: "possibly true",
                         4: "doubtful", 5: "improbable", 6: "cannot be judged"}
 
@@ -113,10 +115,16 @@ class Link:
 
 @dataclass(slots=True)
 class Group:
-    """Relationships of one type, direction and other-end kind (``APT28 uses: malware``)."""
+    """Relationships of one type, direction and other-end kind (``uses · malware``;
+    incoming: ``campaigns · attributed to APT28``)."""
 
     label: str
     links: list[Link]
+
+    @property
+    def techniques(self) -> bool:
+        """Whether every other end is an ATT&CK technique (the matrix shows them too)."""
+        return all(link.type == "attack-pattern" for link in self.links)
 
     @property
     def relationships(self) -> int:
@@ -316,7 +324,7 @@ def relations(store: SqlStore, entity_id: str, entity_name: str,
         end = ends[other]
         kind = KIND_LABELS.get(end["type"], end["type"].replace("-", " "))
         verb = x.relationship_type.replace("-", " ")
-        label = f"{verb} · {kind}" if outgoing else f"{kind} that {verb} {entity_name}"
+        label = f"{verb} · {kind}" if outgoing else f"{kind} · {verb} {entity_name}"
         link = groups[label].get(other)
         if link is None:
             link = groups[label][other] = Link(other, end["name"], end["type"],

@@ -861,8 +861,8 @@ def watchlists_page(request: Request, store: StoreDep) -> Response:
     hits = watchlists_mod.list_hits(store, limit=100, audience=viewer.audience)
     shown = {w.name for w in found}
     hits = [h for h in hits if h.watchlist in shown]
-    matched = names.object_names(store, [h.matched.strip() for h in hits
-                                         if names.STIX_ID.match(h.matched.strip())],
-                                 viewer.audience)
+    values = [v for h in hits for v in (h.matched, h.evidence or "")]
+    known = names.object_names(store, [v.strip() for v in values
+                                       if names.STIX_ID.match(v.strip())], viewer.audience)
     return _page("watchlists.html", viewer, watchlists=found, hits=hits,
-                 matched={h.matched: names.shown_value(h.matched, matched) for h in hits})
+                 shown={v: names.shown_value(v, known) for v in values})
