@@ -218,8 +218,7 @@ def facts(store: SqlStore, stix: Mapping[str, Any] | None, name: str,
     out = Facts()
     if not stix:
         return out
-    merged = stix.get("x_allsource_merged") if isinstance(stix.get("x_allsource_merged"),
-                                                          dict) else {}
+    merged = _mapping(stix.get("x_allsource_merged"))
     if isinstance(stix.get("description"), str) and stix["description"].strip():
         out.descriptions.append(Description(_source_label(stix), stix["description"]))
     member_ids = [str(d.get("object_id")) for d in merged.get("descriptions") or []
@@ -246,8 +245,7 @@ def facts(store: SqlStore, stix: Mapping[str, Any] | None, name: str,
         label = str(ref.get("external_id") or ref.get("description") or url or "")
         if label:
             out.references.append(Reference(str(ref.get("source_name") or ""), label, url))
-    meta = stix.get("x_allsource_misp_meta") if isinstance(stix.get("x_allsource_misp_meta"),
-                                                           dict) else {}
+    meta = _mapping(stix.get("x_allsource_misp_meta"))
     for ref in _strings(meta.get("refs")):
         url = _web_url(ref)
         if url and url not in seen_urls:
@@ -267,6 +265,10 @@ def facts(store: SqlStore, stix: Mapping[str, Any] | None, name: str,
     out.sectors = _dedupe([*_strings(meta.get("cfr-target-category")),
                            *_strings(meta.get("target-category"))])
     return out
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _member_labels(store: SqlStore, ids: Sequence[str], audience: Audience) -> dict[str, str]:

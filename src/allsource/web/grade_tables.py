@@ -86,7 +86,8 @@ def explain(store: SqlStore, grade: Mapping[str, Any] | None, document_id: str,
     """The grade's explanation as tables (see the module docstring); ``None`` without one."""
     if not grade:
         return None
-    data = grade.get("explanation") if isinstance(grade.get("explanation"), Mapping) else {}
+    found = grade.get("explanation")
+    data: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     claims = [c for c in data.get("claims") or [] if isinstance(c, Mapping)]
     names = titles(store, [x for c in claims for x in
                            _ids(_origins(c, "supporting")) + _ids(_origins(c, "contradicting"))],
