@@ -239,10 +239,24 @@ def test_document_page_highlights_and_escapes(admin: httpx.Client,
 
 
 def test_url_field_is_text_not_a_link(admin: httpx.Client, workspace: Workspace) -> None:
+    """Only an http(s) original URL is a link (see test_browser_entity for one that is)."""
     doc = workspace.docs["Links: javascript URL"]
     html = admin.get(f"/documents/{doc}").text
     assert "javascript:alert(&#39;url-field&#39;)" in html
     assert 'href="javascript' not in html
+    assert "not a web address: not linked" in html
+
+
+def test_undated_document_says_so_and_ids_are_secondary(admin: httpx.Client,
+                                                       workspace: Workspace) -> None:
+    doc = workspace.docs["Links: javascript URL"]
+    html = admin.get(f"/documents/{doc}").text
+    meta = html.split('<dl class="meta">')[1].split("</dl>")[0]
+    assert "Published" not in meta and "no report date" in meta
+    assert "when allsource collected it" in meta
+    assert f'<code class="id">{doc}</code>' in html
+    text = re.sub(r"<[^>]+>", " ", html.replace(f'<code class="id">{doc}</code>', ""))
+    assert not re.search(r"[a-z-]+--[0-9a-f]{8}-", text)
 
 
 def test_hostile_feed_documents_render_escaped(admin: httpx.Client,
@@ -268,6 +282,9 @@ def test_alert_triage_needs_csrf_and_role(admin: httpx.Client, workspace: Worksp
     for raw in RAW:
         assert raw not in page
     assert "&lt;img src=x onerror=" in page
+    # documents by title, never a link named "1"; the watchlist by its key's text
+    assert not re.search(r'href="/documents/[^"]+">\d+</a>', page)
+    assert "Script tag in a title</a>" in page
     second = workspace.alert_ids[1]
     r = admin.post(f"/alerts/{second}/assign", data={"csrf": "nope", "assignee": "bob"})
     assert r.status_code == 403
@@ -419,6 +436,8 @@ def test_ach_case_over_forms(admin: httpx.Client, workspace: Workspace) -> None:
                                                "relevance": "high"}).status_code == 303
     html = admin.get(url).text
     _no_raw(html)
+    # the case's TLP as its label, not the number stored
+    assert re.search(r'<p class="meta">open · [^<]* · TLP:[A-Z+]+', html)
     ev = re.search(r'name="evidence" value="([^"]+)"', html)
     hyps = re.findall(r'name="hypothesis" value="([^"]+)"', html)
     assert ev and len(hyps) == 2
