@@ -58,7 +58,7 @@ def month_bars(counts: Sequence[tuple[str, int]], title: str) -> Markup:
     peak = max(m.count for m in months) or 1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / len(months)
-    bar = max(1.0, step * 0.8)
+    bar = min(max(1.0, step * 0.8), 28.0)  # a few months must not make slabs
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
         f'role="img" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg">',
