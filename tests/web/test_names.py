@@ -38,9 +38,9 @@ def test_alert_rows_name_watchlists_and_documents_the_reader_may_read(store: Sql
     jewels = next(a for a in alerts if a.title == "jewels hit")
     on_red = next(a for a in alerts if red_doc.id in a.documents)
     on_open = next(a for a in alerts if a.title == "grid hit" and open_doc.id in a.documents)
-    assert owner.subject(jewels) == "watchlist crown jewels"
-    assert reader.subject(jewels) == "a watchlist"
-    assert reader.subject(on_open) == "watchlist grid watch"
+    assert owner.subject(jewels) == "crown jewels"
+    assert reader.subject(jewels) == "a watchlist not shown to you"
+    assert reader.subject(on_open) == "grid watch"
     assert owner.readable(on_red) == [(red_doc.id, "Red report")]
     assert reader.readable(on_red) == []  # named only to those who may read it
     assert reader.readable(on_open) == [(open_doc.id, "Open report")]

@@ -81,8 +81,10 @@ def month_bars(counts: Sequence[tuple[str, int]], title: str) -> Markup:
                          f'y="{TOP + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}">'
                          f'<title>{month.key}: {month.count}</title></rect>')
         first_of_year = month.key.endswith("-01")
+        # the first month is labelled unless a year label follows within a few months
+        lone_start = i == 0 and (len(months) <= 24 or int(month.key[5:7]) <= 9)
         if (len(months) <= 24 and i % every == 0) or (len(months) > 24 and first_of_year) \
-                or i == 0:
+                or lone_start:
             label = month.key if len(months) <= 24 or i == 0 else month.key[:4]
             parts.append(f'<text class="tick" x="{x + step / 2:.1f}" y="{HEIGHT - 6}" '
                          f'text-anchor="middle">{label}</text>')

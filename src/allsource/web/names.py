@@ -134,12 +134,11 @@ def alert_names(store: SqlStore, alerts: Sequence[Alert], audience: Audience) ->
         kind, _, rest = a.group_key.partition(":")
         if kind == "watchlist":
             found = lists.get(rest)
-            groups[a.group_key] = (f"watchlist {found}" if found is not None
-                                   else "a watchlist" if STIX_ID.match(rest) else a.group_key)
+            groups[a.group_key] = (found if found is not None
+                                   else "a watchlist not shown to you" if STIX_ID.match(rest)
+                                   else rest)
         elif kind == "warning":
-            groups[a.group_key] = "early warning"  # its title names the series
-        elif kind == "insider":
-            groups[a.group_key] = "insider risk"
+            groups[a.group_key] = ""  # the kind says it; its title names the series
         else:
             groups[a.group_key] = "" if STIX_ID.match(rest) else a.group_key
     docs = titles(store, [d for a in alerts for d in a.documents[:20]], audience)
