@@ -74,6 +74,8 @@ def test_entity_overview_by_name(page: object, workspace: Workspace) -> None:  #
     pg.click("#aliases details summary")  # type: ignore[attr-defined]
     assert statements.is_visible()
     _shot(pg, "entity-overview.png")
+    # nothing widens the page at 1,280 px (the matrix scrolls inside its own box)
+    assert pg.evaluate("document.documentElement.scrollWidth") == 1280  # type: ignore[attr-defined]
     # the timeline and map links are filtered to the entity
     assert pg.get_attribute("#timeline-link", "href") == f"/timeline?entity={actor}"  # type: ignore[attr-defined]
     assert pg.get_attribute("#map-link", "href") == f"/map?entity={actor}"  # type: ignore[attr-defined]
