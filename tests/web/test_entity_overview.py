@@ -30,6 +30,9 @@ MALWARE = "malware--00000000-0000-4000-8000-000000000002"
 SECRET = "malware--00000000-0000-4000-8000-000000000003"
 TECH = "attack-pattern--00000000-0000-4000-8000-000000000004"
 PLACE = "location--00000000-0000-4000-8000-000000000005"
+# linked objects of the actor (MISP galaxy clusters): one seen in the open, one only in RED
+LINKED = "intrusion-set--00000000-0000-4000-8000-000000000006"
+LINKED_RED = "intrusion-set--00000000-0000-4000-8000-000000000007"
 RED = Marking(tlp=TLP.RED)
 READER = Audience(max_tlp=TLP.AMBER)  # may read everything but TLP:RED
 
@@ -74,7 +77,13 @@ def world(store: SqlStore, settings: Settings) -> Iterator[World]:
                  " <img src=x onerror=alert(1)>", aliases=["Sandcat", "Desert Cat"],
                  x_allsource_misp_meta={"cfr-suspected-state-sponsor": "Nowhere",
                                         "cfr-suspected-victims": ["Ruritania"],
-                                        "cfr-target-category": ["Energy"]})
+                                        "cfr-target-category": ["Energy"]},
+                 x_allsource_merged={"objects": [LINKED, LINKED_RED]})
+    linked = _obj(LINKED, "Sandcat", x_allsource_misp_meta={
+        "cfr-suspected-victims": ["Freedonia"]})
+    linked_red = StixObject(LINKED_RED, "intrusion-set", "Sandcat", {
+        "type": "intrusion-set", "id": LINKED_RED, "name": "Sandcat",
+        "x_allsource_misp_meta": {"cfr-suspected-victims": ["Latveria"]}}, RED)
     uses_malware = _rel("uses", ACTOR, MALWARE)
     uses_tech = _rel("uses", ACTOR, TECH)
     targets = _rel("targets", ACTOR, PLACE)
@@ -83,13 +92,14 @@ def world(store: SqlStore, settings: Settings) -> Iterator[World]:
         {"source_name": "mitre-attack", "external_id": "T1566.001"}],
         kill_chain_phases=[{"kill_chain_name": "mitre-attack", "phase_name": "initial-access"}])
     store.write_batch(open_src, [Collected(
-        clear, [actor, _obj(MALWARE, "Dropper"), tech, _obj(PLACE, "Kyiv")],
+        clear, [actor, _obj(MALWARE, "Dropper"), tech, _obj(PLACE, "Kyiv"), linked],
         [uses_malware, uses_tech, targets],
-        [Mention(i, "t") for i in (ACTOR, MALWARE, TECH, PLACE, uses_malware.id, uses_tech.id,
-                                   targets.id)])], [], None)
+        [Mention(i, "t") for i in (ACTOR, MALWARE, TECH, PLACE, LINKED, uses_malware.id,
+                                   uses_tech.id, targets.id)])], [], None)
     store.write_batch(red_src, [Collected(
-        red, [_obj(ACTOR, "Sandcat"), _obj(SECRET, "Nightshade", marking=RED)], [uses_secret],
-        [Mention(i, "t") for i in (ACTOR, SECRET, uses_secret.id)])], [], None)
+        red, [_obj(ACTOR, "Sandcat"), _obj(SECRET, "Nightshade", marking=RED), linked_red],
+        [uses_secret], [Mention(i, "t") for i in (ACTOR, SECRET, LINKED_RED, uses_secret.id)])],
+        [], None)
     now = utc_now()
     with store.engine.begin() as conn:
         # the open relationship's claim: probably true, as stored and readable by everyone
@@ -127,8 +137,9 @@ def test_a_reader_sees_the_entity_through_readable_reports_only(world: World) ->
     assert "Nightshade" in owner and "Closed report on Sandcat" in owner
     assert "Nightcrawler Unit" in owner
     assert "2 documents you may read" in owner
+    assert "Latveria" in owner and "Freedonia" in owner
     for hidden in ("Nightshade", SECRET, world.uses_secret.id, "Closed report on Sandcat",
-                   world.red.id, "closed-desk", "Nightcrawler Unit"):
+                   world.red.id, "closed-desk", "Nightcrawler Unit", "Latveria"):
         assert hidden not in reader, hidden
     assert "1 document you may read" in reader
     assert "<dt>Relationships</dt><dd>3 in 3 groups</dd>" in reader  # not the RED 4th
@@ -138,6 +149,7 @@ def test_a_reader_sees_the_entity_through_readable_reports_only(world: World) ->
     assert "2 probably true" in row and "<td>1</td>" in row
     # facts: sponsor, victims, sectors, aliases as chips; Markdown rendered, HTML escaped
     assert "Nowhere" in reader and "Ruritania" in reader and "Energy" in reader
+    assert "Freedonia" in reader  # a linked object's victims, seen in the open report
     assert '<li class="chip">Desert Cat</li>' in reader
     assert "<strong>Sandcat</strong>" in reader
     assert 'href="https://e.example" rel="noopener noreferrer nofollow"' in reader
@@ -182,7 +194,7 @@ def test_document_page_undated_link_and_ids_secondary(world: World) -> None:
     assert "no report date" in html and "Collected" in html
     assert f'<code class="id">{world.red.id}</code>' in html
     entities = html.split('id="mentions"')[1].split("</ul>")[0]
-    assert entities.count(">Sandcat</a>") == 1
+    assert entities.count(f'href="/objects/{ACTOR}"') == 1
 
 
 MISP_EVENT = {

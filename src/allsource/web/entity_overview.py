@@ -222,8 +222,9 @@ def facts(store: SqlStore, stix: Mapping[str, Any] | None, name: str,
     if isinstance(stix.get("description"), str) and stix["description"].strip():
         out.descriptions.append(Description(_source_label(stix), stix["description"]))
     member_ids = [str(d.get("object_id")) for d in merged.get("descriptions") or []
-                  if isinstance(d, dict)]
-    labels = _member_labels(store, member_ids, audience)
+                  if isinstance(d, dict)] + [str(x) for x in merged.get("objects") or []]
+    members = _members(store, member_ids, audience)
+    labels = {k: _source_label(v) for k, v in members.items()}
     for d in merged.get("descriptions") or []:
         if (isinstance(d, dict) and isinstance(d.get("description"), str)
                 and str(d.get("object_id")) in labels):
@@ -245,7 +246,12 @@ def facts(store: SqlStore, stix: Mapping[str, Any] | None, name: str,
         label = str(ref.get("external_id") or ref.get("description") or url or "")
         if label:
             out.references.append(Reference(str(ref.get("source_name") or ""), label, url))
-    meta = _mapping(stix.get("x_allsource_misp_meta"))
+    # the entity's own MISP galaxy meta, then that of the linked objects the reader may see
+    metas = [_mapping(stix.get("x_allsource_misp_meta")),
+             *(_mapping(m.get("x_allsource_misp_meta")) for m in members.values())]
+    meta = {k: [x for one in metas for x in _strings(one.get(k))]
+            for k in ("refs", "cfr-suspected-state-sponsor", "cfr-suspected-victims",
+                      "cfr-target-category", "target-category")}
     for ref in _strings(meta.get("refs")):
         url = _web_url(ref)
         if url and url not in seen_urls:
@@ -271,12 +277,13 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _member_labels(store: SqlStore, ids: Sequence[str], audience: Audience) -> dict[str, str]:
-    """Source labels of the linked objects among ``ids`` the reader may see."""
+def _members(store: SqlStore, ids: Sequence[str], audience: Audience
+             ) -> dict[str, Mapping[str, Any]]:
+    """The STIX, as shown to the reader, of the linked objects among ``ids`` they may see."""
     if not ids:
         return {}
     o = t.objects
-    out: dict[str, str] = {}
+    out: dict[str, Mapping[str, Any]] = {}
     with store.engine.connect() as conn:
         for part in chunks(sorted(set(ids))):
             rows = conn.execute(sa.select(o.c.id, o.c.stix, *_marks(o))
@@ -285,7 +292,8 @@ def _member_labels(store: SqlStore, ids: Sequence[str], audience: Audience) -> d
             shown = derived.visible_ids(store, conn, o, [r.id for r in rows], audience)
             for r in rows:
                 if r.id in shown and isinstance(r.stix, dict):
-                    out[r.id] = _source_label(r.stix)
+                    out[r.id] = derived.shown_stix(
+                        r.stix, Marking.from_columns(dict(r._mapping)), audience) or {}
     return out
 
 
