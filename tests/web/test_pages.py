@@ -239,10 +239,24 @@ def test_document_page_highlights_and_escapes(admin: httpx.Client,
 
 
 def test_url_field_is_text_not_a_link(admin: httpx.Client, workspace: Workspace) -> None:
+    """Only an http(s) original URL is a link (see test_browser_entity for one that is)."""
     doc = workspace.docs["Links: javascript URL"]
     html = admin.get(f"/documents/{doc}").text
     assert "javascript:alert(&#39;url-field&#39;)" in html
     assert 'href="javascript' not in html
+    assert "not a web address: not linked" in html
+
+
+def test_undated_document_says_so_and_ids_are_secondary(admin: httpx.Client,
+                                                       workspace: Workspace) -> None:
+    doc = workspace.docs["Links: javascript URL"]
+    html = admin.get(f"/documents/{doc}").text
+    meta = html.split('<dl class="meta">')[1].split("</dl>")[0]
+    assert "Published" not in meta and "no report date" in meta
+    assert "when allsource collected it" in meta
+    assert f'<code class="id">{doc}</code>' in html
+    text = re.sub(r"<[^>]+>", " ", html.replace(f'<code class="id">{doc}</code>', ""))
+    assert not re.search(r"[a-z-]+--[0-9a-f]{8}-", text)
 
 
 def test_hostile_feed_documents_render_escaped(admin: httpx.Client,
@@ -268,6 +282,9 @@ def test_alert_triage_needs_csrf_and_role(admin: httpx.Client, workspace: Worksp
     for raw in RAW:
         assert raw not in page
     assert "&lt;img src=x onerror=" in page
+    # documents by title, never a link named "1"; the watchlist by its key's text
+    assert not re.search(r'href="/documents/[^"]+">\d+</a>', page)
+    assert "Script tag in a title</a>" in page
     second = workspace.alert_ids[1]
     r = admin.post(f"/alerts/{second}/assign", data={"csrf": "nope", "assignee": "bob"})
     assert r.status_code == 403
@@ -321,12 +338,30 @@ def test_entity_page_shows_aliases_timeline_related_and_risk(
     assert "misp-galaxy &lt;b&gt;threat-actor&lt;/b&gt; v1" in html
     assert 'id="risk"' in html and re.search(r"Risk \d+/100", html)
     assert "&lt;script&gt;window.__xss.push(&#39;risk-" in html
-    assert re.search(r'<ol class="bars">\s*<li><span class="label">\d{4}-\d{2}</span>', html)
-    related = html.split('id="related"')[1].split('id="observables"')[0]
-    assert "&lt;svg onload=" in related and "uses" in related
-    assert "203.0.113.45" in html.split('id="observables"')[1]
-    assert "Phishing &lt;script&gt;" in html.split('id="techniques"')[1]
+    # mentions over time: a server-drawn SVG chart with its table
+    chart = html.split('id="mentions-timeline"')[1].split("</section>")[0]
+    assert '<svg class="chart"' in chart and re.search(r"<title>\d{4}-\d{2}: 1</title>", chart)
+    # relationships grouped by type, the other end by name, never by id
+    rels = html.split('id="relationships"')[1].split('id="techniques"')[0]
+    assert "uses · malware" in rels and "&lt;svg onload=" in rels
+    assert workspace.entities["malware"] not in rels.replace(
+        f'href="/objects/{workspace.entities["malware"]}"', "")
+    assert "uses · techniques" in rels
+    matrix = html.split('id="techniques"')[1].split("</section>")[0]
+    assert "Phishing &lt;script&gt;" in matrix
+    # the IP is co-mentioned (not linked to the actor), so it is listed once, there
+    assert "203.0.113.45" in html.split('id="observables"')[1].split("</section>")[0]
+    assert html.count("&lt;svg onload=") == 1  # the malware is not repeated as co-mentioned
     assert f'href="/graph/{actor}"' in html
+    assert f'href="/timeline?entity={actor}"' in html and f'href="/map?entity={actor}"' in html
+    # the alias is a chip; the statements (with undo) are behind a disclosure
+    chips = html.split('id="aliases-chips"')[1].split("</div>")[0]
+    assert "&lt;iframe src=javascript:" in chips
+    assert re.search(r'<section id="aliases">\s*<details>', html)
+    # ids are secondary: the page's own id in a "copy id" detail, no other id as text
+    assert f'<code class="id">{actor}</code>' in html
+    text = re.sub(r"<[^>]+>", " ", html.replace(f'<code class="id">{actor}</code>', ""))
+    assert not re.search(r"[a-z-]+--[0-9a-f]{8}-", text)
     # the entity's own name cannot be undone; the alias can
     assert html.count("Undo this alias") == 1
 
@@ -403,6 +438,8 @@ def test_ach_case_over_forms(admin: httpx.Client, workspace: Workspace) -> None:
                                                "relevance": "high"}).status_code == 303
     html = admin.get(url).text
     _no_raw(html)
+    # the case's TLP as its label, not the number stored
+    assert re.search(r'<p class="meta">open · [^<]* · TLP:[A-Z+]+', html)
     ev = re.search(r'name="evidence" value="([^"]+)"', html)
     hyps = re.findall(r'name="hypothesis" value="([^"]+)"', html)
     assert ev and len(hyps) == 2

@@ -30,13 +30,24 @@ from allsource.assess import risk_run, risk_views
 from allsource.assess import watchlists as watchlists_mod
 from allsource.config import Settings
 from allsource.errors import AllsourceError
-from allsource.model.markings import Audience, can_release
+from allsource.model.markings import TLP, Audience, can_release
 from allsource.share import stix_export
 from allsource.store import aliases, audit_scope, cases, logins, sessions, users, verdicts
 from allsource.store.query import SearchHit, SearchQuery
 from allsource.store.sql import SqlStore, snippet_html
 from allsource.verify.audience import grade_for
-from allsource.web import case_history, charts, graph_start, queries
+from allsource.web import (
+    case_history,
+    charts,
+    entity_overview,
+    grade_tables,
+    graph_start,
+    markdown,
+    misp_view,
+    month_chart,
+    names,
+    queries,
+)
 from allsource.web.highlight import segments
 from allsource.web.security import (
     SESSION_COOKIE,
@@ -63,7 +74,19 @@ def _env() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
     env.filters["snippet"] = _snippet
+    env.filters["markdown"] = markdown.render
+    env.filters["tlp"] = _tlp_label
     return env
+
+
+def _tlp_label(value: Any) -> str:
+    """A TLP as its label (``TLP:CLEAR``), whether stored as a number, an enum or a label."""
+    if isinstance(value, str) and not value.isdigit():
+        return value
+    try:
+        return TLP(int(value)).label
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _snippet(value: str | None) -> Markup:
@@ -392,15 +415,26 @@ def document(request: Request, store: StoreDep, doc_id: str) -> Response:
     story = queries.story_of(store, doc_id, viewer.audience)  # as this reader sees it
     members = (queries.story_documents(store, story.stored_id, viewer.audience)
                if story else [])
-    agree, differ = queries.claim_neighbours(store, doc_id, viewer.audience)
+    grade = grade_for(store, "document", doc_id, viewer.audience)
     return _page("document.html", viewer, doc=view,
                  pieces=segments(view["text"] or "", view["objects"], body_offset(view)),
-                 grade=grade_for(store, "document", doc_id, viewer.audience),
+                 grade=grade, explained=grade_tables.explain(store, grade, doc_id,
+                                                             viewer.audience),
                  story_grade=(grade_for(store, "story", story.stored_id, viewer.audience)
                               if story else None),
-                 members=members, corroborating=agree, contradicting=differ,
+                 members=members, event=misp_view.event_view(store, view, viewer.audience),
+                 original=_web_url(view.get("url")),
+                 rendered=(markdown.render(view["text"]) if markdown.is_markdown(view["kind"])
+                           else None),
                  verdicts=[v for v in verdicts.list_verdicts(store, document_id=doc_id)
                            if v.document_id == doc_id])
+
+
+def _web_url(value: object) -> str | None:
+    """An original URL worth a link: http(s) only (a ``javascript:`` or ``file:`` URL stays
+    text)."""
+    text = str(value or "").strip()
+    return text if text.lower().startswith(("http://", "https://")) else None
 
 
 @router.post("/documents/{doc_id}/mentions/wrong", response_class=HTMLResponse)
@@ -427,7 +461,8 @@ def wrong_mention(request: Request, store: StoreDep, doc_id: str,
 
 
 @router.get("/objects/{object_id}", response_class=HTMLResponse)
-def stored_object(request: Request, store: StoreDep, object_id: str) -> Response:
+def stored_object(request: Request, store: StoreDep, object_id: str,
+                  page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     viewer = _viewer(request, store)
     if viewer is None:
         return _to_login(request)
@@ -439,32 +474,56 @@ def stored_object(request: Request, store: StoreDep, object_id: str) -> Response
         # a collected object joined to its entity: the entity's page is the one to read
         return RedirectResponse(f"/objects/{quote(canonical, safe='')}", status_code=303)
     return _page("object.html", viewer,
-                 **_entity_context(store, viewer, view, request.app.state.settings),
+                 **_entity_context(store, viewer, view, request.app.state.settings, page),
                  message=None)
 
 
 def _entity_context(store: SqlStore, viewer: Viewer, view: dict[str, Any],
-                    settings: Settings) -> dict[str, Any]:
-    """What an object page shows beyond the stored view: alias statements, mentions per
-    month, related objects by kind and the risk score as the viewer sees it
-    (:mod:`allsource.assess.risk_views`; nothing extra for relationships)."""
+                    settings: Settings, page: int = 1) -> dict[str, Any]:
+    """What an object page shows beyond the stored view: the overview
+    (:mod:`allsource.web.entity_overview`: facts, relationships by type with names,
+    techniques, a page of mentions), alias statements, mentions per month and the risk
+    score as the viewer sees it (:mod:`allsource.assess.risk_views`)."""
+    oid, aud = view["id"], viewer.audience
     if view["record"] != "object":
         return {"obj": view, "statements": [], "months": [], "peak": 0, "entities": [],
-                "observables": [], "techniques": [], "risk": None, "risk_lines": []}
-    oid, aud = view["id"], viewer.audience
+                "observables": [], "techniques": [], "risk": None, "risk_lines": [],
+                "facts": None, "relations": None, "mentions": None, "chart": "",
+                "ends": names.relationship_ends(store, oid, aud), "alias_chips": []}
     months = queries.mention_months(store, oid, aud)
-    related = queries.related_objects(store, oid, aud)
+    rels = entity_overview.relations(store, oid, view["name"] or "", aud)
+    related = [r for r in queries.related_objects(store, oid, aud)
+               if r.id not in rels.linked_ids]
     found = risk_views.page_scores(store, [oid], aud, settings).get(oid)
     scores = [found] if found is not None else []
+    statements = names.shown_statements(store, aliases.statements(store, oid), aud)
+    facts = entity_overview.facts(store, view.get("stix"), view["name"] or "", aud)
+    chips = [s.alias for s in statements if s.status == "active"
+             and (s.alias or "").casefold() != (view["name"] or "").casefold()]
+    chips = list(dict.fromkeys([*chips, *facts.aliases]))
+    seen_names: set[tuple[str, str]] = set()
+
+    def once(items: list[queries.Related]) -> list[queries.Related]:
+        out = []
+        for r in items:
+            key = (r.type, (r.name or "").casefold())
+            if key not in seen_names:
+                seen_names.add(key)
+                out.append(r)
+        return out
+
     return {
-        "obj": view, "statements": aliases.statements(store, oid), "months": months,
+        "obj": view, "statements": statements, "months": months,
         "peak": max((n for _, n in months), default=0),
-        "entities": [r for r in related if r.type not in queries.OBSERVABLE_TYPES
-                     and r.type not in queries.TECHNIQUE_TYPES],
-        "observables": [r for r in related if r.type in queries.OBSERVABLE_TYPES],
-        "techniques": [r for r in related if r.type in queries.TECHNIQUE_TYPES],
+        "chart": month_chart.month_bars(months, f"Documents mentioning {view['name']} per month"),
+        "entities": once([r for r in related if r.type not in queries.OBSERVABLE_TYPES
+                          and r.type not in queries.TECHNIQUE_TYPES]),
+        "observables": once([r for r in related if r.type in queries.OBSERVABLE_TYPES]),
+        "techniques": once([r for r in related if r.type in queries.TECHNIQUE_TYPES]),
         "risk": scores[0].as_dict() if scores else None,
         "risk_lines": _explained(scores[0]) if scores else [],
+        "facts": facts, "relations": rels, "alias_chips": chips,
+        "mentions": entity_overview.mentions(store, oid, aud, page), "ends": None,
     }
 
 
@@ -574,6 +633,7 @@ def alerts(request: Request, store: StoreDep, status: AlertStatusQ = "active",
         return "/alerts?" + urlencode({k: v for k, v in params.items() if v})
 
     return _page("alerts.html", viewer, alerts=found.alerts, found=found, status=status,
+                 names=names.alert_names(store, found.alerts, viewer.audience),
                  volume=charts.time_bars(volume, volume_interval, unit="alert(s)"),
                  volume_interval=volume_interval,
                  counts=counts, filters=filters, watchlists=lists, link=link,
@@ -674,7 +734,8 @@ def _triage(request: Request, store: StoreDep, alert_id: str, csrf: str, action:
         return _page("error.html", viewer, code=400, message=str(exc))
     if request.headers.get("hx-request") == "true":
         return _page("alert_row.html", viewer, alert=alert,
-                     assignees=alerts_mod.assignees(store))
+                     assignees=alerts_mod.assignees(store),
+                     names=names.alert_names(store, [alert], viewer.audience))
     return RedirectResponse(f"/alerts/{quote(alert.id, safe='')}", status_code=303)
 
 
@@ -1110,5 +1171,9 @@ def watchlists_page(request: Request, store: StoreDep) -> Response:
              if can_release(w.marking, viewer.audience)]
     hits = watchlists_mod.list_hits(store, limit=100, audience=viewer.audience)
     shown = {w.name for w in found}
-    return _page("watchlists.html", viewer, watchlists=found,
-                 hits=[h for h in hits if h.watchlist in shown])
+    hits = [h for h in hits if h.watchlist in shown]
+    values = [v for h in hits for v in (h.matched, h.evidence or "")]
+    known = names.object_names(store, [v.strip() for v in values
+                                       if names.STIX_ID.match(v.strip())], viewer.audience)
+    return _page("watchlists.html", viewer, watchlists=found, hits=hits,
+                 shown={v: names.shown_value(v, known) for v in values})
