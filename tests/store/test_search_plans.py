@@ -52,6 +52,41 @@ def test_add_snippets_reads_only_what_the_reader_may_read(store: SqlStore) -> No
     assert HL_START in hit.snippet
 
 
+def test_a_light_window_is_completed_for_the_rows_shown_only(store: SqlStore) -> None:
+    """``details=False``: the window is ranked, counted and paged as a full search, but its
+    row read names only the columns stored before the text; ``add_snippets`` then fills the
+    shown hits' title, url, dates and TLP as a full search reads them — for rows the reader
+    may read only."""
+    docs = fill(store)
+    full = store.search(SearchQuery("adversaries", limit=12, snippets=False), OWNER)
+    with statements(store) as seen:
+        light = store.search(SearchQuery("adversaries", limit=12, snippets=False,
+                                         titles=False, details=False), OWNER)
+    assert light.total == full.total == 12 and light.total_exact == full.total_exact
+    assert ([(h.id, h.kind, h.source, h.score) for h in light.hits]
+            == [(h.id, h.kind, h.source, h.score) for h in full.hits])
+    assert all((h.title, h.url, h.published_at, h.collected_at, h.tlp) == ("", None, None,
+                                                                          None, "")
+               for h in light.hits)
+    reads = [s for s in seen if "FROM documents" in s and "documents.seq" in s
+             and "MATCH" not in s and "@@" not in s]
+    assert reads and not any(f"documents.{c}" in s for s in reads
+                             for c in ("text", "url", "collected_at", "tlp"))
+    red = next(h for h in light.hits if h.id == docs[2].id)
+    shown = [*light.hits[:3], red]
+    store.add_snippets("adversaries", shown, GREEN)
+    by_id = {h.id: h for h in full.hits}
+    for h in shown:
+        if h is red:  # above the reader: left as it was
+            assert (h.title, h.collected_at, h.tlp, h.snippet) == ("", None, "", "")
+            continue
+        want = by_id[h.id]
+        assert (h.title, h.url, h.published_at, h.collected_at, h.tlp) == (
+            want.title, want.url, want.published_at, want.collected_at, want.tlp)
+        assert HL_START in h.snippet
+    assert all(h.collected_at is None for h in light.hits if h not in shown)
+
+
 def test_one_ranking_statement_per_search(store: SqlStore) -> None:
     """A prefix is expanded by the engine once per statement that matches it: the search
     ranks, counts and pages in one such statement (and excerpts come from elsewhere)."""

@@ -275,7 +275,7 @@ def semantic_search(store: SqlStore, query: SearchQuery, audience: Audience) -> 
                       snippet=_snippet(r.text) if query.snippets else "",
                       score=round(page[r.id], 4), url=r.url,
                       published_at=aware(r.published_at),
-                      collected_at=aware(r.collected_at),  # type: ignore[arg-type]
+                      collected_at=aware(r.collected_at),
                       source=names.get(r.source_id, ""), tlp=_LABELS[r.tlp])
             for r in rows]
     return SearchResult(hits=hits, total=total,

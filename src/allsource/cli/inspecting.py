@@ -79,7 +79,8 @@ def print_hits(result: SearchResult, title: str) -> None:
     console.print(f"[bold]{escape(title)}[/bold] — {result.total:,}{more} match(es), "
                   f"{result.took_ms:.1f} ms")
     for i, hit in enumerate(result.hits, 1):
-        when = (hit.published_at or hit.collected_at).date().isoformat()
+        stamp = hit.published_at or hit.collected_at  # both read: details=True
+        when = stamp.date().isoformat() if stamp else "?"
         console.print(f"{i:>2}. [bold]{escape(hit.title[:120])}[/bold]  "
                       f"[dim]{hit.kind} · {escape(hit.source)} · {when} · {hit.tlp}[/dim]")
         console.print(f"    {snippet_markup(hit.snippet)[:600]}")

@@ -61,6 +61,12 @@ class SearchQuery:
     #: shown ones): an encrypted store decrypts a title per hit, and a caller ranking a
     #: 200-hit window to show 20 needs only the shown ones
     titles: bool = True
+    #: read every hit's url, dates and TLP; ``False`` leaves them empty too (``url`` and the
+    #: dates ``None``, ``tlp`` ``""``; ``add_snippets`` fills the shown ones): a window read
+    #: for grouping and facets needs each hit's id, kind, source and score only, and those
+    #: are stored before the document's text, the others after it (SQLite reads a long
+    #: text's overflow pages to reach them)
+    details: bool = True
 
 
 @dataclass(slots=True)
@@ -72,7 +78,8 @@ class SearchHit:
     score: float
     url: str | None
     published_at: datetime | None
-    collected_at: datetime
+    #: ``None`` only on a hit read with ``SearchQuery.details=False`` until ``add_snippets``
+    collected_at: datetime | None
     source: str
     tlp: str
 

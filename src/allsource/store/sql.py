@@ -46,6 +46,7 @@ from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
+from allsource.store.idlists import ids_in
 from allsource.store.keys import KeyEncryptionKey, KeyRing
 from allsource.store.query import ParsedQuery, SearchHit, SearchQuery, SearchResult, parse
 from allsource.store.story_views import reader_annotations, stories_of_documents, story_ref
@@ -60,6 +61,8 @@ def snippet_html(snippet: str) -> str:
     text = html.escape(re.sub(r"\s+", " ", snippet))
     return text.replace(HL_START, "<mark>").replace(HL_END, "</mark>")
 _CHUNK = 500
+#: a hit's TLP label by stored level (``TLP(n).label`` on every hit of a window adds up)
+_TLP_LABELS = {level.value: level.label for level in TLP}
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -507,21 +510,30 @@ class SqlStore(ABC):
 
     def add_snippets(self, text: str, hits: Sequence[SearchHit], audience: Audience) -> None:
         """Cut the excerpts of ``hits`` (from a search for ``text`` made with
-        ``snippets=False``) in place, and fill the titles a search with ``titles=False`` left
-        empty: a caller that ranks a wide window cuts only the ones it shows. Only documents
-        ``audience`` may read are read."""
+        ``snippets=False``) in place, and fill the titles and details (url, dates, TLP) a
+        search with ``titles=False`` or ``details=False`` left empty: a caller that ranks a
+        wide window cuts and completes only the ones it shows. Only documents ``audience``
+        may read are read."""
         if not hits:
             return
         parsed = parse(text)
         d = t.documents
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(d.c.seq, d.c.id, d.c.title, d.c.text).where(
-                d.c.id.in_([h.id for h in hits]), self._readable(d, audience))).all()
+            rows = conn.execute(sa.select(
+                d.c.seq, d.c.id, d.c.title, d.c.text, d.c.url, d.c.published_at,
+                d.c.collected_at, d.c.tlp).where(
+                ids_in(d.c.id, [h.id for h in hits], self.dialect_name),
+                self._readable(d, audience))).all()
             cut = self._cut_snippets(conn, parsed, rows)
-        titles = {r.id: r.title for r in rows}
+        read = {r.id: r for r in rows}
         for h in hits:
             h.snippet = cut.get(h.id, "")
-            h.title = h.title or titles.get(h.id) or ""
+            if (r := read.get(h.id)) is None:
+                continue
+            h.title = h.title or r.title or ""
+            if h.collected_at is None:
+                h.url, h.published_at = r.url, aware(r.published_at)
+                h.collected_at, h.tlp = aware(r.collected_at), _TLP_LABELS[r.tlp]
 
     def _cut_snippets(self, conn: Connection, parsed: ParsedQuery, rows: Sequence[Any]
                       ) -> dict[str, str]:
@@ -535,24 +547,29 @@ class SqlStore(ABC):
 
     def _page_rows(self, conn: Connection, query: SearchQuery,
                    page: Sequence[tuple[int, float]], *, with_text: bool,
-                   cut: Callable[[Sequence[Any]], dict[str, str]]) -> list[Any]:
+                   cut: Callable[[Sequence[Any]], dict[str, str]]
+                   ) -> list[tuple[Any, str, float]]:
         """The rows of a ranked page (``(seq, score)`` pairs, best first) for
-        :meth:`_result`: one read of ``documents`` by ``seq`` — the title only when the query
-        wants titles (``SearchQuery.titles``), the text only when excerpts are cut from it
-        (``with_text``) — and the excerpts from ``cut`` when the query asks for them."""
+        :meth:`_result`, as ``(row, snippet, score)``: one read of ``documents`` by ``seq`` —
+        the title only when the query wants titles (``SearchQuery.titles``), the text only
+        when excerpts are cut from it (``with_text``) — and the excerpts from ``cut`` when the
+        query asks for them. The page's ``seq`` list is one bound value (store/idlists.py):
+        an ``IN`` of 200 parameters cost more to render on every search than to run."""
+        if not page:
+            return []
         d = t.documents
-        seqs = [seq for seq, _ in page]
         title = d.c.title if query.titles else sa.literal("", sa.Text).label("title")
-        cols = [d.c.seq, d.c.id, d.c.kind, title, d.c.url, d.c.published_at,
-                d.c.collected_at, d.c.source_id, d.c.tlp, d.c.classification,
-                d.c.compartments, d.c.releasability]
+        cols = [d.c.seq, d.c.id, d.c.kind, title, d.c.source_id]
+        if query.details:
+            cols += [d.c.url, d.c.published_at, d.c.collected_at, d.c.tlp]
         if query.snippets and with_text:
             cols.append(d.c.text)
-        by_seq = {r.seq: r for r in conn.execute(sa.select(*cols).where(d.c.seq.in_(seqs)))
-                  } if seqs else {}
+        seqs = [seq for seq, _ in page]
+        by_seq = {r.seq: r for r in conn.execute(sa.select(*cols).where(
+            ids_in(d.c.seq, seqs, self.dialect_name))).all()}
         snippets = cut([by_seq[s] for s in seqs if s in by_seq]) if query.snippets else {}
-        return [SnippetRow(by_seq[seq], snippets.get(by_seq[seq].id, ""), score)
-                for seq, score in page if seq in by_seq]
+        return [(row, snippets.get(row.id, ""), score)
+                for seq, score in page if (row := by_seq.get(seq)) is not None]
 
     def _filters(self, d: Any, query: SearchQuery, source_ids: list[str],
                  audience: Audience) -> list[sa.ColumnElement[bool]]:
@@ -569,18 +586,25 @@ class SqlStore(ABC):
             conds.append(when < naive_utc(query.until))
         return conds
 
-    def _result(self, conn: Connection, rows: Sequence[Any], total: int,
+    def _result(self, conn: Connection, rows: Sequence[tuple[Any, str, float]], total: int,
                 audience: Audience, started: float, score_sign: float,
                 total_exact: bool = True) -> SearchResult:
-        """Hits from search rows (already filtered by :meth:`_readable`); scores
+        """Hits from :meth:`_page_rows` (rows already filtered by :meth:`_readable`); scores
         higher-is-better (``score_sign`` flips SQLite's lower-is-better bm25)."""
         names = self._source_names(conn, audience)
-        hits = [SearchHit(id=r.id, kind=r.kind, title=r.title, snippet=r.snippet or "",
-                          score=round(score_sign * float(r.score), 4), url=r.url,
-                          published_at=aware(r.published_at),
-                          collected_at=aware(r.collected_at),  # type: ignore[arg-type]
-                          source=names.get(r.source_id, ""), tlp=TLP(r.tlp).label)
-                for r in rows]
+        if rows and not hasattr(rows[0][0], "tlp"):  # read without details (SearchQuery)
+            hits = [SearchHit(id=r.id, kind=r.kind, title=r.title, snippet=snippet,
+                              score=round(score_sign * float(score), 4), url=None,
+                              published_at=None, collected_at=None,
+                              source=names.get(r.source_id, ""), tlp="")
+                    for r, snippet, score in rows]
+        else:
+            hits = [SearchHit(id=r.id, kind=r.kind, title=r.title, snippet=snippet,
+                              score=round(score_sign * float(score), 4), url=r.url,
+                              published_at=aware(r.published_at),
+                              collected_at=aware(r.collected_at),
+                              source=names.get(r.source_id, ""), tlp=_TLP_LABELS[r.tlp])
+                    for r, snippet, score in rows]
         return SearchResult(hits=hits, total=total,
                             took_ms=(time.perf_counter() - started) * 1000,
                             total_exact=total_exact)
@@ -788,19 +812,6 @@ class SqlStore(ABC):
             for chunk in chunks(ids):
                 conn.execute(t.quarantine.update().where(t.quarantine.c.id.in_(chunk)).values(
                     status=status, attempts=t.quarantine.c.attempts + 1))
-
-
-class SnippetRow:
-    """A search row with its snippet and score replaced, shaped like the query's rows."""
-
-    def __init__(self, row: Any, snippet: str, score: float) -> None:
-        self._row = row
-        self.snippet = snippet
-        self.score = score
-        self._mapping = row._mapping
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, name)
 
 
 def group_mentions(objects: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -26,6 +26,10 @@ from allsource.store import query as q
 from allsource.store import schema as t
 from allsource.store.sql import HL_END, HL_START, SqlStore, json_dumps
 
+#: connections kept open per process, and opened beyond them under a burst (then closed)
+POOL_SIZE = 40
+POOL_OVERFLOW = 16
+
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur = dbapi_conn.cursor()
@@ -52,7 +56,12 @@ class SqliteStore(SqlStore):
         if not sqlite3.connect(":memory:").execute(
                 "SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0]:
             raise StoreError("this Python's SQLite lacks FTS5; install a Python built with it")
-        engine = sa.create_engine(url, json_serializer=json_dumps, json_deserializer=orjson.loads)
+        # a pool as large as the requests one ``serve`` worker runs at once (its thread pool
+        # holds 40): SQLAlchemy's default keeps 5 and closes every connection past the fifth
+        # when it is returned (each reopening pays the pragmas, a schema read and a cold page
+        # cache), and past 15 a request waits for a connection, up to 30 s, then fails
+        engine = sa.create_engine(url, json_serializer=json_dumps, json_deserializer=orjson.loads,
+                                  pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
         sa.event.listen(engine, "connect", _on_connect)
         return engine
 

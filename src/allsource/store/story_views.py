@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 
 from allsource.model.markings import Audience, Marking, can_release
 from allsource.store import schema as t
+from allsource.store.idlists import ids_in
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -129,8 +130,8 @@ def stories_of_documents(conn: Connection, store: SqlStore, doc_ids: Sequence[st
     story_of: dict[str, str] = {}
     ids = sorted(set(doc_ids))
     for i in range(0, len(ids), _CHUNK):
-        story_of.update(conn.execute(sa.select(m.c.document_id, m.c.story_id)
-                                     .where(m.c.document_id.in_(ids[i:i + _CHUNK]))).all())
+        story_of.update(conn.execute(sa.select(m.c.document_id, m.c.story_id).where(
+            ids_in(m.c.document_id, ids[i:i + _CHUNK], store.dialect_name))).all())
     views = stories_by_stored_id(conn, store, list(set(story_of.values())), audience)
     return {doc: views[s] for doc, s in story_of.items()
             if s in views and views[s].member(doc) is not None}

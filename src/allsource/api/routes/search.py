@@ -4,9 +4,11 @@ The store ranks the best ``WINDOW`` hits; this groups them by story (``story_mem
 ten copies of one wire report make one row listing its copies, ranked by its best copy.
 Paging and the source/kind facets are over that window (``total_hits`` says how many
 documents matched in all, up to the store's cap; ``total_hits_exact`` is ``False`` when it is
-a lower bound). Excerpts are cut, and titles read, only for the hits of the page returned,
-not for the whole window (``snippets=False, titles=False``, then
-:meth:`SqlStore.add_snippets`): an encrypted store decrypts each title it reads.
+a lower bound). The window is read light — each hit's id, kind, source and score, which is
+what grouping, facets and paging use — and excerpts, titles, urls, dates and TLP are read
+only for the hits of the page returned (``snippets=False, titles=False, details=False``,
+then :meth:`SqlStore.add_snippets`): an encrypted store decrypts each title it reads, and
+SQLite stores the rest after the text (long texts' overflow pages are read to reach them).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def search(
     """Documents matching ``q``, grouped by story, best first."""
     query = SearchQuery(text=q, sources=source or [], kinds=kind or [], since=utc(since),
                         until=utc(until), limit=WINDOW, snippets=False,
-                        titles=mode == "semantic")
+                        titles=mode == "semantic", details=mode == "semantic")
     if mode == "semantic":
         from allsource.analyze.semantic import semantic_search
 
@@ -71,10 +73,14 @@ def search(
         store.add_snippets(q, [h for members in shown for h in members], audience)
     window = []
     for members in shown:
+        # a hit left without details was not readable any more when the page was read
         public = [SearchHitPublic(id=h.id, kind=h.kind, title=h.title, snippet=h.snippet,
                                   score=h.score, url=h.url, source=h.source,
-                                  published_at=h.published_at, collected_at=h.collected_at,
-                                  tlp=h.tlp) for h in members]
+                                  published_at=h.published_at, collected_at=collected,
+                                  tlp=h.tlp)
+                  for h in members if (collected := h.collected_at) is not None]
+        if not public:
+            continue
         best = max(public, key=lambda x: x.score)
         view = story_of.get(best.id)
         window.append(StoryGroup(story_id=view.id if view else None, score=best.score,
