@@ -213,9 +213,11 @@ def ack(alert_ids: IdsArg, comment: CommentOpt = "", analyst: AnalystOpt = None)
 
 @alerts_app.command("assign")
 def assign(alert_id: IdArg,
-           user: Annotated[str, typer.Argument(help="Who takes it ('' to unassign).")],
+           user: Annotated[str, typer.Argument(
+               help="Who takes it: a user who may triage (admin or analyst, see "
+                    "`allsource user list`); '' to unassign.")],
            comment: CommentOpt = "", analyst: AnalystOpt = None) -> None:
-    """Assign an alert to a user."""
+    """Assign an alert to a user who may triage it (any other name is refused)."""
     who = _analyst(analyst)
     _each([alert_id], lambda store, i: al.assign(store, i, user, actor=who, comment=comment),
           "assigned")
