@@ -95,14 +95,18 @@ class Marking:
 
     @classmethod
     def from_columns(cls, row: dict[str, object]) -> Marking:
-        comp = str(row.get("compartments") or "")
-        rel = str(row.get("releasability") or "")
-        return cls(
-            tlp=TLP(int(row.get("tlp") or 0)),  # type: ignore[call-overload]
-            classification=Classification(int(row.get("classification") or 0)),  # type: ignore[call-overload]
-            compartments=frozenset(c for c in comp.split(",") if c),
-            releasability=frozenset(r for r in rel.split(",") if r),
-        )
+        return cls.of_values(row.get("tlp"), row.get("classification"),
+                             row.get("compartments"), row.get("releasability"))
+
+    @classmethod
+    def of_values(cls, tlp: object, classification: object, compartments: object,
+                  releasability: object) -> Marking:
+        """The marking of four store column values. Stores hold few distinct markings and a
+        page re-checks thousands of rows, so the parsed markings are kept (they are frozen,
+        hence shareable): a row costs a dictionary lookup, not two enum conversions and two
+        set constructions."""
+        return _marking_of(int(tlp or 0), int(classification or 0),  # type: ignore[call-overload]
+                           str(compartments or ""), str(releasability or ""))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -169,3 +173,11 @@ def _columns(marking: Marking) -> tuple[tuple[str, object], ...]:
     return (("tlp", int(marking.tlp)), ("classification", int(marking.classification)),
             ("compartments", ",".join(sorted(marking.compartments))),
             ("releasability", ",".join(sorted(marking.releasability))))
+
+
+@functools.lru_cache(maxsize=4096)
+def _marking_of(tlp: int, classification: int, compartments: str,
+                releasability: str) -> Marking:
+    return Marking(tlp=TLP(tlp), classification=Classification(classification),
+                   compartments=frozenset(c for c in compartments.split(",") if c),
+                   releasability=frozenset(r for r in releasability.split(",") if r))

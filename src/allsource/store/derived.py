@@ -178,8 +178,8 @@ def _marking(table: Any, prefix: str) -> list[Any]:
 
 def _from(row: Any, prefix: str) -> Marking:
     m = row._mapping
-    return Marking.from_columns({c: m[prefix + c] for c in
-                                 ("tlp", "classification", "compartments", "releasability")})
+    return Marking.of_values(m[prefix + "tlp"], m[prefix + "classification"],
+                             m[prefix + "compartments"], m[prefix + "releasability"])
 
 
 def evidence_columns(prefix: str = "m_") -> list[Any]:
