@@ -66,6 +66,18 @@ def ours(text: str) -> set[Pair]:
     return {(f.type, f.value) for f in extract_observables(text)}
 
 
+def ours_labelled(text: str) -> set[Pair]:
+    """allsource under the labels' convention: what a container holds (a URL's host, an
+    e-mail's domain, a CIDR's address, an ID in an ATT&CK URL) is not labelled on its own, so
+    values inside a reported URL, e-mail or CIDR span are left out, as for the other tools."""
+    found = extract_observables(text)
+    boxes = [(f.start, f.end) for f in found if f.type in ("url", "email", "cidr")]
+    return {(f.type, f.value) for f in found
+            if not (f.type in ("domain", "ipv4", "ipv6", "attack-id")
+                    and any(a <= f.start and f.end <= b and (a, b) != (f.start, f.end)
+                            for a, b in boxes))}
+
+
 def _cleaned(kind: str, values: Iterable[str]) -> set[Pair]:
     out = set()
     for v in values:
@@ -122,7 +134,7 @@ def iocextract_(text: str) -> set[Pair]:
 
 
 TOOLS: dict[str, tuple[Callable[[str], set[Pair]], frozenset[str]]] = {
-    "allsource": (ours, TYPES),
+    "allsource": (ours_labelled, TYPES),
     "ioc-finder": (ioc_finder, TYPES - {"filename"}),  # it has file paths, not file names
     "iocextract": (iocextract_, IOCEXTRACT_TYPES),
 }

@@ -63,6 +63,7 @@ container scans run whenever a requested type could sit inside a container.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import re
 import string
@@ -137,6 +138,9 @@ _HOST_TAIL = re.compile(rf"(?::\d{{1,5}}+)?/{_URL_CHARS}{{0,2048}}+")
 _URL_SCHEMES = {"https": "https", "http": "http", "hxxps": "https", "hxxp": "http",
                 "sftp": "sftp", "ftp": "ftp", "fxp": "ftp", "wss": "wss", "ws": "ws"}
 _URL_TRAILING = frozenset(".,;:!?*'\")")
+# An e-mail's domain written as an address literal (RFC 5321): "user@[192.0.2.1]",
+# "user@[IPv6:2001:db8::1]".
+_ADDRESS_LITERAL = re.compile(r"\[(?:\d{1,3}(?:\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]{2,45}+)\]")
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+=-]{1,64}\Z")
 # "imphash: <md5>", "import hash <md5>", "authentihash - <sha256>": what the text calls the hash.
 _PE_HASH_LABEL = re.compile(r"(imphash|import[ _-]?hash|authentihash)[\s:=|\"'-]{0,8}+\Z",
@@ -375,13 +379,14 @@ def _emails(s: str, omap: _OffsetMap | None, out: list[_Hit]) -> None:
     tlds = _tlds()
     p = s.find("@")
     while p != -1:
-        host = _TOKEN.match(s, p + 1)
+        host = _TOKEN.match(s, p + 1) if s[p + 1:p + 2] != "[" else _ADDRESS_LITERAL.match(s, p + 1)
         if host is None and s[p + 1:p + 2] == " " and omap is not None:
             host = _TOKEN.match(s, p + 2)  # "user@ example[.]com": a space after "@"
             if host is not None and not omap.defanged(host.start(), host.end()):
                 host = None
         nxt = p + 1
-        if host is not None and host.group().rpartition(".")[2].lower() not in tlds and not (
+        if host is not None and host.re is _TOKEN and \
+                host.group().rpartition(".")[2].lower() not in tlds and not (
                 omap is not None and omap.defanged(p - 1, host.end())):
             host = None  # "foobar@gmail.comahhhh": a domain ends in a real TLD (or is defanged)
         end = p
@@ -804,6 +809,94 @@ def _outside(hits: list[_Hit], boxes: list[_Hit]) -> list[_Hit]:
 _clean = lru_cache(maxsize=1 << 14)(clean)
 
 
+# --- what containers hold ------------------------------------------------------------------
+# An ATT&CK page's URL names its object: ".../techniques/T1059/001/" is T1059.001.
+_ATTACK_URL_HOST = "attack.mitre.org"
+_ATTACK_SUB = re.compile(r"/(\d{3})(?!\d)")
+
+
+def _held(boxes: list[_Hit], hits: list[_Hit], s: str) -> list[_Hit]:
+    """The observables a container names inside itself, each with its own span: the host of a
+    URL (a domain, IPv4 or IPv6) and the domain (or address literal) of an e-mail, as analysts
+    block and pivot on them; the written address of a CIDR when it is a host (host bits set, or
+    a full-length prefix: ``10.1.2.3/24``, ``1.2.3.4/32``; not the network ``10.0.0.0/8``); and
+    the ATT&CK IDs in an ``attack.mitre.org`` URL. A host must end in a real TLD, as a dotted
+    token must: ``http://intranet.local/`` names no domain."""
+    out: list[_Hit] = []
+    attack: list[tuple[int, int]] = []
+    for kind, cand, a, b in boxes:
+        if kind == "url":
+            host = _url_host(cand)
+            if host is None:
+                continue
+            i = s.find(host[1], a, b)
+            if i == -1:
+                continue  # percent-encoded: the host as written is not the host
+            out.append((host[0], host[1], i, i + len(host[1])))
+            if host[1].lower() == _ATTACK_URL_HOST:
+                attack.append((a, b))
+        elif kind == "email":
+            domain = cand.rpartition("@")[2]
+            i = b - len(domain)
+            if domain.startswith("["):  # an address literal: "user@[192.0.2.1]"
+                inner = domain[1:-1]
+                v6 = inner[:5].lower() == "ipv6:"
+                inner = inner[5:] if v6 else inner
+                out.append(("ipv6" if v6 else "ipv4", inner, b - 1 - len(inner), b - 1))
+            elif domain.rpartition(".")[2].lower() in _tlds():
+                out.append(("domain", domain, i, b))
+        elif kind == "cidr":
+            address, _, prefix = cand.partition("/")
+            v6 = ":" in address
+            if _host_address(address, prefix, v6):
+                out.append(("ipv6" if v6 else "ipv4", address, a, a + len(address)))
+    if attack:  # spans in order, apart: one bisect per ID
+        starts = [x for x, _ in attack]
+        for kind, cand, a, b in hits:
+            if kind != "attack-id":
+                continue
+            i = bisect_right(starts, a) - 1
+            if i >= 0 and b <= attack[i][1]:
+                sub = _ATTACK_SUB.match(s, b)
+                if sub is not None and cand.startswith("T") and "." not in cand:
+                    out.append((kind, f"{cand}.{sub.group(1)}", a, sub.end()))
+                else:
+                    out.append((kind, cand, a, b))
+    return out
+
+
+def _url_host(url: str) -> tuple[str, str] | None:
+    """(type, host as written) of a URL candidate (``scheme://[userinfo@]host[:port]/…``)."""
+    rest = url.partition("://")[2]
+    end = len(rest)
+    for c in "/?#\\":
+        i = rest.find(c)
+        if i != -1 and i < end:
+            end = i
+    netloc = rest[:end].rpartition("@")[2]
+    if netloc.startswith("["):
+        close = netloc.find("]")
+        return ("ipv6", netloc[1:close]) if close > 1 else None
+    host = netloc.partition(":")[0].rstrip(".")
+    last = host.rpartition(".")[2]
+    if not host or "." not in host:
+        return None
+    if last.isdigit():
+        return "ipv4", host
+    return ("domain", host) if last.lower() in _tlds() else None
+
+
+def _host_address(address: str, prefix: str, v6: bool) -> bool:
+    """Whether a CIDR's written address is a host: host bits set, or a full-length prefix."""
+    try:
+        ip = ipaddress.ip_address(address)
+        net = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    except ValueError:
+        return False
+    return (ip.version == 6) == v6 and (
+        ip != net.network_address or net.prefixlen == net.max_prefixlen)
+
+
 def extract_observables(text: str, types: Collection[str] | None = None) -> list[Found]:
     """Find observables in ``text``, refanged and cleaned by their value types, by start."""
     wanted = _wanted(types)
@@ -811,8 +904,9 @@ def extract_observables(text: str, types: Collection[str] | None = None) -> list
     hits = _scan(s, wanted, omap)
     boxes = _outermost([h for h in hits if h[0] in _CONTAINERS and _clean(h[0], h[1])])
     others = _outside([h for h in hits if h[0] not in _CONTAINERS], boxes)
+    held = _held(boxes, hits, s) if boxes else []
     found: list[Found] = []
-    for kind, candidate, a, b in (*boxes, *others):
+    for kind, candidate, a, b in (*boxes, *others, *held):
         if types is not None and kind not in types:
             continue
         value = _clean(kind, candidate)
