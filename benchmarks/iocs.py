@@ -68,12 +68,13 @@ def ours(text: str) -> set[Pair]:
 
 def ours_labelled(text: str) -> set[Pair]:
     """allsource under the labels' convention: what a container holds (a URL's host, an
-    e-mail's domain, a CIDR's address, an ID in an ATT&CK URL) is not labelled on its own, so
+    e-mail's domain, a CIDR's address, an ID in an ATT&CK URL, a URL in a URL) is not
+    labelled on its own, so
     values inside a reported URL, e-mail or CIDR span are left out, as for the other tools."""
     found = extract_observables(text)
     boxes = [(f.start, f.end) for f in found if f.type in ("url", "email", "cidr")]
     return {(f.type, f.value) for f in found
-            if not (f.type in ("domain", "ipv4", "ipv6", "attack-id")
+            if not (f.type in ("domain", "ipv4", "ipv6", "attack-id", "url")
                     and any(a <= f.start and f.end <= b and (a, b) != (f.start, f.end)
                             for a, b in boxes))}
 

@@ -21,10 +21,11 @@ _HOLDERS = ("url", "email", "cidr")
 
 def held_by(f: Found, found: list[Found]) -> Found | None:
     """The URL, e-mail or CIDR whose span holds ``f`` (its host, domain, address or ID)."""
-    if f.type not in ("domain", "ipv4", "ipv6", "attack-id"):
+    if f.type not in ("domain", "ipv4", "ipv6", "attack-id", "url"):
         return None
-    return next((c for c in found if c.type in _HOLDERS and c is not f
-                 and c.start <= f.start and f.end <= c.end), None)
+    boxes = [c for c in found if c.type in _HOLDERS and c is not f
+             and c.start <= f.start and f.end <= c.end and (c.start, c.end) != (f.start, f.end)]
+    return min(boxes, key=lambda c: c.end - c.start, default=None)  # the innermost
 
 
 def pairs(text: str, types: set[str] | None = None,
@@ -134,7 +135,8 @@ _FORMS: list[tuple[str, list[tuple[str, str]]]] = [
     ("as1234, asn 4321 and asn:5678", [("asn", "AS1234"), ("asn", "AS4321"), ("asn", "AS5678")]),
     ("as 1234 people came, just as 2014 ended", []),
     ("the ASN1 parser, asn1 structures and ASN.1 DER; AS 7 is real", [("asn", "AS7")]),
-    # a percent-encoded URL stands alone; inside another URL it stays part of that URL
+    # a percent-encoded URL stands alone; inside another URL it is held by that URL too
+    # (checked in test_what_containers_hold)
     ('target="http%3A%2F%2Fexample%2Ecom%2Fwhite%2Ehta"/> and '
      "https://r.example.net/?u=http%3A%2F%2Fa.example.org%2F",
      [("url", "http://example.com/white.hta"),
@@ -243,6 +245,16 @@ def test_container_rules() -> None:
      [("cidr", "10.1.2.0/24"), ("ipv4", "10.1.2.3"), ("cidr", "1.2.3.4/32"),
       ("ipv4", "1.2.3.4"), ("cidr", "10.0.0.0/8"), ("cidr", "2001:db8::/64"),
       ("ipv6", "2001:db8::1"), ("cidr", "2001:db8::/32")]),
+    # URLs inside a URL: a query parameter's value ends at "&"; percent-encoded or not
+    ("https://www.google.com/url?q=hxxps://evil[.]com/x&sa=D and "
+     "https://r.example.net/m?u=http%3A%2F%2Fa.example.org%2Fb%2Ec&t=1--~Chttp://c.example.org/d",
+     [("url", "https://www.google.com/url?q=hxxps://evil.com/x&sa=D"),
+      ("domain", "www.google.com"), ("url", "https://evil.com/x"), ("domain", "evil.com"),
+      ("url", "https://r.example.net/m?u=http%3A%2F%2Fa.example.org%2Fb%2Ec&t=1--~Chttp://"
+              "c.example.org/d"),
+      ("domain", "r.example.net"), ("url", "http://a.example.org/b.c"),
+      ("domain", "a.example.org"), ("url", "http://c.example.org/d"),
+      ("domain", "c.example.org")]),
     # ATT&CK IDs in the URL of their ATT&CK page (a sub-technique as a path segment)
     ("https://attack.mitre.org/techniques/T1059/001/ and attack.mitre.org/tactics/TA0001/ "
      "but not https://example.com/T1059/",
@@ -269,6 +281,9 @@ def test_held_values_are_their_containers_hosts() -> None:
         for f in found:
             box = held_by(f, found)
             if box is None:
+                continue
+            if f.type == "url":
+                assert box.type == "url" and box.value != f.value
                 continue
             if box.type == "url":
                 expected = urlsplit(box.value).hostname
@@ -375,7 +390,7 @@ BUDGET_S = 10.0  # generous: each case takes well under a second here
 @pytest.mark.parametrize("name", ["dots", "nested-brackets", "10MB-text", "binary", "hex",
                                   "labels", "colons", "backslashes", "escaped-dots",
                                   "bracket-runs", "registry-words", "as-words",
-                                  "percent-encoded"])
+                                  "percent-encoded", "nested-urls"])
 def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
     rng = random.Random(7)
     text = {
@@ -393,6 +408,8 @@ def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
         "registry-words": ("HKLM\\" + "w " * 300 + "\\") * 2_000 + "<HKCU" * 100_000,
         "as-words": "as as1 asn asn: t1 ta00 " * 100_000,
         "percent-encoded": "http%3A%2F%2F" * 200_000 + "%2F" * 300_000,
+        "nested-urls": ("http://a.com/?u=" + "http://b.com/?v=" * 100_000 + "=http%3A%2F%2F"
+                        * 100_000 + "@a.com&" * 100_000 + " 1.2.3.4/8") * 2,
     }[name]
     t0 = time.process_time()
     found = extract_observables(text)
@@ -402,3 +419,23 @@ def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
         assert text[f.start:f.end] == f.raw
     if name == "10MB-text":
         assert len(found) >= 4 * text.count("T1059. ")  # every complete sentence, in full
+
+
+def test_urls_inside_a_url_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted, not timed: a chain of URLs inside a URL reads each character of it a bounded
+    number of times (each inner URL ends where the next starts), not once per inner URL."""
+    import allsource.process.observables as obs
+
+    read = 0
+    trim = obs._trim_url
+
+    def counting(body: str) -> str:
+        nonlocal read
+        read += len(body)
+        return trim(body)
+
+    monkeypatch.setattr(obs, "_trim_url", counting)
+    text = "see http://a.com/?u=" + "http://b.com/x?v=" * 110 + " now"  # a URL ≤ 2,048
+    found = extract_observables(text)
+    assert sum(f.type == "url" for f in found) == 111
+    assert read <= 2 * len(text)  # one inner URL to the end each would read ~55 times that

@@ -52,9 +52,18 @@ ioc-finder; see ``benchmarks/iocs.py``):
    go through the value types (host labels may hold ``_``, registered names may not); their
    answers are memoised (a bounded LRU cache: the same host or hash recurs across a report and
    across a feed).
-4. **Overlaps.** Anything inside a URL, e-mail, registry key or CIDR span is dropped (the host
-   of a URL is not also a domain), except hashes and CVE IDs, which stay meaningful inside a URL
-   path. Hex runs count only at their full length, so no MD5 is reported inside a SHA-256.
+4. **Overlaps.** Anything the scans find inside a URL, e-mail, registry key or CIDR span is
+   dropped, except hashes and CVE IDs, which stay meaningful inside a URL path. Hex runs count
+   only at their full length, so no MD5 is reported inside a SHA-256.
+5. **What containers hold** (:func:`_held`), each its own observable with its own span, as
+   peer extractors report them and analysts block and pivot on them: a URL's host (a domain
+   with a real TLD, an IPv4 or an IPv6), an e-mail's domain (or its address literal,
+   ``user@[192.0.2.1]``), a CIDR's written address when it is a host (``10.1.2.3/24``,
+   ``1.2.3.4/32``; not the network ``10.0.0.0/8``), the ATT&CK IDs of an ``attack.mitre.org``
+   URL, and URLs written inside a URL (a redirect's ``?url=http%3A%2F%2F…``, an archive's
+   ``/web/2020/http://…``; a query value ends at ``&``, and each inner URL ends where the next
+   one starts, so a chain is read once). A registry key holds none: ``…\\evil.example.com\\x``
+   is a key's name.
 
 ``extract_observables(text, types)`` equals the full result filtered to ``types``: the
 container scans run whenever a requested type could sit inside a container.
@@ -827,14 +836,14 @@ def _held(boxes: list[_Hit], hits: list[_Hit], s: str) -> list[_Hit]:
     for kind, cand, a, b in boxes:
         if kind == "url":
             host = _url_host(cand)
-            if host is None:
-                continue
-            i = s.find(host[1], a, b)
-            if i == -1:
-                continue  # percent-encoded: the host as written is not the host
-            out.append((host[0], host[1], i, i + len(host[1])))
-            if host[1].lower() == _ATTACK_URL_HOST:
-                attack.append((a, b))
+            if host is not None:
+                i = s.find(host[1], a, b)
+                if i != -1:  # else percent-encoded: the host as written is not the host
+                    out.append((host[0], host[1], i, i + len(host[1])))
+                    if host[1].lower() == _ATTACK_URL_HOST:
+                        attack.append((a, b))
+            if s.find("://", a + 3, b) != -1 or "%3" in s[a:b]:
+                _inner_urls(s, a, b, out)
         elif kind == "email":
             domain = cand.rpartition("@")[2]
             i = b - len(domain)
@@ -863,6 +872,43 @@ def _held(boxes: list[_Hit], hits: list[_Hit], s: str) -> list[_Hit]:
                 else:
                     out.append((kind, cand, a, b))
     return out
+
+
+# A URL inside a URL: a redirect's target ("?url=http%3A%2F%2F…", "?q=https://…"), an
+# archived page ("web.archive.org/web/2020/http://…"). Inside a URL nothing else reads "http://".
+_SCHEME_SEPARATOR = re.compile(r"://|%3[Aa]%2[Ff]%2[Ff]")
+_INNER_URL = re.compile(r"(https?|hxxps?|ftp)(://|%3[Aa]%2[Ff]%2[Ff])", re.IGNORECASE)
+
+
+def _inner_urls(s: str, a: int, b: int, out: list[_Hit]) -> None:
+    """The URLs written inside the URL at ``s[a:b]``, and their hosts. One that is a query
+    parameter's value (after ``=``) ends at the next ``&``; each ends where the next inner URL
+    starts, so a chain of them is read once (linear)."""
+    own = _SCHEME_SEPARATOR.search(s, a, b)  # the outer URL's own "://", as written
+    if own is None:
+        return
+    matches = list(_INNER_URL.finditer(s, own.end(), b))
+    for j, m in enumerate(matches):
+        q = m.start()
+        end = matches[j + 1].start() if j + 1 < len(matches) else b
+        if s[q - 1] == "=":
+            amp = s.find("&", q, end)
+            end = amp if amp != -1 else end
+        raw = _trim_url(s[q:end])
+        body = raw[m.end() - q:]
+        if not body:
+            continue
+        if m.group(2) != "://":
+            body = unquote(body)
+        url = f"{_URL_SCHEMES.get(m.group(1).lower(), 'http')}://{body}"
+        if _clean("url", url) is None:
+            continue
+        out.append(("url", url, q, q + len(raw)))
+        host = _url_host(url)
+        if host is not None:
+            i = s.find(host[1], q, q + len(raw))
+            if i != -1:
+                out.append((host[0], host[1], i, i + len(host[1])))
 
 
 def _url_host(url: str) -> tuple[str, str] | None:

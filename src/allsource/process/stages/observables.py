@@ -29,7 +29,8 @@ class ObservablesStage(Stage):
     # entities stage (issue 9)
     # 3: tactic, mitigation and data-source ids keep their own STIX types
     # 4: what containers hold is its own observable too: a URL's host, an e-mail's domain, a
-    # CIDR's host address, ATT&CK IDs in attack.mitre.org URLs; e-mail address literals
+    # CIDR's host address, ATT&CK IDs in attack.mitre.org URLs, URLs inside a URL; e-mail
+    # address literals
     version: ClassVar[str] = "4"
     description: ClassVar[str] = "IOC extraction with defanging and warninglist flags"
     requires: ClassVar[tuple[str, ...]] = ("normalize",)
