@@ -842,7 +842,8 @@ def _held(boxes: list[_Hit], hits: list[_Hit], s: str) -> list[_Hit]:
                     out.append((host[0], host[1], i, i + len(host[1])))
                     if host[1].lower() == _ATTACK_URL_HOST:
                         attack.append((a, b))
-            if s.find("://", a + 3, b) != -1 or "%3" in s[a:b]:
+            own = s.find("://", a, b)
+            if s.find("://", own + 3, b) != -1 or s.find("%3", a, b) != -1:
                 _inner_urls(s, a, b, out)
         elif kind == "email":
             domain = cand.rpartition("@")[2]
@@ -911,20 +912,20 @@ def _inner_urls(s: str, a: int, b: int, out: list[_Hit]) -> None:
                 out.append((host[0], host[1], i, i + len(host[1])))
 
 
+# After "://": userinfo up to "@", then "[IPv6]" or a host up to ":", "/", "?", "#" or "\\".
+_NETLOC = re.compile(r"(?:[^/?#\\@]{0,256}+@)?+"
+                     r"(?:\[([0-9A-Fa-f:.]{2,45}+)\]|([^/?#\\:@\[]{1,253}+))")
+
+
 def _url_host(url: str) -> tuple[str, str] | None:
     """(type, host as written) of a URL candidate (``scheme://[userinfo@]host[:port]/…``)."""
-    rest = url.partition("://")[2]
-    end = len(rest)
-    for c in "/?#\\":
-        i = rest.find(c)
-        if i != -1 and i < end:
-            end = i
-    netloc = rest[:end].rpartition("@")[2]
-    if netloc.startswith("["):
-        close = netloc.find("]")
-        return ("ipv6", netloc[1:close]) if close > 1 else None
-    host = netloc.partition(":")[0].rstrip(".")
-    last = host.rpartition(".")[2]
+    m = _NETLOC.match(url, url.find("://") + 3)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        return "ipv6", m.group(1)
+    host = m.group(2).rstrip(".")
+    last = host[host.rfind(".") + 1:]
     if not host or "." not in host:
         return None
     if last.isdigit():
