@@ -3,9 +3,11 @@
 Quality: precision / recall / F1 per value type and overall on ``data/ioc_labelled.jsonl`` (real
 report sentences, hand-labelled; provenance in ``benchmarks/data/README.md``). Every
 tool's output goes through our value types (``allsource.model.types.clean``) so values compare
-equal (refanged, lower-cased hashes …); what a type rejects is dropped, not counted. The same
-convention as ours is applied to the other tools: a domain or IP that is the host of a URL (or
-the domain of an e-mail) the tool reported in the same sentence is not counted on its own, and
+equal (refanged, lower-cased hashes …); what a type rejects is dropped, not counted. The labels
+do not repeat what a container holds, so no tool is scored on it: allsource's values inside its
+own URL, e-mail or CIDR spans are left out (``ours_labelled``), and a domain or IP that is the
+host of a URL (or the domain of an e-mail) another tool reported in the same sentence is not
+counted on its own; and
 ioc-finder runs with every type that maps to ours switched on (``IOC_FINDER_OPTIONS``).
 
 Speed: MB/s per core (CPU time of one process) on a corpus of ~3 KB documents built from the
