@@ -6,20 +6,37 @@ import random
 import re
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from allsource.model.types import clean
-from allsource.process.observables import TYPES, extract_observables
+from allsource.process.observables import TYPES, Found, extract_observables
 
 LABELLED = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "ioc_labelled.jsonl"
 
 
-def pairs(text: str, types: set[str] | None = None) -> list[tuple[str, str]]:
-    return [(f.type, f.value) for f in extract_observables(text, types)]
+_HOLDERS = ("url", "email", "cidr")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
+def held_by(f: Found, found: list[Found]) -> Found | None:
+    """The URL, e-mail or CIDR whose span holds ``f`` (its host, domain, address or ID)."""
+    if f.type not in ("domain", "ipv4", "ipv6", "attack-id", "url"):
+        return None
+    boxes = [c for c in found if c.type in _HOLDERS and c is not f
+             and c.start <= f.start and f.end <= c.end and (c.start, c.end) != (f.start, f.end)]
+    return min(boxes, key=lambda c: c.end - c.start, default=None)  # the innermost
+
+
+def pairs(text: str, types: set[str] | None = None,
+          held: bool = False) -> list[tuple[str, str]]:
+    """(type, value) of what the text writes; what a container holds (a URL's host …) only
+    with ``held``: those are checked by the tests of that rule, and apart for every form."""
+    found = extract_observables(text, types)
+    return [(f.type, f.value) for f in found if held or held_by(f, found) is None]
+
+
+_EACH_TYPE: list[tuple[str, list[tuple[str, str]]]] = [
     ("C2 at hxxp://evil[.]example[.]com/a/b.php?id=1.",
      [("url", "http://evil.example.com/a/b.php?id=1")]),
     ("hXXps[:]//bad[.]example/x and fxp://files.example.net/drop",
@@ -58,13 +75,16 @@ def pairs(text: str, types: set[str] | None = None) -> list[tuple[str, str]]:
     ("dropped invoice.pdf.exe, stage2.ps1 and ~$report.docx",
      [("filename", "invoice.pdf.exe"), ("filename", "stage2.ps1"),
       ("filename", "~$report.docx")]),
-])
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), _EACH_TYPE)
 def test_each_type_and_defanged_form(text: str, expected: list[tuple[str, str]]) -> None:
     assert pairs(text) == expected
 
 
 # --- forms analysts write (issue 9): one case per form, found and normalised ---------------
-@pytest.mark.parametrize(("text", "expected"), [
+_FORMS: list[tuple[str, list[tuple[str, str]]]] = [
     # a host without a scheme keeps its port and path
     ("C2 at evil[.]com:8080/gate.php today", [("url", "http://evil.com:8080/gate.php")]),
     ("beacon to 203.0.113[.]9/api/info, then bit.ly/2mlb0gx.",
@@ -97,7 +117,7 @@ def test_each_type_and_defanged_form(text: str, expected: list[tuple[str, str]])
      [("domain", "bar.com"), ("domain", "evil.com")]),
     # no label is longer than 63: a name may start after one; an e-mail's IPv6 address literal
     ("a" * 100 + ".bar.com and jsmith@[IPv6:2001:db8::1]",
-     [("domain", "bar.com"), ("ipv6", "2001:db8::1")]),
+     [("domain", "bar.com"), ("email", "jsmith@[IPv6:2001:db8::1]")]),
     # Latin and Cyrillic letters in names (homographs), not CJK text run into a name
     ("warrıors[dot]com, аpple.com and 詳細はexample.com",
      [("domain", "xn--warrors-ufb.com"), ("domain", "xn--pple-43d.com"),
@@ -115,7 +135,8 @@ def test_each_type_and_defanged_form(text: str, expected: list[tuple[str, str]])
     ("as1234, asn 4321 and asn:5678", [("asn", "AS1234"), ("asn", "AS4321"), ("asn", "AS5678")]),
     ("as 1234 people came, just as 2014 ended", []),
     ("the ASN1 parser, asn1 structures and ASN.1 DER; AS 7 is real", [("asn", "AS7")]),
-    # a percent-encoded URL stands alone; inside another URL it stays part of that URL
+    # a percent-encoded URL stands alone; inside another URL it is held by that URL too
+    # (checked in test_what_containers_hold)
     ('target="http%3A%2F%2Fexample%2Ecom%2Fwhite%2Ehta"/> and '
      "https://r.example.net/?u=http%3A%2F%2Fa.example.org%2F",
      [("url", "http://example.com/white.hta"),
@@ -154,7 +175,10 @@ def test_each_type_and_defanged_form(text: str, expected: list[tuple[str, str]])
     ("foobar@gmail.comahhhhhhhh but foo@bar.com", [("email", "foo@bar.com")]),
     ("Authentication-Results: smtp.mailfrom=example@example.com; -----foo@bar.org",
      [("email", "example@example.com"), ("email", "foo@bar.org")]),
-])
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), _FORMS)
 def test_forms_analysts_write(text: str, expected: list[tuple[str, str]]) -> None:
     assert pairs(text) == expected
 
@@ -164,10 +188,11 @@ def test_forms_keep_spans_on_the_raw_text() -> None:
             "0xd41d8cd98f00b204e9800998ecf8427f")
     found = extract_observables(text)
     assert [f.raw for f in found] == ["10\\.10\\.10\\.10", "hXXps:// 192.168.149[.]100/x",
-                                      "0xd41d8cd98f00b204e9800998ecf8427f"]
+                                      "192.168.149[.]100", "0xd41d8cd98f00b204e9800998ecf8427f"]
 
 
 def test_spans_point_at_the_raw_defanged_text() -> None:
+    # ".example" is no real TLD: these hosts are not domains of their own
     text = "Block hxxps://evil[.]example/x, 1.2.3[.]4 and ops [@] evil [.] example now."
     found = extract_observables(text)
     assert [f.raw for f in found] == ["hxxps://evil[.]example/x", "1.2.3[.]4",
@@ -187,13 +212,88 @@ def test_container_rules() -> None:
     text = ("see https://cdn.example.com/a/payload.exe?h=d41d8cd98f00b204e9800998ecf8427f, "
             "mail admin@mail.example.org, net 192.0.2.0/24, "
             "key HKCU\\Software\\evil.example.com\\x")
-    assert pairs(text) == [
+    assert pairs(text, held=True) == [
         ("url", "https://cdn.example.com/a/payload.exe?h=d41d8cd98f00b204e9800998ecf8427f"),
+        ("domain", "cdn.example.com"),  # a URL's host is its own observable too
         ("md5", "d41d8cd98f00b204e9800998ecf8427f"),  # hashes stay meaningful inside a URL
         ("email", "admin@mail.example.org"),
-        ("cidr", "192.0.2.0/24"),
-        ("regkey", "HKCU\\Software\\evil.example.com\\x"),
+        ("domain", "mail.example.org"),  # so is an e-mail's domain
+        ("cidr", "192.0.2.0/24"),  # a network: its address is not a host
+        ("regkey", "HKCU\\Software\\evil.example.com\\x"),  # a key holds no domain
     ]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("hxxps://user:pw@evil[.]example[.]com:8443/x?q=other.example.org",
+     [("url", "https://user:pw@evil.example.com:8443/x?q=other.example.org"),
+      ("domain", "evil.example.com")]),
+    ("C2 evil[.]com:8080/gate.php and 203.0.113[.]9/api", [
+        ("url", "http://evil.com:8080/gate.php"), ("domain", "evil.com"),
+        ("url", "http://203.0.113.9/api"), ("ipv4", "203.0.113.9")]),
+    ("http://[2001:db8::1]:8080/p", [("url", "http://[2001:db8::1]:8080/p"),
+                                     ("ipv6", "2001:db8::1")]),
+    # a host must end in a real TLD; a percent-encoded host is not written as itself
+    ("http://intranet.local/x and http%3A%2F%2Fexample%2Ecom%2Fa",
+     [("url", "http://intranet.local/x"), ("url", "http://example.com/a")]),
+    # e-mail address literals (RFC 5321) and their addresses
+    (">test@[192.168.0.1]< and jsmith@[IPv6:2001:DB8::1]",
+     [("email", "test@[192.168.0.1]"), ("ipv4", "192.168.0.1"),
+      ("email", "jsmith@[IPv6:2001:db8::1]"), ("ipv6", "2001:db8::1")]),
+    ("bad@[192.168.7.300] and bad@[1.2.3]", []),
+    # a CIDR's written address when it is a host: host bits set, or a full-length prefix
+    ("10.1.2.3/24, 1.2.3.4/32, 10.0.0.0/8, 2001:db8::1/64 and 2001:db8::/32",
+     [("cidr", "10.1.2.0/24"), ("ipv4", "10.1.2.3"), ("cidr", "1.2.3.4/32"),
+      ("ipv4", "1.2.3.4"), ("cidr", "10.0.0.0/8"), ("cidr", "2001:db8::/64"),
+      ("ipv6", "2001:db8::1"), ("cidr", "2001:db8::/32")]),
+    # URLs inside a URL: a query parameter's value ends at "&"; percent-encoded or not
+    ("https://www.google.com/url?q=hxxps://evil[.]com/x&sa=D and "
+     "https://r.example.net/m?u=http%3A%2F%2Fa.example.org%2Fb%2Ec&t=1--~Chttp://c.example.org/d",
+     [("url", "https://www.google.com/url?q=hxxps://evil.com/x&sa=D"),
+      ("domain", "www.google.com"), ("url", "https://evil.com/x"), ("domain", "evil.com"),
+      ("url", "https://r.example.net/m?u=http%3A%2F%2Fa.example.org%2Fb%2Ec&t=1--~Chttp://"
+              "c.example.org/d"),
+      ("domain", "r.example.net"), ("url", "http://a.example.org/b.c"),
+      ("domain", "a.example.org"), ("url", "http://c.example.org/d"),
+      ("domain", "c.example.org")]),
+    # ATT&CK IDs in the URL of their ATT&CK page (a sub-technique as a path segment)
+    ("https://attack.mitre.org/techniques/T1059/001/ and attack.mitre.org/tactics/TA0001/ "
+     "but not https://example.com/T1059/",
+     [("url", "https://attack.mitre.org/techniques/T1059/001/"),
+      ("domain", "attack.mitre.org"), ("attack-id", "T1059.001"),
+      ("url", "http://attack.mitre.org/tactics/TA0001/"), ("domain", "attack.mitre.org"),
+      ("attack-id", "TA0001"), ("url", "https://example.com/T1059/"),
+      ("domain", "example.com")]),
+])
+def test_what_containers_hold(text: str, expected: list[tuple[str, str]]) -> None:
+    assert pairs(text, held=True) == expected
+    for f in extract_observables(text):
+        assert text[f.start:f.end] == f.raw
+
+
+def test_held_values_are_their_containers_hosts() -> None:
+    """Every held value, over every form of this file and the labelled sentences, is what its
+    container names: the URL's host, the e-mail's domain or the CIDR's written address."""
+    rows = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines()]
+    texts = [r["text"] for r in rows] + [t for t, _ in _FORMS + _EACH_TYPE]
+    checked = 0
+    for text in texts:
+        found = extract_observables(text)
+        for f in found:
+            box = held_by(f, found)
+            if box is None:
+                continue
+            if f.type == "url":
+                assert box.type == "url" and box.value != f.value
+                continue
+            if box.type == "url":
+                expected = urlsplit(box.value).hostname
+            elif box.type == "email":
+                expected = box.value.rpartition("@")[2].strip("[]").removeprefix("IPv6:")
+            else:
+                expected = clean(f.type, box.raw.partition("/")[0])
+            assert f.value == expected or f.type == "attack-id", (text, f, box)
+            checked += 1
+    assert checked >= 40
 
 
 def test_hashes_only_at_their_full_length() -> None:
@@ -290,7 +390,7 @@ BUDGET_S = 10.0  # generous: each case takes well under a second here
 @pytest.mark.parametrize("name", ["dots", "nested-brackets", "10MB-text", "binary", "hex",
                                   "labels", "colons", "backslashes", "escaped-dots",
                                   "bracket-runs", "registry-words", "as-words",
-                                  "percent-encoded"])
+                                  "percent-encoded", "nested-urls"])
 def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
     rng = random.Random(7)
     text = {
@@ -308,6 +408,8 @@ def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
         "registry-words": ("HKLM\\" + "w " * 300 + "\\") * 2_000 + "<HKCU" * 100_000,
         "as-words": "as as1 asn asn: t1 ta00 " * 100_000,
         "percent-encoded": "http%3A%2F%2F" * 200_000 + "%2F" * 300_000,
+        "nested-urls": ("http://a.com/?u=" + "http://b.com/?v=" * 100_000 + "=http%3A%2F%2F"
+                        * 100_000 + "@a.com&" * 100_000 + " 1.2.3.4/8") * 2,
     }[name]
     t0 = time.process_time()
     found = extract_observables(text)
@@ -317,3 +419,23 @@ def test_hostile_input_finishes_in_bounded_time(name: str) -> None:
         assert text[f.start:f.end] == f.raw
     if name == "10MB-text":
         assert len(found) >= 4 * text.count("T1059. ")  # every complete sentence, in full
+
+
+def test_urls_inside_a_url_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted, not timed: a chain of URLs inside a URL reads each character of it a bounded
+    number of times (each inner URL ends where the next starts), not once per inner URL."""
+    import allsource.process.observables as obs
+
+    read = 0
+    trim = obs._trim_url
+
+    def counting(body: str) -> str:
+        nonlocal read
+        read += len(body)
+        return trim(body)
+
+    monkeypatch.setattr(obs, "_trim_url", counting)
+    text = "see http://a.com/?u=" + "http://b.com/x?v=" * 110 + " now"  # a URL ≤ 2,048
+    found = extract_observables(text)
+    assert sum(f.type == "url" for f in found) == 111
+    assert read <= 2 * len(text)  # one inner URL to the end each would read ~55 times that

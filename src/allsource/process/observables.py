@@ -52,9 +52,18 @@ ioc-finder; see ``benchmarks/iocs.py``):
    go through the value types (host labels may hold ``_``, registered names may not); their
    answers are memoised (a bounded LRU cache: the same host or hash recurs across a report and
    across a feed).
-4. **Overlaps.** Anything inside a URL, e-mail, registry key or CIDR span is dropped (the host
-   of a URL is not also a domain), except hashes and CVE IDs, which stay meaningful inside a URL
-   path. Hex runs count only at their full length, so no MD5 is reported inside a SHA-256.
+4. **Overlaps.** Anything the scans find inside a URL, e-mail, registry key or CIDR span is
+   dropped, except hashes and CVE IDs, which stay meaningful inside a URL path. Hex runs count
+   only at their full length, so no MD5 is reported inside a SHA-256.
+5. **What containers hold** (:func:`_held`), each its own observable with its own span, as
+   peer extractors report them and analysts block and pivot on them: a URL's host (a domain
+   with a real TLD, an IPv4 or an IPv6), an e-mail's domain (or its address literal,
+   ``user@[192.0.2.1]``), a CIDR's written address when it is a host (``10.1.2.3/24``,
+   ``1.2.3.4/32``; not the network ``10.0.0.0/8``), the ATT&CK IDs of an ``attack.mitre.org``
+   URL, and URLs written inside a URL (a redirect's ``?url=http%3A%2F%2F…``, an archive's
+   ``/web/2020/http://…``; a query value ends at ``&``, and each inner URL ends where the next
+   one starts, so a chain is read once). A registry key holds none: ``…\\evil.example.com\\x``
+   is a key's name.
 
 ``extract_observables(text, types)`` equals the full result filtered to ``types``: the
 container scans run whenever a requested type could sit inside a container.
@@ -63,6 +72,7 @@ container scans run whenever a requested type could sit inside a container.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import re
 import string
@@ -137,6 +147,9 @@ _HOST_TAIL = re.compile(rf"(?::\d{{1,5}}+)?/{_URL_CHARS}{{0,2048}}+")
 _URL_SCHEMES = {"https": "https", "http": "http", "hxxps": "https", "hxxp": "http",
                 "sftp": "sftp", "ftp": "ftp", "fxp": "ftp", "wss": "wss", "ws": "ws"}
 _URL_TRAILING = frozenset(".,;:!?*'\")")
+# An e-mail's domain written as an address literal (RFC 5321): "user@[192.0.2.1]",
+# "user@[IPv6:2001:db8::1]".
+_ADDRESS_LITERAL = re.compile(r"\[(?:\d{1,3}(?:\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]{2,45}+)\]")
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+=-]{1,64}\Z")
 # "imphash: <md5>", "import hash <md5>", "authentihash - <sha256>": what the text calls the hash.
 _PE_HASH_LABEL = re.compile(r"(imphash|import[ _-]?hash|authentihash)[\s:=|\"'-]{0,8}+\Z",
@@ -375,13 +388,14 @@ def _emails(s: str, omap: _OffsetMap | None, out: list[_Hit]) -> None:
     tlds = _tlds()
     p = s.find("@")
     while p != -1:
-        host = _TOKEN.match(s, p + 1)
+        host = _TOKEN.match(s, p + 1) if s[p + 1:p + 2] != "[" else _ADDRESS_LITERAL.match(s, p + 1)
         if host is None and s[p + 1:p + 2] == " " and omap is not None:
             host = _TOKEN.match(s, p + 2)  # "user@ example[.]com": a space after "@"
             if host is not None and not omap.defanged(host.start(), host.end()):
                 host = None
         nxt = p + 1
-        if host is not None and host.group().rpartition(".")[2].lower() not in tlds and not (
+        if host is not None and host.re is _TOKEN and \
+                host.group().rpartition(".")[2].lower() not in tlds and not (
                 omap is not None and omap.defanged(p - 1, host.end())):
             host = None  # "foobar@gmail.comahhhh": a domain ends in a real TLD (or is defanged)
         end = p
@@ -804,6 +818,132 @@ def _outside(hits: list[_Hit], boxes: list[_Hit]) -> list[_Hit]:
 _clean = lru_cache(maxsize=1 << 14)(clean)
 
 
+# --- what containers hold ------------------------------------------------------------------
+# An ATT&CK page's URL names its object: ".../techniques/T1059/001/" is T1059.001.
+_ATTACK_URL_HOST = "attack.mitre.org"
+_ATTACK_SUB = re.compile(r"/(\d{3})(?!\d)")
+
+
+def _held(boxes: list[_Hit], hits: list[_Hit], s: str) -> list[_Hit]:
+    """The observables a container names inside itself, each with its own span: the host of a
+    URL (a domain, IPv4 or IPv6) and the domain (or address literal) of an e-mail, as analysts
+    block and pivot on them; the written address of a CIDR when it is a host (host bits set, or
+    a full-length prefix: ``10.1.2.3/24``, ``1.2.3.4/32``; not the network ``10.0.0.0/8``); and
+    the ATT&CK IDs in an ``attack.mitre.org`` URL. A host must end in a real TLD, as a dotted
+    token must: ``http://intranet.local/`` names no domain."""
+    out: list[_Hit] = []
+    attack: list[tuple[int, int]] = []
+    for kind, cand, a, b in boxes:
+        if kind == "url":
+            host = _url_host(cand)
+            if host is not None:
+                i = s.find(host[1], a, b)
+                if i != -1:  # else percent-encoded: the host as written is not the host
+                    out.append((host[0], host[1], i, i + len(host[1])))
+                    if host[1].lower() == _ATTACK_URL_HOST:
+                        attack.append((a, b))
+            own = s.find("://", a, b)
+            if s.find("://", own + 3, b) != -1 or s.find("%3", a, b) != -1:
+                _inner_urls(s, a, b, out)
+        elif kind == "email":
+            domain = cand.rpartition("@")[2]
+            i = b - len(domain)
+            if domain.startswith("["):  # an address literal: "user@[192.0.2.1]"
+                inner = domain[1:-1]
+                v6 = inner[:5].lower() == "ipv6:"
+                inner = inner[5:] if v6 else inner
+                out.append(("ipv6" if v6 else "ipv4", inner, b - 1 - len(inner), b - 1))
+            elif domain.rpartition(".")[2].lower() in _tlds():
+                out.append(("domain", domain, i, b))
+        elif kind == "cidr":
+            address, _, prefix = cand.partition("/")
+            v6 = ":" in address
+            if _host_address(address, prefix, v6):
+                out.append(("ipv6" if v6 else "ipv4", address, a, a + len(address)))
+    if attack:  # spans in order, apart: one bisect per ID
+        starts = [x for x, _ in attack]
+        for kind, cand, a, b in hits:
+            if kind != "attack-id":
+                continue
+            i = bisect_right(starts, a) - 1
+            if i >= 0 and b <= attack[i][1]:
+                sub = _ATTACK_SUB.match(s, b)
+                if sub is not None and cand.startswith("T") and "." not in cand:
+                    out.append((kind, f"{cand}.{sub.group(1)}", a, sub.end()))
+                else:
+                    out.append((kind, cand, a, b))
+    return out
+
+
+# A URL inside a URL: a redirect's target ("?url=http%3A%2F%2F…", "?q=https://…"), an
+# archived page ("web.archive.org/web/2020/http://…"). Inside a URL nothing else reads "http://".
+_SCHEME_SEPARATOR = re.compile(r"://|%3[Aa]%2[Ff]%2[Ff]")
+_INNER_URL = re.compile(r"(https?|hxxps?|ftp)(://|%3[Aa]%2[Ff]%2[Ff])", re.IGNORECASE)
+
+
+def _inner_urls(s: str, a: int, b: int, out: list[_Hit]) -> None:
+    """The URLs written inside the URL at ``s[a:b]``, and their hosts. One that is a query
+    parameter's value (after ``=``) ends at the next ``&``; each ends where the next inner URL
+    starts, so a chain of them is read once (linear)."""
+    own = _SCHEME_SEPARATOR.search(s, a, b)  # the outer URL's own "://", as written
+    if own is None:
+        return
+    matches = list(_INNER_URL.finditer(s, own.end(), b))
+    for j, m in enumerate(matches):
+        q = m.start()
+        end = matches[j + 1].start() if j + 1 < len(matches) else b
+        if s[q - 1] == "=":
+            amp = s.find("&", q, end)
+            end = amp if amp != -1 else end
+        raw = _trim_url(s[q:end])
+        body = raw[m.end() - q:]
+        if not body:
+            continue
+        if m.group(2) != "://":
+            body = unquote(body)
+        url = f"{_URL_SCHEMES.get(m.group(1).lower(), 'http')}://{body}"
+        if _clean("url", url) is None:
+            continue
+        out.append(("url", url, q, q + len(raw)))
+        host = _url_host(url)
+        if host is not None:
+            i = s.find(host[1], q, q + len(raw))
+            if i != -1:
+                out.append((host[0], host[1], i, i + len(host[1])))
+
+
+# After "://": userinfo up to "@", then "[IPv6]" or a host up to ":", "/", "?", "#" or "\\".
+_NETLOC = re.compile(r"(?:[^/?#\\@]{0,256}+@)?+"
+                     r"(?:\[([0-9A-Fa-f:.]{2,45}+)\]|([^/?#\\:@\[]{1,253}+))")
+
+
+def _url_host(url: str) -> tuple[str, str] | None:
+    """(type, host as written) of a URL candidate (``scheme://[userinfo@]host[:port]/…``)."""
+    m = _NETLOC.match(url, url.find("://") + 3)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        return "ipv6", m.group(1)
+    host = m.group(2).rstrip(".")
+    last = host[host.rfind(".") + 1:]
+    if not host or "." not in host:
+        return None
+    if last.isdigit():
+        return "ipv4", host
+    return ("domain", host) if last.lower() in _tlds() else None
+
+
+def _host_address(address: str, prefix: str, v6: bool) -> bool:
+    """Whether a CIDR's written address is a host: host bits set, or a full-length prefix."""
+    try:
+        ip = ipaddress.ip_address(address)
+        net = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    except ValueError:
+        return False
+    return (ip.version == 6) == v6 and (
+        ip != net.network_address or net.prefixlen == net.max_prefixlen)
+
+
 def extract_observables(text: str, types: Collection[str] | None = None) -> list[Found]:
     """Find observables in ``text``, refanged and cleaned by their value types, by start."""
     wanted = _wanted(types)
@@ -811,8 +951,9 @@ def extract_observables(text: str, types: Collection[str] | None = None) -> list
     hits = _scan(s, wanted, omap)
     boxes = _outermost([h for h in hits if h[0] in _CONTAINERS and _clean(h[0], h[1])])
     others = _outside([h for h in hits if h[0] not in _CONTAINERS], boxes)
+    held = _held(boxes, hits, s) if boxes else []
     found: list[Found] = []
-    for kind, candidate, a, b in (*boxes, *others):
+    for kind, candidate, a, b in (*boxes, *others, *held):
         if types is not None and kind not in types:
             continue
         value = _clean(kind, candidate)

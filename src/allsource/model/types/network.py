@@ -122,6 +122,13 @@ class Email(ValueType):
         local, sep, domain = v.rpartition("@")
         if not sep or not local or len(local) > 64 or any(c.isspace() for c in local):
             return None
+        if domain.startswith("[") and domain.endswith("]"):  # an address literal (RFC 5321)
+            inner = domain[1:-1]
+            if inner[:5].lower() == "ipv6:":
+                v6 = IPv6().clean(inner[5:])
+                return f"{local}@[IPv6:{v6}]" if v6 else None
+            v4 = IPv4().clean(inner)
+            return f"{local}@[{v4}]" if v4 and inner.count(".") == 3 else None
         d = Domain().clean(domain)
         return f"{local}@{d}" if d else None
 

@@ -28,7 +28,10 @@ class ObservablesStage(Stage):
     # 2: defang, registry, IPv6-host and label forms; group/software/campaign ids left to the
     # entities stage (issue 9)
     # 3: tactic, mitigation and data-source ids keep their own STIX types
-    version: ClassVar[str] = "3"
+    # 4: what containers hold is its own observable too: a URL's host, an e-mail's domain, a
+    # CIDR's host address, ATT&CK IDs in attack.mitre.org URLs, URLs inside a URL; e-mail
+    # address literals
+    version: ClassVar[str] = "4"
     description: ClassVar[str] = "IOC extraction with defanging and warninglist flags"
     requires: ClassVar[tuple[str, ...]] = ("normalize",)
     order: ClassVar[int] = 30
