@@ -1,4 +1,4 @@
-"""What the TAXII 2.1 server and partner sync need of the schema; filled in only if needed (wt-taxii).
+"""What the TAXII 2.1 server and partner sync need of the schema (wt-taxii).
 
 Revision ID: 0033
 Revises: 0032
