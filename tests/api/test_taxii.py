@@ -250,3 +250,29 @@ def test_errors_are_taxii_error_messages(taxii: Taxii) -> None:
     assert discovery["default"].endswith(ROOT) and discovery["api_roots"] == [
         discovery["default"]]
     assert taxii.client.get(ROOT, headers=taxii.owner).json()["versions"] == [TAXII]
+
+
+def test_two_server_processes_continue_each_others_cursors(taxii: Taxii,
+                                                           settings: Settings) -> None:
+    """A cursor is the whole paging state: pages alternate between two apps, each with its
+    own store connection pool (as two ``serve --workers`` processes), and a third app
+    started after the first pages (a restart) finishes the walk."""
+    write(taxii.store, [indicator(n) for n in range(25)], "spread")
+    same_db = settings.model_copy(update={"database_url": taxii.store.url})
+    url = f"{ROOT}collections/{ALL.id}/objects/"
+    seen: list[str] = []
+    with TestClient(create_app(same_db)) as second:
+        clients = [taxii.client, second]
+        cursor = None
+        for turn in range(3):
+            params = {"limit": "4", **({"next": cursor} if cursor else {})}
+            body = clients[turn % 2].get(url, params=params, headers=taxii.owner).json()
+            seen += [o["id"] for o in body["objects"]]
+            cursor = body["next"]
+    with TestClient(create_app(same_db)) as restarted:
+        while cursor:
+            body = restarted.get(url, params={"limit": "4", "next": cursor},
+                                 headers=taxii.owner).json()
+            seen += [o["id"] for o in body.get("objects", [])]
+            cursor = body.get("next")
+    assert len(seen) == len(set(seen)) == 25
