@@ -297,6 +297,7 @@ def main() -> None:
                    help="objects medallion serves (default: --objects)")
     p.add_argument("--time-cap", type=float, default=300.0, help="seconds per walk")
     p.add_argument("--skip-medallion", action="store_true")
+    p.add_argument("--skip-partner", action="store_true")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
     sizes = [int(x) for x in args.page_sizes.split(",")]
@@ -319,9 +320,10 @@ def main() -> None:
             for size in sizes:
                 rep["allsource"].append(walk(owner, size, args.time_cap, proc.pid))
                 log(f"allsource owner P={size}: {rep['allsource'][-1]}")
-            partner = collection_of(url, Bearer(meta["partner"]), "all")
-            rep["allsource_partner"] = [walk(partner, 1000, args.time_cap, proc.pid)]
-            log(f"allsource partner P=1000: {rep['allsource_partner'][-1]}")
+            if not args.skip_partner:
+                partner = collection_of(url, Bearer(meta["partner"]), "all")
+                rep["allsource_partner"] = [walk(partner, 1000, args.time_cap, proc.pid)]
+                log(f"allsource partner P=1000: {rep['allsource_partner'][-1]}")
         finally:
             proc.terminate()
             proc.wait(30)

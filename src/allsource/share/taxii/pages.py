@@ -48,7 +48,7 @@ __all__ = ["MAX_PAGE", "STIX_MEDIA_TYPE", "Filters", "Page", "TaxiiInputError", 
 #: the largest page served (a client asking for more gets this many)
 MAX_PAGE = 10_000
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
-_KEYWORDS = frozenset({"last", "first", "all"})
+_COLUMNS = ("tlp", "classification", "compartments", "releasability")
 
 
 class TaxiiInputError(ValueError):
@@ -166,9 +166,14 @@ def _rows(store: SqlStore, audience: Audience, collection: Collection, filters: 
     return rows[:limit], more, explicit
 
 
-def _render(row: Any) -> tuple[dict[str, Any], Marking, str]:
-    """The completed STIX object, its marking and its version."""
-    marking = Marking.from_columns(dict(row._mapping))
+def _render(row: Any, markings: dict[tuple[Any, ...], Marking]
+            ) -> tuple[dict[str, Any], Marking, str]:
+    """The completed STIX object, its marking and its version (``markings``: the page's
+    markings by their columns, built once each — a page holds a handful of distinct ones)."""
+    key = (row.tlp, row.classification, row.compartments, row.releasability)
+    marking = markings.get(key)
+    if marking is None:
+        marking = markings[key] = Marking.from_columns(dict(zip(_COLUMNS, key, strict=True)))
     stix = row.stix if isinstance(row.stix, dict) else {}
     obj = complete(stix, row.id, row.name or "", row.date_added, marking)
     version = obj.get("modified") or obj.get("created") or added(row.date_added)
@@ -181,8 +186,9 @@ def _page(store: SqlStore, audience: Audience, collection: Collection, filters: 
     rows, more, explicit = _rows(store, audience, collection, filters, cursor, limit,
                                  object_id)
     page = Page(more=more, next=encode_cursor(rows[-1].seq) if more and rows else None)
+    markings: dict[tuple[Any, ...], Marking] = {}
     for row in rows:
-        obj, marking, version = _render(row)
+        obj, marking, version = _render(row, markings)
         if marking.tlp >= TLP.RED or not can_release(marking, audience):
             continue
         if explicit and not row.modified and normalize_modified(version) not in explicit:
