@@ -29,6 +29,7 @@ READERS = frozenset({"partner", "reader", "analyst", "admin"})
 TRIAGE = frozenset({"analyst", "admin"})
 ADMIN = frozenset({"admin"})
 EVERYONE = frozenset(ROLES)
+TAXII_WRITERS = frozenset({"partner", "analyst", "admin"})
 
 #: (method, path) → the roles allowed. GET/HEAD are reads; everything else is a write.
 API: dict[tuple[str, str], frozenset[str]] = {
@@ -78,6 +79,18 @@ API: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/timeline/documents"): READERS,
     ("GET", "/api/v1/map"): READERS,
     ("GET", "/api/v1/map/basemap"): READERS,
+    # TAXII 2.1 (wt-taxii): partners read and post to their groups' collections
+    ("GET", "/taxii2/"): READERS,
+    ("GET", "/taxii2/allsource/"): READERS,
+    ("GET", "/taxii2/allsource/collections/"): READERS,
+    ("GET", "/taxii2/allsource/collections/{collection_id}/"): READERS,
+    ("GET", "/taxii2/allsource/collections/{collection_id}/objects/"): READERS,
+    ("POST", "/taxii2/allsource/collections/{collection_id}/objects/"): TAXII_WRITERS,
+    ("GET", "/taxii2/allsource/collections/{collection_id}/manifest/"): READERS,
+    ("GET", "/taxii2/allsource/collections/{collection_id}/objects/{object_id}/"): READERS,
+    ("GET", "/taxii2/allsource/collections/{collection_id}/objects/{object_id}/versions/"):
+        READERS,
+    ("GET", "/taxii2/allsource/status/{status_id}/"): READERS,
 }
 
 #: the workspace (anonymous visitors are sent to the login page)
@@ -163,7 +176,9 @@ def _fill(world: World) -> dict[str, str]:
             "source_ref": "outlet-a", "object_id": ENTITY_ID, "node_id": ENTITY_ID,
             "relationship_id": rel, "story_id": story.story_id, "alert_id": world.alert_id,
             "watchlist_ref": "matrix", "term_id": str(term.id), "case_id": case.id,
-            "hypothesis_id": hyp.id, "evidence_id": ev.id, "path:path": "workspace.css"}
+            "hypothesis_id": hyp.id, "evidence_id": ev.id, "path:path": "workspace.css",
+            "collection_id": "no-such-collection",
+            "status_id": "00000000-0000-4000-8000-000000000000"}
 
 
 def _concrete(path: str, values: dict[str, str]) -> str:

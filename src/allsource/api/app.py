@@ -21,6 +21,7 @@ from allsource.api.audit import AuditMiddleware, note_api_user
 from allsource.api.deps import current_user
 from allsource.api.headers import SecurityHeaders, add_docs
 from allsource.api.routes import alerts, documents, objects, search, sources, stories, watchlists
+from allsource.api.routes import taxii as taxii_routes
 from allsource.config import Settings, load_settings
 from allsource.store import open_store
 from allsource.store.sql import SqlStore
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, store: SqlStore | None = Non
         if (router := _optional(name)) is not None:
             api.include_router(router)
     app.include_router(api)
+    taxii_routes.install(app)  # TAXII 2.1 under /taxii2/ (share/taxii)
     if (web := _optional(_WEB)) is not None:
         app.include_router(web)
     return app

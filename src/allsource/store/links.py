@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 from allsource.model.markings import Marking
 from allsource.model.names import alias_key
 from allsource.model.records import StixObject
+from allsource.store import object_log
 from allsource.store import schema as t
 from allsource.store.aliases import ACTIVE, UNDONE, statement_id
 from allsource.store.sql import chunks, utc_now
@@ -117,6 +118,7 @@ def ensure_objects(store: SqlStore, objects: Sequence[StixObject]) -> int:
         fresh = [r for r in rows if r["id"] not in before]
         if fresh:
             store._bulk_insert(conn, t.objects, fresh)
+            object_log.record(conn, t.objects, fresh, before, now)
     return len(fresh)
 
 

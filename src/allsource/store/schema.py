@@ -681,3 +681,46 @@ sa.Index("ix_relationships_target_ends", relationships.c.target_ref, relationshi
 sa.Index("ix_mentions_object_marking", mentions.c.object_id, mentions.c.tlp,
          mentions.c.classification, mentions.c.compartments, mentions.c.releasability,
          mentions.c.document_id)
+
+# --- object versions and the ingest sequence (0033, wt-taxii; see allsource.store.object_log) --
+#: every stored version of every object and relationship, numbered in commit order: the TAXII
+#: server pages over ``seq`` and ``date_added`` (strictly increasing with ``seq``)
+object_versions = sa.Table(
+    "object_versions", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=False),
+    sa.Column("id", sa.String(120), nullable=False),
+    sa.Column("type", sa.String(60), nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    # the STIX ``modified`` at microsecond precision ("2024-01-02T03:04:05.000000Z"), so that
+    # string order is time order; '' for an object without one
+    sa.Column("modified", sa.String(32), nullable=False, server_default=""),
+    sa.Column("spec_version", sa.String(8), nullable=False, server_default="2.1"),
+    sa.Column("date_added", sa.DateTime, nullable=False, unique=True),
+    sa.Column("is_current", sa.Boolean, nullable=False),
+    sa.Column("stix", JSONType, nullable=False),
+    *marking_columns(),
+    sa.UniqueConstraint("id", "modified", name="uq_object_versions_id_modified"),
+    sa.Index("ix_object_versions_type_seq", "type", "seq"),
+)
+
+#: one row (id 1): the last ``seq`` and ``date_added`` handed out; writers lock it
+object_log_head = sa.Table(
+    "object_log_head", metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("date_added", sa.DateTime, nullable=False),
+)
+
+#: TAXII 2.1 status resources of object POSTs (answered at once, read back by id)
+taxii_status = sa.Table(
+    "taxii_status", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("user_id", sa.String(80), nullable=False),
+    sa.Column("collection", sa.String(80), nullable=False),
+    sa.Column("request_timestamp", sa.DateTime, nullable=False),
+    sa.Column("total_count", sa.Integer, nullable=False),
+    sa.Column("success_count", sa.Integer, nullable=False),
+    sa.Column("failure_count", sa.Integer, nullable=False),
+    sa.Column("details", JSONType, nullable=False),
+)

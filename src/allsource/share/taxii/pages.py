@@ -1,0 +1,227 @@
+"""One page of a collection: objects, manifest records or an object's versions.
+
+A page is one ``SELECT`` on ``object_versions`` in ``seq`` order, ``LIMIT limit + 1`` (the
+extra row only says whether there is more), with every condition in SQL before the limit:
+
+* the cursor: ``seq`` above the ``next`` the client sent, and ``seq`` from the first version
+  added after ``added_after`` (``date_added`` is strictly increasing with ``seq``, so one
+  primary-key look-up turns the time into a sequence number and the page stays a range scan
+  of the primary key);
+* the collection (:func:`~allsource.share.taxii.collections.releasable_to` its group);
+* TLP:RED is never served, not even to the store's owner: sharing stops below it;
+* the caller's access: :func:`~allsource.store.access.readable` on the version's own marking,
+  and :func:`~allsource.store.derived.visible` on the object or relationship it is a version
+  of (a relationship also needs both ends visible, :func:`~allsource.store.derived.ends_visible`);
+  an unrestricted reader pays none of it. Each row is re-checked with
+  :func:`~allsource.model.markings.can_release` as it is rendered;
+* ``match[id]``, ``match[type]``, ``match[spec_version]`` and ``match[version]`` (``last`` —
+  the default — is the current version, ``first`` the one with the oldest ``modified``,
+  ``all``, or timestamps).
+
+A version whose object carries no ``modified`` has as its version what the rendered object
+shows (its ``created``, or for a cyber observable the ``date_added``), matched after the
+query: such a page may hold fewer than ``limit`` objects while ``more`` stays exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from allsource.model.markings import TLP, Audience, Marking, can_release
+from allsource.share.stix_objects import complete
+from allsource.share.taxii.collections import Collection, releasable_to
+from allsource.share.taxii.cursor import decode_cursor, encode_cursor
+from allsource.store import derived
+from allsource.store import schema as t
+from allsource.store.access import readable
+from allsource.store.object_log import normalize_modified
+from allsource.store.sql import SqlStore
+
+__all__ = ["MAX_PAGE", "STIX_MEDIA_TYPE", "Filters", "Page", "TaxiiInputError", "added",
+           "manifest_page", "objects_page", "versions_page"]
+
+#: the largest page served (a client asking for more gets this many)
+MAX_PAGE = 10_000
+STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+_COLUMNS = ("tlp", "classification", "compartments", "releasability")
+
+
+class TaxiiInputError(ValueError):
+    """A filter or cursor the server cannot use (answered with HTTP 400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The TAXII filter parameters of a request."""
+
+    added_after: datetime | None = None
+    ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ("last",)
+    spec_versions: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Page:
+    """Rendered items in ``seq`` order, whether more follow, the cursor to them, and the
+    ``date_added`` of the first and last item (for the ``X-TAXII-Date-Added-*`` headers)."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    more: bool = False
+    next: str | None = None
+    first_added: datetime | None = None
+    last_added: datetime | None = None
+
+
+def added(when: datetime) -> str:
+    """A ``date_added`` as a TAXII timestamp (microseconds: every one is distinct)."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _visible(store: SqlStore, v: Any, audience: Audience) -> sa.ColumnElement[bool]:
+    if audience.unrestricted:
+        return sa.true()
+    o, r = t.objects.alias("tx_o"), t.relationships.alias("tx_r")
+    return sa.and_(readable(v, audience), sa.or_(
+        sa.exists().where(o.c.id == v.c.id, derived.visible(store, o, audience)),
+        sa.exists().where(r.c.id == v.c.id, derived.visible(store, r, audience),
+                          derived.ends_visible(store, r, audience))))
+
+
+def _version_condition(v: Any, versions: Sequence[str]
+                       ) -> tuple[sa.ColumnElement[bool] | None, set[str]]:
+    """SQL for ``match[version]`` and the explicit versions wanted (normalised)."""
+    conds: list[sa.ColumnElement[bool]] = []
+    explicit: set[str] = set()
+    for value in versions or ("last",):
+        if value == "all":
+            return None, set()
+        if value == "last":
+            conds.append(v.c.is_current.is_(True))
+        elif value == "first":
+            older = t.object_versions.alias("tx_older")
+            conds.append(~sa.exists().where(older.c.id == v.c.id,
+                                            older.c.modified < v.c.modified))
+        elif norm := normalize_modified(value):
+            explicit.add(norm)
+        else:
+            raise TaxiiInputError(f"match[version]={value!r} is neither last, first, all "
+                                  "nor a timestamp")
+    if explicit:
+        conds.append(sa.or_(v.c.modified.in_(sorted(explicit)), v.c.modified == ""))
+    return sa.or_(*conds), explicit
+
+
+def _start(conn: sa.Connection, filters: Filters, cursor: str | None) -> int:
+    """The ``seq`` a page starts after."""
+    after = 0
+    if cursor:
+        found = decode_cursor(cursor)
+        if found is None:
+            raise TaxiiInputError("the next parameter is not a cursor this server gave")
+        after = found
+    if filters.added_after is not None:
+        v = t.object_versions
+        first = conn.execute(sa.select(sa.func.min(v.c.seq))
+                             .where(v.c.date_added > filters.added_after)).scalar()
+        # nothing added after that time: start above everything stored
+        after = max(after, (first - 1) if first is not None else _last_seq(conn))
+    return after
+
+
+def _last_seq(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.select(t.object_log_head.c.seq)).scalar() or 0)
+
+
+def _rows(store: SqlStore, audience: Audience, collection: Collection, filters: Filters,
+          cursor: str | None, limit: int, object_id: str | None = None
+          ) -> tuple[list[Any], bool, set[str]]:
+    v = t.object_versions
+    if filters.spec_versions and "2.1" not in filters.spec_versions:
+        return [], False, set()  # everything is served as STIX 2.1
+    limit = max(1, min(limit, MAX_PAGE))
+    version_cond, explicit = _version_condition(v, filters.versions)
+    with store.engine.connect() as conn:
+        # TLP:RED is never shared, whoever asks (the store's owner included)
+        conds = [v.c.seq > _start(conn, filters, cursor), v.c.tlp < int(TLP.RED),
+                 _visible(store, v, audience)]
+        if collection.group is not None:
+            conds.append(releasable_to(v, collection.group))
+        if object_id is not None:
+            conds.append(v.c.id == object_id)
+        elif filters.ids:
+            conds.append(v.c.id.in_(list(filters.ids)))
+        if filters.types:
+            conds.append(v.c.type.in_(list(filters.types)))
+        if version_cond is not None:
+            conds.append(version_cond)
+        rows = list(conn.execute(sa.select(v).where(*conds).order_by(v.c.seq)
+                                 .limit(limit + 1)))
+    more = len(rows) > limit
+    return rows[:limit], more, explicit
+
+
+def _render(row: Any, markings: dict[tuple[Any, ...], Marking]
+            ) -> tuple[dict[str, Any], Marking, str]:
+    """The completed STIX object, its marking and its version (``markings``: the page's
+    markings by their columns, built once each — a page holds a handful of distinct ones)."""
+    key = (row.tlp, row.classification, row.compartments, row.releasability)
+    marking = markings.get(key)
+    if marking is None:
+        marking = markings[key] = Marking.from_columns(dict(zip(_COLUMNS, key, strict=True)))
+    stix = row.stix if isinstance(row.stix, dict) else {}
+    obj = complete(stix, row.id, row.name or "", row.date_added, marking)
+    version = obj.get("modified") or obj.get("created") or added(row.date_added)
+    return obj, marking, str(version)
+
+
+def _page(store: SqlStore, audience: Audience, collection: Collection, filters: Filters,
+          cursor: str | None, limit: int, manifest: bool,
+          object_id: str | None = None) -> Page:
+    rows, more, explicit = _rows(store, audience, collection, filters, cursor, limit,
+                                 object_id)
+    page = Page(more=more, next=encode_cursor(rows[-1].seq) if more and rows else None)
+    markings: dict[tuple[Any, ...], Marking] = {}
+    for row in rows:
+        obj, marking, version = _render(row, markings)
+        if marking.tlp >= TLP.RED or not can_release(marking, audience):
+            continue
+        if explicit and not row.modified and normalize_modified(version) not in explicit:
+            continue
+        if manifest:
+            page.items.append({"id": row.id, "date_added": added(row.date_added),
+                               "version": version, "media_type": STIX_MEDIA_TYPE})
+        else:
+            page.items.append(obj)
+        if page.first_added is None:
+            page.first_added = row.date_added
+        page.last_added = row.date_added
+    return page
+
+
+def objects_page(store: SqlStore, audience: Audience, collection: Collection,
+                 filters: Filters, cursor: str | None, limit: int,
+                 object_id: str | None = None) -> Page:
+    """A page of STIX objects (of one object's versions with ``object_id``)."""
+    return _page(store, audience, collection, filters, cursor, limit, False, object_id)
+
+
+def manifest_page(store: SqlStore, audience: Audience, collection: Collection,
+                  filters: Filters, cursor: str | None, limit: int) -> Page:
+    """A page of manifest records (id, date_added, version, media_type)."""
+    return _page(store, audience, collection, filters, cursor, limit, True)
+
+
+def versions_page(store: SqlStore, audience: Audience, collection: Collection, object_id: str,
+                  filters: Filters, cursor: str | None, limit: int) -> Page:
+    """The versions of one object the caller may read (``items`` are version strings)."""
+    every = Filters(added_after=filters.added_after, spec_versions=filters.spec_versions,
+                    versions=("all",))
+    page = _page(store, audience, collection, every, cursor, limit, True, object_id)
+    page.items = [{"version": item["version"]} for item in page.items]
+    return page

@@ -1,0 +1,141 @@
+"""Object versions and the ingest sequence: what the TAXII server pages over.
+
+Every stored version of an object or relationship gets a row in ``object_versions`` with a
+**sequence number** ``seq`` and a ``date_added``, both handed out at write time, in the
+writing transaction, from the one-row ``object_log_head``:
+
+* the writer first *updates* the head (``seq = seq + n``) and only then reads it, so the row
+  is locked until the transaction ends — on PostgreSQL a row lock, on SQLite the database's
+  single write lock. A second writer (another thread or server process) waits at that update
+  until the first commits, so numbers are handed out in **commit order**: once a reader sees
+  ``seq`` N committed, every ``seq`` below N is committed too. A cursor "after N" therefore
+  never skips a row that commits later (a plain sequence or autoincrement does: a transaction
+  that drew 10 can commit after one that drew 11). The lock is taken at the end of a batch's
+  writes and held until its commit, so it serialises only that last part of concurrent
+  object-writing batches;
+* ``date_added`` is ``max(now, previous + 1 µs)``: strictly increasing with ``seq`` and so
+  unique — a TAXII ``added_after`` is as exact a cursor as ``seq`` itself, with no ties
+  between objects written in the same batch.
+
+**Versions** follow STIX: a version is an object's ``(id, modified)``. A write of an object
+already stored adds a version only when it carries a ``modified`` the store has not seen; the
+newest ``modified`` is the ``current`` version and its STIX (with its marking and name)
+replaces the ``objects``/``relationships`` row, so every reader sees the newest. Older
+versions stay listable; one that arrives late is kept but never becomes current. A write
+without ``modified`` of a stored object is the same object proposed again (extractors
+propose entities many times) and costs no statement here. Brand-new objects need no look-up
+either: their first version is new by definition, so the hot ingest path pays one head update
+and one bulk insert per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from allsource.store import schema as t
+
+__all__ = ["LOGGED", "next_numbers", "normalize_modified", "record"]
+
+#: the tables whose rows are versioned here
+LOGGED = (t.objects, t.relationships)
+_TICK = timedelta(microseconds=1)
+_CHUNK = 500
+_MARKING = ("tlp", "classification", "compartments", "releasability")
+
+
+def normalize_modified(value: object) -> str:
+    """A STIX timestamp as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC), whose string order is time
+    order whatever precision the source wrote; '' for a missing or unreadable one."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return ""
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def next_numbers(conn: Connection, count: int, now: datetime) -> list[tuple[int, datetime]]:
+    """``count`` fresh ``(seq, date_added)`` pairs, locking the head until ``conn``'s
+    transaction ends (see the module docstring)."""
+    if count <= 0:
+        return []
+    h = t.object_log_head
+    conn.execute(h.update().where(h.c.id == 1).values(seq=h.c.seq + count))
+    row = conn.execute(sa.select(h.c.seq, h.c.date_added).where(h.c.id == 1)).one()
+    first = int(row.seq) - count + 1
+    start = max(now, row.date_added + _TICK)
+    pairs = [(first + i, start + i * _TICK) for i in range(count)]
+    conn.execute(h.update().where(h.c.id == 1).values(date_added=pairs[-1][1]))
+    return pairs
+
+
+def _version_row(row: Mapping[str, Any], modified: str) -> dict[str, Any]:
+    stix = row.get("stix") if isinstance(row.get("stix"), dict) else {}
+    spec = stix.get("spec_version") if isinstance(stix, dict) else None
+    return {"id": row["id"], "type": row.get("type") or "relationship",
+            "name": row.get("name") or row.get("relationship_type") or "",
+            "modified": modified, "spec_version": spec if isinstance(spec, str) else "2.1",
+            "stix": stix, **{c: row[c] for c in _MARKING if c in row}}
+
+
+def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
+           existing: Collection[str], now: datetime) -> int:
+    """Log the versions that ``rows`` (rows of ``table``, objects or relationships, as the
+    write path builds them) add; ``existing`` are the ids stored before this write. Returns
+    how many versions were added."""
+    fresh: list[dict[str, Any]] = []
+    again: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    for row in rows:
+        stix = row.get("stix")
+        modified = normalize_modified(stix.get("modified") if isinstance(stix, dict) else None)
+        if row["id"] not in existing:
+            fresh.append({**_version_row(row, modified), "is_current": True})
+        elif modified:
+            again[row["id"]] = (modified, row)
+    if again:
+        fresh += _newer(conn, table, again)
+    if not fresh:
+        return 0
+    for row, (seq, added) in zip(fresh, next_numbers(conn, len(fresh), now), strict=True):
+        row["seq"], row["date_added"] = seq, added
+    conn.execute(t.object_versions.insert(), fresh)
+    return len(fresh)
+
+
+def _newer(conn: Connection, table: sa.Table, again: dict[str, tuple[str, Mapping[str, Any]]]
+           ) -> list[dict[str, Any]]:
+    """The versions among ``again`` (stored ids with a ``modified``) not yet stored; the
+    newest of each becomes current, here and in ``table``."""
+    v = t.object_versions
+    known: dict[str, set[str]] = {}
+    current: dict[str, str] = {}
+    ids = list(again)
+    for i in range(0, len(ids), _CHUNK):
+        for r in conn.execute(sa.select(v.c.id, v.c.modified, v.c.is_current)
+                              .where(v.c.id.in_(ids[i:i + _CHUNK]))):
+            known.setdefault(r.id, set()).add(r.modified)
+            if r.is_current:
+                current[r.id] = r.modified
+    out: list[dict[str, Any]] = []
+    for key, (modified, row) in again.items():
+        if modified in known.get(key, ()):
+            continue
+        newest = modified > current.get(key, "")
+        out.append({**_version_row(row, modified), "is_current": newest})
+        if newest:
+            conn.execute(v.update().where(v.c.id == key, v.c.is_current.is_(True))
+                         .values(is_current=False))
+            values: dict[str, Any] = {"stix": row["stix"],
+                                      **{c: row[c] for c in _MARKING if c in row}}
+            if "name" in row and "name" in table.c:
+                values["name"] = row["name"]
+            conn.execute(table.update().where(table.c.id == key).values(**values))
+    return out
