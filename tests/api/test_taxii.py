@@ -212,6 +212,36 @@ def test_post_writes_to_the_group_and_answers_with_a_status(taxii: Taxii) -> Non
     assert r.status_code == 400
 
 
+def test_a_partner_versions_only_what_its_group_posted(taxii: Taxii) -> None:
+    """A newer version becomes current, so a partner may not post one of an object another
+    source published (the feed's indicator stays as the feed said); its own posts it may
+    version, and a new relationship to the feed's object is taken."""
+    write(taxii.store, [indicator(30, "2024-01-01T00:00:00.000Z")], "feed")
+    acme = _collection(taxii.client, taxii.acme, "acme")
+    url = f"{ROOT}collections/{acme}/objects/"
+    headers = {**taxii.acme, "Content-Type": TAXII}
+    hijack = indicator(30, "2025-01-01T00:00:00.000Z").stix | {"name": "benign"}
+    own = indicator(31, "2024-01-01T00:00:00.000Z").stix
+    rel = {"type": "relationship", "spec_version": "2.1",
+           "id": "relationship--5d0c1f2e-8a47-4b3c-9e21-000000000777",
+           "created": "2024-03-01T00:00:00.000Z", "modified": "2024-03-01T00:00:00.000Z",
+           "relationship_type": "related-to", "source_ref": own["id"],
+           "target_ref": hijack["id"]}
+    status = taxii.client.post(url, content=_envelope(hijack, own, rel), headers=headers).json()
+    assert {s["id"] for s in status["successes"]} == {own["id"], rel["id"]}
+    assert [f["id"] for f in status["failures"]] == [hijack["id"]]
+    assert "creator" in status["failures"][0]["message"]
+    base = f"{ROOT}collections/{ALL.id}/objects/"
+    current = taxii.client.get(base + hijack["id"] + "/", headers=taxii.owner).json()
+    assert [o["name"] for o in current["objects"]] == ["bad 30"]
+    # its own object, posted again in a newer version, becomes current
+    newer = own | {"modified": "2024-06-01T00:00:00.000Z", "name": "bad 31 (revised)"}
+    status = taxii.client.post(url, content=_envelope(newer), headers=headers).json()
+    assert status["success_count"] == 1, status
+    current = taxii.client.get(base + own["id"] + "/", headers=taxii.owner).json()
+    assert [o["name"] for o in current["objects"]] == ["bad 31 (revised)"]
+
+
 def test_versions_newer_modified_is_current_older_listable(taxii: Taxii) -> None:
     write(taxii.store, [indicator(7, "2024-01-01T00:00:00.000Z")], "v1")
     write(taxii.store, [indicator(7, "2024-02-01T00:00:00.000Z")], "v2")

@@ -12,6 +12,13 @@ released elsewhere ends up released to nobody and is refused. The result is chec
 the submitter's own access: nobody writes what they could not read back (a GREEN-cleared
 partner cannot post TLP:RED; the refusal names only the object's own id).
 
+**Versions come from their creator.** A newer version of an object becomes the current one
+(STIX versioning), so a member could otherwise rewrite an actor or indicator that another
+source collected. An object or relationship id the store already holds is refused unless
+everything it is known from was posted to this same group's collection: a partner versions
+only what their group published, and says what they think of anyone else's objects with a
+sighting, note or opinion of its own (new ids).
+
 The write is done when the request returns, so the status is ``complete`` at once; it is
 kept (``taxii_status``) for its submitter to read again, from any server process.
 """
@@ -33,7 +40,7 @@ from allsource.model.records import Collected, Rejected, Source
 from allsource.share.taxii.collections import Collection
 from allsource.share.taxii.pages import TaxiiInputError, added
 from allsource.store import schema as t
-from allsource.store.sql import SqlStore, utc_now
+from allsource.store.sql import SqlStore, chunks, utc_now
 
 __all__ = ["MAX_OBJECT_BYTES", "read_status", "submit"]
 
@@ -90,6 +97,41 @@ def _released(item: Collected, group: Marking, audience: Audience
                      [m for m in item.mentions if m.object_id in kept]), refused
 
 
+def _foreign(store: SqlStore, own_source: str, ids: list[str]) -> set[str]:
+    """Those of ``ids`` already stored and known from anything but ``own_source``'s documents
+    (or from no document at all: a gazetteer entity, an ATT&CK object's canonical)."""
+    m, d = t.mentions, t.documents
+    out: set[str] = set()
+    with store.engine.connect() as conn:
+        for part in chunks(sorted(set(ids))):
+            held = set(conn.execute(sa.select(t.objects.c.id)
+                                    .where(t.objects.c.id.in_(part))).scalars())
+            held |= set(conn.execute(sa.select(t.relationships.c.id)
+                                     .where(t.relationships.c.id.in_(part))).scalars())
+            if not held:
+                continue
+            own = set(conn.execute(
+                sa.select(m.c.object_id).join(d, d.c.id == m.c.document_id)
+                .where(m.c.object_id.in_(sorted(held)), d.c.source_id == own_source)
+                .distinct()).scalars())
+            other = set(conn.execute(
+                sa.select(m.c.object_id).join(d, d.c.id == m.c.document_id)
+                .where(m.c.object_id.in_(sorted(held)), d.c.source_id != own_source)
+                .distinct()).scalars())
+            out |= {i for i in held if i in other or i not in own}
+    return out
+
+
+def _without(item: Collected, refused: set[str]) -> Collected:
+    """``item`` without the objects and relationships in ``refused`` (a new relationship to a
+    refused object stays: that object is stored already, so nothing dangles)."""
+    objects = [o for o in item.objects if o.id not in refused]
+    rels = [r for r in item.relationships if r.id not in refused]
+    kept = {o.id for o in objects} | {r.id for r in rels}
+    return Collected(item.document, objects, rels,
+                     [m for m in item.mentions if m.object_id in kept])
+
+
 def submit(store: SqlStore, user_id: str, audience: Audience, collection: Collection,
            body: bytes) -> dict[str, Any]:
     """Write the envelope ``body`` to ``collection`` (a group's) as ``user_id`` reading as
@@ -119,6 +161,18 @@ def submit(store: SqlStore, user_id: str, audience: Audience, collection: Collec
         failures += [_entry(obj, why) for obj, why in refused]
         if kept is not None:
             items.append(kept)
+    own_source = _source(store, collection.group).id
+    posted = [o.id for item in items for o in item.objects]
+    posted += [r.id for item in items for r in item.relationships]
+    foreign = _foreign(store, own_source, posted)
+    if foreign:
+        for item in items:
+            dropped = [o.stix for o in item.objects if o.id in foreign]
+            dropped += [r.stix for r in item.relationships if r.id in foreign]
+            failures += [_entry(obj, "a version of an object another source published: "
+                                     "only its creator versions it (post a sighting, note "
+                                     "or opinion instead)") for obj in dropped]
+        items = [_without(item, foreign) for item in items]
     written = {o.id: o.stix for item in items for o in item.objects}
     written.update({r.id: r.stix for item in items for r in item.relationships})
     if items:
