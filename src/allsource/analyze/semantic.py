@@ -307,4 +307,4 @@ def _snippet(text: str | None) -> str:
     if len(body) <= SNIPPET_CHARS:
         return body
     cut = body.rfind(" ", 0, SNIPPET_CHARS + 1)
-    return body[:cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS].rstrip(" ,;:") + "…"
+    return body[:cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS].rstrip() + "…"

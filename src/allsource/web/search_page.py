@@ -248,10 +248,10 @@ def entity_card(store: SqlStore, entity: NamedEntity, audience: Audience
     shown = [a for a in every if a.casefold() != name.casefold()]
     description = facts.descriptions[0].text if facts.descriptions else ""
     total = entity_overview.mentions(store, entity.id, audience, page=1, size=1).total
-    card = EntityCard(entity.id, name, TYPE_LABELS.get(entity.type,
-                                                       entity.type.replace("-", " ")),
-                      _short(plain_description(description), CARD_DESCRIPTION), shown[:CARD_ALIASES], total,
-                      facts.first_seen, facts.last_seen)
+    card = EntityCard(entity.id, name,
+                      TYPE_LABELS.get(entity.type, entity.type.replace("-", " ")),
+                      _short(plain_description(description), CARD_DESCRIPTION),
+                      shown[:CARD_ALIASES], total, facts.first_seen, facts.last_seen)
     return card, every
 
 
