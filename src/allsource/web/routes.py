@@ -256,11 +256,9 @@ def search(request: Request, store: StoreDep,
     extra = {"sector": sector or [], "country": country or [], "entity": entity or [],
              "credibility": credibility or []}
     chosen = {"source": sources, "kind": kinds, **extra}
+    # the form keeps the facet choices (the sort has its own control; ``exact`` is not kept:
+    # a new query typed in the box is widened again)
     hidden = [(name, v) for name, values in chosen.items() for v in values]
-    if sort == "date":
-        hidden.append(("sort", "date"))
-    if exact:
-        hidden.append(("exact", "1"))
 
     def link(**change: Any) -> str:
         params = {"q": q, "source": sources, "kind": kinds, "since": since, "until": until,

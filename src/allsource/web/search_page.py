@@ -280,11 +280,10 @@ def run_search(store: SqlStore, audience: Audience, p: SearchParams) -> Outcome:
         found = entity_card(store, named[0], audience)
         if found is not None:
             out.card, every = found
-            widen = (len(named) == 1 and named[0].type != "location" and p.mode == "text"
-                     and not p.exact and search_entity.query_name(p.q) is not None)
-            if widen:
-                out.expansion = search_entity.expand(search_entity.query_name(p.q) or p.q,
-                                                     every)
+            typed = search_entity.query_name(p.q)
+            if (typed is not None and len(named) == 1 and named[0].type != "location"
+                    and p.mode == "text" and not p.exact):
+                out.expansion = search_entity.expand(typed, every)
                 text = out.expansion.text if out.expansion.added else p.q
         out.candidates = named[1:]
     semantic = p.mode == "semantic"
