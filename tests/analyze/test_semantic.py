@@ -258,4 +258,13 @@ def test_snippets_only_when_asked(store: SqlStore) -> None:
     for h in hits:
         doc = next(d for d in docs.values() if d.id == h.id)
         hidden = doc.id == docs[QUAKES[2]].id
-        assert h.snippet == ("" if hidden else doc.text[:SNIPPET_CHARS])
+        if hidden:
+            assert h.snippet == ""
+            continue
+        # the start of the text, cut after a whole word within SNIPPET_CHARS ("…" if cut)
+        text = " ".join(doc.text.split())
+        shown = h.snippet.removesuffix("…")
+        assert text.startswith(shown) and 0 < len(shown) <= SNIPPET_CHARS
+        assert (shown == text) is (not h.snippet.endswith("…"))
+        if shown != text:
+            assert text[len(shown)] == " " and len(shown) > SNIPPET_CHARS // 2

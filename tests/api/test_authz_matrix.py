@@ -96,11 +96,11 @@ API: dict[tuple[str, str], frozenset[str]] = {
 #: the workspace (anonymous visitors are sent to the login page)
 WEB: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/static/{path:path}"): EVERYONE,
-    ("GET", "/"): EVERYONE,
     ("GET", "/login"): EVERYONE,
     ("POST", "/login"): EVERYONE,
     ("POST", "/logout"): EVERYONE,
     ("GET", "/search"): READERS,
+    ("GET", "/"): READERS,  # the start page (the search page without a query)
     ("GET", "/documents/{doc_id}"): READERS,
     ("POST", "/documents/{doc_id}/mentions/wrong"): TRIAGE,
     ("GET", "/objects/{object_id}"): READERS,

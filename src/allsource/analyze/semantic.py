@@ -36,9 +36,12 @@ again. Either way the result is the best passing documents by score, the same as
 first (with the inverted file: among the rows its probed groups hold; the masked fallback is
 an exact scan).
 
-Excerpts: the first ``SNIPPET_CHARS`` characters of each page row's text; a caller that ranks a
-wide window and shows a page of it asks for none (``SearchQuery.snippets=False``) and cuts the
-shown ones with :func:`add_snippets`.
+Excerpts: the first ``SNIPPET_CHARS`` characters of each page row's text, cut at a word's end;
+a caller that ranks a wide window and shows a page of it asks for none
+(``SearchQuery.snippets=False``) and cuts the shown ones with :func:`add_snippets`.
+
+Scores are cosines (-1..1); :data:`MIN_SIMILARITY` (:mod:`allsource.analyze.similarity`) is
+the cosine below which the workspace and the API do not show a document as a match.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from allsource.analyze.similarity import MIN_SIMILARITY
 from allsource.analyze.vector_index import VectorIndex, top
 from allsource.errors import InputError
 from allsource.model.markings import TLP, Audience, Marking, can_release
@@ -65,8 +69,8 @@ from allsource.store.sql import aware
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
 
-__all__ = ["MODEL", "OVERSAMPLE", "SNIPPET_CHARS", "add_snippets", "index_embeddings",
-           "semantic_search"]
+__all__ = ["MIN_SIMILARITY", "MODEL", "OVERSAMPLE", "SNIPPET_CHARS", "add_snippets",
+           "index_embeddings", "semantic_search"]
 
 MODEL = f"{MODEL_DIR.name}-1"
 #: candidates ranked before paging: enough that ``total`` says more than the page
@@ -224,7 +228,7 @@ def _page(store: SqlStore, conn: Connection, which: sa.ColumnElement[bool],
                        d.c.collected_at, d.c.source_id, d.c.tlp]
     if snippets:  # a sealed text is cut after decryption (substr of a token is ciphertext)
         cols.append(d.c.text if store.keys.encrypted
-                    else sa.func.substr(d.c.text, 1, SNIPPET_CHARS).label("text"))
+                    else sa.func.substr(d.c.text, 1, SNIPPET_CHARS * 2).label("text"))
     return list(conn.execute(sa.select(*cols).where(which, *conds)).all())
 
 
@@ -297,4 +301,10 @@ def add_snippets(store: SqlStore, hits: Sequence[SearchHit], audience: Audience)
 
 
 def _snippet(text: str | None) -> str:
-    return (text or "")[:SNIPPET_CHARS]
+    """The start of ``text``, cut at the last whitespace within ``SNIPPET_CHARS`` (``…``
+    marks the cut), so no word is cut in two."""
+    body = " ".join((text or "")[:SNIPPET_CHARS * 2].split())
+    if len(body) <= SNIPPET_CHARS:
+        return body
+    cut = body.rfind(" ", 0, SNIPPET_CHARS + 1)
+    return body[:cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS].rstrip() + "…"

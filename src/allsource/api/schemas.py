@@ -169,6 +169,13 @@ class SearchPage(BaseModel):
     window: int
     took_ms: float
     facets: dict[str, dict[str, int]]
+    hints: list[str] = Field(default_factory=list, description=(
+        "Search-syntax hints for q, the same the CLI gives: a lower-case 'or', an 'AND' or "
+        "a 'NOT' between words is searched as a word (the query is searched as given)."))
+    suggestion: str | None = Field(default=None, description=(
+        "q rewritten as the hints suggest ('or' → OR, 'and' dropped, 'not x' → -x)."))
+    min_score: float | None = Field(default=None, description=(
+        "mode=semantic: the similarity below which documents were not counted as matches."))
 
 
 # --- sources -------------------------------------------------------------------------------

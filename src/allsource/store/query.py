@@ -67,6 +67,9 @@ class SearchQuery:
     #: are stored before the document's text, the others after it (SQLite reads a long
     #: text's overflow pages to reach them)
     details: bool = True
+    #: ``"relevance"`` (best first, over a bounded set of ranked candidates) or ``"date"``
+    #: (every match, newest first; store/date_order.py)
+    order: str = "relevance"
 
 
 @dataclass(slots=True)

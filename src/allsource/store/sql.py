@@ -41,11 +41,12 @@ from allsource.errors import SourceError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.model.records import Collected, Mention, Relationship, Source, StixObject
-from allsource.store import blind, blind_storage, derived, match_pages, object_log
+from allsource.store import blind, blind_storage, date_order, derived, match_pages, object_log
 from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.base import BatchCounts, QuarantineItem, RunRecord
 from allsource.store.blobs import BlobStore
+from allsource.store.excerpt_words import whole_words
 from allsource.store.idlists import ids_in
 from allsource.store.keys import KeyEncryptionKey, KeyRing
 from allsource.store.query import ParsedQuery, SearchHit, SearchQuery, SearchResult, parse
@@ -69,6 +70,17 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 def json_dumps(value: Any) -> str:
     """JSON columns are written with orjson (several times faster than the stdlib)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+
+
+def _whole_words(cut: dict[str, str], rows: Sequence[Any]) -> dict[str, str]:
+    """Excerpts widened to whole words (store/excerpt_words.py) from the rows' title and
+    text (rows read without their text keep their excerpts as cut)."""
+    out = dict(cut)
+    for r in rows:
+        if r.id in out and hasattr(r, "text"):
+            out[r.id] = whole_words(out[r.id], getattr(r, "title", None), r.text, HL_START,
+                                    HL_END)
+    return out
 
 
 def naive_utc(dt: datetime | None) -> datetime | None:
@@ -485,6 +497,8 @@ class SqlStore(ABC):
     def search(self, query: SearchQuery, audience: Audience) -> SearchResult:
         with self.engine.connect() as conn:
             source_ids = self._resolve_sources(conn, query.sources, audience)
+            if query.order == "date":
+                return date_order.search(self, conn, query, source_ids, audience)
             return self._search(conn, query, source_ids, audience)
 
     def matching_ids(self, text: str, audience: Audience,
@@ -526,7 +540,7 @@ class SqlStore(ABC):
                 d.c.collected_at, d.c.tlp).where(
                 ids_in(d.c.id, [h.id for h in hits], self.dialect_name),
                 self._readable(d, audience))).all()
-            cut = self._cut_snippets(conn, parsed, rows)
+            cut = _whole_words(self._cut_snippets(conn, parsed, rows), rows)
         read = {r.id: r for r in rows}
         for h in hits:
             h.snippet = cut.get(h.id, "")
@@ -569,7 +583,8 @@ class SqlStore(ABC):
         seqs = [seq for seq, _ in page]
         by_seq = {r.seq: r for r in conn.execute(sa.select(*cols).where(
             ids_in(d.c.seq, seqs, self.dialect_name))).all()}
-        snippets = cut([by_seq[s] for s in seqs if s in by_seq]) if query.snippets else {}
+        shown = [by_seq[s] for s in seqs if s in by_seq]
+        snippets = _whole_words(cut(shown), shown) if query.snippets else {}
         return [(row, snippets.get(row.id, ""), score)
                 for seq, score in page if (row := by_seq.get(seq)) is not None]
 

@@ -47,6 +47,8 @@ from allsource.web import (
     month_chart,
     names,
     queries,
+    search_page,
+    start_page,
 )
 from allsource.web.highlight import segments
 from allsource.web.security import (
@@ -61,7 +63,6 @@ from allsource.web.security import (
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 PAGE_SIZE = 20
-FACET_SAMPLE = 500  # facets and story groups are computed over this many best matches
 TRIAGE_ROLES = ("admin", "analyst")
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
@@ -165,8 +166,9 @@ def static(path: str) -> Response:
 # --- login -----------------------------------------------------------------------------------
 
 @router.get("/", response_class=HTMLResponse)
-def home() -> Response:
-    return RedirectResponse("/search", status_code=303)
+def home(request: Request, store: StoreDep) -> Response:
+    """The start page: the search page without a query."""
+    return search(request, store)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -223,104 +225,11 @@ def logout(request: Request, store: StoreDep,
 
 # --- search ----------------------------------------------------------------------------------
 
-@dataclass(slots=True)
-class StoryGroup:
-    """One search row: the best hit of a story and the story's other matching documents."""
-
-    story_id: str | None
-    lead: SearchHit
-    variants: list[SearchHit]
-
-
-def _group(hits: list[SearchHit], stories: dict[str, str]) -> list[StoryGroup]:
-    groups: dict[str, StoryGroup] = {}
-    for hit in hits:
-        story = stories.get(hit.id)
-        key = story or hit.id
-        if key in groups:
-            groups[key].variants.append(hit)
-        else:
-            groups[key] = StoryGroup(story, hit, [])
-    return list(groups.values())
-
-
-ENTITY_FACET_SIZE = 15
-NOT_GRADED = "none"
-CREDIBILITY_LABELS = {"1": "1 confirmed", "2": "2 probably true", "3": "3 possibly true",
-                      "4": "4 doubtful", "5": "5 improbable", "6": "6 cannot be judged",
-                      NOT_GRADED: "not graded"}
-
-
-@dataclass(slots=True)
-class Facet:
-    """One facet of the search page: its query parameter, heading, chosen values and
-    ``(value, label, count)`` rows."""
-
-    name: str
-    label: str
-    chosen: list[str]
-    values: list[tuple[str, str, int]]
-
-
-def _doc_values(facts: queries.WindowFacts, doc: str) -> dict[str, set[str]]:
-    cred = facts.credibility.get(doc)
-    return {"sector": facts.sectors.get(doc, set()),
-            "country": facts.countries.get(doc, set()),
-            "entity": facts.entities.get(doc, set()),
-            "credibility": {str(cred) if cred is not None else NOT_GRADED}}
-
-
-def _keep(hit: SearchHit, facts: queries.WindowFacts, chosen: dict[str, list[str]]) -> bool:
-    """True when ``hit`` has one of the chosen values of every facet with a choice."""
-    values = _doc_values(facts, hit.id)
-    return all(not wanted or values[name] & set(wanted) for name, wanted in chosen.items())
-
-
-def _facets(hits: list[SearchHit], facts: queries.WindowFacts,
-            chosen: dict[str, list[str]]) -> list[Facet]:
-    counts: dict[str, dict[str, int]] = {n: {} for n in ("source", "kind", "sector", "country",
-                                                          "entity", "credibility")}
-    for hit in hits:
-        per_doc = {"source": {hit.source}, "kind": {hit.kind}, **_doc_values(facts, hit.id)}
-        for name, values in per_doc.items():
-            for value in values:
-                counts[name][value] = counts[name].get(value, 0) + 1
-
-    def label(name: str, value: str) -> str:
-        if name == "entity":
-            return facts.entity_names.get(value, value)
-        if name == "credibility":
-            return CREDIBILITY_LABELS.get(value, value)
-        return value
-
-    out = []
-    for name, heading in (("source", "Source"), ("kind", "Kind"), ("sector", "Sector"),
-                          ("country", "Country"), ("entity", "Entity"),
-                          ("credibility", "Grade")):
-        if name == "credibility":
-            ranked = sorted(counts[name].items(), key=lambda kv: (kv[0] == NOT_GRADED, kv[0]))
-        else:
-            ranked = sorted(counts[name].items(), key=lambda kv: (-kv[1], kv[0]))
-        if name == "entity":
-            ranked = ranked[:ENTITY_FACET_SIZE]
-        shown = {v for v, _ in ranked}
-        ranked += [(v, 0) for v in chosen[name] if v not in shown]
-        out.append(Facet(name, heading, chosen[name],
-                         [(v, label(name, v), n) for v, n in ranked]))
-    return out
-
-
 def _day(text: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
     except ValueError:
         return None
-
-
-def _semantic_for(store: SqlStore) -> Any:
-    from allsource.analyze.semantic import semantic_search
-
-    return lambda query, audience: semantic_search(store, query, audience)
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -335,61 +244,41 @@ def search(request: Request, store: StoreDep,
            entity: Annotated[list[str] | None, Query()] = None,
            credibility: Annotated[list[str] | None, Query()] = None,
            mode: Annotated[str, Query(pattern="^(text|semantic)$")] = "text",
-           page: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
+           sort: Annotated[str, Query(pattern="^(relevance|date)$")] = "relevance",
+           exact: Annotated[str, Query(pattern="^(|1)$")] = "",
+           page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    """Search (:mod:`allsource.web.search_page`); without a query, the start page
+    (:mod:`allsource.web.start_page`)."""
     viewer = _viewer(request, store)
     if viewer is None:
         return _to_login(request)
     sources, kinds = source or [], kind or []
     extra = {"sector": sector or [], "country": country or [], "entity": entity or [],
              "credibility": credibility or []}
-    hidden = [(name, v) for name, values in (("source", sources), ("kind", kinds),
-                                              *extra.items()) for v in values]
-    context: dict[str, Any] = {"q": q, "sources": sources, "kinds": kinds, "since": since,
-                               "until": until, "page": page, "groups": [], "facets": [],
-                               "hidden": hidden,
-                               "total": 0, "total_exact": True, "pages": 0, "error": None,
-                               "took_ms": 0.0,
-                               "sample": FACET_SAMPLE, "mode": mode}
-    if q.strip():
-        # excerpts are cut below for the page shown, not for the whole window
-        window = {"since": _day(since), "until": _day(until), "limit": FACET_SAMPLE,
-                  "snippets": mode == "semantic"}
-        try:
-            run = _semantic_for(store) if mode == "semantic" else store.search
-            everything = run(SearchQuery(q, **window), viewer.audience)  # type: ignore[arg-type]
-            filtered = (run(SearchQuery(q, sources=sources, kinds=kinds, **window),  # type: ignore[arg-type]
-                            viewer.audience)
-                        if sources or kinds else everything)
-        except AllsourceError as exc:
-            context["error"] = str(exc)
-        else:
-            facts = queries.window_facts(
-                store, [h.id for h in everything.hits] + [h.id for h in filtered.hits],
-                viewer.audience)
-            hits, total, exact = filtered.hits, filtered.total, filtered.total_exact
-            if any(extra.values()):
-                hits = [h for h in hits if _keep(h, facts, extra)]
-                # counted in the window only: a lower bound unless it held every match
-                exact = exact and filtered.total <= len(filtered.hits)
-                total = len(hits)
-            audit_scope.note(count=total)
-            groups = _group(hits, queries.stories_of(store, [h.id for h in hits]))
-            shown = groups[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-            if mode != "semantic":
-                store.add_snippets(q, [g.lead for g in shown], viewer.audience)
-            context.update(
-                groups=shown,
-                pages=max(1, -(-len(groups) // PAGE_SIZE)), total=total, total_exact=exact,
-                facets=_facets(everything.hits, facts,
-                               {"source": sources, "kind": kinds, **extra}),
-                took_ms=filtered.took_ms)
+    chosen = {"source": sources, "kind": kinds, **extra}
+    # the form keeps the facet choices (the sort has its own control; ``exact`` is not kept:
+    # a new query typed in the box is widened again)
+    hidden = [(name, v) for name, values in chosen.items() for v in values]
 
     def link(**change: Any) -> str:
         params = {"q": q, "source": sources, "kind": kinds, "since": since, "until": until,
-                  **extra, "mode": mode if mode != "text" else "", "page": 1, **change}
+                  **extra, "mode": mode if mode != "text" else "",
+                  "sort": sort if sort != "relevance" else "", "exact": exact, "page": 1,
+                  **change}
         return "/search?" + urlencode({k: v for k, v in params.items() if v}, doseq=True)
 
-    return _page("search.html", viewer, link=link, **context)
+    context: dict[str, Any] = {"q": q, "since": since, "until": until, "page": page,
+                               "hidden": hidden, "mode": mode, "sort": sort, "link": link,
+                               "found": None, "exact": exact}
+    if not q.strip():
+        return _page("search.html", viewer, **context,
+                     **start_page.start_context(store, viewer.audience))
+    params = search_page.SearchParams(q, sources, kinds, _day(since), _day(until), chosen,
+                                      mode=mode, sort=sort, page=page, exact=bool(exact))
+    found = search_page.run_search(store, viewer.audience, params)
+    if found.error is None:
+        audit_scope.note(count=found.total)
+    return _page("search.html", viewer, **{**context, "found": found})
 
 
 # --- documents and objects -------------------------------------------------------------------

@@ -9,6 +9,11 @@ what grouping, facets and paging use — and excerpts, titles, urls, dates and T
 only for the hits of the page returned (``snippets=False, titles=False, details=False``,
 then :meth:`SqlStore.add_snippets`): an encrypted store decrypts each title it reads, and
 SQLite stores the rest after the text (long texts' overflow pages are read to reach them).
+
+``hints`` and ``suggestion`` explain search-syntax mistakes as the CLI does
+(:mod:`allsource.analyze.search_hints`; from the query text alone, so they say nothing about
+what is stored); the query is still searched as given. By meaning, documents below
+``min_score`` (default :data:`~allsource.analyze.similarity.MIN_SIMILARITY`) are not matches.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from allsource.analyze import search_hints
+from allsource.analyze.similarity import MIN_SIMILARITY
 from allsource.api.deps import AudienceDep, StoreDep, utc
 from allsource.api.pagination import PageDep, page
 from allsource.api.schemas import SearchHitPublic, SearchPage, StoryGroup
@@ -43,6 +50,9 @@ def search(
     mode: Annotated[Literal["text", "semantic"], Query(description=(
         "text: full-text (BM25); semantic: by meaning (cosine of static embeddings)."))
                     ] = "text",
+    min_score: Annotated[float | None, Query(ge=-1.0, le=1.0, description=(
+        "mode=semantic: leave out documents less similar than this (cosine; default "
+        f"{MIN_SIMILARITY})."))] = None,
 ) -> SearchPage:
     """Documents matching ``q``, grouped by story, best first."""
     query = SearchQuery(text=q, sources=source or [], kinds=kind or [], since=utc(since),
@@ -55,6 +65,13 @@ def search(
     else:
         result = store.search(query, audience)
     hits = result.hits
+    total_hits, total_exact = result.total, result.total_exact
+    cutoff = None
+    if mode == "semantic":
+        cutoff = MIN_SIMILARITY if min_score is None else min_score
+        kept = [h for h in hits if h.score >= cutoff]
+        if len(kept) < len(hits):  # ranked by score: nothing past the window reaches it
+            hits, total_hits, total_exact = kept, len(kept), True
     # stories as the caller sees them: public ID and size from readable members only
     with store.engine.connect() as conn:
         story_of = stories_of_documents(conn, store, [h.id for h in hits], audience)
@@ -89,7 +106,8 @@ def search(
     envelope = page(request, window, len(ranked), params)
     return SearchPage(
         **envelope.model_dump(exclude={"items"}), items=window, query=q,
-        total_hits=result.total, total_hits_exact=result.total_exact, window=WINDOW,
-        took_ms=round(result.took_ms, 2),
+        total_hits=total_hits, total_hits_exact=total_exact, window=WINDOW,
+        took_ms=round(result.took_ms, 2), hints=search_hints.hints(q),
+        suggestion=search_hints.suggestion(q), min_score=cutoff,
         facets={"source": dict(Counter(h.source for h in hits).most_common()),
                 "kind": dict(Counter(h.kind for h in hits).most_common())})
