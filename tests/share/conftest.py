@@ -43,7 +43,8 @@ CLEARED = Audience(max_tlp=TLP.AMBER, clearance=Classification.SECRET,
 #: (README "Sharing": external references without hashes; other producers' custom properties)
 SOURCE_WARNINGS = ("{302}", "{401} Custom property 'x_", "{401} Custom object type 'x-",
                    "is permitted, but not a suggested relationship target object",
-                   "is permitted, but not a suggested relationship source object")
+                   "is permitted, but not a suggested relationship source object",
+                   "is permitted, but not a suggested relationship type")
 #: the warnings allsource's own content gives (README "Sharing"): a document's URL in an
 #: external reference carries no hash (allsource holds no hash of the page it names), and
 #: the objects allsource extracts keep their deterministic UUIDv5 ids (DESIGN.md)
