@@ -204,11 +204,15 @@ def _galaxies(b: _Bundle, ids: Iterable[str]) -> tuple[list[dict[str, Any]], lis
 
 
 def misp_event(bundle: dict[str, Any], reports: list[str], *, info: str,
-               event_uuid: str, b: _Bundle | None = None) -> dict[str, Any]:
-    """One MISP event (``{"Event": …}``) of the ``reports`` (ids) of an exported bundle."""
+               event_uuid: str, b: _Bundle | None = None, everything: bool = False
+               ) -> dict[str, Any]:
+    """One MISP event (``{"Event": …}``) of the ``reports`` (ids) of an exported bundle, and
+    with ``everything`` of every other object it holds too (an entity's neighbourhood has
+    no report)."""
     b = b or _Bundle(bundle)
     held = [b.objects[r] for r in reports if r in b.objects]
-    refs = list(dict.fromkeys(ref for r in held for ref in r.get("object_refs", [])))
+    refs = list(dict.fromkeys([*(ref for r in held for ref in r.get("object_refs", [])),
+                               *(b.objects if everything else ())]))
     per_object: dict[str, list[str]] = {}
     for r in held:
         for ref in r.get("object_refs", []):
@@ -218,7 +222,7 @@ def misp_event(bundle: dict[str, Any], reports: list[str], *, info: str,
         obj = b.objects.get(ref)
         if obj is None:
             continue
-        if (attr := _attribute(b, obj, per_object[ref])) is not None:
+        if (attr := _attribute(b, obj, per_object.get(ref, []))) is not None:
             attributes.append(attr)
         elif (found := _file_object(b, obj)) is not None:
             objects.append(found)
@@ -253,4 +257,5 @@ def misp_events(bundle: dict[str, Any], *, label: str, per_report: bool = False
                            event_uuid=_uuid(r), b=b) for r in reports]
     key = "|".join(sorted(reports)) or label
     return [misp_event(bundle, reports, info=label,
-                       event_uuid=str(sm.stable_uuid4(uuid.NAMESPACE_URL, key)), b=b)]
+                       event_uuid=str(sm.stable_uuid4(uuid.NAMESPACE_URL, key)), b=b,
+                       everything=True)]

@@ -213,11 +213,14 @@ def marking_definition(marking: Marking) -> dict[str, Any] | None:
             "id": f"marking-definition--{stable_uuid4(_NAMESPACE, key)}",
             "created": "2026-01-01T00:00:00.000Z", "created_by_ref": PRODUCER_ID,
             "name": "allsource: " + " // ".join(parts),
+            # STIX allows no empty list: an absent list is an empty one
             "extensions": {MARKING_EXTENSION_ID: {
                 "extension_type": "property-extension",
                 "classification": marking.classification.name.lower(),
-                "compartments": sorted(marking.compartments),
-                "releasability": sorted(marking.releasability)}}}
+                **({"compartments": sorted(marking.compartments)} if marking.compartments
+                   else {}),
+                **({"releasability": sorted(marking.releasability)} if marking.releasability
+                   else {})}}}
 
 
 def marking_extension_definition() -> dict[str, Any]:
