@@ -56,7 +56,7 @@ def test_completed_domain_objects_validate(kind: str, name: str, description: st
                    marking_refs=refs)
     assert expressible(obj)
     validate({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [*defs, obj]},
-             EXPORT_WARNINGS + ("{303}", "{302}"))
+             (*EXPORT_WARNINGS, "{303}", "{302}"))
     back = sm.marking_from_refs(obj["object_marking_refs"], {d["id"]: d for d in defs},
                                 Marking())
     assert back == marking
@@ -91,3 +91,15 @@ def test_misp_events_of_generated_bundles_load(values: list[tuple[str, str]], ti
         event.load(data)
         assert {a.value for a in event.attributes} == {v for _, v in values}
         assert marking.tlp.label.lower() in {t.name for t in event.tags}
+
+
+def test_completion_drops_empty_lists_and_spells_out_registry_hives() -> None:
+    # both seen on the demo store: galaxy entries with no aliases, ATT&CK-style HKLM keys
+    actor = complete({"type": "intrusion-set", "aliases": []},
+                     f"intrusion-set--{uuid.uuid4()}", "APT-X", None, Marking())
+    key = complete({"type": "windows-registry-key", "key": "HKLM\\SYSTEM\\Services"},
+                   f"windows-registry-key--{uuid.uuid4()}", "", None, Marking())
+    assert "aliases" not in actor
+    assert key["key"] == "HKEY_LOCAL_MACHINE\\SYSTEM\\Services"
+    validate({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [actor, key]},
+             (*EXPORT_WARNINGS, "{303}"))

@@ -4,7 +4,8 @@ shares (bundles of a selection, the TAXII server's pages, feeds).
 Stored objects keep the STIX their source sent, which may be partial (an entity the gazetteer
 proposed holds a name and little else). :func:`complete` adds ``spec_version``,
 ``created``/``modified`` for domain objects (from the store's timestamp when missing), the name
-as ``value`` for cyber observables that lack one and ``is_family`` for malware, cuts the
+as ``value`` for cyber observables that lack one and ``is_family`` for malware, drops empty
+lists (never valid STIX), spells out abbreviated registry hives (``HKLM``), cuts the
 properties that point at objects an export does not carry (``created_by_ref``, markings,
 extensions), and marks the object with the TLP 2.0 marking definition of the marking the
 reader is shown. :func:`expressible` says whether the result can be valid at all.
@@ -24,7 +25,7 @@ from typing import Any
 
 from allsource.model.markings import TLP, Marking
 
-__all__ = ["TLP2_MARKINGS", "complete", "expressible", "stamp"]
+__all__ = ["TLP2_MARKINGS", "complete", "expressible", "full_hive", "stamp"]
 
 #: STIX cyber-observable types (no created/modified/name; identified by their value)
 _OBSERVABLES = frozenset({
@@ -85,9 +86,24 @@ def complete(stix: dict[str, Any], row_id: str, name: str, created: datetime | N
             # required by STIX 2.1; what the store holds without it are named families
             # (MISP galaxy and ATT&CK software entries, gazetteer proposals)
             out.setdefault("is_family", True)
+    for key in [k for k, v in out.items() if v == []]:
+        del out[key]  # STIX allows no empty list (a galaxy entry with no aliases)
+    if kind == "windows-registry-key" and isinstance(out.get("key"), str):
+        out["key"] = full_hive(out["key"])
     out["object_marking_refs"] = (list(marking_refs) if marking_refs
                                   else [TLP2_MARKINGS[marking.tlp]])
     return out
+
+
+_HIVES = {"HKLM": "HKEY_LOCAL_MACHINE", "HKCU": "HKEY_CURRENT_USER",
+          "HKCR": "HKEY_CLASSES_ROOT", "HKU": "HKEY_USERS", "HKCC": "HKEY_CURRENT_CONFIG"}
+
+
+def full_hive(key: str) -> str:
+    """A registry key with its hive spelled out, as STIX 2.1 requires (``HKLM\\X`` →
+    ``HKEY_LOCAL_MACHINE\\X``); other keys as they are."""
+    head, sep, rest = key.partition("\\")
+    return _HIVES[head.upper()] + sep + rest if head.upper() in _HIVES else key
 
 
 def expressible(obj: dict[str, Any]) -> bool:
