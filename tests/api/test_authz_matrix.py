@@ -48,6 +48,7 @@ API: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/relationships/{relationship_id}"): READERS,
     ("GET", "/api/v1/stories"): READERS,
     ("GET", "/api/v1/stories/{story_id}"): READERS,
+    ("GET", "/api/v1/export"): READERS,  # wt-export: filtered by the caller's audience
     ("GET", "/api/v1/alerts"): READERS,
     ("GET", "/api/v1/alerts/{alert_id}"): READERS,
     ("POST", "/api/v1/alerts/{alert_id}/ack"): TRIAGE,
@@ -115,6 +116,7 @@ WEB: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/graph"): READERS,
     ("GET", "/graph/{object_id}"): READERS,
     ("POST", "/graph/export/stix"): READERS,
+    ("GET", "/export"): READERS,  # wt-export
     ("GET", "/graph/{object_id}/data"): READERS,
     ("GET", "/cases"): READERS,
     ("POST", "/cases"): TRIAGE,

@@ -20,7 +20,16 @@ from allsource.api import errors
 from allsource.api.audit import AuditMiddleware, note_api_user
 from allsource.api.deps import current_user
 from allsource.api.headers import SecurityHeaders, add_docs
-from allsource.api.routes import alerts, documents, objects, search, sources, stories, watchlists
+from allsource.api.routes import (
+    alerts,
+    documents,
+    exports,
+    objects,
+    search,
+    sources,
+    stories,
+    watchlists,
+)
 from allsource.api.routes import taxii as taxii_routes
 from allsource.config import Settings, load_settings
 from allsource.store import open_store
@@ -88,6 +97,7 @@ def create_app(settings: Settings | None = None, *, store: SqlStore | None = Non
                     responses=errors.ERROR_RESPONSES)
     for module in (documents, search, sources, objects, stories, alerts, watchlists):
         api.include_router(module.router)
+    api.include_router(exports.router)  # wt-export
     for name in _OPTIONAL_API:
         if (router := _optional(name)) is not None:
             api.include_router(router)

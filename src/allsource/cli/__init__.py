@@ -105,6 +105,10 @@ def _register() -> None:
 
     audit.register(app)
 
+    from allsource.cli import export
+
+    export.register(app)
+
 
 _register()
 

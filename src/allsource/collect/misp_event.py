@@ -241,7 +241,29 @@ def _meta(ev: _Event, event: Mapping[str, Any], n_objects: int) -> dict[str, Any
         meta["skipped_attributes"] = ev.skipped
     if ev.sightings:
         meta["sightings"] = dict(ev.sightings)
+    if grade := admiralty_tags(tag_names(event)):
+        meta["admiralty"] = grade
     return {k: v for k, v in meta.items() if v is not None}
+
+
+_ADMIRALTY = re.compile(
+    r'^admiralty-scale:(source-reliability|information-credibility)="?([a-fA-F1-6])"?$')
+
+
+def admiralty_tags(tags: list[str]) -> dict[str, Any]:
+    """The Admiralty grade an event's ``admiralty-scale:`` tags give (MISP taxonomy):
+    ``{"reliability": "B", "credibility": 2}``, either part absent when not tagged."""
+    grade: dict[str, Any] = {}
+    for tag in tags:
+        match = _ADMIRALTY.match(tag.strip())
+        if match is None:
+            continue
+        kind, value = match.groups()
+        if kind == "source-reliability" and value.isalpha():
+            grade["reliability"] = value.upper()
+        elif kind == "information-credibility" and value.isdigit():
+            grade["credibility"] = int(value)
+    return grade
 
 
 def event_uuid(event: Mapping[str, Any]) -> str:

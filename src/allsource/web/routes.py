@@ -734,6 +734,34 @@ def graph_export_stix(request: Request, store: StoreDep,
         "X-Allsource-Left-Out": str(len(found.left_out))})
 
 
+@router.get("/export")
+def export_download(request: Request, store: StoreDep,
+                    format: Annotated[str, Query(pattern="^(stix|misp)$")] = "stix",
+                    story: Annotated[str | None, Query(max_length=300)] = None,
+                    case: Annotated[str | None, Query(max_length=300)] = None,
+                    query: Annotated[str | None, Query(max_length=300)] = None,
+                    entity: Annotated[str | None, Query(max_length=300)] = None,
+                    watchlist: Annotated[str | None, Query(max_length=300)] = None
+                    ) -> Response:
+    """wt-export: the export links of ``_export.html`` — the selection as a STIX 2.1 bundle
+    or a MISP event, holding only what the viewer may read
+    (:func:`allsource.share.exports.export`)."""
+    from allsource.errors import InputError
+    from allsource.share import exports
+
+    viewer = _viewer(request, store)
+    if viewer is None:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        found = exports.export(store, viewer.audience, format, story=story, case=case,
+                               query=query, entity=entity, watchlist=watchlist)
+    except InputError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+    name = f"allsource-{found.selection.kind}.{format}.json"
+    return Response(found.body, media_type=found.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 # --- ACH cases -------------------------------------------------------------------------------
 
 RATINGS = ("CC", "C", "N", "I", "II")
