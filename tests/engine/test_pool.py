@@ -191,3 +191,20 @@ def test_stage_cpu_counts_the_threads_a_stage_waits_for(kind: str) -> None:
     helped = sum(w.annotations["helpers"]["cpu"] for w in out)
     assert helped > 0.01  # the helper threads did measurable work
     assert engine.cpu_times["helpers"] >= 0.9 * helped
+
+
+def test_workers_run_below_the_parents_priority() -> None:
+    """The parent finishes and writes every batch (the serial path): its workers yield it
+    the CPU, never the other way round."""
+    import os
+
+    from allsource.engine.pool import WORKER_NICE
+
+    engine = PoolEngine(build_pipeline(["lengths"], classes=ALL), workers=2)
+    try:
+        engine.run(_works(4))
+        niceness = {engine.pool.submit(os.nice, 0).result() for _ in range(8)}
+    finally:
+        engine.close()
+    assert WORKER_NICE > 0
+    assert niceness == {min(19, os.nice(0) + WORKER_NICE)}
