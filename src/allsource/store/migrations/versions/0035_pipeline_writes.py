@@ -11,9 +11,11 @@ every batch, and its cost is SQLite inserting rows under random keys.
   B-tree per row instead of a rowid table plus the key's index (its document index stays).
   The rows are copied over. PostgreSQL has no clustered tables; nothing changes there.
 
-Measured by replaying a 4,000-document run's rows into fresh tables (batches of 500, one
-transaction each; benchmarks/RESULTS.md, wt-pipe section of 2026-12-07 17:00): mentions
-0.55–0.77 → 0.49–0.52, band rows 0.23–0.25 → 0.18–0.29 CPU ms per document.
+Measured by replaying a 4,000-document run's rows into fresh tables alone (batches of 500,
+one transaction each, on a loaded host): mentions 0.55–0.77 → 0.49–0.52, band rows
+0.23–0.25 → 0.18–0.29 CPU ms per document; replaying a whole ``write_results`` the difference
+is within the noise (benchmarks/RESULTS.md, the wt-pipe section of 2026-12-07 16:50). Small,
+and it grows with the tables (random-key pages stop fitting the cache), so it is kept.
 
 Revision ID: 0035
 Revises: 0034
