@@ -147,9 +147,10 @@ def loads(data: bytes) -> Any:
 
 def run_chunk(stages: Sequence[Stage], chunk: bytes, early: Sequence[Stage] = (),
               clock: Clock = time.thread_time) -> bytes:
-    """Worker side: run ``stages`` in order over the pickled chunk, then the ``precompute``
-    of the ``early`` sequential stages; a stage's exception is sent back (with the worker's
-    traceback as a note), not raised. ``clock`` reads the CPU seconds per stage (see
+    """Worker side: run ``stages`` in order over the pickled chunk (whether to send the
+    scratch back, and the works), then the ``precompute`` of the ``early`` sequential
+    stages; a stage's exception is sent back (with the worker's traceback as a note), not
+    raised. ``clock`` reads the CPU seconds per stage (see
     :func:`~allsource.engine.inline.run_stages`)."""
     with paused_gc():
         keep_scratch, works = pickle.loads(chunk)
