@@ -141,5 +141,13 @@ class Helpers(Stage):
             w.annotations[self.name] = {"cpu": used[0] / len(batch)}
 
 
+class NoScratchSequencer(Sequencer):
+    """:class:`Sequencer` declaring that it reads no other stage's scratch."""
+
+    name = "no_scratch_sequencer"
+    reads_scratch = False
+
+
 ALL: dict[str, type[Stage]] = {c.name: c for c in (Lengths, Sequencer, Words, Numbered,
-                                                   FailEarly, FailLate, Helpers)}
+                                                   FailEarly, FailLate, Helpers,
+                                                   NoScratchSequencer)}

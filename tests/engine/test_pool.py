@@ -43,6 +43,14 @@ def _state(works: list[Work]) -> list[tuple[Any, ...]]:
              list(w.errors.items()), list(w.scratch.items())) for w in works]
 
 
+def _unsent(states: list[tuple[Any, ...]], stages: list[str]) -> list[tuple[Any, ...]]:
+    """``states`` without the scratch ``stages`` left: those of a last round with no stage
+    here that reads scratch, which a multi-process engine does not send back
+    (test_scratch_comes_back_only_when_read_here)."""
+    drop = {f"{name}.seen" for name in stages}
+    return [(*s[:6], [(k, v) for k, v in s[6] if k not in drop]) for s in states]
+
+
 def _sequencer(engine: InlineEngine | PoolEngine) -> Sequencer:
     [stage] = [s for s in engine.pipeline.stages if isinstance(s, Sequencer)]
     return stage
@@ -89,6 +97,8 @@ def test_pool_equals_inline_over_several_batches(
     inline, pool = engines
     for size in (22, 1, 5):  # the sequential stage's state carries over between batches
         expected = _state(inline.run(_works(size)))
+        if "numbered" in pool.pipeline.names:  # the second round's scratch stays there
+            expected = _unsent(expected, ["numbered"])
         assert _state(pool.run(_works(size))) == expected
     assert _sequencer(pool).options["seen"] == _sequencer(inline).options["seen"] == 28
     assert set(pool.times) == set(inline.times)
@@ -142,6 +152,56 @@ def test_a_failure_after_a_sequential_stage_lets_it_run_as_inline(
     assert got[20].errors == {"pipeline": "ValueError: late on d20"}
 
 
+@pytest.mark.parametrize("engines", [["lengths", "no_scratch_sequencer", "words"],
+                                     ["lengths", "no_scratch_sequencer", "words", "fail_late"]],
+                         indirect=True)
+def test_scratch_comes_back_only_when_read_here(
+        engines: tuple[InlineEngine, PoolEngine]) -> None:
+    """With no stage in this process reading it, the workers' scratch is not sent back (a
+    quarter of the default pipeline's pickles): a work keeps its own scratch, the
+    precomputed entries still reach the sequential stage, and everything else ends as
+    inline — also when a stage fails."""
+    inline, pool = engines
+    sent: dict[str, int] = {}
+
+    def counting(engine: PoolEngine, key: str) -> None:
+        submit = engine._submit
+
+        def counted_submit(names: list[str], early: list[str], chunks: list[bytes]) -> Any:
+            wait = submit(names, early, chunks)
+
+            def counted() -> list[bytes]:
+                out = wait()
+                sent[key] = sent.get(key, 0) + sum(map(len, out))
+                return out
+
+            return counted
+
+        engine._submit = counted_submit  # type: ignore[method-assign]
+
+    counting(pool, "not read")
+    got, expected = (run_guarded(e, _works(poison=20)) for e in (pool, inline))
+    assert [s[:6] for s in _state(got)] == [s[:6] for s in _state(expected)]
+    scratch = [dict(s[6]) for s in _state(expected)]
+    assert all("lengths.seen" in x for x in scratch)  # inline leaves the stages' scratch
+    # what the stage run here wrote stays
+    kept = [{k: v for k, v in x.items() if k.startswith("no_scratch_sequencer")}
+            for x in scratch]
+    assert [w.scratch for w in got] == kept
+    assert all(len(x) < len(y) for x, y in zip(kept, scratch, strict=True))
+    assert _sequencer(pool).options["precomputed"] > 0
+    # the same works through the sequencer that reads scratch: the scratch comes back
+    reading = PoolEngine(build_pipeline([n.replace("no_scratch_", "") for n in
+                                         pool.pipeline.names], classes=ALL), workers=2)
+    try:
+        counting(reading, "read")
+        assert all("lengths.seen" in w.scratch for w in run_guarded(reading,
+                                                                    _works(poison=20)))
+    finally:
+        reading.close()
+    assert sent["read"] > sent["not read"]
+
+
 def test_records_pickle_compactly_and_unchanged() -> None:
     engine = InlineEngine(build_pipeline(["words"], classes=ALL))
     works = engine.run(_works())
@@ -191,3 +251,20 @@ def test_stage_cpu_counts_the_threads_a_stage_waits_for(kind: str) -> None:
     helped = sum(w.annotations["helpers"]["cpu"] for w in out)
     assert helped > 0.01  # the helper threads did measurable work
     assert engine.cpu_times["helpers"] >= 0.9 * helped
+
+
+def test_workers_run_below_the_parents_priority() -> None:
+    """The parent finishes and writes every batch (the serial path): its workers yield it
+    the CPU, never the other way round."""
+    import os
+
+    from allsource.engine.pool import WORKER_NICE
+
+    engine = PoolEngine(build_pipeline(["lengths"], classes=ALL), workers=2)
+    try:
+        engine.run(_works(4))
+        niceness = {engine.pool.submit(os.nice, 0).result() for _ in range(8)}
+    finally:
+        engine.close()
+    assert WORKER_NICE > 0
+    assert niceness == {min(19, os.nice(0) + WORKER_NICE)}

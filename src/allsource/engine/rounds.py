@@ -27,6 +27,13 @@ is raised here with its own type (the runner retries the batch document by docum
 A stage appends to a :class:`Work` (see :mod:`allsource.process.base`); the splice relies
 on that: a worker records, after each stage, how long each of the work's lists and dicts
 is, and the segment between two marks is that stage's output.
+
+The scratch (the cleaned text, sentence spans and language ``normalize`` leaves for later
+stages; about a quarter of what a worker sends back) is sent back only when something run
+here after the workers reads it: a sequential stage of the round that declares
+:attr:`~allsource.process.base.Stage.reads_scratch`, or a further round (its workers get the
+works from here). Otherwise a work's scratch ends as it was before the round, plus the
+precomputed entries; every other container ends as the inline engine's.
 """
 
 from __future__ import annotations
@@ -140,12 +147,13 @@ def loads(data: bytes) -> Any:
 
 def run_chunk(stages: Sequence[Stage], chunk: bytes, early: Sequence[Stage] = (),
               clock: Clock = time.thread_time) -> bytes:
-    """Worker side: run ``stages`` in order over the pickled chunk, then the ``precompute``
-    of the ``early`` sequential stages; a stage's exception is sent back (with the worker's
-    traceback as a note), not raised. ``clock`` reads the CPU seconds per stage (see
+    """Worker side: run ``stages`` in order over the pickled chunk (whether to send the
+    scratch back, and the works), then the ``precompute`` of the ``early`` sequential
+    stages; a stage's exception is sent back (with the worker's traceback as a note), not
+    raised. ``clock`` reads the CPU seconds per stage (see
     :func:`~allsource.engine.inline.run_stages`)."""
     with paused_gc():
-        works: list[Work] = pickle.loads(chunk)
+        keep_scratch, works = pickle.loads(chunk)
         times: dict[str, float] = {}
         cpu: dict[str, float] = {}
         marks: list[list[_Lengths]] = [[] for _ in works]
@@ -163,9 +171,11 @@ def run_chunk(stages: Sequence[Stage], chunk: bytes, early: Sequence[Stage] = ()
             for mark, work in zip(marks, works, strict=True):
                 mark.append(_lengths(work))
             done += 1
-        states: list[_State] = [(w.annotations, w.objects, w.relationships, w.mentions,
-                                 w.errors, w.scratch) for w in works]
         pre = _precompute(early, works, times, cpu, clock) if error is None else {}
+        if not keep_scratch:  # nothing there reads it (see the module docstring)
+            marks = [[(*mark[:5], 0) for mark in work_marks] for work_marks in marks]
+        states: list[_State] = [(w.annotations, w.objects, w.relationships, w.mentions,
+                                 w.errors, w.scratch if keep_scratch else {}) for w in works]
         return dumps(ChunkResult(states, marks, times, done, error, cpu, pre))
 
 
@@ -228,33 +238,36 @@ def start_rounds(pipeline: Pipeline, batch: list[Work], chunks: int,
     cpu = {} if cpu is None else cpu
     rounds = pipeline.rounds()
     with paused_gc():
-        first = _start_round(rounds[0], batch, chunks, times, submit, cpu) if rounds else None
+        first = (_start_round(rounds[0], batch, chunks, times, submit, cpu,
+                              last=len(rounds) == 1) if rounds else None)
 
     def finish() -> list[Work]:
         with paused_gc():
             if first is not None:
                 first()
-            for rnd in rounds[1:]:
-                _start_round(rnd, batch, chunks, times, submit, cpu)()
+            for i, rnd in enumerate(rounds[1:], 2):
+                _start_round(rnd, batch, chunks, times, submit, cpu, last=i == len(rounds))()
         return batch
 
     return finish
 
 
 def _start_round(rnd: Round, batch: list[Work], chunks: int, times: dict[str, float],
-                 submit: Submit, cpu: dict[str, float]) -> Callable[[], None]:
+                 submit: Submit, cpu: dict[str, float], last: bool = True
+                 ) -> Callable[[], None]:
     if not rnd.parallel:  # only sequential stages: nothing to send, all done in finish
         return lambda: run_stages([s for _, s in rnd.sequential], batch, times, cpu)
     parts = split(batch, chunks)
     before = [_lengths(w) for w in batch]
+    keep = not last or any(s.reads_scratch for _, s in rnd.sequential)
     wait = submit([s.name for s in rnd.parallel], [s.name for s in rnd.early],
-                  [dumps(p) for p in parts])
-    return lambda: _splice(rnd, batch, before, [loads(r) for r in wait()], times, cpu)
+                  [dumps((keep, p)) for p in parts])
+    return lambda: _splice(rnd, batch, before, [loads(r) for r in wait()], times, cpu, keep)
 
 
 def _splice(rnd: Round, batch: list[Work], before: list[_Lengths],
-            results: list[ChunkResult], times: dict[str, float], cpu: dict[str, float]
-            ) -> None:
+            results: list[ChunkResult], times: dict[str, float], cpu: dict[str, float],
+            keep: bool = True) -> None:
     for result in results:
         for name, seconds in result.times.items():
             times[name] = times.get(name, 0.0) + seconds
@@ -286,7 +299,7 @@ def _splice(rnd: Round, batch: list[Work], before: list[_Lengths],
     for stage_cut, stage in [*rnd.sequential, (len(rnd.parallel), None)]:
         if stage_cut > stop:
             break
-        _apply(batch, states, at(cut), at(stage_cut), extras, first)
+        _apply(batch, states, at(cut), at(stage_cut), extras, first, keep)
         cut, first = stage_cut, False
         if stage is not None:
             run_stages([stage], batch, times, cpu)
@@ -299,7 +312,7 @@ def _splice(rnd: Round, batch: list[Work], before: list[_Lengths],
             for i in range(offset, offset + len(r.states)):
                 ends[i] = _filled(states[i])
         offset += len(r.states)
-    _apply(batch, states, at(cut), ends, extras, first)
+    _apply(batch, states, at(cut), ends, extras, first, keep)
     for stage_cut, stage in rnd.sequential:  # never ran: leave no trace of precompute
         if stage_cut > stop and stage.name in added:
             for work, keys in zip(batch, added[stage.name], strict=True):
@@ -316,10 +329,11 @@ def _filled(state: _State) -> _Lengths:
 
 
 def _apply(batch: list[Work], states: list[_State], lo: list[_Lengths], hi: list[_Lengths],
-           extras: list[dict[str, Any]], first: bool) -> None:
+           extras: list[dict[str, Any]], first: bool, scratch: bool = True) -> None:
     """Put each work's worker output between the lengths ``lo`` and ``hi`` back into it; the
     ``first`` call replaces the work's containers with the worker's copies (which start
-    with what the work held before the round), keeping the scratch ``extras``."""
+    with what the work held before the round), keeping the scratch ``extras``; without the
+    workers' ``scratch`` (not sent back) a work keeps its own, plus the ``extras``."""
     for work, state, a, b, extra in zip(batch, states, lo, hi, extras, strict=True):
         if first:
             work.annotations = dict(islice(state[0].items(), b[0]))
@@ -327,7 +341,8 @@ def _apply(batch: list[Work], states: list[_State], lo: list[_Lengths], hi: list
             work.relationships = state[2][:b[2]]
             work.mentions = state[3][:b[3]]
             work.errors = dict(islice(state[4].items(), b[4]))
-            work.scratch = dict(islice(state[5].items(), b[5]))
+            if scratch:
+                work.scratch = dict(islice(state[5].items(), b[5]))
             work.scratch.update(extra)
         elif a != b:
             work.annotations.update(islice(state[0].items(), a[0], b[0]))

@@ -122,6 +122,11 @@ class Stage(ABC):
     order: ClassVar[int] = 50
     max_tlp: ClassVar[TLP] = TLP.RED
     time_limit: ClassVar[float] = 3600.0
+    #: whether :meth:`process` reads what earlier stages left in :attr:`Work.scratch`. A
+    #: multi-process engine sends the workers' scratch back (the cleaned text, sentence
+    #: spans: about a quarter of a batch's pickles) only when a stage run after them in
+    #: this process reads it (:mod:`allsource.engine.rounds`); unsure: leave it true
+    reads_scratch: ClassVar[bool] = True
 
     def __init__(self, options: dict[str, Any] | None = None,
                  store: SqlStore | None = None) -> None:

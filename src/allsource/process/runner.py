@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from allsource.gcpause import paused_gc
 from allsource.process.base import Work
 from allsource.process.flow import Engine, overlapped, run_guarded
 from allsource.process.pipeline import Pipeline
@@ -100,7 +101,10 @@ def process_store(store: SqlStore, pipeline: Pipeline, engine: Engine, *,
 
     # the next batch computes on the workers while this one is finished and written here
     for works in overlapped(engine, due()):
-        result.objects += write_results(store, works, versions)
+        # up to three batches of works are alive here, and the stories' in-memory index: a
+        # full collection every few hundred rows built would walk them all, for no cycle
+        with paused_gc():
+            result.objects += write_results(store, works, versions)
         result.documents += len(works)
         result.failures += sum(1 for w in works if w.errors)
         for w in works:

@@ -116,8 +116,8 @@ mentions = sa.Table(
     sa.Column("span_start", sa.Integer, primary_key=True),
     sa.Column("span_end", sa.Integer, nullable=False),
     # (0015) the collected object this mention was recorded for, before it was linked to
-    # its canonical entity (``object_id``)
-    sa.Column("via", sa.String(120), index=True),
+    # its canonical entity (``object_id``); indexed where set (0035, below)
+    sa.Column("via", sa.String(120)),
 )
 
 quarantine = sa.Table(
@@ -175,7 +175,9 @@ lsh_bands = sa.Table(
     "lsh_bands", metadata,
     sa.Column("band", sa.SmallInteger, primary_key=True),
     sa.Column("bucket", sa.LargeBinary, primary_key=True),
-    sa.Column("document_id", sa.String(80), primary_key=True),
+    sa.Column("document_id", sa.String(80), primary_key=True, index=True),  # (0011)
+    # (0035) on SQLite the primary key is the table: one B-tree per band row written
+    sqlite_with_rowid=False,
 )
 
 minhash_signatures = sa.Table(
@@ -724,3 +726,9 @@ taxii_status = sa.Table(
     sa.Column("failure_count", sa.Integer, nullable=False),
     sa.Column("details", JSONType, nullable=False),
 )
+
+# --- the pipeline's writes touch fewer B-trees (0035, issue 11) -------------------------------
+#: ``via`` is set only on mentions entity linking moved (store/links.py): the index holds
+#: those alone, and ``via IN (…)`` implies ``via IS NOT NULL`` on both backends
+sa.Index("ix_mentions_via", mentions.c.via, sqlite_where=mentions.c.via.isnot(None),
+         postgresql_where=mentions.c.via.isnot(None))

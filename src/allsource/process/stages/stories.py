@@ -51,6 +51,8 @@ class StoriesStage(Stage):
     description: ClassVar[str] = "near-duplicate story clustering (MinHash LSH, incremental)"
     sequential: ClassVar[bool] = True
     order: ClassVar[int] = 20
+    #: only its own sketches, which travel apart from the scratch (``precompute``)
+    reads_scratch: ClassVar[bool] = False
 
     def __init__(self, options: dict[str, Any] | None = None,
                  store: SqlStore | None = None) -> None:

@@ -47,6 +47,7 @@ class WatchlistStage(Stage):
     requires: ClassVar[tuple[str, ...]] = ("entities", "observables", "places", "topics")
     sequential: ClassVar[bool] = True
     order: ClassVar[int] = 90
+    reads_scratch: ClassVar[bool] = False  # the stages' findings and the document only
 
     def prepare(self, store: SqlStore) -> None:
         if "watchlists" not in self.options:
