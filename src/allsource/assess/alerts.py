@@ -69,6 +69,7 @@ __all__ = [
     "get_alert",
     "list_alerts",
     "raise_alerts",
+    "readable_hits",
     "reopen",
     "resolve_alert_id",
 ]
@@ -459,15 +460,53 @@ def alert_volume(store: SqlStore, *, severity: Severity | None = None, kind: str
 
 def _as_seen(conn: Connection, store: SqlStore, alerts: list[Alert],
              audience: Audience) -> list[Alert]:
-    """Alerts with their story named as ``audience`` sees it (the stored story ID is its
-    founder's, which may be a document they may not read; see
-    :mod:`allsource.store.story_views`)."""
-    if audience.unrestricted:
+    """Alerts as ``audience`` sees them: their story named as they see it (the stored story
+    ID is its founder's, which may be a document they may not read; see
+    :mod:`allsource.store.story_views`), and their hit count and documents limited to the
+    hits they may read (:func:`readable_hits`)."""
+    if audience.unrestricted or not alerts:
         return alerts
     views = stories_by_stored_id(conn, store, [a.story_id for a in alerts if a.story_id],
                                  audience)
-    return [replace(a, story_id=views[a.story_id].id if a.story_id in views else None)
-            if a.story_id else a for a in alerts]
+    seen = readable_hits(conn, [a.id for a in alerts], audience)
+    out = []
+    for a in alerts:
+        n, docs = seen.get(a.id, (0, frozenset()))
+        story = (views[a.story_id].id if a.story_id in views else None) if a.story_id else None
+        out.append(replace(a, story_id=story, occurrences=n,
+                           documents=tuple(d for d in a.documents if d in docs)))
+    return out
+
+
+def _hit_readable(audience: Audience) -> sa.ColumnElement[bool]:
+    """``WHERE`` condition on ``alert_hits`` outer-joined to ``documents``: a hit without a
+    document, or one whose document ``audience`` may read (a hit whose document is not in
+    the store is not readable: the join leaves its marking columns NULL, which no condition
+    of :func:`~allsource.store.access.readable` accepts)."""
+    return sa.or_(t.alert_hits.c.document_id.is_(None), readable(t.documents, audience))
+
+
+def readable_hits(conn: Connection, alert_ids: Sequence[str], audience: Audience
+                  ) -> dict[str, tuple[int, frozenset[str]]]:
+    """Alert id → (how many of its hits ``audience`` may read, the ids of the documents of
+    those hits), decided in SQL by the documents' *current* markings.
+
+    An alert's own marking combines its hits' markings as they were when each hit was
+    merged, but a document's stored marking can be raised later (a rebuild never loosens a
+    marking and may tighten it, :mod:`allsource.store.rebuild`); counting every hit would
+    then tell a reader how many times a watchlist matched documents they may not read."""
+    h, d = t.alert_hits, t.documents
+    counts: dict[str, int] = {}
+    docs: dict[str, set[str]] = {}
+    for chunk in chunks(list(alert_ids)):
+        for alert_id, document_id in conn.execute(
+                sa.select(h.c.alert_id, h.c.document_id)
+                .select_from(h.outerjoin(d, d.c.id == h.c.document_id))
+                .where(h.c.alert_id.in_(chunk), _hit_readable(audience))):
+            counts[alert_id] = counts.get(alert_id, 0) + 1
+            if document_id is not None:
+                docs.setdefault(alert_id, set()).add(document_id)
+    return {a: (n, frozenset(docs.get(a, ()))) for a, n in counts.items()}
 
 
 def resolve_alert_id(store: SqlStore, ref: str, audience: Audience | None = None) -> str:
@@ -519,12 +558,17 @@ def alert_events(store: SqlStore, alert_id: str) -> list[AlertEvent]:
             for r in rows]
 
 
-def alert_hits(store: SqlStore, alert_id: str) -> list[dict[str, Any]]:
-    """Each hit merged into the alert (document, severity, title, details), oldest first."""
+def alert_hits(store: SqlStore, alert_id: str, audience: Audience | None = None
+               ) -> list[dict[str, Any]]:
+    """Each hit merged into the alert (document, severity, title, details), oldest first;
+    with ``audience``, only the hits it may read (see :func:`readable_hits`)."""
     h = t.alert_hits
+    stmt = sa.select(h).where(h.c.alert_id == alert_id)
+    if audience is not None and not audience.unrestricted:
+        stmt = (stmt.select_from(h.outerjoin(t.documents, t.documents.c.id == h.c.document_id))
+                .where(_hit_readable(audience)))
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(h).where(h.c.alert_id == alert_id)
-                            .order_by(h.c.created_at, h.c.hit_key)).all()
+        rows = conn.execute(stmt.order_by(h.c.created_at, h.c.hit_key)).all()
     return [{"key": r.hit_key, "document_id": r.document_id,
              "severity": Severity(r.severity).label, "title": r.title,
              "details": r.details or {}, "created_at": aware(r.created_at).isoformat()}  # type: ignore[union-attr]
@@ -542,7 +586,15 @@ def _actor(actor: str) -> str:
 
 def _change(store: SqlStore, alert_id: str, action: str, actor: str, comment: str,
             audience: Audience | None, now: datetime | None, **values: Any) -> Alert:
-    """Apply ``values`` to the alert and record ``action``, unless the alert is already so."""
+    """Apply ``values`` to the alert and record ``action``, unless the alert is already so;
+    the alert after it as ``audience`` sees it (:func:`_as_seen`)."""
+    after = _changed(store, alert_id, action, actor, comment, audience, now, **values)
+    with store.engine.connect() as conn:
+        return _as_seen(conn, store, [after], audience or Audience.owner())[0]
+
+
+def _changed(store: SqlStore, alert_id: str, action: str, actor: str, comment: str,
+             audience: Audience | None, now: datetime | None, **values: Any) -> Alert:
     actor = _actor(actor)
     full = resolve_alert_id(store, alert_id, audience)
     when = naive_utc(now) or utc_now()

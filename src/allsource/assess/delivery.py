@@ -49,7 +49,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from allsource.assess.alerts import Severity, write_lock
+from allsource.assess.alerts import Severity, readable_hits, write_lock
 from allsource.collect.addresses import host_of
 from allsource.collect.http import make_client
 from allsource.config import Settings
@@ -194,6 +194,8 @@ def _fan_out(store: SqlStore, settings: Settings, now: datetime, report: Deliver
             report.waiting = len(events)
             return
         rows: list[dict[str, Any]] = []
+        # hits counted and documents listed as the channels may read them now
+        seen = readable_hits(conn, sorted({ev.id for ev in events}), audience)
         for ev in events:
             if Severity(ev.event_severity) < floor:
                 report.skipped += 1
@@ -203,7 +205,9 @@ def _fan_out(store: SqlStore, settings: Settings, now: datetime, report: Deliver
                 rows.append({
                     "id": delivery_id, "alert_id": ev.id, "event_id": ev.event_id,
                     "channel": channel, "target": target,
-                    "payload": _payload(ev, delivery_id, audience), "status": PENDING,
+                    "payload": _payload(ev, delivery_id, audience,
+                                        seen.get(ev.id, (0, frozenset()))),
+                    "status": PENDING,
                     "attempts": 0, "next_attempt_at": now, "last_error": None,
                     "created_at": now, "sent_at": None})
         if rows:
@@ -222,7 +226,10 @@ def _insert_new(store: SqlStore, conn: Connection, rows: list[dict[str, Any]]) -
     return len(new)
 
 
-def _payload(ev: sa.Row[Any], delivery_id: str, audience: Audience) -> dict[str, Any]:
+def _payload(ev: sa.Row[Any], delivery_id: str, audience: Audience,
+             seen: tuple[int, frozenset[str]]) -> dict[str, Any]:
+    """The frozen body of one delivery; ``seen``: how many of the alert's hits ``audience``
+    may read and their documents (:func:`~allsource.assess.alerts.readable_hits`)."""
     m = ev._mapping
     marking = Marking.from_columns(dict(m))
     alert: dict[str, Any] = {
@@ -232,8 +239,9 @@ def _payload(ev: sa.Row[Any], delivery_id: str, audience: Audience) -> dict[str,
     if can_release(marking, audience):
         alert.update({
             "title": m["title"], "group_key": m["group_key"], "story_id": m["story_id"],
-            "assignee": m["assignee"], "documents": list(m["documents"] or []),
-            "occurrences": m["occurrences"], "details": m["details"] or {},
+            "assignee": m["assignee"],
+            "documents": [d for d in m["documents"] or [] if d in seen[1]],
+            "occurrences": seen[0], "details": m["details"] or {},
             "marking": marking.as_dict()})
     else:
         alert["withheld"] = ("the alert's marking is above what alert channels may receive; "
