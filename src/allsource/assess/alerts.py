@@ -59,6 +59,7 @@ __all__ = [
     "Alert",
     "AlertDraft",
     "AlertEvent",
+    "SeenHits",
     "Severity",
     "acknowledge",
     "add_note",
@@ -66,12 +67,14 @@ __all__ = [
     "alert_hits",
     "assign",
     "close",
+    "first_readable",
     "get_alert",
     "list_alerts",
     "raise_alerts",
     "readable_hits",
     "reopen",
     "resolve_alert_id",
+    "shown",
 ]
 
 ALERT_TYPE = "x-allsource-alert"
@@ -355,7 +358,7 @@ def list_alerts(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
     ``severity``: at least this severity; ``assignee``: assigned to this user."""
     audience = audience or Audience.owner()
     a = t.alerts
-    stmt = sa.select(a).where(store._readable(a, audience))
+    stmt = sa.select(a).where(shown(a, audience))
     if status is not None:
         wanted = [status] if isinstance(status, str) else list(status)
         for s in wanted:
@@ -391,7 +394,7 @@ def _filters(store: SqlStore, audience: Audience, *, severity: Severity | None,
              kind: str | None, watchlist: str | None, assignee: str | None
              ) -> list[sa.ColumnElement[bool]]:
     a = t.alerts
-    conds: list[sa.ColumnElement[bool]] = [readable(a, audience)]
+    conds: list[sa.ColumnElement[bool]] = [shown(a, audience)]
     if severity is not None:
         conds.append(a.c.severity >= int(severity))
     if kind:
@@ -462,20 +465,61 @@ def _as_seen(conn: Connection, store: SqlStore, alerts: list[Alert],
              audience: Audience) -> list[Alert]:
     """Alerts as ``audience`` sees them: their story named as they see it (the stored story
     ID is its founder's, which may be a document they may not read; see
-    :mod:`allsource.store.story_views`), and their hit count and documents limited to the
-    hits they may read (:func:`readable_hits`)."""
+    :mod:`allsource.store.story_views`), their hit count and documents limited to the hits
+    they may read (:func:`readable_hits`), and, when the hit that raised the alert is not
+    one of those, the title and details of the first hit that is (an alert's title and
+    details are its first hit's, which quote that hit's document)."""
     if audience.unrestricted or not alerts:
         return alerts
     views = stories_by_stored_id(conn, store, [a.story_id for a in alerts if a.story_id],
                                  audience)
     seen = readable_hits(conn, [a.id for a in alerts], audience)
+    first = first_readable(conn, [(a.id, a.documents) for a in alerts], seen)
     out = []
     for a in alerts:
-        n, docs = seen.get(a.id, (0, frozenset()))
+        s = seen.get(a.id) or SeenHits(0, frozenset())
         story = (views[a.story_id].id if a.story_id in views else None) if a.story_id else None
-        out.append(replace(a, story_id=story, occurrences=n,
-                           documents=tuple(d for d in a.documents if d in docs)))
+        a = replace(a, story_id=story, occurrences=s.count,
+                    documents=tuple(d for d in a.documents if d in s.documents))
+        if (hit := first.get(a.id)) is not None:
+            a = replace(a, title=hit[0], details=hit[1])
+        out.append(a)
     return out
+
+
+def first_readable(conn: Connection, alerts: Iterable[tuple[str, Sequence[str]]],
+                   seen: dict[str, SeenHits]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Alert id → (title, details) of the first hit the reader may read, for the alerts
+    (``(id, documents)``, documents in the order their hits were merged) whose own title and
+    details — their first hit's, quoting its document ``documents[0]`` — come from a
+    document the reader may not read (``seen``: :func:`readable_hits`)."""
+    h = t.alert_hits
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for alert_id, documents in alerts:
+        s = seen.get(alert_id)
+        if s is None or not documents or documents[0] in s.documents:
+            continue
+        doc = next((d for d in documents if d in s.documents), None)
+        row = conn.execute(sa.select(h.c.title, h.c.details).where(
+            h.c.alert_id == alert_id,
+            h.c.document_id == doc if doc is not None else h.c.document_id.is_(None))
+            .order_by(h.c.created_at, h.c.hit_key).limit(1)).one()
+        out[alert_id] = (row.title, dict(row.details or {}))
+    return out
+
+
+def shown(alerts: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
+    """``WHERE`` condition on ``alerts``: readable by its own marking, and holding at least
+    one hit ``audience`` may read (:func:`readable_hits`). An alert all of whose documents
+    were marked above the reader since it was raised is hidden like a missing one: its
+    title and details quote those documents."""
+    if audience.unrestricted:
+        return sa.true()
+    h = t.alert_hits
+    return sa.and_(readable(alerts, audience), sa.exists(
+        sa.select(h.c.alert_id)
+        .select_from(h.outerjoin(t.documents, t.documents.c.id == h.c.document_id))
+        .where(h.c.alert_id == alerts.c.id, _hit_readable(audience))))
 
 
 def _hit_readable(audience: Audience) -> sa.ColumnElement[bool]:
@@ -486,10 +530,18 @@ def _hit_readable(audience: Audience) -> sa.ColumnElement[bool]:
     return sa.or_(t.alert_hits.c.document_id.is_(None), readable(t.documents, audience))
 
 
+@dataclass(frozen=True, slots=True)
+class SeenHits:
+    """What a reader may read of an alert's hits."""
+
+    count: int
+    documents: frozenset[str]
+
+
 def readable_hits(conn: Connection, alert_ids: Sequence[str], audience: Audience
-                  ) -> dict[str, tuple[int, frozenset[str]]]:
-    """Alert id → (how many of its hits ``audience`` may read, the ids of the documents of
-    those hits), decided in SQL by the documents' *current* markings.
+                  ) -> dict[str, SeenHits]:
+    """Alert id → what ``audience`` may read of its hits (alerts with none left out),
+    decided in SQL by the documents' *current* markings.
 
     An alert's own marking combines its hits' markings as they were when each hit was
     merged, but a document's stored marking can be raised later (a rebuild never loosens a
@@ -506,7 +558,7 @@ def readable_hits(conn: Connection, alert_ids: Sequence[str], audience: Audience
             counts[alert_id] = counts.get(alert_id, 0) + 1
             if document_id is not None:
                 docs.setdefault(alert_id, set()).add(document_id)
-    return {a: (n, frozenset(docs.get(a, ()))) for a, n in counts.items()}
+    return {a: SeenHits(n, frozenset(docs.get(a, ()))) for a, n in counts.items()}
 
 
 def resolve_alert_id(store: SqlStore, ref: str, audience: Audience | None = None) -> str:
@@ -521,7 +573,7 @@ def resolve_alert_id(store: SqlStore, ref: str, audience: Audience | None = None
         with store.engine.connect() as conn:
             found = list(conn.execute(sa.select(a.c.id).where(
                 a.c.id.startswith(prefix, autoescape=True),
-                store._readable(a, audience or Audience.owner())).limit(2)).scalars())
+                shown(a, audience or Audience.owner())).limit(2)).scalars())
         if len(found) == 1:
             return str(found[0])
         if len(found) > 1:
