@@ -440,3 +440,63 @@ def test_volume_counts_alerts_raised_per_period(store: SqlStore) -> None:
     assert [b.count for b in al.alert_volume(store, audience=Audience.owner())] == [1, 1, 0, 2]
     assert sum(b.count for b in al.alert_volume(store, watchlist="wl-2", audience=reader)) == 1
     assert al.alert_volume(store, audience=reader, interval="day")[0].count == 1
+
+
+def _remark(store: SqlStore, doc_id: str, marking: Marking) -> None:
+    """Tighten a stored document's marking after its alert was raised, as a rebuild does
+    when the re-derived document carries a stricter one (store/rebuild.py never loosens)."""
+    with store.engine.begin() as conn:
+        conn.execute(t.documents.update().where(t.documents.c.id == doc_id)
+                     .values(**marking.to_columns()))
+
+
+def test_hit_counts_and_documents_are_what_the_reader_may_read(store: SqlStore) -> None:
+    """An alert readable by a reader counts, lists and shows only the hits whose documents
+    the reader may read now: a document in a compartment the reader lacks (the SQL rule's
+    conjunctive compartments) or above their TLP is neither counted nor named, and when the
+    hit that raised the alert is one of those, the alert reads with the title and details
+    of the first hit they may read (its own quote the hidden document). Hits without a
+    document (a warning's) stay counted; an alert left without any readable hit reads as
+    a missing one."""
+    original, copy, other = _docs(store, ORIGINAL, COPY, OTHER)
+    _story(store, [original, copy, other])
+    [alert_id] = set(raise_alerts(store, [_hit(original), _hit(copy), _hit(other)], now=T0))
+    [nodoc] = set(raise_alerts(store, [_hit(None, key="warning:x"), _hit(None, key="warning:x")]))
+    [lone] = raise_alerts(store, [_hit(other, key="watchlist:lone")])
+    _remark(store, original, Marking(compartments=frozenset({"ops"})))
+    _remark(store, other, Marking(tlp=TLP.RED))
+    reader = Audience(max_tlp=TLP.AMBER, compartments=frozenset({"hum"}))
+    cleared = Audience(max_tlp=TLP.AMBER, compartments=frozenset({"ops", "hum"}))
+
+    owner_view = al.get_alert(store, alert_id, OWNER)
+    assert owner_view is not None and owner_view.occurrences == 3
+    assert set(owner_view.documents) == {original, copy, other}
+    assert owner_view.title == f"APT28 named in {original}"
+    for view in (al.get_alert(store, alert_id, reader),
+                 next(a for a in al.list_alerts(store, audience=reader) if a.id == alert_id),
+                 next(a for a in al.alert_page(store, audience=reader).alerts
+                      if a.id == alert_id)):
+        assert view is not None and view.occurrences == 1 and view.documents == (copy,)
+        assert view.title == f"APT28 named in {copy}"
+        assert original not in repr(view) and other not in repr(view)
+    assert [h["document_id"] for h in al.alert_hits(store, alert_id, reader)] == [copy]
+    assert len(al.alert_hits(store, alert_id)) == 3
+    ops = al.get_alert(store, alert_id, cleared)
+    assert ops is not None and ops.occurrences == 2 and set(ops.documents) == {original, copy}
+    assert ops.title == f"APT28 named in {original}"
+    # triage answers with the alert as the reader sees it, too
+    acked = al.acknowledge(store, alert_id, actor="rita", audience=reader)
+    assert acked.occurrences == 1 and acked.documents == (copy,)
+    assert acked.title == f"APT28 named in {copy}"
+    # a warning's hits have no document: all of them count
+    warning = al.get_alert(store, nodoc, reader)
+    assert warning is not None and warning.occurrences == 2
+    # no readable hit left: hidden from lists, totals and look-ups, like a missing alert
+    assert al.get_alert(store, lone, reader) is None
+    assert lone not in {a.id for a in al.list_alerts(store, status=None, audience=reader)}
+    page = al.alert_page(store, status=None, audience=reader)
+    assert lone not in {a.id for a in page.alerts} and page.total == 2
+    assert sum(b.count for b in al.alert_volume(store, audience=reader)) == 2
+    with pytest.raises(InputError, match="no alert"):
+        al.acknowledge(store, lone, actor="rita", audience=reader)
+    assert al.get_alert(store, lone, OWNER) is not None

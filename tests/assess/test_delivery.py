@@ -341,3 +341,38 @@ def test_an_encrypted_store_seals_payloads_and_sends_them_as_they_read(
     with store.engine.connect() as conn:
         [payload] = conn.execute(sa.select(t.alert_deliveries.c.payload)).scalars()
     assert payload == request["body"]
+
+
+def test_a_payload_counts_only_hits_the_channels_may_read(
+        store: SqlStore, settings: Settings, receivers: list[Receiver]) -> None:
+    """A channel is a reader too (up to ``alert_max_tlp``): of an alert's two hits, the one
+    whose document was marked TLP:RED after the alert was raised is neither counted nor
+    listed in what is sent."""
+    from allsource.model.records import Collected, Document, Source
+    from allsource.model.stories import Member
+    from allsource.store.stories import SqlMemberStore
+
+    receiver = Receiver()
+    receivers.append(receiver)
+    src = Source("desk", "files", "x")
+    store.add_source(src)
+    docs = [Document.build(kind="article", title=f"report {i}", text=f"report {i} text")
+            for i in range(2)]
+    store.write_batch(src, [Collected(d) for d in docs], [], None)
+    first, second = (d.id for d in docs)
+    with store.engine.begin() as conn:
+        SqlMemberStore(store, conn).put({first: Member(first, None, 1.0),
+                                         second: Member(first, first, 0.9)})
+    [alert_id] = set(raise_alerts(store, [
+        AlertDraft(kind="watchlist", severity=Severity.HIGH, title="named",
+                   group_key="watchlist:w", document_id=d) for d in (first, second)], now=T0))
+    with store.engine.begin() as conn:
+        conn.execute(t.documents.update().where(t.documents.c.id == second)
+                     .values(**Marking(tlp=TLP.RED).to_columns()))
+    hooked = _settings(settings, store, alert_webhooks=[receiver.url])
+    assert deliver_pending(store, hooked, now=T0).sent == 1
+    [req] = receiver.requests
+    alert = req["body"]["alert"]
+    assert alert["id"] == alert_id and "withheld" not in alert
+    assert alert["occurrences"] == 1 and alert["documents"] == [first]
+    assert second not in req["raw"].decode()

@@ -29,6 +29,7 @@ from allsource.process.pipeline import build_pipeline
 from allsource.process.runner import process_store
 from allsource.process.topics import TOPICS
 from allsource.store import fts_rank, postgres
+from allsource.store import schema as t
 from allsource.store.processing import annotations_of
 from allsource.store.sql import SqlStore
 
@@ -416,3 +417,23 @@ def test_an_encrypted_store_seals_what_hits_quote(sealed_store: SqlStore) -> Non
     # reprocessing reads the sealed hits back to skip them: nothing new
     assert _process(store, everything=True) == 1
     assert len(wl.list_hits(store)) == 2 and [a.occurrences for a in list_alerts(store)] == [1]
+
+
+def test_a_hit_hides_once_its_document_is_marked_above_the_reader(store: SqlStore) -> None:
+    """A hit keeps the marking its document had when it was recorded; the document's stored
+    marking may be tightened later (a rebuild never loosens one): the hit, its title and its
+    count then follow the document as stored now, and so does its alert."""
+    watchlist, _ = wl.save_watchlist(store, "grid", marking=Marking())
+    wl.add_terms(store, watchlist, [wl.keyword_spec("power grid")])
+    [doc] = _ingest(store, {"Grid": UKRAINE_2016})
+    _process(store)
+    reader = Audience(max_tlp=TLP.AMBER)
+    assert [h.document_id for h in wl.list_hits(store, audience=reader)] == [doc]
+    with store.engine.begin() as conn:
+        conn.execute(t.documents.update().where(t.documents.c.id == doc)
+                     .values(**Marking(tlp=TLP.RED).to_columns()))
+    assert wl.list_hits(store, audience=reader) == []
+    assert [h.document_id for h in wl.list_hits(store)] == [doc]
+    assert list_alerts(store, audience=reader) == []  # its only hit is hidden: so is it
+    [owner] = list_alerts(store)
+    assert (owner.occurrences, owner.documents) == (1, (doc,))

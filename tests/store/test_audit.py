@@ -21,6 +21,7 @@ from allsource.store.audit import AuditEvent, canonical, chain_hash, checkpoint_
 from allsource.store.audit_keys import AuditKey, generate_key_file, load_key
 from allsource.store.audit_verify import VerifyReport, verify
 from allsource.store.sql import SqlStore
+from tests.statements import statements
 
 E = t.audit_events
 EVERY = 5
@@ -376,3 +377,66 @@ def test_markings_of_many_targets_is_one_statement(store: SqlStore) -> None:
     assert found == {d.id: (int(d.marking.tlp), 0, "") for d in docs}
     with store.engine.connect() as conn:
         assert audit.marking_of(conn, "tool--nowhere") == (0, 0, "")
+
+
+def _ev(i: int) -> AuditEvent:
+    return AuditEvent(actor="ana", action="search", target=f"q:{i:016x}", count=i,
+                      detail={"route": "GET /api/v1/search", "n": i})
+
+
+def _auto(store: SqlStore) -> tuple[sa.Connection, sa.Connection]:
+    conn = store.engine.connect()
+    return conn, conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def test_append_at_once_is_one_statement_in_the_same_chain(store: SqlStore,
+                                                            settings: Settings) -> None:
+    """On PostgreSQL an append from the head this engine last wrote is one statement in
+    autocommit; once another writer (here another engine, as another worker process) has
+    moved the head, it writes nothing and says so, and the transaction path takes over.
+    SQLite always takes the transaction path. The chain verifies either way."""
+    with store.engine.begin() as conn:
+        audit_scope.append_many(conn, [_ev(1)])
+    conn, auto = _auto(store)
+    with conn, statements(store) as sent:
+        done = audit_scope.append_at_once(auto, [_ev(2), _ev(3)])
+    pg = store.dialect_name == "postgresql"
+    assert done == ([2, 3] if pg else None) and len(sent) == (1 if pg else 0)
+    if not pg:
+        with store.engine.begin() as conn:
+            audit_scope.append_many(conn, [_ev(2), _ev(3)])
+    other = open_store(settings.model_copy(update={"database_url": store.url}))
+    try:
+        with other.engine.begin() as conn:
+            audit_scope.append_many(conn, [_ev(4)])
+    finally:
+        other.close()
+    conn, auto = _auto(store)
+    with conn:
+        assert audit_scope.append_at_once(auto, [_ev(5)]) is None  # stale: nothing written
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.audit_events)
+                            ).scalar_one() == 4
+    with store.engine.begin() as conn:
+        assert audit_scope.append_many(conn, [_ev(5)]) == [5]
+    conn, auto = _auto(store)
+    with conn:
+        assert audit_scope.append_at_once(auto, [_ev(6)]) == ([6] if pg else None)
+    with store.engine.connect() as conn:
+        report = verify(conn)
+        seqs = list(conn.execute(sa.select(t.audit_events.c.seq, t.audit_events.c.count)
+                                 .order_by(t.audit_events.c.seq)))
+    assert report.ok, report.problem
+    assert [tuple(r) for r in seqs] == [(i, i) for i in range(1, 7 if pg else 6)]
+
+
+def test_append_at_once_leaves_a_checkpoint_to_the_transaction(
+        store: SqlStore, key: AuditKey) -> None:
+    """A batch holding a checkpoint's seq is signed in a transaction, never at once."""
+    with store.engine.begin() as conn:
+        audit.record_many(conn, [_ev(1)], key=key, every=3)
+    conn, auto = _auto(store)
+    with conn:
+        assert audit.append_at_once(auto, [_ev(2)], key=key, every=3) == (
+            [2] if store.dialect_name == "postgresql" else None)
+        assert audit.append_at_once(auto, [_ev(3)], key=key, every=3) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import quote
 from uuid import uuid4
 
 import httpx
@@ -12,6 +13,11 @@ import pytest
 
 from allsource.assess import alerts as al
 from allsource.assess.alerts import AlertDraft, Severity, raise_alerts
+from allsource.model.markings import TLP, Marking
+from allsource.model.records import Collected, Document, Source
+from allsource.model.stories import Member
+from allsource.store import schema as t
+from allsource.store.stories import SqlMemberStore
 from tests.web.conftest import Workspace
 from tests.web.test_pages import _client, _csrf, _login, _no_raw
 
@@ -87,3 +93,39 @@ def test_bulk_acknowledge_close_and_assign(admin: httpx.Client, workspace: Works
     assert {al.get_alert(workspace.store, i).status for i in ids} == {"closed"}  # type: ignore[union-attr]
     assert admin.post("/alerts/bulk", data={"csrf": csrf}).status_code == 400
     assert admin.post("/alerts/bulk", data={"csrf": "nope", "ids": ids}).status_code == 403
+
+
+def test_a_reader_counts_only_the_hits_they_may_read(workspace: Workspace) -> None:
+    """The alert row's "N hit(s)" and the alert page's Hits count and name only the hits
+    whose documents the reader may read: here one of two copies of a story was marked
+    TLP:RED after the alert was raised (as a rebuild tightens a marking)."""
+    store, tag = workspace.store, uuid4().hex[:8]
+    src = Source(f"desk-{tag}", "files", "x")
+    store.add_source(src)
+    docs = [Document.build(kind="article", title=f"{tag} {name}", text=f"{tag} {name} text")
+            for name in ("first", "second")]
+    store.write_batch(src, [Collected(d) for d in docs], [], None)
+    first, second = (d.id for d in docs)
+    with store.engine.begin() as conn:
+        SqlMemberStore(store, conn).put({first: Member(first, None, 1.0),
+                                         second: Member(first, first, 0.9)})
+    [alert_id] = set(raise_alerts(store, [AlertDraft(
+        kind="watchlist", severity=Severity.CRITICAL, title=f"count {tag}",
+        group_key=f"watchlist:{tag}", document_id=d) for d in (first, second)]))
+    with store.engine.begin() as conn:
+        conn.execute(t.documents.update().where(t.documents.c.id == second)
+                     .values(**Marking(tlp=TLP.RED).to_columns()))
+    with _client(workspace) as reader, _client(workspace) as admin:
+        _login(reader, workspace.reader_token)
+        _login(admin, workspace.admin_token)
+        for c, hits, named in ((reader, 1, [first]), (admin, 2, [first, second])):
+            rows = c.get("/alerts", params={"status": "all", "severity": "critical"}).text
+            row = re.search(rf'<tr [^>]*id="alert-{alert_id.rsplit("--", 1)[-1][:8]}">'
+                            r"(.*?)</tr>", rows, re.S)
+            assert row is not None
+            assert f"{hits} hit(s)" in row.group(1)
+            assert sorted(re.findall(r'href="/documents/([^"]+)"', row.group(1))) == sorted(
+                quote(d, safe="") for d in named)
+            page = c.get(f"/alerts/{alert_id}").text
+            assert f"<dt>Hits</dt><dd>{hits}</dd>" in page
+            assert (second in page) == (hits == 2) and (f"{tag} second" in page) == (hits == 2)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from allsource.model.markings import TLP, Audience, Marking
 from allsource.model.records import Collected, Document, Source
+from allsource.store import crypto
 from allsource.store.sql import SqlStore
-from allsource.web.grade_tables import explain
+from allsource.web.grade_tables import explain, titles
 
 
 def _docs(store: SqlStore) -> dict[str, Document]:
@@ -52,3 +53,21 @@ def test_no_grade_no_tables(store: SqlStore) -> None:
     empty = explain(store, {"credibility": None, "explanation": "not a mapping"}, "x",
                     Audience.owner())
     assert empty is not None and empty.rows == [] and empty.corroborating == []
+
+
+def test_titles_on_an_encrypted_store_are_sealed_on_disk_and_read_plain(
+        sealed_store: SqlStore) -> None:
+    """``titles`` reads ``documents.title`` through the sealed column: on disk a token, to
+    the reader the title, and still only for documents the reader may read."""
+    store = sealed_store
+    docs = _docs(store)
+    with store.engine.connect() as conn:
+        raw = [r[0] for r in conn.exec_driver_sql("SELECT title FROM documents")]
+    assert len(raw) == len(docs)
+    assert not any("report" in value for value in raw)
+    assert all(crypto.is_token(value) for value in raw)
+    reader = Audience(max_tlp=TLP.AMBER)
+    shown = titles(store, [d.id for d in docs.values()], reader)
+    assert shown == {d.id: f"{name} report" for name, d in docs.items() if name != "hidden"}
+    owner = titles(store, [docs["hidden"].id], Audience.owner())
+    assert owner == {docs["hidden"].id: "hidden report"}

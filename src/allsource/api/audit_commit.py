@@ -33,8 +33,9 @@ from dataclasses import dataclass
 
 import anyio.to_thread
 from anyio.lowlevel import RunVar
+from sqlalchemy.engine import Connection
 
-from allsource.store import audit_scope
+from allsource.store import audit, audit_scope
 from allsource.store.audit import AuditEvent, markings_of
 from allsource.store.sql import SqlStore
 
@@ -88,18 +89,34 @@ class GroupCommit:
 
 
 def write_events(store: SqlStore, events: Sequence[AuditEvent]) -> None:
-    """Append ``events`` in one transaction; a read's event carries its target's stored
-    marking."""
+    """Append ``events`` committed; a read's event carries its target's stored marking.
+
+    On PostgreSQL, first as one statement in autocommit
+    (:func:`allsource.store.audit_scope.append_at_once`: two round trips with the pool's
+    ping instead of seven); when another writer moved the chain's head since this engine
+    last wrote, that writes nothing and the events go in one transaction as before."""
+    marked: list[AuditEvent] | None = None
+    if store.dialect_name == "postgresql" and store.engine in audit.heads:
+        with store.engine.connect() as conn:
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            marked = _marked(auto, events)
+            if audit_scope.append_at_once(auto, marked) is not None:
+                return
     with store.engine.begin() as conn:
-        marks = markings_of(conn, [e.target for e in events if e.action == "read"])
-        marked = []
-        for e in events:
-            if e.action == "read":
-                tlp, classification, compartments = marks.get(e.target, (0, 0, ""))
-                e = dataclasses.replace(e, tlp=tlp, classification=classification,
-                                        compartments=compartments)
-            marked.append(e)
-        audit_scope.append_many(conn, marked)
+        audit_scope.append_many(conn, marked if marked is not None else _marked(conn, events))
+
+
+def _marked(conn: Connection, events: Sequence[AuditEvent]) -> list[AuditEvent]:
+    """``events`` with each read's target's stored marking."""
+    marks = markings_of(conn, [e.target for e in events if e.action == "read"])
+    marked = []
+    for e in events:
+        if e.action == "read":
+            tlp, classification, compartments = marks.get(e.target, (0, 0, ""))
+            e = dataclasses.replace(e, tlp=tlp, classification=classification,
+                                    compartments=compartments)
+        marked.append(e)
+    return marked
 
 
 _committers: RunVar[weakref.WeakKeyDictionary[SqlStore, GroupCommit]] = RunVar("audit_commit")

@@ -59,6 +59,7 @@ __all__ = [
     "Alert",
     "AlertDraft",
     "AlertEvent",
+    "SeenHits",
     "Severity",
     "acknowledge",
     "add_note",
@@ -66,11 +67,14 @@ __all__ = [
     "alert_hits",
     "assign",
     "close",
+    "first_readable",
     "get_alert",
     "list_alerts",
     "raise_alerts",
+    "readable_hits",
     "reopen",
     "resolve_alert_id",
+    "shown",
 ]
 
 ALERT_TYPE = "x-allsource-alert"
@@ -354,7 +358,7 @@ def list_alerts(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
     ``severity``: at least this severity; ``assignee``: assigned to this user."""
     audience = audience or Audience.owner()
     a = t.alerts
-    stmt = sa.select(a).where(store._readable(a, audience))
+    stmt = sa.select(a).where(shown(a, audience))
     if status is not None:
         wanted = [status] if isinstance(status, str) else list(status)
         for s in wanted:
@@ -390,7 +394,7 @@ def _filters(store: SqlStore, audience: Audience, *, severity: Severity | None,
              kind: str | None, watchlist: str | None, assignee: str | None
              ) -> list[sa.ColumnElement[bool]]:
     a = t.alerts
-    conds: list[sa.ColumnElement[bool]] = [readable(a, audience)]
+    conds: list[sa.ColumnElement[bool]] = [shown(a, audience)]
     if severity is not None:
         conds.append(a.c.severity >= int(severity))
     if kind:
@@ -459,15 +463,102 @@ def alert_volume(store: SqlStore, *, severity: Severity | None = None, kind: str
 
 def _as_seen(conn: Connection, store: SqlStore, alerts: list[Alert],
              audience: Audience) -> list[Alert]:
-    """Alerts with their story named as ``audience`` sees it (the stored story ID is its
-    founder's, which may be a document they may not read; see
-    :mod:`allsource.store.story_views`)."""
-    if audience.unrestricted:
+    """Alerts as ``audience`` sees them: their story named as they see it (the stored story
+    ID is its founder's, which may be a document they may not read; see
+    :mod:`allsource.store.story_views`), their hit count and documents limited to the hits
+    they may read (:func:`readable_hits`), and, when the hit that raised the alert is not
+    one of those, the title and details of the first hit that is (an alert's title and
+    details are its first hit's, which quote that hit's document)."""
+    if audience.unrestricted or not alerts:
         return alerts
     views = stories_by_stored_id(conn, store, [a.story_id for a in alerts if a.story_id],
                                  audience)
-    return [replace(a, story_id=views[a.story_id].id if a.story_id in views else None)
-            if a.story_id else a for a in alerts]
+    seen = readable_hits(conn, [a.id for a in alerts], audience)
+    first = first_readable(conn, [(a.id, a.documents) for a in alerts], seen)
+    out = []
+    for a in alerts:
+        s = seen.get(a.id) or SeenHits(0, frozenset())
+        story = (views[a.story_id].id if a.story_id in views else None) if a.story_id else None
+        a = replace(a, story_id=story, occurrences=s.count,
+                    documents=tuple(d for d in a.documents if d in s.documents))
+        if (hit := first.get(a.id)) is not None:
+            a = replace(a, title=hit[0], details=hit[1])
+        out.append(a)
+    return out
+
+
+def first_readable(conn: Connection, alerts: Iterable[tuple[str, Sequence[str]]],
+                   seen: dict[str, SeenHits]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Alert id → (title, details) of the first hit the reader may read, for the alerts
+    (``(id, documents)``, documents in the order their hits were merged) whose own title and
+    details — their first hit's, quoting its document ``documents[0]`` — come from a
+    document the reader may not read (``seen``: :func:`readable_hits`)."""
+    h = t.alert_hits
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for alert_id, documents in alerts:
+        s = seen.get(alert_id)
+        if s is None or not documents or documents[0] in s.documents:
+            continue
+        doc = next((d for d in documents if d in s.documents), None)
+        row = conn.execute(sa.select(h.c.title, h.c.details).where(
+            h.c.alert_id == alert_id,
+            h.c.document_id == doc if doc is not None else h.c.document_id.is_(None))
+            .order_by(h.c.created_at, h.c.hit_key).limit(1)).one()
+        out[alert_id] = (row.title, dict(row.details or {}))
+    return out
+
+
+def shown(alerts: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
+    """``WHERE`` condition on ``alerts``: readable by its own marking, and holding at least
+    one hit ``audience`` may read (:func:`readable_hits`). An alert all of whose documents
+    were marked above the reader since it was raised is hidden like a missing one: its
+    title and details quote those documents."""
+    if audience.unrestricted:
+        return sa.true()
+    h = t.alert_hits
+    return sa.and_(readable(alerts, audience), sa.exists(
+        sa.select(h.c.alert_id)
+        .select_from(h.outerjoin(t.documents, t.documents.c.id == h.c.document_id))
+        .where(h.c.alert_id == alerts.c.id, _hit_readable(audience))))
+
+
+def _hit_readable(audience: Audience) -> sa.ColumnElement[bool]:
+    """``WHERE`` condition on ``alert_hits`` outer-joined to ``documents``: a hit without a
+    document, or one whose document ``audience`` may read (a hit whose document is not in
+    the store is not readable: the join leaves its marking columns NULL, which no condition
+    of :func:`~allsource.store.access.readable` accepts)."""
+    return sa.or_(t.alert_hits.c.document_id.is_(None), readable(t.documents, audience))
+
+
+@dataclass(frozen=True, slots=True)
+class SeenHits:
+    """What a reader may read of an alert's hits."""
+
+    count: int
+    documents: frozenset[str]
+
+
+def readable_hits(conn: Connection, alert_ids: Sequence[str], audience: Audience
+                  ) -> dict[str, SeenHits]:
+    """Alert id → what ``audience`` may read of its hits (alerts with none left out),
+    decided in SQL by the documents' *current* markings.
+
+    An alert's own marking combines its hits' markings as they were when each hit was
+    merged, but a document's stored marking can be raised later (a rebuild never loosens a
+    marking and may tighten it, :mod:`allsource.store.rebuild`); counting every hit would
+    then tell a reader how many times a watchlist matched documents they may not read."""
+    h, d = t.alert_hits, t.documents
+    counts: dict[str, int] = {}
+    docs: dict[str, set[str]] = {}
+    for chunk in chunks(list(alert_ids)):
+        for alert_id, document_id in conn.execute(
+                sa.select(h.c.alert_id, h.c.document_id)
+                .select_from(h.outerjoin(d, d.c.id == h.c.document_id))
+                .where(h.c.alert_id.in_(chunk), _hit_readable(audience))):
+            counts[alert_id] = counts.get(alert_id, 0) + 1
+            if document_id is not None:
+                docs.setdefault(alert_id, set()).add(document_id)
+    return {a: SeenHits(n, frozenset(docs.get(a, ()))) for a, n in counts.items()}
 
 
 def resolve_alert_id(store: SqlStore, ref: str, audience: Audience | None = None) -> str:
@@ -482,7 +573,7 @@ def resolve_alert_id(store: SqlStore, ref: str, audience: Audience | None = None
         with store.engine.connect() as conn:
             found = list(conn.execute(sa.select(a.c.id).where(
                 a.c.id.startswith(prefix, autoescape=True),
-                store._readable(a, audience or Audience.owner())).limit(2)).scalars())
+                shown(a, audience or Audience.owner())).limit(2)).scalars())
         if len(found) == 1:
             return str(found[0])
         if len(found) > 1:
@@ -519,12 +610,17 @@ def alert_events(store: SqlStore, alert_id: str) -> list[AlertEvent]:
             for r in rows]
 
 
-def alert_hits(store: SqlStore, alert_id: str) -> list[dict[str, Any]]:
-    """Each hit merged into the alert (document, severity, title, details), oldest first."""
+def alert_hits(store: SqlStore, alert_id: str, audience: Audience | None = None
+               ) -> list[dict[str, Any]]:
+    """Each hit merged into the alert (document, severity, title, details), oldest first;
+    with ``audience``, only the hits it may read (see :func:`readable_hits`)."""
     h = t.alert_hits
+    stmt = sa.select(h).where(h.c.alert_id == alert_id)
+    if audience is not None and not audience.unrestricted:
+        stmt = (stmt.select_from(h.outerjoin(t.documents, t.documents.c.id == h.c.document_id))
+                .where(_hit_readable(audience)))
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(h).where(h.c.alert_id == alert_id)
-                            .order_by(h.c.created_at, h.c.hit_key)).all()
+        rows = conn.execute(stmt.order_by(h.c.created_at, h.c.hit_key)).all()
     return [{"key": r.hit_key, "document_id": r.document_id,
              "severity": Severity(r.severity).label, "title": r.title,
              "details": r.details or {}, "created_at": aware(r.created_at).isoformat()}  # type: ignore[union-attr]
@@ -542,7 +638,15 @@ def _actor(actor: str) -> str:
 
 def _change(store: SqlStore, alert_id: str, action: str, actor: str, comment: str,
             audience: Audience | None, now: datetime | None, **values: Any) -> Alert:
-    """Apply ``values`` to the alert and record ``action``, unless the alert is already so."""
+    """Apply ``values`` to the alert and record ``action``, unless the alert is already so;
+    the alert after it as ``audience`` sees it (:func:`_as_seen`)."""
+    after = _changed(store, alert_id, action, actor, comment, audience, now, **values)
+    with store.engine.connect() as conn:
+        return _as_seen(conn, store, [after], audience or Audience.owner())[0]
+
+
+def _changed(store: SqlStore, alert_id: str, action: str, actor: str, comment: str,
+             audience: Audience | None, now: datetime | None, **values: Any) -> Alert:
     actor = _actor(actor)
     full = resolve_alert_id(store, alert_id, audience)
     when = naive_utc(now) or utc_now()

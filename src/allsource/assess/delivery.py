@@ -49,7 +49,13 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from allsource.assess.alerts import Severity, write_lock
+from allsource.assess.alerts import (
+    SeenHits,
+    Severity,
+    first_readable,
+    readable_hits,
+    write_lock,
+)
 from allsource.collect.addresses import host_of
 from allsource.collect.http import make_client
 from allsource.config import Settings
@@ -194,6 +200,9 @@ def _fan_out(store: SqlStore, settings: Settings, now: datetime, report: Deliver
             report.waiting = len(events)
             return
         rows: list[dict[str, Any]] = []
+        # hits counted and documents listed as the channels may read them now
+        seen = readable_hits(conn, sorted({ev.id for ev in events}), audience)
+        first = first_readable(conn, [(ev.id, ev.documents or []) for ev in events], seen)
         for ev in events:
             if Severity(ev.event_severity) < floor:
                 report.skipped += 1
@@ -203,7 +212,9 @@ def _fan_out(store: SqlStore, settings: Settings, now: datetime, report: Deliver
                 rows.append({
                     "id": delivery_id, "alert_id": ev.id, "event_id": ev.event_id,
                     "channel": channel, "target": target,
-                    "payload": _payload(ev, delivery_id, audience), "status": PENDING,
+                    "payload": _payload(ev, delivery_id, audience, seen.get(ev.id),
+                                        first.get(ev.id)),
+                    "status": PENDING,
                     "attempts": 0, "next_attempt_at": now, "last_error": None,
                     "created_at": now, "sent_at": None})
         if rows:
@@ -222,18 +233,25 @@ def _insert_new(store: SqlStore, conn: Connection, rows: list[dict[str, Any]]) -
     return len(new)
 
 
-def _payload(ev: sa.Row[Any], delivery_id: str, audience: Audience) -> dict[str, Any]:
+def _payload(ev: sa.Row[Any], delivery_id: str, audience: Audience, seen: SeenHits | None,
+             first: tuple[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """The frozen body of one delivery. ``seen``: what ``audience`` may read of the alert's
+    hits (:func:`~allsource.assess.alerts.readable_hits`; ``None``: none, then only a notice
+    goes out); ``first``: the title and details of the first of them when the alert's own
+    come from a hit it may not read."""
     m = ev._mapping
     marking = Marking.from_columns(dict(m))
     alert: dict[str, Any] = {
         "id": m["id"], "kind": m["kind"], "severity": Severity(m["severity"]).label,
         "status": m["status"], "tlp": marking.tlp.label,
         "created_at": aware(m["created_at"]).isoformat()}  # type: ignore[union-attr]
-    if can_release(marking, audience):
+    if can_release(marking, audience) and seen is not None:
+        title, details = first or (m["title"], m["details"] or {})
         alert.update({
-            "title": m["title"], "group_key": m["group_key"], "story_id": m["story_id"],
-            "assignee": m["assignee"], "documents": list(m["documents"] or []),
-            "occurrences": m["occurrences"], "details": m["details"] or {},
+            "title": title, "group_key": m["group_key"], "story_id": m["story_id"],
+            "assignee": m["assignee"],
+            "documents": [d for d in m["documents"] or [] if d in seen.documents],
+            "occurrences": seen.count, "details": details,
             "marking": marking.as_dict()})
     else:
         alert["withheld"] = ("the alert's marking is above what alert channels may receive; "

@@ -856,8 +856,11 @@ def list_hits(store: SqlStore, watchlist: Watchlist | None = None, *, limit: int
     stmt = (sa.select(h, w.c.name, wt.c.kind, wt.c.display, d.c.title)
             .join(w, w.c.id == h.c.watchlist_id).join(wt, wt.c.id == h.c.term_id)
             .join(d, d.c.id == h.c.document_id, isouter=True)
-            # a hit shows only with its watchlist (whose terms it names) readable too
-            .where(store._readable(h, audience), store._readable(w, audience))
+            # a hit shows only with its watchlist (whose terms it names) readable too, and
+            # its document as stored now: a hit keeps the marking its document had when it
+            # was recorded, which a rebuild may have tightened since (store/rebuild.py)
+            .where(store._readable(h, audience), store._readable(w, audience),
+                   store._readable(d, audience))
             .order_by(h.c.created_at.desc(), h.c.document_id, h.c.term_id).limit(limit))
     if watchlist is not None:
         stmt = stmt.where(h.c.watchlist_id == watchlist.id)

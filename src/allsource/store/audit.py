@@ -20,12 +20,17 @@ Appending (:func:`record`) takes an open connection, so an action and its event 
 same transaction or not at all. Sequence numbers come from the single ``audit_head`` row,
 bumped with ``UPDATE … RETURNING``: that statement takes PostgreSQL's row lock (a concurrent
 appender waits for this transaction to end, then sees its new head) and SQLite's write lock,
-so two writers never get the same seq or the same predecessor on either backend.
+so two writers never get the same seq or the same predecessor on either backend. An event
+that needs no other write in its transaction (an API read's) can instead be appended on
+PostgreSQL by one statement in autocommit that moves the head only if it is still the one
+this engine last wrote (:func:`append_at_once`), with the transaction as the fallback.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +38,7 @@ from typing import Any, Literal, get_args
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from allsource.store import schema as t
 from allsource.store.audit_keys import AuditKey
@@ -46,6 +51,7 @@ __all__ = [
     "Action",
     "AuditEvent",
     "Head",
+    "append_at_once",
     "canonical",
     "chain_hash",
     "checkpoint",
@@ -159,13 +165,33 @@ def record_many(conn: Connection, events: Sequence[AuditEvent], *,
     appending them one by one (each row hashes its predecessor), at three statements
     whatever their number. Checkpoints as :func:`record`, for each seq of the run that is
     a multiple of ``every``."""
-    for event in events:
-        if event.action not in ACTIONS:
-            raise ValueError(f"unknown audit action {event.action!r}")
+    _check_actions(events)
     if not events:
         return []
     last, prev = _bump_head(conn, len(events))
     first = last - len(events) + 1
+    rows, signed = _rows(events, first, prev, key, every)
+    conn.execute(_INSERT, rows)
+    conn.execute(_SET_HASH, {"new_hash": rows[-1]["hash"]})
+    if key is not None:
+        for seq, hash_, at in signed:
+            _sign(conn, key, seq, hash_, at)
+    # what this engine last wrote: the one-statement append starts from it (if this
+    # transaction rolls back, that append's condition fails and it falls back here)
+    heads[conn.engine] = (last, rows[-1]["hash"])
+    return list(range(first, last + 1))
+
+
+def _check_actions(events: Sequence[AuditEvent]) -> None:
+    for event in events:
+        if event.action not in ACTIONS:
+            raise ValueError(f"unknown audit action {event.action!r}")
+
+
+def _rows(events: Sequence[AuditEvent], first: int, prev: str, key: AuditKey | None,
+          every: int) -> tuple[list[dict[str, Any]], list[tuple[int, str, datetime]]]:
+    """The rows of ``events`` chained from ``prev`` at seqs ``first``…, and the
+    ``(seq, hash, at)`` of those that get a signed checkpoint."""
     rows: list[dict[str, Any]] = []
     signed: list[tuple[int, str, datetime]] = []
     for seq, event in enumerate(events, start=first):
@@ -181,12 +207,75 @@ def record_many(conn: Connection, events: Sequence[AuditEvent], *,
         prev = hash_
         if key is not None and every > 0 and seq % every == 0:
             signed.append((seq, hash_, at))
-    conn.execute(_INSERT, rows)
-    conn.execute(_SET_HASH, {"new_hash": prev})
-    if key is not None:
-        for seq, hash_, at in signed:
-            _sign(conn, key, seq, hash_, at)
-    return list(range(first, last + 1))
+    return rows, signed
+
+
+#: engine → (seq, hash) of the head it last wrote (see :func:`append_at_once`)
+heads: weakref.WeakKeyDictionary[Engine, tuple[int, str]] = weakref.WeakKeyDictionary()
+_AT_ONCE_MAX = 64  # events of one group commit written by one statement (else a transaction)
+
+
+@functools.lru_cache(maxsize=_AT_ONCE_MAX)
+def _at_once(n: int) -> sa.Insert:
+    """The statement of :func:`append_at_once` for ``n`` events, built once per ``n`` (its
+    values are bound parameters: building a statement costs more than running it)."""
+    moved = (_H.update().where(_H.c.id == 1, _H.c.seq == sa.bindparam("old_seq"),
+                               _H.c.hash == sa.bindparam("old_hash"))
+             .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+             .returning(_H.c.seq).cte("moved"))
+    go = sa.exists(sa.select(moved.c.seq))
+    cols = list(t.audit_events.c)
+    values = [sa.select(*[sa.bindparam(f"v{i}_{c.name}", type_=c.type).label(c.name)
+                          for c in cols]).where(go) for i in range(n)]
+    return (t.audit_events.insert()
+            .from_select([c.name for c in cols], values[0] if n == 1 else sa.union_all(*values))
+            .add_cte(moved).returning(t.audit_events.c.seq))
+
+
+def append_at_once(conn: Connection, events: Sequence[AuditEvent], *,
+                   key: AuditKey | None = None, every: int = DEFAULT_EVERY
+                   ) -> list[int] | None:
+    """Append ``events`` in ONE statement on a PostgreSQL connection in autocommit mode, or
+    return ``None`` (nothing written) for the caller to use :func:`record_many` in a
+    transaction instead.
+
+    :func:`record_many` needs the head before it can hash the rows, so it takes a
+    transaction of five round trips (BEGIN, bump, insert, head update, COMMIT) — most of
+    what an audited API read costs on PostgreSQL. Here the rows are chained from the head
+    this engine last wrote (:data:`heads`), and one statement moves the head *only if it is
+    still that one* and inserts the rows only if it moved::
+
+        WITH moved AS (UPDATE audit_head SET seq = :last, hash = :new
+                       WHERE id = 1 AND seq = :seq AND hash = :hash RETURNING seq)
+        INSERT INTO audit_events … SELECT … WHERE EXISTS (SELECT 1 FROM moved)
+
+    One statement is atomic, and the ``UPDATE`` takes the head row's lock and re-checks its
+    condition on the newest version if another writer changed it meanwhile, so the chain is
+    exactly :func:`record_many`'s: the same rows, each hashing its predecessor, no seq given
+    twice. When another writer (a worker process, the CLI, a write's commit hook) moved the
+    head since, nothing is written and ``None`` is returned; so it is too without a known
+    head, and for a batch holding a checkpoint's seq (signed in :func:`record_many`)."""
+    _check_actions(events)
+    known = heads.get(conn.engine)
+    if not events or known is None or conn.dialect.name != "postgresql":
+        return None
+    seq0, prev0 = known
+    rows, signed = _rows(events, seq0 + 1, prev0, key, every)
+    if signed:
+        return None
+    if len(rows) > _AT_ONCE_MAX:
+        return None
+    last, new_hash = rows[-1]["seq"], rows[-1]["hash"]
+    params = {"old_seq": seq0, "old_hash": prev0, "new_seq": last, "new_hash": new_hash}
+    for i, row in enumerate(rows):
+        params.update({f"v{i}_{name}": value for name, value in row.items()})
+    stmt = _at_once(len(rows))
+    written = sorted(conn.execute(stmt, params).scalars())
+    if not written:
+        heads.pop(conn.engine, None)
+        return None
+    heads[conn.engine] = (last, new_hash)
+    return written
 
 
 def _sign(conn: Connection, key: AuditKey, seq: int, hash_: str, at: datetime) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from allsource.store import audit
 from allsource.store.audit import DEFAULT_EVERY, Action, AuditEvent, record, record_many
 from allsource.store.audit_keys import AuditKey, load_key
 
@@ -148,6 +149,15 @@ def append(conn: Connection, event: AuditEvent) -> int:
     if signing is None:
         return record(conn, event, key=None)
     return record(conn, event, key=signing.current_key(), every=signing.every)
+
+
+def append_at_once(conn: Connection, events: list[AuditEvent]) -> list[int] | None:
+    """:func:`~allsource.store.audit.append_at_once` with this engine's signing set-up:
+    one statement on PostgreSQL in autocommit, or ``None`` for :func:`append_many`."""
+    signing = _signing.get(conn.engine)
+    if signing is None:
+        return audit.append_at_once(conn, events, key=None)
+    return audit.append_at_once(conn, events, key=signing.current_key(), every=signing.every)
 
 
 def append_many(conn: Connection, events: list[AuditEvent]) -> list[int]:

@@ -542,7 +542,7 @@ def alert_page(request: Request, store: StoreDep, alert_id: str) -> Response:
     if alert is None:
         return _not_found(viewer)
     docs = {d: store.get(d, viewer.audience) for d in alert.documents}
-    hits = [h for h in alerts_mod.alert_hits(store, alert.id)
+    hits = [h for h in alerts_mod.alert_hits(store, alert.id, viewer.audience)
             if not h["document_id"] or docs.get(h["document_id"]) is not None]
     watchlist = None
     if alert.kind == "watchlist" and alert.group_key.startswith("watchlist:"):

@@ -45,10 +45,12 @@ def list_alerts(
     return page_of(request, [a.as_dict() for a in found], params)
 
 
-def _detail(store: SqlStore, alert: al.Alert) -> dict[str, Any]:
+def _detail(store: SqlStore, alert: al.Alert, audience: Audience) -> dict[str, Any]:
+    """The alert as ``audience`` sees it: its hits, count and documents only those it may
+    read (:func:`allsource.assess.alerts.readable_hits`)."""
     return {**alert.as_dict(),
             "events": [e.as_dict() for e in al.alert_events(store, alert.id)],
-            "hits": al.alert_hits(store, alert.id)}
+            "hits": al.alert_hits(store, alert.id, audience)}
 
 
 def _get(store: SqlStore, alert_id: str, audience: Audience) -> al.Alert:
@@ -61,7 +63,7 @@ def _get(store: SqlStore, alert_id: str, audience: Audience) -> al.Alert:
 @router.get("/{alert_id}", response_model=AlertPublicDetail)
 def get_alert(alert_id: str, store: StoreDep, audience: AudienceDep) -> dict[str, Any]:
     """One alert (by id or its short id) with its audit trail and hits."""
-    return _detail(store, _get(store, alert_id, audience))
+    return _detail(store, _get(store, alert_id, audience), audience)
 
 
 def _triage(store: SqlStore, alert_id: str, audience: Audience, action: Any, **kw: Any
@@ -71,7 +73,7 @@ def _triage(store: SqlStore, alert_id: str, audience: Audience, action: Any, **k
         changed = action(store, alert.id, audience=audience, **kw)
     except InputError as exc:
         raise ApiError(409, str(exc)) from exc
-    return _detail(store, changed)
+    return _detail(store, changed, audience)
 
 
 @router.post("/{alert_id}/ack", response_model=AlertPublicDetail)
