@@ -81,9 +81,9 @@ def _assert_nothing_ran(pg: object, base_url: str, drawn: int = 0) -> None:
     assert injected == 0
     # the entity page's chart is drawn by the server, one per page, in its own section
     assert pg.evaluate(  # type: ignore[attr-defined]
-        "document.querySelectorAll('#mentions-timeline > svg.chart').length") <= 1
+        "document.querySelectorAll('#mention-chart > svg.chart-svg').length") <= 1
     svgs = pg.evaluate(  # type: ignore[attr-defined]
-        "[document.querySelectorAll('main svg:not(#mentions-timeline > svg.chart)').length, "
+        "[document.querySelectorAll('main svg:not(#mention-chart > svg.chart-svg)').length, "
         "document.querySelectorAll('main > .drawing > svg.drawn').length]")
     assert svgs == [drawn, drawn]
 
