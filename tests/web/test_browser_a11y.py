@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from allsource.assess.watchlists import get_watchlist
 from allsource.store import cases
 from tests.web import test_browser
-from tests.web.conftest import Workspace
+from tests.web.conftest import HOSTILE_WATCHLIST, Workspace
 from tests.web.test_browser import CHROMIUM, _login
 
 # the browser fixtures of test_browser.py, shared
@@ -61,6 +62,7 @@ PAGES = [
     pytest.param("object", "/objects/{actor}", "h1", id="object"),
     pytest.param("document", "/documents/{doc}", "#doc-text", id="document"),
     pytest.param("watchlists", "/watchlists", "h1", id="watchlists"),
+    pytest.param("watchlist", "/watchlists/{watchlist}", "#hit-documents", id="watchlist"),
     pytest.param("case", "/cases/{case}", "h1", id="case"),
     pytest.param("case-find", "/cases/{case}?find=javascript", "#evidence-choices", id="case-find"),
     pytest.param("timeline-documents", "/timeline/documents?start={month}&interval=month",
@@ -94,8 +96,10 @@ def test_no_serious_or_critical_violations(page: Any, workspace: Workspace, case
         _login(pg, workspace)
     doc = next(i for title, i in workspace.docs.items() if title.startswith("Template inj"))
     month = datetime.now(UTC).date().replace(day=1).isoformat()
+    watchlist = get_watchlist(workspace.store, HOSTILE_WATCHLIST)
+    assert watchlist is not None
     pg.goto(path.format(actor=workspace.entities["actor"], doc=doc, case=case_id, month=month,
-                        alert=workspace.alert_ids[0]))
+                        alert=workspace.alert_ids[0], watchlist=watchlist.id))
     pg.wait_for_selector(ready)
     found = _violations(pg)
     assert found == [], _describe(found)
