@@ -122,6 +122,7 @@ WEB: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/watchlists/{watchlist_id}/terms"): TRIAGE,
     ("POST", "/watchlists/{watchlist_id}/terms/{term_id}/delete"): TRIAGE,
     ("POST", "/watchlists/{watchlist_id}/delete"): TRIAGE,
+    ("GET", "/warnings"): READERS,
 }
 
 #: the FastAPI documentation routes, public by design (the API spec holds no data)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from allsource.assess.watchlists import get_watchlist
+from allsource.model.ids import source_id
 from allsource.store import cases
 from tests.web import test_browser
 from tests.web.conftest import HOSTILE_WATCHLIST, Workspace
@@ -63,6 +64,7 @@ PAGES = [
     pytest.param("document", "/documents/{doc}", "#doc-text", id="document"),
     pytest.param("watchlists", "/watchlists", "h1", id="watchlists"),
     pytest.param("watchlist", "/watchlists/{watchlist}", "#hit-documents", id="watchlist"),
+    pytest.param("warnings", "/warnings?key=source:{source}", "#warnings", id="warnings"),
     pytest.param("case", "/cases/{case}", "h1", id="case"),
     pytest.param("case-find", "/cases/{case}?find=javascript", "#evidence-choices", id="case-find"),
     pytest.param("timeline-documents", "/timeline/documents?start={month}&interval=month",
@@ -99,7 +101,8 @@ def test_no_serious_or_critical_violations(page: Any, workspace: Workspace, case
     watchlist = get_watchlist(workspace.store, HOSTILE_WATCHLIST)
     assert watchlist is not None
     pg.goto(path.format(actor=workspace.entities["actor"], doc=doc, case=case_id, month=month,
-                        alert=workspace.alert_ids[0], watchlist=watchlist.id))
+                        alert=workspace.alert_ids[0], watchlist=watchlist.id,
+                        source=source_id("xss-desk")))
     pg.wait_for_selector(ready)
     found = _violations(pg)
     assert found == [], _describe(found)

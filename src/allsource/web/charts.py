@@ -131,7 +131,15 @@ def _x_labels(days: Sequence[date], interval: str) -> list[tuple[int, str]]:
         marks = [(i, f"{d.day} {_MONTHS[d.month - 1]}" + (f" {d.year}" if i == 0 else ""))
                  for i, d in enumerate(days)]
     step = max(1, math.ceil(len(marks) / MAX_LABELS))
-    return marks[::step]
+    marks = marks[::step]
+    # a first label only a sliver before the next would print over it ("Aug 2025Sep"):
+    # the next one takes its year instead
+    gap = max(2.0, len(days) / (MAX_LABELS * 1.5))
+    if len(marks) > 1 and marks[1][0] - marks[0][0] < gap and " " in marks[0][1]:
+        year = marks[0][1].rpartition(" ")[2]
+        second = marks[1][1]
+        marks = [(marks[1][0], second if year in second else f"{second} {year}"), *marks[2:]]
+    return marks
 
 
 class _Frame:

@@ -1165,6 +1165,7 @@ MAP_MAX_PLACES = 1000
 
 # --- pages in modules of their own (they import this module's helpers) -------------------
 
-from allsource.web import watchlist_pages  # noqa: E402
+from allsource.web import warning_pages, watchlist_pages  # noqa: E402
 
 router.include_router(watchlist_pages.router)
+router.include_router(warning_pages.router)
