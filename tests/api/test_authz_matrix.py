@@ -123,6 +123,7 @@ WEB: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/watchlists/{watchlist_id}/terms/{term_id}/delete"): TRIAGE,
     ("POST", "/watchlists/{watchlist_id}/delete"): TRIAGE,
     ("GET", "/warnings"): READERS,
+    ("GET", "/sources/{source_ref}"): READERS,
 }
 
 #: the FastAPI documentation routes, public by design (the API spec holds no data)

@@ -1165,7 +1165,8 @@ MAP_MAX_PLACES = 1000
 
 # --- pages in modules of their own (they import this module's helpers) -------------------
 
-from allsource.web import warning_pages, watchlist_pages  # noqa: E402
+from allsource.web import source_pages, warning_pages, watchlist_pages  # noqa: E402
 
 router.include_router(watchlist_pages.router)
 router.include_router(warning_pages.router)
+router.include_router(source_pages.router)
