@@ -23,13 +23,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import sqlalchemy as sa
+
 from allsource.model.admiralty import Reliability
 from allsource.model.markings import Audience
+from allsource.store import schema as t
+from allsource.store.access import readable
 from allsource.store.sql import SqlStore
 from allsource.verify.audience import _Regrade
 from allsource.verify.grading import grade_claims, track_records
 
-__all__ = ["MAX_MONTHS", "REPORT_BUDGET", "GradePoint", "grade_history"]
+__all__ = ["MAX_MONTHS", "REPORT_BUDGET", "GradePoint", "claim_rows", "grade_history"]
 
 MAX_MONTHS = 24
 #: reports graded in all, over every month of one history
@@ -46,6 +50,16 @@ class GradePoint:
     confirmations: float
     refutations: float
     reports: int
+
+
+def claim_rows(store: SqlStore, source_id: str, audience: Audience) -> int:
+    """How many claims the source's readable documents make (one ``COUNT``): what a
+    caller weighs before asking for a history, whose cost grows with it."""
+    c, d = t.claim_documents, t.documents
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(
+            c.join(d, d.c.id == c.c.document_id)).where(
+                d.c.source_id == source_id, readable(d, audience))).scalar_one())
 
 
 def _next_month(day: date) -> date:
@@ -67,7 +81,9 @@ def grade_history(store: SqlStore, source_id: str, name: str, audience: Audience
     own = [at for at, item in dated if item.report.source_id == source_id]
     if not own:
         return []
-    last = _next_month(max(own).date().replace(day=1))
+    # up to the latest report of any source: another outlet's later report may still
+    # confirm or refute what this source said
+    last = _next_month(max(at for at, _ in dated).date().replace(day=1))
     start = min(own).date().replace(day=1)
     ends: list[date] = []
     cursor = _next_month(start)
