@@ -65,6 +65,7 @@ PAGES = [
     pytest.param("watchlists", "/watchlists", "h1", id="watchlists"),
     pytest.param("watchlist", "/watchlists/{watchlist}", "#hit-documents", id="watchlist"),
     pytest.param("warnings", "/warnings?key=source:{source}", "#warnings", id="warnings"),
+    pytest.param("source", "/sources/xss-desk", "#grade-history", id="source"),
     pytest.param("case", "/cases/{case}", "h1", id="case"),
     pytest.param("case-find", "/cases/{case}?find=javascript", "#evidence-choices", id="case-find"),
     pytest.param("timeline-documents", "/timeline/documents?start={month}&interval=month",

@@ -100,3 +100,30 @@ def test_the_documents_a_watchlist_matched(page: object,  # noqa: F811
     _shot(pg, "watchlist.png")
     doc.click()
     pg.wait_for_selector("#doc-text")  # type: ignore[attr-defined]
+
+
+def test_early_warning_and_source_pages(page: object,  # noqa: F811
+                                        workspace: Workspace) -> None:
+    """The early-warning chart of a series with its legend and table; a document's source
+    opens its page, whose grade history (or the reason there is none) is shown."""
+    from allsource.model.ids import source_id
+
+    pg = page
+    _login(pg, workspace)
+    pg.click("header nav a:text('Early warning')")  # type: ignore[attr-defined]
+    pg.wait_for_selector("#warnings")  # type: ignore[attr-defined]
+    pg.goto(f"/warnings?key=source:{source_id('xss-desk')}")  # type: ignore[attr-defined]
+    pg.wait_for_selector("#warning-chart svg rect.bar")  # type: ignore[attr-defined]
+    assert pg.locator(".chart-legend li").count() == 4  # type: ignore[attr-defined]
+    pg.click("#series-table summary")  # type: ignore[attr-defined]
+    assert pg.locator("#series-table tbody tr").count() >= 1  # type: ignore[attr-defined]
+    _assert_nothing_ran(pg, workspace.base_url)
+    _shot(pg, "warnings.png")
+    doc = next(i for title, i in workspace.docs.items() if title.startswith("Template inj"))
+    pg.goto(f"/documents/{doc}")  # type: ignore[attr-defined]
+    pg.click("a[href='/sources/xss-desk']")  # type: ignore[attr-defined]
+    pg.wait_for_selector("#grade-history")  # type: ignore[attr-defined]
+    assert pg.inner_text("h1") == "xss-desk"  # type: ignore[attr-defined]
+    assert pg.locator("#reliability strong").inner_text() in "ABCDEF"  # type: ignore[attr-defined]
+    _assert_nothing_ran(pg, workspace.base_url)
+    _shot(pg, "source.png")
