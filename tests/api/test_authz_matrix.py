@@ -131,6 +131,14 @@ WEB: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/map"): READERS,
     ("GET", "/map/data"): READERS,
     ("GET", "/watchlists"): READERS,
+    ("POST", "/watchlists"): TRIAGE,
+    ("GET", "/watchlists/{watchlist_id}"): READERS,
+    ("POST", "/watchlists/{watchlist_id}/settings"): TRIAGE,
+    ("POST", "/watchlists/{watchlist_id}/terms"): TRIAGE,
+    ("POST", "/watchlists/{watchlist_id}/terms/{term_id}/delete"): TRIAGE,
+    ("POST", "/watchlists/{watchlist_id}/delete"): TRIAGE,
+    ("GET", "/warnings"): READERS,
+    ("GET", "/sources/{source_ref}"): READERS,
 }
 
 #: the FastAPI documentation routes, public by design (the API spec holds no data)
@@ -177,7 +185,8 @@ def _fill(world: World) -> dict[str, str]:
     return {"document_id": world.original.id, "doc_id": world.original.id,
             "source_ref": "outlet-a", "object_id": ENTITY_ID, "node_id": ENTITY_ID,
             "relationship_id": rel, "story_id": story.story_id, "alert_id": world.alert_id,
-            "watchlist_ref": "matrix", "term_id": str(term.id), "case_id": case.id,
+            "watchlist_ref": "matrix", "watchlist_id": watchlist.id, "term_id": str(term.id),
+            "case_id": case.id,
             "hypothesis_id": hyp.id, "evidence_id": ev.id, "path:path": "workspace.css",
             "collection_id": "no-such-collection",
             "status_id": "00000000-0000-4000-8000-000000000000"}

@@ -181,8 +181,22 @@ def test_list_keeps_the_title_at_80_columns(term: Term, tmp_path: Path) -> None:
 def test_show_at_80_columns_has_whole_ids_and_readable_details(term: Term,
                                                                tmp_path: Path) -> None:
     watch, _ = _long_title_alerts(tmp_path)
+    comment = "checked the report against the partner feed before closing the loop"
+    term("alerts", "ack", _short(watch), "--comment", comment, "--analyst", "ana")
     out = term("alerts", "show", _short(watch)).out
     lines = out.splitlines()
     assert f"id {watch}" in lines
     assert "details: term APT28 · hits 2" in lines
     assert "{'" not in out
+    # the audit trail fits: who did what, the comment wrapped whole, the rest named
+    trail = out.split("audit trail")[1]
+    assert all(len(line) <= 80 for line in trail.splitlines()) and "…" not in trail
+    header = next(line for line in trail.splitlines() if "action" in line)
+    assert [c.strip() for c in header.strip("┃").split("┃")] == [
+        "when", "action", "by", "comment"]
+    words = " ".join(" ".join(line.strip("│ ").split("│")[-1].split())
+                     for line in trail.splitlines())
+    assert all(w in words for w in comment.split())
+    assert "status, assignee left out at this width: --wide" in " ".join(trail.split())
+    wide = term("alerts", "show", _short(watch), "--wide").out.split("audit trail")[1]
+    assert "assignee" in wide

@@ -63,6 +63,13 @@ def test_case_from_the_command_line(cli: Run, tmp_path: Path) -> None:
     assert "most likely (least inconsistent): H2 · margin 1.35" in table
     assert "linchpins (if wrong or removed, the conclusion changes): E2" in table
     assert "H1: Criminal affiliate" in table
+    # at 80 columns the ratings stay whole and the evidence wraps
+    narrow = cli("case", "show", case, columns=80).stdout
+    matrix = narrow.split("ACH matrix")[1].split("most likely")[0]
+    assert all(len(line) <= 80 for line in matrix.splitlines()) and "…" not in matrix
+    text = " ".join(" ".join(line.split()) for line in matrix.splitlines())
+    evidence = "Wiper code shared with a state toolset"
+    assert all(w in text for w in evidence.split(" "))
 
     cli("case", "rate", case, "E1", "H2", "-")
     assert as_json(cli("case", "show", case, "--json"))["analysis"]["unrated"] == 1  # type: ignore[index]

@@ -41,6 +41,21 @@ def test_verify_grade_and_override(cli: Run, tmp_path: Path) -> None:
                                 "objects": [stix]}, ValidationOptions(version="2.1"))
     assert result.is_valid, [str(e) for r in result.object_results for e in r.errors]
 
+    # at 80 columns: the source, its grade and score, and why; the counts named for --wide
+    narrow = cli("verify", columns=80).stdout
+    table = narrow.split("source reliability")[1]
+    assert all(len(line) <= 80 for line in table.splitlines()) and "…" not in table
+    header = next(line for line in table.splitlines() if "grade" in line)
+    assert [c.strip() for c in header.strip("┃").split("┃")] == [
+        "source", "grade", "score", "why"]
+    assert "confirmed, refuted, track (days) left out" in " ".join(table.split())
+    assert all(name in table for name in texts)
+    shown_narrow = cli("source", "show", "wire-a", columns=80).stdout
+    assert all(len(line) <= 80 for line in shown_narrow.splitlines())
+    # the folder is whole, folded onto the lines below when it is long
+    assert "…" not in shown_narrow
+    assert str(tmp_path / "wire-a") in "".join(shown_narrow.split())
+
     proc = cli("source", "grade", "lab-c", "B", check=2)
     assert "--reason" in proc.stderr
     cli("source", "grade", "lab-c", "B", "--reason", "vetted partner", "--analyst", "ana")

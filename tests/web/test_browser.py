@@ -79,11 +79,14 @@ def _assert_nothing_ran(pg: object, base_url: str, drawn: int = 0) -> None:
         "main svg foreignObject, main svg a:not([href^=\"/\"]), main svg a[href^=\"//\"], "
         "main svg svg').length")
     assert injected == 0
-    # the entity page's chart is drawn by the server, one per page, in its own section
+    # the entity, early-warning and source pages' charts are drawn by the server, one per
+    # page, in their own figure
+    own = "#mention-chart > svg.chart-svg, #warning-chart > svg.chart-svg, " \
+          "#grade-chart > svg.chart-svg"
     assert pg.evaluate(  # type: ignore[attr-defined]
-        "document.querySelectorAll('#mentions-timeline > svg.chart').length") <= 1
+        f"document.querySelectorAll('{own}').length") <= 1
     svgs = pg.evaluate(  # type: ignore[attr-defined]
-        "[document.querySelectorAll('main svg:not(#mentions-timeline > svg.chart)').length, "
+        f"[document.querySelectorAll('main svg:not({own})').length, "
         "document.querySelectorAll('main > .drawing > svg.drawn').length]")
     assert svgs == [drawn, drawn]
 

@@ -2,8 +2,9 @@
 workspace and judged by axe-core (the copy bundled with the ``axe-playwright-python``
 package of the dev extra, so nothing is fetched at test time), has no violation of serious or
 critical impact. Pages that draw with scripts are judged once drawn. axe accepts a placeholder
-as an input's name (its ``label`` rule), so inputs named only by placeholders pass here; a
-real ``<label>`` is still what the workspace gives its own inputs."""
+as an input's name (its ``label`` rule), so a check of our own (:data:`UNLABELLED`) also
+fails any visible form control named by nothing but its placeholder: it needs a ``<label>``,
+``aria-label``, ``aria-labelledby`` or ``title`` with text."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from allsource.assess.watchlists import get_watchlist
+from allsource.model.ids import source_id
 from allsource.store import cases
 from tests.web import test_browser
-from tests.web.conftest import Workspace
+from tests.web.conftest import HOSTILE_WATCHLIST, Workspace
 from tests.web.test_browser import CHROMIUM, _login
 
 # the browser fixtures of test_browser.py, shared
@@ -26,6 +29,24 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium n
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
+
+#: visible form controls with no name but a placeholder (the text after "|" names each)
+UNLABELLED = """() => {
+  const named = el => {
+    const text = n => (n && n.textContent || '').trim();
+    if ((el.getAttribute('aria-label') || '').trim()) return true;
+    const by = (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean);
+    if (by.some(id => text(document.getElementById(id)))) return true;
+    if (el.labels && Array.from(el.labels).some(l => text(l))) return true;
+    return !!(el.getAttribute('title') || '').trim();
+  };
+  const skip = ['hidden', 'submit', 'button', 'reset', 'image'];
+  return Array.from(document.querySelectorAll('input, select, textarea'))
+    .filter(el => !skip.includes((el.type || '').toLowerCase()))
+    .filter(el => el.getClientRects().length > 0 || el.closest('details'))
+    .filter(el => !named(el))
+    .map(el => el.outerHTML.slice(0, 120));
+}"""
 
 
 #: (page id, path template, selector to wait for once the page has drawn)
@@ -49,6 +70,9 @@ PAGES = [
     pytest.param("object", "/objects/{actor}", "h1", id="object"),
     pytest.param("document", "/documents/{doc}", "#doc-text", id="document"),
     pytest.param("watchlists", "/watchlists", "h1", id="watchlists"),
+    pytest.param("watchlist", "/watchlists/{watchlist}", "#hit-documents", id="watchlist"),
+    pytest.param("warnings", "/warnings?key=source:{source}", "#warnings", id="warnings"),
+    pytest.param("source", "/sources/xss-desk", "#grade-history", id="source"),
     pytest.param("case", "/cases/{case}", "h1", id="case"),
     pytest.param("case-find", "/cases/{case}?find=javascript", "#evidence-choices", id="case-find"),
     pytest.param("timeline-documents", "/timeline/documents?start={month}&interval=month",
@@ -82,11 +106,15 @@ def test_no_serious_or_critical_violations(page: Any, workspace: Workspace, case
         _login(pg, workspace)
     doc = next(i for title, i in workspace.docs.items() if title.startswith("Template inj"))
     month = datetime.now(UTC).date().replace(day=1).isoformat()
+    watchlist = get_watchlist(workspace.store, HOSTILE_WATCHLIST)
+    assert watchlist is not None
     pg.goto(path.format(actor=workspace.entities["actor"], doc=doc, case=case_id, month=month,
-                        alert=workspace.alert_ids[0]))
+                        alert=workspace.alert_ids[0], watchlist=watchlist.id,
+                        source=source_id("xss-desk")))
     pg.wait_for_selector(ready)
     found = _violations(pg)
     assert found == [], _describe(found)
+    assert pg.evaluate(UNLABELLED) == []
     assert pg.errors == []
 
 
@@ -101,3 +129,24 @@ def test_the_check_can_fail(page: Any, workspace: Workspace) -> None:
     }""")
     ids = {v["id"] for v in _violations(pg)}
     assert {"label", "link-name"} <= ids
+
+
+def test_a_placeholder_is_not_a_label(page: Any, workspace: Workspace) -> None:
+    """Control of :data:`UNLABELLED`: axe passes an input named only by its placeholder,
+    our check does not; a label, even a visually hidden one, satisfies both."""
+    pg = page
+    pg.goto("/login")
+    assert pg.evaluate(UNLABELLED) == []
+    pg.evaluate("""() => {
+        const main = document.querySelector('main');
+        const i = document.createElement('input'); i.type = 'text'; i.id = 'only-ph';
+        i.placeholder = 'Why'; main.appendChild(i);
+    }""")
+    assert "label" not in {v["id"] for v in _violations(pg)}
+    assert [html for html in pg.evaluate(UNLABELLED) if 'id="only-ph"' in html]
+    pg.evaluate("""() => {
+        const l = document.createElement('label'); l.htmlFor = 'only-ph';
+        l.className = 'visually-hidden'; l.textContent = 'Why';
+        document.querySelector('main').appendChild(l);
+    }""")
+    assert pg.evaluate(UNLABELLED) == []

@@ -62,12 +62,15 @@ def test_entity_overview_by_name(page: object, workspace: Workspace) -> None:  #
     assert HOSTILE_MALWARE in group.locator("table").inner_text()
     # the techniques in the matrix under their tactic column
     assert pg.locator("#techniques .tactic").count() >= 1  # type: ignore[attr-defined]
-    # the chart: one bar per month with its figure
-    bars = pg.locator("#mentions-timeline svg.chart rect.bar")  # type: ignore[attr-defined]
+    # the chart: one bar per month with its figure, a named link to its documents
+    bars = pg.locator("#mention-chart svg rect.bar")  # type: ignore[attr-defined]
     assert bars.count() >= 1
     first_bar = pg.evaluate(  # type: ignore[attr-defined]
-        "document.querySelector('#mentions-timeline rect.bar title').textContent")
-    assert re.fullmatch(r"\d{4}-\d{2}: \d+", first_bar)
+        "document.querySelector('#mention-chart rect.bar title').textContent")
+    assert re.fullmatch(r"[A-Z][a-z]+ \d{4}: \d+ document\(s\)", first_bar)
+    link = pg.locator("#mention-chart svg a").first  # type: ignore[attr-defined]
+    assert "/timeline/documents?" in link.get_attribute("href")
+    assert link.get_attribute("aria-label") == first_bar
     # alias statements are behind a disclosure
     statements = pg.locator("#aliases details table")  # type: ignore[attr-defined]
     assert not statements.is_visible()

@@ -341,7 +341,8 @@ def test_entity_page_shows_aliases_timeline_related_and_risk(
     assert "&lt;script&gt;window.__xss.push(&#39;risk-" in html
     # mentions over time: a server-drawn SVG chart with its table
     chart = html.split('id="mentions-timeline"')[1].split("</section>")[0]
-    assert '<svg class="chart"' in chart and re.search(r"<title>\d{4}-\d{2}: 1</title>", chart)
+    assert 'class="chart-svg drawn"' in chart
+    assert re.search(r"<title>[A-Z][a-z]+ \d{4}: 1 document\(s\)</title>", chart)
     # relationships grouped by type, the other end by name, never by id
     rels = html.split('id="relationships"')[1].split('id="techniques"')[0]
     assert "uses · malware" in rels and "&lt;svg onload=" in rels

@@ -82,6 +82,7 @@ __all__ = [
     "Detection",
     "ThresholdParams",
     "ToneParams",
+    "count_band",
     "detect_counts",
     "detect_threshold",
     "detect_tone",
@@ -315,6 +316,40 @@ def detect_counts(values: npt.ArrayLike, first_weekday: int,
         signal[t] = pv < p.alpha and x[t] >= p.min_count
         bases.pop(t - span - 1, None)
     return Detection(p.method, expected, score, signal, _cooldown(signal, p.cooldown), extra)
+
+
+def count_band(values: npt.ArrayLike, first_weekday: int, params: CountParams | None = None
+               ) -> tuple[FloatArray, FloatArray]:
+    """The counts the day test of :func:`detect_counts` takes as ordinary, per day: the
+    ``alpha/2`` and ``1 - alpha/2`` quantiles of the day's predictive negative binomial
+    (the same baseline, weekday factor and inflated dispersion as the test). A count above
+    the upper end fails the day test on its own; NaN where the day is not tested. For a
+    chart: the run test can flag a day inside the band (a surge building over days)."""
+    from scipy import stats  # imported on first use: scipy.stats costs ~0.5 s
+
+    p = params or CountParams()
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+    weekdays = (np.arange(n, dtype=np.int64) + first_weekday) % 7
+    known = ~np.isnan(x)
+    for t in range(p.min_history, n):
+        if not known[t]:
+            continue
+        b = _baseline(x, known, weekdays, t, p)
+        if b is None:
+            continue
+        wd_t = int(weekdays[t])
+        mu = b.level * float(b.factors[wd_t])
+        k = _predictive_k(b, np.array([mu]), b.n_d[[wd_t]], p)
+        tail = p.alpha / 2
+        if k <= 1e-12:
+            lo, hi = stats.poisson.ppf([tail, 1 - tail], mu)
+        else:
+            r = 1.0 / k
+            lo, hi = stats.nbinom.ppf([tail, 1 - tail], r, r / (r + mu))
+        lower[t], upper[t] = float(lo), float(hi)
+    return lower, upper
 
 
 def detect_threshold(values: npt.ArrayLike, params: ThresholdParams | None = None

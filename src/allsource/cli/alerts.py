@@ -25,6 +25,7 @@ from allsource.cli.common import (
     print_json,
     state,
 )
+from allsource.cli.tables import Column, WideOpt, fitted, print_table
 from allsource.errors import InputError
 
 alerts_app = typer.Typer(help="Alerts from watchlists and early warning: triage and delivery.",
@@ -145,8 +146,17 @@ def _alert(ref: str) -> al.Alert:
     return found
 
 
+# an alert's tables at 80 columns: who did what, and the comment wrapping; where a
+# delivery went and how it stands
+_TRAIL = (Column("when"), Column("action"), Column("by"), Column("status", keep=False),
+          Column("assignee", keep=False), Column("comment", flex=True))
+_DELIVERIES = (Column("channel"), Column("target", flex=True), Column("status"),
+               Column("attempts", keep=False, justify="right"), Column("next / sent"),
+               Column("last error", keep=False))
+
+
 @alerts_app.command("show")
-def show(alert_id: IdArg, json_: JsonOpt = False) -> None:
+def show(alert_id: IdArg, json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """One alert with its hits, audit trail and deliveries."""
     store = state.store
     a = _alert(alert_id)
@@ -175,21 +185,17 @@ def show(alert_id: IdArg, json_: JsonOpt = False) -> None:
         if h["document_id"]:
             console.print(f"    [dim]document[/dim] {h['document_id']}", soft_wrap=True,
                           highlight=False)
-    table = Table(title="audit trail")
-    for col in ("when", "action", "by", "status", "assignee", "comment"):
-        table.add_column(col)
-    for e in events:
-        table.add_row(_when(e.created_at), e.action, escape(e.actor), e.status,
-                      escape(e.assignee or ""), escape(e.comment[:120]))
-    console.print(table)
+    print_table(fitted(_TRAIL, [
+        {"when": _when(e.created_at), "action": e.action, "by": escape(e.actor),
+         "status": e.status, "assignee": escape(e.assignee or ""),
+         "comment": escape(e.comment[:500])} for e in events],
+        title="audit trail", wide=wide, more="--wide, or --json"), wide)
     if sends:
-        table = Table(title="deliveries")
-        for col in ("channel", "target", "status", "attempts", "next / sent", "last error"):
-            table.add_column(col)
-        for d in sends:
-            table.add_row(d.channel, escape(d.target), d.status, str(d.attempts),
-                          _when(d.sent_at or d.next_attempt_at), escape(d.last_error or ""))
-        console.print(table)
+        print_table(fitted(_DELIVERIES, [
+            {"channel": d.channel, "target": escape(d.target), "status": d.status,
+             "attempts": str(d.attempts), "next / sent": _when(d.sent_at or d.next_attempt_at),
+             "last error": escape(d.last_error or "")} for d in sends],
+            title="deliveries", wide=wide, more="--wide, or --json"), wide)
 
 
 def _each(ids: list[str], change: Any, done: str) -> None:

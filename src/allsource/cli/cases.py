@@ -194,15 +194,16 @@ def _print_matrix(ws: cs.Workspace, result: AchResult) -> None:
     labels = {h.id: h.label for h in ws.hypotheses}
     table = Table(title="ACH matrix (Heuer)", show_footer=True)
     table.add_column("", footer="weighted inconsistency\nrank", no_wrap=True)
-    table.add_column("evidence", footer="")
-    table.add_column("cred", justify="right", footer="")
-    table.add_column("rel", footer="")
+    # the evidence is the prose: it takes the width left and wraps; ratings never wrap
+    table.add_column("evidence", footer="", ratio=1, min_width=16, overflow="fold")
+    table.add_column("cred", justify="right", footer="", no_wrap=True)
+    table.add_column("rel", footer="", no_wrap=True)
     for h in ws.hypotheses:
         s = scores[h.id]
-        table.add_column(h.label, justify="center",
+        table.add_column(h.label, justify="center", no_wrap=True,
                          footer=f"{s.weighted:.2f}\n{'*' if s.id in result.leaders else ''}"
                                 f"{s.rank}")
-    table.add_column("diag", justify="right", footer="")
+    table.add_column("diag", justify="right", footer="", no_wrap=True)
     analysis = {e.id: e for e in result.evidence}
     for e in ws.evidence:
         a = analysis[e.id]

@@ -176,7 +176,10 @@ def show(name: str,
     if json_:
         print_json(view)
         return
+    # the names never wrap; a long value (a URL, the settings) folds onto the next lines
     table = Table(show_header=False, box=None)
+    table.add_column("setting", no_wrap=True)
+    table.add_column("value", ratio=1, overflow="fold")
     for key, value in view.items():
         if key not in ("grade_explanation", "overrides"):
             table.add_row(f"[bold]{key}[/bold]", str(value))

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from allsource.cli.audit import record_read
 from allsource.cli.common import console, print_json, state
+from allsource.cli.tables import Column, WideOpt, fitted, print_table
 from allsource.errors import InputError
 from allsource.model.admiralty import Credibility, Grade, Reliability
 
@@ -21,7 +22,15 @@ def register(app: typer.Typer) -> None:
     app.command("grade")(grade)
 
 
-def verify(json_: JsonOpt = False) -> None:
+# the source and its grade stay; the prose "why" wraps; the counts wait for --wide
+_SOURCE_COLUMNS = (Column("source"), Column("grade"), Column("score", justify="right"),
+                   Column("confirmed", keep=False, justify="right"),
+                   Column("refuted", keep=False, justify="right"),
+                   Column("track (days)", keep=False, justify="right"),
+                   Column("why", flex=True))
+
+
+def verify(json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """Grade claims, documents, stories and sources (Admiralty A–F / 1–6) from independent
     corroboration, contradictions and each source's track record."""
     from allsource.verify.run import verify_store
@@ -45,15 +54,15 @@ def verify(json_: JsonOpt = False) -> None:
     for value, count in sorted(result.by_credibility.items()):
         table.add_row(f"{value} {Credibility(value).meaning}", f"{count:,}")
     console.print(table)
-    sources = Table(title="source reliability (from track record)")
-    for col in ("source", "grade", "confirmed", "refuted", "score", "track (days)", "why"):
-        sources.add_column(col)
+    rows = []
     for name, e in sorted(result.sources.items()):
         why = (e.get("override") and f"override by {e['override']['analyst']}") or e["rule"]
-        sources.add_row(escape(name), e["effective"], f"{e['confirmations']:g}",
-                        f"{e['refutations']:g}", f"{e['score']:.2f}",
-                        f"{e['track_record_days']:g}", escape(str(why)))
-    console.print(sources)
+        rows.append({"source": escape(name), "grade": e["effective"],
+                     "confirmed": f"{e['confirmations']:g}", "refuted": f"{e['refutations']:g}",
+                     "score": f"{e['score']:.2f}", "track (days)": f"{e['track_record_days']:g}",
+                     "why": escape(str(why))})
+    print_table(fitted(_SOURCE_COLUMNS, rows, title="source reliability (from track record)",
+                       wide=wide, more="--wide, or `allsource source show NAME`"), wide)
     console.print("explain one: [cyan]allsource grade DOCUMENT-OR-STORY-ID[/cyan], "
                   "[cyan]allsource source show NAME[/cyan]")
 

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from allsource.assess import watchlists as wl
 from allsource.assess.alerts import Severity
+from allsource.assess.watchlist_terms import term_specs
 from allsource.cli.common import console, print_ids, print_json, state
 from allsource.cli.tables import Column, WideOpt, fitted, print_table
 from allsource.errors import InputError
@@ -56,27 +57,11 @@ def _get(name: str) -> wl.Watchlist:
 def _specs(store: SqlStore, entities: Many, keywords: Many, observables: Many, places: Many,
            radius: float | None, sectors: Many) -> list[wl.TermSpec]:
     """Every term, normalised (a bad one stops the command before anything is written)."""
-    specs = [wl.keyword_spec(k) for k in keywords or ()]
-    specs += [wl.observable_spec(o) for o in observables or ()]
-    if entities or sectors:
-        from allsource.process.entities import gazetteer_for
-        from allsource.process.topics import TOPICS
-        from allsource.store import aliases
-        from allsource.store.labels import active_model
-
-        gazetteer = gazetteer_for(aliases.overrides(store))
-        specs += [wl.entity_spec(e, gazetteer) for e in entities or ()]
-        model = active_model(store)
-        topics = [*TOPICS, *(model["topics"] if model else ())]
-        specs += [wl.sector_spec(s, topics, gazetteer) for s in sectors or ()]
-    if places:
-        from allsource.process.geocode import default_geocoder
-
-        geocoder = default_geocoder()
-        specs += [wl.place_spec(p, geocoder, radius) for p in places]
-    elif radius is not None:
+    if radius is not None and not places:
         raise InputError("--radius applies to --place terms: give at least one")
-    return specs
+    return term_specs(store, entities=entities or (), keywords=keywords or (),
+                      observables=observables or (), places=places or (), radius=radius,
+                      sectors=sectors or ())
 
 
 def _term_row(term: wl.Term) -> dict[str, object]:

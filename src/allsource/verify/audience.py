@@ -382,6 +382,13 @@ class _Regrade:
                keys: Sequence[str] = ()) -> list[ClaimGrade]:
         """Grades of the claims of ``subjects`` (or of every readable document of the
         source ``by_source``, or the claims ``keys``) over every readable report of them."""
+        items = self.claim_reports(subjects, by_source=by_source, keys=keys)
+        return grade_claims(items) if items else []
+
+    def claim_reports(self, subjects: Sequence[str], *, by_source: str | None = None,
+                      keys: Sequence[str] = ()) -> list[ClaimReport]:
+        """The readable reports :meth:`claims` grades (for a replay over time:
+        :mod:`allsource.verify.grade_history`)."""
         c, d = t.claim_documents, t.documents
         wanted: set[str]
         if keys:
@@ -426,7 +433,7 @@ class _Regrade:
             items.append(ClaimReport(r.key, r.value, kind, text, Report(
                 doc.id, doc.outlet, doc.source_id, story_of.get(doc.id), doc.url,
                 doc.published_at, texts.get(doc.id, ""), doc.names)))
-        return grade_claims(items)
+        return items
 
     def _claim_meta(self, keys: list[str]) -> dict[tuple[str, str, int], tuple[str, str]]:
         g = t.claim_grades

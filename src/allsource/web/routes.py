@@ -44,7 +44,6 @@ from allsource.web import (
     graph_start,
     markdown,
     misp_view,
-    month_chart,
     names,
     queries,
     search_page,
@@ -404,7 +403,11 @@ def _entity_context(store: SqlStore, viewer: Viewer, view: dict[str, Any],
     return {
         "obj": view, "statements": statements, "months": months,
         "peak": max((n for _, n in months), default=0),
-        "chart": month_chart.month_bars(months, f"Documents mentioning {view['name']} per month"),
+        # each month links to its documents on the timeline, filtered to the entity
+        "chart": charts.time_bars(
+            charts.month_buckets(months), "month",
+            lambda start: "/timeline/documents?" + urlencode(
+                {"start": start, "interval": "month", "entity": oid})),
         "entities": once([r for r in related if r.type not in queries.OBSERVABLE_TYPES
                           and r.type not in queries.TECHNIQUE_TYPES]),
         "observables": once([r for r in related if r.type in queries.OBSERVABLE_TYPES]),
@@ -1077,20 +1080,10 @@ def map_data(request: Request, store: StoreDep, entity: EntityQ = "", topic: Top
 MAP_MAX_PLACES = 1000
 
 
-# --- watchlists ------------------------------------------------------------------------------
+# --- pages in modules of their own (they import this module's helpers) -------------------
 
-@router.get("/watchlists", response_class=HTMLResponse)
-def watchlists_page(request: Request, store: StoreDep) -> Response:
-    viewer = _viewer(request, store)
-    if viewer is None:
-        return _to_login(request)
-    found = [w for w in watchlists_mod.list_watchlists(store)
-             if can_release(w.marking, viewer.audience)]
-    hits = watchlists_mod.list_hits(store, limit=100, audience=viewer.audience)
-    shown = {w.name for w in found}
-    hits = [h for h in hits if h.watchlist in shown]
-    values = [v for h in hits for v in (h.matched, h.evidence or "")]
-    known = names.object_names(store, [v.strip() for v in values
-                                       if names.STIX_ID.match(v.strip())], viewer.audience)
-    return _page("watchlists.html", viewer, watchlists=found, hits=hits,
-                 shown={v: names.shown_value(v, known) for v in values})
+from allsource.web import source_pages, warning_pages, watchlist_pages  # noqa: E402
+
+router.include_router(watchlist_pages.router)
+router.include_router(warning_pages.router)
+router.include_router(source_pages.router)
