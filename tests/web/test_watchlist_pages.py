@@ -175,6 +175,8 @@ def test_hits_page_counts_only_what_the_reader_may_open(admin: httpx.Client,
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.watchlist_hits).where(
             t.watchlist_hits.c.watchlist_id == clear_list.id)).scalar_one() == 3
+    for made in (clear_list, amber_list):  # the workspace is shared with other modules
+        wl.remove_watchlist(store, made.id)
 
 
 def test_hits_are_paged(admin: httpx.Client, workspace: Workspace) -> None:
@@ -187,8 +189,12 @@ def test_hits_are_paged(admin: httpx.Client, workspace: Workspace) -> None:
     for i in range(HIT_PAGE + 2):
         _hit(workspace, watchlist, term, _doc(workspace, f"Paged {tag} {i}", TLP.CLEAR),
              Marking())
-    first = admin.get(f"/watchlists/{watchlist.id}").text
-    second = admin.get(f"/watchlists/{watchlist.id}?page=2").text
+    try:
+        first = admin.get(f"/watchlists/{watchlist.id}").text
+        second = admin.get(f"/watchlists/{watchlist.id}?page=2").text
+    finally:
+        # the workspace is shared: leave the "most recent hits" of other modules' pages alone
+        wl.remove_watchlist(store, watchlist.id)
     titles = [set(re.findall(rf"Paged {tag} \d+", p)) for p in (first, second)]
     assert len(titles[0]) == HIT_PAGE and len(titles[1]) == 2 and not titles[0] & titles[1]
     assert 'rel="next"' in first and 'rel="prev"' in second

@@ -93,12 +93,16 @@ def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
     how many versions were added."""
     fresh: list[dict[str, Any]] = []
     again: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    rows = list(rows)
+    # an id new to ``table`` may still have logged versions: a rebuild deletes a source's
+    # objects and writes them again, and their versions must not be logged twice
+    logged = _logged(conn, [row["id"] for row in rows if row["id"] not in existing])
     for row in rows:
         stix = row.get("stix")
         modified = normalize_modified(stix.get("modified") if isinstance(stix, dict) else None)
-        if row["id"] not in existing:
+        if row["id"] not in existing and row["id"] not in logged:
             fresh.append({**_version_row(row, modified), "is_current": True})
-        elif modified:
+        elif modified or row["id"] in logged:
             again[row["id"]] = (modified, row)
     if again:
         fresh += _newer(conn, table, again)
@@ -108,6 +112,16 @@ def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
         row["seq"], row["date_added"] = seq, added
     conn.execute(t.object_versions.insert(), fresh)
     return len(fresh)
+
+
+def _logged(conn: Connection, ids: list[str]) -> set[str]:
+    """Those of ``ids`` with at least one logged version."""
+    v = t.object_versions
+    out: set[str] = set()
+    for i in range(0, len(ids), _CHUNK):
+        out.update(conn.execute(sa.select(v.c.id).where(v.c.id.in_(ids[i:i + _CHUNK]))
+                                .distinct()).scalars())
+    return out
 
 
 def _newer(conn: Connection, table: sa.Table, again: dict[str, tuple[str, Mapping[str, Any]]]

@@ -94,7 +94,14 @@ def taxii_user(request: Request, store: StoreDep,
 
 
 TaxiiUser = Annotated[User, Depends(taxii_user)]
-router = APIRouter(prefix="/taxii2", tags=["taxii"])
+#: the TAXII error messages every route may answer, for the OpenAPI document
+_ERROR = {"description": "a TAXII 2.1 error message",
+          "content": {TAXII_MEDIA_TYPE: {"schema": {
+              "type": "object", "required": ["title"],
+              "properties": {"title": {"type": "string"}, "http_status": {"type": "string"},
+                             "description": {"type": "string"}}}}}}
+router = APIRouter(prefix="/taxii2", tags=["taxii"],
+                   responses={code: _ERROR for code in (400, 401, 403, 404, 406, 413, 415)})
 
 
 def _collection(store: StoreDep, user: User, collection_id: str) -> Collection:
