@@ -70,31 +70,43 @@ def _entry(obj: dict[str, Any], message: str | None = None) -> dict[str, Any]:
     return out
 
 
+_ABOVE = "its marking is above your access or not releasable to this collection's group"
+
+
+def _release_each(records: list[Any], group: Marking, doc_marking: Marking,
+                  audience: Audience, refused: list[tuple[dict[str, Any], str]]) -> list[Any]:
+    """The objects or relationships among ``records`` released to the group that the
+    submitter may read; the others are added to ``refused``."""
+    kept = []
+    for rec in records:
+        m = rec.marking.combine(group)
+        if can_release(m, audience) and can_release(doc_marking, audience):
+            kept.append(dataclasses.replace(rec, marking=m))
+        else:
+            refused.append((rec.stix, _ABOVE))
+    return kept
+
+
 def _released(item: Collected, group: Marking, audience: Audience
               ) -> tuple[Collected | None, list[tuple[dict[str, Any], str]]]:
     """``item`` released to the group, without what the submitter may not read (refused)."""
     refused: list[tuple[dict[str, Any], str]] = []
     doc_marking = item.document.marking.combine(group)
-    objects, rels = [], []
-    for o in item.objects:
-        m = o.marking.combine(group)
-        if can_release(m, audience) and can_release(doc_marking, audience):
-            objects.append(dataclasses.replace(o, marking=m))
-        else:
-            refused.append((o.stix, "its marking is above your access or not releasable "
-                                    "to this collection's group"))
-    for r in item.relationships:
-        m = r.marking.combine(group)
-        if can_release(m, audience) and can_release(doc_marking, audience):
-            rels.append(dataclasses.replace(r, marking=m))
-        else:
-            refused.append((r.stix, "its marking is above your access or not releasable "
-                                    "to this collection's group"))
+    objects = _release_each(item.objects, group, doc_marking, audience, refused)
+    rels = _release_each(item.relationships, group, doc_marking, audience, refused)
     if not can_release(doc_marking, audience):
         return None, refused
+    return _with_mentions(dataclasses.replace(item.document, marking=doc_marking), objects,
+                          rels, item), refused
+
+
+def _with_mentions(document: Any, objects: list[Any], rels: list[Any],
+                   item: Collected) -> Collected:
+    """A write of ``document`` with ``objects`` and ``rels``, keeping ``item``'s mentions of
+    those alone."""
     kept = {o.id for o in objects} | {r.id for r in rels}
-    return Collected(dataclasses.replace(item.document, marking=doc_marking), objects, rels,
-                     [m for m in item.mentions if m.object_id in kept]), refused
+    return Collected(document, objects, rels,
+                     [m for m in item.mentions if m.object_id in kept])
 
 
 def _foreign(store: SqlStore, own_source: str, ids: list[str]) -> set[str]:
@@ -125,11 +137,8 @@ def _foreign(store: SqlStore, own_source: str, ids: list[str]) -> set[str]:
 def _without(item: Collected, refused: set[str]) -> Collected:
     """``item`` without the objects and relationships in ``refused`` (a new relationship to a
     refused object stays: that object is stored already, so nothing dangles)."""
-    objects = [o for o in item.objects if o.id not in refused]
-    rels = [r for r in item.relationships if r.id not in refused]
-    kept = {o.id for o in objects} | {r.id for r in rels}
-    return Collected(item.document, objects, rels,
-                     [m for m in item.mentions if m.object_id in kept])
+    return _with_mentions(item.document, [o for o in item.objects if o.id not in refused],
+                          [r for r in item.relationships if r.id not in refused], item)
 
 
 def submit(store: SqlStore, user_id: str, audience: Audience, collection: Collection,
@@ -161,7 +170,8 @@ def submit(store: SqlStore, user_id: str, audience: Audience, collection: Collec
         failures += [_entry(obj, why) for obj, why in refused]
         if kept is not None:
             items.append(kept)
-    own_source = _source(store, collection.group).id
+    source = _source(store, collection.group)
+    own_source = source.id
     posted = [o.id for item in items for o in item.objects]
     posted += [r.id for item in items for r in item.relationships]
     foreign = _foreign(store, own_source, posted)
@@ -176,7 +186,7 @@ def submit(store: SqlStore, user_id: str, audience: Audience, collection: Collec
     written = {o.id: o.stix for item in items for o in item.objects}
     written.update({r.id: r.stix for item in items for r in item.relationships})
     if items:
-        store.write_batch(_source(store, collection.group), items, [], None)
+        store.write_batch(source, items, [], None)
     successes = [_entry(obj) for obj in written.values()]
     status = {"id": status_id, "status": "complete", "request_timestamp": added(now),
               "total_count": len(objects), "success_count": len(successes),
