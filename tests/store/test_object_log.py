@@ -13,8 +13,11 @@ import sqlalchemy as sa
 
 from allsource.model.markings import TLP, Marking
 from allsource.model.records import Collected, Document, Mention, Relationship, Source, StixObject
+from allsource.process.base import Work
+from allsource.process.stages.relations import relationship
 from allsource.store import object_log
 from allsource.store import schema as t
+from allsource.store.processing import write_results
 from allsource.store.sql import SqlStore
 from tests.store.migrating import alembic
 
@@ -87,6 +90,29 @@ def test_newer_modified_wins_and_older_versions_stay(store: SqlStore) -> None:
     # the same version written with another precision is the same version
     store.write_batch(src, [_item(3, [_indicator(1, "2024-03-01T00:00:00.500Z")])], [], None)
     assert len(_versions(store)) == 3
+
+
+def test_a_stage_finding_a_stored_relationship_again_adds_no_version(store: SqlStore) -> None:
+    """The relations stage stamps ``modified`` with the time it runs: the same relationship
+    found in later documents is one relationship (its mentions grow), not a version per
+    document, and the stored STIX stays the one first written."""
+    src = _source(store)
+    a, b = _indicator(1), _indicator(2)
+    store.write_batch(src, [_item(0, [a, b])], [], None)
+    works = []
+    for n, stamp in enumerate(["2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"]):
+        rel = relationship("indicates", a, b, "test")
+        rel.stix["modified"] = stamp
+        work = Work(id=f"x-allsource-document--{UUIDS[5000 + n]}", title="t", text="t")
+        work.relationships.append(rel)
+        works.append(work)
+    write_results(store, works[:1], {"relations": "2"})
+    write_results(store, works[1:], {"relations": "2"})
+    rels = [r for r in _versions(store) if r.type == "relationship"]
+    assert [(r.modified, r.is_current) for r in rels] == [("2026-01-01T00:00:00.000000Z", True)]
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.select(t.relationships.c.stix)).scalar_one()
+    assert stored["modified"] == "2026-01-01T00:00:00Z"
 
 
 def test_concurrent_writers_get_gapless_tie_free_numbers(store: SqlStore) -> None:

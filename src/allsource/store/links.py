@@ -118,7 +118,7 @@ def ensure_objects(store: SqlStore, objects: Sequence[StixObject]) -> int:
         fresh = [r for r in rows if r["id"] not in before]
         if fresh:
             store._bulk_insert(conn, t.objects, fresh)
-            object_log.record(conn, t.objects, fresh, before, now)
+            object_log.record(conn, t.objects, fresh, before, now, insert=store._bulk_insert)
     return len(fresh)
 
 

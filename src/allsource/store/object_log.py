@@ -30,7 +30,7 @@ and one bulk insert per batch.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,6 +45,8 @@ __all__ = ["LOGGED", "next_numbers", "normalize_modified", "record"]
 LOGGED = (t.objects, t.relationships)
 _TICK = timedelta(microseconds=1)
 _CHUNK = 500
+#: a bulk insert of rows into a table, within the caller's transaction
+Insert = Callable[[Connection, sa.Table, list[dict[str, Any]]], None]
 _MARKING = ("tlp", "classification", "compartments", "releasability")
 
 
@@ -87,10 +89,19 @@ def _version_row(row: Mapping[str, Any], modified: str) -> dict[str, Any]:
 
 
 def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
-           existing: Collection[str], now: datetime) -> int:
+           existing: Collection[str], now: datetime, *, proposals: bool = False,
+           insert: Insert | None = None) -> int:
     """Log the versions that ``rows`` (rows of ``table``, objects or relationships, as the
     write path builds them) add; ``existing`` are the ids stored before this write. Returns
-    how many versions were added."""
+    how many versions were added.
+
+    With ``proposals`` the rows are what processing stages derived, not what a source
+    published: a stage that finds a stored object or relationship again proposes the same
+    thing (the relations stage stamps ``modified`` with the time it ran, and a relationship
+    found in a thousand documents is still one relationship, not a thousand versions), so a
+    stored id adds no version and costs no statement; the new sighting is its mention.
+    ``insert`` writes the version rows (the store's driver-level bulk insert; a plain
+    SQLAlchemy executemany by default)."""
     fresh: list[dict[str, Any]] = []
     again: dict[str, tuple[str, Mapping[str, Any]]] = {}
     rows = list(rows)
@@ -102,7 +113,7 @@ def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
         modified = normalize_modified(stix.get("modified") if isinstance(stix, dict) else None)
         if row["id"] not in existing and row["id"] not in logged:
             fresh.append({**_version_row(row, modified), "is_current": True})
-        elif modified or row["id"] in logged:
+        elif row["id"] in logged or (modified and not proposals):
             again[row["id"]] = (modified, row)
     if again:
         fresh += _newer(conn, table, again)
@@ -110,7 +121,10 @@ def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
         return 0
     for row, (seq, added) in zip(fresh, next_numbers(conn, len(fresh), now), strict=True):
         row["seq"], row["date_added"] = seq, added
-    conn.execute(t.object_versions.insert(), fresh)
+    if insert is None:
+        conn.execute(t.object_versions.insert(), fresh)
+    else:
+        insert(conn, t.object_versions, fresh)
     return len(fresh)
 
 

@@ -120,8 +120,8 @@ def write_results(store: SqlStore, works: Iterable[Work], versions: dict[str, st
                           "data": data, "updated_at": now})
     extractors = [f"{stage}@%" for stage in versions]
     with store.engine.begin() as conn:
-        new = store._insert_new(conn, t.objects, objs)
-        store._insert_new(conn, t.relationships, rels)
+        new = store._insert_new(conn, t.objects, objs, proposals=True)
+        store._insert_new(conn, t.relationships, rels, proposals=True)
         for chunk in chunks(doc_ids):
             conn.execute(t.mentions.delete().where(
                 t.mentions.c.document_id.in_(chunk),

@@ -321,9 +321,10 @@ class SqlStore(ABC):
             found.update(row[0] for row in conn.exec_driver_sql(sql, tuple(chunk)))
         return found
 
-    def _insert_new(self, conn: Connection, table: sa.Table, rows: dict[str, dict[str, Any]]
-                    ) -> int:
-        """Insert rows (keyed by id) whose id is not stored yet; returns how many were new."""
+    def _insert_new(self, conn: Connection, table: sa.Table, rows: dict[str, dict[str, Any]],
+                    *, proposals: bool = False) -> int:
+        """Insert rows (keyed by id) whose id is not stored yet; returns how many were new.
+        ``proposals``: the rows are processing stages' findings (see ``object_log.record``)."""
         if not rows:
             return 0
         existing = self._existing(conn, table.c.id, list(rows))
@@ -331,7 +332,8 @@ class SqlStore(ABC):
         if new:
             self._bulk_insert(conn, table, new)
         if table in object_log.LOGGED:  # versions and the ingest sequence (TAXII)
-            object_log.record(conn, table, rows.values(), existing, utc_now())
+            object_log.record(conn, table, rows.values(), existing, utc_now(),
+                              proposals=proposals, insert=self._bulk_insert)
         return len(new)
 
     def _bulk_insert(self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]]
@@ -382,7 +384,7 @@ class SqlStore(ABC):
             dialect = self.engine.dialect
             columns = [c.name for c in table.columns
                        if not (c.primary_key and c.autoincrement is True
-                               and isinstance(c.type, sa.Integer)) and c.name != "seq"]
+                               and isinstance(c.type, sa.Integer))]
             mark = "?" if dialect.paramstyle == "qmark" else "%s"
             names, values = list(columns), [mark] * len(columns)
             # the dialect's own type: generic DateTime has no SQLite processor, and the
