@@ -3,7 +3,6 @@ send them to the configured webhooks and e-mail recipients."""
 
 from __future__ import annotations
 
-import getpass
 import time
 from datetime import datetime
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from allsource.assess import delivery
 from allsource.cli.annotations import annotation_line
 from allsource.cli.common import (
     IdsOpt,
+    analyst_name,
     console,
     narrow,
     parse_duration,
@@ -46,14 +46,6 @@ _STATUS_CHOICES = ("active", "open", "acknowledged", "closed", "all")
 def register(app: typer.Typer) -> None:
     app.add_typer(alerts_app, name="alerts")
 
-
-def _analyst(name: str | None) -> str:
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "analyst"
 
 
 def _when(dt: datetime | None) -> str:
@@ -212,7 +204,7 @@ def _each(ids: list[str], change: Any, done: str) -> None:
 @alerts_app.command("ack")
 def ack(alert_ids: IdsArg, comment: CommentOpt = "", analyst: AnalystOpt = None) -> None:
     """Acknowledge alerts (seen; being looked at)."""
-    who = _analyst(analyst)
+    who = analyst_name(analyst)
     _each(alert_ids, lambda store, i: al.acknowledge(store, i, actor=who, comment=comment),
           "acknowledged")
 
@@ -224,7 +216,7 @@ def assign(alert_id: IdArg,
                     "`allsource user list`); '' to unassign.")],
            comment: CommentOpt = "", analyst: AnalystOpt = None) -> None:
     """Assign an alert to a user who may triage it (any other name is refused)."""
-    who = _analyst(analyst)
+    who = analyst_name(analyst)
     _each([alert_id], lambda store, i: al.assign(store, i, user, actor=who, comment=comment),
           "assigned")
 
@@ -232,14 +224,14 @@ def assign(alert_id: IdArg,
 @alerts_app.command("close")
 def close(alert_ids: IdsArg, comment: CommentOpt = "", analyst: AnalystOpt = None) -> None:
     """Close alerts; later hits of the same group open a new alert."""
-    who = _analyst(analyst)
+    who = analyst_name(analyst)
     _each(alert_ids, lambda store, i: al.close(store, i, actor=who, comment=comment), "closed")
 
 
 @alerts_app.command("reopen")
 def reopen(alert_id: IdArg, comment: CommentOpt = "", analyst: AnalystOpt = None) -> None:
     """Reopen a closed alert."""
-    who = _analyst(analyst)
+    who = analyst_name(analyst)
     _each([alert_id], lambda store, i: al.reopen(store, i, actor=who, comment=comment),
           "reopened")
 
@@ -248,7 +240,7 @@ def reopen(alert_id: IdArg, comment: CommentOpt = "", analyst: AnalystOpt = None
 def note(alert_id: IdArg, text: Annotated[str, typer.Argument(help="The note.")],
          analyst: AnalystOpt = None) -> None:
     """Add a note to an alert's audit trail."""
-    who = _analyst(analyst)
+    who = analyst_name(analyst)
     _each([alert_id], lambda store, i: al.add_note(store, i, text, actor=who), "noted")
 
 

@@ -9,14 +9,13 @@ processing applies. Undos and merges take effect on stored documents at the next
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from allsource.cli.common import IdsOpt, console, print_ids, print_json, state
+from allsource.cli.common import IdsOpt, analyst_name, console, print_ids, print_json, state
 from allsource.errors import InputError
 from allsource.model.resolution import ResolvedEntity
 from allsource.process.entities import Gazetteer, store_gazetteer
@@ -40,12 +39,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _analyst(name: str | None) -> str:
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in this environment
-        return "unknown"
+    return analyst_name(name, "unknown")
 
 
 def _resolve(gazetteer: Gazetteer, text: str) -> ResolvedEntity:

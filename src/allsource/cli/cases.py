@@ -6,7 +6,6 @@ a case by its id or the first 8 characters of its UUID."""
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
@@ -15,7 +14,7 @@ from rich.table import Table
 
 from allsource.analyze import ach
 from allsource.analyze.ach import AchResult, Rating
-from allsource.cli.common import IdsOpt, console, print_ids, print_json, state
+from allsource.cli.common import IdsOpt, analyst_name, console, print_ids, print_json, state
 from allsource.errors import InputError
 from allsource.model.markings import TLP, Marking
 from allsource.store import cases as cs
@@ -37,14 +36,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(case_app, name="case")
 
 
-def _analyst(name: str | None) -> str:
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "analyst"
-
 
 def _short(case_id: str) -> str:
     return case_id.rsplit("--", 1)[-1][:8]
@@ -63,7 +54,7 @@ def new(
         marking = Marking(tlp=TLP.parse(tlp))
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    case = cs.create_case(state.store, title, owner=_analyst(analyst), question=question,
+    case = cs.create_case(state.store, title, owner=analyst_name(analyst), question=question,
                           marking=marking)
     if json_:
         print_json(case.as_dict())
@@ -102,7 +93,7 @@ def hypothesis(
     analyst: AnalystOpt = None,
 ) -> None:
     """Add a hypothesis (a column of the matrix)."""
-    h = cs.add_hypothesis(state.store, case, title, actor=_analyst(analyst),
+    h = cs.add_hypothesis(state.store, case, title, actor=analyst_name(analyst),
                           description=description)
     console.print(f"{h.label} added: {escape(h.title)}")
 
@@ -124,7 +115,7 @@ def evidence(
 ) -> None:
     """Add evidence (a row of the matrix): a document, a graded claim, or a note such as an
     assumption or an absence of evidence."""
-    e = cs.add_evidence(state.store, case, actor=_analyst(analyst), description=text,
+    e = cs.add_evidence(state.store, case, actor=analyst_name(analyst), description=text,
                         document_id=document, claim_key=claim, claim_value=claim_value,
                         credibility=credibility, relevance=relevance)
     cred = f"credibility {e.credibility} ({e.credibility_from})" if e.credibility else \
@@ -146,13 +137,13 @@ def rate(
 ) -> None:
     """Rate how consistent one piece of evidence is with one hypothesis."""
     value = None if rating.strip() == "-" else rating
-    cs.set_rating(state.store, case, evidence, hypothesis, value, actor=_analyst(analyst),
+    cs.set_rating(state.store, case, evidence, hypothesis, value, actor=analyst_name(analyst),
                   note=note)
     console.print(f"{evidence.upper()} × {hypothesis.upper()} = {value.upper() if value else '—'}")
 
 
 def _status(case: CaseArg, status: str, analyst: str | None) -> None:
-    c = cs.update_case(state.store, case, actor=_analyst(analyst), status=status)
+    c = cs.update_case(state.store, case, actor=analyst_name(analyst), status=status)
     console.print(f"case {_short(c.id)} is {c.status}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import re
 import sys
 from collections.abc import Iterable
@@ -56,6 +57,17 @@ class State:
 
 
 state = State()
+
+
+def analyst_name(name: str | None, fallback: str = "analyst") -> str:
+    """Who is acting: ``name`` when given (``--analyst``), else the login name, else
+    ``fallback`` where the environment has none (containers without a passwd entry)."""
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return fallback
 
 
 def print_json(value: Any) -> None:

@@ -3,13 +3,12 @@ analysts correct the topic classifier, retrain it and roll it back."""
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from allsource.cli.common import console, print_json, state
+from allsource.cli.common import analyst_name, console, print_json, state
 from allsource.errors import InputError
 from allsource.store import labels as store_labels
 
@@ -25,14 +24,6 @@ def register(app: typer.Typer) -> None:
     app.command("label")(label)
     app.add_typer(topics_app, name="topics")
 
-
-def _analyst(name: str | None) -> str:
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "analyst"
 
 
 def label(
@@ -54,7 +45,7 @@ def label(
         console.print(f"removed {gone} label(s) from {document}")
         return
     names = store_labels.add_labels(store, document, topics, positive=not negative,
-                                    analyst=_analyst(analyst), note=note)
+                                    analyst=analyst_name(analyst), note=note)
     word = "not about" if negative else "about"
     console.print(f"{document} is {word}: [bold]{', '.join(names)}[/bold] "
                   f"({len(store_labels.list_labels(store))} labels in all; "
@@ -118,7 +109,7 @@ def retrain(analyst: AnalystOpt = None, json_: JsonOpt = False) -> None:
     (5-fold, split by document). `allsource topics use zero-shot` rolls back."""
     from allsource.process.topic_training import retrain as run_retrain
 
-    result = run_retrain(state.store, analyst=_analyst(analyst))
+    result = run_retrain(state.store, analyst=analyst_name(analyst))
     if json_:
         print_json({"model_id": result.model_id, "fingerprint": result.fingerprint,
                     "labels": result.labels, "documents": result.documents,

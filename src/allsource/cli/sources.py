@@ -200,7 +200,7 @@ def grade(
                      ] = False,
 ) -> None:
     """Override a source's computed reliability (recorded: who, when, why)."""
-    from allsource.cli.labels import _analyst
+    from allsource.cli.common import analyst_name
     from allsource.model.admiralty import Reliability
     from allsource.verify.run import set_override
 
@@ -213,7 +213,7 @@ def grade(
         grade_value = Reliability.parse(reliability) if reliability else None
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    set_override(state.store, source.id, grade_value, _analyst(analyst), reason.strip())
+    set_override(state.store, source.id, grade_value, analyst_name(analyst), reason.strip())
     what = grade_value.value if grade_value else "the computed grade"
     console.print(f"{source.name}: reliability set to [bold]{what}[/bold]; "
                   "run [cyan]allsource verify[/cyan] to re-grade what it reported")

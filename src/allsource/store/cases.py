@@ -470,18 +470,8 @@ def update_hypothesis(store: SqlStore, ref: str, hypothesis: str, *, actor: str,
 
 def delete_hypothesis(store: SqlStore, ref: str, hypothesis: str, *, actor: str,
                       audience: Audience | None = None, now: datetime | None = None) -> None:
-    actor = _actor(actor)
-    when = naive_utc(now) or utc_now()
-    h = t.case_hypotheses
-    with store.engine.begin() as conn:
-        _write_lock(conn)
-        row = _resolve_case(conn, ref, audience or Audience.owner())
-        _writable(row)
-        hyp_id = _resolve_member(conn, h, row.id, hypothesis, "H", "hypothesis")
-        conn.execute(t.case_ratings.delete().where(t.case_ratings.c.hypothesis_id == hyp_id))
-        conn.execute(h.delete().where(h.c.id == hyp_id))
-        _touch(conn, row.id, when)
-        _event(conn, row.id, actor, "hypothesis-deleted", when, hypothesis_id=hyp_id)
+    _delete_member(store, ref, hypothesis, t.case_hypotheses, "hypothesis", actor=actor,
+                   audience=audience, now=now)
 
 
 # --- evidence ------------------------------------------------------------------------------
@@ -649,18 +639,28 @@ def update_evidence(store: SqlStore, ref: str, evidence: str, *, actor: str,
 
 def delete_evidence(store: SqlStore, ref: str, evidence: str, *, actor: str,
                     audience: Audience | None = None, now: datetime | None = None) -> None:
+    _delete_member(store, ref, evidence, t.case_evidence, "evidence", actor=actor,
+                   audience=audience, now=now)
+
+
+def _delete_member(store: SqlStore, ref: str, member: str, table: sa.Table, kind: str, *,
+                   actor: str, audience: Audience | None, now: datetime | None) -> None:
+    """Delete a hypothesis or a piece of evidence (``kind``) of a writable case, with the
+    matrix ratings that name it, in one transaction under the cases' write lock; the case
+    is touched and the deletion recorded in its history."""
     actor = _actor(actor)
     when = naive_utc(now) or utc_now()
-    ev = t.case_evidence
     with store.engine.begin() as conn:
         _write_lock(conn)
         row = _resolve_case(conn, ref, audience or Audience.owner())
         _writable(row)
-        ev_id = _resolve_member(conn, ev, row.id, evidence, "E", "evidence")
-        conn.execute(t.case_ratings.delete().where(t.case_ratings.c.evidence_id == ev_id))
-        conn.execute(ev.delete().where(ev.c.id == ev_id))
+        member_id = _resolve_member(conn, table, row.id, member, kind[0].upper(), kind)
+        rating = t.case_ratings.c[f"{kind}_id"]
+        conn.execute(t.case_ratings.delete().where(rating == member_id))
+        conn.execute(table.delete().where(table.c.id == member_id))
         _touch(conn, row.id, when)
-        _event(conn, row.id, actor, "evidence-deleted", when, evidence_id=ev_id)
+        details: dict[str, Any] = {f"{kind}_id": member_id}
+        _event(conn, row.id, actor, f"{kind}-deleted", when, **details)
 
 
 # --- ratings -------------------------------------------------------------------------------
