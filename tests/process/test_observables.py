@@ -175,6 +175,9 @@ _FORMS: list[tuple[str, list[tuple[str, str]]]] = [
     ("foobar@gmail.comahhhhhhhh but foo@bar.com", [("email", "foo@bar.com")]),
     ("Authentication-Results: smtp.mailfrom=example@example.com; -----foo@bar.org",
      [("email", "example@example.com"), ("email", "foo@bar.org")]),
+    # the idiom of prose is no site; written defanged, it is one
+    ("shares fell after the dot.com boom; the old dot-com.com era", []),
+    ("beacon to dot[.]com", [("domain", "dot.com")]),
 ]
 
 

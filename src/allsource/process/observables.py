@@ -104,6 +104,8 @@ _NOT_OBSERVABLES = frozenset({
     "node.js", "vue.js", "next.js", "nuxt.js", "react.js", "angular.js", "ember.js", "d3.js",
     "three.js", "chart.js", "express.js", "asp.net", "vb.net", "ado.net",
 })
+# Words of prose written as a domain ("the dot.com boom"): a domain only when defanged.
+_PROSE_NAMES = frozenset({"dot.com", "dot.net", "dot.org", "dot-com.com"})
 
 _CONTAINERS = frozenset({"url", "email", "regkey", "cidr"})
 _KEPT_INSIDE = frozenset({"md5", "sha1", "sha256", "sha512", "imphash", "authentihash", "cve"})
@@ -496,6 +498,8 @@ def _classify(s: str, token: str, a: int, b: int, omap: _OffsetMap | None,
     if token.lower() in _NOT_OBSERVABLES:
         return
     defanged = omap is not None and omap.defanged(a, b)
+    if not defanged and token.lower() in _PROSE_NAMES:
+        return
     in_path = a > 0 and s[a - 1] == "\\"  # C:\Temp\mskmde.com: a file, whatever its suffix
     if in_path or (ext in FILE_EXTENSIONS and not (defanged and ext in tlds)):
         out.append(("filename", token, a, b))

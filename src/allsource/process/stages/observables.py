@@ -31,7 +31,8 @@ class ObservablesStage(Stage):
     # 4: what containers hold is its own observable too: a URL's host, an e-mail's domain, a
     # CIDR's host address, ATT&CK IDs in attack.mitre.org URLs, URLs inside a URL; e-mail
     # address literals
-    version: ClassVar[str] = "4"
+    # 5: "dot.com" and its kin in prose (the idiom) are no domain unless defanged
+    version: ClassVar[str] = "5"
     description: ClassVar[str] = "IOC extraction with defanging and warninglist flags"
     requires: ClassVar[tuple[str, ...]] = ("normalize",)
     order: ClassVar[int] = 30
