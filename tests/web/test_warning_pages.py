@@ -55,6 +55,10 @@ def test_a_surge_is_drawn_with_its_band_and_flag(admin: httpx.Client,
     assert ": 30 document(s)" in chart and ", flagged" in chart
     table = page.split('id="series-table"')[1].split("</table>")[0]
     assert table.count('class="flagged"') == 1
+    # the 91 days shown begin 49 days before the source's first: one row says so, not 49
+    # (and one for today, not collected yet)
+    assert table.count('class="gap"') == 2 and "no coverage (49 days)" in table
+    assert table.count("<tr") == 1 + 1 + 41 + 1  # the header, the gaps, the covered days
 
 
 def test_a_reader_sees_only_the_series_of_what_they_may_read(workspace: Workspace) -> None:

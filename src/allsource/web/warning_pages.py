@@ -38,6 +38,20 @@ def _family(key: str) -> str:
                                                                       "series")
 
 
+def table_rows(view: warning_series.SeriesView) -> list[tuple[int, int]]:
+    """The series table's rows as ``(first, last)`` index ranges: a day with coverage is a
+    row of its own; a run of days without coverage (a feed that was not collected then) is
+    one row, so a sample covering a few days is not a table of 91 "no coverage" lines."""
+    rows: list[tuple[int, int]] = []
+    for i, observed in enumerate(view.observed):
+        if observed is None and rows and rows[-1][1] == i - 1 \
+                and view.observed[rows[-1][0]] is None:
+            rows[-1] = (rows[-1][0], i)
+        else:
+            rows.append((i, i))
+    return rows
+
+
 @router.get("/warnings", response_class=HTMLResponse)
 def warnings_page(request: Request, store: StoreDep,
                   key: Annotated[str, Query(max_length=300)] = "",
@@ -68,6 +82,7 @@ def warnings_page(request: Request, store: StoreDep,
     label = view.label if view is not None else next(
         (w.label for w in found if w.key == key), key.partition(":")[2])
     return _page("warnings.html", viewer, warnings=found, view=view, chart=chart,
+                 rows=table_rows(view) if view is not None else [],
                  key=key, day=day, error=error, family=_family(key), label=label,
                  family_of=_family, nav_section="warnings",
                  link=lambda k, d: "/warnings?" + urlencode({"key": k, "day": d}))
