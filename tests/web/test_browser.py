@@ -64,6 +64,17 @@ def page(browser: object, request: pytest.FixtureRequest, tmp_path: Path,
     context.close()
 
 
+def shot(pg: object, name: str, *, wide: bool = True) -> Path:
+    """A full-page screenshot in ``test-artifacts/`` for a person to look at; ``wide``: at
+    1280×900 first (the size the pages are reviewed at)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / name
+    if wide:
+        pg.set_viewport_size({"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    pg.screenshot(path=str(target), full_page=True)  # type: ignore[attr-defined]
+    return target
+
+
 def _assert_nothing_ran(pg: object, base_url: str, drawn: int = 0) -> None:
     """``drawn``: how many SVGs our own scripts drew (``.drawing > svg.drawn``); any other
     is injected."""

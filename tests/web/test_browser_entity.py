@@ -10,7 +10,6 @@ for a person to look at."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -22,18 +21,11 @@ from tests.web.test_browser import (  # noqa: F401  (fixtures)
     _login,
     browser,
     page,
+    shot,
 )
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
 STIX_ID = re.compile(r"\b[a-z][a-z0-9-]*--[0-9a-f]{8}-[0-9a-f]{4}-")
-
-
-def _shot(pg: object, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    target = ARTIFACTS / name
-    pg.set_viewport_size({"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    pg.screenshot(path=str(target), full_page=True)  # type: ignore[attr-defined]
-    return target
 
 
 def _visible_ids(pg: object) -> list[str]:
@@ -76,7 +68,7 @@ def test_entity_overview_by_name(page: object, workspace: Workspace) -> None:  #
     assert not statements.is_visible()
     pg.click("#aliases details summary")  # type: ignore[attr-defined]
     assert statements.is_visible()
-    _shot(pg, "entity-overview.png")
+    shot(pg, "entity-overview.png")
     # nothing widens the page at 1,280 px (the matrix scrolls inside its own box)
     assert pg.evaluate("document.documentElement.scrollWidth") == 1280  # type: ignore[attr-defined]
     # the timeline and map links are filtered to the entity
@@ -112,7 +104,7 @@ def test_document_page_grade_mentions_and_original(
     # each entity once, with its mention count
     names = pg.locator("#mentions > ul > li > a").all_inner_texts()  # type: ignore[attr-defined]
     assert len(names) == len(set(names)) and HOSTILE_ACTOR in names
-    _shot(pg, "entity-document.png")
+    shot(pg, "entity-document.png")
     # an original URL that is not http(s) is text, not a link
     js_doc = workspace.docs["Links: javascript URL"]
     pg.goto(f"/documents/{js_doc}")  # type: ignore[attr-defined]

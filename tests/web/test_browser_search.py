@@ -23,15 +23,10 @@ from tests.web.test_browser import (  # noqa: F401  (fixtures)
     _login,
     browser,
     page,
+    shot,
 )
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
-
-
-def _shot(pg: object, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    pg.set_viewport_size({"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    pg.screenshot(path=str(ARTIFACTS / f"search-{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
 def _query(pg: object) -> dict[str, list[str]]:
@@ -49,7 +44,7 @@ def test_start_page(page: object, workspace: Workspace) -> None:  # noqa: F811
     assert any("C2 seen" in a for a in alerts)
     assert pg.locator("ul.start-hits li a").count() >= 1  # type: ignore[attr-defined]
     _assert_nothing_ran(pg, workspace.base_url)
-    _shot(pg, "start")
+    shot(pg, "search-start.png")
     pg.click("ul.recent li a >> nth=0")  # type: ignore[attr-defined]
     pg.wait_for_url(re.compile(r".*/documents/"))  # type: ignore[attr-defined]
     assert pg.errors == []  # type: ignore[attr-defined]
@@ -74,7 +69,7 @@ def test_facets_follow_the_selection(page: object, workspace: Workspace) -> None
     before = counts("credibility")
     countries = counts("country")
     assert {"Ukraine", "Poland"} <= set(countries)  # names, not ISO codes
-    _shot(pg, "results")
+    shot(pg, "search-results.png")
     pg.click('section[data-facet="country"] a:has-text("Ukraine")')  # type: ignore[attr-defined]
     pg.wait_for_selector('section[data-facet="country"] li.chosen')  # type: ignore[attr-defined]
     assert _query(pg)["country"] == ["UA"]
@@ -85,7 +80,7 @@ def test_facets_follow_the_selection(page: object, workspace: Workspace) -> None
     summary = pg.inner_text("p.summary")  # type: ignore[attr-defined]
     assert summary.startswith("1 matching documents among the best 500")
     _assert_nothing_ran(pg, workspace.base_url)
-    _shot(pg, "facet-chosen")
+    shot(pg, "search-facet-chosen.png")
     assert pg.errors == []  # type: ignore[attr-defined]
 
 
@@ -106,7 +101,7 @@ def test_newest_first_and_syntax_hint(page: object, workspace: Workspace) -> Non
     pg.click("#search")  # type: ignore[attr-defined]
     pg.wait_for_selector("div.hint")  # type: ignore[attr-defined]
     assert "did you mean OR?" in pg.inner_text("div.hint")  # type: ignore[attr-defined]
-    _shot(pg, "hint")
+    shot(pg, "search-hint.png")
     pg.click("a.suggestion")  # type: ignore[attr-defined]
     pg.wait_for_selector("li.story")  # type: ignore[attr-defined]
     assert _query(pg)["q"] == ["firewalls OR javascript"]
@@ -134,7 +129,7 @@ def test_entity_card_and_semantic_scores(page: object, workspace: Workspace) -> 
     assert href == f"/objects/{actor}"
     assert "Quiet Harbor" in pg.inner_text("section.entity-card")  # type: ignore[attr-defined]
     _assert_nothing_ran(pg, workspace.base_url)
-    _shot(pg, "entity-card")
+    shot(pg, "search-entity-card.png")
     from allsource.analyze.semantic import index_embeddings
 
     index_embeddings(workspace.store)
@@ -145,5 +140,5 @@ def test_entity_card_and_semantic_scores(page: object, workspace: Workspace) -> 
               pg.locator("li.story .score").all_inner_texts()]  # type: ignore[attr-defined]
     assert scores and all(s >= 0.35 for s in scores) and scores == sorted(scores, reverse=True)
     _assert_nothing_ran(pg, workspace.base_url)
-    _shot(pg, "semantic")
+    shot(pg, "search-semantic.png")
     assert pg.errors == []  # type: ignore[attr-defined]

@@ -8,15 +8,10 @@ import re
 
 from tests.web import test_browser as _browser
 from tests.web.conftest import Workspace
-from tests.web.test_browser import ARTIFACTS, _assert_nothing_ran, _login
+from tests.web.test_browser import _assert_nothing_ran, _login, shot
 
 # the browser tests' fixtures and their skip when Debian chromium is missing
 browser, page, pytestmark = _browser.browser, _browser.page, _browser.pytestmark
-
-
-def _shot(pg: object, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / name), full_page=True)  # type: ignore[attr-defined]
 
 
 def test_timeline_bars_open_their_documents(page: object, workspace: Workspace) -> None:
@@ -27,7 +22,7 @@ def test_timeline_bars_open_their_documents(page: object, workspace: Workspace) 
     bars = pg.locator("#timeline svg rect.bar")  # type: ignore[attr-defined]
     assert bars.count() >= 1
     _assert_nothing_ran(pg, workspace.base_url, drawn=1)
-    _shot(pg, "timeline.png")
+    shot(pg, "timeline.png", wide=False)
     label = pg.locator("#timeline svg a").first.get_attribute("aria-label")  # type: ignore[attr-defined]
     assert re.match(r"week of \d+ \w{3} \d{4}: \d+ document\(s\)", label)
     count = int(label.rsplit(": ", 1)[1].split()[0])
@@ -35,7 +30,7 @@ def test_timeline_bars_open_their_documents(page: object, workspace: Workspace) 
     pg.keyboard.press("Enter")  # type: ignore[attr-defined]
     pg.wait_for_url(re.compile(r".*/timeline/documents\?.*"))  # type: ignore[attr-defined]
     assert pg.locator("ol.documents > li").count() == min(count, 20)  # type: ignore[attr-defined]
-    _shot(pg, "timeline-documents.png")
+    shot(pg, "timeline-documents.png", wide=False)
     _assert_nothing_ran(pg, workspace.base_url)
     assert pg.errors == []  # type: ignore[attr-defined]
 
@@ -54,7 +49,7 @@ def test_map_shades_zooms_and_links(page: object, workspace: Workspace) -> None:
     assert pg.locator("#map-legend .swatch").count() >= 1  # type: ignore[attr-defined]
     assert pg.locator("#places-box").get_attribute("open") is None  # type: ignore[attr-defined]
     _assert_nothing_ran(pg, workspace.base_url, drawn=1)
-    _shot(pg, "map.png")
+    shot(pg, "map.png", wide=False)
     before = pg.get_attribute("#map svg", "viewBox")  # type: ignore[attr-defined]
     r0 = float(pg.get_attribute(dot, "r"))  # type: ignore[attr-defined]
     pg.click("#map-zoom-in")  # type: ignore[attr-defined]

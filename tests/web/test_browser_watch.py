@@ -21,15 +21,10 @@ from tests.web.test_browser import (  # noqa: F401  (fixtures)
     _login,
     browser,
     page,
+    shot,
 )
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
-
-
-def _shot(pg: object, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    pg.set_viewport_size({"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    pg.screenshot(path=str(ARTIFACTS / name), full_page=True)  # type: ignore[attr-defined]
 
 
 def test_a_watchlist_from_creation_to_deletion(page: object,  # noqa: F811
@@ -44,7 +39,7 @@ def test_a_watchlist_from_creation_to_deletion(page: object,  # noqa: F811
     pg.select_option("#new-severity", "high")  # type: ignore[attr-defined]
     pg.fill("#new-keywords", "beacon\ncobalt strike")  # type: ignore[attr-defined]
     pg.fill("#new-observables", "203.0.113[.]45")  # type: ignore[attr-defined]
-    _shot(pg, "watchlists.png")
+    shot(pg, "watchlists.png")
     pg.click("#create-watchlist")  # type: ignore[attr-defined]
     pg.wait_for_url(re.compile(r".*/watchlists/x-allsource-watchlist--"))  # type: ignore[attr-defined]
     assert pg.inner_text("h1") == name  # type: ignore[attr-defined]
@@ -97,7 +92,7 @@ def test_the_documents_a_watchlist_matched(page: object,  # noqa: F811
     assert doc.get_attribute("href").startswith("/documents/")
     assert "× 2" in pg.inner_text("#hit-documents tbody")  # type: ignore[attr-defined]
     _assert_nothing_ran(pg, workspace.base_url)
-    _shot(pg, "watchlist.png")
+    shot(pg, "watchlist.png")
     doc.click()
     pg.wait_for_selector("#doc-text")  # type: ignore[attr-defined]
 
@@ -118,7 +113,7 @@ def test_early_warning_and_source_pages(page: object,  # noqa: F811
     pg.click("#series-table summary")  # type: ignore[attr-defined]
     assert pg.locator("#series-table tbody tr").count() >= 1  # type: ignore[attr-defined]
     _assert_nothing_ran(pg, workspace.base_url)
-    _shot(pg, "warnings.png")
+    shot(pg, "warnings.png")
     doc = next(i for title, i in workspace.docs.items() if title.startswith("Template inj"))
     pg.goto(f"/documents/{doc}")  # type: ignore[attr-defined]
     pg.click("a[href='/sources/xss-desk']")  # type: ignore[attr-defined]
@@ -126,4 +121,4 @@ def test_early_warning_and_source_pages(page: object,  # noqa: F811
     assert pg.inner_text("h1") == "xss-desk"  # type: ignore[attr-defined]
     assert pg.locator("#reliability strong").inner_text() in "ABCDEF"  # type: ignore[attr-defined]
     _assert_nothing_ran(pg, workspace.base_url)
-    _shot(pg, "source.png")
+    shot(pg, "source.png")
