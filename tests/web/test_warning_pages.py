@@ -76,3 +76,15 @@ def test_a_reader_sees_only_the_series_of_what_they_may_read(workspace: Workspac
 def test_not_a_count_series(admin: httpx.Client) -> None:
     page = admin.get("/warnings?key=tone:UA").text
     assert "not a count series" in page and 'id="warning-chart"' not in page
+
+
+def test_quiet_runs_are_one_row_each() -> None:
+    from allsource.assess.warning_series import SeriesView
+    from allsource.web.warning_pages import table_rows
+
+    view = SeriesView("topic:x", "x", starts=[f"d{i}" for i in range(9)],
+                      observed=[None, None, 0, 0, 0, 4, 0, 0, None],
+                      flagged=[False, False, False, False, True, True, False, False, False])
+    # no coverage ×2 | no documents ×2 | a flagged empty day | a day with documents |
+    # no documents ×2 | no coverage
+    assert table_rows(view) == [(0, 1), (2, 3), (4, 4), (5, 5), (6, 7), (8, 8)]

@@ -39,13 +39,21 @@ def _family(key: str) -> str:
 
 
 def table_rows(view: warning_series.SeriesView) -> list[tuple[int, int]]:
-    """The series table's rows as ``(first, last)`` index ranges: a day with coverage is a
-    row of its own; a run of days without coverage (a feed that was not collected then) is
-    one row, so a sample covering a few days is not a table of 91 "no coverage" lines."""
+    """The series table's rows as ``(first, last)`` index ranges: a day with documents, or
+    a flagged one, is a row of its own; a run of quiet days — no coverage (a feed that was
+    not collected then), or no documents and no flag — is one row, so a series that is
+    mostly silent is not a table of 91 identical lines."""
+
+    def quiet(i: int) -> str:
+        observed = view.observed[i]
+        if observed is None:
+            return "gap"
+        return "none" if observed == 0 and not view.flagged[i] else ""
+
     rows: list[tuple[int, int]] = []
-    for i, observed in enumerate(view.observed):
-        if observed is None and rows and rows[-1][1] == i - 1 \
-                and view.observed[rows[-1][0]] is None:
+    for i in range(len(view.observed)):
+        kind = quiet(i)
+        if kind and rows and rows[-1][1] == i - 1 and quiet(rows[-1][0]) == kind:
             rows[-1] = (rows[-1][0], i)
         else:
             rows.append((i, i))
