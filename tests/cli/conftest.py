@@ -26,9 +26,10 @@ def cli(tmp_path: Path) -> Run:
     if (samples := _samples()) is not None:  # a file root, so the samples may be ingested
         env["ALLSOURCE_SAMPLES_DIR"] = str(samples)
 
-    def run(*args: str, check: int | None = 0, timeout: float = 120, columns: int = 200,
+    def run(*args: str, check: int | None = 0, timeout: float = 600, columns: int = 200,
             **kw: object) -> subprocess.CompletedProcess[str]:
-        """``columns``: the terminal width the command sees (Rich reads ``COLUMNS``)."""
+        """``columns``: the terminal width the command sees (Rich reads ``COLUMNS``);
+        ``timeout`` only catches a hang (a retrain took over 120 s on a loaded CI machine)."""
         proc = subprocess.run([sys.executable, "-m", "allsource", *args], cwd=tmp_path,
                               env={**env, "COLUMNS": str(columns)}, capture_output=True,
                               text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
