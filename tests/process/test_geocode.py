@@ -59,6 +59,17 @@ def test_georgia_country_or_state(geo: Geocoder) -> None:  # authored sentences
     assert ("Georgia", "country", "GE") in _codes(geo, "U.S. sanctions on Georgia.")
 
 
+def test_the_division_of_the_other_places_breaks_a_tie(geo: Geocoder) -> None:  # authored
+    # two Bangors in the United Kingdom; the larger is in Northern Ireland
+    alone = next(p for p in geo.find("Offices in Bangor, London and Leeds closed.")
+                 if p.surface == "Bangor")
+    welsh = next(p for p in geo.find("Offices in Cardiff, Swansea, Bangor and Wrexham closed.")
+                 if p.surface == "Bangor")
+    assert alone.country_code == welsh.country_code == "GB"
+    assert abs((alone.longitude or 0) - -5.67) < 0.1  # Northern Ireland
+    assert abs((welsh.longitude or 0) - -4.13) < 0.1 and abs((welsh.latitude or 0) - 53.23) < 0.1
+
+
 def test_lowercase_and_common_words_not_matched(geo: Geocoder) -> None:  # authored
     assert geo.find("nice weather for reading on a mobile phone in bath") == []
     assert geo.find("Nice to see you. Reading is fun.") == []

@@ -55,7 +55,10 @@ Disambiguation, per occurrence, among the places sharing its name:
    "U.S. sanctions on Georgia" stays the country, "Atlanta … Georgia" becomes the state); a
    country candidate gets half a point for free, so it wins a tie against a same-named
    division;
-4. then the kind (continent, country, region, county, city) and the population.
+4. between cities or counties with equal evidence, the one in the first-level division the
+   other places of the text lie in ("Cardiff, Bangor, Aberystwyth": Bangor in Wales, not the
+   larger Bangor in Northern Ireland);
+5. then the kind (continent, country, region, county, city) and the population.
 
 Cost: the build takes a few seconds (measured in the benchmark), so :meth:`Geocoder.load`
 caches the compiled tables as JSON under ``ALLSOURCE_CACHE_DIR``, keyed by the versions of the
@@ -479,8 +482,13 @@ class Geocoder:
     def _choose(self, number: int, hit: _Hit, evidence: _Evidence) -> int | None:
         if hit.fixed is not None:
             return hit.fixed
-        scored = [((self._support(number, i, evidence), KIND_RANK[self.records[i][1]],
-                    self.records[i][6]), i) for i in self.shortlist(hit.candidates)]
+        # a guarded name is judged by its likeliest place, not sought in a named division
+        local = not hit.guarded
+        scored = [((self._support(number, i, evidence),
+                    evidence[2].get((self.records[i][2], self.records[i][3]), 0)
+                    if local and self.records[i][1] in ("city", "county") else 0,
+                    KIND_RANK[self.records[i][1]], self.records[i][6]), i)
+                  for i in self.shortlist(hit.candidates)]
         score, best = max(scored)
         record = self.records[best]
         if hit.guarded:

@@ -53,7 +53,8 @@ def _threat_spans(work: Work) -> list[tuple[int, int]]:
 
 class PlacesStage(Stage):
     name: ClassVar[str] = "places"
-    version: ClassVar[str] = "3"
+    # 4: a tie between same-named cities goes to the division the other places lie in
+    version: ClassVar[str] = "4"
     description: ClassVar[str] = "offline geoparsing of place names (GeoNames)"
     requires: ClassVar[tuple[str, ...]] = ("entities",)
     order: ClassVar[int] = 45
