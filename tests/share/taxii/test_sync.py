@@ -211,6 +211,7 @@ class Wire:
     objects: int = 0
     records: int = 0
     object_bytes: int = 0
+    record_bytes: int = 0
     posts: int = 0
     server: uvicorn.Server | None = None
 
@@ -237,6 +238,7 @@ class Wire:
                         self.object_bytes += len(body)
                     else:
                         self.records += len(listed)
+                        self.record_bytes += len(body)
             await send(message)
 
         await self.app(scope, receive, counting)
