@@ -90,7 +90,7 @@ ADDED_FIRST = "X-TAXII-Date-Added-First"
 ADDED_LAST = "X-TAXII-Date-Added-Last"
 DEFAULT_PAGE_SIZE = 500
 #: ids per ``match[id]`` request of a manifest walk (keeps the URL within a few KiB)
-ID_CHUNK = 50
+ID_CHUNK = 100
 _BOM = b"\xef\xbb\xbf"
 
 
