@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+from sqlalchemy.exc import OperationalError
 
 from allsource.cli.collecting import progress_for
 from allsource.cli.common import console, err_console, state
@@ -78,6 +79,12 @@ def sync(
                     result = sync_source(state.store, partner, ctx, progress=update)
             except AllsourceError as exc:
                 err_console.print(f"[red]{escape(partner.name)}: {escape(str(exc))}[/red]")
+                ok = False
+                continue
+            except OperationalError as exc:  # the database busy or gone: try next round
+                first = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+                err_console.print(f"[red]{escape(partner.name)}: the store failed "
+                                  f"({escape(first)}); retrying next round[/red]")
                 ok = False
                 continue
             ok = ok and result.ok

@@ -6,7 +6,9 @@ to the partner, once each.
 
 * refer to an object that came from the partner — their ``sighting_of_ref`` or
   ``object_refs`` name an object mentioned by a document of the partner's source (an object
-  we pulled from them), and that did not come from the partner themselves (no echo);
+  we pulled from them) or of the ``taxii-in-<group>`` source of one of ``partner_user``'s
+  groups (an object they POSTed to us) — and that did not come from the partner themselves
+  (no echo);
 * the partner may see on *this* instance: the source option ``partner_user`` names the
   account the partner reads us with, and its access (TLP, classification, compartments,
   groups) is the one release rule, :func:`~allsource.model.markings.can_release`, checked in
@@ -109,16 +111,23 @@ def _refs(stix: Any) -> set[str]:
     return out
 
 
-def _from_partner(store: SqlStore, source: Source, ids: set[str]) -> set[str]:
-    """Those of ``ids`` mentioned by a document of the partner's source (as collected, or
-    since linked to a canonical entity: ``via``)."""
+def _origins(store: SqlStore, source: Source, audience: Audience) -> list[str]:
+    """The ids of the sources the partner's objects reach us through: the partner source
+    itself, and the TAXII POST source of each of the partner account's groups."""
+    found = [store.get_source(f"taxii-in-{group}") for group in sorted(audience.groups)]
+    return [source.id, *(s.id for s in found if s is not None)]
+
+
+def _from_partner(store: SqlStore, origins: list[str], ids: set[str]) -> set[str]:
+    """Those of ``ids`` mentioned by a document of one of the ``origins`` sources (as
+    collected, or since linked to a canonical entity: ``via``)."""
     m, d = t.mentions, t.documents
     out: set[str] = set()
     with store.engine.connect() as conn:
         for part in chunks(sorted(ids)):
             found = conn.execute(
                 sa.select(m.c.object_id, m.c.via).join(d, d.c.id == m.c.document_id)
-                .where(d.c.source_id == source.id,
+                .where(d.c.source_id.in_(origins),
                        sa.or_(m.c.object_id.in_(part), m.c.via.in_(part))))
             for object_id, via in found:
                 out.update(x for x in (object_id, via) if x in ids)
@@ -195,11 +204,12 @@ def push_back(store: SqlStore, source: Source, ctx: CollectContext) -> PushResul
     if audience is None:
         return result
     after = push_cursor(store, source)
+    origins = _origins(store, source, audience)
     target: TaxiiCollection | None = None
     while rows := _candidates(store, audience, after):
         result.examined += len(rows)
-        own = _from_partner(store, source, {r.id for r in rows})
-        about = _from_partner(store, source, set().union(*(_refs(r.stix) for r in rows)))
+        own = _from_partner(store, origins, {r.id for r in rows})
+        about = _from_partner(store, origins, set().union(*(_refs(r.stix) for r in rows)))
         chosen = [r for r in rows if r.id not in own and _refs(r.stix) & about]
         objects = _render(chosen, audience)
         accepted = 0

@@ -6,6 +6,7 @@ only the delta."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 import sqlalchemy as sa
@@ -23,12 +25,13 @@ import uvicorn
 from allsource.api import create_app
 from allsource.collect.base import CollectContext
 from allsource.collect.runner import RunResult, run_source
-from allsource.collect.taxii import TaxiiCollector
+from allsource.collect.taxii import ID_CHUNK, TAXII_MEDIA_TYPE, TaxiiCollector
 from allsource.config import Settings
 from allsource.model.markings import TLP, Marking
 from allsource.model.records import Source, StixObject
 from allsource.share import sync_push
-from allsource.share.sync import sync_source
+from allsource.share.sync import sync_collector, sync_source
+from allsource.share.taxii.collections import collections_for
 from allsource.store import open_store, users
 from allsource.store import schema as t
 from allsource.store.blobs import BlobStore
@@ -48,6 +51,7 @@ class Counting:
 
     app: Callable[..., Awaitable[None]]
     pages: int = 0
+    objects: int = 0
     stop_after: int | None = None
     server: uvicorn.Server | None = None
     added_after: list[str | None] = field(default_factory=list)
@@ -64,6 +68,17 @@ class Counting:
             query = scope.get("query_string", b"").decode()
             self.added_after.append(next((q.split("=", 1)[1] for q in query.split("&")
                                           if q.startswith("added_after=")), None))
+            body = bytearray()
+
+            async def counting(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.body":
+                    body.extend(message.get("body", b""))
+                    if not message.get("more_body") and body:
+                        self.objects += len(orjson.loads(bytes(body)).get("objects", []))
+                await send(message)
+
+            await self.app(scope, receive, counting)
+            return
         await self.app(scope, receive, send)
 
 
@@ -195,6 +210,28 @@ def test_sync_resumes_after_the_client_dies_without_duplicates(
             v.c.id == newer.id, v.c.is_current.is_(True))).scalar_one()
     assert current == "2026-02-01T00:00:00.000000Z"
 
+
+
+def test_manifest_sync_resumes_after_the_server_stops_without_fetching_twice(
+        pair: Pair) -> None:
+    """The partner sync's walk (manifest, then ``match[id]`` requests of up to 100 ids):
+    stopped after three object requests, the next round fetches only what B has not
+    committed — not even the part of an unfinished manifest page that did commit."""
+    source = pair.b.get_source("peer-a")
+    assert source is not None
+    front = pair.start_a(stop_after=3)
+    first = run_source(pair.b, source, pair.ctx_b, collector_cls=sync_collector(pair.b))
+    assert first.status == "failed"
+    pair.stop_a()
+    partial, _ = pair.held()
+    assert 0 < partial < len(pair.ids)
+    again = pair.start_a()
+    second = run_source(pair.b, source, pair.ctx_b, collector_cls=sync_collector(pair.b))
+    assert second.status == "ok", second.errors
+    assert pair.held() == (len(pair.ids), len(pair.ids))
+    assert front.pages == 3
+    assert front.objects + again.objects == len(pair.ids)  # not one object fetched twice
+    assert again.pages <= -(-(len(pair.ids) - partial) // ID_CHUNK) + 1
 
 # --- both ways: echo suppression and push-back (share/sync.py, share/sync_push.py) ----------
 
@@ -332,6 +369,11 @@ def _note(n: int, about: str, marking: Marking | None = None) -> StixObject:
     return StixObject(oid, "note", f"note {n}", stix, marking or Marking(tlp=TLP.GREEN))
 
 
+def b_url(p: Partners) -> str:
+    """B's TAXII discovery URL, as A's source names it."""
+    return p.source(p.a, "peer-b").location
+
+
 def _held(store: SqlStore, oid: str) -> int:
     v = t.object_versions
     with store.engine.connect() as conn:
@@ -378,13 +420,24 @@ def test_sightings_and_notes_flow_back_to_the_originator_once(
     peer_a = p.source(p.b, "peer-a")
     assert sync_source(p.b, peer_a, p.ctx_b).ok
     theirs = sorted(i for i in p.ids if i.startswith("attack-pattern--"))[:3]
+    # A also POSTs one of its own indicators to its group's collection on B
+    posted = indicator(50)
+    write(p.a, [posted], "a's own")
+    org_a = users.get_user(p.b, "org-a")
+    assert org_a is not None
+    group = next(c for c in collections_for(p.b, org_a.audience) if c.group == "a-org")
+    answer = httpx.post(f"{b_url(p)}allsource/collections/{group.id}/objects/",
+                        content=orjson.dumps({"objects": [posted.stix]}), timeout=30,
+                        headers={"Authorization": f"Bearer {os.environ[A_TOKEN_ENV]}",
+                                 "Content-Type": TAXII_MEDIA_TYPE, "Accept": TAXII_MEDIA_TYPE})
+    assert answer.status_code == 202 and answer.json()["success_count"] == 1
     # B's analysts: a sighting and a note about A's objects (pushed); one at TLP:RED, one
     # released to another group, and a note about B's own indicator (none of them pushed)
     write(p.b, [indicator(1)], "b's own")
     write(p.b, [_sighting(0, theirs[0]), _note(0, theirs[1]),
                 _note(1, theirs[2], Marking(tlp=TLP.RED)),
                 _note(2, theirs[2], Marking(tlp=TLP.GREEN, releasability=frozenset({"x"}))),
-                _note(3, indicator(1).id)], "analysts")
+                _note(3, indicator(1).id), _note(5, posted.id)], "analysts")
     real_save = sync_push._save_cursor
 
     def killed(*args: Any) -> None:
@@ -398,8 +451,9 @@ def test_sightings_and_notes_flow_back_to_the_originator_once(
 
     again = sync_source(p.b, peer_a, p.ctx_b)  # resent once: A stores nothing twice
     assert again.ok, again.errors
-    assert (again.pushed.posted, again.pushed.accepted, again.pushed.refused) == (2, 2, [])
-    assert _held(p.a, _sighting(0, theirs[0]).id) == 1 and _held(p.a, _note(0, theirs[1]).id) == 1
+    assert (again.pushed.posted, again.pushed.accepted, again.pushed.refused) == (3, 3, [])
+    for sent in (_sighting(0, theirs[0]), _note(0, theirs[1]), _note(5, posted.id)):
+        assert _held(p.a, sent.id) == 1
     for never in (_note(1, theirs[2]), _note(2, theirs[2]), _note(3, indicator(1).id)):
         assert _held(p.a, never.id) == 0
 
