@@ -109,6 +109,10 @@ def _register() -> None:
 
     export.register(app)
 
+    from allsource.cli import sync
+
+    sync.register(app)
+
 
 _register()
 

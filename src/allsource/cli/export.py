@@ -1,7 +1,10 @@
 """``allsource export``: a story, a case, a search, an entity with its neighbourhood, a
 watchlist's hits or a time window as a STIX 2.1 bundle, a MISP event or a MISP feed folder
 (see :mod:`allsource.share.exports`). The CLI is the local operator: it exports what the
-store holds for them, and the export is recorded in the audit chain before it is written."""
+store holds for them — or, with ``--as USER``, exactly what that user would get from
+``GET /api/v1/export``: an enabled user whose role may read, and their access (TLP,
+clearance, compartments, groups) decides what the file holds. The export is recorded in the
+audit chain (with the user it was made for) before it is written."""
 
 from __future__ import annotations
 
@@ -14,6 +17,9 @@ from allsource.cli.audit import record_read
 from allsource.cli.common import console, parse_when, state
 from allsource.errors import InputError
 from allsource.model.markings import Audience
+
+#: the roles that may export through the API (``GET /api/v1/export``)
+EXPORT_ROLES = frozenset({"admin", "analyst", "reader", "partner"})
 
 
 def register(app: typer.Typer) -> None:
@@ -35,6 +41,9 @@ def export(
     since: Annotated[str | None, typer.Option(help="Collected since (YYYY-MM-DD, ISO "
                                                    "time or 7d).")] = None,
     until: Annotated[str | None, typer.Option(help="Collected before.")] = None,
+    as_user: Annotated[str | None, typer.Option(
+        "--as", help="Export as this user (name or id): only what their access lets them "
+                     "read, as the API would give them.")] = None,
 ) -> None:
     """Export a selection as STIX 2.1, a MISP event or a MISP feed. Without a selection
     option, everything collected in --since/--until (at most 5,000 documents)."""
@@ -44,17 +53,19 @@ def export(
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(exports.FORMATS)}")
     options: dict[str, Any] = {"story": story, "case": case, "query": query, "entity": entity,
                "watchlist": watchlist, "since": parse_when(since), "until": parse_when(until)}
-    audience = Audience.owner()
+    audience = Audience.owner() if as_user is None else audience_for(as_user)
+    made_for = {} if as_user is None else {"as_user": as_user}
     if fmt == "misp-feed":
         if str(output) == "-":
             raise InputError("misp-feed writes a folder: give -o FOLDER")
         counts = exports.export_feed(state.store, audience, output, **options)
-        record_read("export", f"misp-feed:{output}", count=counts["events"])
+        record_read("export", f"misp-feed:{output}", count=counts["events"], **made_for)
         console.print(f"wrote a MISP feed of {counts['events']:,} events "
                       f"({counts['hashes']:,} hashes) to {output}")
         return
     found = exports.export(state.store, audience, fmt, **options)
-    record_read("export", f"{fmt}:{found.selection.kind}", count=found.objects)
+    record_read("export", f"{fmt}:{found.selection.kind}", count=found.objects,
+                **made_for)
     if str(output) == "-":
         typer.echo(found.body.decode())
         return
@@ -62,3 +73,18 @@ def export(
     more = " (truncated: the selection holds more)" if found.selection.truncated else ""
     console.print(f"wrote {found.objects:,} {'objects' if fmt == 'stix' else 'attributes'} "
                   f"of {found.selection.label} to {output}{more}")
+
+
+def audience_for(name: str) -> Audience:
+    """What ``name`` may export: the API's checks (an enabled user with a reading role) and
+    then their access; a one-line error otherwise."""
+    from allsource.store import users
+
+    user = users.get_user(state.store, name)
+    if user is None:
+        raise InputError(f"no user {name!r} (see `allsource user list`)")
+    if user.disabled:
+        raise InputError(f"user {user.name!r} is disabled: they may not export")
+    if user.role not in EXPORT_ROLES:
+        raise InputError(f"user {user.name!r} has the {user.role} role, which may not export")
+    return user.audience

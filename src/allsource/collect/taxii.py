@@ -32,6 +32,15 @@ after the last committed page. ``collect({})`` reads everything. A server that s
 (re-ingesting is a no-op, see the runner). A server that answers with the same objects twice
 in a row (e.g. one ignoring ``next``) stops the run with an error rather than looping.
 
+**Delta by manifest.** A collector that can tell which object versions its store already
+holds (:meth:`TaxiiCollector.held_ids` — the partner sync's, :mod:`allsource.share.sync`)
+walks the collection's *manifest* instead (``GET collections/{id}/manifest/``, the same
+paging, filters and checkpoint) and GETs by ``match[id]`` only the versions it does not hold,
+in chunks of :data:`ID_CHUNK` ids. What comes back from a partner that got it from us — our
+own objects, echoed — or from anywhere else we already read costs one manifest record
+(id, version, date added), never the object again, and is not stored again. Standard TAXII
+2.1: it works against any server that serves manifests (medallion too).
+
 **Mapping** is the STIX collector's (:func:`allsource.collect.stix.map_bundle`), one page at a
 time as if it were a bundle: 2.0 objects are upgraded, each bad object is :class:`Rejected`,
 SDOs with text become documents, the rest hangs on one document per page (titled with the
@@ -73,13 +82,15 @@ from allsource.hookspecs import hookimpl
 from allsource.model.records import Checkpoint, Collected, Item, Rejected, Source
 from allsource.share.stix_markings import TLP_IDS, marking_refs, tlp_of_definition
 
-__all__ = ["Envelope", "TaxiiCollection", "TaxiiCollector", "TaxiiHTTPError", "parse_envelope",
-           "register_collectors"]
+__all__ = ["Envelope", "TaxiiCollection", "TaxiiCollector", "TaxiiHTTPError", "auth_headers",
+           "parse_envelope", "register_collectors"]
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 ADDED_FIRST = "X-TAXII-Date-Added-First"
 ADDED_LAST = "X-TAXII-Date-Added-Last"
 DEFAULT_PAGE_SIZE = 500
+#: ids per ``match[id]`` request of a manifest walk (keeps the URL within a few KiB)
+ID_CHUNK = 100
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -99,10 +110,15 @@ class TaxiiCollection:
     id: str
     title: str
     can_read: bool
+    can_write: bool = False
 
     @property
     def objects_url(self) -> str:
         return f"{self.api_root}collections/{quote(self.id, safe='')}/objects/"
+
+    @property
+    def manifest_url(self) -> str:
+        return f"{self.api_root}collections/{quote(self.id, safe='')}/manifest/"
 
     @property
     def label(self) -> str:
@@ -183,7 +199,8 @@ def _secret(config: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def _auth_headers(config: Mapping[str, Any]) -> dict[str, str]:
+def auth_headers(config: Mapping[str, Any]) -> dict[str, str]:
+    """The ``Authorization`` header the source's options name (secrets from the environment)."""
     for inline in ("password", "token"):
         if inline in config:
             raise ConfigError(f"do not store the {inline} in the source: put it in an "
@@ -304,12 +321,18 @@ class TaxiiCollector(Collector):
         doc = _json(self._get(f"{api_root}collections/"), "collections resource")
         listed = doc.get("collections", [])
         return [TaxiiCollection(api_root, str(c["id"]), str(c.get("title") or ""),
-                                c.get("can_read") is True)
+                                c.get("can_read") is True, c.get("can_write") is True)
                 for c in (listed if isinstance(listed, list) else [])
                 if isinstance(c, dict) and isinstance(c.get("id"), str)]
 
+    def listed(self) -> list[TaxiiCollection]:
+        """Every collection of the source's API root(s), as the server lists them to these
+        credentials (sets up the source's authentication first)."""
+        self._auth = auth_headers(self.source.config)
+        return [c for root in self._api_roots() for c in self._collections(root)]
+
     def _selected(self) -> list[TaxiiCollection]:
-        found = [c for root in self._api_roots() for c in self._collections(root)]
+        found = self.listed()
         where = ", ".join(sorted({c.api_root for c in found})) or self.source.location
         wanted = self.source.config.get("collection")
         if wanted:
@@ -330,16 +353,23 @@ class TaxiiCollector(Collector):
         return readable
 
     # -- collecting --------------------------------------------------------------------------
+    def held_ids(self, records: Sequence[tuple[str, str]]) -> set[str] | None:
+        """Of the manifest ``records`` (id, version), the ids whose version the store
+        already holds; ``None`` (this class): the collector cannot tell, and reads objects
+        pages. The partner sync's collector answers from the store."""
+        return None
+
     def collect(self, checkpoint: dict[str, Any]) -> Iterator[Item]:
-        self._auth = _auth_headers(self.source.config)
+        self._auth = auth_headers(self.source.config)
         self._limit = _page_size(self.source.config)
         previous = checkpoint.get("collections")
         state: dict[str, dict[str, Any]] = dict(previous) if isinstance(previous, dict) else {}
+        by_manifest = self.held_ids([]) is not None
         for collection in self._selected():
-            yield from self._collect_one(collection, state)
+            yield from self._collect_one(collection, state, by_manifest)
 
-    def _collect_one(self, collection: TaxiiCollection,
-                     state: dict[str, dict[str, Any]]) -> Iterator[Item]:
+    def _collect_one(self, collection: TaxiiCollection, state: dict[str, dict[str, Any]],
+                     by_manifest: bool = False) -> Iterator[Item]:
         self._definitions = {}
         key = collection.objects_url
         after = state.get(key, {}).get("added_after")
@@ -347,10 +377,16 @@ class TaxiiCollector(Collector):
         if isinstance(after, str) and after:
             base["added_after"] = after
         params, number, previous = dict(base), 0, None
+        envelope: Envelope | None
         while True:
-            answer = self._get(key, params)
-            number += 1
-            envelope = yield from self._page(collection, answer, number)
+            if by_manifest:
+                answer = self._get(collection.manifest_url, params)
+                number += 1
+                envelope = yield from self._manifest_page(collection, answer, number)
+            else:
+                answer = self._get(key, params)
+                number += 1
+                envelope = yield from self._page(collection, answer, number)
             seen = envelope.objects if envelope is not None else answer.content
             if seen and seen == previous:
                 raise FetchError(f"TAXII server at {key} sent page {number - 1} again as page "
@@ -385,6 +421,29 @@ class TaxiiCollector(Collector):
             yield from self._map_page(
                 answer.content, envelope, _page_name(collection, answer.headers), answer.url,
                 self._outside_definitions(collection, envelope.objects))
+        return envelope
+
+    def _manifest_page(self, collection: TaxiiCollection, answer: _Answer,
+                       number: int) -> Generator[Item, None, Envelope]:
+        """Read one manifest page and GET, by ``match[id]``, the versions it lists that the
+        store does not hold; returns the manifest's envelope (its paging)."""
+        envelope = parse_envelope(answer.content)
+        if isinstance(envelope, str):
+            raise FetchError(f"TAXII collection {collection.label!r} manifest page {number} "
+                             f"from {answer.url}: {envelope}")
+        records = [(str(r["id"]), str(r.get("version") or "")) for r in envelope.objects
+                   if isinstance(r, dict) and isinstance(r.get("id"), str)]
+        held = self.held_ids(records) or set()
+        wanted = list(dict.fromkeys(i for i, _ in records if i not in held))
+        for start in range(0, len(wanted), ID_CHUNK):
+            part = wanted[start:start + ID_CHUNK]
+            params = {"match[id]": ",".join(part), "limit": str(len(part))}
+            while True:
+                got = self._get(collection.objects_url, params)
+                page = yield from self._page(collection, got, number)
+                if page is None or not page.more or not page.next:
+                    break
+                params = {**params, "next": page.next}
         return envelope
 
     def _map_page(self, data: bytes, envelope: Envelope, name: str, ref: str,

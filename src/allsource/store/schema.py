@@ -732,3 +732,13 @@ taxii_status = sa.Table(
 #: those alone, and ``via IN (…)`` implies ``via IS NOT NULL`` on both backends
 sa.Index("ix_mentions_via", mentions.c.via, sqlite_where=mentions.c.via.isnot(None),
          postgresql_where=mentions.c.via.isnot(None))
+
+# --- partner sync (0039, issue 13) ------------------------------------------------------------
+#: per TAXII partner source: the last ``object_versions.seq`` pushed back (share/sync_push.py)
+sync_push = sa.Table(
+    "sync_push", metadata,
+    sa.Column("source_id", sa.String(80), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("pushed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)

@@ -744,11 +744,14 @@ def export_download(request: Request, store: StoreDep,
                     case: Annotated[str | None, Query(max_length=300)] = None,
                     query: Annotated[str | None, Query(max_length=300)] = None,
                     entity: Annotated[str | None, Query(max_length=300)] = None,
-                    watchlist: Annotated[str | None, Query(max_length=300)] = None
+                    watchlist: Annotated[str | None, Query(max_length=300)] = None,
+                    since: datetime | None = None, until: datetime | None = None
                     ) -> Response:
     """wt-export: the export links of ``_export.html`` — the selection as a STIX 2.1 bundle
     or a MISP event, holding only what the viewer may read
-    (:func:`allsource.share.exports.export`)."""
+    (:func:`allsource.share.exports.export`); ``since``/``until`` (ISO dates or times, UTC
+    when naive) narrow it to what was collected in that window, as in the API and CLI."""
+    from allsource.api.deps import utc
     from allsource.errors import InputError
     from allsource.share import exports
 
@@ -757,7 +760,8 @@ def export_download(request: Request, store: StoreDep,
         return RedirectResponse("/login", status_code=303)
     try:
         found = exports.export(store, viewer.audience, format, story=story, case=case,
-                               query=query, entity=entity, watchlist=watchlist)
+                               query=query, entity=entity, watchlist=watchlist,
+                               since=utc(since), until=utc(until))
     except InputError as exc:
         return JSONResponse({"error": str(exc)}, status_code=404)
     name = f"allsource-{found.selection.kind}.{format}.json"

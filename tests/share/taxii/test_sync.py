@@ -6,14 +6,18 @@ only the delta."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 import sqlalchemy as sa
 import uvicorn
@@ -21,9 +25,13 @@ import uvicorn
 from allsource.api import create_app
 from allsource.collect.base import CollectContext
 from allsource.collect.runner import RunResult, run_source
-from allsource.collect.taxii import TaxiiCollector
+from allsource.collect.taxii import ID_CHUNK, TAXII_MEDIA_TYPE, TaxiiCollector
 from allsource.config import Settings
-from allsource.model.records import Source
+from allsource.model.markings import TLP, Marking
+from allsource.model.records import Source, StixObject
+from allsource.share import sync_push
+from allsource.share.sync import sync_collector, sync_source
+from allsource.share.taxii.collections import collections_for
 from allsource.store import open_store, users
 from allsource.store import schema as t
 from allsource.store.blobs import BlobStore
@@ -43,6 +51,7 @@ class Counting:
 
     app: Callable[..., Awaitable[None]]
     pages: int = 0
+    objects: int = 0
     stop_after: int | None = None
     server: uvicorn.Server | None = None
     added_after: list[str | None] = field(default_factory=list)
@@ -59,6 +68,17 @@ class Counting:
             query = scope.get("query_string", b"").decode()
             self.added_after.append(next((q.split("=", 1)[1] for q in query.split("&")
                                           if q.startswith("added_after=")), None))
+            body = bytearray()
+
+            async def counting(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.body":
+                    body.extend(message.get("body", b""))
+                    if not message.get("more_body") and body:
+                        self.objects += len(orjson.loads(bytes(body)).get("objects", []))
+                await send(message)
+
+            await self.app(scope, receive, counting)
+            return
         await self.app(scope, receive, send)
 
 
@@ -189,3 +209,263 @@ def test_sync_resumes_after_the_client_dies_without_duplicates(
         current = conn.execute(sa.select(v.c.modified).where(
             v.c.id == newer.id, v.c.is_current.is_(True))).scalar_one()
     assert current == "2026-02-01T00:00:00.000000Z"
+
+
+
+def test_manifest_sync_resumes_after_the_server_stops_without_fetching_twice(
+        pair: Pair) -> None:
+    """The partner sync's walk (manifest, then ``match[id]`` requests of up to 100 ids):
+    stopped after three object requests, the next round fetches only what B has not
+    committed — not even the part of an unfinished manifest page that did commit."""
+    source = pair.b.get_source("peer-a")
+    assert source is not None
+    front = pair.start_a(stop_after=3)
+    first = run_source(pair.b, source, pair.ctx_b, collector_cls=sync_collector(pair.b))
+    assert first.status == "failed"
+    pair.stop_a()
+    partial, _ = pair.held()
+    assert 0 < partial < len(pair.ids)
+    again = pair.start_a()
+    second = run_source(pair.b, source, pair.ctx_b, collector_cls=sync_collector(pair.b))
+    assert second.status == "ok", second.errors
+    assert pair.held() == (len(pair.ids), len(pair.ids))
+    assert front.pages == 3
+    assert front.objects + again.objects == len(pair.ids)  # not one object fetched twice
+    assert again.pages <= -(-(len(pair.ids) - partial) // ID_CHUNK) + 1
+
+# --- both ways: echo suppression and push-back (share/sync.py, share/sync_push.py) ----------
+
+A_TOKEN_ENV, B_TOKEN_ENV = "ALLSOURCE_TEST_SYNC_A_ON_B", "ALLSOURCE_TEST_SYNC_B_ON_A"
+
+
+@dataclass
+class Wire:
+    """ASGI middleware counting what an instance sends: object and manifest pages, the
+    objects and manifest records in them, their bytes, and the POSTs it answers."""
+
+    app: Callable[..., Awaitable[None]]
+    requests: int = 0
+    objects: int = 0
+    records: int = 0
+    object_bytes: int = 0
+    record_bytes: int = 0
+    posts: int = 0
+    server: uvicorn.Server | None = None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        kind = "objects" if "/objects/" in path else "manifest" if "/manifest/" in path else ""
+        if not kind:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "POST":
+            self.posts += 1
+            await self.app(scope, receive, send)
+            return
+        self.requests += 1
+        body = bytearray()
+
+        async def counting(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if not message.get("more_body"):
+                    listed = orjson.loads(bytes(body)).get("objects", []) if body else []
+                    if kind == "objects":
+                        self.objects += len(listed)
+                        self.object_bytes += len(body)
+                    else:
+                        self.records += len(listed)
+                        self.record_bytes += len(body)
+            await send(message)
+
+        await self.app(scope, receive, counting)
+
+
+def _serve(store: SqlStore, settings: Settings, port: int) -> tuple[Wire, threading.Thread]:
+    wire = Wire(create_app(settings, store=store))
+    server = uvicorn.Server(uvicorn.Config(wire, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    wire.server = server
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("instance did not start")
+        time.sleep(0.02)
+    return wire, thread
+
+
+@dataclass
+class Partners:
+    """Instance A (ATT&CK for ICS) and instance B, each serving TAXII on loopback and each a
+    TAXII partner source of the other: ``peer-a`` on B reads A as A's user ``org-b``
+    (group ``b-org``), ``peer-b`` on A reads B as B's user ``org-a`` (group ``a-org``)."""
+
+    a: SqlStore
+    b: SqlStore
+    ctx_a: CollectContext
+    ctx_b: CollectContext
+    wire_a: Wire
+    wire_b: Wire
+    ids: set[str]
+
+    def source(self, store: SqlStore, name: str) -> Source:
+        found = store.get_source(name)
+        assert found is not None
+        return found
+
+
+@pytest.fixture
+def partners(store: SqlStore, settings: Settings, samples: Path, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Partners]:
+    ids = _load_ics(store, samples)
+    settings_b = settings.model_copy(update={
+        "database_url": f"sqlite:///{tmp_path / 'b.db'}", "blob_dir": tmp_path / "b-blobs"})
+    b = open_store(settings_b)
+    _, on_a = users.create_token(store, users.add_user(store, "org-b", "partner",
+                                                       max_tlp=TLP.AMBER, groups=["b-org"]))
+    _, on_b = users.create_token(b, users.add_user(b, "org-a", "partner",
+                                                   max_tlp=TLP.AMBER, groups=["a-org"]))
+    monkeypatch.setenv(B_TOKEN_ENV, on_a)
+    monkeypatch.setenv(A_TOKEN_ENV, on_b)
+    port_a, port_b = _free_port(), _free_port()
+    b.add_source(Source("peer-a", "taxii", f"http://127.0.0.1:{port_a}/taxii2/",
+                        allow_private=True, config={
+                            "token_env": B_TOKEN_ENV, "collection": "all",
+                            "page_size": str(PAGE), "partner_user": "org-a"}))
+    store.add_source(Source("peer-b", "taxii", f"http://127.0.0.1:{port_b}/taxii2/",
+                            allow_private=True, config={
+                                "token_env": A_TOKEN_ENV, "collection": "all",
+                                "page_size": str(PAGE), "partner_user": "org-b"}))
+    wire_a, thread_a = _serve(store, settings, port_a)
+    wire_b, thread_b = _serve(b, settings_b, port_b)
+    p = Partners(store, b, CollectContext(settings=settings, blobs=BlobStore(settings.blob_dir)),
+                 CollectContext(settings=settings_b, blobs=BlobStore(settings_b.blob_dir)),
+                 wire_a, wire_b, ids)
+    yield p
+    for wire, thread in ((wire_a, thread_a), (wire_b, thread_b)):
+        assert wire.server is not None
+        wire.server.should_exit = True
+        thread.join(10)
+    p.ctx_a.close()
+    p.ctx_b.close()
+    b.close()
+
+
+def _sighting(n: int, of: str, marking: Marking | None = None) -> StixObject:
+    oid = f"sighting--{uuid.uuid5(uuid.NAMESPACE_URL, f'sync-test-{n}')}"
+    stix = {"type": "sighting", "spec_version": "2.1", "id": oid,
+            "created": "2026-12-01T00:00:00.000Z", "modified": "2026-12-01T00:00:00.000Z",
+            "sighting_of_ref": of, "count": n + 1}
+    return StixObject(oid, "sighting", f"seen {n}", stix, marking or Marking(tlp=TLP.GREEN))
+
+
+def _note(n: int, about: str, marking: Marking | None = None) -> StixObject:
+    oid = f"note--{uuid.uuid5(uuid.NAMESPACE_URL, f'sync-test-note-{n}')}"
+    stix = {"type": "note", "spec_version": "2.1", "id": oid,
+            "created": "2026-12-01T00:00:00.000Z", "modified": "2026-12-01T00:00:00.000Z",
+            "content": f"analyst note {n}", "object_refs": [about]}
+    return StixObject(oid, "note", f"note {n}", stix, marking or Marking(tlp=TLP.GREEN))
+
+
+def b_url(p: Partners) -> str:
+    """B's TAXII discovery URL, as A's source names it."""
+    return p.source(p.a, "peer-b").location
+
+
+def _held(store: SqlStore, oid: str) -> int:
+    v = t.object_versions
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).where(v.c.id == oid)).scalar_one())
+
+
+def test_a_pulling_from_b_gets_none_of_its_own_objects_back(partners: Partners) -> None:
+    p = partners
+    first = sync_source(p.b, p.source(p.b, "peer-a"), p.ctx_b)
+    assert first.ok, first.errors
+    assert p.wire_a.objects == len(p.ids)  # B held nothing: every object once
+    assert p.b.count("objects") + p.b.count("relationships") == len(p.ids)
+
+    # A pulls B: B holds A's objects (echo); the manifest walk fetches none of them
+    versions_a = p.a.count("object_versions")
+    echo = sync_source(p.a, p.source(p.a, "peer-b"), p.ctx_a)
+    assert echo.ok, echo.errors
+    assert p.wire_b.records >= len(p.ids)
+    assert p.wire_b.objects == 0 and p.wire_b.object_bytes == 0
+    assert p.a.count("object_versions") == versions_a
+
+    # the paired baseline: the plain collector on the same partner downloads them all
+    plain = p.source(p.a, "peer-b")
+    p.a.add_source(Source("peer-b-plain", "taxii", plain.location, allow_private=True,
+                          config={k: v for k, v in plain.config.items()
+                                  if k != "partner_user"}))
+    assert run_source(p.a, p.source(p.a, "peer-b-plain"), p.ctx_a,
+                      collector_cls=TaxiiCollector).status == "ok"
+    assert p.wire_b.objects >= len(p.ids)
+
+    # B's own new indicator is all A downloads next time, and B re-pulls nothing of it
+    write(p.b, [indicator(7)], "b's own")
+    before = p.wire_b.objects
+    assert sync_source(p.a, p.source(p.a, "peer-b"), p.ctx_a).ok
+    assert p.wire_b.objects - before == 1 and _held(p.a, indicator(7).id) == 1
+    before_a = p.wire_a.objects
+    assert sync_source(p.b, p.source(p.b, "peer-a"), p.ctx_b).ok
+    assert p.wire_a.objects == before_a  # A holds nothing B lacks
+
+
+def test_sightings_and_notes_flow_back_to_the_originator_once(
+        partners: Partners, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = partners
+    peer_a = p.source(p.b, "peer-a")
+    assert sync_source(p.b, peer_a, p.ctx_b).ok
+    theirs = sorted(i for i in p.ids if i.startswith("attack-pattern--"))[:3]
+    # A also POSTs one of its own indicators to its group's collection on B
+    posted = indicator(50)
+    write(p.a, [posted], "a's own")
+    org_a = users.get_user(p.b, "org-a")
+    assert org_a is not None
+    group = next(c for c in collections_for(p.b, org_a.audience) if c.group == "a-org")
+    answer = httpx.post(f"{b_url(p)}allsource/collections/{group.id}/objects/",
+                        content=orjson.dumps({"objects": [posted.stix]}), timeout=30,
+                        headers={"Authorization": f"Bearer {os.environ[A_TOKEN_ENV]}",
+                                 "Content-Type": TAXII_MEDIA_TYPE, "Accept": TAXII_MEDIA_TYPE})
+    assert answer.status_code == 202 and answer.json()["success_count"] == 1
+    # B's analysts: a sighting and a note about A's objects (pushed); one at TLP:RED, one
+    # released to another group, and a note about B's own indicator (none of them pushed)
+    write(p.b, [indicator(1)], "b's own")
+    write(p.b, [_sighting(0, theirs[0]), _note(0, theirs[1]),
+                _note(1, theirs[2], Marking(tlp=TLP.RED)),
+                _note(2, theirs[2], Marking(tlp=TLP.GREEN, releasability=frozenset({"x"}))),
+                _note(3, indicator(1).id), _note(5, posted.id)], "analysts")
+    real_save = sync_push._save_cursor
+
+    def killed(*args: Any) -> None:
+        raise KeyboardInterrupt("instance B killed after the POST, before its cursor")
+
+    monkeypatch.setattr(sync_push, "_save_cursor", killed)
+    with pytest.raises(KeyboardInterrupt):
+        sync_source(p.b, peer_a, p.ctx_b)
+    monkeypatch.setattr(sync_push, "_save_cursor", real_save)
+    assert p.wire_a.posts == 1 and sync_push.push_cursor(p.b, peer_a) == 0
+
+    again = sync_source(p.b, peer_a, p.ctx_b)  # resent once: A stores nothing twice
+    assert again.ok, again.errors
+    assert (again.pushed.posted, again.pushed.accepted, again.pushed.refused) == (3, 3, [])
+    for sent in (_sighting(0, theirs[0]), _note(0, theirs[1]), _note(5, posted.id)):
+        assert _held(p.a, sent.id) == 1
+    for never in (_note(1, theirs[2]), _note(2, theirs[2]), _note(3, indicator(1).id)):
+        assert _held(p.a, never.id) == 0
+
+    posts = p.wire_a.posts
+    assert sync_source(p.b, peer_a, p.ctx_b).pushed.posted == 0  # the cursor held
+    assert p.wire_a.posts == posts
+    write(p.b, [_note(4, theirs[0])], "later")
+    later = sync_source(p.b, peer_a, p.ctx_b)
+    assert later.pushed.posted == 1 and p.wire_a.posts == posts + 1
+
+    # and A, pulling B, does not download the sightings and notes it was sent
+    assert sync_source(p.a, p.source(p.a, "peer-b"), p.ctx_a).ok
+    # B's own indicator and B's note about it (readable by A's account) came across
+    assert _held(p.a, indicator(1).id) == 1 and _held(p.a, _note(3, indicator(1).id).id) == 1
+    assert p.wire_b.objects == 2

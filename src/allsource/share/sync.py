@@ -1,0 +1,95 @@
+"""Partner sync: two allsource instances (or allsource and any TAXII 2.1 server) kept in step
+over TAXII, one round at a time.
+
+A *partner* is a TAXII source (``allsource source add peer-a taxii https://a/taxii2/ -o
+token_env=… -o collection=all``). One round of :func:`sync_source`:
+
+1. **Pull** the partner's collection with the TAXII collector's checkpoint (resumable after
+   either side stops, see :mod:`allsource.collect.taxii`), walking its *manifest* and
+   fetching only the object versions this store does not hold (:func:`held_ids`). So what the
+   partner holds because it came from us — pulled from us, or posted to it by us — comes back
+   as one manifest record per version and is neither downloaded nor stored again (*echo
+   suppression*), and the same holds for anything we got from a third party.
+2. **Push back** the sightings, notes and opinions our analysts wrote about objects that came
+   from the partner (:mod:`allsource.share.sync_push`), once each, to the partner's writable
+   collection.
+
+The loop that repeats rounds on a schedule with backoff is :mod:`allsource.share.sync_loop`;
+the command is ``allsource sync``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from allsource.collect.base import CollectContext
+from allsource.collect.runner import Progress, RunResult, run_source
+from allsource.collect.taxii import TaxiiCollector
+from allsource.errors import AllsourceError
+from allsource.model.records import Source
+from allsource.share.sync_push import PushResult, push_back
+from allsource.store import schema as t
+from allsource.store.object_log import normalize_modified
+from allsource.store.sql import SqlStore, chunks
+
+__all__ = ["SyncResult", "held_ids", "sync_collector", "sync_source"]
+
+
+def held_ids(store: SqlStore, records: Sequence[tuple[str, str]]) -> set[str]:
+    """Of the manifest ``records`` (id, version), the ids whose version ``store`` holds: the
+    same ``modified``, or — for an object that has none (a cyber observable, whose id is a
+    hash of its content; the manifest then shows its ``created`` or ``date_added``) — the id.
+    """
+    v = t.object_versions
+    have: set[tuple[str, str]] = set()
+    with store.engine.connect() as conn:
+        for part in chunks(sorted({i for i, _ in records})):
+            have.update((r.id, r.modified) for r in conn.execute(
+                sa.select(v.c.id, v.c.modified).where(v.c.id.in_(part))))
+    return {i for i, version in records
+            if (i, normalize_modified(version)) in have or (i, "") in have}
+
+
+def sync_collector(store: SqlStore) -> type[TaxiiCollector]:
+    """The TAXII collector that knows what ``store`` holds (so it walks the manifest)."""
+
+    class SyncCollector(TaxiiCollector):
+        def held_ids(self, records: Sequence[tuple[str, str]]) -> set[str] | None:
+            return held_ids(store, records)
+
+    return SyncCollector
+
+
+@dataclass(slots=True)
+class SyncResult:
+    """One round with one partner: the pull's run result and what was pushed back."""
+
+    source: str
+    pulled: RunResult
+    pushed: PushResult = field(default_factory=PushResult)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.pulled.status == "ok" and not self.errors
+
+
+def sync_source(store: SqlStore, source: Source, ctx: CollectContext, *,
+                progress: Progress | None = None) -> SyncResult:
+    """One sync round with the partner ``source``: pull the delta, then push back. A failed
+    pull still pushes (the two directions are independent); errors are one-line messages."""
+    if source.kind != "taxii":
+        raise AllsourceError(f"source {source.name!r} is a {source.kind} source; partner sync "
+                             "runs over TAXII sources")
+    pulled = run_source(store, source, ctx, progress=progress,
+                        collector_cls=sync_collector(store))
+    result = SyncResult(source.name, pulled, errors=[f"pull: {e}" for e in pulled.errors]
+                        if pulled.status != "ok" else [])
+    try:
+        result.pushed = push_back(store, source, ctx)
+    except AllsourceError as exc:
+        result.errors.append(f"push: {exc}")
+    return result
