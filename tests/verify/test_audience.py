@@ -158,17 +158,35 @@ def hidden_support(store: SqlStore) -> tuple[Document, list[Document]]:
 
 
 class Spy:
-    """Counts the documents each read-time regrading batch recomputes."""
+    """Counts the documents each read-time regrading batch recomputes (a full regrade,
+    ``_Regrade.documents``, or a credibility-only one, ``_Regrade.credibilities``: both in
+    ``batches``, the latter also in ``counted``), and the sources regraded
+    (``_Regrade._source``: each a regrading of every claim the source made)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.batches: list[list[str]] = []
-        real = audience_mod._Regrade.documents
+        self.counted: list[list[str]] = []
+        self.sources: list[str] = []
+        regrade = audience_mod._Regrade
+        real, real_count, real_source = (regrade.documents, regrade.credibilities,
+                                         regrade._source)
 
-        def documents(regrade: Any, doc_ids: Sequence[str]) -> Any:
+        def documents(self_: Any, doc_ids: Sequence[str]) -> Any:
             self.batches.append(list(doc_ids))
-            return real(regrade, doc_ids)
+            return real(self_, doc_ids)
 
-        monkeypatch.setattr(audience_mod._Regrade, "documents", documents)
+        def credibilities(self_: Any, doc_ids: Sequence[str]) -> Any:
+            self.batches.append(list(doc_ids))
+            self.counted.append(list(doc_ids))
+            return real_count(self_, doc_ids)
+
+        def source(self_: Any, source_id: str) -> Any:
+            self.sources.append(source_id)
+            return real_source(self_, source_id)
+
+        monkeypatch.setattr(regrade, "documents", documents)
+        monkeypatch.setattr(regrade, "credibilities", credibilities)
+        monkeypatch.setattr(regrade, "_source", source)
 
     @property
     def recomputed(self) -> list[str]:
