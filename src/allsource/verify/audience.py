@@ -56,14 +56,30 @@ listed then as an ``IN`` list beside the SQL test of the stored grade, :func:`cr
 
 **A facet or filter needs the credibility only** (:meth:`ReaderGrades.credibilities`,
 :meth:`ReaderGrades.passing`), and a document's credibility rests on its claims alone
-(:func:`~allsource.verify.run.subject_credibility`), never on its source's reliability.
-So these regrade the documents' claims over the readable reports and nothing else: the
-source's record — when its stored one is hidden, a regrading of every claim the source ever
-made, most of the cost of a full regrade (on the demo store about 1 s for the three sources
-whose records rest on releasability-restricted reporting) — is computed only where a grade
-is shown with its reliability letter and explanation. The figure is the one the full
-regrade gives (same claims, same reports, same rule), so nothing is cached and nothing can
-go stale: each request recomputes from the store as it is.
+(:func:`~allsource.verify.run.subject_credibility`), never on its source's reliability. A
+stored document grade is often hidden from a reader only through its source's record (a
+source's marking combines every claim it ever reported, so one releasability-restricted
+report of one claim hides the grade of every document of that source), and regrading that
+record means regrading every claim the source made: on the demo store three such sources
+made a GREEN analyst's search page cost about 1.3 s of CPU. So for a credibility:
+
+* where the reader may read every stored claim row the document asserts (``claim_grades``
+  by ``claim_documents``; each row carries the combined marking of every report of its
+  key, their stories and relationship mentions), the rule is applied to those rows as
+  stored — the claim-level form of "a grade the reader may read is shown as stored" —
+  unless a document those rows rest on (a report of the key, or a member of a report's
+  story) is hidden from the reader as marked *now*: stored markings are those ``verify``
+  saw, and a document marked more restrictively since is left out of every figure the
+  reader gets (:func:`_stale`);
+* otherwise the document's claims alone are regraded over the reports the reader may read
+  (:meth:`_Regrade.credibilities`), with no source record and no explanation.
+
+The claims-only regrade gives the full regrade's credibility by construction (same claims,
+same reports, same rule); the stored rows rest only on what the reader may read, and on the
+demo store they give the full regrade's figure for every document they cover (477 of the 478
+whose stored grade a GREEN analyst may not read). Nothing is cached across requests, and the
+full regrade — source record included — runs only where a grade is shown with its
+reliability letter and explanation.
 """
 
 from __future__ import annotations
@@ -201,11 +217,13 @@ class ReaderGrades:
         """The credibility of each of ``doc_ids`` whose every stored claim row (``claim_grades``
         linked by ``claim_documents``) this reader may read, by the documents' rule
         (:func:`~allsource.verify.run.subject_credibility`) over those rows; documents with
-        a hidden row, or none, are left out (they are regraded)."""
+        a hidden row, or none, or whose claims rest on a document hidden from the reader
+        *now* (:func:`_stale`), are left out (they are regraded)."""
         c, g = t.claim_documents, t.claim_grades
         rows: dict[str, list[tuple[int, bool]]] = defaultdict(list)
         hidden: set[str] = set()
         for chunk in chunks(list(doc_ids)):
+            hidden |= _stale(self.conn, chunk, self.audience)
             for row in self.conn.execute(
                     sa.select(c.c.document_id, g.c.credibility, g.c.contradicted,
                               *_marking_columns(g))
@@ -312,6 +330,29 @@ class ReaderGrades:
         if not found:
             return None
         return int(min(found, key=lambda g: (-g.independent, int(g.credibility))).credibility)
+
+
+_OWN, _KEY = t.claim_documents.alias("own_claim"), t.claim_documents.alias("key_report")
+_IN, _CO = t.story_members.alias("in_story"), t.story_members.alias("co_member")
+
+
+def _stale(conn: sa.Connection, doc_ids: Sequence[str], audience: Audience) -> set[str]:
+    """Of ``doc_ids``, those with a claim reported by a document — or resting on a member
+    of a reporting document's story — that ``audience`` may not read as the documents are
+    marked now. A stored claim row's marking is that of its evidence when ``verify`` ran; a
+    document marked more restrictively since (a rebuild never loosens a marking) must not
+    count for a reader it is hidden from, so such claims are regraded over what the reader
+    may read now, as the single-document view regrades them."""
+    d = t.documents
+    hidden = sa.not_(readable(d, audience))
+    reporting = (sa.select(_OWN.c.document_id).distinct()
+                 .join(_KEY, _KEY.c.key == _OWN.c.key)
+                 .where(_OWN.c.document_id.in_(list(doc_ids))))
+    by_report = reporting.join(d, d.c.id == _KEY.c.document_id).where(hidden)
+    by_story = (reporting.join(_IN, _IN.c.document_id == _KEY.c.document_id)
+                .join(_CO, _CO.c.story_id == _IN.c.story_id)
+                .join(d, d.c.id == _CO.c.document_id).where(hidden))
+    return set(conn.execute(sa.union(by_report, by_story)).scalars())
 
 
 def _stored_rule(held: Sequence[tuple[int, bool]]) -> int:
