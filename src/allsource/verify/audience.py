@@ -52,7 +52,8 @@ figure. Only the rows whose stored marking the reader may not read are recompute
 batch per call and at most once per request: for a page or window, those of its documents;
 for a filter, those of the documents the other filters keep (``ReaderGrades.passing``,
 listed then as an ``IN`` list beside the SQL test of the stored grade, :func:`credible`).
-``ReaderGrades.recomputed`` counts them; on most stores, and always for the owner, none.
+``ReaderGrades.recomputed`` (full grades) and ``ReaderGrades.recounted`` (credibilities,
+below) count them; on most stores, and always for the owner, none.
 
 **A facet or filter needs the credibility only** (:meth:`ReaderGrades.credibilities`,
 :meth:`ReaderGrades.passing`), and a document's credibility rests on its claims alone
@@ -183,7 +184,9 @@ class ReaderGrades:
     recomputed, all at once (one :meth:`_Regrade.documents` batch per call) and each at most
     once per request. ``recomputed`` holds every document recomputed, so callers and tests
     can count the work: it is the number of readable documents in the candidate set whose
-    stored grade rests on something the reader may not read."""
+    stored grade rests on something the reader may not read. :meth:`credibilities` and
+    :meth:`passing` need the credibility only and fill ``recounted`` instead, from stored
+    claim rows or one :meth:`_Regrade.credibilities` batch (see the module docstring)."""
 
     def __init__(self, store: SqlStore, conn: sa.Connection, audience: Audience) -> None:
         self.store, self.conn, self.audience = store, conn, audience
