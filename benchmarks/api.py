@@ -30,6 +30,13 @@ loopback with no errors (throughput and latency percentiles reported).
    ``analyze.graph.neighbourhood`` — so HTTP + FastAPI + serialisation overhead shows as a
    ratio (sequential p50 over HTTP / in-process p50).
 
+6. **Route CPU** (``--route-cpu N``, instead of 2–5): ``GET /api/v1/search?q=`` for ``N``
+   queries through the whole app in this process (Starlette's TestClient, no socket), as the
+   admin and as a TLP:GREEN analyst: CPU time (``time.process_time``) and SQL statements per
+   request, p50/p95/p99. On a loaded machine CPU per request, not wall time, is the figure
+   to compare; run it twice with ``PYTHONPATH`` set to two checkouts' ``src`` (alternately)
+   for a paired comparison of two versions on one store.
+
 Run ``.venv/bin/python benchmarks/api.py --help``; ``--quick`` is a smoke run.
 """
 
@@ -494,6 +501,61 @@ def graph_sizes(base: str, headers: dict[str, str], hubs: list[str]) -> list[int
     return out
 
 
+def route_cpu(meta: dict[str, Any], work: Workload, n: int, seed: int) -> dict[str, Any]:
+    """The search route's CPU and statements per request, in-process, as the admin and as a
+    TLP:GREEN analyst (created on the store once), over the same ``n`` seeded queries; one
+    warm-up pass is not counted."""
+    from fastapi.testclient import TestClient
+
+    from allsource.api import create_app
+    from allsource.model.markings import TLP
+
+    settings = load_settings(database_url=meta["url"], blob_dir=meta["blob_dir"])
+    store = open_store(settings)
+    try:
+        green = (users.get_user(store, "api-bench-green")
+                 or users.add_user(store, "api-bench-green", "analyst", max_tlp=TLP.GREEN))
+        _, green_token = users.create_token(store, green, name=f"route-cpu-{int(time.time())}")
+    finally:
+        store.close()
+    statements = [0]
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    texts = random.Random(seed + 33).sample(work.queries, min(n, len(work.queries)))
+    out: dict[str, Any] = {"queries": len(texts)}
+    try:
+        with TestClient(create_app(settings)) as client:
+            for label, token in (("admin", meta["token"]), ("green_analyst", green_token)):
+                headers = {"Authorization": f"Bearer {token}"}
+                cpu: list[float] = []
+                stmts: list[int] = []
+                for round_ in range(2):
+                    for text in texts:
+                        statements[0] = 0
+                        c0 = time.process_time()
+                        r = client.get(f"{API}/search", params={"q": text}, headers=headers)
+                        c1 = time.process_time()
+                        if r.status_code != 200:
+                            raise SystemExit(f"search {text!r} as {label}: HTTP {r.status_code}")
+                        if round_:
+                            cpu.append((c1 - c0) * 1000)
+                            stmts.append(statements[0])
+                s = sorted(cpu)
+                out[label] = {"n": len(cpu),
+                              **{f"cpu_p{q}_ms": round(s[min(len(s) - 1, int(q / 100 * len(s)))],
+                                                       1) for q in (50, 95, 99)},
+                              "cpu_mean_ms": round(sum(cpu) / len(cpu), 2),
+                              "statements_mean": round(sum(stmts) / len(stmts), 2),
+                              "statements_max": max(stmts)}
+                log(f"route CPU, search as {label}: {out[label]}")
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+    return out
+
+
 # ── report ───────────────────────────────────────────────────────────────────────────────────
 
 def environment() -> dict[str, Any]:
@@ -649,6 +711,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "checkout's src, to compare two versions in one session)")
     ap.add_argument("--load-only", action="store_true",
                     help="skip the sequential pass and the in-process baseline")
+    ap.add_argument("--route-cpu", type=int, default=0, metavar="N",
+                    help="only measure the search route's CPU and statements per request "
+                         "in-process for N queries (admin and a TLP:GREEN analyst; no server)")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--corpus", type=Path, help="JSONL corpus to reuse (as in ingest.py)")
     ap.add_argument("--workdir", type=Path,
@@ -684,6 +749,12 @@ def main(argv: list[str] | None = None) -> int:
         kinds = {text: kind for kind, text in pairs}
         work_load = Workload([text for _, text in pairs], kinds, meta["entity_ids"],
                              meta["document_ids"], meta["hubs"])
+        if args.route_cpu:
+            rep["route_cpu"] = route_cpu(meta, work_load, args.route_cpu, args.seed)
+            rep["environment"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+            print(json.dumps({k: rep[k] for k in ("command", "environment", "store",
+                                                  "route_cpu")}, indent=1, default=str))
+            return 0
         port = free_port()
         proc = start_server(meta, port, work / "server.log", args.workers, args.server_path)
         base = f"http://127.0.0.1:{port}"

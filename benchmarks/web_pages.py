@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import time
@@ -98,6 +99,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=20240601)
+    ap.add_argument("--pages", nargs="+", choices=KINDS, default=list(KINDS),
+                    help="page kinds to measure (default: all)")
     args = ap.parse_args()
     meta = json.loads((args.workdir / "api-meta.json").read_text())
     # the folder may be a copy of the one api.py built: read the store and blobs found there
@@ -120,9 +123,10 @@ def main() -> None:
             + [("graph_data", f"/graph/{e}/data") for e in entities]
             + [("alerts", u) for u in ("/alerts", "/alerts?status=all",
                                        "/alerts?status=acknowledged", "/alerts?status=closed")])
+    urls = [(kind, url) for kind, url in urls if kind in args.pages]
     out: dict[str, Any] = {"store": meta["counts"], "alerts": alerts, "watchlist_hits": hits,
                            "entities": len(entities), "queries": len(queries),
-                           "rounds": args.rounds}
+                           "rounds": args.rounds, "loadavg": list(os.getloadavg())}
     for label, token in (("admin", meta["token"]), ("green_analyst", restricted)):
         with TestClient(create_app(settings)) as client:
             r = client.post("/login", data={"token": token, "next": "/search"},

@@ -158,17 +158,35 @@ def hidden_support(store: SqlStore) -> tuple[Document, list[Document]]:
 
 
 class Spy:
-    """Counts the documents each read-time regrading batch recomputes."""
+    """Counts the documents each read-time regrading batch recomputes (a full regrade,
+    ``_Regrade.documents``, or a credibility-only one, ``_Regrade.credibilities``: both in
+    ``batches``, the latter also in ``counted``), and the sources regraded
+    (``_Regrade._source``: each a regrading of every claim the source made)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.batches: list[list[str]] = []
-        real = audience_mod._Regrade.documents
+        self.counted: list[list[str]] = []
+        self.sources: list[str] = []
+        regrade = audience_mod._Regrade
+        real, real_count, real_source = (regrade.documents, regrade.credibilities,
+                                         regrade._source)
 
-        def documents(regrade: Any, doc_ids: Sequence[str]) -> Any:
+        def documents(self_: Any, doc_ids: Sequence[str]) -> Any:
             self.batches.append(list(doc_ids))
-            return real(regrade, doc_ids)
+            return real(self_, doc_ids)
 
-        monkeypatch.setattr(audience_mod._Regrade, "documents", documents)
+        def credibilities(self_: Any, doc_ids: Sequence[str]) -> Any:
+            self.batches.append(list(doc_ids))
+            self.counted.append(list(doc_ids))
+            return real_count(self_, doc_ids)
+
+        def source(self_: Any, source_id: str) -> Any:
+            self.sources.append(source_id)
+            return real_source(self_, source_id)
+
+        monkeypatch.setattr(regrade, "documents", documents)
+        monkeypatch.setattr(regrade, "credibilities", credibilities)
+        monkeypatch.setattr(regrade, "_source", source)
 
     @property
     def recomputed(self) -> list[str]:
@@ -237,3 +255,82 @@ def test_a_source_the_reader_may_not_read_is_not_named(store: SqlStore) -> None:
         assert _uses(seen)["independent_origins"] == _uses(owner)["independent_origins"] == 2
     assert audience_mod.UNNAMED_SOURCE in orjson.dumps(
         grade_for(store, "document", clear.id, CLEAR_READER)).decode()
+
+
+# --- credibility only (facets and filters) ------------------------------------------------------
+
+GRID = ("Sandworm Team has used BlackEnergy to attack the power grid.",
+        "BlackEnergy was used by Sandworm Team in attacks on electricity distribution.",
+        "Sandworm Team relied on BlackEnergy against energy companies.")
+
+
+def _report(store: SqlStore, outlet: str, title: str, text: str) -> Document:
+    src = store.get_source(outlet)
+    if src is None:
+        src = Source(outlet, "rss", f"https://{outlet}/feed")
+        store.add_source(src)
+    doc = Document.build(kind="article", title=title, text=text,
+                         url=f"https://{outlet}/{title.lower().replace(' ', '-')}",
+                         published_at=WHEN)
+    store.write_batch(src, [Collected(doc)], [], None)
+    return doc
+
+
+def source_hidden(store: SqlStore) -> tuple[Document, Document, Document]:
+    """``first.example`` reports CHOPSTICK's use (also reported by a RED outlet: that claim
+    row, and so the source's record and every grade of its documents, is marked RED) and,
+    in a second CLEAR document, Sandworm's use of BlackEnergy, which ``second.example``
+    confirms in CLEAR. Returns (the CHOPSTICK report, the BlackEnergy report — stored grade
+    hidden from a CLEAR reader only through its source's record, its claim row CLEAR and
+    credibility 2 —, the confirming report)."""
+    chopstick = _add(store, "first.example", ORIGINAL, Marking())
+    _add(store, RED_OUTLETS[0], INDEPENDENT[0], Marking(tlp=TLP.RED))
+    grid = _report(store, "first.example", "On the grid", GRID[0])
+    confirming = _report(store, "second.example", "Grid report", GRID[1])
+    _process(store)
+    verify_store(store)
+    stored = get_grade(store, "document", grid.id)
+    assert stored is not None and (stored["credibility"], stored["tlp"]) == (2, int(TLP.RED))
+    return chopstick, grid, confirming
+
+
+def _credibility(store: SqlStore, doc: Document) -> int | None:
+    """The credibility of the single-document view (the full regrade) for a CLEAR reader."""
+    seen = grade_for(store, "document", doc.id, CLEAR_READER)
+    return None if seen is None else seen["credibility"]
+
+
+def test_a_grade_hidden_through_its_source_record_is_counted_without_regrading(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The credibility needs no source record: a document whose stored grade is hidden only
+    through its source's record gets its figure from its claim rows (all readable), with
+    no document and no source regraded; one whose claim rests on RED reporting is regraded
+    from its claims alone. Both are the single-document view's figures."""
+    chopstick, grid, confirming = source_hidden(store)
+    expected = {d.id: _credibility(store, d) for d in (chopstick, grid, confirming)}
+    assert expected == {chopstick.id: 3, grid.id: 2, confirming.id: 2}
+    spy = Spy(monkeypatch)
+    with store.engine.connect() as conn:
+        grades = ReaderGrades(store, conn, CLEAR_READER)
+        assert grades.credibilities(list(expected)) == expected
+        d = t.documents
+        readable = sa.select(d.c.id).where(store._readable(d, CLEAR_READER))
+        assert grades.passing(readable, 2) == [grid.id]
+    assert (spy.counted, spy.sources) == ([[chopstick.id]], [])
+    assert spy.batches == spy.counted  # no full regrade
+
+
+def test_stored_claims_leave_out_a_document_marked_since_verify(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A confirming report marked RED after ``verify`` ran (as a rebuild may tighten a
+    marking) no longer confirms the claim for a CLEAR reader, although the stored claim row
+    still says CLEAR: the document is regraded, as the single-document view is."""
+    _, grid, confirming = source_hidden(store)
+    d = t.documents
+    with store.engine.begin() as conn:
+        conn.execute(d.update().where(d.c.id == confirming.id).values(tlp=int(TLP.RED)))
+    spy = Spy(monkeypatch)
+    with store.engine.connect() as conn:
+        assert ReaderGrades(store, conn, CLEAR_READER).credibilities([grid.id]) == {
+            grid.id: 3}
+    assert spy.counted == [[grid.id]] and _credibility(store, grid) == 3

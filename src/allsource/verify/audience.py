@@ -52,7 +52,35 @@ figure. Only the rows whose stored marking the reader may not read are recompute
 batch per call and at most once per request: for a page or window, those of its documents;
 for a filter, those of the documents the other filters keep (``ReaderGrades.passing``,
 listed then as an ``IN`` list beside the SQL test of the stored grade, :func:`credible`).
-``ReaderGrades.recomputed`` counts them; on most stores, and always for the owner, none.
+``ReaderGrades.recomputed`` (full grades) and ``ReaderGrades.recounted`` (credibilities,
+below) count them; on most stores, and always for the owner, none.
+
+**A facet or filter needs the credibility only** (:meth:`ReaderGrades.credibilities`,
+:meth:`ReaderGrades.passing`), and a document's credibility rests on its claims alone
+(:func:`~allsource.verify.run.subject_credibility`), never on its source's reliability. A
+stored document grade is often hidden from a reader only through its source's record (a
+source's marking combines every claim it ever reported, so one releasability-restricted
+report of one claim hides the grade of every document of that source), and regrading that
+record means regrading every claim the source made: on the demo store three such sources
+made a GREEN analyst's search page cost about 1.3 s of CPU. So for a credibility:
+
+* where the reader may read every stored claim row the document asserts (``claim_grades``
+  by ``claim_documents``; each row carries the combined marking of every report of its
+  key, their stories and relationship mentions), the rule is applied to those rows as
+  stored — the claim-level form of "a grade the reader may read is shown as stored" —
+  unless a document those rows rest on (a report of the key, or a member of a report's
+  story) is hidden from the reader as marked *now*: stored markings are those ``verify``
+  saw, and a document marked more restrictively since is left out of every figure the
+  reader gets (:func:`_stale`);
+* otherwise the document's claims alone are regraded over the reports the reader may read
+  (:meth:`_Regrade.credibilities`), with no source record and no explanation.
+
+The claims-only regrade gives the full regrade's credibility by construction (same claims,
+same reports, same rule); the stored rows rest only on what the reader may read, and on the
+demo store they give the full regrade's figure for every document they cover (477 of the 478
+whose stored grade a GREEN analyst may not read). Nothing is cached across requests, and the
+full regrade — source record included — runs only where a grade is shown with its
+reliability letter and explanation.
 """
 
 from __future__ import annotations
@@ -83,6 +111,7 @@ from allsource.verify.run import (
     active_overrides,
     effective_reliability,
     source_names,
+    subject_credibility,
 )
 
 if TYPE_CHECKING:
@@ -155,11 +184,15 @@ class ReaderGrades:
     recomputed, all at once (one :meth:`_Regrade.documents` batch per call) and each at most
     once per request. ``recomputed`` holds every document recomputed, so callers and tests
     can count the work: it is the number of readable documents in the candidate set whose
-    stored grade rests on something the reader may not read."""
+    stored grade rests on something the reader may not read. :meth:`credibilities` and
+    :meth:`passing` need the credibility only and fill ``recounted`` instead, from stored
+    claim rows or one :meth:`_Regrade.credibilities` batch (see the module docstring)."""
 
     def __init__(self, store: SqlStore, conn: sa.Connection, audience: Audience) -> None:
         self.store, self.conn, self.audience = store, conn, audience
         self.recomputed: dict[str, dict[str, Any] | None] = {}
+        #: credibility of each recomputed document (from a full regrade or a claims-only one)
+        self.recounted: dict[str, int | None] = {}
         self.recomputed_claims: list[str] = []
         self._regrade: _Regrade | None = None
 
@@ -169,6 +202,43 @@ class ReaderGrades:
             return
         found = self._regrader().documents(todo)
         self.recomputed.update({d: found.get(d) for d in todo})
+        self.recounted.update({d: _credibility(found.get(d)) for d in todo})
+
+    def _recount(self, ids: Sequence[str]) -> None:
+        """Credibility of each of ``ids`` (hidden stored grades): from the stored claim rows
+        where the reader may read every one the document asserts, else regraded from its
+        claims (:meth:`_Regrade.credibilities`, one batch)."""
+        todo = sorted(set(ids) - set(self.recounted))
+        if not todo:
+            return
+        stored = self._stored_claims(todo)
+        self.recounted.update(stored)
+        if rest := [d for d in todo if d not in stored]:
+            self.recounted.update(self._regrader().credibilities(rest))
+
+    def _stored_claims(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        """The credibility of each of ``doc_ids`` whose every stored claim row (``claim_grades``
+        linked by ``claim_documents``) this reader may read, by the documents' rule
+        (:func:`~allsource.verify.run.subject_credibility`) over those rows; documents with
+        a hidden row, or none, or whose claims rest on a document hidden from the reader
+        *now* (:func:`_stale`), are left out (they are regraded)."""
+        c, g = t.claim_documents, t.claim_grades
+        rows: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+        hidden: set[str] = set()
+        for chunk in chunks(list(doc_ids)):
+            hidden |= _stale(self.conn, chunk, self.audience)
+            for row in self.conn.execute(
+                    sa.select(c.c.document_id, g.c.credibility, g.c.contradicted,
+                              *_marking_columns(g))
+                    .join(g, sa.and_(g.c.key == c.c.key, g.c.value == c.c.value,
+                                     g.c.event == c.c.event))
+                    .where(c.c.document_id.in_(list(chunk)))):
+                if readable_grade(row, self.audience):
+                    rows[row.document_id].append((int(row.credibility),
+                                                  bool(row.contradicted)))
+                else:
+                    hidden.add(row.document_id)
+        return {doc: _stored_rule(held) for doc, held in rows.items() if doc not in hidden}
 
     def documents(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The grade of each of ``doc_ids`` (documents the reader may read) as this reader
@@ -189,6 +259,26 @@ class ReaderGrades:
                 out[doc_id] = {**found, "computed_at": computed_at}  # as the single view
         return out
 
+    def credibilities(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        """The credibility of each of ``doc_ids`` (documents the reader may read) as this
+        reader sees it — the ``credibility`` :meth:`documents` gives, without regrading any
+        source (see the module docstring); documents without one (for them) are left
+        out."""
+        g = t.grades
+        out: dict[str, int] = {}
+        hidden: list[str] = []
+        for chunk in chunks(sorted(set(doc_ids))):
+            for row in self.conn.execute(sa.select(
+                    g.c.subject_id, g.c.credibility, *_marking_columns(g)).where(
+                    g.c.subject_type == "document", g.c.subject_id.in_(list(chunk)))):
+                if not readable_grade(row, self.audience):
+                    hidden.append(row.subject_id)
+                elif row.credibility is not None:
+                    out[row.subject_id] = int(row.credibility)
+        self._recount(hidden)
+        out.update({d: found for d in hidden if (found := self.recounted[d]) is not None})
+        return out
+
     def passing(self, candidates: sa.Select[Any], min_credibility: int) -> list[str]:
         """Of the documents ``candidates`` selects (an ID column; the caller's filters
         already keep only documents the reader may read), those whose stored grade the
@@ -200,10 +290,9 @@ class ReaderGrades:
         hidden = list(self.conn.execute(sa.select(g.c.subject_id).where(
             g.c.subject_type == "document", g.c.subject_id.in_(candidates),
             sa.not_(readable(g, self.audience)))).scalars())
-        self._recompute(hidden)
-        return sorted(d for d in hidden if (found := self.recomputed[d]) is not None
-                      and found["credibility"] is not None
-                      and int(found["credibility"]) <= min_credibility)
+        self._recount(hidden)
+        return sorted(d for d in hidden if (found := self.recounted[d]) is not None
+                      and found <= min_credibility)
 
 
     def _regrader(self) -> _Regrade:
@@ -244,6 +333,44 @@ class ReaderGrades:
         if not found:
             return None
         return int(min(found, key=lambda g: (-g.independent, int(g.credibility))).credibility)
+
+
+_OWN, _KEY = t.claim_documents.alias("own_claim"), t.claim_documents.alias("key_report")
+_IN, _CO = t.story_members.alias("in_story"), t.story_members.alias("co_member")
+
+
+def _stale(conn: sa.Connection, doc_ids: Sequence[str], audience: Audience) -> set[str]:
+    """Of ``doc_ids``, those with a claim reported by a document — or resting on a member
+    of a reporting document's story — that ``audience`` may not read as the documents are
+    marked now. A stored claim row's marking is that of its evidence when ``verify`` ran; a
+    document marked more restrictively since (a rebuild never loosens a marking) must not
+    count for a reader it is hidden from, so such claims are regraded over what the reader
+    may read now, as the single-document view regrades them."""
+    d = t.documents
+    hidden = sa.not_(readable(d, audience))
+    reporting = (sa.select(_OWN.c.document_id).distinct()
+                 .join(_KEY, _KEY.c.key == _OWN.c.key)
+                 .where(_OWN.c.document_id.in_(list(doc_ids))))
+    by_report = reporting.join(d, d.c.id == _KEY.c.document_id).where(hidden)
+    by_story = (reporting.join(_IN, _IN.c.document_id == _KEY.c.document_id)
+                .join(_CO, _CO.c.story_id == _IN.c.story_id)
+                .join(d, d.c.id == _CO.c.document_id).where(hidden))
+    return set(conn.execute(sa.union(by_report, by_story)).scalars())
+
+
+def _stored_rule(held: Sequence[tuple[int, bool]]) -> int:
+    """:func:`~allsource.verify.run.subject_credibility` over stored ``(credibility,
+    contradicted)`` claim rows."""
+    contradicted = [cred for cred, against in held if against]
+    return max(contradicted) if contradicted else min(cred for cred, _ in held)
+
+
+def _credibility(grade: dict[str, Any] | None) -> int | None:
+    return None if grade is None or grade["credibility"] is None else int(grade["credibility"])
+
+
+def _marking_columns(table: sa.Table) -> list[sa.Column[Any]]:
+    return [table.c.tlp, table.c.classification, table.c.compartments, table.c.releasability]
 
 
 def credible(document_id: sa.ColumnElement[Any], min_credibility: int, audience: Audience,
@@ -333,6 +460,19 @@ class _Regrade:
                            "credibility": cred, "corroboration": corr,
                            "explanation": explanation, "computed_at": computed}
         return out
+
+    def credibilities(self, doc_ids: Sequence[str]) -> dict[str, int | None]:
+        """The credibility :meth:`documents` gives each of ``doc_ids``, from their claims
+        graded over the readable reports only: no source is regraded and no explanation
+        built (``None``: no readable claim)."""
+        subjects = sorted(set(doc_ids))
+        wanted = set(subjects)
+        held: dict[str, list[ClaimGrade]] = defaultdict(list)
+        for grade in self.claims(subjects):
+            for doc in grade.asserting & wanted:
+                held[doc].append(grade)
+        return {d: int(subject_credibility(held[d])) if held.get(d) else None
+                for d in subjects}
 
     def subject(self, subject_type: str, subject_id: str, row: Any) -> dict[str, Any] | None:
         if subject_type == "source":

@@ -367,10 +367,7 @@ def _subject_row(kind: str, subject: str, held: list[ClaimGrade], reliability: R
     it reports — the best-supported claim, unless one of its claims is contradicted, which
     then decides (an analyst must look at it)."""
     contradicted = [g for g in held if g.contradicting]
-    if contradicted:
-        cred = max(g.credibility for g in contradicted)
-    else:
-        cred = min((g.credibility for g in held), default=Credibility.CANNOT_BE_JUDGED)
+    cred = subject_credibility(held)
     best = max(held, key=lambda g: g.independent)
     explanation: dict[str, Any] = {
         "grade": f"{reliability.value}{int(cred)}", "credibility_meaning": cred.meaning,
@@ -383,6 +380,16 @@ def _subject_row(kind: str, subject: str, held: list[ClaimGrade], reliability: R
     if members is not None:
         explanation["documents"] = members[:200]
     return (kind, subject, reliability.value, int(cred), best.independent - 1, explanation)
+
+
+def subject_credibility(held: Sequence[ClaimGrade]) -> Credibility:
+    """A document's or story's credibility from its claims' grades alone (never from a
+    source's reliability): the most doubtful contradicted claim when one is contradicted,
+    else the best-supported claim's; 6 (cannot be judged) without claims."""
+    contradicted = [g.credibility for g in held if g.contradicting]
+    if contradicted:
+        return max(contradicted)
+    return min((g.credibility for g in held), default=Credibility.CANNOT_BE_JUDGED)
 
 
 def get_grade(store: SqlStore, subject_type: str, subject_id: str) -> dict[str, Any] | None:

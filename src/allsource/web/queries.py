@@ -245,8 +245,7 @@ def window_facts(store: SqlStore, doc_ids: Sequence[str], audience: Audience) ->
                     facts.entities.setdefault(row.document_id, set()).add(row.id)
                     facts.entity_names[row.id] = row.name
         # each grade as this reader sees it: stored, or recomputed from what they may read
-        # where the stored one rests on something they may not (allsource.verify.audience)
-        for doc, grade in ReaderGrades(store, conn, audience).documents(ids).items():
-            if grade["credibility"] is not None:
-                facts.credibility[doc] = int(grade["credibility"])
+        # where the stored one rests on something they may not (allsource.verify.audience);
+        # the facet needs the credibility only, so no source is regraded for it
+        facts.credibility = ReaderGrades(store, conn, audience).credibilities(ids)
     return facts
