@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -83,6 +84,7 @@ def main() -> None:
         med = statistics.median(runs)
         print(f"{name}: median {med:.2f} CPU s, {args.docs / med:,.0f} docs per CPU s, "
               f"allsource rate ÷ this {med / mine:.2f}")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
