@@ -310,3 +310,59 @@ def test_relationships_to_objects_not_stored_are_left_out(store: SqlStore,
                            fetch_limit=total - 1)
     assert capped is not None and ghost.id not in ids(capped)
     assert capped.summary["truncated"] and capped.summary["relationships_total"] == total - 1
+
+
+def test_a_raised_document_hides_only_what_no_other_readable_document_evidences(
+        store: SqlStore) -> None:
+    """A reader's relationships are judged by their mentions first and each evidencing
+    document once (``graph._evidenced``): a relationship whose first readable mention lies in
+    a document raised to TLP:RED after the fact is still drawn through another readable
+    document's mention, and hidden when the raised document was its only evidence — at the
+    first hop, at the second, and when the fetch cap is reached."""
+    now = datetime(2024, 1, 1)
+    clear = {"tlp": 0, "classification": 0, "compartments": "", "releasability": ""}
+    names = ["center", "x", "y", "z", "w", "v", "u"]
+    oid = {n: f"malware--{i:04d}" for i, n in enumerate(names)}
+    pairs = {"r1": ("center", "x"), "r2": ("center", "y"), "r3": ("center", "z"),
+             "r4": ("w", "x"), "r5": ("w", "z"), "r6": ("v", "x"), "r7": ("u", "x")}
+    rid = {k: f"relationship--{i:04d}" for i, k in enumerate(pairs)}
+    # "report--a" sorts first, so it is each relationship's first readable mention
+    evidence = {"r1": ["a", "b"], "r2": ["a"], "r3": ["b"], "r4": ["a"], "r5": ["a"],
+                "r6": ["b"], "r7": ["b"]}
+    with store.engine.begin() as conn:
+        conn.execute(t.objects.insert(), [
+            {"id": oid[n], "type": "malware", "name": n, "stix": {}, "created_at": now,
+             **clear} for n in names])
+        conn.execute(t.relationships.insert(), [
+            {"id": rid[k], "relationship_type": "uses", "source_ref": oid[a],
+             "target_ref": oid[b], "stix": {}, "created_at": now, **clear}
+            for k, (a, b) in pairs.items()])
+        conn.execute(t.documents.insert(), [
+            {"id": f"report--{d}", "source_id": "s", "kind": "article", "title": d,
+             "text": "", "url": None, "language": "en", "media_type": None,
+             "published_at": now, "collected_at": now, "content_hash": d * 64,
+             "blob_sha256": None, "blob_ref": None, "labels": [], "meta": {}, **clear}
+            for d in "ab"])
+        conn.execute(t.mentions.insert(), [
+            {"object_id": rid[k], "document_id": f"report--{d}", "extractor": "relations@1",
+             "span_start": 0, "span_end": 1, **clear}
+            for k, docs in evidence.items() for d in docs])
+        # raised after its mentions were written: they keep their TLP:CLEAR marking
+        conn.execute(t.documents.update().where(t.documents.c.id == "report--a")
+                     .values(tlp=int(TLP.RED)))
+    owner = neighbourhood(store, oid["center"], depth=2, audience=Audience.owner())
+    assert owner is not None and owner.summary["relationships_total"] == 7
+    name = {v: k for k, v in oid.items()}
+    # the second hop's last fetch (into x and z) reads in index order center→x (again),
+    # w→x (hidden), v→x, u→x: with the cap at 3 only the first fits, and the view says
+    # that visible relationships were cut
+    for limit, edges, truncated in (
+            (100, {("center", "x"), ("center", "z"), ("v", "x"), ("u", "x")}, False),
+            (3, {("center", "x"), ("center", "z")}, True)):
+        view = neighbourhood(store, oid["center"], depth=2, audience=READER,
+                             fetch_limit=limit)
+        assert view is not None
+        assert {(name[e.source], name[e.target]) for e in view.edges} == edges
+        assert view.summary["relationships_total"] == len(edges)
+        assert view.summary["truncated"] is truncated
+        assert {n.id for n in view.nodes} == {oid[a] for e in edges for a in e}
