@@ -47,3 +47,13 @@ def test_expand_stays_within_the_query_limit() -> None:
     found = expand("Zorblat", [f"Zorblat{i}x" for i in range(MAX_TERMS * 2)])
     assert len(found.added) == MAX_TERMS - 1
     assert len(parse(found.text).all_of[0]) == MAX_TERMS
+
+
+def test_serve_warms_the_name_senses_in_the_background() -> None:
+    from allsource.analyze import search_entity
+    from allsource.api.app import warm_in_background
+
+    search_entity._senses.cache_clear()
+    warmer = warm_in_background()
+    warmer.join(timeout=600)
+    assert not warmer.is_alive() and search_entity._senses.cache_info().currsize == 1

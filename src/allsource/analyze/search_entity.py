@@ -35,7 +35,7 @@ from allsource.model.names import alias_key
 from allsource.store.query import MAX_TERMS
 from allsource.store.sql import SqlStore
 
-__all__ = ["Expansion", "expand", "named_in_query", "query_name"]
+__all__ = ["Expansion", "expand", "named_in_query", "query_name", "warm"]
 
 #: entities offered when a name answers to several
 MAX_CANDIDATES = 5
@@ -68,6 +68,13 @@ def _senses() -> object:
     from allsource.process.ambiguity import NameSenses
 
     return NameSenses(zipf=_LazyZipf())
+
+
+def warm() -> None:
+    """Load what :func:`distinctive` reads (the name-sense tables and ``wordfreq``'s English
+    list, ~1 s of CPU) now, so that the first search naming an entity does not wait for it:
+    ``allsource serve`` runs this in a background thread of each worker as it starts."""
+    distinctive("warm")
 
 
 def distinctive(name: str) -> bool:

@@ -5,10 +5,12 @@ module is installed, so the API works without them."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
 import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -62,7 +64,23 @@ def create_app_from_env() -> FastAPI:
     """The app of one ``allsource serve --workers N`` worker process (a uvicorn factory):
     settings from the environment plus the CLI's global options in :data:`OVERRIDES_ENV`."""
     overrides = json.loads(os.environ.get(OVERRIDES_ENV) or "{}")
+    warm_in_background()
     return create_app(load_settings(**overrides))
+
+
+def warm_in_background() -> threading.Thread:
+    """Load the search's name-sense data in a daemon thread while the server starts (see
+    :func:`allsource.analyze.search_entity.warm`); a failure there only means the first
+    search pays for it."""
+    from allsource.analyze import search_entity
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            search_entity.warm()
+
+    thread = threading.Thread(target=run, name="allsource-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def create_app(settings: Settings | None = None, *, store: SqlStore | None = None) -> FastAPI:

@@ -80,7 +80,9 @@ def serve(
                     access_log=access_log, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     else:
         from allsource.api import create_app
+        from allsource.api.app import warm_in_background
 
+        warm_in_background()
         uvicorn.run(create_app(settings, store=store), host=host, port=port,
                     access_log=access_log, timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
