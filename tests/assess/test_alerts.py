@@ -532,6 +532,15 @@ def test_the_trail_and_severity_follow_the_documents_as_marked_now(store: SqlSto
     assert view is not None and view.severity == Severity.LOW and view.title.endswith(kept)
     full = al.get_alert(store, alert_id, OWNER)
     assert full is not None and full.severity == Severity.HIGH
+    # nor is it listed under, counted for or sorted by the hidden hit's severity
+    [medium] = _docs(store, "a medium report")
+    [second] = raise_alerts(store, [_hit(medium, Severity.MEDIUM, key="watchlist:wl-2")])
+    assert al.list_alerts(store, severity=Severity.HIGH, audience=reader) == []
+    assert al.alert_page(store, severity=Severity.HIGH, audience=reader).total == 0
+    assert [a.id for a in al.list_alerts(store, audience=reader)] == [second, alert_id]
+    assert [a.id for a in al.alert_page(store, audience=reader).alerts] == [second, alert_id]
+    assert [a.id for a in al.list_alerts(store, audience=OWNER)] == [alert_id, second]
+    assert [a.id for a in al.list_alerts(store, severity=Severity.HIGH)] == [alert_id]
     cleared = Audience(max_tlp=TLP.AMBER, compartments=frozenset({"ops"}))
     assert [e.comment for e in al.alert_events(store, alert_id, cleared)][:1] == [
         f"APT28 named in {hidden}"]

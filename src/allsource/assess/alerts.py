@@ -366,12 +366,13 @@ def list_alerts(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
                 raise InputError(f"unknown alert status {s!r}: use {', '.join(STATUSES)}")
         stmt = stmt.where(a.c.status.in_(wanted))
     if severity is not None:
-        stmt = stmt.where(a.c.severity >= int(severity))
+        stmt = stmt.where(seen_severity(a, audience) >= int(severity))
     if kind is not None:
         stmt = stmt.where(a.c.kind.in_([kind] if isinstance(kind, str) else list(kind)))
     if assignee is not None:
         stmt = stmt.where(a.c.assignee == assignee)
-    stmt = stmt.order_by(a.c.severity.desc(), a.c.updated_at.desc(), a.c.id).limit(limit)
+    stmt = stmt.order_by(seen_severity(a, audience).desc(), a.c.updated_at.desc(),
+                         a.c.id).limit(limit)
     with store.engine.connect() as conn:
         rows = conn.execute(stmt).all()
         return _as_seen(conn, store, [alert for alert in map(_from_row, rows)
@@ -396,7 +397,7 @@ def _filters(store: SqlStore, audience: Audience, *, severity: Severity | None,
     a = t.alerts
     conds: list[sa.ColumnElement[bool]] = [shown(a, audience)]
     if severity is not None:
-        conds.append(a.c.severity >= int(severity))
+        conds.append(seen_severity(a, audience) >= int(severity))
     if kind:
         conds.append(a.c.kind == kind)
     if watchlist:
@@ -431,8 +432,8 @@ def alert_page(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
         total = int(conn.execute(sa.select(sa.func.count()).select_from(a).where(*shown))
                     .scalar_one())
         rows = conn.execute(sa.select(a).where(*shown).order_by(
-            a.c.severity.desc(), a.c.updated_at.desc(), a.c.id).limit(limit).offset(offset)
-        ).all()
+            seen_severity(a, audience).desc(), a.c.updated_at.desc(), a.c.id)
+            .limit(limit).offset(offset)).all()
         found = _as_seen(conn, store, [_from_row(r) for r in rows], audience)
     return AlertPage(found, total, limit, offset, {s: counts.get(s, 0) for s in STATUSES})
 
@@ -521,6 +522,20 @@ def shown(alerts: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
         sa.select(h.c.alert_id)
         .select_from(h.outerjoin(t.documents, t.documents.c.id == h.c.document_id))
         .where(h.c.alert_id == alerts.c.id, _hit_readable(audience))))
+
+
+def seen_severity(alerts: sa.Table | Any, audience: Audience) -> sa.ColumnElement[Any]:
+    """An alert's severity as ``audience`` sees it, in SQL: the highest of the hits they
+    may read (:func:`readable_hits`), or the stored one (every hit's highest) for the owner.
+    Lists filter and sort by it, so an alert escalated by a hit whose document was marked
+    above the reader since is neither listed under nor sorted by that severity."""
+    if audience.unrestricted:
+        return alerts.c.severity  # type: ignore[no-any-return]
+    h = t.alert_hits
+    return (sa.select(sa.func.max(h.c.severity))
+            .select_from(h.outerjoin(t.documents, t.documents.c.id == h.c.document_id))
+            .where(h.c.alert_id == alerts.c.id, _hit_readable(audience))
+            .scalar_subquery())
 
 
 def _hit_readable(audience: Audience) -> sa.ColumnElement[bool]:
