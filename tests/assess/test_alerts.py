@@ -500,3 +500,47 @@ def test_hit_counts_and_documents_are_what_the_reader_may_read(store: SqlStore) 
     with pytest.raises(InputError, match="no alert"):
         al.acknowledge(store, lone, actor="rita", audience=reader)
     assert al.get_alert(store, lone, OWNER) is not None
+
+
+def test_the_trail_and_severity_follow_the_documents_as_marked_now(store: SqlStore) -> None:
+    """An alert's "raised" event quotes its first hit's title and an "escalated" event the
+    escalating hit's, and the alert's severity is its hits' highest: once those documents
+    are marked above a reader (a rebuild tightens markings, never loosens them), the reader
+    sees the trail and the severity the hits they may still read make, not the hidden
+    documents' titles nor the escalation they caused."""
+    hidden, kept, later = _docs(store, ORIGINAL, OTHER, COPY)
+    _story(store, [hidden, kept, later])  # one story: one alert
+    [alert_id] = raise_alerts(store, [_hit(hidden, Severity.LOW)], now=T0)
+    raise_alerts(store, [_hit(kept, Severity.LOW)], now=T0 + timedelta(hours=1))
+    raise_alerts(store, [_hit(later, Severity.HIGH)], now=T0 + timedelta(hours=2))
+    al.acknowledge(store, alert_id, actor="ana", comment="looking")
+    _remark(store, hidden, Marking(compartments=frozenset({"ops"})))
+    _remark(store, later, Marking(tlp=TLP.RED))
+    reader = Audience(max_tlp=TLP.AMBER)
+
+    owner = al.alert_events(store, alert_id)
+    assert [e.action for e in owner] == ["raised", "escalated", "acknowledged"]
+    assert owner[0].comment == f"APT28 named in {hidden}" and later in owner[1].comment
+    assert owner[2].severity == Severity.HIGH
+    assert al.alert_events(store, alert_id, OWNER) == owner
+    seen = al.alert_events(store, alert_id, reader)
+    assert [e.action for e in seen] == ["raised", "acknowledged"]
+    assert seen[0].comment == f"APT28 named in {kept}" and seen[1].comment == "looking"
+    assert {e.severity for e in seen} == {Severity.LOW}
+    assert hidden not in repr(seen) and later not in repr(seen)
+    view = al.get_alert(store, alert_id, reader)
+    assert view is not None and view.severity == Severity.LOW and view.title.endswith(kept)
+    full = al.get_alert(store, alert_id, OWNER)
+    assert full is not None and full.severity == Severity.HIGH
+    # nor is it listed under, counted for or sorted by the hidden hit's severity
+    [medium] = _docs(store, "a medium report")
+    [second] = raise_alerts(store, [_hit(medium, Severity.MEDIUM, key="watchlist:wl-2")])
+    assert al.list_alerts(store, severity=Severity.HIGH, audience=reader) == []
+    assert al.alert_page(store, severity=Severity.HIGH, audience=reader).total == 0
+    assert [a.id for a in al.list_alerts(store, audience=reader)] == [second, alert_id]
+    assert [a.id for a in al.alert_page(store, audience=reader).alerts] == [second, alert_id]
+    assert [a.id for a in al.list_alerts(store, audience=OWNER)] == [alert_id, second]
+    assert [a.id for a in al.list_alerts(store, severity=Severity.HIGH)] == [alert_id]
+    cleared = Audience(max_tlp=TLP.AMBER, compartments=frozenset({"ops"}))
+    assert [e.comment for e in al.alert_events(store, alert_id, cleared)][:1] == [
+        f"APT28 named in {hidden}"]

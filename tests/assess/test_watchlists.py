@@ -437,3 +437,36 @@ def test_a_hit_hides_once_its_document_is_marked_above_the_reader(store: SqlStor
     assert list_alerts(store, audience=reader) == []  # its only hit is hidden: so is it
     [owner] = list_alerts(store)
     assert (owner.occurrences, owner.documents) == (1, (doc,))
+
+
+def test_hit_counts_count_only_what_the_reader_may_read(store: SqlStore) -> None:
+    """The CLI's per-watchlist hit count (``hit_counts``) follows the rule of ``list_hits``:
+    a hit counts only when its watchlist and its document *as marked now* are readable, the
+    document's compartments and releasability included (decided in SQL before the COUNT)."""
+    grid, _ = wl.save_watchlist(store, "grid", marking=Marking())
+    wl.add_terms(store, grid, [wl.keyword_spec("power grid")])
+    hidden, _ = wl.save_watchlist(store, "ops grid",
+                                  marking=Marking(compartments=frozenset({"ops"})))
+    wl.add_terms(store, hidden, [wl.keyword_spec("power grid")])
+    clear = _ingest(store, {f"Grid {i}": UKRAINE_2016 for i in range(3)})
+    [ops] = _ingest(store, {"Ops grid": UKRAINE_2016}, Marking(compartments=frozenset({"ops"})))
+    [nato] = _ingest(store, {"Nato grid": UKRAINE_2016},
+                     Marking(releasability=frozenset({"nato"})))
+    _process(store)
+    reader = Audience(max_tlp=TLP.AMBER, groups=frozenset({"cert"}))
+    owner = wl.hit_counts(store)
+    assert {w: n for w, (n, _) in owner.items()} == {grid.id: 5, hidden.id: 5}
+    seen = wl.hit_counts(store, reader)
+    assert {w: n for w, (n, _) in seen.items()} == {grid.id: 3}
+    assert seen[grid.id][0] == len(wl.list_hits(store, grid, audience=reader))
+    # a document raised above the reader after it was hit no longer counts for them
+    with store.engine.begin() as conn:
+        conn.execute(t.documents.update().where(t.documents.c.id == clear[0])
+                     .values(**Marking(tlp=TLP.RED).to_columns()))
+    assert wl.hit_counts(store, reader)[grid.id][0] == 2
+    assert wl.hit_counts(store)[grid.id][0] == 5
+    cleared = Audience(max_tlp=TLP.RED, compartments=frozenset({"ops"}),
+                       groups=frozenset({"nato"}))
+    assert {w: n for w, (n, _) in wl.hit_counts(store, cleared).items()} == {
+        grid.id: 5, hidden.id: 5}
+    assert ops and nato

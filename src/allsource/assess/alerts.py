@@ -366,12 +366,13 @@ def list_alerts(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
                 raise InputError(f"unknown alert status {s!r}: use {', '.join(STATUSES)}")
         stmt = stmt.where(a.c.status.in_(wanted))
     if severity is not None:
-        stmt = stmt.where(a.c.severity >= int(severity))
+        stmt = stmt.where(seen_severity(a, audience) >= int(severity))
     if kind is not None:
         stmt = stmt.where(a.c.kind.in_([kind] if isinstance(kind, str) else list(kind)))
     if assignee is not None:
         stmt = stmt.where(a.c.assignee == assignee)
-    stmt = stmt.order_by(a.c.severity.desc(), a.c.updated_at.desc(), a.c.id).limit(limit)
+    stmt = stmt.order_by(seen_severity(a, audience).desc(), a.c.updated_at.desc(),
+                         a.c.id).limit(limit)
     with store.engine.connect() as conn:
         rows = conn.execute(stmt).all()
         return _as_seen(conn, store, [alert for alert in map(_from_row, rows)
@@ -396,7 +397,7 @@ def _filters(store: SqlStore, audience: Audience, *, severity: Severity | None,
     a = t.alerts
     conds: list[sa.ColumnElement[bool]] = [shown(a, audience)]
     if severity is not None:
-        conds.append(a.c.severity >= int(severity))
+        conds.append(seen_severity(a, audience) >= int(severity))
     if kind:
         conds.append(a.c.kind == kind)
     if watchlist:
@@ -431,8 +432,8 @@ def alert_page(store: SqlStore, *, status: str | Iterable[str] | None = ACTIVE,
         total = int(conn.execute(sa.select(sa.func.count()).select_from(a).where(*shown))
                     .scalar_one())
         rows = conn.execute(sa.select(a).where(*shown).order_by(
-            a.c.severity.desc(), a.c.updated_at.desc(), a.c.id).limit(limit).offset(offset)
-        ).all()
+            seen_severity(a, audience).desc(), a.c.updated_at.desc(), a.c.id)
+            .limit(limit).offset(offset)).all()
         found = _as_seen(conn, store, [_from_row(r) for r in rows], audience)
     return AlertPage(found, total, limit, offset, {s: counts.get(s, 0) for s in STATUSES})
 
@@ -480,6 +481,7 @@ def _as_seen(conn: Connection, store: SqlStore, alerts: list[Alert],
         s = seen.get(a.id) or SeenHits(0, frozenset())
         story = (views[a.story_id].id if a.story_id in views else None) if a.story_id else None
         a = replace(a, story_id=story, occurrences=s.count,
+                    severity=min(a.severity, Severity(s.severity)) if s.count else a.severity,
                     documents=tuple(d for d in a.documents if d in s.documents))
         if (hit := first.get(a.id)) is not None:
             a = replace(a, title=hit[0], details=hit[1])
@@ -522,6 +524,20 @@ def shown(alerts: sa.Table | Any, audience: Audience) -> sa.ColumnElement[bool]:
         .where(h.c.alert_id == alerts.c.id, _hit_readable(audience))))
 
 
+def seen_severity(alerts: sa.Table | Any, audience: Audience) -> sa.ColumnElement[Any]:
+    """An alert's severity as ``audience`` sees it, in SQL: the highest of the hits they
+    may read (:func:`readable_hits`), or the stored one (every hit's highest) for the owner.
+    Lists filter and sort by it, so an alert escalated by a hit whose document was marked
+    above the reader since is neither listed under nor sorted by that severity."""
+    if audience.unrestricted:
+        return alerts.c.severity
+    h = t.alert_hits
+    return (sa.select(sa.func.max(h.c.severity))
+            .select_from(h.outerjoin(t.documents, t.documents.c.id == h.c.document_id))
+            .where(h.c.alert_id == alerts.c.id, _hit_readable(audience))
+            .scalar_subquery())
+
+
 def _hit_readable(audience: Audience) -> sa.ColumnElement[bool]:
     """``WHERE`` condition on ``alert_hits`` outer-joined to ``documents``: a hit without a
     document, or one whose document ``audience`` may read (a hit whose document is not in
@@ -536,6 +552,8 @@ class SeenHits:
 
     count: int
     documents: frozenset[str]
+    #: the highest severity among those hits (an alert's severity is its hits' highest)
+    severity: int = 0
 
 
 def readable_hits(conn: Connection, alert_ids: Sequence[str], audience: Audience
@@ -550,15 +568,17 @@ def readable_hits(conn: Connection, alert_ids: Sequence[str], audience: Audience
     h, d = t.alert_hits, t.documents
     counts: dict[str, int] = {}
     docs: dict[str, set[str]] = {}
+    highest: dict[str, int] = {}
     for chunk in chunks(list(alert_ids)):
-        for alert_id, document_id in conn.execute(
-                sa.select(h.c.alert_id, h.c.document_id)
+        for alert_id, document_id, severity in conn.execute(
+                sa.select(h.c.alert_id, h.c.document_id, h.c.severity)
                 .select_from(h.outerjoin(d, d.c.id == h.c.document_id))
                 .where(h.c.alert_id.in_(chunk), _hit_readable(audience))):
             counts[alert_id] = counts.get(alert_id, 0) + 1
+            highest[alert_id] = max(highest.get(alert_id, 0), int(severity))
             if document_id is not None:
                 docs.setdefault(alert_id, set()).add(document_id)
-    return {a: SeenHits(n, frozenset(docs.get(a, ()))) for a, n in counts.items()}
+    return {a: SeenHits(n, frozenset(docs.get(a, ())), highest[a]) for a, n in counts.items()}
 
 
 def resolve_alert_id(store: SqlStore, ref: str, audience: Audience | None = None) -> str:
@@ -599,15 +619,63 @@ def get_alert(store: SqlStore, alert_id: str, audience: Audience | None = None
         return _as_seen(conn, store, [alert], audience)[0]
 
 
-def alert_events(store: SqlStore, alert_id: str) -> list[AlertEvent]:
-    """The alert's audit trail, oldest first."""
+def alert_events(store: SqlStore, alert_id: str, audience: Audience | None = None
+                 ) -> list[AlertEvent]:
+    """The alert's audit trail, oldest first; with ``audience``, as that reader may see it
+    (:func:`_events_seen`)."""
     e = t.alert_events
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(e).where(e.c.alert_id == alert_id).order_by(e.c.id)).all()
-    return [AlertEvent(id=r.id, alert_id=r.alert_id, action=r.action, actor=r.actor,
-                       comment=r.comment, severity=Severity(r.severity), status=r.status,
-                       assignee=r.assignee, created_at=aware(r.created_at))  # type: ignore[arg-type]
-            for r in rows]
+        events = [AlertEvent(id=r.id, alert_id=r.alert_id, action=r.action, actor=r.actor,
+                             comment=r.comment, severity=Severity(r.severity), status=r.status,
+                             assignee=r.assignee, created_at=aware(r.created_at))  # type: ignore[arg-type]
+                  for r in rows]
+        if audience is None or audience.unrestricted or not events:
+            return events
+        return _events_seen(conn, alert_id, events, audience)
+
+
+def _events_seen(conn: Connection, alert_id: str, events: list[AlertEvent],
+                 audience: Audience) -> list[AlertEvent]:
+    """The trail as ``audience`` sees the alert (:func:`_as_seen`), decided by its hits'
+    documents as marked *now*: the system's "raised" and "escalated" events quote the title
+    of the hit merged then, which quotes its document, and that document may have been
+    marked above the reader since (a rebuild tightens markings, never loosens them). A
+    "raised" event quoting only such a hit reads with the title of the first hit the reader
+    may read (as the alert itself does); an "escalated" one is left out, since the
+    escalation itself tells of a hit they may not read; and no event shows a severity above
+    the highest of the hits they may read."""
+    h = t.alert_hits
+    hidden: set[str] = set()
+    shown_titles: list[str] = []
+    highest = 0
+    for title, severity, ok in conn.execute(
+            sa.select(h.c.title, h.c.severity, _hit_readable(audience))
+            .select_from(h.outerjoin(t.documents, t.documents.c.id == h.c.document_id))
+            .where(h.c.alert_id == alert_id).order_by(h.c.created_at, h.c.hit_key)):
+        if ok:
+            shown_titles.append(title)
+            highest = max(highest, int(severity))
+        else:
+            hidden.add(title)
+    hidden.difference_update(shown_titles)
+    out = []
+    for event in events:
+        if event.actor == SYSTEM_ACTOR and event.action == "raised" and event.comment in hidden:
+            event = replace(event, comment=shown_titles[0] if shown_titles else "")
+        elif (event.actor == SYSTEM_ACTOR and event.action == "escalated"
+              and _quoted(event.comment.partition(": ")[2], hidden)):
+            continue
+        if highest:
+            event = replace(event, severity=min(event.severity, Severity(highest)))
+        out.append(event)
+    return out
+
+
+def _quoted(quote: str, titles: set[str]) -> bool:
+    """Whether ``quote`` is one of ``titles``, or the start of one (an event's comment is cut
+    at 2,000 characters)."""
+    return quote in titles or (len(quote) > 100 and any(t.startswith(quote) for t in titles))
 
 
 def alert_hits(store: SqlStore, alert_id: str, audience: Audience | None = None

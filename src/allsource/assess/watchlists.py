@@ -66,6 +66,7 @@ import ahocorasick
 import sqlalchemy as sa
 
 from allsource.assess.alerts import AlertDraft, Severity, raise_alerts
+from allsource.assess.watchlist_hits import readable_counts
 from allsource.errors import InputError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Marking, can_release
@@ -872,13 +873,19 @@ def list_hits(store: SqlStore, watchlist: Watchlist | None = None, *, limit: int
             for r in rows if can_release(Marking.from_columns(dict(r._mapping)), audience)]
 
 
-def hit_counts(store: SqlStore) -> dict[str, tuple[int, datetime | None]]:
-    """Watchlist id → (hits, when the last was recorded)."""
-    h = t.watchlist_hits
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(h.c.watchlist_id, sa.func.count(),
-                                      sa.func.max(h.c.created_at)).group_by(h.c.watchlist_id))
-        return {wid: (int(n), aware(last)) for wid, n, last in rows}
+def hit_counts(store: SqlStore, audience: Audience | None = None
+               ) -> dict[str, tuple[int, datetime | None]]:
+    """Watchlist id → (hits ``audience`` may read, when the last of them was recorded), for
+    the watchlists with at least one.
+
+    The same rule as :func:`list_hits` and the workspace's counts
+    (:func:`allsource.assess.watchlist_hits.readable_counts`), decided in SQL before the
+    ``COUNT``: the hit, its watchlist and its document *as marked now* must all be readable.
+    Counting every recorded hit would tell a reader how often a watchlist matched documents
+    raised above them since (a rebuild may tighten a document's marking) or hidden from them
+    by compartment or releasability."""
+    counts = readable_counts(store, audience or Audience.owner())
+    return {wid: (hits, last) for wid, (_, hits, last) in counts.items()}
 
 
 # --- backfill ------------------------------------------------------------------------------

@@ -16,7 +16,12 @@
 Two rules keep a rebuild conservative. A marking never loosens: a re-derived document, object
 or relationship that is already stored keeps at least its stored marking (``combine``), since
 anyone allowed to read it before may not be allowed to read it now, but the reverse needs a
-person's decision. And an object or relationship is removed only when no mention of it is left
+person's decision. What was derived from a document whose marking tightens follows it: its
+watchlist hits are dropped and found again with the new marking; alerts and their hits are
+kept (the analysts' history) with the marking they were raised with, and every read of them
+decides by their documents' markings as stored *now* — hits, counts, titles, the trail and
+the severity a reader sees (``allsource.assess.alerts``: ``shown``, ``readable_hits``,
+``seen_severity``, ``alert_events``). And an object or relationship is removed only when no mention of it is left
 (no other document, stage or collector proposed it) and, for an object, no relationship still
 points at it.
 """

@@ -554,7 +554,7 @@ def alert_page(request: Request, store: StoreDep, alert_id: str) -> Response:
                           if w.id == wanted and can_release(w.marking, viewer.audience)), None)
     return _page("alert.html", viewer, alert=alert, hits=hits, watchlist=watchlist,
                  documents=[(d, v) for d, v in docs.items() if v is not None],
-                 events=alerts_mod.alert_events(store, alert.id),
+                 events=alerts_mod.alert_events(store, alert.id, viewer.audience),
                  assignees=alerts_mod.assignees(store), message=None)
 
 

@@ -49,7 +49,7 @@ def _detail(store: SqlStore, alert: al.Alert, audience: Audience) -> dict[str, A
     """The alert as ``audience`` sees it: its hits, count and documents only those it may
     read (:func:`allsource.assess.alerts.readable_hits`)."""
     return {**alert.as_dict(),
-            "events": [e.as_dict() for e in al.alert_events(store, alert.id)],
+            "events": [e.as_dict() for e in al.alert_events(store, alert.id, audience)],
             "hits": al.alert_hits(store, alert.id, audience)}
 
 
