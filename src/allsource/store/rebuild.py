@@ -21,9 +21,9 @@ watchlist hits are dropped and found again with the new marking; alerts and thei
 kept (the analysts' history) with the marking they were raised with, and every read of them
 decides by their documents' markings as stored *now* — hits, counts, titles, the trail and
 the severity a reader sees (``allsource.assess.alerts``: ``shown``, ``readable_hits``,
-``seen_severity``, ``alert_events``). And an object or relationship is removed only when no mention of it is left
-(no other document, stage or collector proposed it) and, for an object, no relationship still
-points at it.
+``seen_severity``, ``alert_events``). And an object or relationship is removed only when no
+mention of it is left (no other document, stage or collector proposed it) and, for an object,
+no relationship still points at it.
 """
 
 from __future__ import annotations
