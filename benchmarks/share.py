@@ -9,8 +9,8 @@ reference server, memory backend) on the same objects, on the same machine, in t
    reach ``--objects``: copy *k* of an object gets the id ``type--uuid5(original id, k)``
    and its references (relationship ends, ``object_refs``, ``created_by_ref``) are moved to
    copy *k* as well, so every copy is a consistent STIX graph.
-2. **allsource.** The objects are written through the store's write path (a SQLite store in a
-   temporary folder; one bundle document per 1,000 objects, every object mentioned by it),
+2. **allsource.** The objects are written through the store's write path (a SQLite store;
+   one bundle document per 1,000 objects, every object mentioned by it),
    then served by ``allsource serve`` in a subprocess on 127.0.0.1; the client reads the
    ``all`` collection with the owner's token (no access filter: the SQL the owner pays) and,
    at page size 1,000, with a partner's token (TLP:GREEN ceiling, one group: every row
@@ -22,6 +22,19 @@ reference server, memory backend) on the same objects, on the same machine, in t
    latency. A walk stops after ``--time-cap`` seconds (medallion filters its whole list on
    every request, so a small page size on a big collection takes hours): its objects/s is
    then over the pages it read, and the table says so.
+
+5. **Baseline** (``--baseline-src``): the same store served by another checkout's ``src``
+   (the branch's parent), walked the same way in the same run.
+6. **Sync** (``--sync``, ``--delta N``): a second allsource instance (its own SQLite store,
+   ``allsource init`` + ``source add partner taxii URL``) runs ``allsource collect partner``,
+   the real TAXII collector, against the served ``all`` collection: once in full, then after
+   ``N`` new objects are written to the served store while it serves, then once more with
+   nothing new (the fixed cost of a run). Each run: wall, the collector process's CPU, the
+   server's CPU, the rows it added and the load average.
+
+The store is built once in ``--store-root``/``taxii-bench-OBJECTS`` and reused by later runs
+(``meta.json`` holds its tokens); the destination of ``--sync`` is kept in its ``dest``
+folder (``--fresh-dest`` starts it again).
 
 Reported: objects/s (wall), p50/p95 page latency, the server process's CPU seconds (from
 ``/proc/<pid>/stat``), ``/proc/loadavg`` before and after.
@@ -172,11 +185,13 @@ def build_store(objects: list[dict[str, Any]], work: Path) -> dict[str, Any]:
     return meta
 
 
-def start_allsource(meta: dict[str, Any], port: int, work: Path) -> subprocess.Popen[bytes]:
+def start_allsource(meta: dict[str, Any], port: int, work: Path,
+                    src: Path = REPO / "src") -> subprocess.Popen[bytes]:
+    """``allsource serve`` on ``port`` over the store of ``meta``, importing ``src`` first
+    (another checkout's ``src`` serves the same store as a baseline)."""
     env = {**os.environ, "ALLSOURCE_BLOB_DIR": meta["blob_dir"],
            "ALLSOURCE_AUDIT_KEY_FILE": meta["audit_key"]}
-    env["PYTHONPATH"] = os.pathsep.join(x for x in (str(REPO / "src"), env.get("PYTHONPATH"))
-                                        if x)
+    env["PYTHONPATH"] = os.pathsep.join(x for x in (str(src), env.get("PYTHONPATH")) if x)
     proc = subprocess.Popen([sys.executable, "-m", "allsource", "--database-url", meta["url"],
                              "serve", "--port", str(port), "--no-access-log"],
                             stdout=(work / "allsource.log").open("wb"),
@@ -446,6 +461,9 @@ def main() -> None:
     p.add_argument("--sync-page-size", type=int, default=1000)
     p.add_argument("--delta", type=int, default=0,
                    help="then write this many new objects to the served store and sync again")
+    p.add_argument("--baseline-src", type=Path, default=None,
+                   help="also serve the store with this src tree (e.g. `git archive main src`) "
+                        "and walk it the same way: a paired baseline in the same run")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
     sizes = [int(x) for x in args.page_sizes.split(",") if x]
@@ -459,7 +477,12 @@ def main() -> None:
     rep["ingest"] = meta["ingest"] | {"versions": meta["versions"],
                                       "reused": bool(meta.get("reused"))}
     log(f"store: {meta['versions']} versions ({'reused' if meta.get('reused') else 'built'})")
-    port = free_port()
+    # the same port on every run: the collector keys its checkpoint by the collection's URL
+    if "port" not in meta:
+        meta["port"] = free_port()
+        (work / "meta.json").write_text(json.dumps({k: v for k, v in meta.items()
+                                                    if k != "reused"}))
+    port = int(meta["port"])
     proc = start_allsource(meta, port, work)
     url = f"http://127.0.0.1:{port}/taxii2/"
     try:
@@ -480,9 +503,29 @@ def main() -> None:
         if args.delta:
             rep["delta"] = delta(meta, proc.pid, work, args.delta)
             log(f"delta: {rep['delta']}")
+            dest = work / "dest"
+            rep["idle"] = collect_run(dest / "dest.db", dest_env(dest, meta["owner"]),
+                                      proc.pid)
+            log(f"nothing new: {rep['idle']}")
     finally:
         proc.terminate()
         proc.wait(30)
+    if sizes and args.baseline_src:
+        port = free_port()
+        proc = start_allsource(meta, port, work, args.baseline_src)
+        url = f"http://127.0.0.1:{port}/taxii2/"
+        try:
+            rep["baseline"] = {"src": str(args.baseline_src), "walks": []}
+            tokens = [("owner", size) for size in sizes]
+            tokens += [] if args.skip_partner else [("partner", 1000)]
+            for who, size in tokens:
+                coll = collection_of(url, Bearer(meta[who]), "all")
+                rep["baseline"]["walks"].append(walk(coll, size, args.time_cap, proc.pid)
+                                                | {"token": who})
+                log(f"baseline {who} P={size}: {rep['baseline']['walks'][-1]}")
+        finally:
+            proc.terminate()
+            proc.wait(30)
     if sizes and not args.skip_medallion:
         served = objects[:args.medallion_objects or len(objects)]
         with tempfile.TemporaryDirectory(prefix="share-bench-") as tmp:
