@@ -37,7 +37,8 @@ The store is built once in ``--store-root``/``taxii-bench-OBJECTS`` and reused b
 folder (``--fresh-dest`` starts it again).
 
 Reported: objects/s (wall), p50/p95 page latency, the server process's CPU seconds (from
-``/proc/<pid>/stat``), ``/proc/loadavg`` before and after.
+``/proc/<pid>/stat``) in all and per page (p50/p95, to the clock tick), ``/proc/loadavg``
+before and after.
 """
 
 from __future__ import annotations
@@ -301,9 +302,14 @@ def walk(collection: Any, per_request: int, cap_s: float, pid: int) -> dict[str,
     server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
     started = last = time.perf_counter()
     capped = False
+    page_cpu: list[float] = []
+    before = server_cpu
     for envelope in as_pages(collection.get_objects, per_request=per_request):
         now = time.perf_counter()
         latencies.append((now - last) * 1000)
+        after = cpu_seconds(pid)  # in clock ticks (10 ms): a page's CPU to the tick
+        page_cpu.append((after - before) * 1000)
+        before = after
         for obj in envelope.get("objects", []):
             count += 1
             duplicates += obj["id"] in ids
@@ -321,6 +327,9 @@ def walk(collection: Any, per_request: int, cap_s: float, pid: int) -> dict[str,
             "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 1)
             if ordered else None,
             "server_cpu_s": round(cpu_seconds(pid) - server_cpu, 2),
+            "server_cpu_ms_p50_p95": [round(statistics.median(page_cpu)),
+                                      round(sorted(page_cpu)[max(0, int(len(page_cpu) * 0.95)
+                                                                 - 1)])] if page_cpu else None,
             "client_cpu_s": round(time.process_time() - client_cpu, 2), "capped": capped}
 
 
@@ -471,7 +480,8 @@ def main() -> None:
                            "nproc": os.cpu_count(), "loadavg_start": loadavg(),
                            "command": " ".join(sys.argv), "objects": args.objects}
     work = args.store_root / f"taxii-bench-{args.objects}"
-    objects = corpus(args.objects)
+    need = not (work / "meta.json").exists() or (sizes and not args.skip_medallion)
+    objects = corpus(args.objects) if need else []  # a reused store needs no corpus
     log(f"corpus: {len(objects)} objects")
     meta = build_store(objects, work)
     rep["ingest"] = meta["ingest"] | {"versions": meta["versions"],

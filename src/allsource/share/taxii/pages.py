@@ -147,11 +147,13 @@ def _columns(store: SqlStore) -> list[Any]:
     """The page's columns, ``stix`` as its JSON text: the page parses each object once, with
     orjson, instead of paying the ORM's per-column processing on every row."""
     v = t.object_versions
+    added_at: Any = v.c.date_added
     if store.engine.dialect.name == "postgresql":
         text: Any = sa.cast(v.c.stix, sa.Text)
-    else:
+    else:  # SQLite: text as stored, parsed by _stix and _when
         text = sa.type_coerce(v.c.stix, sa.Text)
-    return [v.c.seq, v.c.id, v.c.name, v.c.modified, v.c.date_added, v.c.tlp,
+        added_at = sa.type_coerce(v.c.date_added, sa.Text)
+    return [v.c.seq, v.c.id, v.c.name, v.c.modified, added_at.label("date_added"), v.c.tlp,
             v.c.classification, v.c.compartments, v.c.releasability, text.label("stix")]
 
 
