@@ -349,3 +349,20 @@ def test_a_page_is_one_statement_whatever_its_size(taxii: Taxii) -> None:
                     counts[who, path + str(bool(params)), limit] = (len(seen), len(pages))
     for (who, path, limit), found in counts.items():
         assert found == counts[who, path, 4], (who, path, limit)
+
+
+def test_added_after_is_found_on_the_date_index(taxii: Taxii) -> None:
+    """``added_after`` turns into a sequence number by one look-up on ``date_added``'s index,
+    not a walk of the primary key from the start (what ``min(seq)`` costs)."""
+    if taxii.store.engine.dialect.name != "sqlite":
+        pytest.skip("the query plan checked is SQLite's")
+    write(taxii.store, [indicator(n) for n in range(5)], "dated")
+    with _statements(taxii.store) as seen:
+        taxii.client.get(f"{ROOT}collections/{ALL.id}/objects/",
+                         params={"added_after": "2000-01-01T00:00:00Z"}, headers=taxii.owner)
+    page = next(s for s in seen if "object_versions" in s)
+    with taxii.store.engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + page, ("2000-01-01 00:00:00.000000",) * page.count("?"))]
+    later = [step for step in plan if "tx_later" in step or "date_added>" in step]
+    assert later and all("INDEX" in step for step in later), plan
