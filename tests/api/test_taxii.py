@@ -5,11 +5,13 @@ POST with status resources, versions and the TAXII error messages."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from allsource.api import create_app
@@ -306,3 +308,61 @@ def test_two_server_processes_continue_each_others_cursors(taxii: Taxii,
             seen += [o["id"] for o in body.get("objects", [])]
             cursor = body.get("next")
     assert len(seen) == len(set(seen)) == 25
+
+
+@contextmanager
+def _statements(store: SqlStore) -> Iterator[list[str]]:
+    """The SQL statements run on ``store`` inside the ``with`` block."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+
+
+def test_a_page_is_one_statement_whatever_its_size(taxii: Taxii) -> None:
+    """Bounded work, counted: a page of objects or manifest records reads ``object_versions``
+    in one statement (``added_after`` included), and a request issues as many statements for
+    40 objects as for 4, for the owner and for a partner whose every row passes the access
+    rule."""
+    write(taxii.store, [indicator(n) for n in range(60)], "counted")
+    middle = taxii.client.get(f"{ROOT}collections/{ALL.id}/objects/", params={"limit": "10"},
+                              headers=taxii.owner).headers["X-TAXII-Date-Added-Last"]
+    counts: dict[tuple[str, str, int], tuple[int, int]] = {}
+    for who, headers in (("owner", taxii.owner), ("acme", taxii.acme)):
+        for path in ("objects/", "manifest/"):
+            for limit in (4, 40):
+                for params in ({}, {"added_after": middle}):
+                    url = f"{ROOT}collections/{ALL.id}/{path}"
+                    taxii.client.get(url, params={"limit": "1"}, headers=headers)  # warm
+                    with _statements(taxii.store) as seen:
+                        r = taxii.client.get(url, params={"limit": str(limit), **params},
+                                             headers=headers)
+                    assert r.status_code == 200 and len(r.json()["objects"]) == limit
+                    pages = [s for s in seen if "object_versions" in s]
+                    assert len(pages) == 1, pages
+                    counts[who, path + str(bool(params)), limit] = (len(seen), len(pages))
+    for (who, path, limit), found in counts.items():
+        assert found == counts[who, path, 4], (who, path, limit)
+
+
+def test_added_after_is_found_on_the_date_index(taxii: Taxii) -> None:
+    """``added_after`` turns into a sequence number by one look-up on ``date_added``'s index,
+    not a walk of the primary key from the start (what ``min(seq)`` costs)."""
+    if taxii.store.engine.dialect.name != "sqlite":
+        pytest.skip("the query plan checked is SQLite's")
+    write(taxii.store, [indicator(n) for n in range(5)], "dated")
+    with _statements(taxii.store) as seen:
+        taxii.client.get(f"{ROOT}collections/{ALL.id}/objects/",
+                         params={"added_after": "2000-01-01T00:00:00Z"}, headers=taxii.owner)
+    page = next(s for s in seen if "object_versions" in s)
+    with taxii.store.engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + page, ("2000-01-01 00:00:00.000000",) * page.count("?"))]
+    later = [step for step in plan if "tx_later" in step or "date_added>" in step]
+    assert later and all("INDEX" in step for step in later), plan

@@ -57,7 +57,9 @@ def complete(stix: dict[str, Any], row_id: str, name: str, created: datetime | N
     """``stix`` completed to a valid STIX 2.1 object with id ``row_id``, marked ``marking``
     (and the keyword arguments: see the module docstring)."""
     kind = row_id.partition("--")[0]
-    out = {k: v for k, v in stix.items() if k not in _DROPPED}
+    out = stix.copy()  # a copy, then a handful of pops: cheaper than filtering every key
+    for key in _DROPPED:
+        out.pop(key, None)
     if present is not None:
         creator = stix.get("created_by_ref")
         if isinstance(creator, str) and creator in present:
@@ -78,7 +80,8 @@ def complete(stix: dict[str, Any], row_id: str, name: str, created: datetime | N
         if named and not out.get("name"):
             out["name"] = name
     else:
-        out.setdefault("created", stamp(created))
+        if "created" not in out:
+            out["created"] = stamp(created)
         out.setdefault("modified", out["created"])
         if kind not in ("relationship", "sighting"):
             out.setdefault("name", name)
@@ -86,7 +89,7 @@ def complete(stix: dict[str, Any], row_id: str, name: str, created: datetime | N
             # required by STIX 2.1; what the store holds without it are named families
             # (MISP galaxy and ATT&CK software entries, gazetteer proposals)
             out.setdefault("is_family", True)
-    for key in [k for k, v in out.items() if v == []]:
+    for key in [k for k, v in out.items() if v.__class__ is list and not v]:
         del out[key]  # STIX allows no empty list (a galaxy entry with no aliases)
     if kind == "windows-registry-key" and isinstance(out.get("key"), str):
         out["key"] = full_hive(out["key"])

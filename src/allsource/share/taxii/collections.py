@@ -74,6 +74,8 @@ def collections_for(store: SqlStore, audience: Audience) -> list[Collection]:
 def collection_of(store: SqlStore, audience: Audience, collection_id: str) -> Collection | None:
     """The collection ``collection_id`` if ``audience`` may see it; ``None`` exactly as for
     one that does not exist."""
+    if collection_id == ALL.id:
+        return ALL  # every caller has it: no need to list the groups
     for found in collections_for(store, audience):
         if found.id == collection_id:
             return found
