@@ -5,13 +5,11 @@ POST with status resources, versions and the TAXII error messages."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from allsource.api import create_app
@@ -21,6 +19,7 @@ from allsource.model.records import Collected, Document, Mention, Source, StixOb
 from allsource.share.taxii.collections import ALL, collections_for
 from allsource.store import users
 from allsource.store.sql import SqlStore
+from tests.statements import statements
 
 TAXII = "application/taxii+json;version=2.1"
 ROOT = "/taxii2/allsource/"
@@ -310,21 +309,6 @@ def test_two_server_processes_continue_each_others_cursors(taxii: Taxii,
     assert len(seen) == len(set(seen)) == 25
 
 
-@contextmanager
-def _statements(store: SqlStore) -> Iterator[list[str]]:
-    """The SQL statements run on ``store`` inside the ``with`` block."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", count)
-
-
 def test_a_page_is_one_statement_whatever_its_size(taxii: Taxii) -> None:
     """Bounded work, counted: a page of objects or manifest records reads ``object_versions``
     in one statement (``added_after`` included), and a request issues as many statements for
@@ -340,7 +324,7 @@ def test_a_page_is_one_statement_whatever_its_size(taxii: Taxii) -> None:
                 for params in ({}, {"added_after": middle}):
                     url = f"{ROOT}collections/{ALL.id}/{path}"
                     taxii.client.get(url, params={"limit": "1"}, headers=headers)  # warm
-                    with _statements(taxii.store) as seen:
+                    with statements(taxii.store) as seen:
                         r = taxii.client.get(url, params={"limit": str(limit), **params},
                                              headers=headers)
                     assert r.status_code == 200 and len(r.json()["objects"]) == limit
@@ -357,7 +341,7 @@ def test_added_after_is_found_on_the_date_index(taxii: Taxii) -> None:
     if taxii.store.engine.dialect.name != "sqlite":
         pytest.skip("the query plan checked is SQLite's")
     write(taxii.store, [indicator(n) for n in range(5)], "dated")
-    with _statements(taxii.store) as seen:
+    with statements(taxii.store) as seen:
         taxii.client.get(f"{ROOT}collections/{ALL.id}/objects/",
                          params={"added_after": "2000-01-01T00:00:00Z"}, headers=taxii.owner)
     page = next(s for s in seen if "object_versions" in s)
