@@ -10,9 +10,6 @@ reader token.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +19,6 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from allsource.api import create_app
 from allsource.assess.alerts import AlertDraft, Severity, raise_alerts
@@ -43,6 +39,7 @@ from allsource.store import schema as t
 from allsource.store.blobs import BlobStore
 from allsource.store.sql import SqlStore
 from tests.conftest import FIXTURES, _samples
+from tests.serving import free_port, serve
 
 XSS_FIXTURE = FIXTURES / "web" / "xss.jsonl"
 #: feedparser sanitisation cases: script, inline handlers, malformed tags in titles/content
@@ -63,12 +60,6 @@ class Workspace:
     feeds_ingested: bool = False
     entities: dict[str, str] = field(default_factory=dict)  # role -> object id
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _ingest(store: SqlStore, settings: Settings, folder: Path) -> bool:
@@ -228,16 +219,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     _hostile_watchlist(store, script_doc)
     _facet_rows(store, docs, script_doc)
     app = create_app(settings)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
+    port = free_port()
+    server, thread = serve(app, port)
     yield Workspace(base_url=f"http://127.0.0.1:{port}", store=store,
                     admin_token=first[1], reader_token=reader_token, docs=docs,
                     alert_ids=alert_ids, feeds_ingested=feeds, entities=entities)

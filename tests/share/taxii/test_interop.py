@@ -5,9 +5,6 @@ TAXII collector pulls the collection into a second store."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +12,6 @@ from pathlib import Path
 import orjson
 import pytest
 import requests
-import uvicorn
 from taxii2client.v21 import Server, as_pages
 
 from allsource.api import create_app
@@ -29,6 +25,7 @@ from allsource.model.records import Collected, Source
 from allsource.store import open_store, users
 from allsource.store.blobs import BlobStore
 from allsource.store.sql import SqlStore
+from tests.serving import free_port, serve
 
 TOKEN_ENV = "ALLSOURCE_TEST_TAXII_TOKEN"
 
@@ -51,12 +48,6 @@ class Served:
     ids: set[str]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _load_ics(store: SqlStore, samples: Path) -> set[str]:
     """ATT&CK for ICS through the STIX collector's mapping and the store's write path; the
     ids it stored."""
@@ -77,16 +68,8 @@ def served(store: SqlStore, settings: Settings, samples: Path) -> Iterator[Serve
     _, owner = users.create_token(store, users.add_user(store, "owner", "admin"))
     _, partner = users.create_token(store, users.add_user(
         store, "acme-bot", "partner", max_tlp=TLP.AMBER, groups=["acme"]))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
+    port = free_port()
+    server, thread = serve(create_app(settings, store=store), port)
     yield Served(f"http://127.0.0.1:{port}/taxii2/", store, owner, partner, ids)
     server.should_exit = True
     thread.join(10)

@@ -7,9 +7,7 @@ only the delta."""
 from __future__ import annotations
 
 import os
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from allsource.store import schema as t
 from allsource.store.blobs import BlobStore
 from allsource.store.sql import SqlStore
 from tests.api.test_taxii import indicator, write
+from tests.serving import free_port, serve
 from tests.share.taxii.test_interop import _load_ics
 
 TOKEN_ENV = "ALLSOURCE_TEST_SYNC_TOKEN"
@@ -82,12 +81,6 @@ class Counting:
         await self.app(scope, receive, send)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Pair:
     a: SqlStore
@@ -102,16 +95,8 @@ class Pair:
     def start_a(self, stop_after: int | None = None) -> Counting:
         """(Re)start instance A: a fresh app over A's store, as after a restart."""
         front = Counting(create_app(self.settings_a, store=self.a), stop_after=stop_after)
-        server = uvicorn.Server(uvicorn.Config(front, host="127.0.0.1", port=self.port,
-                                               log_level="warning", lifespan="on"))
+        server, thread = serve(front, self.port)
         front.server = server
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("instance A did not start")
-            time.sleep(0.02)
         self.front, self.thread = front, thread
         return front
 
@@ -141,7 +126,7 @@ def pair(store: SqlStore, settings: Settings, samples: Path, tmp_path: Path,
     settings_b = settings.model_copy(update={
         "database_url": f"sqlite:///{tmp_path / 'b.db'}", "blob_dir": tmp_path / "b-blobs"})
     b = open_store(settings_b)
-    port = _free_port()
+    port = free_port()
     b.add_source(Source("peer-a", "taxii", f"http://127.0.0.1:{port}/taxii2/",
                         allow_private=True, config={"token_env": TOKEN_ENV, "collection": "all",
                                                     "page_size": str(PAGE)}))
@@ -283,16 +268,8 @@ class Wire:
 
 def _serve(store: SqlStore, settings: Settings, port: int) -> tuple[Wire, threading.Thread]:
     wire = Wire(create_app(settings, store=store))
-    server = uvicorn.Server(uvicorn.Config(wire, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server, thread = serve(wire, port)
     wire.server = server
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("instance did not start")
-        time.sleep(0.02)
     return wire, thread
 
 
@@ -329,7 +306,7 @@ def partners(store: SqlStore, settings: Settings, samples: Path, tmp_path: Path,
                                                    max_tlp=TLP.AMBER, groups=["a-org"]))
     monkeypatch.setenv(B_TOKEN_ENV, on_a)
     monkeypatch.setenv(A_TOKEN_ENV, on_b)
-    port_a, port_b = _free_port(), _free_port()
+    port_a, port_b = free_port(), free_port()
     b.add_source(Source("peer-a", "taxii", f"http://127.0.0.1:{port_a}/taxii2/",
                         allow_private=True, config={
                             "token_env": B_TOKEN_ENV, "collection": "all",
