@@ -105,16 +105,22 @@ def corpus(n: int) -> list[dict[str, Any]]:
         for obj in base:
             if len(out) >= n:
                 break
-            o = {key: v for key, v in obj.items() if key != "object_marking_refs"}
-            o["id"] = copy_id(obj["id"], k)
-            for ref in REFS:
-                if isinstance(o.get(ref), str):
-                    o[ref] = copy_id(o[ref], k)
-            if isinstance(o.get("object_refs"), list):
-                o["object_refs"] = [copy_id(r, k) for r in o["object_refs"]]
-            out.append(o)
+            out.append(copied(obj, k))
         k += 1
     return out
+
+
+def copied(obj: dict[str, Any], k: int) -> dict[str, Any]:
+    """Copy ``k`` of ``obj``: its id and every reference it holds renamed (``copy_id``), its
+    marking references dropped."""
+    o = {key: v for key, v in obj.items() if key != "object_marking_refs"}
+    o["id"] = copy_id(obj["id"], k)
+    for ref in REFS:
+        if isinstance(o.get(ref), str):
+            o[ref] = copy_id(o[ref], k)
+    if isinstance(o.get("object_refs"), list):
+        o["object_refs"] = [copy_id(r, k) for r in o["object_refs"]]
+    return o
 
 
 # ── allsource ────────────────────────────────────────────────────────────────────────────────
@@ -430,14 +436,7 @@ def corpus_copies(n: int, k: int) -> list[dict[str, Any]]:
     """``n`` objects of copy ``k`` (and ``k + 1``…) of the corpus, ids never used before."""
     out: list[dict[str, Any]] = []
     for obj in enterprise():
-        o = {key: v for key, v in obj.items() if key != "object_marking_refs"}
-        o["id"] = copy_id(obj["id"], k)
-        for ref in REFS:
-            if isinstance(o.get(ref), str):
-                o[ref] = copy_id(o[ref], k)
-        if isinstance(o.get("object_refs"), list):
-            o["object_refs"] = [copy_id(r, k) for r in o["object_refs"]]
-        out.append(o)
+        out.append(copied(obj, k))
         if len(out) >= n:
             break
     return out
