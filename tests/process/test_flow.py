@@ -138,3 +138,49 @@ def test_throttled_processing_slows_reading_and_drops_nothing(
         k for k in range(1, total // size + 1) for _ in range(size))
     # while the slow stage ran on batch k, at most batch k + AHEAD had been read
     assert seen_reads == [min(size * (k + 1 + AHEAD), total) for k in range(total // size)]
+
+
+@pytest.mark.parametrize("total", [0, 1, 31, 500, 1_499, 1_500, 1_501, 6_000, 20_000])
+@pytest.mark.parametrize("ahead", [1, 2, 3])
+def test_batch_sizes_cut_only_the_end_of_a_run(total: int, ahead: int) -> None:
+    size, least = 500, runner.SMALLEST_BATCH
+    sizes = list(runner.batch_sizes(total, size, ahead))
+    assert sum(sizes) == total and all(0 < s <= size for s in sizes)
+    # what the workers computed before the last batches is in full batches
+    in_flight_at_end = sizes[-(ahead + 1):]
+    assert all(s == size for s in sizes[:-(ahead + 1)][: max(0, total // size - ahead - 2)])
+    # the batches this process finishes alone at the end are small, whatever the total
+    assert sum(in_flight_at_end) <= (ahead + 1) * least + least // 2
+    assert all(s >= least // 2 for s in sizes) or total < least
+
+
+def test_a_pool_run_reads_smaller_batches_at_the_end_and_inline_does_not(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = Source(name="notes", kind="files", location="/tmp/notes")
+    store.add_source(src)
+    store.write_batch(src, [Collected(Document.build(kind="note", title=f"Note {i}",
+                                                     text=f"{TEXTS[i % 3]} Case {i}."))
+                            for i in range(300)], [], None)
+    monkeypatch.setattr(runner, "SMALLEST_BATCH", 8)
+    real_due = runner.documents_due
+    tapered = list(runner.batch_sizes(300, 100, AHEAD))
+    assert tapered[-1] < 100  # the pool's run ends in small batches
+    for engine_kind, expected in (("pool", tapered), ("inline", [100, 100, 100])):
+        reads: list[int] = []
+
+        def counting_due(*args: Any, reads: list[int] = reads, **kwargs: Any) -> Any:
+            rows = real_due(*args, **kwargs)
+            if rows:
+                reads.append(len(rows))
+            return rows
+
+        monkeypatch.setattr(runner, "documents_due", counting_due)
+        pipeline = build_pipeline(["words"], classes=CLASSES)
+        engine = (PoolEngine(pipeline, workers=2) if engine_kind == "pool"
+                  else InlineEngine(pipeline))
+        try:
+            result = runner.process_store(store, pipeline, engine, batch_size=100,
+                                          everything=True)
+        finally:
+            engine.close()
+        assert result.documents == 300 and reads == expected

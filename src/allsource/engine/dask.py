@@ -96,6 +96,8 @@ class DaskEngine:
     """Parallel phases on a Dask cluster: a new local one of ``workers`` processes, or the
     existing one whose scheduler listens at ``address`` (e.g. ``tcp://10.0.0.5:8786``)."""
 
+    overlaps = True
+
     def __init__(self, pipeline: Pipeline, address: str | None = None, workers: int = 2) -> None:
         self.pipeline = pipeline
         self.times: dict[str, float] = defaultdict(float)

@@ -43,6 +43,7 @@ class InlineEngine:
     :func:`run_stages`): the stages are all this process runs meanwhile."""
 
     workers = 1
+    overlaps = False
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline

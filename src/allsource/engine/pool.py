@@ -96,6 +96,8 @@ def worker_stages(pipeline: Pipeline) -> tuple[dict[str, type[Stage]], list[str]
 class PoolEngine:
     """Parallel stages on ``workers`` spawned processes."""
 
+    overlaps = True
+
     def __init__(self, pipeline: Pipeline, workers: int, chunks_per_worker: int = 1) -> None:
         self.pipeline = pipeline
         self.workers = workers

@@ -35,6 +35,8 @@ AHEAD = 2
 
 class Engine(Protocol):
     workers: int
+    #: whether batches compute elsewhere while this process finishes earlier ones
+    overlaps: bool
     #: seconds per stage; CPU seconds per stage (summed over the processes that ran it)
     times: dict[str, float]
     cpu_times: dict[str, float]

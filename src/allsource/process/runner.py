@@ -22,7 +22,7 @@ from typing import Any
 
 from allsource.gcpause import paused_gc
 from allsource.process.base import Work
-from allsource.process.flow import Engine, overlapped, run_guarded
+from allsource.process.flow import AHEAD, Engine, overlapped, run_guarded
 from allsource.process.pipeline import Pipeline
 from allsource.store.base import RunRecord
 from allsource.store.processing import DocumentRow, count_due, documents_due, write_results
@@ -37,6 +37,33 @@ __all__ = ["BATCH_SIZE", "Engine", "ProcessResult", "process_store", "run_guarde
 #: ``stories`` 2.61 ms at 200, 2.12 at 500, 2.12 at 1,000; 500 keeps the memory of the
 #: batches in flight (:data:`~allsource.process.flow.AHEAD` + 1) at half of 1,000's.
 BATCH_SIZE = 500
+#: the smallest batch :func:`batch_sizes` cuts at the ends of a run
+SMALLEST_BATCH = 64
+
+
+def batch_sizes(total: int, batch_size: int, ahead: int) -> Iterator[int]:
+    """Batch sizes for a run of ``total`` documents: full, then shrinking at the end.
+
+    With a multi-process engine this process finishes (and writes) each batch after the
+    workers computed it, with up to ``ahead`` further batches on the workers meanwhile
+    (:mod:`allsource.process.flow`). This process's share of a batch takes longer than the
+    workers' (it is the serial path), so the workers run ahead until ``ahead`` batches
+    wait for it; at the end of a run they have nothing left while it finishes those, and
+    a core is idle for as long as they take. So once the rest would fit in the batches in
+    flight, each batch is a share of what remains: the last ones are small and the idle
+    end is short. Small batches cost more per document to write (see :data:`BATCH_SIZE`),
+    which is why only the end is cut (and never below :data:`SMALLEST_BATCH`). The start
+    needs no such cut: both workers are busy on the first batches while this process
+    waits. The sizes add up to ``total``; the caller keeps asking at ``batch_size`` after
+    that (documents that arrive while the run goes on)."""
+    least, left = min(SMALLEST_BATCH, batch_size), total
+    while left > 0:
+        share = -(-left // (ahead + 2))  # the batches in flight at the end share the rest
+        step = min(batch_size, left, max(share, least))
+        if left - step < least // 2:
+            step = left  # no crumb of a batch at the very end
+        yield step
+        left -= step
 
 
 @dataclass(slots=True)
@@ -92,10 +119,13 @@ def process_store(store: SqlStore, pipeline: Pipeline, engine: Engine, *,
     errors: dict[str, list[str]] = {name: [] for name in versions}
     failed: dict[str, int] = dict.fromkeys(versions, 0)
 
+    # only an engine that computes elsewhere leaves a core idle at the ends of a run
+    sizes = batch_sizes(total, batch_size, AHEAD) if engine.overlaps else iter(())
+
     def due() -> Iterator[list[Work]]:
         after = 0
-        while rows := documents_due(store, versions, after_seq=after, limit=batch_size,
-                                    **filters):
+        while rows := documents_due(store, versions, after_seq=after,
+                                    limit=next(sizes, batch_size), **filters):
             after = rows[-1].seq
             yield [to_work(r) for r in rows]
 
