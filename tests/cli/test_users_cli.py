@@ -89,6 +89,18 @@ def test_passwords_unlock_disable_and_scoped_tokens(cli: Run, tmp_path: Path) ->
                                   check=2).stderr
 
 
+def test_a_token_gets_the_scopes_its_role_allows_and_no_more(cli: Run) -> None:
+    cli("init")
+    for role, scopes in (("analyst", "read,write"), ("reader", "read"),
+                         ("partner", "read,write"), ("admin", "read,write,admin")):
+        cli("user", "add", f"u-{role}", "--role", role)
+        assert f"scopes {scopes} " in cli("token", "create", f"u-{role}").stdout
+    refused = cli("token", "create", "u-analyst", "--scope", "admin", check=2).stderr
+    assert "cannot have the admin scope" in refused and "allows read,write" in refused
+    assert "cannot have the write scope" in cli("token", "create", "u-reader", "--scope",
+                                               "write", check=2).stderr
+
+
 def test_user_rights_commands(cli: Run) -> None:
     """Rights are set on add and changed by set/grant/revoke; every line fits 80 columns
     (COLUMNS is 200 here, so the width is the command's own)."""

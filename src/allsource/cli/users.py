@@ -284,10 +284,11 @@ def create(user: str,
                            ] = "default",
            expires: Annotated[str | None, typer.Option(
                "--expires", help="Lifetime such as 90d or 12h (default: no expiry).")] = None,
-           scope: Annotated[str, typer.Option(
+           scope: Annotated[str | None, typer.Option(
                "--scope", help="What the token may do, within the user's role: read, "
-                               "write, admin, comma-separated (default: all).")
-           ] = "read,write,admin"
+                               "write, admin, comma-separated (default: all the role "
+                               "allows).")
+           ] = None
            ) -> None:
     """Create a token for USER and print it once."""
     found = users.get_user(state.store, user)
@@ -300,7 +301,7 @@ def create(user: str,
             raise InputError("--expires must be a positive duration")
         expires_at = datetime.fromtimestamp(datetime.now(UTC).timestamp() + seconds, UTC)
     info, secret = users.create_token(state.store, found, name=name, expires_at=expires_at,
-                                      scopes=tokens.parse_scopes(scope))
+                                      scopes=tokens.parse_scopes(scope) if scope else None)
     console.print(f"token {info.id} for {found.name}, scopes {','.join(info.scopes)} "
                   "(shown only once):", highlight=False)
     console.print(secret, markup=False, highlight=False, soft_wrap=True)

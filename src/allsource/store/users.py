@@ -54,6 +54,11 @@ __all__ = [
 ]
 
 ROLES = ("admin", "analyst", "reader", "partner")
+#: the scopes a token of each role can use (:mod:`allsource.store.tokens`): a request needs
+#: both the role and the scope, so a scope beyond the role would only read as a promise
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {
+    "admin": ("read", "write", "admin"), "analyst": ("read", "write"),
+    "partner": ("read", "write"), "reader": ("read",)}
 USER_TYPE = "x-allsource-user"
 TOKEN_PREFIX = "as_"
 FIRST_ADMIN = "admin"
@@ -176,10 +181,18 @@ def list_users(store: SqlStore) -> list[User]:
 
 def create_token(store: SqlStore, user: User, *, name: str = "default",
                  expires_at: datetime | None = None,
-                 scopes: tuple[str, ...] = ("read", "write", "admin"),
+                 scopes: tuple[str, ...] | None = None,
                  ) -> tuple[TokenInfo, str]:
     """A new token for ``user``: its record and the secret (shown once, never stored).
-    ``scopes`` bound what the token may do below the user's role (store/tokens.py)."""
+    ``scopes`` bound what the token may do below the user's role (store/tokens.py); by
+    default, all that the role allows. A scope beyond the role is a one-line error."""
+    allowed = ROLE_SCOPES.get(user.role, ("read",))
+    if scopes is None:
+        scopes = allowed
+    beyond = [s for s in scopes if s not in allowed]
+    if beyond:
+        raise InputError(f"a token of {user.name} ({user.role}) cannot have the {beyond[0]} "
+                         f"scope: the role allows {','.join(allowed)}")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_id = uuid.uuid4().hex[:16]
     now = utc_now()
