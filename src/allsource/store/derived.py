@@ -24,7 +24,7 @@ markings become SQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -54,6 +54,23 @@ def readable_evidence(store: SqlStore, audience: Audience, mentions: Any = None,
     m = t.mentions if mentions is None else mentions
     d = t.documents if documents is None else documents
     return sa.and_(ok(m, audience), ok(d, audience))
+
+
+def readable_labels(store: SqlStore, table: sa.Table, label: str, ids: Iterable[str],
+                    audience: Audience, *, blank: str = "") -> dict[str, str]:
+    """Id → ``label`` column (``blank`` when empty) of the rows of a marked table (documents,
+    watchlists) among ``ids`` that the reader may read: filtered in SQL, then each row's
+    marking checked again with :func:`~allsource.model.markings.can_release`."""
+    out: dict[str, str] = {}
+    wanted = sorted(set(ids))
+    columns = [table.c.id, table.c[label], *_marking(table, "")]
+    with store.engine.connect() as conn:
+        for i in range(0, len(wanted), _BATCH):
+            for r in conn.execute(sa.select(*columns).where(
+                    table.c.id.in_(wanted[i:i + _BATCH]), store._readable(table, audience))):
+                if can_release(_from(r, ""), audience):
+                    out[r.id] = r._mapping[label] or blank
+    return out
 
 
 def visible(store: SqlStore, table: Any, audience: Audience,

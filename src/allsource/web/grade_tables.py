@@ -19,11 +19,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from allsource.model.markings import Audience, Marking, can_release
+from allsource.model.markings import Audience
+from allsource.store import derived
 from allsource.store import schema as t
-from allsource.store.sql import chunks
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -68,17 +66,8 @@ def _ids(origins: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def titles(store: SqlStore, ids: Iterable[str], audience: Audience) -> dict[str, str]:
     """Document id → title, for the documents among ``ids`` the reader may read."""
-    d = t.documents
-    out: dict[str, str] = {}
-    with store.engine.connect() as conn:
-        for part in chunks(sorted(set(ids))):
-            for r in conn.execute(sa.select(d.c.id, d.c.title, d.c.tlp, d.c.classification,
-                                            d.c.compartments, d.c.releasability)
-                                  .where(d.c.id.in_(list(part)),
-                                         store._readable(d, audience))):
-                if can_release(Marking.from_columns(dict(r._mapping)), audience):
-                    out[r.id] = r.title or "(untitled)"
-    return out
+    return derived.readable_labels(store, t.documents, "title", ids, audience,
+                                   blank="(untitled)")
 
 
 def explain(store: SqlStore, grade: Mapping[str, Any] | None, document_id: str,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from allsource.model.markings import Audience, Marking, can_release
+from allsource.model.markings import Audience
 from allsource.store import derived
 from allsource.store import schema as t
 from allsource.store.sql import chunks
@@ -49,17 +49,7 @@ def object_names(store: SqlStore, ids: Iterable[str], audience: Audience) -> dic
 
 def watchlist_names(store: SqlStore, ids: Iterable[str], audience: Audience) -> dict[str, str]:
     """Watchlist id → name, for the watchlists among ``ids`` the reader may read."""
-    w = t.watchlists
-    out: dict[str, str] = {}
-    with store.engine.connect() as conn:
-        for part in chunks(sorted(set(ids))):
-            for r in conn.execute(sa.select(w.c.id, w.c.name, w.c.tlp, w.c.classification,
-                                            w.c.compartments, w.c.releasability)
-                                  .where(w.c.id.in_(list(part)),
-                                         store._readable(w, audience))):
-                if can_release(Marking.from_columns(dict(r._mapping)), audience):
-                    out[r.id] = r.name
-    return out
+    return derived.readable_labels(store, t.watchlists, "name", ids, audience)
 
 
 def shown_value(value: str, names: dict[str, str]) -> str:
