@@ -25,6 +25,23 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def child_env(db: Path, blobs: Path, **extra: str) -> dict[str, str]:
+    """The environment of an ``allsource`` child process: this one's, without its
+    ``ALLSOURCE_`` settings (the cache folder kept), with its own store, and with the
+    ``allsource`` package this test process imported first on ``PYTHONPATH`` (absolute), so
+    the child runs the same code even from another working directory."""
+    import allsource
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ALLSOURCE_") or k == "ALLSOURCE_CACHE_DIR"}
+    src = Path(allsource.__file__).resolve().parent.parent
+    paths = [str(Path(p).resolve()) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(src), *paths]))
+    env.update({"ALLSOURCE_DATABASE_URL": f"sqlite:///{db}", "ALLSOURCE_BLOB_DIR": str(blobs),
+                **extra})
+    return env
+
+
 def _samples() -> Path | None:
     env = os.environ.get("ALLSOURCE_SAMPLES")
     path = Path(env) if env else REPO.parent / "shared" / "data"

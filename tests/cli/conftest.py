@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import _samples
+from tests.conftest import _samples, child_env
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -18,11 +18,7 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def cli(tmp_path: Path) -> Run:
     """Run ``python -m allsource …`` in a fresh working directory with its own store."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ALLSOURCE_") or k == "ALLSOURCE_CACHE_DIR"}
-    env.update({"ALLSOURCE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-                "ALLSOURCE_BLOB_DIR": str(tmp_path / "blobs"), "COLUMNS": "200",
-                "NO_COLOR": "1"})
+    env = child_env(tmp_path / "cli.db", tmp_path / "blobs", COLUMNS="200", NO_COLOR="1")
     if (samples := _samples()) is not None:  # a file root, so the samples may be ingested
         env["ALLSOURCE_SAMPLES_DIR"] = str(samples)
 

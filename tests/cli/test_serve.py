@@ -5,7 +5,6 @@ chain. Slow: it starts real uvicorn workers."""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.cli.conftest import Run, as_json
+from tests.conftest import child_env
 
 pytestmark = pytest.mark.slow
 
@@ -46,10 +46,7 @@ def test_two_workers_share_sessions_and_one_audit_chain(cli: Run, tmp_path: Path
     assert token is not None
     secret = token.group(1)
     port = _port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLSOURCE_")
-           or k == "ALLSOURCE_CACHE_DIR"}
-    env.update({"ALLSOURCE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-                "ALLSOURCE_BLOB_DIR": str(tmp_path / "blobs")})
+    env = child_env(tmp_path / "cli.db", tmp_path / "blobs")
     server = subprocess.Popen(
         [sys.executable, "-m", "allsource", "serve", "--port", str(port), "--workers", "2",
          "--no-access-log"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,

@@ -17,6 +17,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.conftest import child_env
+
 SENTENCES = [
     "Adversaries may send spearphishing emails with a malicious attachment.",
     "Adversaries may attempt to dump credentials to obtain account login material.",
@@ -36,11 +38,7 @@ def _corpus(path: Path) -> None:
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ALLSOURCE_") or k == "ALLSOURCE_CACHE_DIR"}
-    env.update({"ALLSOURCE_DATABASE_URL": f"sqlite:///{tmp_path / 'crash.db'}",
-                "ALLSOURCE_BLOB_DIR": str(tmp_path / "blobs"), "ALLSOURCE_BATCH_SIZE": "500"})
-    return env
+    return child_env(tmp_path / "crash.db", tmp_path / "blobs", ALLSOURCE_BATCH_SIZE="500")
 
 
 def _count(db: Path) -> int:
