@@ -684,6 +684,12 @@ sa.Index("ix_mentions_object_marking", mentions.c.object_id, mentions.c.tlp,
          mentions.c.classification, mentions.c.compartments, mentions.c.releasability,
          mentions.c.document_id)
 
+# --- a reader's alert list reads an alert's hits from an index alone (0046, issue 12) ----------
+#: ``assess.alerts.shown`` and ``seen_severity`` ask, per alert, for its hits' documents and
+#: severities: this holds both next to the alert's id
+sa.Index("ix_alert_hits_seen", alert_hits.c.alert_id, alert_hits.c.document_id,
+         alert_hits.c.severity)
+
 # --- object versions and the ingest sequence (0033, wt-taxii; see allsource.store.object_log) --
 #: every stored version of every object and relationship, numbered in commit order: the TAXII
 #: server pages over ``seq`` and ``date_added`` (strictly increasing with ``seq``)
