@@ -233,3 +233,9 @@ def test_entity_facet_names_the_shown_values_only_and_drops_the_unnamed() -> Non
     assert shown[:search_page.FACET_SIZE] == [f"e{k}" for k in range(16) if k != 3]
     assert "e19" in shown and entity.values[-1][1] == "E19"
     assert asked == [["e19", *(f"e{k}" for k in range(15))], ["e15"]]
+    # a chosen entity no document of the window names: still shown by name
+    asked.clear()
+    empty = queries.WindowFacts(sectors={}, countries={}, entities={}, entity_names={},
+                                credibility={})
+    entity = next(f for f in facets([], empty, chosen, names=names) if f.name == "entity")
+    assert entity.values == [("e19", "E19", 0)] and asked == [["e19"]]

@@ -194,6 +194,8 @@ def _named(ranked: list[tuple[str, int]], chosen: list[str], facts: queries.Wind
             facts.entity_names.update(names(ask))
             ask = []
         kept += [(v, n) for v, n in take if v in facts.entity_names]
+    if ask:  # chosen values only (nothing ranked): still named, never shown as an id
+        facts.entity_names.update(names(ask))
     return kept + ranked[pos:]
 
 
