@@ -22,6 +22,20 @@ printed as JSON, with the number of requests and any non-200 answer (an error fa
 run: a page that errors is not fast).
 
     python benchmarks/web_pages.py --workdir /tmp/api-bench   # holds api.db and api-meta.json
+
+The issue-12 store (``/tmp/pages-bench``) is a copy of ``api.py``'s 120k store with three
+keyword watchlists and the watchlist stage run over it (53 min at 14 % of a core, loaded)::
+
+    cp -a /tmp/api-bench-120k/{api-meta.json,api.db,blobs-*} /tmp/pages-bench/
+    export ALLSOURCE_DATABASE_URL=sqlite:////tmp/pages-bench/api.db \
+           ALLSOURCE_BLOB_DIR=$(ls -d /tmp/pages-bench/blobs-*)
+    allsource watchlist add ukraine-watch --keyword Ukraine --keyword Kyiv \
+        --severity high --tlp clear
+    allsource watchlist add markets --keyword market --keyword inflation \
+        --severity medium --tlp green
+    allsource watchlist add security --keyword ransomware --keyword phishing \
+        --severity critical --tlp amber
+    allsource process --stage watchlist
 """
 
 from __future__ import annotations
