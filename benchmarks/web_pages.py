@@ -17,10 +17,25 @@ corpus' titles (seeded); ``/graph/<id>`` and ``/graph/<id>/data`` for the same o
 ``/alerts`` (the first page, and the first page of each status tab). Alerts exist only when
 watchlists have run on the store (``allsource watchlist add … && allsource process --stage
 watchlist``); the count is printed. One warm-up round is not counted. p50/p95 per page kind
-are printed as JSON, with the number of requests and any non-200 answer (an error fails the
+(CPU and wall), SQL statements per request (mean, max) and the slowest URL by CPU are
+printed as JSON, with the number of requests and any non-200 answer (an error fails the
 run: a page that errors is not fast).
 
     python benchmarks/web_pages.py --workdir /tmp/api-bench   # holds api.db and api-meta.json
+
+The issue-12 store (``/tmp/pages-bench``) is a copy of ``api.py``'s 120k store with three
+keyword watchlists and the watchlist stage run over it (53 min at 14 % of a core, loaded)::
+
+    cp -a /tmp/api-bench-120k/{api-meta.json,api.db,blobs-*} /tmp/pages-bench/
+    export ALLSOURCE_DATABASE_URL=sqlite:////tmp/pages-bench/api.db \
+           ALLSOURCE_BLOB_DIR=$(ls -d /tmp/pages-bench/blobs-*)
+    allsource watchlist add ukraine-watch --keyword Ukraine --keyword Kyiv \
+        --severity high --tlp clear
+    allsource watchlist add markets --keyword market --keyword inflation \
+        --severity medium --tlp green
+    allsource watchlist add security --keyword ransomware --keyword phishing \
+        --severity critical --tlp amber
+    allsource process --stage watchlist
 """
 
 from __future__ import annotations
@@ -73,21 +88,38 @@ def _measure(client: TestClient, urls: list[tuple[str, str]], rounds: int
              ) -> dict[str, dict[str, Any]]:
     cpu: dict[str, list[float]] = {k: [] for k in KINDS}
     wall: dict[str, list[float]] = {k: [] for k in KINDS}
-    for round_ in range(rounds + 1):
-        for kind, url in urls:
-            c0, w0 = time.process_time(), time.perf_counter()
-            resp = client.get(url)
-            c1, w1 = time.process_time(), time.perf_counter()
-            if resp.status_code != 200:
-                raise SystemExit(f"{url}: HTTP {resp.status_code}")
-            if round_:
-                cpu[kind].append((c1 - c0) * 1000)
-                wall[kind].append((w1 - w0) * 1000)
+    stmts: dict[str, list[int]] = {k: [] for k in KINDS}
+    slowest: dict[str, tuple[float, str]] = {}
+    counted = [0]
+
+    def count(*_: Any) -> None:
+        counted[0] += 1
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    try:
+        for round_ in range(rounds + 1):
+            for kind, url in urls:
+                counted[0] = 0
+                c0, w0 = time.process_time(), time.perf_counter()
+                resp = client.get(url)
+                c1, w1 = time.process_time(), time.perf_counter()
+                if resp.status_code != 200:
+                    raise SystemExit(f"{url}: HTTP {resp.status_code}")
+                if round_:
+                    cpu[kind].append((c1 - c0) * 1000)
+                    wall[kind].append((w1 - w0) * 1000)
+                    stmts[kind].append(counted[0])
+                    slowest[kind] = max(slowest.get(kind, (0.0, "")), ((c1 - c0) * 1000, url))
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
     return {kind: {"n": len(cpu[kind]),
                    "cpu_p50_ms": round(_pct(cpu[kind], 0.5), 1),
                    "cpu_p95_ms": round(_pct(cpu[kind], 0.95), 1),
                    "wall_p50_ms": round(_pct(wall[kind], 0.5), 1),
-                   "wall_p95_ms": round(_pct(wall[kind], 0.95), 1)}
+                   "wall_p95_ms": round(_pct(wall[kind], 0.95), 1),
+                   "statements_mean": round(sum(stmts[kind]) / len(stmts[kind]), 1),
+                   "statements_max": max(stmts[kind]),
+                   "slowest_cpu": [round(slowest[kind][0], 1), slowest[kind][1]]}
             for kind in KINDS if cpu[kind]}
 
 
@@ -134,6 +166,7 @@ def main() -> None:
             if r.status_code != 303:
                 raise SystemExit(f"login as {label}: HTTP {r.status_code}")
             out[label] = _measure(client, urls, args.rounds)
+    out["loadavg_end"] = list(os.getloadavg())
     print(json.dumps(out, indent=1))
 
 

@@ -211,3 +211,31 @@ def test_start_page_shows_what_the_reader_may_read(store: SqlStore) -> None:
     everything = start_page.start_context(store, OWNER)
     assert {s.document_id for s in everything["recent"]} >= {w["sednit"], w["owl"]}
     assert everything["alert_total"] == 2
+
+
+def test_entity_facet_names_the_shown_values_only_and_drops_the_unnamed() -> None:
+    """Names are read for the values a facet shows (and the chosen ones); a value with no
+    stored entity name is left out and the next one shown in its place."""
+    hits = [_hit(f"d{i}", "s", "report") for i in range(20)]
+    # entity e{k} is in documents d0..d{19-k}: e0 the most frequent
+    entities = {f"d{i}": {f"e{k}" for k in range(20 - i)} for i in range(20)}
+    facts = queries.WindowFacts(sectors={}, countries={}, entities=entities,
+                                entity_names={}, credibility={})
+    asked: list[list[str]] = []
+
+    def names(ids: object) -> dict[str, str]:
+        asked.append(list(ids))  # type: ignore[call-overload]
+        return {i: i.upper() for i in asked[-1] if i != "e3"}  # e3: not a stored entity
+
+    chosen = {name: [] for name, _ in search_page.FACETS} | {"entity": ["e19"]}
+    entity = next(f for f in facets(hits, facts, chosen, names=names) if f.name == "entity")
+    shown = [v for v, _, _ in entity.values]
+    assert shown[:search_page.FACET_SIZE] == [f"e{k}" for k in range(16) if k != 3]
+    assert "e19" in shown and entity.values[-1][1] == "E19"
+    assert asked == [["e19", *(f"e{k}" for k in range(15))], ["e15"]]
+    # a chosen entity no document of the window names: still shown by name
+    asked.clear()
+    empty = queries.WindowFacts(sectors={}, countries={}, entities={}, entity_names={},
+                                credibility={})
+    entity = next(f for f in facets([], empty, chosen, names=names) if f.name == "entity")
+    assert entity.values == [("e19", "E19", 0)] and asked == [["e19"]]

@@ -37,7 +37,7 @@ query text alone (:mod:`allsource.analyze.search_hints`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -175,10 +175,35 @@ def _passes(values: dict[str, set[str]], chosen: dict[str, list[str]],
                for name, wanted in chosen.items())
 
 
+Names = Callable[[Sequence[str]], Mapping[str, str]]
+
+
+def _named(ranked: list[tuple[str, int]], chosen: list[str], facts: queries.WindowFacts,
+           names: Names) -> list[tuple[str, int]]:
+    """``ranked`` entity values without those that have no stored entity name among the
+    ones shown, reading names (into ``facts.entity_names``) for the shown values and the
+    chosen ones only — a window names thousands of entities, a facet shows fifteen."""
+    kept: list[tuple[str, int]] = []
+    pos = 0
+    ask = [v for v in chosen if v not in facts.entity_names]
+    while len(kept) < FACET_SIZE and pos < len(ranked):
+        take = ranked[pos:pos + FACET_SIZE - len(kept)]
+        pos += len(take)
+        ask += [v for v, _ in take if v not in facts.entity_names]
+        if ask:
+            facts.entity_names.update(names(ask))
+            ask = []
+        kept += [(v, n) for v, n in take if v in facts.entity_names]
+    if ask:  # chosen values only (nothing ranked): still named, never shown as an id
+        facts.entity_names.update(names(ask))
+    return kept + ranked[pos:]
+
+
 def facets(hits: list[SearchHit], facts: queries.WindowFacts,
-           chosen: dict[str, list[str]]) -> list[Facet]:
+           chosen: dict[str, list[str]], names: Names | None = None) -> list[Facet]:
     """The six facets over ``hits``, each counted over the hits passing the others'
-    selections."""
+    selections; ``names`` reads entity names for the entity values shown (without it,
+    ``facts.entity_names`` must hold them)."""
     per_hit = [_values(h, facts) for h in hits]
     out = []
     for name, heading in FACETS:
@@ -191,6 +216,8 @@ def facets(hits: list[SearchHit], facts: queries.WindowFacts,
             ranked = sorted(counts.items(), key=lambda kv: (kv[0] == NOT_GRADED, kv[0]))
         else:
             ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            if name == "entity" and names is not None:
+                ranked = _named(ranked, chosen[name], facts, names)
         more = max(0, len(ranked) - FACET_SIZE)
         shown = ranked[:FACET_SIZE]
         in_shown = {v for v, _ in shown}
@@ -308,7 +335,8 @@ def run_search(store: SqlStore, audience: Audience, p: SearchParams) -> Outcome:
         out.min_similarity = MIN_SIMILARITY
         hits = [h for h in hits if h.score >= MIN_SIMILARITY]
     facts = queries.window_facts(store, [h.id for h in hits], audience)
-    out.facets = facets(hits, facts, p.chosen)
+    out.facets = facets(hits, facts, p.chosen,
+                        names=lambda ids: queries.entity_names(store, ids))
     out.took_ms = window.took_ms
     if paged is not None:
         shown = paged.hits[:PAGE_SIZE]
