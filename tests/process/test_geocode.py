@@ -190,6 +190,20 @@ def test_parts_of_longer_names_are_not_places(geo: Geocoder) -> None:
         "Kharkiv Oblast"]
 
 
+def test_a_place_inside_a_name_through_common_words(geo: Geocoder) -> None:  # authored
+    # issue 9: the bank "Santander Central Hispano" gave the city of Santander ("Central" is a
+    # common word, so the neighbour rule let the longer name through)
+    text = "Santander Central Hispano, the largest bank in Spain, said profits rose."
+    assert _codes(geo, text) == [("Spain", "country", "ES")]
+    # common words alone, or up to a place, keep the place
+    assert _codes(geo, "Santander, a port in Spain, grew.")[0] == ("Santander", "city", "ES")
+    assert _codes(geo, "She flew from Madrid Central Station to Spain.") == [
+        ("Madrid", "city", "ES"), ("Spain", "country", "ES")]
+    # a title and a person's name after the place: its official, not a longer name
+    assert _codes(geo, "Boston Police Chief Michael Cox said on Monday.") == [
+        ("Boston", "city", "US")]
+
+
 def test_small_divisions_need_their_country(geo: Geocoder) -> None:  # authored
     assert geo.find("The group targeted Maritime and Centre entities.") == []
     assert ("Centre region", "region", "BF") in _codes(geo, "Floods hit the Centre region of "

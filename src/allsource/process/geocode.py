@@ -31,7 +31,8 @@ Not places (precision before recall):
 * *parts of longer names*: a place other than a country or continent next to a capitalised
   word that is not a place, not a common English word (one of the :data:`GUARD_RANK` most
   frequent), not a weekday or month and not a kind of place (:data:`PLACE_WORDS`): "Nexus
-  Zeta", "Docker Hub", "Jos Wetzels", "Dalai Lama"; and such a place written in capitals
+  Zeta", "Docker Hub", "Jos Wetzels", "Dalai Lama", also through up to :data:`NAME_REACH`
+  capitalised common words ("Santander Central Hispano"); and such a place written in capitals
   inside prose rather than in a dateline or heading ("BRONZE KEYSTONE", "PowerShell ISE");
 * *minor places*: cities under :data:`MINOR_POPULATION` need evidence of their country in
   the text ("Obama" alone is not the Japanese town), and so do divisions of fewer than
@@ -107,6 +108,8 @@ MAX_CHARS = 20_000_000
 MAX_PLACES = 5_000
 #: Neighbouring words are read up to this length (bounded work per occurrence).
 MAX_WORD = 40
+#: A place is part of a longer name through at most this many capitalised common words.
+NAME_REACH = 1
 #: A dateline or heading in capitals is looked for this far back on the line.
 HEADING = 160
 #: Common-word city names are guarded below this population; a common word is one of the
@@ -130,7 +133,9 @@ TITLES = frozenset({
     "col", "colonel", "lt", "capt", "captain", "sgt", "sergeant", "officer", "coach",
     "professor", "prof", "ambassador", "mayor", "speaker", "chairman", "director", "father",
     "sister", "brother", "uncle", "aunt", "rev", "reverend", "bishop", "cardinal", "sheikh",
-    "emir", "ayatollah", "detective", "agent", "dame"})
+    "emir", "ayatollah", "detective", "agent", "dame", "sheriff", "coroner", "chief",
+    "attorney", "commissioner", "superintendent", "deputy", "investigator", "councilman",
+    "councilwoman", "trooper", "ranger"})
 
 #: Authored: words naming a kind of place, which follow a place's name ("Kharkiv Oblast").
 PLACE_WORDS = frozenset({
@@ -297,7 +302,8 @@ class Geocoder:
         self._very_common = frozenset(w for w, r in ranks.items() if r < VERY_COMMON_RANK)
         # words that may sit capitalised next to a place without making a longer name
         self._ordinary = frozenset(w for w, r in ranks.items() if r < GUARD_RANK) | {
-            w.lower() for w in (*calendar.day_name, *calendar.month_name) if w} | PLACE_WORDS
+            w.lower() for w in (*calendar.day_name, *calendar.month_name, *calendar.day_abbr,
+                                *calendar.month_abbr, "Sept") if w} | PLACE_WORDS
         self._abbreviations = frozenset(alias_key(form) for forms in ABBREVIATIONS.values()
                                         for form in forms)
 
@@ -385,9 +391,30 @@ class Geocoder:
         if not national and any(w[:1].isupper() and not self._is_place(w)
                                 and w.lower() not in self._ordinary for w in (before, after)):
             return False  # part of a longer name: "Nexus Zeta", "Docker Hub", "Jos Wetzels"
+        if not national and self._inside_name(text, hit):
+            return False  # "Santander Central Hispano": a name through a common word
         # a guarded name inside a longer capitalised name: "Fancy Bear", "Lincoln Memorial"
         return not hit.guarded or not any(w[:1].isupper() and not self._is_place(w)
                                           for w in (before, after))
+
+    def _inside_name(self, text: str, hit: _Hit) -> bool:
+        """Beyond one to :data:`NAME_REACH` capitalised common words next to the hit, a
+        capitalised word that is neither common nor a place: the hit is part of a longer name
+        ("Santander Central Hispano", a bank), which the neighbour rule misses because its
+        neighbour ("Central") is a common word."""
+        for step in (_word_before, _word_after):
+            at = hit.start if step is _word_before else hit.end
+            for walked in range(NAME_REACH + 1):
+                word = step(text, at)
+                lower = word.lower()
+                if not word[:1].isupper() or lower in TITLES:
+                    break  # "Fargo Mayor Dennis Walaker": the place's official, not a name
+                if lower not in self._ordinary:  # a common word may name a place too
+                    return bool(walked) and not self._is_place(word) and \
+                        lower not in self._firsts and lower not in self._surnames
+                # to the word's far end ("Gen." loses its dot: the next step then stops)
+                at = at - 1 - len(word) if step is _word_before else at + 1 + len(word)
+        return False
 
     @staticmethod
     def _heading(text: str, start: int) -> bool:
