@@ -132,9 +132,11 @@ def slug_text(url: str) -> str:
     return " ".join(w.capitalize() for w in tail.split() if w.isalpha())
 
 
-def ours(geo: Geocoder) -> Callable[[str], list[Prediction]]:
+def ours(geo: Geocoder, demonyms: bool = False) -> Callable[[str], list[Prediction]]:
+    """The geocoder's toponyms; with ``demonyms``, also the countries it finds from
+    nationality adjectives ("Russian"), which are not toponyms."""
     return lambda text: [(p.start, p.end, p.geonameid, p.latitude, p.longitude)
-                         for p in geo.find(text)]
+                         for p in geo.find(text) if demonyms or not p.demonym]
 
 
 def geotext_parser() -> Callable[[str], list[Prediction]]:
@@ -251,7 +253,8 @@ def errors(items: list[dict[str, Any]], parse: Callable[[str], list[Prediction]]
 
 
 def public_gold(geo: Geocoder, specs: list[str], splits: list[str], show_errors: bool) -> None:
-    systems = {"allsource": ours(geo), "geotext 0.4": geotext_parser()}
+    systems = {"allsource": ours(geo, demonyms=True), "allsource w/o demonyms": ours(geo),
+               "geotext 0.4": geotext_parser()}
     for spec in specs:
         form, _, raw = spec.partition(":")
         path = Path(raw)
@@ -272,7 +275,7 @@ def public_gold(geo: Geocoder, specs: list[str], splits: list[str], show_errors:
 
 def geoparsing(geo: Geocoder, splits: list[str]) -> None:
     items = [orjson.loads(line) for line in GOLD.read_bytes().splitlines() if line.strip()]
-    table(items, splits, {"allsource": ours(geo), "geotext 0.4": geotext_parser()})
+    table(items, splits, {"allsource": ours(geo, demonyms=True), "geotext 0.4": geotext_parser()})
 
 
 def main() -> None:

@@ -204,6 +204,27 @@ def test_a_place_inside_a_name_through_common_words(geo: Geocoder) -> None:  # a
         ("Boston", "city", "US")]
 
 
+def test_nationality_adjectives_are_marked(geo: Geocoder) -> None:  # authored
+    # a demonym resolves to its country but names no place: toponym benchmarks leave it out
+    found = geo.find("Russian hackers struck Russia and the French embassy in Paris.")
+    assert [(p.surface, p.country_code, p.demonym) for p in found] == [
+        ("Russian", "RU", True), ("Russia", "RU", False), ("French", "FR", True),
+        ("Paris", "FR", False)]
+
+
+def test_distinctive_divisions_abbreviations_and_datelines(geo: Geocoder) -> None:  # authored
+    # a division no other place shares its name with, and which is no English word or
+    # person's name, needs no evidence of its country
+    assert _codes(geo, "Outages stretched to the Kentucky border.") == [
+        ("Kentucky", "region", "US")]
+    assert _codes(geo, "Manitoba announced new rules.") == [("Manitoba", "region", "CA")]
+    # a press abbreviation after an unlisted town, and a dateline in capitals
+    assert ("Ky.", "region", "US") in _codes(geo, "Troops moved from Fort Knox, Ky., on Monday.")
+    assert _codes(geo, "Threat was a hoax. COLUMBUS -- A text message said so.") == [
+        ("COLUMBUS", "city", "US")]
+    assert geo.find("The Mass. was held on Sunday.") == []
+
+
 def test_small_divisions_need_their_country(geo: Geocoder) -> None:  # authored
     assert geo.find("The group targeted Maritime and Centre entities.") == []
     assert ("Centre region", "region", "BF") in _codes(geo, "Floods hit the Centre region of "

@@ -54,7 +54,8 @@ def _threat_spans(work: Work) -> list[tuple[int, int]]:
 class PlacesStage(Stage):
     name: ClassVar[str] = "places"
     # 4: a tie between same-named cities goes to the division the other places lie in
-    # 5: a place inside a longer name through common words ("Santander Central Hispano")
+    # 5: a place inside a longer name through common words ("Santander Central Hispano");
+    # distinctive divisions ("Kentucky"), "Ky." after a town, datelines ("COLUMBUS --")
     version: ClassVar[str] = "5"
     description: ClassVar[str] = "offline geoparsing of place names (GeoNames)"
     requires: ClassVar[tuple[str, ...]] = ("entities",)
