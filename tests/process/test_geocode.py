@@ -225,6 +225,15 @@ def test_distinctive_divisions_abbreviations_and_datelines(geo: Geocoder) -> Non
     assert geo.find("The Mass. was held on Sunday.") == []
 
 
+def test_a_big_city_beats_a_namesake_without_local_evidence(geo: Geocoder) -> None:  # authored
+    # TR-News dev: Moscow became Moscow, Idaho, in a text naming Russia and, twice, the US
+    text = "Russia said talks will be held in Moscow, a U.S. official in Hawaii said."
+    assert ("Moscow", "city", "RU") in _codes(geo, text)
+    # a namesake with evidence in its own division keeps it
+    assert _codes(geo, "Officials in Paris, Tenn. said Paris schools shut.")[-1] == (
+        "Paris", "city", "US")
+
+
 def test_small_divisions_need_their_country(geo: Geocoder) -> None:  # authored
     assert geo.find("The group targeted Maritime and Centre entities.") == []
     assert ("Centre region", "region", "BF") in _codes(geo, "Floods hit the Centre region of "

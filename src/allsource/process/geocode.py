@@ -60,6 +60,9 @@ Disambiguation, per occurrence, among the places sharing its name:
    "U.S. sanctions on Georgia" stays the country, "Atlanta … Georgia" becomes the state); a
    country candidate gets half a point for free, so it wins a tie against a same-named
    division;
+   a city with no evidence in its own division loses to a namesake of at least
+   :data:`BIG_CITY` people with evidence in its country ("Moscow" beside "Russia" and two US
+   places is not Moscow, Idaho);
 4. between cities or counties with equal evidence, the one in the first-level division the
    other places of the text lie in ("Cardiff, Bangor, Aberystwyth": Bangor in Wales, not the
    larger Bangor in Northern Ireland);
@@ -544,6 +547,13 @@ class Geocoder:
                     KIND_RANK[self.records[i][1]], self.records[i][6]), i)
                   for i in self.shortlist(hit.candidates)]
         score, best = max(scored)
+        if local and self.records[best][1] == "city" and score[1] == 0:
+            # "Moscow" in a text naming Russia once and the US twice (Hawaii): a big city with
+            # evidence of its country beats a small namesake with none in its own division
+            size, big = max((self.records[i][6], n) for n, (_, i) in enumerate(scored)
+                            if self.records[i][1] == "city")
+            if size >= BIG_CITY and scored[big][0][0] >= 1:
+                score, best = scored[big]
         record = self.records[best]
         if hit.guarded:
             mine = 1 if evidence[1].get(number) is not None else 0

@@ -55,7 +55,8 @@ class PlacesStage(Stage):
     name: ClassVar[str] = "places"
     # 4: a tie between same-named cities goes to the division the other places lie in
     # 5: a place inside a longer name through common words ("Santander Central Hispano");
-    # distinctive divisions ("Kentucky"), "Ky." after a town, datelines ("COLUMBUS --")
+    # distinctive divisions ("Kentucky"), "Ky." after a town, datelines ("COLUMBUS --"),
+    # a big city beats a small namesake without local evidence (Moscow, not Moscow, Idaho)
     version: ClassVar[str] = "5"
     description: ClassVar[str] = "offline geoparsing of place names (GeoNames)"
     requires: ClassVar[tuple[str, ...]] = ("entities",)
