@@ -40,7 +40,8 @@ toponyms without coordinates count for F1 only. ``--errors`` prints the dev spli
 refuses to print test's).
 
 Run: ``.venv/bin/python benchmarks/geocode.py [--split dev|test|all]`` (default: both splits
-reported separately).
+reported separately); with the public corpora: ``… --gold lgl:/tmp/geoparse-gold/lgl.xml
+--gold lgl:/tmp/geoparse-gold/tr-news.xml``.
 """
 
 from __future__ import annotations
