@@ -199,6 +199,9 @@ def test_a_place_inside_a_name_through_common_words(geo: Geocoder) -> None:  # a
     assert _codes(geo, "Santander, a port in Spain, grew.")[0] == ("Santander", "city", "ES")
     assert _codes(geo, "She flew from Madrid Central Station to Spain.") == [
         ("Madrid", "city", "ES"), ("Spain", "country", "ES")]
+    # a sentence ends between: no longer name
+    assert _codes(geo, "Pressure came from Sami Hyypia. And Liverpool were ahead.") == [
+        ("Liverpool", "city", "GB")]
     # a title and a person's name after the place: its official, not a longer name
     assert _codes(geo, "Boston Police Chief Michael Cox said on Monday.") == [
         ("Boston", "city", "US")]
@@ -218,6 +221,8 @@ def test_distinctive_divisions_abbreviations_and_datelines(geo: Geocoder) -> Non
     assert _codes(geo, "Outages stretched to the Kentucky border.") == [
         ("Kentucky", "region", "US")]
     assert _codes(geo, "Manitoba announced new rules.") == [("Manitoba", "region", "CA")]
+    # but not a small one, nor one found by an alternate name: "Andreas" (Isle of Man), "BoE"
+    assert geo.find("Andreas scored twice, the BoE said.") == []
     # a press abbreviation after an unlisted town, and a dateline in capitals
     assert ("Ky.", "region", "US") in _codes(geo, "Troops moved from Fort Knox, Ky., on Monday.")
     assert _codes(geo, "Threat was a hoax. COLUMBUS -- A text message said so.") == [

@@ -132,6 +132,8 @@ PERSON_GUARD_POPULATION = 500_000
 MINOR_POPULATION = 100_000
 #: Divisions with fewer inhabitants (in their settlements) need evidence of their country.
 MAJOR_DIVISION = 5_000_000
+#: A division named by no English word or person's name needs no evidence from this size.
+DISTINCTIVE_POPULATION = 1_000_000
 #: A city at least this populous beats a same-named division of its country.
 BIG_CITY = 500_000
 KIND_RANK = {"continent": 4, "country": 3, "region": 2, "county": 1, "city": 0}
@@ -426,6 +428,8 @@ class Geocoder:
             for walked in range(NAME_REACH + 1):
                 word = step(text, at)
                 lower = word.lower()
+                if walked and step is _word_before and text[at - 2:at - 1] in ".!?:;":
+                    break  # "… Hyypia. And Liverpool": a sentence ends before the common word
                 if not word[:1].isupper() or lower in TITLES:
                     break  # "Fargo Mayor Dennis Walaker": the place's official, not a name
                 if lower not in self._ordinary:  # a common word may name a place too
@@ -572,9 +576,10 @@ class Geocoder:
         ("Kentucky", "Manitoba"; not "Maritime", "Centre", "Santander")."""
         if len(hit.candidates) != 1:
             return False
-        key = alias_key(self.records[hit.candidates[0]][0])
-        return " " not in key and key not in self._words and key not in self._firsts \
-            and key not in self._surnames
+        record = self.records[hit.candidates[0]]
+        key = alias_key(record[0])
+        return record[6] >= DISTINCTIVE_POPULATION and " " not in key and key not in self._words \
+            and key not in self._firsts and key not in self._surnames
 
     @staticmethod
     def _national_evidence(number: int, iso: str, evidence: _Evidence) -> bool:
