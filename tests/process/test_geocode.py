@@ -205,6 +205,8 @@ def test_a_place_inside_a_name_through_common_words(geo: Geocoder) -> None:  # a
     # a title and a person's name after the place: its official, not a longer name
     assert _codes(geo, "Boston Police Chief Michael Cox said on Monday.") == [
         ("Boston", "city", "US")]
+    assert _codes(geo, "Nottingham City Councillor Brian Parbutt disagreed.") == [
+        ("Nottingham", "city", "GB")]
 
 
 def test_nationality_adjectives_are_marked(geo: Geocoder) -> None:  # authored

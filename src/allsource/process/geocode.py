@@ -147,7 +147,7 @@ TITLES = frozenset({
     "sister", "brother", "uncle", "aunt", "rev", "reverend", "bishop", "cardinal", "sheikh",
     "emir", "ayatollah", "detective", "agent", "dame", "sheriff", "coroner", "chief",
     "attorney", "commissioner", "superintendent", "deputy", "investigator", "councilman",
-    "councilwoman", "trooper", "ranger"})
+    "councilwoman", "councillor", "councilor", "trooper", "ranger"})
 
 #: Authored: words naming a kind of place, which follow a place's name ("Kharkiv Oblast").
 PLACE_WORDS = frozenset({
