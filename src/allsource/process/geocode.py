@@ -13,7 +13,8 @@ whole-word occurrence of every name key; leftmost-longest, non-overlapping occur
 original text (first letter upper case), so "nice weather" and "reading" never match, and
 acronyms ("US", "UK", "UAE") only in upper case. Abbreviations that are also words or titles
 ("Miss.", "Ill.", "Pa.") count only as a qualifier after a comma, and none after a number
-("500 B.C.").
+("500 B.C."); a dotted abbreviation right after ", " and a capitalised word is its division
+even when that word names no listed place ("Fort Knox, Ky.").
 
 Not places (precision before recall):
 
@@ -31,12 +32,16 @@ Not places (precision before recall):
 * *parts of longer names*: a place other than a country or continent next to a capitalised
   word that is not a place, not a common English word (one of the :data:`GUARD_RANK` most
   frequent), not a weekday or month and not a kind of place (:data:`PLACE_WORDS`): "Nexus
-  Zeta", "Docker Hub", "Jos Wetzels", "Dalai Lama"; and such a place written in capitals
-  inside prose rather than in a dateline or heading ("BRONZE KEYSTONE", "PowerShell ISE");
+  Zeta", "Docker Hub", "Jos Wetzels", "Dalai Lama", also through up to :data:`NAME_REACH`
+  capitalised common words ("Santander Central Hispano"); and such a place written in capitals
+  inside prose rather than in a dateline ("COLUMBUS --") or heading ("BRONZE KEYSTONE",
+  "PowerShell ISE");
 * *minor places*: cities under :data:`MINOR_POPULATION` need evidence of their country in
   the text ("Obama" alone is not the Japanese town), and so do divisions of fewer than
   :data:`MAJOR_DIVISION` inhabitants named by one word ("Centre", "Maritime" are regions of
-  Burkina Faso and Togo; "Texas", "Ontario" and "Kharkiv Oblast" need no evidence).
+  Burkina Faso and Togo; "Texas", "Ontario" and "Kharkiv Oblast" need no evidence, nor does
+  a division whose name no other place has and which is no English word or person's name:
+  "Kentucky", "Manitoba").
 
 Disambiguation, per occurrence, among the places sharing its name:
 
@@ -55,6 +60,9 @@ Disambiguation, per occurrence, among the places sharing its name:
    "U.S. sanctions on Georgia" stays the country, "Atlanta … Georgia" becomes the state); a
    country candidate gets half a point for free, so it wins a tie against a same-named
    division;
+   a city with no evidence in its own division loses to a namesake of at least
+   :data:`BIG_CITY` people with evidence in its country ("Moscow" beside "Russia" and two US
+   places is not Moscow, Idaho);
 4. between cities or counties with equal evidence, the one in the first-level division the
    other places of the text lie in ("Cardiff, Bangor, Aberystwyth": Bangor in Wales, not the
    larger Bangor in Northern Ireland);
@@ -95,6 +103,7 @@ from allsource.process.geonames import (
     ABBREVIATIONS,
     BASEMAP,
     Record,
+    demonym_forms,
     person_names,
     place_table,
 )
@@ -107,6 +116,10 @@ MAX_CHARS = 20_000_000
 MAX_PLACES = 5_000
 #: Neighbouring words are read up to this length (bounded work per occurrence).
 MAX_WORD = 40
+#: A place is part of a longer name through at most this many capitalised common words.
+NAME_REACH = 1
+#: What follows a dateline's place in capitals ("COLUMBUS -- ", "PARIS (AP)")
+DATELINE_MARKS = ("--", "–", "—", "(")
 #: A dateline or heading in capitals is looked for this far back on the line.
 HEADING = 160
 #: Common-word city names are guarded below this population; a common word is one of the
@@ -119,6 +132,8 @@ PERSON_GUARD_POPULATION = 500_000
 MINOR_POPULATION = 100_000
 #: Divisions with fewer inhabitants (in their settlements) need evidence of their country.
 MAJOR_DIVISION = 5_000_000
+#: A division named by no English word or person's name needs no evidence from this size.
+DISTINCTIVE_POPULATION = 1_000_000
 #: A city at least this populous beats a same-named division of its country.
 BIG_CITY = 500_000
 KIND_RANK = {"continent": 4, "country": 3, "region": 2, "county": 1, "city": 0}
@@ -130,7 +145,9 @@ TITLES = frozenset({
     "col", "colonel", "lt", "capt", "captain", "sgt", "sergeant", "officer", "coach",
     "professor", "prof", "ambassador", "mayor", "speaker", "chairman", "director", "father",
     "sister", "brother", "uncle", "aunt", "rev", "reverend", "bishop", "cardinal", "sheikh",
-    "emir", "ayatollah", "detective", "agent", "dame"})
+    "emir", "ayatollah", "detective", "agent", "dame", "sheriff", "coroner", "chief",
+    "attorney", "commissioner", "superintendent", "deputy", "investigator", "councilman",
+    "councilwoman", "councillor", "councilor", "trooper", "ranger"})
 
 #: Authored: words naming a kind of place, which follow a place's name ("Kharkiv Oblast").
 PLACE_WORDS = frozenset({
@@ -162,6 +179,8 @@ class Place:
     region: str | None = None
     #: [south, west, north, east] for areas
     bbox: tuple[float, float, float, float] | None = None
+    #: named by a nationality adjective ("Russian" → Russia), not by a place name
+    demonym: bool = False
 
 
 # --- build ------------------------------------------------------------------------------------
@@ -295,11 +314,14 @@ class Geocoder:
         ranks = word_ranks()
         self._firsts, self._surnames = person_names()
         self._very_common = frozenset(w for w, r in ranks.items() if r < VERY_COMMON_RANK)
+        self._words = frozenset(ranks)
         # words that may sit capitalised next to a place without making a longer name
         self._ordinary = frozenset(w for w, r in ranks.items() if r < GUARD_RANK) | {
-            w.lower() for w in (*calendar.day_name, *calendar.month_name) if w} | PLACE_WORDS
+            w.lower() for w in (*calendar.day_name, *calendar.month_name, *calendar.day_abbr,
+                                *calendar.month_abbr, "Sept") if w} | PLACE_WORDS
         self._abbreviations = frozenset(alias_key(form) for forms in ABBREVIATIONS.values()
                                         for form in forms)
+        self._demonyms = frozenset(alias_key(form) for form in demonym_forms())
 
     @classmethod
     def build(cls) -> Geocoder:
@@ -334,8 +356,9 @@ class Geocoder:
         for last, (length, entry) in self._automaton.iter(f" {fold_document(text)} "):
             start, end = last - length + 1, last - 1
             surface = text[start:end]
-            if entry[1] and not surface.replace(".", "").replace(" ", "").isupper():
-                continue
+            if entry[1] and not surface.replace(".", "").replace(" ", "").isupper() and not (
+                    text[end:end + 1] == "." and alias_key(surface) in self._abbreviations):
+                continue  # "KY" the postal code, but "Ky." the press abbreviation
             if surface[:1].isupper():
                 if end < len(text) and text[end] == "." and ("." in surface or alias_key(
                         surface) in self._abbreviations):
@@ -360,6 +383,10 @@ class Geocoder:
         if hit.fixed is not None:
             return True
         if hit.qualifier_only:
+            if "." in text[hit.start:hit.end] and len(hit.candidates) == 1 and \
+                    self._after_name(text, hit.start):
+                hit.fixed = hit.candidates[0]  # "Fort Knox, Ky.": the town is not listed
+                return True
             return False
         key = alias_key(text[hit.start:hit.end])
         before, after = _word_before(text, hit.start), _word_after(text, hit.end)
@@ -379,15 +406,49 @@ class Geocoder:
         national = self._national(hit)
         surface = text[hit.start:hit.end]
         if not national and len(surface) > 3 and surface.isupper() and "." not in surface \
-                and not self._heading(
-                text, hit.start):
+                and not self._heading(text, hit.start) and \
+                not text[hit.end:hit.end + 3].lstrip(" ,").startswith(DATELINE_MARKS):
             return False  # "BRONZE KEYSTONE", "PowerShell ISE": capitals inside prose
         if not national and any(w[:1].isupper() and not self._is_place(w)
                                 and w.lower() not in self._ordinary for w in (before, after)):
             return False  # part of a longer name: "Nexus Zeta", "Docker Hub", "Jos Wetzels"
+        if not national and self._inside_name(text, hit):
+            return False  # "Santander Central Hispano": a name through a common word
         # a guarded name inside a longer capitalised name: "Fancy Bear", "Lincoln Memorial"
         return not hit.guarded or not any(w[:1].isupper() and not self._is_place(w)
                                           for w in (before, after))
+
+    def _inside_name(self, text: str, hit: _Hit) -> bool:
+        """Beyond one to :data:`NAME_REACH` capitalised common words next to the hit, a
+        capitalised word that is neither common nor a place: the hit is part of a longer name
+        ("Santander Central Hispano", a bank), which the neighbour rule misses because its
+        neighbour ("Central") is a common word."""
+        for step in (_word_before, _word_after):
+            at = hit.start if step is _word_before else hit.end
+            for walked in range(NAME_REACH + 1):
+                word = step(text, at)
+                lower = word.lower()
+                if walked and step is _word_before and text[at - 2:at - 1] in ".!?:;":
+                    break  # "… Hyypia. And Liverpool": a sentence ends before the common word
+                if not word[:1].isupper() or lower in TITLES:
+                    break  # "Fargo Mayor Dennis Walaker": the place's official, not a name
+                if lower not in self._ordinary:  # a common word may name a place too
+                    return bool(walked) and not self._is_place(word) and \
+                        lower not in self._firsts and lower not in self._surnames
+                # to the word's far end ("Gen." loses its dot: the next step then stops)
+                at = at - 1 - len(word) if step is _word_before else at + 1 + len(word)
+        return False
+
+    @staticmethod
+    def _after_name(text: str, start: int) -> bool:
+        """``text`` has ", " before ``start`` and a capitalised word right before that."""
+        if text[max(0, start - 2):start] != ", ":
+            return False
+        begin = start - 2
+        while begin > max(0, start - MAX_WORD) and (text[begin - 1].isalpha()
+                                                    or text[begin - 1] in ".'-"):
+            begin -= 1
+        return text[begin:begin + 1].isupper()
 
     @staticmethod
     def _heading(text: str, start: int) -> bool:
@@ -490,6 +551,13 @@ class Geocoder:
                     KIND_RANK[self.records[i][1]], self.records[i][6]), i)
                   for i in self.shortlist(hit.candidates)]
         score, best = max(scored)
+        if local and self.records[best][1] == "city" and score[1] == 0:
+            # "Moscow" in a text naming Russia once and the US twice (Hawaii): a big city with
+            # evidence of its country beats a small namesake with none in its own division
+            size, big = max((self.records[i][6], n) for n, (_, i) in enumerate(scored)
+                            if self.records[i][1] == "city")
+            if size >= BIG_CITY and scored[big][0][0] >= 1:
+                score, best = scored[big]
         record = self.records[best]
         if hit.guarded:
             mine = 1 if evidence[1].get(number) is not None else 0
@@ -498,9 +566,20 @@ class Geocoder:
         if record[1] == "city" and record[6] < MINOR_POPULATION and score[0] < 1:
             return None
         if record[1] in ("region", "county") and record[6] < MAJOR_DIVISION and hit.one_word \
+                and not self._distinctive(hit) \
                 and not self._national_evidence(number, record[2], evidence):
             return None
         return best
+
+    def _distinctive(self, hit: _Hit) -> bool:
+        """One place has the name, which is no English word and no person's name
+        ("Kentucky", "Manitoba"; not "Maritime", "Centre", "Santander")."""
+        if len(hit.candidates) != 1:
+            return False
+        record = self.records[hit.candidates[0]]
+        key = alias_key(record[0])
+        return record[6] >= DISTINCTIVE_POPULATION and " " not in key and key not in self._words \
+            and key not in self._firsts and key not in self._surnames
 
     @staticmethod
     def _national_evidence(number: int, iso: str, evidence: _Evidence) -> bool:
@@ -512,8 +591,9 @@ class Geocoder:
     def _place(self, text: str, hit: _Hit, index: int) -> Place:
         name, kind, iso, _, lat, lon, _, geonameid, region, bbox = self.records[index]
         box = (bbox[0], bbox[1], bbox[2], bbox[3]) if bbox else None
-        return Place(hit.start, hit.end, text[hit.start:hit.end], name, kind, iso, lat, lon,
-                     geonameid, region, box)
+        surface = text[hit.start:hit.end]
+        return Place(hit.start, hit.end, surface, name, kind, iso, lat, lon, geonameid, region,
+                     box, kind == "country" and alias_key(surface) in self._demonyms)
 
 
 def countries(places: Iterable[Place]) -> list[str]:

@@ -335,7 +335,7 @@ def place_table(cache: Any, ranks: Mapping[str, int]) -> tuple[list[Record], Nam
             for alias in [row[4], *row[6].split("|")]:
                 if alias and _usable_alternate(alias) and "(" not in alias:
                     names[alias].append((iso_index[row[1]], alias))
-    for alias, iso in {**COUNTRY_ALIASES, **_demonym_forms()}.items():
+    for alias, iso in {**COUNTRY_ALIASES, **demonym_forms()}.items():
         if iso in iso_index:
             names[alias].append((iso_index[iso], alias))
     postal: set[str] = set()
@@ -351,7 +351,8 @@ def place_table(cache: Any, ranks: Mapping[str, int]) -> tuple[list[Record], Nam
     return records, names, set(QUALIFIER_ONLY) | postal
 
 
-def _demonym_forms() -> dict[str, str]:
+def demonym_forms() -> dict[str, str]:
+    """Nationality adjectives and their plurals ("Russian", "Russians") → ISO2."""
     forms = dict(DEMONYMS)
     for word, iso in DEMONYMS.items():
         if word.endswith(("an", "i")):

@@ -54,7 +54,10 @@ def _threat_spans(work: Work) -> list[tuple[int, int]]:
 class PlacesStage(Stage):
     name: ClassVar[str] = "places"
     # 4: a tie between same-named cities goes to the division the other places lie in
-    version: ClassVar[str] = "4"
+    # 5: a place inside a longer name through common words ("Santander Central Hispano");
+    # distinctive divisions ("Kentucky"), "Ky." after a town, datelines ("COLUMBUS --"),
+    # a big city beats a small namesake without local evidence (Moscow, not Moscow, Idaho)
+    version: ClassVar[str] = "5"
     description: ClassVar[str] = "offline geoparsing of place names (GeoNames)"
     requires: ClassVar[tuple[str, ...]] = ("entities",)
     order: ClassVar[int] = 45
