@@ -9,7 +9,10 @@ token_env=… -o collection=all``). One round of :func:`sync_source`:
    fetching only the object versions this store does not hold (:func:`held_ids`). So what the
    partner holds because it came from us — pulled from us, or posted to it by us — comes back
    as one manifest record per version and is neither downloaded nor stored again (*echo
-   suppression*), and the same holds for anything we got from a third party.
+   suppression*), and the same holds for anything we got from a third party. An allsource
+   partner is asked, besides, to leave out of its manifest what came from us
+   (``match[x_allsource_origin]=others``, :mod:`allsource.share.taxii.origin`): then the
+   echo costs no manifest record at all. A partner that does not know the filter ignores it.
 2. **Push back** the sightings, notes and opinions our analysts wrote about objects that came
    from the partner (:mod:`allsource.share.sync_push`), once each, to the partner's writable
    collection.
@@ -31,6 +34,7 @@ from allsource.collect.taxii import TaxiiCollector
 from allsource.errors import AllsourceError
 from allsource.model.records import Source
 from allsource.share.sync_push import PushResult, push_back
+from allsource.share.taxii.origin import ORIGIN_FILTER, OTHERS
 from allsource.store import schema as t
 from allsource.store.object_log import normalize_modified
 from allsource.store.sql import SqlStore, chunks
@@ -59,6 +63,9 @@ def sync_collector(store: SqlStore) -> type[TaxiiCollector]:
     class SyncCollector(TaxiiCollector):
         def held_ids(self, records: Sequence[tuple[str, str]]) -> set[str] | None:
             return held_ids(store, records)
+
+        def manifest_filters(self) -> dict[str, str]:
+            return {ORIGIN_FILTER: OTHERS}
 
     return SyncCollector
 
