@@ -501,7 +501,9 @@ class TaxiiCollector(Collector):
         for obj in objects:
             if isinstance(obj, dict) and obj.get("id") in here:
                 self._definitions[obj["id"]] = obj
+        # most objects carry no marking at all: test for the keys before collecting refs
         missing = sorted({ref for obj in objects if isinstance(obj, dict)
+                          and ("object_marking_refs" in obj or "granular_markings" in obj)
                           for ref in marking_refs(obj)
                           if ref not in here and ref not in TLP_IDS})
         return {ref: d for ref in missing if (d := self._definition(collection, ref)) is not None
