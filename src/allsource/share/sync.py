@@ -26,8 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
-
 from allsource.collect.base import CollectContext
 from allsource.collect.runner import Progress, RunResult, run_source
 from allsource.collect.taxii import TaxiiCollector
@@ -35,9 +33,8 @@ from allsource.errors import AllsourceError
 from allsource.model.records import Source
 from allsource.share.sync_push import PushResult, push_back
 from allsource.share.taxii.origin import ORIGIN_FILTER, OTHERS
-from allsource.store import schema as t
-from allsource.store.object_log import normalize_modified
-from allsource.store.sql import SqlStore, chunks
+from allsource.store.object_log import normalize_modified, versions_of
+from allsource.store.sql import SqlStore
 
 __all__ = ["SyncResult", "held_ids", "sync_collector", "sync_source"]
 
@@ -47,14 +44,14 @@ def held_ids(store: SqlStore, records: Sequence[tuple[str, str]]) -> set[str]:
     same ``modified``, or — for an object that has none (a cyber observable, whose id is a
     hash of its content; the manifest then shows its ``created`` or ``date_added``) — the id.
     """
-    v = t.object_versions
-    have: set[tuple[str, str]] = set()
+    have: dict[str, set[str]] = {}
     with store.engine.connect() as conn:
-        for part in chunks(sorted({i for i, _ in records})):
-            have.update((r.id, r.modified) for r in conn.execute(
-                sa.select(v.c.id, v.c.modified).where(v.c.id.in_(part))))
-    return {i for i, version in records
-            if (i, normalize_modified(version)) in have or (i, "") in have}
+        for rows in versions_of(conn, sorted({i for i, _ in records})):
+            for oid, modified in rows:
+                have.setdefault(oid, set()).add(modified)
+    # only the ids held are compared by version (a delta's records mostly are not)
+    return {i for i, version in records if i in have
+            and ("" in have[i] or normalize_modified(version) in have[i])}
 
 
 def sync_collector(store: SqlStore) -> type[TaxiiCollector]:

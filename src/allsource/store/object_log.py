@@ -36,7 +36,7 @@ again from elsewhere adds nothing. The TAXII server uses it to spare a partner i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,7 +45,7 @@ from sqlalchemy.engine import Connection
 
 from allsource.store import schema as t
 
-__all__ = ["LOGGED", "next_numbers", "normalize_modified", "record"]
+__all__ = ["LOGGED", "next_numbers", "normalize_modified", "record", "versions_of"]
 
 #: the tables whose rows are versioned here
 LOGGED = (t.objects, t.relationships)
@@ -136,13 +136,26 @@ def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
 
 
 def _logged(conn: Connection, ids: list[str]) -> set[str]:
-    """Those of ``ids`` with at least one logged version."""
-    v = t.object_versions
+    """Those of ``ids`` with at least one logged version: one driver-level ``IN`` per chunk
+    on the ``(id, modified)`` unique index (SQLAlchemy's expanding parameters cost more than
+    the look-up, and every new id of every batch pays this)."""
     out: set[str] = set()
-    for i in range(0, len(ids), _CHUNK):
-        out.update(conn.execute(sa.select(v.c.id).where(v.c.id.in_(ids[i:i + _CHUNK]))
-                                .distinct()).scalars())
+    for rows in versions_of(conn, ids, with_modified=False):
+        out.update(row[0] for row in rows)
     return out
+
+
+def versions_of(conn: Connection, ids: list[str], *, with_modified: bool = True
+                ) -> Iterator[Sequence[Any]]:
+    """The ``(id, modified)`` rows of ``object_versions`` for ``ids`` (``(id,)`` rows without
+    ``with_modified``), one driver-level statement per chunk of :data:`_CHUNK` ids."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    columns = "id, modified" if with_modified else "DISTINCT id"
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i:i + _CHUNK]
+        sql = (f"SELECT {columns} FROM object_versions WHERE id IN ("
+               + ", ".join([mark] * len(part)) + ")")
+        yield conn.exec_driver_sql(sql, tuple(part)).all()
 
 
 def _newer(conn: Connection, table: sa.Table, again: dict[str, tuple[str, Mapping[str, Any]]],
