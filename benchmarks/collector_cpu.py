@@ -47,16 +47,26 @@ def main() -> None:
     collector._fetch_definition = lambda c, r: None  # type: ignore[method-assign]  # offline
     bodies = [orjson.dumps({"objects": objs[i:i + PAGE], "more": False})
               for i in range(0, len(objs), PAGE)]
+    phases = dict.fromkeys(("held_ids", "definitions", "mapping", "write"), 0.0)
     started = time.process_time()
     for body in bodies:
+        t0 = time.process_time()
         envelope = Envelope(orjson.loads(body)["objects"], False, None)
         held_ids(store, [(o["id"], o.get("modified", "")) for o in envelope.objects])
+        t1 = time.process_time()
         outside = collector._outside_definitions(collection, envelope.objects)
+        t2 = time.process_time()
         items = list(collector._map_page(body, envelope, "page", "ref", outside))
+        t3 = time.process_time()
         store.write_batch(src, [i for i in items if isinstance(i, Collected)], [], None)
+        t4 = time.process_time()
+        for key, begin, end in (("held_ids", t0, t1), ("definitions", t1, t2),
+                                ("mapping", t2, t3), ("write", t3, t4)):
+            phases[key] += end - begin
     cpu = time.process_time() - started
-    print(f"{label}: {len(objs)} objects {cpu:.2f} CPU s = {1000 * cpu / len(objs):.3f} ms/object")
-
+    split = ", ".join(f"{k} {1e6 * v / len(objs):.1f}" for k, v in phases.items())
+    print(f"{label}: {len(objs)} objects {cpu:.2f} CPU s = {1000 * cpu / len(objs):.3f} "
+          f"ms/object ({split} µs/object)")
 
 if __name__ == "__main__":
     main()
