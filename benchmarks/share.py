@@ -32,6 +32,14 @@ reference server, memory backend) on the same objects, on the same machine, in t
    nothing new (the fixed cost of a run). Each run: wall, the collector process's CPU, the
    server's CPU, the rows it added and the load average.
 
+7. **Running sync** (``--running-sync``): the sync targets as a partner lives them — one
+   ``allsource sync partner --every S`` loop started once on a fresh destination, timed to
+   hold everything served (full), then from ``--running-delta`` new objects committed on the
+   served store to the destination holding them (the delta, start-up not paid again: the
+   delta is written after the loop's first round has ended). ``--running-on-dest`` runs the
+   loop on ``--sync``'s destination instead (it holds everything already): the
+   delta-on-top-of-1M target.
+
 The store is built once in ``--store-root``/``taxii-bench-OBJECTS`` and reused by later runs
 (``meta.json`` holds its tokens); the destination of ``--sync`` is kept in its ``dest``
 folder (``--fresh-dest`` starts it again).
@@ -432,6 +440,94 @@ def delta(meta: dict[str, Any], server_pid: int, work: Path, count: int) -> dict
         "objects_written": len(fresh)}
 
 
+def _until(dest: Path, versions: int, cap_s: float,
+           count: str = "SELECT count(*) FROM object_versions") -> float | None:
+    """Seconds until ``dest`` holds ``versions`` object versions (or ``count`` reaches it;
+    polled every 50 ms; the reader never blocks the WAL writer), or ``None`` past ``cap_s``."""
+    import sqlite3
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < cap_s:
+        if dest.exists():
+            try:
+                with sqlite3.connect(dest, timeout=1) as conn:
+                    held_now = conn.execute(count).fetchone()[0]
+            except sqlite3.OperationalError:  # not created yet by `allsource init`
+                held_now = -1
+            if held_now >= versions:
+                return time.perf_counter() - started
+        time.sleep(0.05)
+    return None
+
+
+def running_sync(meta: dict[str, Any], url: str, server_pid: int, work: Path, page_size: int,
+                 every: float, count: int, cap_s: float, reuse: bool = False
+                 ) -> dict[str, Any]:
+    """The sync targets with a *running* ``allsource sync partner --every S`` (its start-up
+    paid once, before the clock starts): a fresh destination (``work/dest-running``) is
+    initialised with the partner source, the loop is started, and we time (1) from its start
+    to holding every version served (the full sync; this one includes start-up), then
+    (2) from ``count`` new objects committed on the served store to the destination holding
+    them (the delta: at most ``every`` seconds of waiting for the next round, plus the round).
+    The loop is then stopped; its CPU is the child's. With ``reuse`` the destination of
+    ``--sync`` (``work/dest``, which already holds the collection) is used instead: (1) is
+    then its catch-up, and (2) the delta on top of everything held (the 1M target)."""
+    import shutil
+
+    dest_dir = work / ("dest" if reuse else "dest-running")
+    dest = dest_dir / "dest.db"
+    env = dest_env(dest_dir, meta["owner"])
+    if reuse and not dest.exists():
+        raise SystemExit(f"--running-on-dest: {dest} does not exist (run --sync first)")
+    if not reuse:
+        if dest_dir.exists():
+            shutil.rmtree(dest_dir)
+        dest_dir.mkdir(parents=True)
+        allsource_cli(dest, ["init", "--no-encryption"], env)
+        allsource_cli(dest, ["source", "add", "partner", "taxii", url, "--allow-private",
+                             "-o", "token_env=BENCH_TOKEN", "-o", "collection=all",
+                             "-o", f"page_size={page_size}"], env)
+    import sqlite3
+
+    with sqlite3.connect(work / "share.db") as conn:  # the owner is served all but TLP:RED
+        served = conn.execute("SELECT count(*) FROM object_versions WHERE tlp < 4").fetchone()[0]
+    out: dict[str, Any] = {"every_s": every, "page_size": page_size, "served": served,
+                           "destination": str(dest), "loadavg": [loadavg()]}
+    with sqlite3.connect(dest) as conn:
+        runs = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+    server = cpu_seconds(server_pid)
+    loop = subprocess.Popen([sys.executable, "-m", "allsource", "--database-url",
+                             f"sqlite:///{dest}", "sync", "partner", "--every", str(every),
+                             "--quiet"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, cwd=dest_dir, env=env)
+    try:
+        full = _until(dest, served, cap_s)
+        # the loop's first round has ended (its run record is saved): start-up is behind us
+        # before the delta's clock starts, even when the destination held everything already
+        _until(dest, runs + 1, cap_s, "SELECT count(*) FROM runs")
+        out["full_s"] = None if full is None else round(full, 2)
+        out["full_server_cpu_s"] = round(cpu_seconds(server_pid) - server, 2)
+        out["full_loop_cpu_s"] = round(cpu_seconds(loop.pid), 2)
+        if count:
+            fresh = corpus_copies(count, 200_000 + int(meta.get("delta_rounds", 0)))
+            store = _open(work)
+            write_objects(store, fresh, part=200_000 + int(meta.get("delta_rounds", 0)))
+            store.close()  # committed: the clock starts now
+            meta["delta_rounds"] = int(meta.get("delta_rounds", 0)) + 1
+            (work / "meta.json").write_text(json.dumps({k: v for k, v in meta.items()
+                                                        if k != "reused"}))
+            loop_cpu = cpu_seconds(loop.pid)
+            took = _until(dest, served + len(fresh), cap_s)
+            out["delta"] = {"objects": len(fresh), "seconds": None if took is None
+                            else round(took, 2),
+                            "loop_cpu_s": round(cpu_seconds(loop.pid) - loop_cpu, 2)}
+    finally:
+        loop.terminate()
+        loop.wait(60)
+    out["loadavg"].append(loadavg())
+    return out
+
+
 def corpus_copies(n: int, k: int) -> list[dict[str, Any]]:
     """``n`` objects of copy ``k`` (and ``k + 1``…) of the corpus, ids never used before."""
     out: list[dict[str, Any]] = []
@@ -469,6 +565,15 @@ def main() -> None:
     p.add_argument("--sync-page-size", type=int, default=1000)
     p.add_argument("--delta", type=int, default=0,
                    help="then write this many new objects to the served store and sync again")
+    p.add_argument("--running-sync", action="store_true",
+                   help="time the sync targets with a running `allsource sync --every` on a "
+                        "fresh destination (dest-running): full, then a --running-delta")
+    p.add_argument("--running-every", type=float, default=1.0)
+    p.add_argument("--running-delta", type=int, default=1000)
+    p.add_argument("--running-cap", type=float, default=1800.0, help="seconds per wait")
+    p.add_argument("--running-on-dest", action="store_true",
+                   help="run the loop on --sync's destination (holds everything) instead of "
+                        "a fresh one: the delta-on-top-of-everything target")
     p.add_argument("--baseline-src", type=Path, default=None,
                    help="also serve the store with this src tree (e.g. `git archive main src`) "
                         "and walk it the same way: a paired baseline in the same run")
@@ -486,7 +591,8 @@ def main() -> None:
     rep["ingest"] = meta["ingest"] | {"versions": meta["versions"],
                                       "reused": bool(meta.get("reused"))}
     log(f"store: {meta['versions']} versions ({'reused' if meta.get('reused') else 'built'})")
-    # the same port on every run: the collector keys its checkpoint by the collection's URL
+    # the same port on every run (collector checkpoints were keyed by the collection's URL
+    # before issue 13's fix; a destination made then still expects it)
     if "port" not in meta:
         meta["port"] = free_port()
         (work / "meta.json").write_text(json.dumps({k: v for k, v in meta.items()
@@ -509,6 +615,11 @@ def main() -> None:
             rep["sync"] = sync(meta, url, proc.pid, work, args.sync_page_size,
                                args.fresh_dest)
             log(f"sync: {rep['sync']}")
+        if args.running_sync:
+            rep["running_sync"] = running_sync(meta, url, proc.pid, work, args.sync_page_size,
+                                               args.running_every, args.running_delta,
+                                               args.running_cap, args.running_on_dest)
+            log(f"running sync: {rep['running_sync']}")
         if args.delta:
             rep["delta"] = delta(meta, proc.pid, work, args.delta)
             log(f"delta: {rep['delta']}")

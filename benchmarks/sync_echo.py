@@ -1,8 +1,11 @@
 """Partner sync on loopback, counted on the wire: what instance A downloads when it pulls
 from partner B after B pulled everything from A (the *echo*), with allsource's sync (manifest
-walk, fetch only versions not held: :mod:`allsource.share.sync`) against the named baseline,
-the plain TAXII collector on the same partner in the same run (objects pages from the same
-checkpoint, as ``allsource collect`` reads). Then a delta of ``--delta`` new indicators on B.
+walk asking B to leave out what came from A, ``match[x_allsource_origin]=others``, then fetch
+only versions not held: :mod:`allsource.share.sync`) against two named baselines in the same
+run: the sync's manifest walk *without* that filter (each echoed version costs one manifest
+record: the sync before issue 13's echo exclusion), and the plain TAXII collector on the same
+partner (objects pages, as ``allsource collect`` reads). Then a delta of ``--delta`` new
+indicators on B. B knows which source is A through ``peer-a``'s ``partner_user`` option.
 
 Counts are requests, objects, manifest records and response bytes seen by an ASGI counter in
 front of each server (the test suite's ``Wire``); CPU seconds are this process's (both
@@ -24,7 +27,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.api.test_taxii import indicator, write
-from tests.share.taxii.test_sync import Wire, _free_port, _serve
+from tests.serving import free_port
+from tests.share.taxii.test_sync import Wire, _serve
 
 from allsource.collect.base import CollectContext
 from allsource.collect.runner import run_source
@@ -33,7 +37,7 @@ from allsource.collect.taxii import TaxiiCollector
 from allsource.config import load_settings
 from allsource.model.markings import TLP, Marking
 from allsource.model.records import Collected, Source
-from allsource.share.sync import sync_source
+from allsource.share.sync import sync_collector, sync_source
 from allsource.store import open_store, users
 from allsource.store.blobs import BlobStore
 
@@ -79,12 +83,12 @@ def main() -> None:
     _, on_b = users.create_token(b, users.add_user(b, "org-a", "partner", max_tlp=TLP.AMBER,
                                                    groups=["a-org"]))
     os.environ["BENCH_B_ON_A"], os.environ["BENCH_A_ON_B"] = on_a, on_b
-    pa, pb = _free_port(), _free_port()
+    pa, pb = free_port(), free_port()
     page = str(args.page_size)
     b.add_source(Source("peer-a", "taxii", f"http://127.0.0.1:{pa}/taxii2/", allow_private=True,
                         config={"token_env": "BENCH_B_ON_A", "collection": "all",
-                                "page_size": page}))
-    for name in ("peer-b", "peer-b-plain"):
+                                "page_size": page, "partner_user": "org-a"}))
+    for name in ("peer-b", "peer-b-held", "peer-b-plain"):
         a.add_source(Source(name, "taxii", f"http://127.0.0.1:{pb}/taxii2/",
                             allow_private=True, config={"token_env": "BENCH_A_ON_B",
                                                         "collection": "all",
@@ -106,12 +110,24 @@ def main() -> None:
          lambda: sync_source(b, b.get_source("peer-a"), ctx_b))
     step("A pulls B — echo, allsource sync", wire_b,
          lambda: sync_source(a, a.get_source("peer-b"), ctx_a))
+    held_only = sync_collector(a)
+
+    class HeldOnly(held_only):  # type: ignore[misc,valid-type]
+        """The sync's manifest walk without the origin filter (the baseline)."""
+
+        def manifest_filters(self) -> dict[str, str]:
+            return {}
+
+    step("A pulls B — echo, baseline: manifest walk without the origin filter", wire_b,
+         lambda: run_source(a, a.get_source("peer-b-held"), ctx_a, collector_cls=HeldOnly))
     step("A pulls B — echo, baseline: plain TAXII collector", wire_b,
          lambda: run_source(a, a.get_source("peer-b-plain"), ctx_a,
                             collector_cls=TaxiiCollector))
     write(b, [indicator(n) for n in range(args.delta)], "delta")
     step(f"A pulls B — {args.delta} new on B, allsource sync", wire_b,
          lambda: sync_source(a, a.get_source("peer-b"), ctx_a))
+    step(f"A pulls B — {args.delta} new on B, baseline: walk without the filter", wire_b,
+         lambda: run_source(a, a.get_source("peer-b-held"), ctx_a, collector_cls=HeldOnly))
     step(f"A pulls B — {args.delta} new on B, baseline: plain collector", wire_b,
          lambda: run_source(a, a.get_source("peer-b-plain"), ctx_a,
                             collector_cls=TaxiiCollector))

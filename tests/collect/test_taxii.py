@@ -304,6 +304,11 @@ def _checkpoints(items: Sequence[Item]) -> list[dict[str, Any]]:
     return [i.state for i in items if isinstance(i, Checkpoint)]
 
 
+def _key(cid: str, api_root: str = "api1") -> str:
+    """A collection's checkpoint key: its API root's name and its id (not its URL)."""
+    return f"{api_root}/{cid}"
+
+
 def _objects_url(taxii: Taxii, cid: str, api_root: str = "api1") -> str:
     return f"{taxii.base}/{api_root}/collections/{cid}/objects/"
 
@@ -340,9 +345,9 @@ def test_discovery_default_api_root_readable_collections_into_store(
     assert _get(store, technique["id"], GREEN_READER)["marking"]["tlp"] == "TLP:GREEN"
 
     state = store.get_checkpoint(_source(taxii.discovery).id)["collections"]
-    assert set(state) == {_objects_url(taxii, ICS), _objects_url(taxii, OASIS)}
-    assert state[_objects_url(taxii, ICS)] == {"added_after": taxii.last_added("api1", ICS),
-                                              "title": "ATT&CK for ICS"}
+    assert set(state) == {_key(ICS), _key(OASIS)}
+    assert state[_key(ICS)] == {"added_after": taxii.last_added("api1", ICS),
+                                "title": "ATT&CK for ICS"}
 
 
 def test_objects_match_what_taxii2_client_reads(ctx: CollectContext, taxii: Taxii,
@@ -377,7 +382,7 @@ def test_small_page_size_pages_with_next_and_checkpoints_each_page(
 
     # a checkpoint after each page's items, moving to that page's last date_added
     checkpoints = _checkpoints(items)
-    marks = [c["collections"][_objects_url(taxii, ICS)]["added_after"] for c in checkpoints]
+    marks = [c["collections"][_key(ICS)]["added_after"] for c in checkpoints]
     assert marks == [_date(24), _date(49), _date(74), _date(total - 1)]
     assert isinstance(items[-1], Checkpoint)
     pages = [i for i in items if isinstance(i, Collected) and i.document.kind == "stix-bundle"]
@@ -402,6 +407,19 @@ def test_resume_after_a_crash_reads_only_the_pages_not_committed(
     assert len(_versions(first) | _versions(rest)) == len(taxii.objects("api1", ICS))
 
 
+def test_a_checkpoint_keyed_by_an_older_url_is_carried_over(
+        ctx: CollectContext, taxii: Taxii, password: None) -> None:
+    """A checkpoint written under the objects URL (as before, and with the server at another
+    address since) is resumed from, and rewritten under the collection's key."""
+    source = _source(taxii.discovery, collection=ICS, page_size=25)
+    moved = f"http://192.0.2.7:8080/api1/collections/{ICS}/objects/"
+    items = _items(ctx, source, {"collections": {moved: {"added_after": _date(49),
+                                                         "title": "ATT&CK for ICS"}}})
+    assert taxii.front.objects_requests(ICS)[0] == {"limit": ["25"], "added_after": [_date(49)]}
+    assert len(_versions(items)) == len(taxii.objects("api1", ICS)) - 50
+    assert set(_checkpoints(items)[-1]["collections"]) == {_key(ICS)}
+
+
 def test_second_collect_reads_only_objects_added_since(
         store: SqlStore, ctx: CollectContext, taxii: Taxii, samples: Path,
         password: None) -> None:
@@ -409,7 +427,7 @@ def test_second_collect_reads_only_objects_added_since(
     first = _run(store, ctx, source)
     assert first.status == "ok" and first.counts.new > 10
     checkpoint = store.get_checkpoint(source.id)
-    mark = checkpoint["collections"][_objects_url(taxii, OASIS)]["added_after"]
+    mark = checkpoint["collections"][_key(OASIS)]["added_after"]
     assert mark == taxii.last_added("api1", OASIS)
 
     # a partner publishes two objects from the APT1 report with the real taxii2-client; one
@@ -491,7 +509,7 @@ def test_truncated_page_is_quarantined_and_the_collection_goes_on(
     assert all(store.get(o["id"], OWNER) is None for o in objects[25:50])
     assert all(store.get(o["id"], OWNER) is not None for o in objects[:25] + objects[50:])
     state = store.get_checkpoint(_source(taxii.discovery).id)["collections"]
-    assert state[_objects_url(taxii, ICS)]["added_after"] == taxii.last_added("api1", ICS)
+    assert state[_key(ICS)]["added_after"] == taxii.last_added("api1", ICS)
 
 
 def test_a_server_repeating_a_page_does_not_loop(store: SqlStore, ctx: CollectContext,

@@ -26,9 +26,12 @@ GET ``objects/{id}/`` for a marking definition, all with
 ``added_after`` from the checkpoint; later ones follow the envelope's ``next`` (with the same
 filter, as servers require) or, for servers without ``next``, move ``added_after`` to the page's
 ``X-TAXII-Date-Added-Last``. After each page's items a :class:`Checkpoint` records, per
-collection (keyed by its objects URL), that header as the next ``added_after``; a crash resumes
-after the last committed page. ``collect({})`` reads everything. A server that sends no
-``X-TAXII-Date-Added-Last`` cannot be resumed, so such a collection is read in full each run
+collection, that header as the next ``added_after``; a crash resumes after the last committed
+page. The checkpoint is keyed by the collection itself — its API root's name and its id
+(:func:`checkpoint_key`) — not by its URL, so a partner that moves to another host or port
+is not read again in full; a checkpoint written under the older URL keys is carried over.
+``collect({})`` reads everything. A server that sends no ``X-TAXII-Date-Added-Last`` cannot
+be resumed, so such a collection is read in full each run
 (re-ingesting is a no-op, see the runner). A server that answers with the same objects twice
 in a row (e.g. one ignoring ``next``) stops the run with an error rather than looping.
 
@@ -83,7 +86,7 @@ from allsource.model.records import Checkpoint, Collected, Item, Rejected, Sourc
 from allsource.share.stix_markings import TLP_IDS, marking_refs, tlp_of_definition
 
 __all__ = ["Envelope", "TaxiiCollection", "TaxiiCollector", "TaxiiHTTPError", "auth_headers",
-           "parse_envelope", "register_collectors"]
+           "checkpoint_key", "parse_envelope", "register_collectors"]
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 ADDED_FIRST = "X-TAXII-Date-Added-First"
@@ -239,6 +242,29 @@ def _root_name(url: str) -> str:
     return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
 
 
+def checkpoint_key(collection: TaxiiCollection) -> str:
+    """The key of ``collection``'s checkpoint: ``<API root name>/<collection id>``, the same
+    wherever the server is reached."""
+    return f"{_root_name(collection.api_root)}/{collection.id}"
+
+
+def _carried(state: Mapping[str, Any], collection: TaxiiCollection) -> dict[str, Any]:
+    """``collection``'s checkpoint: under its key, else under a URL key of an older run
+    (``…/<root name>/collections/<id>/objects/``, whatever host and port it named)."""
+    found = state.get(checkpoint_key(collection))
+    if isinstance(found, dict):
+        return found
+    old = [v for k, v in state.items() if k.endswith(_url_tail(collection))
+           and isinstance(v, dict)]
+    return old[-1] if old else {}
+
+
+def _url_tail(collection: TaxiiCollection) -> str:
+    """How the objects URL that keyed ``collection``'s checkpoint before ended."""
+    cid = quote(collection.id, safe="")
+    return f"/{_root_name(collection.api_root)}/collections/{cid}/objects/"
+
+
 def _page_name(collection: TaxiiCollection, headers: httpx.Headers) -> str:
     first, last = headers.get(ADDED_FIRST), headers.get(ADDED_LAST)
     if first and last:
@@ -359,6 +385,11 @@ class TaxiiCollector(Collector):
         pages. The partner sync's collector answers from the store."""
         return None
 
+    def manifest_filters(self) -> dict[str, str]:
+        """Extra filter parameters of a manifest walk (none here; the partner sync asks an
+        allsource partner to leave out what came from us, :mod:`allsource.share.sync`)."""
+        return {}
+
     def collect(self, checkpoint: dict[str, Any]) -> Iterator[Item]:
         self._auth = auth_headers(self.source.config)
         self._limit = _page_size(self.source.config)
@@ -372,8 +403,11 @@ class TaxiiCollector(Collector):
                      by_manifest: bool = False) -> Iterator[Item]:
         self._definitions = {}
         key = collection.objects_url
-        after = state.get(key, {}).get("added_after")
-        base = {"limit": str(self._limit)}
+        slot = checkpoint_key(collection)
+        done = _carried(state, collection).get("added_after")
+        after = done
+        extra = self.manifest_filters() if by_manifest else {}
+        base = {"limit": str(self._limit), **extra}
         if isinstance(after, str) and after:
             base["added_after"] = after
         params, number, previous = dict(base), 0, None
@@ -393,8 +427,11 @@ class TaxiiCollector(Collector):
                                  f"{number}; stopped paging to avoid a loop")
             previous = seen
             last = answer.headers.get(ADDED_LAST)
-            if last and last != state.get(key, {}).get("added_after"):
-                state[key] = {"added_after": last, "title": collection.title}
+            if last and last != done:
+                state[slot] = {"added_after": last, "title": collection.title}
+                for old in [k for k in state if k.endswith(_url_tail(collection))]:
+                    del state[old]  # a URL key this checkpoint was carried over from
+                done = last
                 yield Checkpoint({"collections": dict(state)})
             if envelope is not None and not envelope.more:
                 return
@@ -406,7 +443,7 @@ class TaxiiCollector(Collector):
                     return  # a bad page without a usable date: nothing to resume from
                 raise FetchError(f"TAXII server at {key} says more objects follow but sends "
                                  f"neither \"next\" nor a new {ADDED_LAST}; cannot page on")
-            base = {"limit": str(self._limit), "added_after": last}
+            base = {"limit": str(self._limit), **extra, "added_after": last}
             params = dict(base)
 
     def _page(self, collection: TaxiiCollection, answer: _Answer,
@@ -464,7 +501,9 @@ class TaxiiCollector(Collector):
         for obj in objects:
             if isinstance(obj, dict) and obj.get("id") in here:
                 self._definitions[obj["id"]] = obj
+        # most objects carry no marking at all: test for the keys before collecting refs
         missing = sorted({ref for obj in objects if isinstance(obj, dict)
+                          and ("object_marking_refs" in obj or "granular_markings" in obj)
                           for ref in marking_refs(obj)
                           if ref not in here and ref not in TLP_IDS})
         return {ref: d for ref in missing if (d := self._definition(collection, ref)) is not None

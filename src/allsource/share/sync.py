@@ -9,7 +9,10 @@ token_env=… -o collection=all``). One round of :func:`sync_source`:
    fetching only the object versions this store does not hold (:func:`held_ids`). So what the
    partner holds because it came from us — pulled from us, or posted to it by us — comes back
    as one manifest record per version and is neither downloaded nor stored again (*echo
-   suppression*), and the same holds for anything we got from a third party.
+   suppression*), and the same holds for anything we got from a third party. An allsource
+   partner is asked, besides, to leave out of its manifest what came from us
+   (``match[x_allsource_origin]=others``, :mod:`allsource.share.taxii.origin`): then the
+   echo costs no manifest record at all. A partner that does not know the filter ignores it.
 2. **Push back** the sightings, notes and opinions our analysts wrote about objects that came
    from the partner (:mod:`allsource.share.sync_push`), once each, to the partner's writable
    collection.
@@ -23,17 +26,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
-
 from allsource.collect.base import CollectContext
 from allsource.collect.runner import Progress, RunResult, run_source
 from allsource.collect.taxii import TaxiiCollector
 from allsource.errors import AllsourceError
 from allsource.model.records import Source
 from allsource.share.sync_push import PushResult, push_back
-from allsource.store import schema as t
-from allsource.store.object_log import normalize_modified
-from allsource.store.sql import SqlStore, chunks
+from allsource.share.taxii.origin import ORIGIN_FILTER, OTHERS
+from allsource.store.object_log import normalize_modified, versions_of
+from allsource.store.sql import SqlStore
 
 __all__ = ["SyncResult", "held_ids", "sync_collector", "sync_source"]
 
@@ -43,14 +44,14 @@ def held_ids(store: SqlStore, records: Sequence[tuple[str, str]]) -> set[str]:
     same ``modified``, or — for an object that has none (a cyber observable, whose id is a
     hash of its content; the manifest then shows its ``created`` or ``date_added``) — the id.
     """
-    v = t.object_versions
-    have: set[tuple[str, str]] = set()
+    have: dict[str, set[str]] = {}
     with store.engine.connect() as conn:
-        for part in chunks(sorted({i for i, _ in records})):
-            have.update((r.id, r.modified) for r in conn.execute(
-                sa.select(v.c.id, v.c.modified).where(v.c.id.in_(part))))
-    return {i for i, version in records
-            if (i, normalize_modified(version)) in have or (i, "") in have}
+        for rows in versions_of(conn, sorted({i for i, _ in records})):
+            for oid, modified in rows:
+                have.setdefault(oid, set()).add(modified)
+    # only the ids held are compared by version (a delta's records mostly are not)
+    return {i for i, version in records if i in have
+            and ("" in have[i] or normalize_modified(version) in have[i])}
 
 
 def sync_collector(store: SqlStore) -> type[TaxiiCollector]:
@@ -59,6 +60,9 @@ def sync_collector(store: SqlStore) -> type[TaxiiCollector]:
     class SyncCollector(TaxiiCollector):
         def held_ids(self, records: Sequence[tuple[str, str]]) -> set[str] | None:
             return held_ids(store, records)
+
+        def manifest_filters(self) -> dict[str, str]:
+            return {ORIGIN_FILTER: OTHERS}
 
     return SyncCollector
 

@@ -26,11 +26,17 @@ without ``modified`` of a stored object is the same object proposed again (extra
 propose entities many times) and costs no statement here. Brand-new objects need no look-up
 either: their first version is new by definition, so the hot ingest path pays one head update
 and one bulk insert per batch.
+
+**Origin.** Each version row also says where it came from (``origin``): the id of the source
+whose run wrote it, or of the user whose TAXII POST did — the writer passes it, one value per
+batch. A version keeps the origin of its first writer: the same ``(id, modified)`` arriving
+again from elsewhere adds nothing. The TAXII server uses it to spare a partner its own echoes
+(:mod:`allsource.share.taxii.origin`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,7 +45,7 @@ from sqlalchemy.engine import Connection
 
 from allsource.store import schema as t
 
-__all__ = ["LOGGED", "next_numbers", "normalize_modified", "record"]
+__all__ = ["LOGGED", "next_numbers", "normalize_modified", "record", "versions_of"]
 
 #: the tables whose rows are versioned here
 LOGGED = (t.objects, t.relationships)
@@ -79,18 +85,18 @@ def next_numbers(conn: Connection, count: int, now: datetime) -> list[tuple[int,
     return pairs
 
 
-def _version_row(row: Mapping[str, Any], modified: str) -> dict[str, Any]:
+def _version_row(row: Mapping[str, Any], modified: str, origin: str | None) -> dict[str, Any]:
     stix = row.get("stix") if isinstance(row.get("stix"), dict) else {}
     spec = stix.get("spec_version") if isinstance(stix, dict) else None
     return {"id": row["id"], "type": row.get("type") or "relationship",
             "name": row.get("name") or row.get("relationship_type") or "",
             "modified": modified, "spec_version": spec if isinstance(spec, str) else "2.1",
-            "stix": stix, **{c: row[c] for c in _MARKING if c in row}}
+            "stix": stix, "origin": origin, **{c: row[c] for c in _MARKING if c in row}}
 
 
 def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
            existing: Collection[str], now: datetime, *, proposals: bool = False,
-           insert: Insert | None = None) -> int:
+           insert: Insert | None = None, origin: str | None = None) -> int:
     """Log the versions that ``rows`` (rows of ``table``, objects or relationships, as the
     write path builds them) add; ``existing`` are the ids stored before this write. Returns
     how many versions were added.
@@ -101,7 +107,8 @@ def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
     found in a thousand documents is still one relationship, not a thousand versions), so a
     stored id adds no version and costs no statement; the new sighting is its mention.
     ``insert`` writes the version rows (the store's driver-level bulk insert; a plain
-    SQLAlchemy executemany by default)."""
+    SQLAlchemy executemany by default); ``origin`` is where the rows came from (the writing
+    source's or user's id; ``None``: a processing stage, see the module docstring)."""
     fresh: list[dict[str, Any]] = []
     again: dict[str, tuple[str, Mapping[str, Any]]] = {}
     rows = list(rows)
@@ -112,11 +119,11 @@ def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
         stix = row.get("stix")
         modified = normalize_modified(stix.get("modified") if isinstance(stix, dict) else None)
         if row["id"] not in existing and row["id"] not in logged:
-            fresh.append({**_version_row(row, modified), "is_current": True})
+            fresh.append({**_version_row(row, modified, origin), "is_current": True})
         elif row["id"] in logged or (modified and not proposals):
             again[row["id"]] = (modified, row)
     if again:
-        fresh += _newer(conn, table, again)
+        fresh += _newer(conn, table, again, origin)
     if not fresh:
         return 0
     for row, (seq, added) in zip(fresh, next_numbers(conn, len(fresh), now), strict=True):
@@ -129,17 +136,30 @@ def record(conn: Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]],
 
 
 def _logged(conn: Connection, ids: list[str]) -> set[str]:
-    """Those of ``ids`` with at least one logged version."""
-    v = t.object_versions
+    """Those of ``ids`` with at least one logged version: one driver-level ``IN`` per chunk
+    on the ``(id, modified)`` unique index (SQLAlchemy's expanding parameters cost more than
+    the look-up, and every new id of every batch pays this)."""
     out: set[str] = set()
-    for i in range(0, len(ids), _CHUNK):
-        out.update(conn.execute(sa.select(v.c.id).where(v.c.id.in_(ids[i:i + _CHUNK]))
-                                .distinct()).scalars())
+    for rows in versions_of(conn, ids, with_modified=False):
+        out.update(row[0] for row in rows)
     return out
 
 
-def _newer(conn: Connection, table: sa.Table, again: dict[str, tuple[str, Mapping[str, Any]]]
-           ) -> list[dict[str, Any]]:
+def versions_of(conn: Connection, ids: list[str], *, with_modified: bool = True
+                ) -> Iterator[Sequence[Any]]:
+    """The ``(id, modified)`` rows of ``object_versions`` for ``ids`` (``(id,)`` rows without
+    ``with_modified``), one driver-level statement per chunk of :data:`_CHUNK` ids."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    columns = "id, modified" if with_modified else "DISTINCT id"
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i:i + _CHUNK]
+        sql = (f"SELECT {columns} FROM object_versions WHERE id IN ("
+               + ", ".join([mark] * len(part)) + ")")
+        yield conn.exec_driver_sql(sql, tuple(part)).all()
+
+
+def _newer(conn: Connection, table: sa.Table, again: dict[str, tuple[str, Mapping[str, Any]]],
+           origin: str | None = None) -> list[dict[str, Any]]:
     """The versions among ``again`` (stored ids with a ``modified``) not yet stored; the
     newest of each becomes current, here and in ``table``."""
     v = t.object_versions
@@ -157,7 +177,7 @@ def _newer(conn: Connection, table: sa.Table, again: dict[str, tuple[str, Mappin
         if modified in known.get(key, ()):
             continue
         newest = modified > current.get(key, "")
-        out.append({**_version_row(row, modified), "is_current": newest})
+        out.append({**_version_row(row, modified, origin), "is_current": newest})
         if newest:
             conn.execute(v.update().where(v.c.id == key, v.c.is_current.is_(True))
                          .values(is_current=False))

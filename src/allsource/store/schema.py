@@ -708,6 +708,10 @@ object_versions = sa.Table(
     sa.Column("is_current", sa.Boolean, nullable=False),
     sa.Column("stix", JSONType, nullable=False),
     *marking_columns(),
+    # where the version came from (0044, wt-echo): the id of the source whose run wrote it,
+    # or of the user whose TAXII POST did; NULL for a processing stage's finding and for
+    # versions stored before 0044 (see allsource.share.taxii.origin)
+    sa.Column("origin", sa.String(80), nullable=True),
     sa.UniqueConstraint("id", "modified", name="uq_object_versions_id_modified"),
     sa.Index("ix_object_versions_type_seq", "type", "seq"),
 )

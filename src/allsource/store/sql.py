@@ -323,9 +323,10 @@ class SqlStore(ABC):
         return found
 
     def _insert_new(self, conn: Connection, table: sa.Table, rows: dict[str, dict[str, Any]],
-                    *, proposals: bool = False) -> int:
+                    *, proposals: bool = False, origin: str | None = None) -> int:
         """Insert rows (keyed by id) whose id is not stored yet; returns how many were new.
-        ``proposals``: the rows are processing stages' findings (see ``object_log.record``)."""
+        ``proposals``: the rows are processing stages' findings; ``origin``: the writing
+        source's or user's id, kept on the versions logged (see ``object_log.record``)."""
         if not rows:
             return 0
         existing = self._existing(conn, table.c.id, list(rows))
@@ -334,7 +335,7 @@ class SqlStore(ABC):
             self._bulk_insert(conn, table, new)
         if table in object_log.LOGGED:  # versions and the ingest sequence (TAXII)
             object_log.record(conn, table, rows.values(), existing, utc_now(),
-                              proposals=proposals, insert=self._bulk_insert)
+                              proposals=proposals, insert=self._bulk_insert, origin=origin)
         return len(new)
 
     def _bulk_insert(self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]]
@@ -405,18 +406,21 @@ class SqlStore(ABC):
 
     def write_batch(self, source: Source, items: list[Collected],
                     quarantined: list[QuarantineItem],
-                    checkpoint: dict[str, Any] | None) -> BatchCounts:
+                    checkpoint: dict[str, Any] | None, *, origin: str | None = None
+                    ) -> BatchCounts:
         """Store a collected batch in one transaction. The rows built here (a dict, a tuple
         and a few strings per document, mention, object) hold no reference cycles, so the
         cyclic garbage collector is paused meanwhile (:func:`allsource.gcpause.paused_gc`):
         its collections, started every 700 allocations and walking the whole heap every few,
-        were ~6 % of an ingest's CPU (``benchmarks/ingest.py``, RESULTS)."""
+        were ~6 % of an ingest's CPU (``benchmarks/ingest.py``, RESULTS). The object versions
+        it logs keep ``origin`` (default: the source's id) as where they came from."""
         with paused_gc():
-            return self._write_batch(source, items, quarantined, checkpoint)
+            return self._write_batch(source, items, quarantined, checkpoint, origin)
 
     def _write_batch(self, source: Source, items: list[Collected],
                      quarantined: list[QuarantineItem],
-                     checkpoint: dict[str, Any] | None) -> BatchCounts:
+                     checkpoint: dict[str, Any] | None,
+                     origin: str | None = None) -> BatchCounts:
         now = utc_now()
         sid = source.id  # derived (uuid5) on each access: read it once per batch
         counts = BatchCounts(items=len(items) + len(quarantined), quarantined=len(quarantined))
@@ -446,8 +450,9 @@ class SqlStore(ABC):
                 counts.duplicates = len(items) - counts.new
                 if sight:
                     self._bulk_insert(conn, t.sightings, list(sight.values()))
-                counts.objects = self._insert_new(conn, t.objects, objs)
-                counts.relationships = self._insert_new(conn, t.relationships, rels)
+                counts.objects = self._insert_new(conn, t.objects, objs, origin=origin or sid)
+                counts.relationships = self._insert_new(conn, t.relationships, rels,
+                                                        origin=origin or sid)
                 if ments:
                     self._bulk_insert(conn, t.mentions, list(ments.values()))
                 if quarantined:

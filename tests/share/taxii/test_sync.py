@@ -19,6 +19,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from taxii2client.v21 import Server, as_pages
 
 from allsource.api import create_app
 from allsource.collect.base import CollectContext
@@ -30,13 +31,14 @@ from allsource.model.records import Source, StixObject
 from allsource.share import sync_push
 from allsource.share.sync import sync_collector, sync_source
 from allsource.share.taxii.collections import collections_for
+from allsource.share.taxii.pages import added
 from allsource.store import open_store, users
 from allsource.store import schema as t
 from allsource.store.blobs import BlobStore
 from allsource.store.sql import SqlStore
 from tests.api.test_taxii import indicator, write
 from tests.serving import free_port, serve
-from tests.share.taxii.test_interop import _load_ics
+from tests.share.taxii.test_interop import Bearer, _load_ics
 
 TOKEN_ENV = "ALLSOURCE_TEST_SYNC_TOKEN"
 PAGE = 200
@@ -364,12 +366,18 @@ def test_a_pulling_from_b_gets_none_of_its_own_objects_back(partners: Partners) 
     assert p.wire_a.objects == len(p.ids)  # B held nothing: every object once
     assert p.b.count("objects") + p.b.count("relationships") == len(p.ids)
 
-    # A pulls B: B holds A's objects (echo); the manifest walk fetches none of them
+    # A pulls B: B holds A's objects (echo); B leaves them out of the manifest it sends A
+    # (match[x_allsource_origin]=others): one request, no record, no object
     versions_a = p.a.count("object_versions")
     echo = sync_source(p.a, p.source(p.a, "peer-b"), p.ctx_a)
     assert echo.ok, echo.errors
-    assert p.wire_b.records >= len(p.ids)
+    assert p.wire_b.requests == 1 and p.wire_b.records == 0
     assert p.wire_b.objects == 0 and p.wire_b.object_bytes == 0
+    # ... and A's checkpoint moved past them: the next round does not make B walk them again
+    with p.b.engine.connect() as conn:
+        head = conn.execute(sa.select(t.object_log_head.c.date_added)).scalar_one()
+    state = p.a.get_checkpoint(p.source(p.a, "peer-b").id)["collections"]
+    assert [c["added_after"] for c in state.values()] == [added(head)]
     assert p.a.count("object_versions") == versions_a
 
     # the paired baseline: the plain collector on the same partner downloads them all
@@ -446,3 +454,59 @@ def test_sightings_and_notes_flow_back_to_the_originator_once(
     # B's own indicator and B's note about it (readable by A's account) came across
     assert _held(p.a, indicator(1).id) == 1 and _held(p.a, _note(3, indicator(1).id).id) == 1
     assert p.wire_b.objects == 2
+
+
+def test_b_leaves_out_only_what_came_from_a_and_still_serves_what_a_is_owed(
+        partners: Partners) -> None:
+    """The real ``taxii2-client`` as A's account on B: with ``match[x_allsource_origin]=
+    others`` B leaves out what it pulled from A and what A posted, but not B's own newer
+    version of an object A posted, nor B's own objects; without the filter, everything."""
+    p = partners
+    assert sync_source(p.b, p.source(p.b, "peer-a"), p.ctx_b).ok  # B now holds A's objects
+    root = Server(b_url(p), auth=Bearer(os.environ[A_TOKEN_ENV])).api_roots[0]
+    group = next(c for c in root.collections if c.title == "a-org")
+    kept, versioned = indicator(60), indicator(61)
+    status = group.add_objects(orjson.dumps({"objects": [kept.stix, versioned.stix]}).decode(),
+                               wait_for_completion=False)
+    assert (status.success_count, status.failure_count) == (2, 0)
+    # B's own source versions one of them (a newer modified), and adds one of B's own
+    newer = indicator(61, modified="2025-06-01T00:00:00.000Z")
+    write(p.b, [newer, indicator(62)], "b's own")
+    everything = next(c for c in root.collections if c.title == "all")
+
+    def walk(**match: str) -> set[tuple[str, str]]:
+        return {(r["id"], r["version"])
+                for env in as_pages(everything.get_manifest, per_request=300, **match)
+                for r in env.get("objects", [])}
+
+    full = walk()
+    assert {i for i, _ in full} == p.ids | {kept.id, versioned.id, indicator(62).id}
+    spared = walk(x_allsource_origin="others")
+    assert spared == {(newer.id, "2025-06-01T00:00:00.000Z"),
+                      (indicator(62).id, "2024-01-01T00:00:00.000Z")}
+    got = everything.get_objects(x_allsource_origin="others")["objects"]
+    assert sorted((o["id"], o["modified"]) for o in got) == sorted(spared)
+    # every version of the object A posted is still listed to A without the filter
+    versions = walk(x_allsource_origin="others", version="all", id=versioned.id)
+    assert versions == {(newer.id, "2025-06-01T00:00:00.000Z")}
+    assert walk(version="all", id=versioned.id) == {
+        (versioned.id, "2024-01-01T00:00:00.000Z"), (newer.id, "2025-06-01T00:00:00.000Z")}
+
+
+def test_a_partner_that_moves_is_not_read_again_in_full(pair: Pair) -> None:
+    """The checkpoint is the collection's (API root and id), not its URL's: after A moves to
+    another port, B's next pull starts where the last one ended."""
+    pair.start_a()
+    assert pair.pull().status == "ok"
+    pair.stop_a()
+    pair.port = free_port()
+    source = pair.b.get_source("peer-a")
+    assert source is not None
+    source.location = f"http://127.0.0.1:{pair.port}/taxii2/"
+    pair.b.update_source(source)
+    moved = pair.start_a()
+    assert pair.pull().status == "ok"
+    assert moved.objects == 0 and moved.pages == 1 and moved.added_after[0] is not None
+    assert pair.held() == (len(pair.ids), len(pair.ids))
+    write(pair.a, [indicator(3)], "after the move")
+    assert pair.pull().status == "ok" and moved.objects == 1

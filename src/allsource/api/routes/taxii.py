@@ -4,7 +4,9 @@ status resources. The logic is :mod:`allsource.share.taxii`; this module is HTTP
 
 Every request authenticates with the API's bearer tokens (:func:`allsource.api.deps.current_user`)
 and reads as the token's user; answers are ``application/taxii+json;version=2.1`` and failures
-are TAXII error messages (``title``, ``description``, ``http_status``). A collection the caller
+are TAXII error messages (``title``, ``description``, ``http_status``). Besides the standard
+filters, ``match[x_allsource_origin]=others`` leaves out what came from the caller
+(:mod:`allsource.share.taxii.origin`). A collection the caller
 may not see answers 404 exactly like one that does not exist. Reads leave a ``share`` audit
 event (the audit middleware classifies ``/taxii2/`` paths), writes their commit's event.
 """
@@ -24,6 +26,7 @@ from allsource.api.deps import StoreDep, bearer, current_user
 from allsource.api.errors import ApiError
 from allsource.share.taxii import collections as taxii_collections
 from allsource.share.taxii.collections import WRITERS, Collection, collection_of
+from allsource.share.taxii.origin import ORIGIN_FILTER, OTHERS, caller_origins
 from allsource.share.taxii.pages import (
     MAX_PAGE,
     Filters,
@@ -118,7 +121,19 @@ def _values(request: Request, name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _filters(request: Request) -> tuple[Filters, str | None, int]:
+def _not_from(request: Request, store: StoreDep, user: User) -> tuple[str, ...]:
+    """``match[x_allsource_origin]=others``: the caller's own origins, to leave out."""
+    wanted = _values(request, ORIGIN_FILTER)
+    if not wanted:
+        return ()
+    if set(wanted) != {OTHERS}:
+        raise TaxiiError(400, f"{ORIGIN_FILTER} takes one value, {OTHERS!r}",
+                         "leave out the object versions that came from you")
+    return caller_origins(store, user.id, user.name)
+
+
+def _filters(request: Request, store: StoreDep, user: User
+             ) -> tuple[Filters, str | None, int]:
     q = request.query_params
     after = None
     if (text := q.get("added_after")) is not None:
@@ -139,7 +154,8 @@ def _filters(request: Request) -> tuple[Filters, str | None, int]:
     filters = Filters(added_after=after, ids=_values(request, "match[id]"),
                       types=_values(request, "match[type]"),
                       versions=_values(request, "match[version]") or ("last",),
-                      spec_versions=_values(request, "match[spec_version]"))
+                      spec_versions=_values(request, "match[spec_version]"),
+                      not_from=_not_from(request, store, user))
     return filters, q.get("next"), min(limit, MAX_PAGE)
 
 
@@ -189,7 +205,7 @@ def get_collection(collection_id: str, store: StoreDep, user: TaxiiUser) -> Resp
 def get_objects(collection_id: str, request: Request, store: StoreDep,
                 user: TaxiiUser) -> Response:
     collection = _collection(store, user, collection_id)
-    filters, cursor, limit = _filters(request)
+    filters, cursor, limit = _filters(request, store, user)
     try:
         page = objects_page(store, user.audience, collection, filters, cursor, limit)
     except TaxiiInputError as exc:
@@ -224,7 +240,7 @@ async def add_objects(collection_id: str, request: Request, store: StoreDep,
 def get_manifest(collection_id: str, request: Request, store: StoreDep,
                  user: TaxiiUser) -> Response:
     collection = _collection(store, user, collection_id)
-    filters, cursor, limit = _filters(request)
+    filters, cursor, limit = _filters(request, store, user)
     try:
         page = manifest_page(store, user.audience, collection, filters, cursor, limit)
     except TaxiiInputError as exc:
@@ -236,7 +252,7 @@ def get_manifest(collection_id: str, request: Request, store: StoreDep,
 def get_object(collection_id: str, object_id: str, request: Request, store: StoreDep,
                user: TaxiiUser) -> Response:
     collection = _collection(store, user, collection_id)
-    filters, cursor, limit = _filters(request)
+    filters, cursor, limit = _filters(request, store, user)
     try:
         page = objects_page(store, user.audience, collection, filters, cursor, limit,
                             object_id=object_id)
@@ -251,7 +267,7 @@ def get_object(collection_id: str, object_id: str, request: Request, store: Stor
 def get_versions(collection_id: str, object_id: str, request: Request, store: StoreDep,
                  user: TaxiiUser) -> Response:
     collection = _collection(store, user, collection_id)
-    filters, cursor, limit = _filters(request)
+    filters, cursor, limit = _filters(request, store, user)
     try:
         page = versions_page(store, user.audience, collection, object_id, filters, cursor,
                              limit)

@@ -17,7 +17,13 @@ extra row only says whether there is more), with every condition in SQL before t
   marking of the page, and every row is held to it;
 * ``match[id]``, ``match[type]``, ``match[spec_version]`` and ``match[version]`` (``last`` —
   the default — is the current version, ``first`` the one with the oldest ``modified``,
-  ``all``, or timestamps).
+  ``all``, or timestamps);
+* ``match[x_allsource_origin]=others``: not the versions that came from the caller
+  (:mod:`.origin`). Such a page is read up to the ingest head as it stood *before* the
+  page's statement (one more statement), and when it is the last page its
+  ``X-TAXII-Date-Added-Last`` is that head's ``date_added``: a client that checkpoints on the
+  header (as TAXII clients do) moves past the echoes it was spared instead of having the
+  server walk them again on every round.
 
 **Cost.** A page is that one statement, whatever its size (a test counts them), reading
 ``stix`` as JSON text that is parsed once with orjson and completed
@@ -42,6 +48,7 @@ from allsource.model.markings import TLP, Audience, Marking, can_release
 from allsource.share.stix_objects import complete
 from allsource.share.taxii.collections import Collection, releasable_to
 from allsource.share.taxii.cursor import decode_cursor, encode_cursor
+from allsource.share.taxii.origin import not_from
 from allsource.store import derived
 from allsource.store import schema as t
 from allsource.store.access import readable
@@ -70,6 +77,8 @@ class Filters:
     types: tuple[str, ...] = ()
     versions: tuple[str, ...] = ("last",)
     spec_versions: tuple[str, ...] = ()
+    #: leave out the versions that came from these origins (``match[x_allsource_origin]``)
+    not_from: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -161,15 +170,25 @@ def _columns(store: SqlStore) -> list[Any]:
 
 def _rows(store: SqlStore, audience: Audience, collection: Collection, filters: Filters,
           cursor: str | None, limit: int, object_id: str | None = None
-          ) -> tuple[list[Any], bool, set[str]]:
-    """The page's rows, in one statement."""
+          ) -> tuple[list[Any], bool, set[str], datetime | None]:
+    """The page's rows, in one statement (two with ``not_from``: the head, then the rows up
+    to it; the head's ``date_added`` is returned, else ``None``)."""
     v = t.object_versions
     if filters.spec_versions and "2.1" not in filters.spec_versions:
-        return [], False, set()  # everything is served as STIX 2.1
+        return [], False, set(), None  # everything is served as STIX 2.1
     limit = max(1, min(limit, MAX_PAGE))
     version_cond, explicit = _version_condition(v, filters.versions)
     # TLP:RED is never shared, whoever asks (the store's owner included)
-    conds = [*_after(filters, cursor), v.c.tlp < int(TLP.RED), _visible(store, v, audience)]
+    conds = [*_after(filters, cursor), v.c.tlp < int(TLP.RED)]
+    head: Any = None
+    if filters.not_from:
+        # the head first: seq is handed out in commit order, so every version up to it is
+        # committed and the page has examined all of them when it is the last
+        h = t.object_log_head
+        with store.engine.connect() as conn:
+            head = conn.execute(sa.select(h.c.seq, h.c.date_added)).one()
+        conds += [v.c.seq <= head.seq, not_from(v, filters.not_from)]
+    conds.append(_visible(store, v, audience))
     if collection.group is not None:
         conds.append(releasable_to(v, collection.group))
     if object_id is not None:
@@ -184,7 +203,7 @@ def _rows(store: SqlStore, audience: Audience, collection: Collection, filters: 
         rows = list(conn.execute(sa.select(*_columns(store)).where(*conds)
                                  .order_by(v.c.seq).limit(limit + 1)))
     more = len(rows) > limit
-    return rows[:limit], more, explicit
+    return rows[:limit], more, explicit, None if head is None else _when(head.date_added)
 
 
 def _when(value: Any) -> datetime:
@@ -217,8 +236,8 @@ def _marking(row: Any, markings: dict[tuple[Any, ...], tuple[Marking, bool]],
 def _page(store: SqlStore, audience: Audience, collection: Collection, filters: Filters,
           cursor: str | None, limit: int, manifest: bool,
           object_id: str | None = None) -> Page:
-    rows, more, explicit = _rows(store, audience, collection, filters, cursor, limit,
-                                 object_id)
+    rows, more, explicit, head = _rows(store, audience, collection, filters, cursor, limit,
+                                       object_id)
     page = Page(more=more, next=encode_cursor(rows[-1].seq) if more and rows else None)
     markings: dict[tuple[Any, ...], tuple[Marking, bool]] = {}
     items = page.items
@@ -239,6 +258,9 @@ def _page(store: SqlStore, audience: Audience, collection: Collection, filters: 
         if page.first_added is None:
             page.first_added = when
         page.last_added = when
+    if head is not None and not more:  # examined up to the head (see the module docstring)
+        page.last_added = max(head, page.last_added or head)
+        page.first_added = page.first_added or page.last_added
     return page
 
 

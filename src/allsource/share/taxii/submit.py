@@ -19,6 +19,10 @@ everything it is known from was posted to this same group's collection: a partne
 only what their group published, and says what they think of anyone else's objects with a
 sighting, note or opinion of its own (new ids).
 
+**Origin.** The versions written keep the submitter's user id as their origin, so the
+submitter can ask not to be sent them back (``match[x_allsource_origin]=others``,
+:mod:`.origin`).
+
 The write is done when the request returns, so the status is ``complete`` at once; it is
 kept (``taxii_status``) for its submitter to read again, from any server process.
 """
@@ -186,7 +190,7 @@ def submit(store: SqlStore, user_id: str, audience: Audience, collection: Collec
     written = {o.id: o.stix for item in items for o in item.objects}
     written.update({r.id: r.stix for item in items for r in item.relationships})
     if items:
-        store.write_batch(source, items, [], None)
+        store.write_batch(source, items, [], None, origin=user_id)
     successes = [_entry(obj) for obj in written.values()]
     status = {"id": status_id, "status": "complete", "request_timestamp": added(now),
               "total_count": len(objects), "success_count": len(successes),
