@@ -87,9 +87,14 @@ def visible(store: SqlStore, table: Any, audience: Audience) -> sa.ColumnElement
     if audience.unrestricted:
         return sa.true()
     state = table.c.ev_state
+    # the whole rule reads the row's own marking: it is asked of a second copy of the row,
+    # correlated by id alone, so a scan of the covering indexes stays index-only
+    base = getattr(table, "element", table)
+    row = base.alias(f"ev_{base.name}")
+    rule = sa.exists().where(row.c.id == table.c.id,
+                             derived.visible(store, row, audience, readable))
     return sa.or_(sa.and_(state.is_not(None), readable(_EvidenceColumns(table), audience)),
-                  sa.and_(state.is_(None), derived.visible(store, table, audience,
-                                                           readable)))
+                  sa.and_(state.is_(None), rule))
 
 
 # -- triggers ----------------------------------------------------------------------------------
