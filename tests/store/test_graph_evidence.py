@@ -200,3 +200,25 @@ def test_a_relationship_evidenced_only_by_a_raised_document_leaves_the_graph_at_
         conn.execute(d.update().where(d.c.id == _did("green")).values(tlp=int(TLP.GREEN)))
     assert _states(store, t.relationships)["r2"] == (None,)
     assert edges(GREEN) == {("x2", "x3")}
+
+
+def test_reprocessing_a_document_leaves_its_objects_known(store: SqlStore) -> None:
+    """Processing deletes a document's stage mentions before writing them again, which
+    makes the stored evidence marking of what they named unknown; the write recomputes
+    those rows (``store/processing.py`` calls :func:`graph_evidence.refresh`)."""
+    from allsource.model.records import Collected, Document, Mention, Source, StixObject
+    from allsource.process.base import Work
+    from allsource.store.processing import write_results
+
+    src = Source(name="feed", kind="rss", location="http://example.test/feed")
+    store.add_source(src)
+    doc = Document.build(kind="article", title="t", text="APT-X")
+    store.write_batch(src, [Collected(doc, [], [], [])], [], None)
+    oid = "intrusion-set--00000000-0000-4000-8000-000000000001"
+    for _ in range(2):
+        work = Work(id=doc.id, title="t", text="APT-X")
+        work.objects.append(StixObject(oid, "intrusion-set", "APT-X",
+                                       {"type": "intrusion-set", "id": oid, "name": "APT-X"}))
+        work.mentions.append(Mention(oid, "entities@1", 0, 5))
+        write_results(store, [work], {"entities": "1"})
+        assert _states(store)["00000000-0000-4000-8000-000000000001"] == (2, 0, 0, "")

@@ -61,6 +61,7 @@ UNKNOWN, UNMENTIONED, MENTIONED = None, 1, 2
 TABLES = ("objects", "relationships")
 _MARKING = ("tlp", "classification", "compartments", "releasability")
 _BATCH = 5000
+_CHUNK = 500  # ids per IN list
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,16 +231,32 @@ def least(evidence: Iterable[Sequence[Any]]) -> tuple[int, int, int, str] | None
     return None
 
 
-def refresh(conn: Connection, *, everything: bool = False) -> dict[str, int]:
-    """Recompute the ``ev_*`` columns exactly for the rows whose ``ev_state`` is unknown (all rows
-    with ``everything``), in bounded batches: unmentioned rows copy their own marking in one
-    statement per table; mentioned ones are summarised from their mentions and documents
-    (:func:`least`). Returns how many rows each table has known afterwards."""
-    known: dict[str, int] = {}
+def refresh(conn: Connection, ids: Iterable[str] | None = None, *,
+            everything: bool = False) -> None:
+    """Recompute the ``ev_*`` columns exactly for the rows whose ``ev_state`` is unknown —
+    among ``ids`` when given (the rows a write just touched: one indexed statement per table
+    and :data:`_CHUNK` ids when all are known), else in the whole store — or for all rows
+    with ``everything`` (the migration). Unmentioned rows copy their own marking in one
+    statement; mentioned ones are summarised from their mentions and documents
+    (:func:`least`)."""
+    if ids is None:
+        _refresh(conn, sa.true() if everything else None)
+        return
+    wanted = sorted(set(ids))
+    for i in range(0, len(wanted), _CHUNK):
+        _refresh(conn, None, wanted[i:i + _CHUNK])
+
+
+def _refresh(conn: Connection, scope: sa.ColumnElement[bool] | None,
+             ids: Sequence[str] | None = None) -> None:
     m, d = t.mentions, t.documents
     for name in TABLES:
         x = t.metadata.tables[name]
-        todo = sa.true() if everything else x.c.ev_state.is_(None)
+        todo = scope if scope is not None else x.c.ev_state.is_(None)
+        if ids is not None:
+            todo = sa.and_(x.c.id.in_(ids), todo)
+            if not conn.execute(sa.select(x.c.id).where(todo).limit(1)).first():
+                continue
         conn.execute(x.update().where(todo, ~sa.exists().where(m.c.object_id == x.c.id))
                      .values(ev_state=UNMENTIONED, ev_tlp=x.c.tlp,
                              ev_classification=x.c.classification,
@@ -260,10 +277,6 @@ def refresh(conn: Connection, *, everything: bool = False) -> dict[str, int]:
         stmt = (x.update().where(x.c.id == sa.bindparam("k"))
                 .values(ev_state=sa.bindparam("s"), ev_tlp=sa.bindparam("t"),
                         ev_classification=sa.bindparam("c"),
-                        ev_compartments=sa.bindparam("p"),
-                        ev_releasability=sa.bindparam("r")))
+                        ev_compartments=sa.bindparam("p"), ev_releasability=sa.bindparam("r")))
         for i in range(0, len(updates), _BATCH):
             conn.execute(stmt, updates[i:i + _BATCH])
-        known[name] = int(conn.execute(sa.select(sa.func.count()).select_from(x)
-                                       .where(x.c.ev_state.is_not(None))).scalar_one())
-    return known
