@@ -25,9 +25,12 @@ Who keeps them: triggers in the database (:data:`TRIGGERS`, both backends), so e
 path — processing's mention writes, importers, rebuild, marking changes made by hand — keeps
 them without the writers knowing. A new mention lowers ``L`` or leaves it (two primary-key
 probes and no write in the common case); everything that can *remove* or *weaken* evidence —
-a mention deleted or changed, a document's marking changed (raised or lowered) or the
-document deleted — makes ``ev_state`` unknown (NULL) on the rows it evidences, in the writing
-statement's transaction, so the reader's next request judges them by the whole rule at once.
+a mention changed, a document's marking changed (raised or lowered) or the document
+deleted — makes ``ev_state`` unknown (NULL) on the rows it evidences, in the writing
+statement's transaction, so the reader's next request judges them by the whole rule at once;
+a deleted mention does so only when no evidence of the stored marking is left (and a row
+nobody mentions any more goes back to its own marking), so re-processing a document, which
+deletes its mentions and writes them again, keeps its rows known.
 Evidence whose markings the columns cannot order exactly is left unknown too: a releasability on the
 mention or its document (releasability is disjunctive, so ``combine`` would be stricter than
 "both readable"), or two different non-empty compartment sets. :func:`refresh` recomputes the
@@ -129,6 +132,26 @@ _FORGET_DOC = ("UPDATE {X} SET ev_state = NULL WHERE ev_state IS NOT NULL AND id
 _OWN = ("UPDATE {X} SET ev_state = 1, ev_tlp = NEW.tlp, "
         "ev_classification = NEW.classification, ev_compartments = NEW.compartments, "
         "ev_releasability = NEW.releasability WHERE id = NEW.id")
+_MENTION_DELETE = (
+    # nobody mentions the row any more: its own marking decides
+    "UPDATE {X} SET ev_state = 1, ev_tlp = tlp, ev_classification = classification, "
+    "ev_compartments = compartments, ev_releasability = releasability "
+    "WHERE id = OLD.object_id AND NOT EXISTS "
+    "(SELECT 1 FROM mentions WHERE object_id = OLD.object_id)",
+    # the stored least marking is that of some evidence: it stays while one of that
+    # marking remains (the deleted one was above it, or had a twin), else unknown
+    "UPDATE {X} SET ev_state = NULL WHERE {X}.id = OLD.object_id AND {X}.ev_state = 2 "
+    "AND NOT EXISTS (SELECT 1 FROM mentions m JOIN documents d ON d.id = m.document_id "
+    "WHERE m.object_id = OLD.object_id AND m.releasability = '' AND d.releasability = '' "
+    "AND {max}(m.tlp, d.tlp) = {X}.ev_tlp "
+    "AND {max}(m.classification, d.classification) = {X}.ev_classification "
+    "AND (m.compartments = '' OR d.compartments = '' OR m.compartments = d.compartments) "
+    "AND CASE WHEN m.compartments = '' THEN d.compartments ELSE m.compartments END "
+    "= {X}.ev_compartments)",
+)
+#: a mention names a relationship or an object, never both: only that table is updated
+_NAMES = {"relationships": "substr({ref}.object_id, 1, 14) = 'relationship--'",
+          "objects": "substr({ref}.object_id, 1, 14) <> 'relationship--'"}
 _UNMENTIONED = " AND NOT EXISTS (SELECT 1 FROM mentions WHERE object_id = NEW.id)"
 _CHANGED = " OR ".join(f"OLD.{c} {{isnot}} NEW.{c}" for c in _MARKING)
 
@@ -143,11 +166,17 @@ class _Trigger:
 
 def _triggers() -> list[_Trigger]:
     both = TABLES
-    out = [
-        _Trigger("graph_ev_mentions_ai", "INSERT ON mentions", None,
-                 tuple(s.replace("{X}", x) for x in both for s in _MENTION_INSERT)),
-        _Trigger("graph_ev_mentions_ad", "DELETE ON mentions", None,
-                 tuple(_FORGET.replace("{X}", x).replace("{ref}", "OLD") for x in both)),
+    out = []
+    for x in both:
+        out += [
+            _Trigger(f"graph_ev_mentions_ai_{x}", "INSERT ON mentions",
+                     _NAMES[x].replace("{ref}", "NEW"),
+                     tuple(s.replace("{X}", x) for s in _MENTION_INSERT)),
+            _Trigger(f"graph_ev_mentions_ad_{x}", "DELETE ON mentions",
+                     _NAMES[x].replace("{ref}", "OLD"),
+                     tuple(s.replace("{X}", x) for s in _MENTION_DELETE)),
+        ]
+    out += [
         _Trigger("graph_ev_mentions_au", "UPDATE ON mentions", None,
                  tuple(_FORGET.replace("{X}", x).replace("{ref}", ref)
                        for x in both for ref in ("OLD", "NEW"))),
