@@ -48,9 +48,6 @@ def upgrade() -> None:
         op.drop_index(name, table_name="relationships")
         op.create_index(name, "relationships", [*columns, *_EVIDENCE])
     op.create_index("ix_objects_evidence", "objects", ["id", *_EVIDENCE])
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("ANALYZE objects")
-        conn.exec_driver_sql("ANALYZE relationships")
 
 
 def downgrade() -> None:
