@@ -313,8 +313,9 @@ def _failing(table: sa.Table, ids: Sequence[str], shown: sa.ColumnElement[bool],
     # shortcut to the primary key's index and then reads each object's row, where migration
     # 0045's covering index holds all that a reader's ``shown`` asks (so ``SELECT 1``, not
     # ``*``: visibility is read from the index alone, as the owner's existence check is)
+    owner = isinstance(shown, sa.sql.elements.True_)  # existence: the key's own index
     probe = sa.select(sa.literal(1)).select_from(table).where(
-        table.c.id.in_([each.c.value]), shown)
+        table.c.id == each.c.value if owner else table.c.id.in_([each.c.value]), shown)
     return sa.select(each.c.value).where(~probe.exists())
 
 
