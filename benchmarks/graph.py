@@ -54,6 +54,7 @@ FIRST_HOP = 500
 SECOND_HOP = 120
 DOCUMENTS = 20_000
 READER = Audience(max_tlp=TLP.AMBER, clearance=Classification.CONFIDENTIAL)
+GREEN = Audience(max_tlp=TLP.GREEN)
 
 
 def _oid(kind: str, i: int) -> str:
@@ -252,6 +253,8 @@ def main() -> None:
             store, h, depth=2, audience=Audience.owner()),
         "allsource depth 2, TLP:AMBER reader": lambda h: neighbourhood(
             store, h, depth=2, audience=READER),
+        "allsource depth 2, TLP:GREEN reader": lambda h: neighbourhood(
+            store, h, depth=2, audience=GREEN),
         "allsource depth 2, since 2024 + credibility ≤ 3": lambda h: neighbourhood(
             store, h, depth=2, since=since, min_credibility=3, audience=Audience.owner()),
         "allsource depth 1": lambda h: neighbourhood(store, h, audience=Audience.owner()),

@@ -5,7 +5,8 @@ alike (``benchmarks/graph.py`` runs its cases one after another).
 For each repeat and hub, in turn: the earlier module on ``--before-store``, the current
 module on ``--after-store`` (each may be at its own schema, e.g. before and after an index
 migration; make both with ``benchmarks/graph.py --keep``), each as the owner and as the
-TLP:AMBER reader, then ``graph.py``'s naive per-node SQL baseline on the after store.
+TLP:AMBER and the TLP:GREEN reader, then ``graph.py``'s naive per-node SQL baseline on the
+after store. The before store is opened without migrating it.
 Reports process CPU and wall per call and the paired CPU ratio (current ÷ earlier).
 
 Run: ``python benchmarks/graph_paired.py --before-module /path/to/old/graph.py
@@ -45,9 +46,9 @@ def _module(path: Path) -> Any:
     return module
 
 
-def _store(folder: Path) -> SqlStore:
+def _store(folder: Path, migrate: bool = True) -> SqlStore:
     return open_store(load_settings(database_url=f"sqlite:///{folder / 'graph.db'}",
-                                    blob_dir=folder / "blobs"))
+                                    blob_dir=folder / "blobs"), migrate=migrate)
 
 
 def main() -> None:
@@ -59,7 +60,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
     old = _module(args.before_module)
-    before, after = _store(args.before_store), _store(args.after_store)
+    # the earlier module's store is left at its schema: migrating it with this tree would
+    # give it this branch's columns and indexes (and stamp it, so the earlier tree's own
+    # migrations would never run on it)
+    before, after = _store(args.before_store, migrate=False), _store(args.after_store)
     with after.engine.connect() as conn:
         hubs = [conn.execute(sa.select(t.objects.c.id).where(
             t.objects.c.id.like(f"%-8000-{h:012d}"))).scalar_one() for h in range(args.hubs)]
@@ -71,6 +75,10 @@ def main() -> None:
             before, h, depth=2, audience=bench.READER),
         "TLP:AMBER reader, after": lambda h: current.neighbourhood(
             after, h, depth=2, audience=bench.READER),
+        "TLP:GREEN reader, before": lambda h: old.neighbourhood(
+            before, h, depth=2, audience=bench.GREEN),
+        "TLP:GREEN reader, after": lambda h: current.neighbourhood(
+            after, h, depth=2, audience=bench.GREEN),
         "baseline: naive per-node SQL": lambda h: bench.naive(after, h),
     }
     for fn in cases.values():
@@ -94,7 +102,7 @@ def main() -> None:
         print(f"| {name} | {bench.pct(c, .5):.3f} | {bench.pct(c, .95):.3f} | "
               f"{bench.pct(w, .5):.3f} | {bench.pct(w, .95):.3f} | "
               f"{statistics.median(c) / base:.2f} |")
-    for who in ("owner", "TLP:AMBER reader"):
+    for who in ("owner", "TLP:AMBER reader", "TLP:GREEN reader"):
         ratios = [b / a for a, b in zip(cpu[f"{who}, before"], cpu[f"{who}, after"],
                                         strict=True)]
         print(f"paired CPU ratio after / before, {who}: median "
