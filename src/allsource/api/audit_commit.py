@@ -27,6 +27,7 @@ client).
 from __future__ import annotations
 
 import dataclasses
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,7 +58,6 @@ class GroupCommit:
         self.store = store
         self._pending: list[_Waiter] = []
         self._lock = anyio.Lock()
-        self._held = _HeldConnection(store)
         self.transactions = 0  # committed so far (tests count them)
 
     async def append(self, event: AuditEvent) -> None:
@@ -73,7 +73,7 @@ class GroupCommit:
 
     def _write(self, group: list[_Waiter]) -> None:
         try:
-            write_events(self.store, [w.event for w in group], self._held)
+            write_events(self.store, [w.event for w in group])
             self.transactions += 1
         except Exception as exc:
             if len(group) == 1:
@@ -81,7 +81,7 @@ class GroupCommit:
             else:  # one event that cannot be written must not refuse the others' reads
                 for w in group:
                     try:
-                        write_events(self.store, [w.event], self._held)
+                        write_events(self.store, [w.event])
                         self.transactions += 1
                     except Exception as one:
                         w.error = one
@@ -91,31 +91,26 @@ class GroupCommit:
 
 
 class _HeldConnection:
-    """One PostgreSQL connection in autocommit mode kept by a committer for its one-statement
+    """One PostgreSQL connection in autocommit mode kept per engine for the one-statement
     appends, instead of one taken from the pool per group.
 
     From the pool, each group paid a checkout with its liveness ping (a round trip), the
-    switch to autocommit and back, and the reset on return: about 0.5 ms of client CPU and
-    two round trips around the one statement that is the append. Held, the append is one
-    round trip. Only the committer's lock holder uses it (one thread at a time). A
+    switch to autocommit and back, and the reset on return: about 0.4 ms of client CPU and
+    a second round trip around the one statement that is the append. Held, the append is one
+    round trip. One user at a time (``lock``; the committers of other event loops of the
+    process, e.g. test clients, take the pool's way while it is busy rather than wait). A
     connection the server dropped (restart, idle timeout) is discarded on its first failure
-    and the group goes the transaction way through the pool (which pings); the next group
-    opens a new one. It is closed when the store's engine is disposed (``store.close()``)
-    or the committer is collected."""
+    and that group goes the transaction way through the pool (which pings); the next group
+    opens a new one. It is closed when the engine is disposed (``store.close()``)."""
 
-    def __init__(self, store: SqlStore) -> None:
-        self.store = store
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.lock = threading.Lock()
         self.conn: Connection | None = None
-        self._listening = False
 
     def get(self) -> Connection:
         if self.conn is None:
-            self.conn = self.store.engine.connect().execution_options(
-                isolation_level="AUTOCOMMIT")
-            if not self._listening:
-                sa.event.listen(self.store.engine, "engine_disposed",
-                                _closer(weakref.ref(self)))
-                self._listening = True
+            self.conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         return self.conn
 
     def discard(self) -> None:
@@ -127,39 +122,54 @@ class _HeldConnection:
             except Exception:  # already gone: nothing to give back
                 pass
 
-    def __del__(self) -> None:
-        self.discard()
+
+_held: weakref.WeakKeyDictionary[Engine, _HeldConnection] = weakref.WeakKeyDictionary()
+_held_guard = threading.Lock()
+
+
+def _held_for(engine: Engine) -> _HeldConnection:
+    with _held_guard:
+        found = _held.get(engine)
+        if found is None:
+            found = _held[engine] = _HeldConnection(engine)
+            sa.event.listen(engine, "engine_disposed", _closer(weakref.ref(found)))
+        return found
 
 
 def _closer(ref: weakref.ref[_HeldConnection]) -> Callable[[Engine], None]:
     def on_dispose(_: Engine) -> None:
         held = ref()
         if held is not None:
-            held.discard()
+            with held.lock:
+                held.discard()
     return on_dispose
 
 
-def write_events(store: SqlStore, events: Sequence[AuditEvent],
-                 held: _HeldConnection | None = None) -> None:
+def write_events(store: SqlStore, events: Sequence[AuditEvent], *, hold: bool = True) -> None:
     """Append ``events`` committed; a read's event carries its target's stored marking.
 
     On PostgreSQL, first as one statement in autocommit
-    (:func:`allsource.store.audit_scope.append_at_once`) on ``held``'s connection (one round
-    trip) or, without one, on a connection from the pool (two, with the pool's ping); when
-    another writer moved the chain's head since this engine last wrote, that writes nothing
-    and the events go in one transaction as before."""
+    (:func:`allsource.store.audit_scope.append_at_once`) on the engine's held connection
+    (:class:`_HeldConnection`: one round trip) or, while it is busy or with ``hold=False``,
+    on a connection from the pool (two, with the pool's ping); when another writer moved the
+    chain's head since this engine last wrote, that writes nothing and the events go in one
+    transaction as before."""
     marked: list[AuditEvent] | None = None
     if store.dialect_name == "postgresql" and store.engine in audit.heads:
-        if held is not None:
-            auto = held.get()
+        held = _held_for(store.engine) if hold else None
+        if held is not None and held.lock.acquire(blocking=False):
             try:
-                marked = _marked(auto, events)
-                done = audit_scope.append_at_once(auto, marked) is not None
-            except sa.exc.DBAPIError as exc:
-                held.discard()
-                if not exc.connection_invalidated:
-                    raise
-                marked, done = None, False  # a dropped connection: the pool's way below
+                auto = held.get()
+                try:
+                    marked = _marked(auto, events)
+                    done = audit_scope.append_at_once(auto, marked) is not None
+                except sa.exc.DBAPIError as exc:
+                    held.discard()
+                    if not exc.connection_invalidated:
+                        raise
+                    marked, done = None, False  # a dropped connection: the pool's way below
+            finally:
+                held.lock.release()
             if done:
                 return
         else:
