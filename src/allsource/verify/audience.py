@@ -14,7 +14,16 @@ stories (copies are judged by story); for a source, the claims it reports; for a
 story, its own claims, its members and its sources' records. Then, per read:
 
 * a reader who may read that marking — the local operator, and on most stores almost
-  everyone, since most claims rest on reporting of one marking — gets the stored grade;
+  everyone, since most claims rest on reporting of one marking — gets the stored grade,
+  unless something it rests on is hidden from them *now*: stored markings are those
+  ``verify`` saw, and a document marked more restrictively since (a rebuild may tighten a
+  marking) would otherwise be shown through the stale grade — its ID and outlet in the
+  explanation, its weight in the credibility — until the next ``verify``. So a document's
+  stored grade is used only when no report of its claims (nor a member of such a report's
+  story) and nothing its source's record rests on is hidden from the reader as marked now
+  (:func:`stale_documents`; a story's likewise over its members, a source's over its
+  claims); otherwise the reader gets the grade recomputed below, on every path: the
+  single-document view, lists, facets and the ``min_credibility`` filters;
 * anyone else gets the grade recomputed by the same rules (:func:`grade_claims`,
   :func:`track_records`, :func:`~allsource.verify.run._subject_row`) over the reports they
   may read only: the subject's claims, every readable report of those claims, the stories
