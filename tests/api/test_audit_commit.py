@@ -10,6 +10,7 @@ import anyio
 import pytest
 import sqlalchemy as sa
 
+from allsource.api import audit_commit
 from allsource.api.audit_commit import committer
 from allsource.model.markings import TLP, Marking
 from allsource.model.records import Collected, Document, Source
@@ -101,3 +102,37 @@ def test_a_lone_request_commits_at_once(store: SqlStore, n: int) -> None:
                                                          target=d.id, count=1)])
         assert outcome == [None]
         assert _events(store)[-1]["target"] == d.id
+
+
+def test_appends_use_a_held_connection_instead_of_the_pool(store: SqlStore) -> None:
+    """On PostgreSQL, once the head is known an audited request's group is one round trip on
+    the autocommit connection held for the engine: no pool checkout (with its liveness
+    ping) per group, whichever event loop's committer writes it. SQLite's groups go through
+    the pool's transaction as before. The chain verifies, and closing the store closes the
+    held connection."""
+    docs = _documents(store, 6)
+    checkouts = [0]
+
+    def counted(*_: object) -> None:
+        checkouts[0] += 1
+
+    sa.event.listen(store.engine, "checkout", counted)
+    try:
+        for d in docs:  # one lone request after another, each from its own event loop
+            outcome, _ = _append_together(store, [AuditEvent(
+                actor="ana", action="search", target=f"q:{d.id[-16:]}", count=1)])
+            assert outcome == [None]
+    finally:
+        sa.event.remove(store.engine, "checkout", counted)
+    pg = store.dialect_name == "postgresql"
+    # the first group learns the head in a transaction, the second opens the held
+    # connection; every later one uses it (SQLite: a transaction from the pool each)
+    assert checkouts[0] == (2 if pg else 6)
+    with store.engine.connect() as conn:
+        report = verify(conn)
+    assert report.ok and report.head.seq == 6, report.problem
+    if pg:
+        held = audit_commit._held[store.engine]
+        assert held.conn is not None
+        store.close()  # the fixture closes it again: harmless
+        assert held.conn is None

@@ -376,3 +376,65 @@ def test_a_payload_counts_only_hits_the_channels_may_read(
     assert alert["id"] == alert_id and "withheld" not in alert
     assert alert["occurrences"] == 1 and alert["documents"] == [first]
     assert second not in req["raw"].decode()
+
+
+def test_a_queued_payload_is_narrowed_to_the_markings_at_send_time(
+        store: SqlStore, settings: Settings, receivers: list[Receiver]) -> None:
+    """A delivery queued while both of an alert's documents were CLEAR, and retried after
+    one and then the other was marked TLP:RED, sends only what the channel may read at each
+    attempt: first the remaining document (counted once, details from its hit), then the
+    id-kind-severity notice. Each narrowed body replaces the stored payload and is counted."""
+    from allsource.model.records import Collected, Document, Source
+    from allsource.model.stories import Member
+    from allsource.store.stories import SqlMemberStore
+
+    receiver = Receiver(plan=[500, 500])
+    receivers.append(receiver)
+    src = Source("desk", "files", "x")
+    store.add_source(src)
+    docs = [Document.build(kind="article", title=f"report {i}", text=f"report {i} text")
+            for i in range(2)]
+    store.write_batch(src, [Collected(d) for d in docs], [], None)
+    first, second = (d.id for d in docs)
+    with store.engine.begin() as conn:  # one story: the two hits merge into one alert
+        SqlMemberStore(store, conn).put({second: Member(second, None, 1.0),
+                                         first: Member(second, second, 0.9)})
+    [alert_id] = set(raise_alerts(store, [
+        AlertDraft(kind="watchlist", severity=Severity.HIGH, title="named",
+                   group_key="watchlist:w", document_id=d, details={"doc": d})
+        for d in (second, first)], now=T0))
+    hooked = _settings(settings, store, alert_webhooks=[receiver.url])
+
+    def red(doc_id: str) -> None:
+        with store.engine.begin() as conn:
+            conn.execute(t.documents.update().where(t.documents.c.id == doc_id)
+                         .values(**Marking(tlp=TLP.RED).to_columns()))
+
+    def stored() -> Any:
+        with store.engine.connect() as conn:
+            return conn.execute(sa.select(t.alert_deliveries.c.payload)).scalar_one()
+
+    report = deliver_pending(store, hooked, now=T0)
+    assert (report.queued, report.retrying, report.redacted) == (1, 1, 0)
+    queued = receiver.requests[0]["body"]["alert"]
+    docs_ids = [first, second]
+    assert queued["occurrences"] == 2 and sorted(queued["documents"]) == sorted(docs_ids)
+    assert queued["details"] == {"doc": second}
+
+    red(second)
+    report = deliver_pending(store, hooked, now=T0 + timedelta(seconds=61))
+    assert (report.retrying, report.redacted) == (1, 1)
+    narrowed = receiver.requests[1]
+    alert = narrowed["body"]["alert"]
+    assert alert["id"] == alert_id and alert["documents"] == [first]
+    assert alert["occurrences"] == 1 and alert["title"] == "named"
+    assert alert["details"] == {"doc": first} and second not in narrowed["raw"].decode()
+    assert stored() == narrowed["body"]
+
+    red(first)
+    report = deliver_pending(store, hooked, now=T0 + timedelta(seconds=61 + 121))
+    assert (report.sent, report.redacted) == (1, 1)
+    notice = receiver.requests[2]
+    assert "withheld" in notice["body"]["alert"] and "documents" not in notice["body"]["alert"]
+    assert not any(d in notice["raw"].decode() for d in docs_ids)
+    assert "named" not in notice["raw"].decode() and stored() == notice["body"]

@@ -440,3 +440,32 @@ def test_append_at_once_leaves_a_checkpoint_to_the_transaction(
         assert audit.append_at_once(auto, [_ev(2)], key=key, every=3) == (
             [2] if store.dialect_name == "postgresql" else None)
         assert audit.append_at_once(auto, [_ev(3)], key=key, every=3) is None
+
+
+def test_a_write_transaction_appends_its_event_in_one_statement_once_the_head_is_known(
+        store: SqlStore, settings: Settings) -> None:
+    """On PostgreSQL, :func:`record_many` in a transaction (the commit hook's append: one
+    event per committed ingest batch) is the one statement of ``append_at_once`` once this
+    engine knows the head it wrote, and the three of the bump when another writer moved the
+    head since; SQLite always pays three. Same chain either way, and it verifies."""
+    pg = store.dialect_name == "postgresql"
+    with store.engine.begin() as conn:
+        audit_scope.append_many(conn, [_ev(1)])
+    with statements(store) as sent, store.engine.begin() as conn:
+        assert audit_scope.append_many(conn, [_ev(2), _ev(3)]) == [2, 3]
+    assert len(sent) == (1 if pg else 3)
+    other = open_store(settings.model_copy(update={"database_url": store.url}))
+    try:
+        with other.engine.begin() as conn:
+            audit_scope.append_many(conn, [_ev(4)])
+    finally:
+        other.close()
+    with statements(store) as sent, store.engine.begin() as conn:
+        assert audit_scope.append_many(conn, [_ev(5)]) == [5]  # stale head: the bump
+    assert len(sent) == (4 if pg else 3)
+    with statements(store) as sent, store.engine.begin() as conn:
+        assert audit_scope.append_many(conn, [_ev(6)]) == [6]
+    assert len(sent) == (1 if pg else 3)
+    with store.engine.connect() as conn:
+        report = verify(conn)
+    assert report.ok and report.head.seq == 6, report.problem

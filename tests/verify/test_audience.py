@@ -334,3 +334,54 @@ def test_stored_claims_leave_out_a_document_marked_since_verify(
         assert ReaderGrades(store, conn, CLEAR_READER).credibilities([grid.id]) == {
             grid.id: 3}
     assert spy.counted == [[grid.id]] and _credibility(store, grid) == 3
+
+
+def test_a_readable_stored_grade_follows_markings_raised_since_verify(
+        store: SqlStore) -> None:
+    """A document's stored grade that a CLEAR reader may read (every report was CLEAR when
+    ``verify`` ran) is not shown as stored once the reports supporting it are marked RED:
+    the single-document view (API ``.grade``, web "Why this grade"), lists, facets and
+    filters all give the grade regraded over what the reader may read now — no hidden ID,
+    no hidden outlet, no credibility moved by the hidden reports — as for a reader of a
+    store that never held them (the first test's figures); the source's record likewise."""
+    clear = _add(store, "first.example", ORIGINAL, Marking())
+    raised = [_add(store, outlet, text, Marking())
+              for outlet, text in zip(RED_OUTLETS, INDEPENDENT, strict=True)]
+    _process(store)
+    verify_store(store)
+    before = grade_for(store, "document", clear.id, CLEAR_READER)
+    assert before is not None and (_uses(before)["independent_origins"],
+                                   _uses(before)["credibility"]) == (3, 1)
+    d = t.documents
+    with store.engine.begin() as conn:
+        conn.execute(d.update().where(d.c.id.in_([r.id for r in raised]))
+                     .values(tlp=int(TLP.RED)))
+
+    def leaks(grade: dict[str, Any]) -> list[str]:
+        text = orjson.dumps(grade).decode()
+        return [x for r, o in zip(raised, RED_OUTLETS, strict=True) for x in (r.id, o)
+                if x in text]
+
+    seen = grade_for(store, "document", clear.id, CLEAR_READER)
+    assert seen is not None and leaks(seen) == []
+    assert (_uses(seen)["independent_origins"], _uses(seen)["credibility"]) == (1, 3)
+    assert seen["credibility"] == 3
+    owner = grade_for(store, "document", clear.id, Audience.owner())
+    assert owner is not None and owner["credibility"] == 1  # the owner still reads all
+    with store.engine.connect() as conn:
+        grades = ReaderGrades(store, conn, CLEAR_READER)
+        listed = grades.documents([clear.id])[clear.id]
+        assert leaks(listed) == [] and _figures(listed) == _figures(seen)
+        assert grades.credibilities([clear.id]) == {clear.id: 3}
+        readable = sa.select(d.c.id).where(store._readable(d, CLEAR_READER))
+        assert clear.id not in grades.passing(readable, 2)
+        passing = grades.passing(readable, 2)
+        kept = set(conn.execute(sa.select(d.c.id).where(
+            store._readable(d, CLEAR_READER),
+            audience_mod.credible(d.c.id, 2, CLEAR_READER, passing))).scalars())
+        assert clear.id not in kept
+        assert clear.id in grades.passing(readable, 3)
+    src = store.get_source("first.example")
+    assert src is not None
+    record = grade_for(store, "source", src.id, CLEAR_READER)
+    assert record is not None and record["explanation"]["confirmations"] == 0

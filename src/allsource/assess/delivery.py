@@ -9,14 +9,24 @@ run from cron, ``allsource alerts deliver --watch`` or any scheduler:
    recipient) and marks the event dispatched, in one transaction. Delivery IDs are derived
    from (event, channel, target), so a repeated fan-out adds nothing. Events below
    ``alert_min_severity`` are dispatched to no one; with no channel configured they wait.
-   The payload is frozen here, so every retry sends the same body; an alert whose marking is
-   above what alert channels may receive (``alert_max_tlp``, unclassified, no compartments,
-   no releasability groups — checked with :func:`can_release`) is sent as a notice that names
-   only its id, kind and severity. On an encrypted store the frozen payload is sealed
-   (:mod:`allsource.store.sealed`, bound to the delivery's id) and opened when it is sent.
+   The payload is frozen here, so every retry sends the same body — unless a marking was
+   raised since (step 2); an alert whose marking is above what alert channels may receive
+   (``alert_max_tlp``, unclassified, no compartments, no releasability groups — checked with
+   :func:`can_release`) is sent as a notice that names only its id, kind and severity. On an
+   encrypted store the frozen payload is sealed (:mod:`allsource.store.sealed`, bound to the
+   delivery's id) and opened when it is sent.
 2. **Sending.** A due delivery is first *claimed* (a conditional update pushing its
    ``next_attempt_at`` past the send timeout), so two workers do not send it at once and a
-   worker that dies mid-send leaves it to be retried once the claim lapses. A webhook is a
+   worker that dies mid-send leaves it to be retried once the claim lapses. **The payload is
+   then re-checked against the markings as they are now** (:func:`_recheck`): a channel is a
+   reader, and a delivery queued before a document or the alert was marked more restrictively
+   (a rebuild may tighten a marking; a retry may come hours later) must not carry what the
+   channel may no longer read. The body sent is the frozen one *narrowed*, never widened: the
+   alert's documents and hit count only as far as the channel may read them now, its title and
+   details from the first hit it may still read, and the id-kind-severity notice when it may
+   read no hit or not the alert's own marking any more. A narrowed body replaces the stored
+   payload (so a later retry sends the same bytes again, and ``alerts deliveries`` shows what
+   went out) and is counted in the report's ``redacted``. A webhook is a
    JSON POST through the guarded HTTP client (private addresses only on the webhooks' own
    hosts, with ``alert_webhook_allow_private``); any 2xx is success. E-mail goes through
    ``smtplib``.
@@ -39,6 +49,7 @@ import json
 import os
 import smtplib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -63,7 +74,7 @@ from allsource.errors import FetchError, StoreError
 from allsource.model.ids import minted_id
 from allsource.model.markings import TLP, Audience, Classification, Marking, can_release
 from allsource.store import schema as t
-from allsource.store.sql import aware, naive_utc, utc_now
+from allsource.store.sql import aware, chunks, naive_utc, utc_now
 
 if TYPE_CHECKING:
     from allsource.store.sql import SqlStore
@@ -84,6 +95,7 @@ class DeliveryReport:
     skipped: int = 0     # notifications below alert_min_severity (sent to no one)
     waiting: int = 0     # notifications kept until an alert channel is configured
     pending: int = 0     # deliveries still pending after this round
+    redacted: int = 0    # queued payloads narrowed at send time (markings raised since)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -93,7 +105,8 @@ class DeliveryReport:
     def as_dict(self) -> dict[str, Any]:
         return {"queued": self.queued, "sent": self.sent, "retrying": self.retrying,
                 "dead": self.dead, "skipped": self.skipped, "waiting": self.waiting,
-                "pending": self.pending, "errors": list(self.errors)}
+                "pending": self.pending, "redacted": self.redacted,
+                "errors": list(self.errors)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +151,14 @@ def deliver_pending(store: SqlStore, settings: Settings, now: datetime | None = 
         for row in due:
             if not _claim(store, row, settings, when):
                 continue
+            payload = _recheck(store, settings, row, report)
             try:
                 if row.channel == "webhook":
                     if client is None:
                         client = _webhook_client(settings, transport)
-                    _post(client, settings, row.target, row.id, row.payload)
+                    _post(client, settings, row.target, row.id, payload)
                 elif row.channel == "email":
-                    _mail(settings, row.target, row.id, row.payload)
+                    _mail(settings, row.target, row.id, payload)
                 else:
                     raise _Failed(f"unknown channel {row.channel!r}")
             except _Failed as exc:
@@ -203,6 +217,7 @@ def _fan_out(store: SqlStore, settings: Settings, now: datetime, report: Deliver
         # hits counted and documents listed as the channels may read them now
         seen = readable_hits(conn, sorted({ev.id for ev in events}), audience)
         first = first_readable(conn, [(ev.id, ev.documents or []) for ev in events], seen)
+        stories = _story_shown(conn, [ev.story_id for ev in events], audience)
         for ev in events:
             if Severity(ev.event_severity) < floor:
                 report.skipped += 1
@@ -213,7 +228,7 @@ def _fan_out(store: SqlStore, settings: Settings, now: datetime, report: Deliver
                     "id": delivery_id, "alert_id": ev.id, "event_id": ev.event_id,
                     "channel": channel, "target": target,
                     "payload": _payload(ev, delivery_id, audience, seen.get(ev.id),
-                                        first.get(ev.id)),
+                                        first.get(ev.id), stories),
                     "status": PENDING,
                     "attempts": 0, "next_attempt_at": now, "last_error": None,
                     "created_at": now, "sent_at": None})
@@ -233,12 +248,31 @@ def _insert_new(store: SqlStore, conn: Connection, rows: list[dict[str, Any]]) -
     return len(new)
 
 
+def _story_shown(conn: Connection, story_ids: Sequence[str | None],
+                 audience: Audience) -> set[str]:
+    """Of the alerts' story IDs, those ``audience`` may be shown: a story's stored ID is its
+    first member's document ID, so one naming a document they may not read (as marked now)
+    is left out."""
+    wanted = sorted({s for s in story_ids if s})
+    d = t.documents
+    hidden = set()
+    for chunk in chunks(wanted):
+        for row in conn.execute(sa.select(d.c.id, d.c.tlp, d.c.classification,
+                                          d.c.compartments, d.c.releasability)
+                                .where(d.c.id.in_(chunk))):
+            if not can_release(Marking.from_columns(dict(row._mapping)), audience):
+                hidden.add(row.id)
+    return set(wanted) - hidden
+
+
 def _payload(ev: sa.Row[Any], delivery_id: str, audience: Audience, seen: SeenHits | None,
-             first: tuple[str, dict[str, Any]] | None) -> dict[str, Any]:
+             first: tuple[str, dict[str, Any]] | None,
+             stories: set[str] | None = None) -> dict[str, Any]:
     """The frozen body of one delivery. ``seen``: what ``audience`` may read of the alert's
     hits (:func:`~allsource.assess.alerts.readable_hits`; ``None``: none, then only a notice
     goes out); ``first``: the title and details of the first of them when the alert's own
-    come from a hit it may not read."""
+    come from a hit it may not read; ``stories``: the story IDs it may be shown
+    (:func:`_story_shown`)."""
     m = ev._mapping
     marking = Marking.from_columns(dict(m))
     alert: dict[str, Any] = {
@@ -248,7 +282,8 @@ def _payload(ev: sa.Row[Any], delivery_id: str, audience: Audience, seen: SeenHi
     if can_release(marking, audience) and seen is not None:
         title, details = first or (m["title"], m["details"] or {})
         alert.update({
-            "title": title, "group_key": m["group_key"], "story_id": m["story_id"],
+            "title": title, "group_key": m["group_key"],
+            "story_id": m["story_id"] if stories is None or m["story_id"] in stories else None,
             "assignee": m["assignee"],
             "documents": [d for d in m["documents"] or [] if d in seen.documents],
             "occurrences": seen.count, "details": details,
@@ -263,6 +298,63 @@ def _payload(ev: sa.Row[Any], delivery_id: str, audience: Audience, seen: SeenHi
 
 
 # --- sending -------------------------------------------------------------------------------
+
+def _recheck(store: SqlStore, settings: Settings, row: sa.Row[Any],
+             report: DeliveryReport) -> dict[str, Any]:
+    """The body to send for a claimed delivery: its frozen payload narrowed to what the
+    channels may read *now* (see the module docstring); a narrowed body is stored in place
+    of the frozen one and counted in ``report.redacted``."""
+    frozen: dict[str, Any] = dict(row.payload)
+    audience = _channel_audience(settings)
+    e, a = t.alert_events, t.alerts
+    with store.engine.connect() as conn:
+        ev = conn.execute(
+            sa.select(e.c.id.label("event_id"), e.c.action.label("event_action"),
+                      e.c.severity.label("event_severity"), e.c.created_at.label("event_at"), a)
+            .join(a, a.c.id == e.c.alert_id).where(e.c.id == row.event_id)).first()
+        now: dict[str, Any] | None = None
+        if ev is not None:
+            seen = readable_hits(conn, [ev.id], audience)
+            first = first_readable(conn, [(ev.id, ev.documents or [])], seen)
+            now = _payload(ev, row.id, audience, seen.get(ev.id), first.get(ev.id),
+                           _story_shown(conn, [ev.story_id], audience))
+    body = _narrowed(frozen, now)
+    if body != frozen:
+        store.keys.prepare()
+        values = store.keys.seal_rows(t.alert_deliveries, [{"id": row.id, "payload": body}])[0]
+        _update(store, row.id, payload=values["payload"])
+        report.redacted += 1
+    return body
+
+
+_NOTICE_KEYS = ("id", "kind", "severity", "status", "tlp", "created_at")
+
+
+def _narrowed(frozen: dict[str, Any], now: dict[str, Any] | None) -> dict[str, Any]:
+    """``frozen`` (the queued body) keeping only what ``now`` (the body :func:`_payload`
+    builds from the alert as stored now; ``None``: the alert is gone) still shows."""
+    old = frozen.get("alert") or {}
+    if "withheld" in old:
+        return frozen  # a notice names nothing that can be raised since
+    new = (now or {}).get("alert") or {}
+    if now is None or "withheld" in new:
+        notice = {k: old[k] for k in _NOTICE_KEYS if k in old}
+        notice["withheld"] = new.get("withheld") or (
+            "the alert's marking is above what alert channels may receive; "
+            f"see `allsource alerts show {old.get('id')}`")
+        return {**frozen, "alert": notice}
+    alert = dict(old)
+    alert["documents"] = [d for d in old.get("documents") or []
+                          if d in set(new.get("documents") or [])]
+    alert["occurrences"] = min(int(old.get("occurrences") or 0),
+                               int(new.get("occurrences") or 0))
+    if old.get("story_id") != new.get("story_id"):
+        alert["story_id"] = None  # it names a document the channel may no longer read
+    if (old.get("title"), old.get("details")) != (new.get("title"), new.get("details")):
+        # the frozen title and details quote a hit the channel may no longer read
+        alert["title"], alert["details"] = new.get("title"), new.get("details")
+    return {**frozen, "alert": alert}
+
 
 def _claim(store: SqlStore, row: sa.Row[Any], settings: Settings, now: datetime) -> bool:
     """Take the delivery for this worker (see the module docstring)."""

@@ -14,7 +14,16 @@ stories (copies are judged by story); for a source, the claims it reports; for a
 story, its own claims, its members and its sources' records. Then, per read:
 
 * a reader who may read that marking — the local operator, and on most stores almost
-  everyone, since most claims rest on reporting of one marking — gets the stored grade;
+  everyone, since most claims rest on reporting of one marking — gets the stored grade,
+  unless something it rests on is hidden from them *now*: stored markings are those
+  ``verify`` saw, and a document marked more restrictively since (a rebuild may tighten a
+  marking) would otherwise be shown through the stale grade — its ID and outlet in the
+  explanation, its weight in the credibility — until the next ``verify``. So a document's
+  stored grade is used only when no report of its claims (nor a member of such a report's
+  story) and nothing its source's record rests on is hidden from the reader as marked now
+  (:func:`stale_documents`; a story's likewise over its members, a source's over its
+  claims); otherwise the reader gets the grade recomputed below, on every path: the
+  single-document view, lists, facets and the ``min_credibility`` filters;
 * anyone else gets the grade recomputed by the same rules (:func:`grade_claims`,
   :func:`track_records`, :func:`~allsource.verify.run._subject_row`) over the reports they
   may read only: the subject's claims, every readable report of those claims, the stories
@@ -172,7 +181,8 @@ def grade_for(store: SqlStore, subject_type: str, subject_id: str,
                                               g.c.subject_id == subject_id)).first()
         if row is None:
             return None
-        if readable_grade(row, audience):
+        if readable_grade(row, audience) and not _stale_subject(
+                conn, store, subject_type, subject_id, audience):
             return _public(row)
         return _Regrade(store, conn, audience).subject(subject_type, subject_id, row)
 
@@ -253,6 +263,8 @@ class ReaderGrades:
                     out[row.subject_id] = _public(row)
                 else:
                     hidden[row.subject_id] = row.computed_at
+        for doc_id in stale_documents(self.conn, list(out), self.audience):
+            hidden[doc_id] = out.pop(doc_id)["computed_at"]
         self._recompute(list(hidden))
         for doc_id, computed_at in hidden.items():
             if (found := self.recomputed[doc_id]) is not None:
@@ -275,6 +287,9 @@ class ReaderGrades:
                     hidden.append(row.subject_id)
                 elif row.credibility is not None:
                     out[row.subject_id] = int(row.credibility)
+        for doc_id in _stale_in_chunks(self.conn, list(out), self.audience):
+            del out[doc_id]
+            hidden.append(doc_id)
         self._recount(hidden)
         out.update({d: found for d in hidden if (found := self.recounted[d]) is not None})
         return out
@@ -285,14 +300,21 @@ class ReaderGrades:
         reader may not read and whose grade recomputed for them is at least
         ``min_credibility`` (Admiralty: a number at most that)."""
         if self.audience.unrestricted:
-            return []
+            return Passing()
         g = t.grades
         hidden = list(self.conn.execute(sa.select(g.c.subject_id).where(
             g.c.subject_type == "document", g.c.subject_id.in_(candidates),
             sa.not_(readable(g, self.audience)))).scalars())
-        self._recount(hidden)
-        return sorted(d for d in hidden if (found := self.recounted[d]) is not None
-                      and found <= min_credibility)
+        # stored grades the reader may read but resting on a document hidden from them now:
+        # recounted like the hidden ones, and kept out of credible()'s stored branch
+        stale_ids = _stale_query(candidates, self.audience).subquery()
+        stale = sorted(set(self.conn.execute(sa.select(g.c.subject_id).where(
+            g.c.subject_type == "document",
+            g.c.subject_id.in_(sa.select(stale_ids.c[0])),
+            readable(g, self.audience))).scalars()))
+        self._recount(hidden + stale)
+        return Passing(sorted(d for d in hidden + stale if (found := self.recounted[d])
+                              is not None and found <= min_credibility), stale=stale)
 
 
     def _regrader(self) -> _Regrade:
@@ -307,7 +329,8 @@ class ReaderGrades:
                                                    g.c.subject_id == source_id)).first()
         if row is None:
             return None
-        if readable_grade(row, self.audience):
+        if readable_grade(row, self.audience) and not _stale_sources(
+                self.conn, [source_id], self.audience):
             return Reliability.parse(row.reliability).value if row.reliability else None
         return self._regrader().source(source_id)[0].value
 
@@ -318,7 +341,8 @@ class ReaderGrades:
                                                    g.c.subject_id == stored_id)).first()
         if row is None:
             return None
-        if readable_grade(row, self.audience):
+        if readable_grade(row, self.audience) and not _stale_subject(
+                self.conn, self.store, "story", stored_id, self.audience):
             return _public(row)
         return self._regrader().subject("story", stored_id, row)
 
@@ -339,23 +363,106 @@ _OWN, _KEY = t.claim_documents.alias("own_claim"), t.claim_documents.alias("key_
 _IN, _CO = t.story_members.alias("in_story"), t.story_members.alias("co_member")
 
 
-def _stale(conn: sa.Connection, doc_ids: Sequence[str], audience: Audience) -> set[str]:
+def _stale(conn: sa.Connection, doc_ids: Sequence[str] | sa.Select[Any],
+           audience: Audience) -> set[str]:
     """Of ``doc_ids``, those with a claim reported by a document — or resting on a member
     of a reporting document's story — that ``audience`` may not read as the documents are
     marked now. A stored claim row's marking is that of its evidence when ``verify`` ran; a
     document marked more restrictively since (a rebuild never loosens a marking) must not
     count for a reader it is hidden from, so such claims are regraded over what the reader
     may read now, as the single-document view regrades them."""
+    return set(conn.execute(_stale_query(doc_ids, audience)).scalars())
+
+
+def _stale_query(doc_ids: Sequence[str] | sa.Select[Any], audience: Audience
+                 ) -> sa.CompoundSelect[Any]:
+    """The statement of :func:`_stale` (``doc_ids`` a list or a select of IDs)."""
     d = t.documents
     hidden = sa.not_(readable(d, audience))
+    wanted = doc_ids if isinstance(doc_ids, sa.Select) else list(doc_ids)
     reporting = (sa.select(_OWN.c.document_id).distinct()
                  .join(_KEY, _KEY.c.key == _OWN.c.key)
-                 .where(_OWN.c.document_id.in_(list(doc_ids))))
+                 .where(_OWN.c.document_id.in_(wanted)))
     by_report = reporting.join(d, d.c.id == _KEY.c.document_id).where(hidden)
     by_story = (reporting.join(_IN, _IN.c.document_id == _KEY.c.document_id)
                 .join(_CO, _CO.c.story_id == _IN.c.story_id)
                 .join(d, d.c.id == _CO.c.document_id).where(hidden))
-    return set(conn.execute(sa.union(by_report, by_story)).scalars())
+    return sa.union(by_report, by_story)
+
+
+def _stale_in_chunks(conn: sa.Connection, doc_ids: Sequence[str],
+                     audience: Audience) -> set[str]:
+    """:func:`_stale` over any number of IDs (none for a reader who may read everything)."""
+    if audience.unrestricted or not doc_ids:
+        return set()
+    out: set[str] = set()
+    for chunk in chunks(sorted(doc_ids)):
+        out |= _stale(conn, chunk, audience)
+    return out
+
+
+def _stale_sources(conn: sa.Connection, source_ids: Sequence[str],
+                   audience: Audience) -> set[str]:
+    """Of ``source_ids``, those whose stored record rests on a document hidden from
+    ``audience`` as marked now: a record is graded from every claim the source reported, and
+    each claim from every report of it (and the reports' story members), so a claim of the
+    source reported by a since-hidden document (its own included) makes the record stale."""
+    if audience.unrestricted or not source_ids:
+        return set()
+    own = t.documents.alias("own_doc")
+    stale = _stale_query(sa.select(own.c.id).where(own.c.source_id.in_(list(source_ids))),
+                         audience).subquery()
+    return set(conn.execute(sa.select(own.c.source_id).distinct().where(
+        own.c.id.in_(sa.select(stale.c[0])))).scalars())
+
+
+def stale_documents(conn: sa.Connection, doc_ids: Sequence[str],
+                    audience: Audience) -> set[str]:
+    """Of ``doc_ids`` (documents whose stored grade the reader may read), those whose grade
+    rests on a document hidden from ``audience`` now: through their claims (:func:`_stale`)
+    or their source's record (:func:`_stale_sources`). Stored markings are those ``verify``
+    saw; a document marked more restrictively since must not count for a reader it is now
+    hidden from, so these are regraded over what the reader may read now."""
+    if audience.unrestricted or not doc_ids:
+        return set()
+    out = _stale_in_chunks(conn, doc_ids, audience)
+    d = t.documents
+    source_of: dict[str, str] = {}
+    for chunk in chunks(sorted(set(doc_ids) - out)):
+        source_of.update((i, s) for i, s in conn.execute(sa.select(d.c.id, d.c.source_id).where(
+            d.c.id.in_(list(chunk)))))
+    stale_sources = _stale_sources(conn, sorted(set(source_of.values())), audience)
+    return out | {doc for doc, src in source_of.items() if src in stale_sources}
+
+
+def _stale_subject(conn: sa.Connection, store: SqlStore, subject_type: str, subject_id: str,
+                   audience: Audience) -> bool:
+    """Whether a readable stored grade of a document, story (stored ID) or source rests
+    on a document hidden from ``audience`` now (see :func:`stale_documents`)."""
+    if audience.unrestricted:
+        return False
+    if subject_type == "source":
+        return bool(_stale_sources(conn, [subject_id], audience))
+    if subject_type == "document":
+        return bool(stale_documents(conn, [subject_id], audience))
+    m, d = t.story_members, t.documents
+    members = list(conn.execute(sa.select(m.c.document_id).where(
+        m.c.story_id == subject_id)).scalars())
+    if conn.execute(sa.select(sa.literal(1)).where(
+            d.c.id.in_(members), sa.not_(readable(d, audience))).limit(1)).first():
+        return True  # a member hidden now: the stored story grade counts it
+    return bool(stale_documents(conn, members, audience))
+
+
+class Passing(list[str]):
+    """:meth:`ReaderGrades.passing`'s answer: the documents that pass on a grade recomputed
+    for the reader, and in ``stale`` those whose stored grade the reader may read but which
+    rests on a document hidden from them now (:func:`credible` does not use their stored
+    figure)."""
+
+    def __init__(self, ids: Iterable[str] = (), *, stale: Iterable[str] = ()) -> None:
+        super().__init__(ids)
+        self.stale = frozenset(stale)
 
 
 def _stored_rule(held: Sequence[tuple[int, bool]]) -> int:
@@ -379,9 +486,13 @@ def credible(document_id: sa.ColumnElement[Any], min_credibility: int, audience:
     its stored grade when they may read its marking, else one of ``passing``
     (:meth:`ReaderGrades.passing` over the same candidates)."""
     g = t.grades
-    stored = (sa.exists().where(g.c.subject_type == "document", g.c.subject_id == document_id,
-                                g.c.credibility <= int(min_credibility), readable(g, audience))
-              .correlate_except(g))
+    stored: sa.ColumnElement[bool] = (
+        sa.exists().where(g.c.subject_type == "document", g.c.subject_id == document_id,
+                          g.c.credibility <= int(min_credibility), readable(g, audience))
+        .correlate_except(g))
+    if stale := sorted(getattr(passing, "stale", ())):
+        stored = sa.and_(stored, document_id.not_in(sa.bindparam(
+            None, stale, type_=sa.String, expanding=True, literal_execute=True)))
     if not passing:
         return stored
     # rendered inline, so a long list never meets a driver's limit on bound parameters
@@ -621,7 +732,8 @@ class _Regrade:
         g = t.grades
         row = self.conn.execute(sa.select(g).where(g.c.subject_type == "source",
                                                    g.c.subject_id == source_id)).first()
-        if row is not None and readable_grade(row, self.audience):
+        if row is not None and readable_grade(row, self.audience) and not (
+                _stale_sources(self.conn, [source_id], self.audience)):
             return Reliability.parse(row.reliability or "F"), dict(row.explanation or {})
         grades = self.claims([], by_source=source_id)
         record = track_records(grades, {source_id: self.names.get(source_id, source_id)}
