@@ -343,26 +343,34 @@ def test_an_encrypted_store_seals_payloads_and_sends_them_as_they_read(
     assert payload == request["body"]
 
 
-def test_a_payload_counts_only_hits_the_channels_may_read(
-        store: SqlStore, settings: Settings, receivers: list[Receiver]) -> None:
-    """A channel is a reader too (up to ``alert_max_tlp``): of an alert's two hits, the one
-    whose document was marked TLP:RED after the alert was raised is neither counted nor
-    listed in what is sent."""
+def _two_reports_in_one_story(store: SqlStore, lead: int) -> tuple[str, str]:
+    """Two stored reports (ids in write order), in one story led by report ``lead``, so a
+    watchlist's hits on both merge into one alert."""
     from allsource.model.records import Collected, Document, Source
     from allsource.model.stories import Member
     from allsource.store.stories import SqlMemberStore
 
-    receiver = Receiver()
-    receivers.append(receiver)
     src = Source("desk", "files", "x")
     store.add_source(src)
     docs = [Document.build(kind="article", title=f"report {i}", text=f"report {i} text")
             for i in range(2)]
     store.write_batch(src, [Collected(d) for d in docs], [], None)
-    first, second = (d.id for d in docs)
+    ids = (docs[0].id, docs[1].id)
+    leader, other = ids[lead], ids[1 - lead]
     with store.engine.begin() as conn:
-        SqlMemberStore(store, conn).put({first: Member(first, None, 1.0),
-                                         second: Member(first, first, 0.9)})
+        SqlMemberStore(store, conn).put({leader: Member(leader, None, 1.0),
+                                         other: Member(leader, leader, 0.9)})
+    return ids
+
+
+def test_a_payload_counts_only_hits_the_channels_may_read(
+        store: SqlStore, settings: Settings, receivers: list[Receiver]) -> None:
+    """A channel is a reader too (up to ``alert_max_tlp``): of an alert's two hits, the one
+    whose document was marked TLP:RED after the alert was raised is neither counted nor
+    listed in what is sent."""
+    receiver = Receiver()
+    receivers.append(receiver)
+    first, second = _two_reports_in_one_story(store, lead=0)
     [alert_id] = set(raise_alerts(store, [
         AlertDraft(kind="watchlist", severity=Severity.HIGH, title="named",
                    group_key="watchlist:w", document_id=d) for d in (first, second)], now=T0))
@@ -384,21 +392,9 @@ def test_a_queued_payload_is_narrowed_to_the_markings_at_send_time(
     one and then the other was marked TLP:RED, sends only what the channel may read at each
     attempt: first the remaining document (counted once, details from its hit), then the
     id-kind-severity notice. Each narrowed body replaces the stored payload and is counted."""
-    from allsource.model.records import Collected, Document, Source
-    from allsource.model.stories import Member
-    from allsource.store.stories import SqlMemberStore
-
     receiver = Receiver(plan=[500, 500])
     receivers.append(receiver)
-    src = Source("desk", "files", "x")
-    store.add_source(src)
-    docs = [Document.build(kind="article", title=f"report {i}", text=f"report {i} text")
-            for i in range(2)]
-    store.write_batch(src, [Collected(d) for d in docs], [], None)
-    first, second = (d.id for d in docs)
-    with store.engine.begin() as conn:  # one story: the two hits merge into one alert
-        SqlMemberStore(store, conn).put({second: Member(second, None, 1.0),
-                                         first: Member(second, second, 0.9)})
+    first, second = _two_reports_in_one_story(store, lead=1)
     [alert_id] = set(raise_alerts(store, [
         AlertDraft(kind="watchlist", severity=Severity.HIGH, title="named",
                    group_key="watchlist:w", document_id=d, details={"doc": d})

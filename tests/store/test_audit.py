@@ -389,6 +389,16 @@ def _auto(store: SqlStore) -> tuple[sa.Connection, sa.Connection]:
     return conn, conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
+def _append_elsewhere(settings: Settings, store: SqlStore, event: AuditEvent) -> None:
+    """Another writer (a second engine on the same database) moves the chain head."""
+    other = open_store(settings.model_copy(update={"database_url": store.url}))
+    try:
+        with other.engine.begin() as conn:
+            audit_scope.append_many(conn, [event])
+    finally:
+        other.close()
+
+
 def test_append_at_once_is_one_statement_in_the_same_chain(store: SqlStore,
                                                             settings: Settings) -> None:
     """On PostgreSQL an append from the head this engine last wrote is one statement in
@@ -405,12 +415,7 @@ def test_append_at_once_is_one_statement_in_the_same_chain(store: SqlStore,
     if not pg:
         with store.engine.begin() as conn:
             audit_scope.append_many(conn, [_ev(2), _ev(3)])
-    other = open_store(settings.model_copy(update={"database_url": store.url}))
-    try:
-        with other.engine.begin() as conn:
-            audit_scope.append_many(conn, [_ev(4)])
-    finally:
-        other.close()
+    _append_elsewhere(settings, store, _ev(4))
     conn, auto = _auto(store)
     with conn:
         assert audit_scope.append_at_once(auto, [_ev(5)]) is None  # stale: nothing written
@@ -454,12 +459,7 @@ def test_a_write_transaction_appends_its_event_in_one_statement_once_the_head_is
     with statements(store) as sent, store.engine.begin() as conn:
         assert audit_scope.append_many(conn, [_ev(2), _ev(3)]) == [2, 3]
     assert len(sent) == (1 if pg else 3)
-    other = open_store(settings.model_copy(update={"database_url": store.url}))
-    try:
-        with other.engine.begin() as conn:
-            audit_scope.append_many(conn, [_ev(4)])
-    finally:
-        other.close()
+    _append_elsewhere(settings, store, _ev(4))
     with statements(store) as sent, store.engine.begin() as conn:
         assert audit_scope.append_many(conn, [_ev(5)]) == [5]  # stale head: the bump
     assert len(sent) == (4 if pg else 3)
