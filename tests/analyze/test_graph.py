@@ -314,9 +314,8 @@ def test_relationships_to_objects_not_stored_are_left_out(store: SqlStore,
 
 def test_a_raised_document_hides_only_what_no_other_readable_document_evidences(
         store: SqlStore) -> None:
-    """A reader's relationships are judged by their evidence (the stored least evidence
-    marking, ``store/graph_evidence.py``, made unknown by the raise, then the mentions and
-    their documents as they are now): a relationship whose first readable mention lies in
+    """A reader's relationships are judged by their mentions first and each evidencing
+    document once (``graph._evidenced``): a relationship whose first readable mention lies in
     a document raised to TLP:RED after the fact is still drawn through another readable
     document's mention, and hidden when the raised document was its only evidence — at the
     first hop, at the second, and when the fetch cap is reached."""

@@ -3,17 +3,16 @@ neighbourhood is bigger than a browser can draw.
 
 Fetching. Adjacency comes from ``relationships`` in bulk: one query per direction for the
 first hop, and one per direction and 500 frontier IDs for the second, never one query per
-node; the indexes of migrations 0026/0045 hold the columns read (``id, relationship_type,
-source_ref, target_ref`` and the row's least evidence marking), so the reads touch no table
-row. Marking filters are SQL (:func:`released`: the whole release rule; for other readers a
-relationship or object is visible through a readable mention in a readable document,
-:mod:`allsource.store.derived`, read from the least evidence marking the database keeps on
-each row, :mod:`allsource.store.graph_evidence`, and from the mentions only for the rows
-where it is unknown), so nothing the audience may not read is fetched or counted. The far
-end must be a stored object the audience may see: instead of joining ``objects`` per row,
-one statement judges each distinct far end once, in sorted order, from migration 0045's
-covering index, and returns those that fail (usually none; with the cap reached and rows
-dropped, the join decides).
+node; the indexes of migration 0026 hold the four columns read (``id, relationship_type,
+source_ref, target_ref``), so the owner's reads touch no table row. Marking filters are SQL
+(:func:`released`: the whole release rule; for other readers each relationship is visible
+through a readable mention in a readable document, :mod:`allsource.store.derived`, checked
+from migration 0027's index on mentions; the documents behind those mentions are judged
+once per distinct document, :func:`_evidenced`), so nothing the audience may not read is
+fetched or counted. The far end must be a stored object the audience may see: instead of
+joining ``objects`` per row, one statement judges each distinct far end once, in sorted
+order, and returns those that fail (usually none; with the cap reached and rows dropped,
+the join decides).
 
 Integer codes. Fetched rows are recorded column-wise (C-level ``map``/``compress`` passes,
 not one Python step per row), with the garbage collector paused
@@ -64,6 +63,7 @@ one centre, follows its actual branches.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from collections.abc import Callable, Iterable, Sequence
@@ -81,7 +81,7 @@ from sqlalchemy.engine import Connection
 from allsource.errors import InputError
 from allsource.gcpause import paused_gc
 from allsource.model.markings import Audience
-from allsource.store import graph_evidence
+from allsource.store import derived
 from allsource.store import schema as t
 from allsource.store.access import readable
 from allsource.store.sql import SqlStore, chunks, naive_utc
@@ -250,11 +250,10 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
          audience: Audience, limit: int, *, last: bool) -> None:
     r, o = t.relationships, t.objects
     # the owner reads everything: only the far object's existence is checked, from the
-    # primary-key index alone; others see a relationship and an object through evidence
-    # they may read (allsource.store.derived), judged from the stored least evidence
-    # marking (allsource.store.graph_evidence; ``released`` is all of can_release in SQL)
-    seen_r = graph_evidence.visible(store, r, audience)
-    seen_o = graph_evidence.visible(store, o, audience)
+    # primary-key index alone; others see a relationship and an object through a mention
+    # they may read (allsource.store.derived; ``released`` is all of can_release in SQL)
+    rules = _rules(store, audience)
+    seen_r, seen_o = rules.seen_r, rules.seen_o
     start = len(hood.code)
     for ids in chunks(frontier, _CHUNK):
         for near, far in ((r.c.source_ref, r.c.target_ref), (r.c.target_ref, r.c.source_ref)):
@@ -265,10 +264,14 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
             q = (sa.select(r.c.id, r.c.relationship_type, r.c.source_ref, r.c.target_ref)
                  .where(near.in_(ids) if len(ids) > 1 else near == ids[0]))
             cond = evidence(ids)
+            fetched = None
+            if cond is None and not audience.unrestricted:
+                fetched = _evidenced(conn, q, rules, left)
             if cond is not None:
                 q = q.where(cond)
             q = q.where(seen_r)
-            kept = _shown_ends(conn, q, 3 if far is r.c.target_ref else 2, left, seen_o)
+            kept = _shown_ends(conn, q, 3 if far is r.c.target_ref else 2, left, seen_o,
+                               fetched)
             rows = kept if kept is not None else conn.execute(
                 q.join(o, o.c.id == far).where(seen_o).limit(left + 1)).all()
             if len(rows) > left:
@@ -276,9 +279,80 @@ def _hop(store: SqlStore, conn: Connection, hood: _Hood, frontier: Sequence[str]
             _add(hood, rows, dist, start, outgoing=near is r.c.source_ref, last=last)
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """A restricted audience's visibility conditions, built once per store and audience
+    (building and aliasing them was a tenth of a reader's call): ``seen_r``/``seen_o``
+    are :func:`derived.visible` on relationships and objects; ``mentioned``, ``evidence``
+    and ``unmentioned`` the halves of ``seen_r`` that :func:`_evidenced` splits; ``doc_ok``
+    the reader's release rule on ``documents``."""
+
+    seen_r: sa.ColumnElement[bool]
+    seen_o: sa.ColumnElement[bool]
+    mentioned: sa.ColumnElement[bool]
+    evidence: sa.Label[Any]
+    unmentioned: sa.ColumnElement[bool]
+    doc_ok: sa.ColumnElement[bool]
+
+
+@functools.lru_cache(maxsize=32)
+def _rules(store: SqlStore, audience: Audience) -> _Rules:
+    r, o = t.relationships, t.objects
+    m, any_m = t.mentions.alias("ev_m"), t.mentions.alias("ev_any")
+    mentioned = sa.and_(m.c.object_id == r.c.id, released(m, audience))
+    return _Rules(
+        seen_r=derived.visible(store, r, audience, released),
+        seen_o=derived.visible(store, o, audience, released),
+        mentioned=sa.exists().where(mentioned),
+        evidence=sa.select(m.c.document_id).where(mentioned).limit(1).scalar_subquery()
+        .label("evidence"),
+        unmentioned=sa.and_(~sa.exists().where(any_m.c.object_id == r.c.id),
+                            released(r, audience)),
+        doc_ok=released(t.documents, audience))
+
+
+def _evidenced(conn: Connection, q: sa.Select[Any], rules: _Rules, left: int
+               ) -> list[Any] | None:
+    """The rows of ``q`` (relationships) that ``rules.seen_r`` (:func:`derived.visible`)
+    keeps for a restricted audience, with the documents judged once each rather than once
+    per row.
+
+    A relationship is visible when one of its mentions the reader may read lies in a
+    document they may read, or when nobody mentions it and its own marking is readable.
+    One statement reads the rows that pass the *mention* half of that rule from the
+    mentions index alone, each with the document of its first readable mention; a second
+    judges each distinct document once, in sorted order, returning those the reader may not
+    read (usually none: a mention carries its document's marking, so only a document raised
+    after the fact fails). A row whose document passes is visible; a row whose document
+    fails may still be visible through another mention, so only those rows are judged again
+    by ``seen_r`` itself. Per row this costs one mention probe instead of a mention and a
+    document probe (62,000 rows, ~19,000 documents on ``benchmarks/graph.py``'s hubs).
+    ``None`` when the cap was reached and rows were dropped: only the whole rule in SQL then
+    knows which rows the cap keeps."""
+    r = t.relationships
+    rows = list(conn.execute(q.add_columns(rules.evidence).where(
+        sa.or_(rules.mentioned, rules.unmentioned)).limit(left + 1)).all())
+    docs = sorted({row[4] for row in rows if row[4] is not None})
+    if not docs:
+        return rows
+    hidden = set(conn.execute(_failing(t.documents, docs, rules.doc_ok,
+                                       conn.dialect.name)).scalars())
+    if not hidden:
+        return rows
+    if len(rows) > left:
+        return None
+    again = [row[0] for row in rows if row[4] in hidden]
+    still: set[str] = set()
+    for part in chunks(sorted(again), _CHUNK):
+        still.update(conn.execute(sa.select(r.c.id).where(r.c.id.in_(part), rules.seen_r))
+                     .scalars())
+    return [row for row in rows if row[4] not in hidden or row[0] in still]
+
+
 def _shown_ends(conn: Connection, q: sa.Select[Any], at: int, left: int,
-                shown: sa.ColumnElement[bool]) -> list[Any] | None:
-    """The rows of ``q`` whose far end
+                shown: sa.ColumnElement[bool], fetched: list[Any] | None = None
+                ) -> list[Any] | None:
+    """The rows of ``q`` (or ``fetched``: those rows, read already) whose far end
     (``row[at]``) is a stored object that ``shown`` (SQL on ``objects``: the audience's
     visibility) keeps, as the join with ``objects`` would give them, but judging each
     distinct far end once, in one sorted pass (probing and judging the object once per row,
@@ -286,7 +360,7 @@ def _shown_ends(conn: Connection, q: sa.Select[Any], at: int, left: int,
     ends that *fail* — usually few, so the 55,000 others are not copied back out of the
     database. ``None`` when the cap was reached and rows were dropped: only the join then
     knows which rows the cap keeps."""
-    rows = list(conn.execute(q.limit(left + 1)).all())
+    rows = fetched if fetched is not None else list(conn.execute(q.limit(left + 1)).all())
     # distinct ends in row order keep the index's sorted runs, which the sort then merges
     ends = sorted(dict.fromkeys(map(itemgetter(at), rows)))
     if not ends:
@@ -309,14 +383,8 @@ def _failing(table: sa.Table, ids: Sequence[str], shown: sa.ColumnElement[bool],
     else:
         each = sa.func.json_each(sa.bindparam(None, orjson.dumps(list(ids)).decode(),
                                               type_=sa.String)).table_valued("value")
-    # ``id IN (value)``, not ``id = value``: SQLite takes an equality on a unique key as a
-    # shortcut to the primary key's index and then reads each object's row, where migration
-    # 0045's covering index holds all that a reader's ``shown`` asks (so ``SELECT 1``, not
-    # ``*``: visibility is read from the index alone, as the owner's existence check is)
-    owner = isinstance(shown, sa.sql.elements.True_)  # existence: the key's own index
-    probe = sa.select(sa.literal(1)).select_from(table).where(
-        table.c.id == each.c.value if owner else table.c.id.in_([each.c.value]), shown)
-    return sa.select(each.c.value).where(~probe.exists())
+    return sa.select(each.c.value).where(~sa.exists().where(table.c.id == each.c.value,
+                                                            shown))
 
 
 def _add(hood: _Hood, rows: Sequence[Any], dist: int, start: int, *, outgoing: bool,
@@ -408,7 +476,7 @@ def _fetch(store: SqlStore, node_id: str, *, depth: int, since: datetime | None,
 
         row = conn.execute(sa.select(sa.func.substr(o.c.name, 1, _LABEL))
                            .where(o.c.id == node_id,
-                                  graph_evidence.visible(store, o, audience))).first()
+                                  derived.visible(store, o, audience, released))).first()
         if row is None:
             return None
         hood = _Hood(center=node_id, labels={node_id: row[0]})

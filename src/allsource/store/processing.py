@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from allsource.model.markings import Audience, Marking
-from allsource.store import graph_evidence
 from allsource.store import schema as t
 from allsource.store.sql import add_rows, chunks, utc_now
 
@@ -132,9 +131,6 @@ def write_results(store: SqlStore, works: Iterable[Work], versions: dict[str, st
                 t.stage_annotations.c.stage.in_(list(versions))))
         if ments:
             store._bulk_insert(conn, t.mentions, list(ments.values()))
-            # re-processing deleted mentions above, which leaves the graph's stored
-            # evidence markings of what they named unknown: recompute those (wt-graph)
-            graph_evidence.refresh(conn, (m["object_id"] for m in ments.values()))
         # through the driver too (sealed there): the rows were deleted just above
         store._bulk_insert(conn, t.stage_annotations, notes)
     return new

@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 
 from allsource.model.markings import Marking
 from allsource.model.records import Collected, Document
-from allsource.store import blind_storage, graph_evidence
+from allsource.store import blind_storage
 from allsource.store import schema as t
 from allsource.store.embeddings import MARKINGS, bump_version
 from allsource.store.sql import add_rows, chunks, json_dumps, naive_utc, utc_now
@@ -202,9 +202,6 @@ def replace_documents(store: SqlStore, pairs: Sequence[tuple[StoredDocument, Col
         if ments:
             store._bulk_insert(conn, t.mentions, list(ments.values()))
         counts.removed = _remove_unmentioned(conn, proposed)
-        # dropping the mentions left the graph's evidence markings of what they named
-        # unknown (readers then judge those rows by their mentions): recompute them
-        graph_evidence.refresh(conn, proposed | {m["object_id"] for m in ments.values()})
     return counts
 
 

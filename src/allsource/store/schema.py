@@ -672,26 +672,10 @@ embedding_versions = sa.Table(
 # --- graph neighbourhoods read relationships from an index alone (0026, issue 11) ------------
 #: each replaces the single-column index on its first column: ``analyze.graph`` reads the
 #: four columns of every relationship touching a frontier without visiting the table
-# (0045) both also hold the least evidence marking (below), so a reader's fetch is index-only
-# --- graph: each row's least restrictive evidence marking (0045, issue 11) -------------------
-#: kept by triggers (see :mod:`allsource.store.graph_evidence`): NULL unknown (the reader's
-#: filter falls back to the mentions; what a plain INSERT writes), 1 unmentioned (``ev_*`` =
-#: own marking), 2 mentioned (``ev_*`` = the least marking of a mention combined with its
-#: document's)
-for _table in (objects, relationships):
-    _table.append_column(sa.Column("ev_state", sa.SmallInteger))
-    _table.append_column(sa.Column("ev_tlp", sa.SmallInteger))
-    _table.append_column(sa.Column("ev_classification", sa.SmallInteger))
-    _table.append_column(sa.Column("ev_compartments", sa.Text))
-    _table.append_column(sa.Column("ev_releasability", sa.Text))
-_EVIDENCE = ("ev_state", "ev_tlp", "ev_classification", "ev_compartments", "ev_releasability")
 sa.Index("ix_relationships_source_ends", relationships.c.source_ref, relationships.c.target_ref,
-         relationships.c.relationship_type, relationships.c.id,
-         *(relationships.c[c] for c in _EVIDENCE))
+         relationships.c.relationship_type, relationships.c.id)
 sa.Index("ix_relationships_target_ends", relationships.c.target_ref, relationships.c.source_ref,
-         relationships.c.relationship_type, relationships.c.id,
-         *(relationships.c[c] for c in _EVIDENCE))
-sa.Index("ix_objects_evidence", objects.c.id, *(objects.c[c] for c in _EVIDENCE))
+         relationships.c.relationship_type, relationships.c.id)
 
 # --- a reader's evidence check reads a mention from an index alone (0027, issue 11) -------------
 #: ``derived.visible`` asks, per row, for a readable mention in a readable document: this
