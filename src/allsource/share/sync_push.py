@@ -57,7 +57,7 @@ __all__ = ["PUSHED_TYPES", "PushResult", "push_back", "push_cursor"]
 PUSHED_TYPES = ("sighting", "note", "opinion")
 #: versions examined (and at most posted) per request
 BATCH = 500
-_COLUMNS = ("tlp", "classification", "compartments", "releasability")
+_COLUMNS = t.MARKING_NAMES
 
 
 @dataclass(slots=True)

@@ -500,7 +500,7 @@ def _grade_readable(row: Any, audience: Audience, prefix: str = "") -> bool:
     return can_release(Marking.from_columns({c: m[prefix + c] for c in _MARKING}), audience)
 
 
-_MARKING = ("tlp", "classification", "compartments", "releasability")
+_MARKING = t.MARKING_NAMES
 
 
 def _evidence(store: SqlStore, conn: Connection, case_id: str,

@@ -190,7 +190,7 @@ def visible_ids(store: SqlStore, conn: sa.Connection, table: sa.Table, ids: Coll
 
 def _marking(table: Any, prefix: str) -> list[Any]:
     return [table.c[c].label(prefix + c)
-            for c in ("tlp", "classification", "compartments", "releasability")]
+            for c in t.MARKING_NAMES]
 
 
 def _from(row: Any, prefix: str) -> Marking:

@@ -53,7 +53,7 @@ _TICK = timedelta(microseconds=1)
 _CHUNK = 500
 #: a bulk insert of rows into a table, within the caller's transaction
 Insert = Callable[[Connection, sa.Table, list[dict[str, Any]]], None]
-_MARKING = ("tlp", "classification", "compartments", "releasability")
+_MARKING = t.MARKING_NAMES
 
 
 def normalize_modified(value: object) -> str:

@@ -278,7 +278,7 @@ def _upsert(store: SqlStore, conn: Connection, table: sa.Table,
     if not rows:
         return
     columns = tuple(columns)
-    marking_cols = ("tlp", "classification", "compartments", "releasability")
+    marking_cols = t.MARKING_NAMES
     stored: dict[str, Marking] = {}
     for chunk in chunks(list(rows)):
         for r in conn.execute(sa.select(table.c.id, *[table.c[c] for c in marking_cols])

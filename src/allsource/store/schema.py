@@ -21,6 +21,10 @@ metadata = sa.MetaData()
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
+#: the names of the four marking columns every marked table carries (:func:`marking_columns`)
+MARKING_NAMES = ("tlp", "classification", "compartments", "releasability")
+
+
 def marking_columns() -> list[sa.Column[object]]:
     return [
         sa.Column("tlp", sa.SmallInteger, nullable=False, server_default="0"),

@@ -35,7 +35,7 @@ from allsource.store.sql import chunks
 __all__ = ["RELATION_PREFIX", "relation_markings"]
 
 RELATION_PREFIX = "rel:"
-_COLS = ("tlp", "classification", "compartments", "releasability")
+_COLS = t.MARKING_NAMES
 
 
 def _marking(row: sa.Row[tuple[object, ...]], prefix: str = "") -> Marking:

@@ -61,7 +61,7 @@ __all__ = ["MAX_PAGE", "STIX_MEDIA_TYPE", "Filters", "Page", "TaxiiInputError", 
 #: the largest page served (a client asking for more gets this many)
 MAX_PAGE = 10_000
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
-_COLUMNS = ("tlp", "classification", "compartments", "releasability")
+_COLUMNS = t.MARKING_NAMES
 
 
 class TaxiiInputError(ValueError):
